@@ -1,0 +1,53 @@
+# The two commands users run: `make demo` and `make test`. Prerequisites: Python 3.11+, a Rust
+# toolchain (cargo) and a C compiler. Everything else is installed into .venv by these targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR') or '')")
+# cargo test/clippy build without maturin's extension-module env: keep their artefacts apart so
+# neither invalidates the other's pyo3 build.
+CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
+RUST_SRC := $(wildcard rust_ext/src/*.rs) rust_ext/Cargo.toml
+
+.PHONY: demo test install native lint typecheck rust-test pytest bench clean
+
+demo: install native
+	$(BIN)/tradebot demo
+
+test: install native rust-test lint typecheck pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Rebuild the extension in release mode when the Rust sources changed since the last build.
+$(VENV)/.native: $(RUST_SRC) $(VENV)/.installed
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/maturin develop --release -q --skip-install
+	touch $@
+
+native: $(VENV)/.native
+
+rust-test: install
+	$(CARGO_CHECK) LD_LIBRARY_PATH=$(PYLIB) cargo test --quiet
+	$(CARGO_CHECK) cargo clippy --quiet --all-targets -- -D warnings
+
+lint: install
+	$(BIN)/ruff check trading bot tests bench
+
+typecheck: install
+	$(BIN)/mypy trading bot tests bench
+
+pytest: install native
+	$(BIN)/pytest -q
+
+bench: install native
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) rust_ext/target build dist

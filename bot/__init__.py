@@ -1,0 +1,1 @@
+"""tradebot's Discord application: cogs, permissions, scheduler and notification delivery."""

@@ -1,0 +1,12 @@
+//! `trading._native`: the Rust hot paths of tradebot. This file only registers the pieces.
+
+use pyo3::prelude::*;
+
+pub mod bars;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    bars::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,309 @@
+"""One `Settings` tree: config/default.toml < a user TOML (TRADEBOT_CONFIG) < `.env` < environment.
+
+Environment keys are `TRADEBOT_<SECTION>__<KEY>`, e.g. `TRADEBOT_DISCORD__TOKEN`,
+`TRADEBOT_STRATEGIES__OVERNIGHT_RANGE__OFFSET`. Secrets are `SecretStr` and never printed.
+An invalid value fails at start with one line per problem: where it came from, the key, what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "TRADEBOT_"
+ROOT = Path(os.environ.get("TRADEBOT_HOME", Path(__file__).resolve().parents[1]))
+DEFAULT_TOML = ROOT / "config" / "default.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` holds one readable line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppSettings(Section):
+    mode: Literal["paper", "live"] = "paper"
+    timezone: str = "America/New_York"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Path("~/.local/share/tradebot")
+
+
+class DatabaseSettings(Section):
+    url: SecretStr | None = None
+    embedded_dir: Path = Path("/var/lib/tradebot/pg")
+    pool_min: int = Field(1, ge=1)
+    pool_max: int = Field(10, ge=1)
+    command_timeout_s: float = Field(30.0, gt=0)
+
+
+class ProjectXSettings(Section):
+    base_url: str = "https://api.topstepx.com"
+    user_hub_url: str = "https://rtc.topstepx.com/hubs/user"
+    market_hub_url: str = "https://rtc.topstepx.com/hubs/market"
+    username: str = ""
+    api_key: SecretStr = SecretStr("")
+    account_id: int | None = None
+    account_name: str = ""
+    live_data: bool = False
+    request_timeout_s: float = Field(10.0, gt=0)
+    rate_limit_requests: int = Field(200, ge=1)
+    rate_limit_window_s: float = Field(60.0, gt=0)
+    history_rate_limit_requests: int = Field(50, ge=1)
+    history_rate_limit_window_s: float = Field(30.0, gt=0)
+    retry_delays_s: tuple[float, ...] = (0.75, 1.5, 3.0)
+    token_refresh_margin_s: float = Field(300.0, ge=0)
+    stale_feed_s: float = Field(30.0, gt=0)
+    user_stale_s: float = Field(180.0, gt=0)
+
+
+class SimSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8900, ge=0, le=65535)
+    username: str = "sim-trader"
+    api_key: SecretStr = SecretStr("sim-api-key")
+    seed: int = 7
+    speed: float = Field(1.0, gt=0)
+    auto_oco_brackets: bool = True
+    starting_balance: Decimal = Decimal("50000")
+    fees_per_contract: Decimal = Decimal("0.37")
+
+
+class DiscordChannels(Section):
+    fills: int | None = None
+    orders: int | None = None
+    alerts: int | None = None
+    strategy: int | None = None
+    summary: int | None = None
+    latency: int | None = None
+
+
+class DiscordSettings(Section):
+    token: SecretStr | None = None
+    guild_ids: tuple[int, ...] = ()
+    channels: DiscordChannels = DiscordChannels()
+
+
+class PermissionSettings(Section):
+    read_users: tuple[int, ...] = ()
+    read_roles: tuple[int, ...] = ()
+    read_everyone: bool = True
+    trade_users: tuple[int, ...] = ()
+    trade_roles: tuple[int, ...] = ()
+    admin_users: tuple[int, ...] = ()
+    admin_roles: tuple[int, ...] = ()
+    allowed_guilds: tuple[int, ...] = ()
+    allowed_channels: tuple[int, ...] = ()
+    confirm_above_size: int = Field(2, ge=1)
+    confirm_timeout_s: float = Field(60.0, gt=0)
+
+
+class RiskSettings(Section):
+    max_order_size: int = Field(5, ge=1)
+    max_position_per_symbol: int = Field(5, ge=1)
+    max_position_total: int = Field(10, ge=1)
+    daily_loss_limit: Decimal = Field(Decimal("1000"), gt=0)
+    max_loss_trailing: Decimal = Field(Decimal("2000"), gt=0)
+    trading_start: time = time(9, 30)
+    trading_end: time = time(15, 55)
+
+
+class OvernightRangeSettings(Section):
+    enabled: bool = True
+    symbols: tuple[str, ...] = ("MNQ", "MES")
+    quantity: int = Field(1, ge=1)
+    window_start: time = time(18, 0)
+    window_end: time = time(9, 30)
+    pre_open: time = time(9, 25)
+    open: time = time(9, 30)
+    flatten: time = time(15, 55)
+    flatten_minutes_before_close: int = Field(5, ge=0)
+    summary: time = time(16, 15)
+    last_entry_time: time = time(11, 0)
+    open_grace_minutes: int = Field(5, ge=0)
+    offset: Decimal = Decimal("0.25")
+    atr_period: int = Field(14, ge=1)
+    stop_atr_mult: Decimal = Decimal("1.25")
+    target_atrd_mult: Decimal = Decimal("2.0")
+    min_stop_ticks: int = Field(4, ge=1)
+    cancel_opposite_on_fill: bool = True
+    breakeven_enabled: bool = True
+    breakeven_points: Decimal = Decimal("15")
+    range_filter: bool = False
+    range_min: Decimal = Decimal("50")
+    range_max: Decimal = Decimal("500")
+    gap_filter: bool = False
+    gap_max: Decimal = Decimal("200")
+    volatility_filter: bool = False
+    atr5_min: Decimal = Decimal("20")
+    atr5_max: Decimal = Decimal("200")
+    daily_loss_filter: bool = False
+    daily_loss_used_max: Decimal = Decimal("0.75")
+    data_quality_filter: bool = True
+    data_quality_min: Decimal = Decimal("0.90")
+
+
+class StrategiesSettings(Section):
+    overnight_range: OvernightRangeSettings = OvernightRangeSettings()
+
+
+class SchedulerSettings(Section):
+    misfire_grace_s: int = Field(300, ge=1)
+    backfill_time: time = time(17, 30)
+    backfill_days: int = Field(3, ge=1)
+    token_refresh_hours: float = Field(12.0, gt=0)
+    health_interval_s: int = Field(60, ge=5)
+    latency_report_time: time = time(16, 20)
+
+
+class NotificationSettings(Section):
+    console: bool = True
+    coalesce_window_s: float = Field(600.0, ge=0)
+    max_attempts: int = Field(8, ge=1)
+    retry_base_s: float = Field(1.0, gt=0)
+    poll_interval_s: float = Field(1.0, gt=0)
+
+
+class BacktestSettings(Section):
+    fees_per_contract_side: Decimal = Decimal("0")
+    slippage_ticks: int = Field(0, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    rust: bool = True
+    app: AppSettings = AppSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    projectx: ProjectXSettings = ProjectXSettings()
+    sim: SimSettings = SimSettings()
+    discord: DiscordSettings = DiscordSettings()
+    permissions: PermissionSettings = PermissionSettings()
+    risk: RiskSettings = RiskSettings()
+    strategies: StrategiesSettings = StrategiesSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    backtest: BacktestSettings = BacktestSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: explicit values (the TOML files, merged by `load_settings`), then
+        # the environment, then .env. TOML comes in through init so that env still wins over it.
+        return (env_settings, dotenv_settings, init_settings)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: file not found"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+
+
+def _env_name(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
+
+
+def _origin(loc: tuple[str | int, ...], files: list[Path], env_file: Path) -> str:
+    name = _env_name(loc)
+    if name in os.environ:
+        return f"environment {name}"
+    if env_file.is_file() and any(line.split("=", 1)[0].strip() == name for line in env_file.read_text().splitlines()):
+        return f"{env_file} {name}"
+    for path in reversed(files):
+        node: Any = _read_toml(path)
+        for part in loc:
+            if not isinstance(node, dict) or part not in node:
+                node = None
+                break
+            node = node[part]
+        if node is not None:
+            return str(path)
+    return "settings"
+
+
+def load_settings(config_file: Path | str | None = None, env_file: Path | str = ".env") -> Settings:
+    """Load and validate every setting, or raise `ConfigError` with one line per problem."""
+    files = [DEFAULT_TOML] if DEFAULT_TOML.is_file() else []
+    user = config_file or os.environ.get("TRADEBOT_CONFIG")
+    if user:
+        files.append(Path(user))
+    data: dict[str, Any] = {}
+    for path in files:
+        data = _merge(data, _read_toml(path))
+    known = set(Settings.model_fields)
+    unknown = [f"{files[-1] if files else 'config'}: unknown setting [{k}]" for k in data if k not in known]
+    if unknown:
+        raise ConfigError(unknown)
+    env_path = Path(env_file)
+    try:
+        return Settings(_env_file=env_path if env_path.is_file() else None, **data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p != "__root__")
+            key = ".".join(str(p) for p in loc)
+            got = err.get("input")
+            shown = "" if "url" in key or "token" in key or "key" in key else f" (got {got!r})"
+            if err["type"] == "extra_forbidden":
+                problems.append(f"{_origin(loc, files, env_path)}: {key}: unknown setting")
+            else:
+                problems.append(f"{_origin(loc, files, env_path)}: {key}: {err['msg']}{shown}")
+        raise ConfigError(problems) from None
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if isinstance(value, BaseModel):
+        return {k: _mask(getattr(value, k)) for k in type(value).model_fields}
+    if isinstance(value, tuple | list):
+        return [_mask(v) for v in value]
+    if isinstance(value, Path | Decimal | time):
+        return str(value)
+    return value
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data, every secret replaced by ********."""
+    out: dict[str, Any] = _mask(settings)
+    return out
