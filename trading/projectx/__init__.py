@@ -1,0 +1,1 @@
+"""The ProjectX Gateway (TopstepX) broker: wire schema, conversions, REST client and realtime hubs."""
