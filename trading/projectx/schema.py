@@ -370,6 +370,8 @@ EVENT_QUOTE: Final = "GatewayQuote"
 EVENT_TRADE: Final = "GatewayTrade"
 EVENT_DEPTH: Final = "GatewayDepth"
 EVENT_LOGOUT: Final = "GatewayLogout"  # undocumented; payload [UNCERTAIN]
+# With skipNegotiation the JWT travels in this query parameter of the hub URL (§8.1).
+HUB_ACCESS_TOKEN_PARAM: Final = "access_token"
 
 # ------------------------------------------------------------------------------------ field types
 
