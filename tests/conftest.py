@@ -1,0 +1,82 @@
+"""Shared fixtures: a real Postgres for every test run.
+
+The server is `TRADEBOT_TEST_DATABASE_URL` when set (any database on it: we only create and drop our
+own), else a throw-away embedded server. Each run gets its own database `tradebot_test_<random>`,
+migrated once and dropped at the end; each test that asks for `store` or `pool` starts from empty
+tables (the schema and `schema_migrations` stay).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from trading.store import Store, create_pool, migrate
+from trading.store.admin import create_database, drop_database, truncate_data_tables
+from trading.store.embedded import start_embedded
+from trading.store.executor import Pool
+
+TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def server_url() -> AsyncIterator[str]:
+    """A URL on the test Postgres server with the right to create databases."""
+    configured = os.environ.get(TEST_DATABASE_ENV, "").strip()
+    if configured:
+        yield configured
+        return
+    folder = Path(tempfile.mkdtemp(prefix="tradebot-test-pg-"))
+    server = await start_embedded(folder / "pg", delete_on_stop=True)
+    try:
+        yield server.uri("postgres")
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """This run's own migrated database; dropped when the run ends."""
+    url = await create_database(server_url, "tradebot_test")
+    try:
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            await migrate(pool)
+        finally:
+            await pool.close()
+        yield url
+    finally:
+        await drop_database(server_url, url)
+
+
+@pytest_asyncio.fixture
+async def empty_database_url(server_url: str) -> AsyncIterator[str]:
+    """A database with nothing in it, not even migrations (for migration tests); dropped afterwards."""
+    url = await create_database(server_url, "tradebot_test_empty")
+    try:
+        yield url
+    finally:
+        await drop_database(server_url, url)
+
+
+@pytest_asyncio.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    """A fresh pool on the run's database, every data table emptied first."""
+    p = await create_pool(database_url, min_size=1, max_size=4)
+    try:
+        await truncate_data_tables(p)
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest_asyncio.fixture
+async def store(pool: Pool) -> Store:
+    """A `Store` on `pool` (empty tables)."""
+    return Store(pool)

@@ -1,0 +1,24 @@
+"""Postgres storage: the pool (or the embedded server), the migrations runner, one repository per table family.
+
+No SQL lives outside this package.
+"""
+
+from trading.store.db import Database, create_pool, open_database
+from trading.store.errors import DatabaseUnavailable, DuplicateOrderTag, MigrationError, StoreError, UnknownOrder
+from trading.store.migrate import MigrationStatus, migrate, status
+from trading.store.store import Store
+
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "DuplicateOrderTag",
+    "MigrationError",
+    "MigrationStatus",
+    "Store",
+    "StoreError",
+    "UnknownOrder",
+    "create_pool",
+    "migrate",
+    "open_database",
+    "status",
+]

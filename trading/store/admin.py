@@ -1,0 +1,71 @@
+"""Server-level housekeeping: databases created and dropped, data tables emptied (tests, demos)."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from trading.store.executor import Executor
+
+
+def database_url_for(server_url: str, name: str) -> str:
+    """`server_url` pointing at database `name` (host, port, user and socket options kept)."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+async def ensure_database(server_url: str, name: str) -> None:
+    """Create database `name` on the server behind `server_url` unless it exists."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            # Another process may create it between our check and our CREATE.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def create_database(server_url: str, prefix: str) -> str:
+    """Create an empty database named `<prefix>_<random>` on the server; its URL."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url_for(server_url, name)
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    """Drop the database `url` names, closing any connection still open on it."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def truncate_data_tables(db: Executor) -> None:
+    """Empty every table but `schema_migrations`: the schema stays, the data goes."""
+    tables = await db.fetch(
+        """
+        SELECT quote_ident(tablename) AS t FROM pg_tables
+        WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+        """
+    )
+    if tables:
+        await db.execute(f"TRUNCATE {', '.join(r['t'] for r in tables)} RESTART IDENTITY CASCADE")
+
+
+async def table_exists(db: Executor, name: str) -> bool:
+    found = await db.fetchval("SELECT to_regclass($1)", name)
+    return found is not None

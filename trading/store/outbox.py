@@ -1,0 +1,155 @@
+"""The notification outbox: a message is written here before anyone tries to send it.
+
+Delivery claims a batch in id order with `FOR UPDATE SKIP LOCKED` and a short lease (`locked_until`),
+so two deliverers never take the same message and a deliverer that dies mid-send gives its messages
+back when the lease runs out. A failed send is retried at `next_attempt_at` until it is given up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from trading.domain import NotificationKind
+from trading.store.executor import Executor, Record
+
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    kind: NotificationKind
+    channel: str  # the [discord.channels] key
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    dedupe_key: str | None = None
+    status: str = "pending"
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+def _message(r: Record) -> OutboxMessage:
+    return OutboxMessage(
+        id=r["id"],
+        kind=NotificationKind(r["kind"]),
+        channel=r["channel"],
+        payload=r["payload"],
+        attempts=r["attempts"],
+        created_at=r["created_at"],
+        dedupe_key=r["dedupe_key"],
+        status=r["status"],
+        last_error=r["last_error"],
+        sent_at=r["sent_at"],
+    )
+
+
+class OutboxRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def enqueue(
+        self,
+        kind: NotificationKind,
+        payload: dict[str, Any],
+        dedupe_key: str | None = None,
+        *,
+        channel: str | None = None,
+        at: datetime | None = None,
+    ) -> int | None:
+        """Queue a message; its id, or None when a message with this `dedupe_key` was already queued."""
+        new_id: int | None = await self._db.fetchval(
+            """
+            INSERT INTO notification_outbox (kind, channel, payload, dedupe_key, created_at, next_attempt_at)
+            VALUES ($1, $2, $3, $4, coalesce($5, now()), coalesce($5, now()))
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING id
+            """,
+            kind.value,
+            channel or kind.channel,
+            payload,
+            dedupe_key,
+            at,
+        )
+        return new_id
+
+    async def claim_batch(
+        self, limit: int = 50, *, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
+    ) -> list[OutboxMessage]:
+        """Take up to `limit` due messages, oldest first, for delivery by this caller alone until the lease ends."""
+        rows = await self._db.fetch(
+            """
+            WITH due AS (
+                SELECT id FROM notification_outbox
+                WHERE status = 'pending' AND next_attempt_at <= coalesce($2, now())
+                  AND (locked_until IS NULL OR locked_until <= coalesce($2, now()))
+                ORDER BY id LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE notification_outbox o SET locked_until = coalesce($2, now()) + $3
+            FROM due WHERE o.id = due.id
+            RETURNING o.*
+            """,
+            limit,
+            now,
+            lease,
+        )
+        return sorted((_message(r) for r in rows), key=lambda m: m.id)
+
+    async def mark_sent(self, message_id: int, at: datetime | None = None) -> None:
+        await self._db.execute(
+            """
+            UPDATE notification_outbox SET status = 'sent', sent_at = coalesce($2, now()), locked_until = NULL,
+                attempts = attempts + 1
+            WHERE id = $1
+            """,
+            message_id,
+            at,
+        )
+
+    async def mark_retry(self, message_id: int, attempts: int, error: str, retry_at: datetime) -> None:
+        """A send failed but may succeed later: keep it pending, not claimable before `retry_at`."""
+        await self._db.execute(
+            """
+            UPDATE notification_outbox SET attempts = $2, last_error = $3, next_attempt_at = $4, locked_until = NULL
+            WHERE id = $1
+            """,
+            message_id,
+            attempts,
+            error,
+            retry_at,
+        )
+
+    async def mark_failed(self, message_id: int, attempts: int, error: str) -> None:
+        """Give up on a message (kept, with its last error, for the operator to see)."""
+        await self._db.execute(
+            """
+            UPDATE notification_outbox SET status = 'failed', attempts = $2, last_error = $3, locked_until = NULL
+            WHERE id = $1
+            """,
+            message_id,
+            attempts,
+            error,
+        )
+
+    async def pending_count(self) -> int:
+        n: int = await self._db.fetchval("SELECT count(*) FROM notification_outbox WHERE status = 'pending'")
+        return n
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        r = await self._db.fetchrow("SELECT * FROM notification_outbox WHERE id = $1", message_id)
+        return None if r is None else _message(r)
+
+    async def recent(self, limit: int = 50, *, status: str | None = None) -> list[OutboxMessage]:
+        """The newest messages first, optionally of one status (pending, sent, failed)."""
+        rows = await self._db.fetch(
+            """
+            SELECT * FROM notification_outbox WHERE ($2::text IS NULL OR status = $2)
+            ORDER BY id DESC LIMIT $1
+            """,
+            limit,
+            status,
+        )
+        return [_message(r) for r in rows]

@@ -1,0 +1,48 @@
+"""Per-strategy, per-trading-day, per-symbol state (a JSON object), so a restart resumes the session."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from trading.store.executor import Executor
+
+
+class StrategyStateRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def save(
+        self, strategy: str, trading_day: date, symbol: str, state: dict[str, Any], at: datetime | None = None
+    ) -> None:
+        await self._db.execute(
+            """
+            INSERT INTO strategy_state (strategy, trading_day, symbol, state, updated_at)
+            VALUES ($1, $2, $3, $4, coalesce($5, now()))
+            ON CONFLICT (strategy, trading_day, symbol) DO UPDATE SET state = EXCLUDED.state,
+                updated_at = EXCLUDED.updated_at
+            """,
+            strategy,
+            trading_day,
+            symbol,
+            state,
+            at,
+        )
+
+    async def load(self, strategy: str, trading_day: date, symbol: str) -> dict[str, Any] | None:
+        state: dict[str, Any] | None = await self._db.fetchval(
+            "SELECT state FROM strategy_state WHERE strategy = $1 AND trading_day = $2 AND symbol = $3",
+            strategy,
+            trading_day,
+            symbol,
+        )
+        return state
+
+    async def for_day(self, strategy: str, trading_day: date) -> dict[str, dict[str, Any]]:
+        """Every symbol's state for the day, by symbol."""
+        rows = await self._db.fetch(
+            "SELECT symbol, state FROM strategy_state WHERE strategy = $1 AND trading_day = $2 ORDER BY symbol",
+            strategy,
+            trading_day,
+        )
+        return {r["symbol"]: r["state"] for r in rows}
