@@ -1,0 +1,554 @@
+"""The ProjectX realtime hubs (SignalR) on signalrcore: the Python implementation of
+`trading.streaming.MarketStream` and `UserStream` (see that module for the delivery contract).
+
+Threading: signalrcore runs each connection's socket on its own thread and calls our callbacks
+there. Those callbacks do nothing but hand the raw arguments to the event loop with
+`loop.call_soon_threadsafe`; decoding, quote merging and delivery all happen on the loop.
+Callbacks of a connection that has been replaced are ignored (each connection has a generation).
+
+Reconnection: one mechanism only, ours. signalrcore's automatic reconnect is never enabled (with it
+and a supervisor both active, live users saw double reconnects and 429 storms, api doc §10.5). When a
+connection closes (or the watchdog finds it silent, or the token changes) the supervisor builds a
+fresh connection with the current token in the URL, waits for the handshake and re-sends every
+subscription, with backoff between failed attempts.
+
+Tolerance: a malformed frame (bad JSON, missing fields) or payload (wrong types, unknown enum) is
+logged and skipped; a frame that signalrcore itself cannot parse would kill its receive thread, so
+the JSON protocol is replaced by one that skips bad records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from signalrcore.hub_connection_builder import HubConnectionBuilder
+from signalrcore.protocol.json_hub_protocol import JsonHubProtocol
+from signalrcore.types import HttpTransportType
+
+from trading import domain
+from trading.calendar import is_market_open
+from trading.config import ProjectXSettings
+from trading.projectx import convert
+from trading.projectx import schema as s
+from trading.projectx.errors import StreamError
+from trading.streaming import (
+    AccountEvent,
+    BatchHandler,
+    DepthEvent,
+    DepthKind,
+    DepthLevel,
+    FillEvent,
+    Hub,
+    OrderEvent,
+    PositionEvent,
+    QuoteEvent,
+    StatusEvent,
+    StreamEvent,
+    StreamState,
+    TokenProvider,
+    TradesEvent,
+)
+
+log = logging.getLogger(__name__)
+
+MarketHours = Callable[[datetime], bool]
+RECONNECT_DELAYS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+_DEPTH_KIND = {int(t): DepthKind[t.name] for t in s.DomType}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hub_url(base: str, token: str) -> str:
+    """The hub URL with the JWT in its query (skipNegotiation requires it there)."""
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}{urlencode({s.HUB_ACCESS_TOKEN_PARAM: token})}"
+
+
+class TolerantJsonProtocol(JsonHubProtocol):  # type: ignore[misc]
+    """signalrcore's JSON hub protocol, but a record that is not valid JSON or not a valid message is
+    logged and skipped instead of raising inside the receive thread (which would drop the socket)."""
+
+    def __init__(self, on_bad: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self._on_bad = on_bad
+
+    def parse_messages(self, raw: str) -> list[Any]:
+        out: list[Any] = []
+        for record in raw.split(self.record_separator):
+            if not record:
+                continue
+            try:
+                data = json.loads(record)
+                if not isinstance(data, dict):
+                    raise ValueError(f"a hub message must be an object, got {type(data).__name__}")
+                if data:
+                    out.append(self.get_message(data))
+            except Exception as exc:
+                log.warning("skipping an unreadable hub frame (%s): %.200r", exc, record)
+                if self._on_bad is not None:
+                    self._on_bad(record)
+        return out
+
+
+class _HubClient:
+    """What both hubs share: connection, supervisor, watchdog, batching consumer."""
+
+    hub: Hub
+    events: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        url: str,
+        handler: BatchHandler,
+        token: TokenProvider,
+        *,
+        stale_after_s: float | None = None,
+        market_hours: MarketHours = is_market_open,
+        connect_timeout_s: float = 10.0,
+        reconnect_delays_s: Sequence[float] = RECONNECT_DELAYS_S,
+        keep_alive_s: float = 10.0,
+    ) -> None:
+        self.url = url
+        self._handler = handler
+        self._token = token
+        self.stale_after_s = stale_after_s
+        self._market_hours = market_hours
+        self._connect_timeout_s = connect_timeout_s
+        self._reconnect_delays = tuple(reconnect_delays_s) or (1.0,)
+        self._keep_alive_s = keep_alive_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: Any = None
+        self._generation = 0
+        self._connected = False
+        self._started = False
+        self._stopping = False
+        self._lock = asyncio.Lock()
+        self._pending: list[StreamEvent] = []
+        self._wake = asyncio.Event()
+        self._consumer: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._opened: asyncio.Event | None = None
+        self._subscriptions: dict[tuple[str, str], list[Any]] = {}  # (method, key) -> arguments
+        self.last_event_at = time.monotonic()
+        self.stats: dict[str, int] = {"events": 0, "batches": 0, "malformed": 0, "connects": 0, "stale": 0}
+
+    # ----------------------------------------------------------------------- public
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._started = True
+        self._stopping = False
+        self._consumer = asyncio.create_task(self._consume(), name=f"{self.hub}-hub-consumer")
+        try:
+            async with self._lock:
+                await self._connect()
+        except BaseException:
+            await self.stop()
+            raise
+        self._emit_status(StreamState.CONNECTED, f"{self.hub.capitalize()} feed connected")
+        self._watchdog = asyncio.create_task(self._watch(), name=f"{self.hub}-hub-watchdog")
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._stopping = True
+        self._started = False
+        for task in (self._watchdog, self._supervisor):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._watchdog = self._supervisor = None
+        await self._drop()
+        self._emit_status(StreamState.STOPPED, f"{self.hub.capitalize()} feed stopped")
+        self._wake.set()
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await self._drain_then_cancel(consumer)
+
+    async def reconnect(self, reason: str) -> None:
+        """Drop the connection and build a new one (current token, every subscription re-sent)."""
+        if not self._started or self._stopping:
+            return
+        async with self._lock:
+            await self._drop()
+            await self._connect_with_backoff(reason)
+
+    async def token_changed(self, _token: str | None = None) -> None:
+        """A new token was issued: rebuild the connection with it (the token is in the URL)."""
+        if not self._started or self._stopping:
+            return
+        await self.reconnect("token refreshed")
+        self._emit_status(StreamState.TOKEN_REFRESHED, f"{self.hub.capitalize()} feed reconnected with a fresh token")
+
+    # ----------------------------------------------------------------------- subscriptions
+
+    async def _subscribe(self, method: str, key: str, args: list[Any]) -> None:
+        self._subscriptions[(method, key)] = args
+        if self._connected:
+            self._send(method, args)
+
+    async def _unsubscribe(self, method: str, unmethod: str, key: str, args: list[Any]) -> None:
+        if self._subscriptions.pop((method, key), None) is not None and self._connected:
+            self._send(unmethod, args)
+
+    def _send(self, method: str, args: list[Any]) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            conn.send(method, args)
+        except Exception as exc:  # the supervisor re-sends after the reconnect the close triggers
+            log.warning("%s hub: could not send %s (%s)", self.hub, method, exc)
+
+    # ----------------------------------------------------------------------- connection
+
+    async def _connect(self) -> None:
+        """Build, start and handshake one connection, then re-send every subscription."""
+        loop = self._loop
+        assert loop is not None
+        self._generation += 1
+        gen = self._generation
+        opened = asyncio.Event()
+        self._opened = opened
+        url = hub_url(self.url, self._token())
+        conn = (
+            HubConnectionBuilder()
+            .with_url(url, options={"skip_negotiation": True, "transport": HttpTransportType.web_sockets})
+            .with_hub_protocol(TolerantJsonProtocol(lambda _r: self._threadsafe(self._bad_frame, gen)))
+            .build()
+        )
+        conn.on_open(lambda: self._threadsafe(self._on_open, gen))
+        conn.on_close(lambda: self._threadsafe(self._on_close, gen))
+        conn.on_error(lambda err: log.warning("%s hub error: %s", self.hub, getattr(err, "error", err)))
+        for event in self.events:
+            conn.on(event, self._make_callback(event, gen))
+        self._conn = conn
+        try:
+            await asyncio.wait_for(asyncio.to_thread(conn.start), self._connect_timeout_s)
+            await asyncio.wait_for(opened.wait(), self._connect_timeout_s)
+        except Exception as exc:
+            self._generation += 1  # ignore whatever this connection still reports
+            self._conn = None
+            await asyncio.to_thread(_quiet_stop, conn)
+            raise StreamError(f"Could not connect the {self.hub} feed: {exc or type(exc).__name__}") from exc
+        self._connected = True
+        self.stats["connects"] += 1
+        self.last_event_at = time.monotonic()
+        for (method, _key), args in list(self._subscriptions.items()):
+            self._send(method, args)
+
+    async def _connect_with_backoff(self, reason: str) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                await self._connect()
+            except StreamError as exc:
+                delay = self._reconnect_delays[min(attempt, len(self._reconnect_delays) - 1)]
+                attempt += 1
+                log.warning("%s (attempt %d); next try in %.1f s", exc, attempt, delay)
+                await asyncio.sleep(delay)
+                continue
+            self._emit_status(
+                StreamState.RECONNECTED, f"{self.hub.capitalize()} feed reconnected ({reason}); subscriptions renewed"
+            )
+            return
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        self._generation += 1
+        self._connected = False
+        if conn is not None:
+            await asyncio.to_thread(_quiet_stop, conn)
+
+    def _on_open(self, gen: int) -> None:
+        if gen == self._generation and self._opened is not None:
+            self._opened.set()
+
+    def _on_close(self, gen: int) -> None:
+        if gen != self._generation or self._stopping or not self._started:
+            return
+        self._connected = False
+        self._emit_status(StreamState.DISCONNECTED, f"{self.hub.capitalize()} feed disconnected; reconnecting")
+        if self._supervisor is None or self._supervisor.done():
+            self._supervisor = asyncio.create_task(self._supervise(gen), name=f"{self.hub}-hub-supervisor")
+
+    async def _supervise(self, gen: int) -> None:
+        async with self._lock:
+            if gen != self._generation or self._stopping:
+                return  # someone already rebuilt it
+            await self._drop()
+            await self._connect_with_backoff("connection lost")
+
+    async def _watch(self) -> None:
+        """Stale-feed watchdog: no event for `stale_after_s` while the market is open and something is
+        subscribed → alert and force a reconnect."""
+        limit = self.stale_after_s
+        if limit is None:
+            return
+        period = max(0.05, min(limit / 4, 1.0))
+        while True:
+            await asyncio.sleep(period)
+            if not self._connected or not self._subscriptions or self._lock.locked():
+                continue
+            silent = time.monotonic() - self.last_event_at
+            if silent < limit or not self._market_hours(_now()):
+                continue
+            self.stats["stale"] += 1
+            self._emit_status(
+                StreamState.STALE,
+                f"{self.hub.capitalize()} feed silent for {silent:.0f} s during market hours; reconnecting",
+            )
+            await self.reconnect(f"silent for {silent:.0f} s")
+
+    # ----------------------------------------------------------------------- thread bridge and delivery
+
+    def _threadsafe(self, fn: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _make_callback(self, event: str, gen: int) -> Callable[[Any], None]:
+        def callback(arguments: Any) -> None:
+            self._threadsafe(self._on_invocation, event, gen, arguments)
+
+        return callback
+
+    def _bad_frame(self, gen: int) -> None:
+        if gen == self._generation:
+            self.stats["malformed"] += 1
+
+    def _on_invocation(self, event: str, gen: int, arguments: Any) -> None:
+        if gen != self._generation:
+            return
+        self.last_event_at = time.monotonic()
+        if event == s.EVENT_LOGOUT:
+            self._emit_status(StreamState.LOGOUT, "The broker logged this session out (logged in elsewhere?)")
+            return
+        try:
+            if not isinstance(arguments, list):
+                raise s.WireFormatError(event, f"arguments must be a list, got {type(arguments).__name__}")
+            events = self._decode(event, arguments)
+        except Exception as exc:
+            self.stats["malformed"] += 1
+            log.warning("%s hub: skipping a malformed %s event (%s): %.300r", self.hub, event, exc, arguments)
+            return
+        if events:
+            self.stats["events"] += len(events)
+            self._push(events)
+
+    def _decode(self, event: str, arguments: list[Any]) -> list[StreamEvent]:
+        raise NotImplementedError
+
+    def _push(self, events: Sequence[StreamEvent]) -> None:
+        self._pending.extend(events)
+        self._wake.set()
+
+    def _emit_status(self, state: StreamState, message: str) -> None:
+        log.log(logging.WARNING if state in (StreamState.STALE, StreamState.LOGOUT) else logging.INFO, "%s", message)
+        self._push([StatusEvent(self.hub, state, message, _now())])
+
+    async def _consume(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._pending:
+                continue
+            batch, self._pending = self._pending, []
+            self.stats["batches"] += 1
+            try:
+                await self._handler(batch)
+            except Exception:
+                log.exception("%s hub: the event handler failed on a batch of %d", self.hub, len(batch))
+
+    async def _drain_then_cancel(self, consumer: asyncio.Task[None]) -> None:
+        # Let the consumer deliver what is pending (the STOPPED status included), then end it.
+        for _ in range(100):
+            if not self._pending:
+                break
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+
+
+def _quiet_stop(conn: Any) -> None:
+    try:
+        conn.stop()
+    except Exception as exc:
+        log.debug("hub stop: %s", exc)
+
+
+def _ts(value: datetime | None) -> datetime:
+    return value if value is not None else _now()
+
+
+class MarketHub(_HubClient):
+    """`MarketStream` over the ProjectX market hub: merged quotes, trade prints, depth."""
+
+    hub = Hub.MARKET
+    events = (s.EVENT_QUOTE, s.EVENT_TRADE, s.EVENT_DEPTH, s.EVENT_LOGOUT)
+
+    def __init__(self, url: str, handler: BatchHandler, token: TokenProvider, **kwargs: Any) -> None:
+        super().__init__(url, handler, token, **kwargs)
+        self._quotes: dict[str, domain.Quote] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: ProjectXSettings, handler: BatchHandler, token: TokenProvider, **kwargs: Any
+    ) -> MarketHub:
+        kwargs.setdefault("stale_after_s", settings.stale_feed_s)
+        return cls(settings.market_hub_url, handler, token, **kwargs)
+
+    async def subscribe_quotes(self, contract_id: str) -> None:
+        await self._subscribe(s.SUBSCRIBE_CONTRACT_QUOTES, contract_id, [contract_id])
+
+    async def subscribe_trades(self, contract_id: str) -> None:
+        await self._subscribe(s.SUBSCRIBE_CONTRACT_TRADES, contract_id, [contract_id])
+
+    async def subscribe_depth(self, contract_id: str) -> None:
+        await self._subscribe(s.SUBSCRIBE_CONTRACT_MARKET_DEPTH, contract_id, [contract_id])
+
+    async def unsubscribe(self, contract_id: str) -> None:
+        for method, unmethod in (
+            (s.SUBSCRIBE_CONTRACT_QUOTES, s.UNSUBSCRIBE_CONTRACT_QUOTES),
+            (s.SUBSCRIBE_CONTRACT_TRADES, s.UNSUBSCRIBE_CONTRACT_TRADES),
+            (s.SUBSCRIBE_CONTRACT_MARKET_DEPTH, s.UNSUBSCRIBE_CONTRACT_MARKET_DEPTH),
+        ):
+            await self._unsubscribe(method, unmethod, contract_id, [contract_id])
+
+    def last_quote(self, contract_id: str) -> domain.Quote | None:
+        return self._quotes.get(contract_id)
+
+    def _decode(self, event: str, arguments: list[Any]) -> list[StreamEvent]:
+        if len(arguments) < 2 or not isinstance(arguments[0], str):
+            raise s.WireFormatError(event, "expected (contractId, payload)")
+        contract_id, payload = arguments[0], arguments[1]
+        now = _now()
+        if event == s.EVENT_QUOTE:
+            return [QuoteEvent(self._merge(contract_id, s.parse(s.GatewayQuote, payload), now))]
+        if event == s.EVENT_TRADE:
+            ticks = tuple(
+                _skip_bad(
+                    event,
+                    s.market_entries(payload),
+                    lambda e: convert.tick_from_wire(contract_id, s.parse(s.GatewayTradeEntry, e), now),
+                    self.stats,
+                )
+            )
+            return [TradesEvent(contract_id, ticks)] if ticks else []
+        if event == s.EVENT_DEPTH:
+            levels = tuple(_skip_bad(event, s.market_entries(payload), lambda e: _depth(e, now), self.stats))
+            return [DepthEvent(contract_id, levels)] if levels else []
+        return []
+
+    def _merge(self, contract_id: str, m: s.GatewayQuote, now: datetime) -> domain.Quote:
+        prev = self._quotes.get(contract_id)
+        ts = m.timestamp or m.lastUpdated or (prev.ts_event if prev else None) or now
+        quote = domain.Quote(
+            contract_id=contract_id,
+            ts_event=ts,
+            last=m.lastPrice if m.lastPrice is not None else (prev.last if prev else None),
+            bid=m.bestBid if m.bestBid is not None else (prev.bid if prev else None),
+            ask=m.bestAsk if m.bestAsk is not None else (prev.ask if prev else None),
+            volume=m.volume if m.volume is not None else (prev.volume if prev else None),
+            ts_init=now,
+        )
+        self._quotes[contract_id] = quote
+        return quote
+
+
+def _depth(entry: Any, now: datetime) -> DepthLevel:
+    m = s.parse(s.GatewayDepthEntry, entry)
+    kind = _DEPTH_KIND.get(m.type)
+    if kind is None:
+        raise s.WireFormatError("GatewayDepthEntry", f"unknown DomType {m.type}")
+    return DepthLevel(_ts(m.timestamp), kind, m.price, m.volume, m.currentVolume)
+
+
+def _skip_bad(event: str, entries: list[Any], fn: Callable[[Any], Any], stats: dict[str, int]) -> list[Any]:
+    out = []
+    for entry in entries:
+        try:
+            out.append(fn(entry))
+        except Exception as exc:
+            stats["malformed"] += 1
+            log.warning("skipping a malformed %s entry (%s): %.200r", event, exc, entry)
+    return out
+
+
+class UserHub(_HubClient):
+    """`UserStream` over the ProjectX user hub: accounts, orders, positions, fills."""
+
+    hub = Hub.USER
+    events = (s.EVENT_USER_ACCOUNT, s.EVENT_USER_ORDER, s.EVENT_USER_POSITION, s.EVENT_USER_TRADE, s.EVENT_LOGOUT)
+
+    @classmethod
+    def from_settings(
+        cls, settings: ProjectXSettings, handler: BatchHandler, token: TokenProvider, **kwargs: Any
+    ) -> UserHub:
+        # The user hub is quiet when nothing trades: its watchdog is opt-in (stale_after_s=settings.user_stale_s).
+        return cls(settings.user_hub_url, handler, token, **kwargs)
+
+    async def subscribe_accounts(self) -> None:
+        await self._subscribe(s.SUBSCRIBE_ACCOUNTS, "", [])
+
+    async def subscribe_account(self, account_id: int) -> None:
+        for method in (s.SUBSCRIBE_ORDERS, s.SUBSCRIBE_POSITIONS, s.SUBSCRIBE_TRADES):
+            await self._subscribe(method, str(account_id), [int(account_id)])
+
+    async def unsubscribe_account(self, account_id: int) -> None:
+        for method, unmethod in (
+            (s.SUBSCRIBE_ORDERS, s.UNSUBSCRIBE_ORDERS),
+            (s.SUBSCRIBE_POSITIONS, s.UNSUBSCRIBE_POSITIONS),
+            (s.SUBSCRIBE_TRADES, s.UNSUBSCRIBE_TRADES),
+        ):
+            await self._unsubscribe(method, unmethod, str(account_id), [int(account_id)])
+
+    def _decode(self, event: str, arguments: list[Any]) -> list[StreamEvent]:
+        if not arguments:
+            raise s.WireFormatError(event, "no payload")
+        now = _now()
+        items = s.unwrap_user_event(arguments[0])
+        if event == s.EVENT_USER_ACCOUNT:
+            return _skip_bad(
+                event, items, lambda d: AccountEvent(convert.account_from_wire(s.parse(s.AccountModel, d))), self.stats
+            )
+        if event == s.EVENT_USER_ORDER:
+            return _skip_bad(
+                event, items, lambda d: OrderEvent(convert.order_from_wire(s.parse(s.OrderModel, d))), self.stats
+            )
+        if event == s.EVENT_USER_POSITION:
+            return _skip_bad(event, items, lambda d: _position_event(s.parse(s.PositionModel, d)), self.stats)
+        if event == s.EVENT_USER_TRADE:
+            return _skip_bad(
+                event, items, lambda d: FillEvent(convert.fill_from_wire(s.parse(s.TradeModel, d), now)), self.stats
+            )
+        return []
+
+
+def _position_event(m: s.PositionModel) -> PositionEvent:
+    pos = convert.position_from_wire(m)
+    if pos is not None:
+        return PositionEvent(pos, closed=False)
+    side = domain.PositionSide.SHORT if m.type == s.PositionType.SHORT else domain.PositionSide.LONG
+    flat = domain.Position(m.accountId, m.contractId, side, 0, m.averagePrice, m.creationTimestamp, m.id)
+    return PositionEvent(flat, closed=True)
