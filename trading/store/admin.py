@@ -55,15 +55,42 @@ async def drop_database(server_url: str, url: str) -> None:
 
 
 async def truncate_data_tables(db: Executor) -> None:
-    """Empty every table but `schema_migrations`: the schema stays, the data goes."""
-    tables = await db.fetch(
+    """Empty every table but `schema_migrations`: the schema stays, the data goes.
+
+    DELETE, not TRUNCATE: on the near-empty tables of a test TRUNCATE costs tens of milliseconds per
+    table (it swaps files), DELETE almost nothing. Referencing tables are emptied before the ones they reference.
+    """
+    tables = [
+        r["t"]
+        for r in await db.fetch(
+            """
+            SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'schema_migrations'
+            """
+        )
+    ]
+    edges = await db.fetch(
         """
-        SELECT quote_ident(tablename) AS t FROM pg_tables
-        WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+        SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent FROM pg_constraint
+        WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conrelid <> confrelid
         """
     )
-    if tables:
-        await db.execute(f"TRUNCATE {', '.join(r['t'] for r in tables)} RESTART IDENTITY CASCADE")
+    children: dict[str, set[str]] = {t: set() for t in tables}
+    for e in edges:
+        children.setdefault(e["parent"], set()).add(e["child"])
+    ordered: list[str] = []
+
+    def visit(table: str, seen: frozenset[str]) -> None:
+        if table in ordered or table in seen:
+            return
+        for child in sorted(children.get(table, ())):
+            visit(child, seen | {table})
+        ordered.append(table)
+
+    for t in sorted(tables):
+        visit(t, frozenset())
+    if ordered:
+        await db.execute("".join(f"DELETE FROM {t};" for t in ordered if t in children))
 
 
 async def table_exists(db: Executor, name: str) -> bool:

@@ -17,9 +17,20 @@ from trading.store.executor import Connection, Pool
 log = logging.getLogger(__name__)
 
 
+def _jsonb_encode(value: object) -> bytes:
+    return b"\x01" + json.dumps(value).encode()  # jsonb's binary format: version byte 1, then the text
+
+
+def _jsonb_decode(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: Connection) -> None:
-    # jsonb in and out as Python objects; every repository relies on it.
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # jsonb in and out as Python objects; every repository relies on it. Binary format, so that COPY
+    # (which asyncpg runs in binary) can write jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
