@@ -1,0 +1,177 @@
+"""Malformed gateway answers give typed errors, never crashes or wrong data.
+
+The simulator speaks the protocol correctly, so these answers come from a small aiohttp server over
+a real socket that serves a valid login and then whatever body a test sets for an endpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import jwt
+import pytest
+from aiohttp import web
+
+from trading.config import ProjectXSettings
+from trading.domain import OrderRequest, OrderType, Side
+from trading.projectx import schema as s
+from trading.projectx.errors import HttpStatusError, OrderRejected, UncertainOutcome, WireFormatError
+from trading.projectx.rest import ProjectXClient
+
+
+@dataclass
+class Canned:
+    bodies: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    hits: dict[str, int] = field(default_factory=dict)
+
+
+def _token() -> str:
+    exp = int((datetime.now(UTC) + timedelta(hours=24)).timestamp())
+    return jwt.encode({"sub": "t", "exp": exp}, "a-test-signing-key-of-32-bytes-or-more", algorithm="HS256")
+
+
+@pytest.fixture
+async def canned() -> AsyncIterator[tuple[Canned, str]]:
+    state = Canned()
+
+    async def handle(request: web.Request) -> web.Response:
+        path = request.path
+        state.hits[path] = state.hits.get(path, 0) + 1
+        if path == s.LOGIN_KEY:
+            body = json.dumps({"token": _token(), "success": True, "errorCode": 0, "errorMessage": None})
+            return web.Response(text=body, content_type="application/json")
+        return web.Response(
+            text=state.bodies.get(path, "{}"), status=state.statuses.get(path, 200), content_type="application/json"
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield state, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+def _client(base: str) -> ProjectXClient:
+    settings = ProjectXSettings(
+        base_url=base, username="u", api_key="k", retry_delays_s=(0.01, 0.01, 0.01), request_timeout_s=2.0
+    )
+    return ProjectXClient(settings)
+
+
+async def test_truncated_json_is_a_wire_format_error(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    state.bodies[s.ACCOUNT_SEARCH] = '{"accounts": [{"id": 1, "name": "A", "bal'
+    async with _client(base) as px:
+        with pytest.raises(WireFormatError) as info:
+            await px.accounts()
+    assert info.value.endpoint == "Account/search"
+    assert "Unreadable answer from the broker" in str(info.value)
+
+
+async def test_missing_field_is_a_wire_format_error(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    order = {"id": 5, "accountId": 1, "contractId": "CON.F.US.MNQ.Z25", "type": 2, "side": 0, "size": 1}  # no status
+    state.bodies[s.ORDER_SEARCH_OPEN] = json.dumps({"orders": [order], "success": True, "errorCode": 0})
+    async with _client(base) as px:
+        with pytest.raises(WireFormatError) as info:
+            await px.search_open_orders(1)
+    assert "status" in info.value.detail
+
+
+async def test_wrong_type_is_a_wire_format_error(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    position = {"id": 1, "accountId": 1, "contractId": "C", "type": 1, "size": "two", "averagePrice": 1.0}
+    state.bodies[s.POSITION_SEARCH_OPEN] = json.dumps({"positions": [position], "success": True, "errorCode": 0})
+    async with _client(base) as px:
+        with pytest.raises(WireFormatError):
+            await px.open_positions(1)
+
+
+async def test_unknown_enum_value_is_a_wire_format_error(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    order = {"id": 5, "accountId": 1, "contractId": "C", "status": 42, "type": 2, "side": 0, "size": 1}
+    state.bodies[s.ORDER_SEARCH_OPEN] = json.dumps({"orders": [order], "success": True, "errorCode": 0})
+    async with _client(base) as px:
+        with pytest.raises(WireFormatError):
+            await px.search_open_orders(1)
+
+
+async def test_envelope_without_success_is_a_wire_format_error(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    state.bodies[s.CONTRACT_SEARCH] = json.dumps({"contracts": []})
+    async with _client(base) as px:
+        with pytest.raises(WireFormatError):
+            await px.search_contracts("MNQ")
+
+
+async def test_problem_details_400_is_an_http_status_error(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    state.statuses[s.ORDER_QUERY_V2] = 400
+    state.bodies[s.ORDER_QUERY_V2] = json.dumps(
+        {"title": "One or more validation errors occurred.", "status": 400, "errors": {"filter": ["required"]}}
+    )
+    async with _client(base) as px:
+        with pytest.raises(HttpStatusError) as info:
+            await px.query_orders(1)
+    assert info.value.status == 400
+    assert "filter: required" in str(info.value)
+
+
+async def test_place_with_success_false_and_an_order_id_is_a_rejection(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    state.bodies[s.ORDER_PLACE] = json.dumps(
+        {"orderId": 9057, "success": False, "errorCode": 2, "errorMessage": s.MSG_BRACKETS_POSITION_MODE}
+    )
+    async with _client(base) as px:
+        with pytest.raises(OrderRejected) as info:
+            await px.place_order(_market_buy())
+    assert info.value.order_id == 9057
+    assert info.value.code is s.PlaceOrderErrorCode.ORDER_REJECTED
+    assert state.hits[s.ORDER_PLACE] == 1
+
+
+async def test_unreadable_place_answer_is_reconciled_not_resent_blindly(canned: tuple[Canned, str]) -> None:
+    """A garbled 200 to a place may hide a created order: the client looks the tag up, and when the
+    lookup itself is unreadable it gives up with UncertainOutcome rather than sending again."""
+    state, base = canned
+    state.bodies[s.ORDER_PLACE] = '{"orderId": 12, "succ'
+    state.bodies[s.ORDER_SEARCH] = "not json"
+    async with _client(base) as px:
+        with pytest.raises(UncertainOutcome) as info:
+            await px.place_order(_market_buy())
+    assert info.value.custom_tag == "tag-malformed"
+    assert state.hits[s.ORDER_PLACE] == 1
+    assert state.hits[s.ORDER_SEARCH] == 3  # one lookup per retry delay
+
+
+async def test_unreadable_place_answer_then_lookup_finds_the_order(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    state.bodies[s.ORDER_PLACE] = "<html>"
+    found = {
+        "id": 77, "accountId": 1, "contractId": "CON.F.US.MNQ.Z25", "status": 1, "type": 1, "side": 0, "size": 1,
+        "limitPrice": 100.25, "customTag": "tag-malformed",
+    }  # fmt: skip
+    state.bodies[s.ORDER_SEARCH] = json.dumps({"orders": [found], "success": True, "errorCode": 0})
+    async with _client(base) as px:
+        assert await px.place_order(_market_buy()) == 77
+    assert state.hits[s.ORDER_PLACE] == 1
+
+
+def _market_buy() -> OrderRequest:
+    return OrderRequest(
+        account_id=1,
+        contract_id="CON.F.US.MNQ.Z25",
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        size=1,
+        custom_tag="tag-malformed",
+        limit_price=Decimal("100.25"),
+    )
