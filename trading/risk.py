@@ -1,0 +1,221 @@
+"""Limits every proposed order passes before execution, and the kill switch.
+
+Risk is plain, synchronous and clock-free: the caller (engine or backtest) hands it the order, a
+snapshot of the account's exposure and the time. It answers with a `Decision` (refusals carry a
+sentence a trader can read) and, on `mark`, with the kill-switch trips it decided. Acting on a trip
+(cancel working orders, flatten) is the caller's job: risk never touches the broker.
+
+Choices:
+- An order that only reduces an open position (opposite side, size <= position) is always allowed,
+  even when halted, outside trading hours or past a loss limit: flattening must never be refused.
+- Position limits count the worst case: the position plus every working order on the same side.
+- Hitting the daily loss limit trips HALTED automatically; that automatic trip clears at the next
+  trading day (TopstepX resets its DLL daily). Trailing max loss (MLL) and manual trips stay until
+  a trader resets them.
+- The MLL high-water mark is the highest realized balance seen (end-of-trade, not intraday equity).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, to_ny
+from trading.config import RiskSettings
+from trading.domain import OrderRequest, Side
+from trading.strategies.base import Decision
+
+
+class KillMode(enum.StrEnum):
+    OFF = "off"
+    REDUCE_ONLY = "reduce_only"  # only orders that shrink a position
+    HALTED = "halted"  # cancel working orders, flatten, refuse everything but flattening
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    contract_id: str
+    side: Side
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What the account holds right now, as the caller's ledger sees it."""
+
+    positions: Mapping[str, int] = field(default_factory=dict)  # contract id -> signed size
+    working: Sequence[WorkingOrder] = ()  # working orders that can open or add (not bracket children)
+    realized_today: Decimal = Decimal(0)
+    unrealized: Decimal = Decimal(0)
+    balance: Decimal = Decimal(0)  # realized account balance
+
+    @property
+    def day_pnl(self) -> Decimal:
+        return self.realized_today + self.unrealized
+
+
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """Everything risk must remember across a restart. Plain data; `to_json`/`from_json` for the store."""
+
+    kill_mode: KillMode = KillMode.OFF
+    kill_reason: str = ""
+    kill_automatic: bool = False  # tripped by the daily loss limit (clears next trading day)
+    tripped_at: datetime | None = None
+    trading_date: date | None = None
+    day_pnl: Decimal = Decimal(0)
+    high_water: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["kill_mode"] = self.kill_mode.value
+        out["tripped_at"] = self.tripped_at.isoformat() if self.tripped_at else None
+        out["trading_date"] = self.trading_date.isoformat() if self.trading_date else None
+        out["day_pnl"] = str(self.day_pnl)
+        out["high_water"] = None if self.high_water is None else str(self.high_water)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RiskState:
+        return cls(
+            kill_mode=KillMode(data.get("kill_mode", "off")),
+            kill_reason=str(data.get("kill_reason", "")),
+            kill_automatic=bool(data.get("kill_automatic", False)),
+            tripped_at=datetime.fromisoformat(data["tripped_at"]) if data.get("tripped_at") else None,
+            trading_date=date.fromisoformat(data["trading_date"]) if data.get("trading_date") else None,
+            day_pnl=Decimal(str(data.get("day_pnl", "0"))),
+            high_water=Decimal(str(data["high_water"])) if data.get("high_water") is not None else None,
+        )
+
+
+class RiskStateStore(Protocol):
+    """Persistence hook; the store's `risk_state` repository implements it (or an adapter does)."""
+
+    async def load_risk_state(self, account_id: int) -> Mapping[str, Any] | None: ...
+
+    async def save_risk_state(self, account_id: int, state: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchTripped:
+    mode: KillMode
+    reason: str
+    at: datetime
+
+
+class RiskManager:
+    def __init__(self, settings: RiskSettings, state: RiskState | None = None) -> None:
+        self.settings = settings
+        self.state = state or RiskState()
+
+    # ---------------------------------------------------------------- persistence
+    async def save(self, store: RiskStateStore, account_id: int) -> None:
+        await store.save_risk_state(account_id, self.state.to_json())
+
+    @classmethod
+    async def load(cls, settings: RiskSettings, store: RiskStateStore, account_id: int) -> RiskManager:
+        raw = await store.load_risk_state(account_id)
+        return cls(settings, RiskState.from_json(raw) if raw else None)
+
+    # ---------------------------------------------------------------- kill switch
+    def trip(self, mode: KillMode, reason: str, at: datetime, automatic: bool = False) -> KillSwitchTripped:
+        self.state = replace(self.state, kill_mode=mode, kill_reason=reason, kill_automatic=automatic, tripped_at=at)
+        return KillSwitchTripped(mode, reason, at)
+
+    def reset(self) -> None:
+        self.state = replace(self.state, kill_mode=KillMode.OFF, kill_reason="", kill_automatic=False, tripped_at=None)
+
+    def _roll_day(self, now: datetime) -> None:
+        today = to_ny(now).date()
+        if self.state.trading_date != today:
+            self.state = replace(self.state, trading_date=today, day_pnl=Decimal(0))
+            if self.state.kill_automatic:
+                self.reset()
+
+    def mark(self, exposure: Exposure, now: datetime) -> list[KillSwitchTripped]:
+        """Mark to market: remember the day's P&L and the high-water mark; trip on a loss limit."""
+        self._roll_day(now)
+        s = self.settings
+        hw = exposure.balance if self.state.high_water is None else max(self.state.high_water, exposure.balance)
+        self.state = replace(self.state, day_pnl=exposure.day_pnl, high_water=hw)
+        events: list[KillSwitchTripped] = []
+        if self.state.kill_mode is not KillMode.HALTED:
+            if exposure.day_pnl <= -s.daily_loss_limit:
+                events.append(
+                    self.trip(
+                        KillMode.HALTED,
+                        f"daily loss limit hit: today's P&L {exposure.day_pnl} <= -{s.daily_loss_limit}",
+                        now,
+                        automatic=True,
+                    )
+                )
+            elif exposure.balance + exposure.unrealized <= hw - s.max_loss_trailing:
+                events.append(
+                    self.trip(
+                        KillMode.HALTED,
+                        f"trailing max loss hit: equity {exposure.balance + exposure.unrealized} <= "
+                        f"high-water {hw} - {s.max_loss_trailing}",
+                        now,
+                    )
+                )
+        return events
+
+    # ---------------------------------------------------------------- the check
+    def check(self, request: OrderRequest, exposure: Exposure, now: datetime) -> Decision:
+        self._roll_day(now)
+        s = self.settings
+        pos = exposure.positions.get(request.contract_id, 0)
+        delta = request.side.sign * request.size
+        reduces = pos != 0 and (pos > 0) != (delta > 0) and request.size <= abs(pos)
+        if request.size <= 0:
+            return refuse(f"order size must be positive, got {request.size}")
+        if reduces:
+            return Decision(True, "reduces the open position")
+        if self.state.kill_mode is KillMode.HALTED:
+            return refuse(f"kill switch is HALTED ({self.state.kill_reason}); only flattening is allowed")
+        if self.state.kill_mode is KillMode.REDUCE_ONLY:
+            return refuse(f"kill switch is REDUCE-ONLY ({self.state.kill_reason}); this order would add exposure")
+        if request.size > s.max_order_size:
+            return refuse(f"order size {request.size} exceeds the maximum of {s.max_order_size} contracts per order")
+        same_side = sum(
+            w.size for w in exposure.working if w.contract_id == request.contract_id and w.side is request.side
+        )
+        projected = pos + request.side.sign * (same_side + request.size)
+        if abs(projected) > s.max_position_per_symbol:
+            return refuse(
+                f"position would reach {abs(projected)} contracts on {request.contract_id} "
+                f"(max {s.max_position_per_symbol}, counting working orders)"
+            )
+        others = sum(abs(q) for c, q in exposure.positions.items() if c != request.contract_id)
+        if others + abs(projected) > s.max_position_total:
+            return refuse(
+                f"total position would reach {others + abs(projected)} contracts (max {s.max_position_total})"
+            )
+        if exposure.day_pnl <= -s.daily_loss_limit:
+            return refuse(f"daily loss limit reached: today's P&L {exposure.day_pnl} (limit -{s.daily_loss_limit})")
+        hw = self.state.high_water
+        if hw is not None and exposure.balance + exposure.unrealized <= hw - s.max_loss_trailing:
+            return refuse(f"trailing max loss reached: equity is {s.max_loss_trailing} or more below {hw}")
+        if not self.in_trading_hours(now):
+            return refuse(
+                f"outside trading hours ({s.trading_start:%H:%M}-{s.trading_end:%H:%M} New York on trading days)"
+            )
+        return Decision(True)
+
+    def in_trading_hours(self, now: datetime) -> bool:
+        d = to_ny(now).date()
+        if not is_trading_day(d):
+            return False
+        try:
+            end = min(ny(d, self.settings.trading_end), flatten_time(d, self.settings.trading_end))
+        except NotATradingDay:
+            return False
+        return ny(d, self.settings.trading_start) <= now < end
+
+
+def refuse(reason: str) -> Decision:
+    return Decision(False, reason)

@@ -1,0 +1,516 @@
+"""The overnight-range breakout (/work/shared/overnight-range.md), rule by rule.
+
+Choices where the spec leaves room (each also in the report):
+- ATRD needs each of the 15 CME sessions before D's session to have at least one bar; a session
+  without data counts as missing, so the warm-up and a data hole both block the day (said so).
+- ATR5 needs all 15 five-minute bars of [08:15, 09:30); with fewer the day is blocked ("ATR5
+  unavailable"). The 09:25 card shows a provisional ATR5 over [08:10, 09:25).
+- No chase compares the context's last price at placement (backtest: the 09:30 bar's open). When
+  no price is known, nothing is skipped.
+- A filter that cannot be evaluated (gap without a previous close) blocks the day when enabled.
+- Breakeven counts the bar in which the entry filled (its favourable extreme is a real print).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from trading.calendar import TradingDay, open_minutes, previous_trading_day, sessions_before, trading_day
+from trading.config import OvernightRangeSettings
+from trading.domain import (
+    Bar,
+    Bracket,
+    NotificationKind,
+    Order,
+    OrderRequest,
+    OrderType,
+    Quote,
+    Rounding,
+    Side,
+    to_decimal,
+)
+from trading.strategies.base import JSON, SessionEvent, Strategy
+from trading.strategies.levels import (
+    atr,
+    five_minute_bars,
+    fraction_to_decimal,
+    overnight_range,
+    round_half_away,
+    session_bars,
+    slice_bars,
+)
+
+ATR5_FROM = time(8, 15)
+ATR5_PROVISIONAL_FROM = time(8, 10)
+DAILY_LOOKBACK_PAD = timedelta(days=1)
+
+
+def custom_tag(strategy: str, symbol: str, side: Side, day: date) -> str:
+    """Deterministic per (strategy, symbol, side, trading date): a restart re-derives the same tag,
+    so the broker (and execution's idempotency check) refuses a second placement."""
+    return f"{strategy}:{symbol}:{'long' if side is Side.BUY else 'short'}:{day.isoformat()}"
+
+
+@dataclass
+class SideState:
+    side: str  # "buy" | "sell"
+    tag: str
+    level: str  # entry stop price
+    stop_ticks: int
+    target_ticks: int
+    status: str = "planned"  # planned | skipped | refused | working | filled | cancelled | closed
+    note: str = ""
+    order_id: int | None = None
+    fill_price: str | None = None
+    breakeven_done: bool = False
+    exit_price: str | None = None
+
+
+@dataclass
+class SymbolDay:
+    levels: dict[str, str | None] = field(default_factory=dict)
+    filters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blocked: str | None = None
+    sides: dict[str, SideState] = field(default_factory=dict)
+    flattened: bool = False
+
+
+@dataclass
+class DayState:
+    date: str
+    opened: bool = False  # the open job ran (entries placed or the day decided)
+    symbols: dict[str, SymbolDay] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    onh: Decimal | None
+    onl: Decimal | None
+    atr5: Fraction | None
+    atrd: Fraction | None
+    present: int
+    expected: int
+    missing_sessions: int
+
+    def as_json(self) -> dict[str, str | None]:
+        def show(x: Decimal | Fraction | None) -> str | None:
+            if x is None:
+                return None
+            return str(fraction_to_decimal(x)) if isinstance(x, Fraction) else str(x)
+
+        return {
+            "onh": show(self.onh),
+            "onl": show(self.onl),
+            "range": show(self.onh - self.onl) if self.onh is not None and self.onl is not None else None,
+            "atr5": show(self.atr5),
+            "atrd": show(self.atrd),
+            "bars_present": str(self.present),
+            "bars_expected": str(self.expected),
+            "missing_sessions": str(self.missing_sessions),
+        }
+
+
+class OvernightRange(Strategy[OvernightRangeSettings]):
+    name: ClassVar[str] = "overnight_range"
+
+    @classmethod
+    def config_type(cls) -> type[OvernightRangeSettings]:
+        return OvernightRangeSettings
+
+    def __init__(self, config: OvernightRangeSettings, ctx: Any) -> None:
+        super().__init__(config, ctx)
+        self.state: DayState | None = None
+
+    # ------------------------------------------------------------------ persistence
+    def on_save(self) -> JSON:
+        return asdict(self.state) if self.state else {}
+
+    def on_load(self, state: JSON) -> None:
+        if not state:
+            self.state = None
+            return
+        symbols = {
+            sym: SymbolDay(
+                levels=dict(sd["levels"]),
+                filters=dict(sd["filters"]),
+                blocked=sd["blocked"],
+                sides={k: SideState(**v) for k, v in sd["sides"].items()},
+                flattened=sd["flattened"],
+            )
+            for sym, sd in state["symbols"].items()
+        }
+        self.state = DayState(date=state["date"], opened=state["opened"], symbols=symbols)
+
+    def _day_state(self, day: TradingDay) -> DayState:
+        if self.state is None or self.state.date != day.date.isoformat():
+            self.state = DayState(date=day.date.isoformat())
+        return self.state
+
+    # ------------------------------------------------------------------ levels
+    def _trading_day(self, d: date) -> TradingDay:
+        c = self.config
+        return trading_day(d, c.window_end, c.window_start, c.flatten, c.flatten_minutes_before_close)
+
+    def levels(self, symbol: str, day: TradingDay, until: datetime, atr5_from: time = ATR5_FROM) -> Levels:
+        """Levels from the bars known at `until` (the open for final levels, 09:25 for the card)."""
+        period = self.config.atr_period
+        sessions = sessions_before(day.date, period + 1)
+        first = sessions[0].open if sessions else day.window_start
+        history = self.ctx.bars(symbol, first - DAILY_LOOKBACK_PAD, until)
+        window = slice_bars(history, day.window_start, min(until, day.window_end))
+        rng = overnight_range(window)
+        five = five_minute_bars(slice_bars(history, day.at(atr5_from), until))
+        daily, missing = session_bars(history, sessions)
+        missing += period + 1 - len(sessions)
+        return Levels(
+            onh=rng.high if rng else None,
+            onl=rng.low if rng else None,
+            atr5=atr(five, period) if len(five.ts) >= period + 1 else None,
+            atrd=atr(daily, period) if missing == 0 else None,
+            present=len(window.ts),
+            expected=open_minutes(day.window_start, min(until, day.window_end)),
+            missing_sessions=missing,
+        )
+
+    def _previous_close(self, symbol: str, day: TradingDay) -> Decimal | None:
+        prev = self._trading_day(previous_trading_day(day.date))
+        bars = self.ctx.bars(symbol, prev.rth_open, prev.rth_close)
+        return to_decimal(float(bars.close[-1])) if len(bars.ts) else None
+
+    def _filters(
+        self, symbol: str, day: TradingDay, lv: Levels, open_price: Decimal | None
+    ) -> tuple[dict[str, dict[str, Any]], str | None]:
+        """Every filter's verdict; the first blocking reason (or None)."""
+        c = self.config
+        out: dict[str, dict[str, Any]] = {}
+        reasons: list[str] = []
+
+        def verdict(name: str, enabled: bool, value: Any, blocks: bool, why: str) -> None:
+            out[name] = {
+                "enabled": enabled,
+                "value": None if value is None else str(value),
+                "blocks": enabled and blocks,
+            }
+            if enabled and blocks:
+                reasons.append(why)
+
+        ratio = Decimal(lv.present) / Decimal(lv.expected) if lv.expected else Decimal(0)
+        verdict(
+            "data_quality",
+            c.data_quality_filter,
+            ratio.quantize(Decimal("0.0001")),
+            ratio < c.data_quality_min,
+            f"data quality: {lv.present} of {lv.expected} expected overnight minutes have bars "
+            f"({ratio:.1%} < {c.data_quality_min:.0%}); the range is not trustworthy",
+        )
+        rng = lv.onh - lv.onl if lv.onh is not None and lv.onl is not None else None
+        verdict(
+            "range",
+            c.range_filter,
+            rng,
+            rng is None or not (c.range_min <= rng <= c.range_max),
+            f"range {rng} points outside [{c.range_min}, {c.range_max}]",
+        )
+        prev_close = self._previous_close(symbol, day)
+        gap = abs(open_price - prev_close) if open_price is not None and prev_close is not None else None
+        verdict(
+            "gap",
+            c.gap_filter,
+            gap,
+            gap is None or gap > c.gap_max,
+            f"gap {gap} points > {c.gap_max}" if gap is not None else "gap unknown (no previous close or open)",
+        )
+        a5 = fraction_to_decimal(lv.atr5, 4) if lv.atr5 is not None else None
+        verdict(
+            "volatility",
+            c.volatility_filter,
+            a5,
+            a5 is None or not (c.atr5_min <= a5 <= c.atr5_max),
+            f"ATR5 {a5} outside [{c.atr5_min}, {c.atr5_max}]",
+        )
+        used = self.ctx.account().daily_loss_used
+        verdict(
+            "daily_loss",
+            c.daily_loss_filter,
+            used.quantize(Decimal("0.0001")),
+            used >= c.daily_loss_used_max,
+            f"today's loss has used {used:.0%} of the daily loss limit (max {c.daily_loss_used_max:.0%})",
+        )
+        return out, (reasons[0] if reasons else None)
+
+    # ------------------------------------------------------------------ session events
+    def on_session_event(self, event: SessionEvent, day: TradingDay) -> None:
+        st = self._day_state(day)
+        if event is SessionEvent.PRE_OPEN:
+            self._range_card(day)
+        elif event is SessionEvent.OPEN:
+            if not st.opened:
+                self._open(day, st)
+        elif event is SessionEvent.LAST_ENTRY:
+            self._cancel_entries(st, "no new entries after the last entry time")
+        elif event is SessionEvent.FLATTEN:
+            self._flatten(day, st)
+        elif event is SessionEvent.SUMMARY:
+            self._summary(st)
+
+    def _range_card(self, day: TradingDay) -> None:
+        now = self.ctx.now()
+        for symbol in self.config.symbols:
+            lv = self.levels(symbol, day, now, ATR5_PROVISIONAL_FROM)
+            warm = lv.missing_sessions == 0
+            self.ctx.notify(
+                NotificationKind.STRATEGY,
+                {
+                    "card": "range",
+                    "strategy": self.name,
+                    "symbol": symbol,
+                    "date": day.date.isoformat(),
+                    "provisional": True,
+                    "as_of": now.isoformat(),
+                    "levels": lv.as_json(),
+                    "warmup": None
+                    if warm
+                    else f"warm-up: {lv.missing_sessions} of the "
+                    f"{self.config.atr_period + 1} daily sessions needed for ATRD are missing; no trade",
+                },
+            )
+
+    def _open(self, day: TradingDay, st: DayState) -> None:
+        c = self.config
+        now = self.ctx.now()
+        st.opened = True
+        if now > day.rth_open + timedelta(minutes=c.open_grace_minutes):
+            for symbol in c.symbols:
+                sd = st.symbols.setdefault(symbol, SymbolDay())
+                sd.blocked = (
+                    f"started {now - day.rth_open} after the open, past the {c.open_grace_minutes}-minute grace"
+                )
+                self._notify_day(day, symbol, sd)
+            return
+        for symbol in c.symbols:
+            sd = st.symbols.setdefault(symbol, SymbolDay())
+            self._open_symbol(day, symbol, sd)
+            self._notify_day(day, symbol, sd)
+
+    def _open_symbol(self, day: TradingDay, symbol: str, sd: SymbolDay) -> None:
+        c = self.config
+        contract = self.ctx.contract(symbol)
+        lv = self.levels(symbol, day, day.window_end)
+        sd.levels = lv.as_json()
+        last = self.ctx.last_price(symbol)
+        sd.filters, blocked = self._filters(symbol, day, lv, last)
+        if lv.missing_sessions:
+            blocked = (
+                f"warm-up: {lv.missing_sessions} of the {c.atr_period + 1} daily sessions needed for ATRD "
+                "are missing; no trade"
+            )
+        elif lv.onh is None or lv.onl is None:
+            blocked = blocked or "no overnight bars"
+        elif lv.atr5 is None:
+            blocked = blocked or "ATR5 unavailable: fewer than 15 five-minute bars in [08:15, 09:30)"
+        if blocked:
+            sd.blocked = blocked
+            return
+        assert lv.onh is not None and lv.onl is not None and lv.atr5 is not None and lv.atrd is not None
+        tick = Fraction(contract.tick_size)
+        stop_ticks = max(c.min_stop_ticks, round_half_away(Fraction(c.stop_atr_mult) * lv.atr5 / tick))
+        target_ticks = round_half_away(Fraction(c.target_atrd_mult) * lv.atrd / tick)
+        long_level = contract.snap(lv.onh + c.offset, Rounding.UP)
+        short_level = contract.snap(lv.onl - c.offset, Rounding.DOWN)
+        for side, level in ((Side.BUY, long_level), (Side.SELL, short_level)):
+            tag = custom_tag(self.name, symbol, side, day.date)
+            ss = SideState(
+                side=side.value,
+                tag=tag,
+                level=str(level),
+                stop_ticks=-side.sign * stop_ticks,
+                target_ticks=side.sign * target_ticks,
+            )
+            sd.sides[side.value] = ss
+            if last is not None and (last >= level if side is Side.BUY else last <= level):
+                ss.status = "skipped"
+                ss.note = f"no chase: last price {last} is already at or beyond the entry {level}"
+                continue
+            decision = self.ctx.propose(
+                OrderRequest(
+                    account_id=self.ctx.account().account_id,
+                    contract_id=contract.id,
+                    side=side,
+                    type=OrderType.STOP,
+                    size=c.quantity,
+                    custom_tag=tag,
+                    stop_price=level,
+                    bracket=Bracket(stop_loss_ticks=ss.stop_ticks, take_profit_ticks=ss.target_ticks),
+                    reason=f"overnight {'high' if side is Side.BUY else 'low'} breakout",
+                )
+            )
+            if decision.approved:
+                ss.status = "working"
+                if decision.order is not None:
+                    ss.order_id = decision.order.id
+            else:
+                ss.status = "refused"
+                ss.note = decision.reason
+
+    def _notify_day(self, day: TradingDay, symbol: str, sd: SymbolDay) -> None:
+        self.ctx.notify(
+            NotificationKind.STRATEGY,
+            {
+                "card": "open",
+                "strategy": self.name,
+                "symbol": symbol,
+                "date": day.date.isoformat(),
+                "provisional": False,
+                "levels": sd.levels,
+                "filters": sd.filters,
+                "blocked": sd.blocked,
+                "sides": {k: asdict(v) for k, v in sd.sides.items()},
+            },
+        )
+
+    def _own_orders(self) -> list[Order]:
+        return self.ctx.orders()
+
+    def _cancel_entries(self, st: DayState, why: str) -> None:
+        for sd in st.symbols.values():
+            for ss in sd.sides.values():
+                if ss.status != "working":
+                    continue
+                for order in self._own_orders():
+                    if order.custom_tag == ss.tag and order.status.is_working:
+                        self.ctx.cancel(order)
+                ss.status = "cancelled"
+                ss.note = why
+
+    def _flatten(self, day: TradingDay, st: DayState) -> None:
+        self._cancel_entries(st, "flatten time")
+        for order in self._own_orders():
+            if order.status.is_working:
+                self.ctx.cancel(order)
+        for symbol in self.config.symbols:
+            sd = st.symbols.setdefault(symbol, SymbolDay())
+            pos = self.ctx.position(symbol)
+            if pos is None or pos.size == 0 or sd.flattened:
+                continue
+            sd.flattened = True
+            side = Side.SELL if pos.side.value == "long" else Side.BUY
+            self.ctx.propose(
+                OrderRequest(
+                    account_id=self.ctx.account().account_id,
+                    contract_id=self.ctx.contract(symbol).id,
+                    side=side,
+                    type=OrderType.MARKET,
+                    size=pos.size,
+                    custom_tag=f"{self.name}:{symbol}:flatten:{day.date.isoformat()}",
+                    reason="flatten time",
+                )
+            )
+
+    def _summary(self, st: DayState) -> None:
+        self.ctx.notify(
+            NotificationKind.SUMMARY,
+            {"strategy": self.name, "date": st.date, "symbols": {s: asdict(sd) for s, sd in st.symbols.items()}},
+        )
+
+    # ------------------------------------------------------------------ orders and fills
+    def _side_of(self, order: Order) -> tuple[str, SymbolDay, SideState] | None:
+        if self.state is None:
+            return None
+        for symbol, sd in self.state.symbols.items():
+            for ss in sd.sides.values():
+                if order.custom_tag == ss.tag or (ss.order_id is not None and order.id == ss.order_id):
+                    return symbol, sd, ss
+        return None
+
+    def _entry_of_child(self, order: Order) -> tuple[str, SymbolDay, SideState] | None:
+        if self.state is None or order.parent_id is None:
+            return None
+        for symbol, sd in self.state.symbols.items():
+            for ss in sd.sides.values():
+                if ss.order_id == order.parent_id:
+                    return symbol, sd, ss
+        return None
+
+    def on_order_update(self, order: Order) -> None:
+        found = self._side_of(order)
+        if found is None:
+            return
+        _, _, ss = found
+        if order.id is not None:
+            ss.order_id = order.id
+        if order.status.value in ("cancelled", "expired", "rejected") and ss.status == "working":
+            ss.status = "cancelled"
+
+    def on_fill(self, order: Order, price: Decimal, size: int, at: datetime) -> None:
+        found = self._side_of(order)
+        if found is not None:
+            symbol, sd, ss = found
+            ss.status = "filled"
+            ss.fill_price = str(price)
+            if order.id is not None:
+                ss.order_id = order.id
+            if self.config.cancel_opposite_on_fill:
+                for other in sd.sides.values():
+                    if other is ss or other.status != "working":
+                        continue
+                    for o in self._own_orders():
+                        if o.custom_tag == other.tag and o.status.is_working:
+                            self.ctx.cancel(o)
+                    other.status = "cancelled"
+                    other.note = f"entry OCO: the {ss.side} entry filled"
+            self.ctx.notify(
+                NotificationKind.ENTRY_FILL,
+                {"strategy": self.name, "symbol": symbol, "side": ss.side, "price": str(price), "size": size,
+                 "tag": ss.tag, "at": at.isoformat()},
+            )  # fmt: skip
+            return
+        entry = self._entry_of_child(order)
+        if entry is None and self.state is not None and order.custom_tag and ":flatten:" in order.custom_tag:
+            for sd in self.state.symbols.values():
+                for ss in sd.sides.values():
+                    if ss.status == "filled":
+                        entry = ("", sd, ss)
+        if entry is not None:
+            symbol, _, ss = entry
+            ss.status = "closed"
+            ss.exit_price = str(price)
+            self.ctx.notify(
+                NotificationKind.EXIT_FILL,
+                {"strategy": self.name, "symbol": symbol, "side": ss.side, "price": str(price), "size": size,
+                 "tag": order.custom_tag, "at": at.isoformat()},
+            )  # fmt: skip
+
+    # ------------------------------------------------------------------ breakeven
+    def _breakeven(self, symbol: str, favourable_long: Decimal, favourable_short: Decimal) -> None:
+        if not self.config.breakeven_enabled or self.state is None:
+            return
+        sd = self.state.symbols.get(symbol)
+        if sd is None:
+            return
+        for ss in sd.sides.values():
+            if ss.status != "filled" or ss.breakeven_done or ss.fill_price is None:
+                continue
+            entry = Decimal(ss.fill_price)
+            gain = favourable_long - entry if ss.side == "buy" else entry - favourable_short
+            if gain < self.config.breakeven_points:
+                continue
+            for order in self._own_orders():
+                if order.parent_id == ss.order_id and order.type is OrderType.STOP and order.status.is_working:
+                    self.ctx.modify_stop(order, entry)
+                    ss.breakeven_done = True
+
+    def on_bar(self, symbol: str, bar: Bar) -> None:
+        self._breakeven(symbol, to_decimal(bar.high), to_decimal(bar.low))
+
+    def on_quote(self, symbol: str, quote: Quote) -> None:
+        if quote.last is not None:
+            self._breakeven(symbol, quote.last, quote.last)
+
+
+def from_settings(raw: Mapping[str, Any] | OvernightRangeSettings, ctx: Any) -> OvernightRange:
+    return OvernightRange(OvernightRange.config_from(raw), ctx)
