@@ -104,6 +104,7 @@ class FakeDiscord:
         self._connected = asyncio.Event()
         self._down = False
         self._rate_limits: list[float] = []
+        self._lose_answers = 0
         self._runner: web.AppRunner | None = None
         self._session_id = secrets.token_hex(8)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -168,6 +169,10 @@ class FakeDiscord:
     def rate_limit(self, times: int, retry_after: float = 0.05) -> None:
         """Answer the next `times` channel posts with 429 and this `retry_after`."""
         self._rate_limits += [retry_after] * times
+
+    def lose_answers(self, times: int) -> None:
+        """Post the next `times` channel messages but answer 503, as if the answer was lost."""
+        self._lose_answers += times
 
     async def wait_connected(self, within: float = 30.0) -> None:
         await asyncio.wait_for(self._connected.wait(), within)
@@ -519,8 +524,16 @@ class FakeDiscord:
             headers = {"Via": "1.1 google", "Retry-After": str(retry_after), "X-RateLimit-Scope": "user"}
             return json_response(body, 429, headers)
         body, files, attachments = await self._read_body(request)
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            for mid, (cid, old) in self._messages.items():
+                if cid == channel_id and old.body.get("nonce") == nonce:
+                    return json_response(message_payload(mid, cid, self.bot, old.body, [], webhook_id=None))
         mid = self.ids.next()
         self._messages[mid] = (channel_id, Response("channel", None, body, mid, files))
+        if self._lose_answers:
+            self._lose_answers -= 1
+            return _error(503, "Service Unavailable")
         return json_response(message_payload(mid, channel_id, self.bot, body, attachments, webhook_id=None))
 
     async def _patch_channel_message(self, request: web.Request, m: re.Match[str]) -> web.Response:

@@ -1,0 +1,158 @@
+"""The notifier delivers the Postgres outbox to the fake Discord: by kind, in order, once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import discord
+import pytest
+
+from bot.notifier import ConsoleSink, DiscordSink, Notifier
+from tests.fakes.discord_payloads import FakeChannel, FakeGuild
+from tests.fakes.discord_server import FakeDiscord
+from trading.clock import SimClock
+from trading.config import DiscordChannels, NotificationSettings
+from trading.domain import NotificationKind
+from trading.store import Store
+
+FILLS, ORDERS, ALERTS = FakeChannel(501, "fills"), FakeChannel(502, "orders"), FakeChannel(503, "alerts")
+GUILD = FakeGuild(500, "desk", [FILLS, ORDERS, ALERTS])
+CHANNELS = DiscordChannels(fills=FILLS.id, orders=ORDERS.id, alerts=ALERTS.id)
+FAST = NotificationSettings(retry_base_s=0.01, poll_interval_s=0.01, coalesce_window_s=600, max_attempts=4)
+
+
+@pytest.fixture
+async def discord_client() -> AsyncIterator[tuple[FakeDiscord, discord.Client]]:
+    async with FakeDiscord([GUILD]) as fake:
+        with fake.patched():
+            client = discord.Client(intents=discord.Intents.default(), max_ratelimit_timeout=0.001)
+            await client.login(fake.token)
+            try:
+                yield fake, client
+            finally:
+                await client.close()
+
+
+async def drain(notifier: Notifier, clock: SimClock | None = None, rounds: int = 50) -> None:
+    """Deliver until the outbox has nothing due (advancing a simulated clock past backoffs)."""
+    for _ in range(rounds):
+        if clock is not None:
+            clock.advance(timedelta(seconds=1))
+        await notifier.deliver_once()
+        if await notifier.outbox.pending_count() == 0:  # type: ignore[attr-defined]
+            return
+
+
+def titles(fake: FakeDiscord, channel: FakeChannel) -> list[str]:
+    return [m.embeds[0]["title"] for m in fake.messages(channel.id)]
+
+
+async def test_delivers_by_kind_in_order_and_marks_sent(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "order one"})
+    await store.outbox.enqueue(
+        NotificationKind.ENTRY_FILL, {"side": "buy", "size": 1, "symbol": "MNQ", "price": "21000.25"}
+    )
+    await store.outbox.enqueue(NotificationKind.STRATEGY, {"title": "range card"})  # no strategy channel: alerts
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "order two"})
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST)
+    await drain(notifier)
+    assert titles(fake, ORDERS) == ["order one", "order two"]
+    assert titles(fake, FILLS) == ["Entry fill: BUY 1 MNQ @ 21000.25"]
+    assert titles(fake, ALERTS) == ["range card"]
+    assert await store.outbox.pending_count() == 0
+    assert {m.status for m in await store.outbox.recent(10)} == {"sent"}
+
+
+async def test_backlog_after_outage_in_order_once(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    clock = SimClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock)
+    fake.set_down(True)
+    for i in range(6):
+        await store.outbox.enqueue(NotificationKind.ORDER, {"title": f"order {i}"}, at=clock.now())
+    await notifier.deliver_once()
+    assert fake.messages(ORDERS.id) == []
+    assert await store.outbox.pending_count() == 6
+    fake.lose_answers(1)  # the first post after the outage lands but its answer is lost
+    fake.set_down(False)
+    await drain(notifier, clock)
+    assert titles(fake, ORDERS) == [f"order {i}" for i in range(6)]
+    assert await store.outbox.pending_count() == 0
+
+
+async def test_short_rate_limit_is_waited_out_by_discord_py(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST)
+    fake.rate_limit(2, retry_after=0.02)
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "after 429"})
+    await notifier.deliver_once()
+    assert titles(fake, ORDERS) == ["after 429"]
+    assert fake.requests.count(("POST", f"/channels/{ORDERS.id}/messages")) == 3
+
+
+async def test_long_rate_limit_is_rescheduled_at_retry_after(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    clock = SimClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock)
+    fake.rate_limit(1, retry_after=90.0)  # beyond discord.py's max_ratelimit_timeout (30 s): raised to us
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "after 429"}, at=clock.now())
+    await notifier.deliver_once()
+    assert titles(fake, ORDERS) == [] and "RateLimited" in notifier.last_error
+    clock.advance(timedelta(seconds=60))
+    await notifier.deliver_once()  # not due yet: retry_after, not the 10 ms base backoff
+    assert titles(fake, ORDERS) == []
+    clock.advance(timedelta(seconds=31))
+    await notifier.deliver_once()
+    assert titles(fake, ORDERS) == ["after 429"]
+
+
+async def test_repeated_alerts_are_coalesced(store: Store, discord_client: tuple[FakeDiscord, discord.Client]) -> None:
+    fake, client = discord_client
+    clock = SimClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock)
+    await store.outbox.enqueue(NotificationKind.ALERT, {"title": "feed stale"}, at=clock.now())
+    await notifier.deliver_once()
+    for i in range(12):
+        at = clock.now() + timedelta(seconds=30 * (i + 1))
+        await store.outbox.enqueue(NotificationKind.ALERT, {"title": "feed stale"}, at=at)
+    clock.advance(timedelta(minutes=7))
+    await notifier.deliver_once()  # inside the window: held
+    assert titles(fake, ALERTS) == ["feed stale"]
+    clock.advance(timedelta(minutes=4))
+    await notifier.deliver_once()
+    assert titles(fake, ALERTS) == ["feed stale", "feed stale ×12 in 6 min"]
+    assert await store.outbox.pending_count() == 0
+
+
+async def test_gives_up_after_max_attempts_and_moves_on(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    clock = SimClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    broken = DiscordChannels(fills=FILLS.id, orders=999, alerts=ALERTS.id)  # 999: no such channel
+    notifier = Notifier(store.outbox, DiscordSink(client, broken), FAST, clock)
+    lost = await store.outbox.enqueue(NotificationKind.ORDER, {"title": "nowhere"}, at=clock.now())
+    await store.outbox.enqueue(NotificationKind.ENTRY_FILL, {"title": "fill after"}, at=clock.now())
+    await drain(notifier, clock)
+    assert titles(fake, FILLS) == ["fill after"]
+    assert lost is not None
+    gone = await store.outbox.get(lost)
+    assert gone is not None and gone.status == "failed" and "Unknown Channel" in (gone.last_error or "")
+
+
+async def test_headless_console(store: Store) -> None:
+    lines: list[str] = []
+    notifier = Notifier(store.outbox, ConsoleSink(lines.append), FAST)
+    await store.outbox.enqueue(NotificationKind.ALERT, {"title": "feed stale", "text": "no ticks for 30 s"})
+    await notifier.deliver_once()
+    assert lines == ["[alerts] feed stale | no ticks for 30 s"]
