@@ -304,13 +304,26 @@ MSG_TRAIL_TOO_FAR: Final = "Trail Distance exceeds maximum (1000)"
 MSG_CANCEL_FOLLOWER: Final = "Follower accounts cannot cancel orders"
 MSG_CANCEL_LIVE: Final = "Live accounts not supported"
 MSG_SL_TYPE: Final = "Invalid stop loss type ({type_name})"  # e.g. "Invalid stop loss type (Limit)"
+# Not documented anywhere; the simulator's wording (clients must read errorCode, not these).
+MSG_TP_TYPE: Final = "Invalid take profit type ({type_name})"
+MSG_DUPLICATE_TAG: Final = "Custom tag must be unique across the account."
+MSG_PRICE_NOT_ALIGNED: Final = "Invalid price. Price is not aligned to tick size."
 
 
-def msg_bracket_sign(leg: str, ticks: int, long: bool) -> str:
-    """`leg` is "stop loss" or "take profit". The live text says "less than zero" for both
-    directions (observed verbatim; the sign rule is in §10.2)."""
+def order_type_name(value: int) -> str:
+    """The name the live messages use for an OrderType ("Limit", "StopLimit", "TrailingStop")."""
+    try:
+        return "".join(w.capitalize() for w in OrderType(value).name.split("_"))
+    except ValueError:
+        return str(value)
+
+
+def msg_bracket_sign(leg: str, ticks: int, long: bool, below_zero: bool) -> str:
+    """`leg` is "stop loss" or "take profit". Live-observed: "...Ticks should be less than zero when
+    longing." / "...when going short."; the "greater than zero" variant is the sim's mirror of it."""
     way = "when longing" if long else "when going short"
-    return f"Invalid {leg} ticks ({ticks}). Ticks should be less than zero {way}."
+    than = "less than zero" if below_zero else "greater than zero"
+    return f"Invalid {leg} ticks ({ticks}). Ticks should be {than} {way}."
 
 
 def msg_sl_too_close(ticks: int) -> str:
@@ -402,8 +415,8 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def format_timestamp(dt: datetime) -> str:
-    """UTC with `+00:00` and microseconds, like `2025-07-18T21:00:01.268009+00:00`."""
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+    """UTC with `+00:00`: `2025-07-18T21:00:01.268009+00:00`, or `2024-12-20T14:00:00+00:00` on a whole second."""
+    return dt.astimezone(UTC).isoformat()
 
 
 def _decimal(value: object) -> object:
@@ -416,6 +429,10 @@ def _decimal(value: object) -> object:
 
 def _price_out(value: Decimal) -> float | int:
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _none_as_empty(value: object) -> object:
+    return [] if value is None else value
 
 
 WireTime = Annotated[
@@ -494,7 +511,7 @@ class AccountModel(WireModel):
 
 
 class AccountSearchResponse(Envelope):
-    accounts: list[AccountModel] = []
+    accounts: Annotated[list[AccountModel], BeforeValidator(_none_as_empty)] = []
 
 
 class ContractSearchRequest(WireModel):
@@ -521,7 +538,7 @@ class ContractModel(WireModel):
 
 
 class ContractSearchResponse(Envelope):
-    contracts: list[ContractModel] = []
+    contracts: Annotated[list[ContractModel], BeforeValidator(_none_as_empty)] = []
 
 
 class ContractByIdResponse(Envelope):
@@ -561,7 +578,7 @@ class BarModel(WireModel):
 
 
 class RetrieveBarsResponse(Envelope):
-    bars: list[BarModel] = []
+    bars: Annotated[list[BarModel], BeforeValidator(_none_as_empty)] = []
 
 
 class BracketModel(WireModel):
@@ -659,7 +676,7 @@ class OrderModel(WireModel):
 
 
 class OrderSearchResponse(Envelope):
-    orders: list[OrderModel] = []
+    orders: Annotated[list[OrderModel], BeforeValidator(_none_as_empty)] = []
 
 
 class OrderQueryResponse(OrderSearchResponse):
@@ -682,7 +699,7 @@ class PositionModel(WireModel):
 
 
 class PositionSearchResponse(Envelope):
-    positions: list[PositionModel] = []
+    positions: Annotated[list[PositionModel], BeforeValidator(_none_as_empty)] = []
 
 
 class CloseContractRequest(WireModel):
@@ -720,7 +737,7 @@ class TradeModel(WireModel):
 
 
 class TradeSearchResponse(Envelope):
-    trades: list[TradeModel] = []
+    trades: Annotated[list[TradeModel], BeforeValidator(_none_as_empty)] = []
 
 
 class ProblemDetails(WireModel):

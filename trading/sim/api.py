@@ -1,0 +1,229 @@
+"""The REST endpoints of the simulated gateway (projectx-api.md §3, §4): one handler each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from trading.projectx import schema as s
+from trading.projectx.convert import contract_to_wire
+from trading.sim.endpoint import Api, Call, Handler, Reply
+
+if TYPE_CHECKING:
+    from trading.sim.gateway import SimGateway
+
+
+class RestApi:
+    def __init__(self, sim: SimGateway) -> None:
+        self.sim = sim
+        self.ex = sim.exchange
+
+    def routes(self, api: Api, app: web.Application) -> None:
+        table: dict[str, Handler] = {
+            s.LOGIN_KEY: self.login_key,
+            s.LOGIN_APP: self.login_app,
+            s.VALIDATE: self.validate,
+            s.LOGOUT: self.logout,
+            s.ACCOUNT_SEARCH: self.account_search,
+            s.CONTRACT_SEARCH: self.contract_search,
+            s.CONTRACT_SEARCH_BY_ID: self.contract_by_id,
+            s.CONTRACT_AVAILABLE: self.contract_available,
+            s.RETRIEVE_BARS: self.retrieve_bars,
+            s.ORDER_PLACE: self.place,
+            s.ORDER_MODIFY: self.modify,
+            s.ORDER_CANCEL: self.cancel,
+            s.ORDER_SEARCH: self.order_search,
+            s.ORDER_SEARCH_OPEN: self.order_search_open,
+            s.ORDER_SEARCH_BY_ID: self.order_by_id,
+            s.ORDER_QUERY_V2: self.order_query,
+            s.POSITION_SEARCH_OPEN: self.position_search,
+            s.POSITION_CLOSE: self.close,
+            s.POSITION_PARTIAL_CLOSE: self.partial_close,
+            s.POSITION_PARTIAL_CLOSE_ALIAS: self.partial_close,
+            s.TRADE_SEARCH: self.trade_search,
+        }
+        public = {s.LOGIN_KEY, s.LOGIN_APP}
+        for path, handler in table.items():
+            app.router.add_post(path, api.route(path, handler, public=path in public))
+        app.router.add_get(s.STATUS_PING, _ping)
+
+    # ------------------------------------------------------------------ auth
+
+    async def login_key(self, call: Call) -> Reply:
+        req = s.LoginKeyRequest.model_validate(call.body)
+        if req.userName.lower() == self.sim.username.lower() and req.apiKey == self.sim.api_key:
+            return Reply({"token": self.sim.auth.issue(self.sim.username)})
+        return Reply({"token": None}, s.LoginErrorCode.INVALID_CREDENTIALS)
+
+    async def login_app(self, call: Call) -> Reply:
+        _LoginApp.model_validate(call.body)
+        return Reply({"token": None}, s.LoginErrorCode.APP_NOT_FOUND)
+
+    async def validate(self, call: Call) -> Reply:
+        assert call.session is not None
+        return Reply({"newToken": self.sim.auth.issue(call.session.username)})
+
+    async def logout(self, call: Call) -> Reply:
+        if call.token:
+            self.sim.auth.revoke(call.token)
+        return Reply({})
+
+    # ------------------------------------------------------------------ accounts and contracts
+
+    async def account_search(self, call: Call) -> Reply:
+        req = s.AccountSearchRequest.model_validate(call.body)
+        accounts = [a for a in self.ex.accounts.values() if a.can_trade or not req.onlyActiveAccounts]
+        return Reply({"accounts": [a.model().to_wire() for a in accounts]})
+
+    async def contract_search(self, call: Call) -> Reply:
+        req = s.ContractSearchRequest.model_validate(call.body)
+        hits = self.ex.contracts.search(req.searchText)
+        return Reply({"contracts": [contract_to_wire(c).to_wire() for c in hits]})
+
+    async def contract_by_id(self, call: Call) -> Reply:
+        req = s.ContractSearchByIdRequest.model_validate(call.body)
+        c = self.ex.contracts.get(req.contractId)
+        if c is None:
+            return Reply({"contract": None}, s.ContractByIdErrorCode.CONTRACT_NOT_FOUND, "Contract not found")
+        return Reply({"contract": contract_to_wire(c).to_wire()})
+
+    async def contract_available(self, call: Call) -> Reply:
+        s.ContractAvailableRequest.model_validate(call.body)
+        return Reply({"contracts": [contract_to_wire(c).to_wire() for c in self.ex.contracts.active]})
+
+    async def retrieve_bars(self, call: Call) -> Reply:
+        req = s.RetrieveBarsRequest.model_validate(call.body)
+        codes = s.RetrieveBarsErrorCode
+        if self.ex.contracts.get(req.contractId) is None:
+            return Reply({"bars": []}, codes.CONTRACT_NOT_FOUND, "Contract not found")
+        if req.unit not in range(1, 8):
+            return Reply({"bars": []}, codes.UNIT_INVALID, f"Invalid unit ({req.unit})")
+        if req.unitNumber < 1:
+            return Reply({"bars": []}, codes.UNIT_NUMBER_INVALID, f"Invalid unit number ({req.unitNumber})")
+        if not 1 <= req.limit <= s.MAX_BARS_PER_REQUEST:
+            return Reply({"bars": []}, codes.LIMIT_INVALID, f"Invalid limit ({req.limit})")
+        if req.startTime is None or req.endTime is None:
+            return Reply({"bars": []})
+        bars = self.sim.market.bars.retrieve(
+            req.contractId, req.startTime, req.endTime, req.unit, req.unitNumber, req.limit,
+            req.includePartialBar, self.sim.clock.now(),
+        )  # fmt: skip
+        return Reply({"bars": [b.to_wire() for b in bars]})
+
+    # ------------------------------------------------------------------ orders
+
+    async def place(self, call: Call) -> Reply:
+        req = s.PlaceOrderRequest.model_validate(call.body)
+        fault = self.sim.faults.take_reject(call.path)
+        if fault is not None:
+            self.ex.reject_next.append(fault)
+        out = self.ex.place(req)
+        return Reply({"orderId": out.order_id}, out.code, out.message)
+
+    async def modify(self, call: Call) -> Reply:
+        out = self.ex.modify(s.ModifyOrderRequest.model_validate(call.body))
+        return Reply({}, out.code, out.message)
+
+    async def cancel(self, call: Call) -> Reply:
+        req = s.CancelOrderRequest.model_validate(call.body)
+        out = self.ex.cancel(req.accountId, req.orderId)
+        return Reply({}, out.code, out.message)
+
+    def _orders(self, account_id: int, keep: Callable[[Any], bool]) -> list[dict[str, Any]]:
+        return [o.model().to_wire() for o in self.ex.orders.values() if o.account_id == account_id and keep(o)]
+
+    async def order_search(self, call: Call) -> Reply:
+        req = s.OrderSearchRequest.model_validate(call.body)
+        if req.accountId not in self.ex.accounts:
+            return Reply({"orders": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        start, end = req.startTimestamp, req.endTimestamp
+        return Reply({"orders": self._orders(req.accountId, lambda o: _within(o.created, start, end))})
+
+    async def order_search_open(self, call: Call) -> Reply:
+        req = s.AccountIdRequest.model_validate(call.body)
+        if req.accountId not in self.ex.accounts:
+            return Reply({"orders": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        # Suspended bracket children are left out (swagger: use v2/query with [Open, Suspended]).
+        visible = (s.OrderStatus.OPEN, s.OrderStatus.PENDING, s.OrderStatus.PENDING_CANCELLATION)
+        return Reply({"orders": self._orders(req.accountId, lambda o: o.status in visible)})
+
+    async def order_by_id(self, call: Call) -> Reply:
+        req = s.OrderSearchByIdRequest.model_validate(call.body)
+        o = self.ex.orders.get(req.orderId)
+        if o is None or o.account_id != req.accountId:
+            return Reply({"order": None}, s.OrderByIdErrorCode.ORDER_NOT_FOUND, "Order not found")
+        return Reply({"order": o.model().to_wire()})
+
+    async def order_query(self, call: Call) -> Reply:
+        req = s.OrderQueryRequest.model_validate(call.body)
+        f = req.filter
+        if f.accountId not in self.ex.accounts:
+            return Reply({"orders": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        statuses = set(f.statuses) if f.statuses else None
+        contract = None if self.sim.options.query_ignores_contract_filter else f.contractId
+        rows = [
+            o
+            for o in self.ex.orders.values()
+            if o.account_id == f.accountId
+            and (statuses is None or o.status in statuses)
+            and (contract is None or o.contract_id == contract)
+            and _within(o.created, f.createdAfter, f.createdBefore)
+        ]
+        by_id = req.sortBy == s.OrderSortField.ID
+        rows.sort(key=lambda o: o.id if by_id else (o.created, o.id), reverse=req.sortDirection == s.SortDirection.DESC)
+        offset = max(0, req.pageOffset or 0)
+        size = min(req.pageSize or s.MAX_ORDER_QUERY_ROWS, s.MAX_ORDER_QUERY_ROWS)
+        payload: dict[str, Any] = {"orders": [o.model().to_wire() for o in rows[offset : offset + max(0, size)]]}
+        if req.includeTotalCount:
+            payload["totalCount"] = len(rows)
+        return Reply(payload)
+
+    # ------------------------------------------------------------------ positions and trades
+
+    async def position_search(self, call: Call) -> Reply:
+        req = s.AccountIdRequest.model_validate(call.body)
+        if req.accountId not in self.ex.accounts:
+            return Reply({"positions": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        rows = [p.model().to_wire() for (acc, _), p in self.ex.positions.items() if acc == req.accountId and p.net]
+        return Reply({"positions": rows})
+
+    async def close(self, call: Call) -> Reply:
+        req = s.CloseContractRequest.model_validate(call.body)
+        out = self.ex.close(req.accountId, req.contractId, None, partial=False)
+        return Reply({}, out.code, out.message)
+
+    async def partial_close(self, call: Call) -> Reply:
+        req = s.PartialCloseContractRequest.model_validate(call.body)
+        out = self.ex.close(req.accountId, req.contractId, req.size, partial=True)
+        return Reply({}, out.code, out.message)
+
+    async def trade_search(self, call: Call) -> Reply:
+        req = s.TradeSearchRequest.model_validate(call.body)
+        if req.accountId not in self.ex.accounts:
+            return Reply({"trades": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        start, end = req.startTimestamp, req.endTimestamp
+        rows = [
+            f.model().to_wire()
+            for f in self.ex.fills
+            if f.account_id == req.accountId and _within(f.created, start, end)
+        ]
+        return Reply({"trades": rows})
+
+
+class _LoginApp(s.WireModel):
+    userName: str
+    password: str
+    deviceId: str
+    appId: str
+    verifyKey: str
+
+
+def _within(t: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or t >= start) and (end is None or t <= end)
+
+
+async def _ping(_: web.Request) -> web.Response:
+    return web.Response(text="pong")

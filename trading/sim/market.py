@@ -1,0 +1,246 @@
+"""The simulated market: prices driven by tests (`trade`, `quote`), a seeded random walk with CME
+sessions, or a replay of one-minute bars; every print feeds the bar store, the market hub and the
+matching engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import math
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from trading.domain import Bar, Side, snap_to_tick, to_decimal
+from trading.projectx import schema as s
+from trading.sim.bars import BarStore, MinuteBar
+from trading.sim.exchange import Exchange
+from trading.sim.timebase import ClockLike, cme_equity_open, sleep_until
+
+DAILY_VOL = 0.01  # one-day standard deviation as a fraction of price
+SESSION_SECONDS = 23 * 3600
+
+
+class MarketEventSink(Protocol):
+    def market_event(self, contract_id: str, target: str, payload: Any) -> None: ...
+
+
+class Market:
+    def __init__(self, exchange: Exchange, clock: ClockLike, seed: int, start_prices: dict[str, str]) -> None:
+        self.exchange = exchange
+        self.clock = clock
+        self.bars = BarStore()
+        self.sinks: list[MarketEventSink] = []
+        self.rng = random.Random(seed)
+        self._task: asyncio.Task[None] | None = None
+        contracts = exchange.contracts
+        for c in contracts.active:
+            product = contracts.product_of[c.id]
+            start = to_decimal(start_prices.get(product.ticker, product.start_price))
+            book = exchange.books[c.id]
+            book.last, book.bid, book.ask = start, start - c.tick_size, start + c.tick_size
+            book.prev_close = start
+
+    # ------------------------------------------------------------------ driving prices
+
+    async def trade(
+        self, contract_id: str, price: Decimal | float | str, size: int = 1, aggressor: Side | None = None,
+        at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """One print: updates last, volume, bars; publishes GatewayTrade and a partial GatewayQuote;
+        then matches working orders."""
+        self.print_(contract_id, to_decimal(price), size, aggressor, at)
+
+    async def quote(
+        self, contract_id: str, bid: Decimal | float | str | None = None, ask: Decimal | float | str | None = None,
+        bid_size: int = 10, ask_size: int = 10, at: datetime | None = None,
+    ) -> None:  # fmt: skip
+        """Top of book: publishes a partial GatewayQuote and a GatewayDepth array; then matches."""
+        self.quote_(
+            contract_id, None if bid is None else to_decimal(bid), None if ask is None else to_decimal(ask),
+            bid_size, ask_size, at,
+        )  # fmt: skip
+
+    def print_(self, cid: str, price: Decimal, size: int, aggressor: Side | None, at: datetime | None) -> None:
+        book = self.exchange.books[cid]
+        contract = self.exchange.contracts.by_id[cid]
+        now = at or self.clock.now()
+        if aggressor is None:
+            aggressor = Side.BUY if book.ask is not None and price >= book.ask else Side.SELL
+        book.last = price
+        book.volume += size
+        tick = contract.tick_size
+        recentred = (book.ask is not None and price > book.ask) or (book.bid is not None and price < book.bid)
+        if recentred:  # a print through the spread moves the book with it
+            book.bid, book.ask = price - tick, price + tick
+        book.open = book.open if book.open is not None else price
+        book.high = price if book.high is None else max(book.high, price)
+        book.low = price if book.low is None else min(book.low, price)
+        self.bars.record(cid, now, price, size)
+        ts = s.format_timestamp(now)
+        entry = {
+            "symbolId": contract.symbol_id,
+            "price": _num(price),
+            "timestamp": ts,
+            "type": int(s.TradeLogType.BUY if aggressor is Side.BUY else s.TradeLogType.SELL),
+            "volume": size,
+        }
+        self._publish(cid, s.EVENT_TRADE, [entry])
+        quote: dict[str, Any] = {"symbol": contract.symbol_id, "lastPrice": _num(price), "volume": book.volume}
+        if recentred and book.bid is not None and book.ask is not None:
+            quote["bestBid"], quote["bestAsk"] = _num(book.bid), _num(book.ask)
+        if book.prev_close:
+            change = price - book.prev_close
+            quote["change"] = _num(change)
+            quote["changePercent"] = round(float(change / book.prev_close * 100), 4)
+        if book.high == price:
+            quote["high"] = _num(price)
+        if book.low == price:
+            quote["low"] = _num(price)
+        quote["lastUpdated"] = ts
+        quote["timestamp"] = ts
+        self._publish(cid, s.EVENT_QUOTE, quote)
+        self.exchange.on_market(cid, price)
+
+    def quote_(
+        self, cid: str, bid: Decimal | None, ask: Decimal | None, bid_size: int, ask_size: int, at: datetime | None
+    ) -> None:
+        book = self.exchange.books[cid]
+        contract = self.exchange.contracts.by_id[cid]
+        ts = s.format_timestamp(at or self.clock.now())
+        quote: dict[str, Any] = {"symbol": contract.symbol_id}
+        depth: list[dict[str, Any]] = []
+        if bid is not None:
+            book.bid = bid
+            quote["bestBid"] = _num(bid)
+            depth.append(_level(ts, s.DomType.BEST_BID, bid, bid_size))
+        if ask is not None:
+            book.ask = ask
+            quote["bestAsk"] = _num(ask)
+            depth.append(_level(ts, s.DomType.BEST_ASK, ask, ask_size))
+        quote["lastUpdated"] = ts
+        quote["timestamp"] = ts
+        self._publish(cid, s.EVENT_QUOTE, quote)
+        if depth:
+            self._publish(cid, s.EVENT_DEPTH, depth)
+        self.exchange.on_market(cid)
+
+    def _publish(self, cid: str, target: str, payload: Any) -> None:
+        for sink in self.sinks:
+            sink.market_event(cid, target, payload)
+
+    # ------------------------------------------------------------------ random walk
+
+    def start_random(self, step_s: float, warmup_days: float) -> None:
+        if warmup_days > 0:
+            self.warm_up(warmup_days)
+        self._task = asyncio.create_task(self._random_loop(step_s), name="sim-market-random")
+
+    def warm_up(self, days: float) -> None:
+        """History for the last `days`: one-minute bars from the same seeded process, sessions respected."""
+        now = self.clock.now().replace(second=0, microsecond=0)
+        minutes = int(days * 1440)
+        for c in self.exchange.contracts.active:
+            book = self.exchange.books[c.id]
+            assert book.last is not None
+            sigma = float(book.last) * DAILY_VOL / math.sqrt(SESSION_SECONDS / 60)
+            price = book.last
+            for i in range(minutes, 0, -1):
+                t = now - timedelta(minutes=i)
+                if not cme_equity_open(t):
+                    continue
+                o = price
+                close = snap_to_tick(float(o) + self.rng.gauss(0, sigma), c.tick_size)
+                wick = abs(self.rng.gauss(0, sigma / 2))
+                high = snap_to_tick(float(max(o, close)) + wick, c.tick_size)
+                low = snap_to_tick(float(min(o, close)) - abs(self.rng.gauss(0, sigma / 2)), c.tick_size)
+                self.bars.add_minute_bar(
+                    c.id, MinuteBar(int(t.timestamp()), o, high, low, close, self.rng.randint(20, 400))
+                )
+                price = close
+            book.last, book.bid, book.ask = price, price - c.tick_size, price + c.tick_size
+            book.prev_close = price
+
+    async def _random_loop(self, step_s: float) -> None:
+        contracts = self.exchange.contracts.active
+        while True:
+            await self.clock.sleep(step_s)
+            now = self.clock.now()
+            if not cme_equity_open(now):
+                continue
+            for c in contracts:
+                book = self.exchange.books[c.id]
+                assert book.last is not None
+                sigma_ticks = float(book.last) * DAILY_VOL / math.sqrt(SESSION_SECONDS / step_s) / float(c.tick_size)
+                move = round(self.rng.gauss(0, sigma_ticks))
+                price = book.last + move * c.tick_size
+                self.quote_(
+                    c.id,
+                    price - c.tick_size,
+                    price + c.tick_size,
+                    self.rng.randint(1, 30),
+                    self.rng.randint(1, 30),
+                    now,
+                )
+                side = Side.BUY if move > 0 or (move == 0 and self.rng.random() < 0.5) else Side.SELL
+                self.print_(c.id, price, self.rng.randint(1, 12), side, now)
+
+    # ------------------------------------------------------------------ replay
+
+    def start_replay(self, contract_id: str, bars: list[Bar]) -> None:
+        self._task = asyncio.create_task(self._replay(contract_id, bars), name="sim-market-replay")
+
+    async def _replay(self, cid: str, bars: list[Bar]) -> None:
+        """Each bar as four prints 15 s apart (open, low/high, high/low, close), at the clock's pace."""
+        tick = self.exchange.contracts.by_id[cid].tick_size
+        for bar in sorted(bars, key=lambda b: b.start):
+            o, h, low, c = (snap_to_tick(x, tick) for x in (bar.open, bar.high, bar.low, bar.close))
+            path = (o, low, h, c) if c >= o else (o, h, low, c)
+            vol = max(4, int(bar.volume))
+            sizes = [vol // 4] * 3 + [vol - 3 * (vol // 4)]
+            for i, (price, size) in enumerate(zip(path, sizes, strict=True)):
+                at = bar.start + timedelta(seconds=15 * i)
+                await sleep_until(self.clock, at)
+                self.quote_(cid, price - tick, price + tick, 10, 10, at)
+                self.print_(cid, price, size, None, at)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+def _num(d: Decimal) -> float | int:
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _level(ts: str, kind: s.DomType, price: Decimal, size: int) -> dict[str, Any]:
+    return {"timestamp": ts, "type": int(kind), "price": _num(price), "volume": size, "currentVolume": size}
+
+
+def load_bars_csv(path: str | Path, contract_id: str) -> list[Bar]:
+    """One-minute bars from a CSV with a header `t,o,h,l,c,v` (t ISO-8601)."""
+    out: list[Bar] = []
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            t = s.parse_timestamp(row["t"])
+            if t is None:
+                continue
+            out.append(
+                Bar(
+                    contract_id,
+                    "1m",
+                    t,
+                    float(row["o"]),
+                    float(row["h"]),
+                    float(row["l"]),
+                    float(row["c"]),
+                    float(row["v"]),
+                )
+            )
+    return out
