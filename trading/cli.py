@@ -1,12 +1,24 @@
-"""The `tradebot` command."""
+"""The `tradebot` command.
+
+Each command group lives in a small `register_*` function (here, or in a `trading/cli_<group>.py`
+module) that adds its subparsers and sets `fn` on each leaf; `command_groups()` lists them in
+help order. To add a command group, write its module and append its `register` to that list.
+A command's `fn(args) -> int` returns the exit code; typed errors (bad configuration, database
+problems) are turned into one clear message here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from trading import __version__, native
-from trading.config import ConfigError, load_settings
+from trading.cli_common import Subcommands, load
+from trading.config import ConfigError
+
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
 
 
 def _version(_: argparse.Namespace) -> int:
@@ -14,35 +26,67 @@ def _version(_: argparse.Namespace) -> int:
     return 0
 
 
+def register_version(sub: Subcommands) -> None:
+    sub.add_parser(
+        "version",
+        help="print the version and whether the Rust extension is loaded",
+        description="Print the version and the active execution path (rust or python, and why).",
+    ).set_defaults(fn=_version)
+
+
 def _config_check(args: argparse.Namespace) -> int:
     import json
 
     from trading.config import masked
 
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(json.dumps(masked(settings), indent=2))
+    print(json.dumps(masked(load(args)), indent=2))
     return 0
 
 
+def register_config(sub: Subcommands) -> None:
+    config = sub.add_parser("config", help="configuration", description="Inspect the configuration.")
+    group = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    group.add_parser(
+        "check",
+        help="validate and print the effective configuration (secrets masked)",
+        description="Validate every setting; print the effective configuration with secrets masked. "
+        "Exits 2 with one line per problem when a value is invalid.",
+    ).set_defaults(fn=_config_check)
+
+
+def command_groups() -> list[Callable[[Subcommands], None]]:
+    # Imported here: a group's module may import heavy parts (the store, the engine) that `version` never needs.
+    from trading import cli_db, cli_demo
+
+    return [register_version, register_config, cli_db.register, cli_demo.register]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradebot", description="Automated futures trading on TopstepX.")
-    parser.add_argument("--config", help="TOML file layered over config/default.toml")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("version", help="print the version and the active execution path").set_defaults(fn=_version)
-    config = sub.add_parser("config", help="configuration").add_subparsers(dest="config_command", required=True)
-    config.add_parser("check", help="validate and print the effective configuration (secrets masked)").set_defaults(
-        fn=_config_check
+    parser = argparse.ArgumentParser(
+        prog="tradebot",
+        description="Automated futures trading on TopstepX: a Discord bot, its engine and its tools.",
     )
+    parser.add_argument("--config", metavar="FILE", help="a TOML file layered over config/default.toml")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in command_groups():
+        register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from trading.store.errors import StoreError
+
     args = build_parser().parse_args(argv)
-    result: int = args.fn(args)
+    try:
+        result: int = args.fn(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
     return result
 
 

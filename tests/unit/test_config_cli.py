@@ -1,0 +1,73 @@
+"""`tradebot config check`, `version` and `--help` on every command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pytest
+
+from trading.cli import EXIT_CONFIG, build_parser, main
+
+SECRET = "sekrit-do-not-print-91c2"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("TRADEBOT_") and name not in ("TRADEBOT_TEST_DATABASE_URL", "TRADEBOT_HOME"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_config_check_prints_the_configuration_with_secrets_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRADEBOT_DISCORD__TOKEN", SECRET)
+    monkeypatch.setenv("TRADEBOT_DATABASE__URL", f"postgresql://trader:{SECRET}@db:5432/tradebot")
+    assert main(["config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert SECRET not in out
+    assert '"token": "********"' in out and '"max_order_size": 5' in out
+
+
+def test_config_check_exits_non_zero_with_one_line_per_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = tmp_path / "bad.toml"
+    user.write_text(f'[risk]\nmax_order_size = "lots"\n[discord]\ntoken = ["{SECRET}"]\n')
+    assert main(["--config", str(user), "config", "check"]) == EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert lines[0] == "invalid configuration:"
+    assert f"  - {user}: risk.max_order_size: " in captured.err and "(got 'lots')" in captured.err
+    assert f"  - {user}: discord.token: " in captured.err
+    assert SECRET not in captured.err
+
+
+def test_version_says_which_path_is_active(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TRADEBOT_RUST", "0")
+    assert main(["version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tradebot ") and "execution path: python" in out
+
+
+def _leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found += _leaf_commands(child, (*prefix, name))
+    return found
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = _leaf_commands(build_parser())
+    assert {("config", "check"), ("db", "migrate"), ("db", "status"), ("version",), ("demo",)} <= set(commands)
+    for command in commands:
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+        assert exited.value.code == 0
+        assert "usage: tradebot" in capsys.readouterr().out
