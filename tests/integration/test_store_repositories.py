@@ -192,7 +192,8 @@ async def test_positions_latest_snapshot_per_contract(store: Store) -> None:
 
 async def test_outbox_claims_in_order_once_and_dedupes(store: Store) -> None:
     ids = [await store.outbox.enqueue(NotificationKind.ENTRY_FILL, {"n": n}, at=T0) for n in range(5)]
-    assert await store.outbox.enqueue(NotificationKind.ALERT, {"stale": True}, dedupe_key="stale-MNQ") is not None
+    alert = await store.outbox.enqueue(NotificationKind.ALERT, {"stale": True}, dedupe_key="stale-MNQ")
+    assert alert is not None
     assert await store.outbox.enqueue(NotificationKind.ALERT, {"stale": True}, dedupe_key="stale-MNQ") is None
     assert await store.outbox.pending_count() == 6
 
@@ -202,7 +203,7 @@ async def test_outbox_claims_in_order_once_and_dedupes(store: Store) -> None:
         store.outbox.claim_batch(3, now=T0 + timedelta(seconds=1)),
     )
     claimed = [m.id for m in first] + [m.id for m in second]
-    assert sorted(claimed) == ids and len(set(claimed)) == 5
+    assert sorted(claimed) == [*ids, alert] and len(set(claimed)) == 6
     assert [m.id for m in first] == sorted(m.id for m in first)
     assert first[0].channel == "fills" and first[0].kind is NotificationKind.ENTRY_FILL
     # Claimed messages are leased: not handed out again until the lease ends.
@@ -226,11 +227,17 @@ async def test_outbox_claims_in_order_once_and_dedupes(store: Store) -> None:
     # After the lease: the unsent ones come back in order; the retried one only once its time has come.
     later = T0 + timedelta(minutes=2)
     rest = await store.outbox.claim_batch(10, now=later)
-    assert [m.id for m in rest] == [ids[3], ids[4]]
+    assert [m.id for m in rest] == [ids[3], ids[4], alert]
     for m in rest:
         await store.outbox.mark_sent(m.id)
     retried = await store.outbox.claim_batch(10, now=T0 + timedelta(minutes=6))
     assert [(m.id, m.attempts, m.payload) for m in retried] == [(b, 1, {"n": 1})]
+
+
+async def test_a_new_message_is_due_even_for_a_clock_behind_the_database(store: Store) -> None:
+    new_id = await store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading halted"})
+    long_ago = datetime(2020, 1, 2, tzinfo=UTC)
+    assert [m.id for m in await store.outbox.claim_batch(5, now=long_ago)] == [new_id]
 
 
 async def test_latency_batch_and_stats(store: Store) -> None:

@@ -59,11 +59,15 @@ class OutboxRepository:
         channel: str | None = None,
         at: datetime | None = None,
     ) -> int | None:
-        """Queue a message; its id, or None when a message with this `dedupe_key` was already queued."""
+        """Queue a message; its id, or None when a message with this `dedupe_key` was already queued.
+
+        A new message is due at once whatever clock the deliverer runs on (a simulated clock may be
+        behind the database's): only a retry sets a time before which it is not claimed.
+        """
         new_id: int | None = await self._db.fetchval(
             """
             INSERT INTO notification_outbox (kind, channel, payload, dedupe_key, created_at, next_attempt_at)
-            VALUES ($1, $2, $3, $4, coalesce($5, now()), coalesce($5, now()))
+            VALUES ($1, $2, $3, $4, coalesce($5, now()), '-infinity')
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING id
             """,
