@@ -3,7 +3,7 @@
 The server is `TRADEBOT_TEST_DATABASE_URL` when set (any database on it: we only create and drop our
 own), else a throw-away embedded server. Each run gets its own database `tradebot_test_<random>`,
 migrated once and dropped at the end; each test that asks for `store` or `pool` starts from empty
-tables (the schema and `schema_migrations` stay).
+tables (the schema and `schema_migrations` stay; id sequences are not restarted, so never assume an id).
 """
 
 from __future__ import annotations
