@@ -23,7 +23,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +62,7 @@ from trading.streaming import (
 log = logging.getLogger(__name__)
 
 MarketHours = Callable[[datetime], bool]
+_LOST = "no completion (connection lost or too slow)"
 RECONNECT_DELAYS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _DEPTH_KIND = {int(t): DepthKind[t.name] for t in s.DomType}
 
@@ -140,6 +143,7 @@ class _HubClient:
         self._supervisor: asyncio.Task[None] | None = None
         self._opened: asyncio.Event | None = None
         self._subscriptions: dict[tuple[str, str], list[Any]] = {}  # (method, key) -> arguments
+        self._acks: dict[str, asyncio.Future[str | None]] = {}  # invocation id -> completion
         self.last_event_at = time.monotonic()
         self.stats: dict[str, int] = {"events": 0, "batches": 0, "malformed": 0, "connects": 0, "stale": 0}
 
@@ -200,22 +204,58 @@ class _HubClient:
     # ----------------------------------------------------------------------- subscriptions
 
     async def _subscribe(self, method: str, key: str, args: list[Any]) -> None:
+        """Remember the subscription (re-sent after every reconnect) and, when connected, send it and
+        wait for the hub's completion. A refusal by the hub raises `StreamError`."""
         self._subscriptions[(method, key)] = args
-        if self._connected:
-            self._send(method, args)
+        if not self._connected:
+            return
+        error = await self._ack(self._send(method, args))
+        if error is not None and error != _LOST:
+            self._subscriptions.pop((method, key), None)
+            raise StreamError(f"The {self.hub} feed refused {method}({', '.join(map(str, args))}): {error}")
 
     async def _unsubscribe(self, method: str, unmethod: str, key: str, args: list[Any]) -> None:
         if self._subscriptions.pop((method, key), None) is not None and self._connected:
-            self._send(unmethod, args)
+            await self._ack(self._send(unmethod, args))
 
-    def _send(self, method: str, args: list[Any]) -> None:
-        conn = self._conn
-        if conn is None:
-            return
+    def _send(self, method: str, args: list[Any]) -> asyncio.Future[str | None] | None:
+        """Invoke a hub method; the future resolves to None on completion, else to the error text."""
+        conn, loop = self._conn, self._loop
+        if conn is None or loop is None:
+            return None
+        gen = self._generation
+        inv_id = uuid.uuid4().hex
+        fut: asyncio.Future[str | None] = loop.create_future()
+        self._acks[inv_id] = fut
         try:
-            conn.send(method, args)
+            conn.send(
+                method,
+                args,
+                on_invocation=lambda _msg: self._threadsafe(self._on_completion, gen, inv_id, None),
+                invocation_id=inv_id,
+            )
         except Exception as exc:  # the supervisor re-sends after the reconnect the close triggers
             log.warning("%s hub: could not send %s (%s)", self.hub, method, exc)
+            self._acks.pop(inv_id, None)
+            return None
+        return fut
+
+    async def _ack(self, fut: asyncio.Future[str | None] | None) -> str | None:
+        """Wait for a completion; `_LOST` when it did not come (connection lost, time-out)."""
+        if fut is None:
+            return _LOST
+        try:
+            return await asyncio.wait_for(fut, self._connect_timeout_s)
+        except TimeoutError:
+            log.warning("%s hub: no completion for an invocation within %.0f s", self.hub, self._connect_timeout_s)
+            return _LOST
+
+    def _on_completion(self, gen: int, inv_id: str | None, error: str | None) -> None:
+        fut = self._acks.pop(inv_id, None) if inv_id else None
+        if fut is not None and not fut.done():
+            fut.set_result(error)
+        elif error:
+            log.warning("%s hub error: %s", self.hub, error)
 
     # ----------------------------------------------------------------------- connection
 
@@ -236,7 +276,11 @@ class _HubClient:
         )
         conn.on_open(lambda: self._threadsafe(self._on_open, gen))
         conn.on_close(lambda: self._threadsafe(self._on_close, gen))
-        conn.on_error(lambda err: log.warning("%s hub error: %s", self.hub, getattr(err, "error", err)))
+        conn.on_error(
+            lambda msg: self._threadsafe(
+                self._on_completion, gen, getattr(msg, "invocation_id", None), str(getattr(msg, "error", msg))
+            )
+        )
         for event in self.events:
             conn.on(event, self._make_callback(event, gen))
         self._conn = conn
@@ -251,8 +295,11 @@ class _HubClient:
         self._connected = True
         self.stats["connects"] += 1
         self.last_event_at = time.monotonic()
-        for (method, _key), args in list(self._subscriptions.items()):
-            self._send(method, args)
+        subs = list(self._subscriptions.items())
+        results = await asyncio.gather(*(self._ack(self._send(method, args)) for (method, _k), args in subs))
+        for ((method, _key), args), error in zip(subs, results, strict=True):
+            if error is not None:
+                log.warning("%s hub: re-subscribing %s%s failed: %s", self.hub, method, args, error)
 
     async def _connect_with_backoff(self, reason: str) -> None:
         attempt = 0
@@ -274,8 +321,15 @@ class _HubClient:
         conn, self._conn = self._conn, None
         self._generation += 1
         self._connected = False
+        acks, self._acks = self._acks, {}
+        for fut in acks.values():
+            if not fut.done():
+                fut.set_result(_LOST)
         if conn is not None:
-            await asyncio.to_thread(_quiet_stop, conn)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(_quiet_stop, conn), self._connect_timeout_s)
+            except TimeoutError:
+                log.warning("%s hub: the old connection did not stop in time; abandoning it", self.hub)
 
     def _on_open(self, gen: int) -> None:
         if gen == self._generation and self._opened is not None:
@@ -313,9 +367,9 @@ class _HubClient:
             self.stats["stale"] += 1
             self._emit_status(
                 StreamState.STALE,
-                f"{self.hub.capitalize()} feed silent for {silent:.0f} s during market hours; reconnecting",
+                f"{self.hub.capitalize()} feed silent for {silent:.1f} s during market hours; reconnecting",
             )
-            await self.reconnect(f"silent for {silent:.0f} s")
+            await self.reconnect(f"silent for {silent:.1f} s")
 
     # ----------------------------------------------------------------------- thread bridge and delivery
 
@@ -391,6 +445,13 @@ class _HubClient:
 
 
 def _quiet_stop(conn: Any) -> None:
+    """Stop a signalrcore connection without hanging. signalrcore's stop() closes the socket and joins
+    its receive thread, but on Linux close() does not wake a thread blocked in recv(): on a silently
+    stalled socket stop() would wait forever. Shutting the socket down first wakes the reader."""
+    sock = getattr(getattr(getattr(conn, "transport", None), "_client", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
     try:
         conn.stop()
     except Exception as exc:
