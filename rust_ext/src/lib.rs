@@ -3,6 +3,8 @@
 use pyo3::prelude::*;
 
 pub mod bars;
+pub mod ticks;
+pub mod zone;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,0 +1,256 @@
+//! Ticks -> bars, streaming and batch, with one ordering rule for both.
+//!
+//! The rule (identical in the Python twin, `trading.marketdata`):
+//! * A bar is *forming* from its first tick until a tick of a later bucket arrives or the clock
+//!   (`advance(now)`) reaches its end; then it is *closed* and emitted once.
+//! * A tick whose time is before the forming bar's start (or, with no bar forming, before the end
+//!   of the last closed bar) is *late*: it is dropped and counted. A tick with a non-finite price
+//!   is *invalid*: dropped and counted.
+//! * Within a bar, ticks count in arrival order: open is the first tick to arrive, close the last;
+//!   high, low and volume do not depend on order. Equal timestamps (duplicates) are ordinary ticks.
+//! * Empty intervals produce no bar: nothing is emitted while no tick arrives (market closed).
+//!
+//! Batch aggregation is the streaming aggregator run over the arrays, with the forming bar
+//! appended at the end.
+
+use crate::zone::Bucketer;
+
+/// One bar; `ts` is the bucket start (UTC ns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub ts: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+/// Output columns of an aggregation, one entry per output bar.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BarColumns {
+    pub ts: Vec<i64>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+    pub volume: Vec<f64>,
+}
+
+impl BarColumns {
+    pub fn with_capacity(n: usize) -> Self {
+        BarColumns {
+            ts: Vec::with_capacity(n),
+            open: Vec::with_capacity(n),
+            high: Vec::with_capacity(n),
+            low: Vec::with_capacity(n),
+            close: Vec::with_capacity(n),
+            volume: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn push(&mut self, b: &Bar) {
+        self.ts.push(b.ts);
+        self.open.push(b.open);
+        self.high.push(b.high);
+        self.low.push(b.low);
+        self.close.push(b.close);
+        self.volume.push(b.volume);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+}
+
+/// Streaming tick aggregator.
+#[derive(Debug, Clone)]
+pub struct TickAggregator {
+    bucketer: Bucketer,
+    forming: Option<(Bar, i64)>, // bar and its bucket end
+    watermark: i64,
+    pub late: u64,
+    pub invalid: u64,
+}
+
+impl TickAggregator {
+    pub fn new(bucketer: Bucketer) -> Self {
+        TickAggregator {
+            bucketer,
+            forming: None,
+            watermark: i64::MIN,
+            late: 0,
+            invalid: 0,
+        }
+    }
+
+    /// Feed one tick; a bar closed by it is pushed to `out`.
+    #[inline]
+    pub fn push(&mut self, t: i64, price: f64, size: f64, out: &mut BarColumns) {
+        if !price.is_finite() {
+            self.invalid += 1;
+            return;
+        }
+        if let Some((bar, end)) = self.forming.as_mut() {
+            if t >= bar.ts && t < *end {
+                if price > bar.high {
+                    bar.high = price;
+                }
+                if price < bar.low {
+                    bar.low = price;
+                }
+                bar.close = price;
+                bar.volume += size;
+                return;
+            }
+            if t < bar.ts {
+                self.late += 1;
+                return;
+            }
+            out.push(bar);
+            self.watermark = *end;
+            self.forming = None;
+        } else if t < self.watermark {
+            self.late += 1;
+            return;
+        }
+        let (s, e) = self.bucketer.bucket(t);
+        self.forming = Some((
+            Bar {
+                ts: s,
+                open: price,
+                high: price,
+                low: price,
+                close: price,
+                volume: size,
+            },
+            e,
+        ));
+    }
+
+    /// The clock says `now`: close the forming bar if its bucket has ended.
+    pub fn advance(&mut self, now: i64, out: &mut BarColumns) {
+        if let Some((bar, end)) = self.forming {
+            if now >= end {
+                out.push(&bar);
+                self.watermark = end;
+                self.forming = None;
+            }
+        }
+    }
+
+    pub fn forming(&self) -> Option<Bar> {
+        self.forming.map(|(b, _)| b)
+    }
+
+    /// Close the forming bar whatever the time (end of a batch or of the session).
+    pub fn flush(&mut self, out: &mut BarColumns) {
+        if let Some((bar, end)) = self.forming.take() {
+            out.push(&bar);
+            self.watermark = end;
+        }
+    }
+
+    pub fn period(&self) -> i64 {
+        self.bucketer.period()
+    }
+}
+
+/// Batch: every bar of the ticks, the last (possibly incomplete) one included.
+pub fn aggregate_ticks(
+    ts: &[i64],
+    price: &[f64],
+    size: &[f64],
+    bucketer: Bucketer,
+) -> Result<BarColumns, String> {
+    if price.len() != ts.len() || size.len() != ts.len() {
+        return Err("all input columns must have the same length".into());
+    }
+    let guess = match (ts.first(), ts.last()) {
+        (Some(a), Some(b)) => {
+            ((b.saturating_sub(*a)) / bucketer.period()).clamp(0, 1 << 20) as usize + 2
+        }
+        _ => 0,
+    };
+    let mut out = BarColumns::with_capacity(guess);
+    let mut agg = TickAggregator::new(bucketer);
+    for i in 0..ts.len() {
+        agg.push(ts[i], price[i], size[i], &mut out);
+    }
+    agg.flush(&mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::Zone;
+
+    const MIN: i64 = 60_000_000_000;
+
+    fn minute() -> Bucketer {
+        Bucketer::new(MIN, 0, Zone::fixed(-4 * 60 * MIN)).unwrap()
+    }
+
+    #[test]
+    fn batch_folds_ticks_into_minutes() {
+        let ts = [0, 10, MIN - 1, MIN, 3 * MIN + 5];
+        let p = [10.0, 12.0, 9.0, 11.0, 13.0];
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let out = aggregate_ticks(&ts, &p, &v, minute()).unwrap();
+        assert_eq!(out.ts, vec![0, MIN, 3 * MIN]); // no phantom bar for minute 2
+        assert_eq!(out.open, vec![10.0, 11.0, 13.0]);
+        assert_eq!(out.high, vec![12.0, 11.0, 13.0]);
+        assert_eq!(out.low, vec![9.0, 11.0, 13.0]);
+        assert_eq!(out.close, vec![9.0, 11.0, 13.0]);
+        assert_eq!(out.volume, vec![6.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn out_of_order_within_bar_counts_late_before_bar_dropped() {
+        let ts = [MIN + 30, MIN + 10, MIN - 5, 2 * MIN, MIN + 50, 2 * MIN];
+        let p = [5.0, 4.0, 100.0, 6.0, 100.0, 7.0];
+        let v = [1.0; 6];
+        let mut out = BarColumns::default();
+        let mut agg = TickAggregator::new(minute());
+        for i in 0..ts.len() {
+            agg.push(ts[i], p[i], v[i], &mut out);
+        }
+        assert_eq!(agg.late, 2);
+        assert_eq!(out.ts, vec![MIN]);
+        assert_eq!(
+            (out.open[0], out.close[0], out.low[0], out.volume[0]),
+            (5.0, 4.0, 4.0, 2.0)
+        );
+        let f = agg.forming().unwrap();
+        assert_eq!((f.ts, f.open, f.close, f.volume), (2 * MIN, 6.0, 7.0, 2.0));
+    }
+
+    #[test]
+    fn clock_closes_bars_without_ticks_and_never_invents_bars() {
+        let mut out = BarColumns::default();
+        let mut agg = TickAggregator::new(minute());
+        agg.push(5, 1.0, 1.0, &mut out);
+        agg.advance(MIN - 1, &mut out);
+        assert!(out.is_empty());
+        agg.advance(MIN, &mut out);
+        assert_eq!(out.ts, vec![0]);
+        agg.advance(100 * MIN, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(agg.forming().is_none());
+        agg.push(30, 1.0, 1.0, &mut out); // before the closed bar's end: late
+        assert_eq!(agg.late, 1);
+    }
+
+    #[test]
+    fn invalid_prices_and_length_mismatch() {
+        let out = aggregate_ticks(&[1, 2], &[f64::NAN, 2.0], &[1.0, 1.0], minute()).unwrap();
+        assert_eq!(out.open, vec![2.0]);
+        assert!(aggregate_ticks(&[1, 2], &[1.0], &[1.0, 1.0], minute()).is_err());
+        assert!(aggregate_ticks(&[], &[], &[], minute()).unwrap().is_empty());
+    }
+}
