@@ -463,7 +463,7 @@ class Backtest:
         contract = self.by_id[o.contract_id]
         price = contract.snap(price)
         filled = replace(o, status=OrderStatus.FILLED, fill_volume=o.size, filled_price=price, updated_at=at)
-        e.order = filled
+        self.book.update(e, filled)
         symbol = self.symbol_of[o.contract_id]
         before = self.ledger.position(o.contract_id)
         pnl, ticks = self.ledger.apply(o.contract_id, o.side, o.size, price)
@@ -624,6 +624,7 @@ class Backtest:
             for e in self.book.working():
                 assert e.order.id is not None
                 self.cancel(e.order.id, "end of day")
+            self.book.end_of_day()
             self.marks.clear()
             if progress is not None:
                 progress(n + 1, len(days))

@@ -53,7 +53,8 @@ class OrderBook:
     def __init__(self, contracts: dict[str, Contract], rules: FillRules) -> None:
         self.contracts = contracts
         self.rules = rules
-        self.entries: dict[int, BookEntry] = {}
+        self.entries: dict[int, BookEntry] = {}  # today's orders, any state (the runner prunes daily)
+        self._open: dict[str, dict[int, BookEntry]] = {}  # working orders by contract: the hot path
         self._next_id = 1
 
     def new_id(self) -> int:
@@ -64,22 +65,39 @@ class OrderBook:
     def add(self, entry: BookEntry) -> None:
         assert entry.order.id is not None
         self.entries[entry.order.id] = entry
+        if entry.order.status is OrderStatus.OPEN:
+            self._open.setdefault(entry.order.contract_id, {})[entry.order.id] = entry
 
     def working(self, contract_id: str | None = None) -> list[BookEntry]:
-        return [
-            e
-            for e in self.entries.values()
-            if e.order.status is OrderStatus.OPEN and (contract_id is None or e.order.contract_id == contract_id)
-        ]
+        if contract_id is not None:
+            return list(self._open.get(contract_id, {}).values())
+        return [e for book in self._open.values() for e in book.values()]
+
+    def update(self, entry: BookEntry, order: Order) -> None:
+        """Replace an order's state; a terminal one leaves the working set."""
+        entry.order = order
+        if order.status is not OrderStatus.OPEN and order.id is not None:
+            self._open.get(order.contract_id, {}).pop(order.id, None)
 
     def set_status(self, order_id: int, status: OrderStatus, at: datetime) -> Order:
         e = self.entries[order_id]
-        e.order = replace(e.order, status=status, updated_at=at)
+        self.update(e, replace(e.order, status=status, updated_at=at))
         return e.order
+
+    def end_of_day(self) -> None:
+        """Forget finished orders: a strategy's `orders()` is today's."""
+        self.entries = {i: e for i, e in self.entries.items() if e.order.status is OrderStatus.OPEN}
 
     def _trigger(self, e: BookEntry, bar: Bar, tick: Decimal) -> Decimal | None:
         """The fill price of `e` in `bar`, or None when it does not fill."""
         o = e.order
+        level = o.stop_price if o.type is OrderType.STOP else o.limit_price
+        if level is not None:
+            # Cheap float rejection (a point of margin) before exact Decimal work: an order whose
+            # level the bar does not reach. Buy stops and sell limits wait above, the others below.
+            above = (o.type is OrderType.STOP) == (o.side is Side.BUY)
+            if (bar.high < float(level) - 1) if above else (bar.low > float(level) + 1):
+                return None
         op, hi, lo = to_decimal(bar.open), to_decimal(bar.high), to_decimal(bar.low)
         slip = self.rules.slippage_ticks * tick * o.side.sign
         if o.type is OrderType.MARKET:
@@ -111,7 +129,10 @@ class OrderBook:
     def process(self, contract_id: str, bar: Bar, on_fill: FillHandler) -> None:
         """Match the working orders of `contract_id` against `bar`, calling `on_fill` per fill."""
         tick = self.contracts[contract_id].tick_size
-        live = [e for e in self.working(contract_id) if e.active_from <= bar.start]
+        book = self._open.get(contract_id)
+        if not book:
+            return
+        live = [e for e in book.values() if e.active_from <= bar.start]
         if not live:
             return
         children = [e for e in live if e.child_kind is not None]

@@ -79,11 +79,12 @@ def overnight_range(bars: BarArrays) -> Range | None:
     return Range(to_decimal(float(bars.high.max())), to_decimal(float(bars.low.min())), len(bars.ts))
 
 
-def true_ranges(high: Sequence[float], low: Sequence[float], close: Sequence[float]) -> list[Fraction]:
-    """TR of each bar after the first, each using the previous bar's close."""
-    out: list[Fraction] = []
+def true_ranges(high: Sequence[float], low: Sequence[float], close: Sequence[float]) -> list[Decimal]:
+    """TR of each bar after the first, each using the previous bar's close. Decimal subtraction of
+    tick-grid prices is exact (and much faster than Fraction)."""
+    out: list[Decimal] = []
     for i in range(1, len(high)):
-        h, lo, pc = exact(high[i]), exact(low[i]), exact(close[i - 1])
+        h, lo, pc = to_decimal(float(high[i])), to_decimal(float(low[i])), to_decimal(float(close[i - 1]))
         out.append(max(h - lo, abs(h - pc), abs(lo - pc)))
     return out
 
@@ -95,7 +96,7 @@ def atr(bars: BarArrays, period: int) -> Fraction | None:
         return None
     tail = slice(n - period - 1, n)
     trs = true_ranges(list(bars.high[tail]), list(bars.low[tail]), list(bars.close[tail]))
-    return sum(trs, Fraction(0)) / period
+    return Fraction(sum(trs, Decimal(0))) / period
 
 
 def five_minute_bars(one_minute: BarArrays) -> BarArrays:

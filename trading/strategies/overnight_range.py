@@ -505,6 +505,11 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                     ss.breakeven_done = True
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
+        if self.state is None or not self.config.breakeven_enabled:
+            return
+        sd = self.state.symbols.get(symbol)
+        if sd is None or not any(ss.status == "filled" and not ss.breakeven_done for ss in sd.sides.values()):
+            return  # the common case: nothing to manage, no Decimal conversions
         self._breakeven(symbol, to_decimal(bar.high), to_decimal(bar.low))
 
     def on_quote(self, symbol: str, quote: Quote) -> None:
