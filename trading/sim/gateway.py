@@ -90,7 +90,7 @@ class SimGateway:
     async def start(self, host: str | None = None, port: int | None = None) -> None:
         host = host or self.settings.host
         port = self.settings.port if port is None else port
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.25)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
