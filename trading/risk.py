@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, to_ny
+from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, session_at, to_ny
 from trading.config import RiskSettings
 from trading.domain import OrderRequest, Side
 from trading.strategies.base import Decision
@@ -60,44 +60,65 @@ class Exposure:
 
 @dataclass(frozen=True, slots=True)
 class RiskState:
-    """Everything risk must remember across a restart. Plain data; `to_json`/`from_json` for the store."""
+    """Everything risk must remember across a restart: plain data."""
 
     kill_mode: KillMode = KillMode.OFF
     kill_reason: str = ""
     kill_automatic: bool = False  # tripped by the daily loss limit (clears next trading day)
-    tripped_at: datetime | None = None
     trading_date: date | None = None
-    day_pnl: Decimal = Decimal(0)
+    day_realized: Decimal = Decimal(0)
+    day_pnl: Decimal = Decimal(0)  # realized + unrealized at the last mark (not persisted: re-marked)
     high_water: Decimal | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["kill_mode"] = self.kill_mode.value
-        out["tripped_at"] = self.tripped_at.isoformat() if self.tripped_at else None
-        out["trading_date"] = self.trading_date.isoformat() if self.trading_date else None
-        out["day_pnl"] = str(self.day_pnl)
-        out["high_water"] = None if self.high_water is None else str(self.high_water)
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RiskState:
-        return cls(
-            kill_mode=KillMode(data.get("kill_mode", "off")),
-            kill_reason=str(data.get("kill_reason", "")),
-            kill_automatic=bool(data.get("kill_automatic", False)),
-            tripped_at=datetime.fromisoformat(data["tripped_at"]) if data.get("tripped_at") else None,
-            trading_date=date.fromisoformat(data["trading_date"]) if data.get("trading_date") else None,
-            day_pnl=Decimal(str(data.get("day_pnl", "0"))),
-            high_water=Decimal(str(data["high_water"])) if data.get("high_water") is not None else None,
-        )
 
 
 class RiskStateStore(Protocol):
-    """Persistence hook; the store's `risk_state` repository implements it (or an adapter does)."""
+    """Persistence hook; `RepositoryRiskStore` adapts the store's `risk_state` repository to it."""
 
-    async def load_risk_state(self, account_id: int) -> Mapping[str, Any] | None: ...
+    async def load(self, account_id: int) -> RiskState | None: ...
 
-    async def save_risk_state(self, account_id: int, state: Mapping[str, Any]) -> None: ...
+    async def save(self, account_id: int, state: RiskState) -> None: ...
+
+
+AUTO = "auto: "  # reason prefix that marks an automatic (daily-loss) trip in storage
+
+
+class RepositoryRiskStore:
+    """`RiskStateStore` over `trading.store.risk_state.RiskStateRepository` (`store.risk_state`)."""
+
+    def __init__(self, repo: Any) -> None:
+        self.repo = repo
+
+    async def load(self, account_id: int) -> RiskState | None:
+        row = await self.repo.get(account_id)
+        if row is None:
+            return None
+        mode = KillMode.OFF if row.kill_switch.value == "none" else KillMode(row.kill_switch.value)
+        auto = row.reason.startswith(AUTO)
+        return RiskState(
+            kill_mode=mode,
+            kill_reason=row.reason.removeprefix(AUTO),
+            kill_automatic=auto,
+            trading_date=row.day,
+            day_realized=row.day_realized_pnl,
+            day_pnl=row.day_realized_pnl,
+            high_water=row.high_water_balance,
+        )
+
+    async def save(self, account_id: int, state: RiskState) -> None:
+        from trading.store.risk_state import KillSwitch
+        from trading.store.risk_state import RiskState as StoredRiskState
+
+        switch = KillSwitch.NONE if state.kill_mode is KillMode.OFF else KillSwitch(state.kill_mode.value)
+        await self.repo.save(
+            StoredRiskState(
+                account_id=account_id,
+                kill_switch=switch,
+                reason=(AUTO if state.kill_automatic else "") + state.kill_reason,
+                day=state.trading_date,
+                day_realized_pnl=state.day_realized,
+                high_water_balance=state.high_water,
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,25 +135,26 @@ class RiskManager:
 
     # ---------------------------------------------------------------- persistence
     async def save(self, store: RiskStateStore, account_id: int) -> None:
-        await store.save_risk_state(account_id, self.state.to_json())
+        await store.save(account_id, self.state)
 
     @classmethod
     async def load(cls, settings: RiskSettings, store: RiskStateStore, account_id: int) -> RiskManager:
-        raw = await store.load_risk_state(account_id)
-        return cls(settings, RiskState.from_json(raw) if raw else None)
+        return cls(settings, await store.load(account_id))
 
     # ---------------------------------------------------------------- kill switch
     def trip(self, mode: KillMode, reason: str, at: datetime, automatic: bool = False) -> KillSwitchTripped:
-        self.state = replace(self.state, kill_mode=mode, kill_reason=reason, kill_automatic=automatic, tripped_at=at)
+        self.state = replace(self.state, kill_mode=mode, kill_reason=reason, kill_automatic=automatic)
         return KillSwitchTripped(mode, reason, at)
 
     def reset(self) -> None:
-        self.state = replace(self.state, kill_mode=KillMode.OFF, kill_reason="", kill_automatic=False, tripped_at=None)
+        self.state = replace(self.state, kill_mode=KillMode.OFF, kill_reason="", kill_automatic=False)
 
     def _roll_day(self, now: datetime) -> None:
-        today = to_ny(now).date()
+        # The futures trading day rolls at the 18:00 ET reopen (TopstepX resets its DLL then).
+        session = session_at(now)
+        today = session.date if session is not None else to_ny(now).date()
         if self.state.trading_date != today:
-            self.state = replace(self.state, trading_date=today, day_pnl=Decimal(0))
+            self.state = replace(self.state, trading_date=today, day_pnl=Decimal(0), day_realized=Decimal(0))
             if self.state.kill_automatic:
                 self.reset()
 
@@ -141,7 +163,7 @@ class RiskManager:
         self._roll_day(now)
         s = self.settings
         hw = exposure.balance if self.state.high_water is None else max(self.state.high_water, exposure.balance)
-        self.state = replace(self.state, day_pnl=exposure.day_pnl, high_water=hw)
+        self.state = replace(self.state, day_pnl=exposure.day_pnl, day_realized=exposure.realized_today, high_water=hw)
         events: list[KillSwitchTripped] = []
         if self.state.kill_mode is not KillMode.HALTED:
             if exposure.day_pnl <= -s.daily_loss_limit:

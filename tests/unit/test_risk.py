@@ -1,0 +1,143 @@
+"""Risk: every refusal, the kill switch (manual, automatic, reduce-only), restarts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trading.config import RiskSettings
+from trading.domain import OrderRequest, OrderType, Side
+from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, RiskState, WorkingOrder
+
+MNQ = "CON.F.US.MNQ.Z25"
+MES = "CON.F.US.MES.Z25"
+# Wednesday 2025-06-11, 10:00 EDT: inside 09:30-15:55.
+T = datetime(2025, 6, 11, 14, 0, tzinfo=UTC)
+SETTINGS = RiskSettings(
+    max_order_size=2, max_position_per_symbol=3, max_position_total=4,
+    daily_loss_limit=Decimal("1000"), max_loss_trailing=Decimal("2000"),
+)  # fmt: skip
+
+
+def order(side: Side = Side.BUY, size: int = 1, contract: str = MNQ) -> OrderRequest:
+    return OrderRequest(1, contract, side, OrderType.STOP, size, "t", stop_price=Decimal("20000"))
+
+
+def exposure(**kw: object) -> Exposure:
+    base: dict[str, object] = {"balance": Decimal("50000")}
+    base.update(kw)
+    return Exposure(**base)  # type: ignore[arg-type]
+
+
+def test_a_plain_order_passes() -> None:
+    assert RiskManager(SETTINGS).check(order(), exposure(), T).approved
+
+
+@pytest.mark.parametrize(
+    ("req", "exp", "needle"),
+    [
+        (order(size=3), exposure(), "exceeds the maximum of 2 contracts per order"),
+        (order(size=2), exposure(positions={MNQ: 2}), "position would reach 4 contracts on"),
+        (order(size=1), exposure(working=[WorkingOrder(MNQ, Side.BUY, 2)], positions={MNQ: 1}), "would reach 4"),
+        (order(size=2, contract=MES), exposure(positions={MNQ: 3}), "total position would reach 5"),
+        (order(), exposure(realized_today=Decimal("-700"), unrealized=Decimal("-300")), "daily loss limit reached"),
+        (order(size=0), exposure(), "size must be positive"),
+    ],
+)
+def test_refusals_say_why(req: OrderRequest, exp: Exposure, needle: str) -> None:
+    d = RiskManager(SETTINGS).check(req, exp, T)
+    assert not d.approved and needle in d.reason
+
+
+def test_trailing_max_loss_refuses_below_the_high_water_mark() -> None:
+    rm = RiskManager(SETTINGS, RiskState(high_water=Decimal("53000")))
+    d = rm.check(order(), exposure(balance=Decimal("51100"), unrealized=Decimal("-100")), T)
+    assert not d.approved and "trailing max loss" in d.reason
+    assert rm.check(order(), exposure(balance=Decimal("51100")), T).approved  # 1900 below: still fine
+
+
+def test_trading_hours() -> None:
+    rm = RiskManager(SETTINGS)
+    before = datetime(2025, 6, 11, 13, 29, tzinfo=UTC)  # 09:29 EDT
+    after = datetime(2025, 6, 11, 19, 55, tzinfo=UTC)  # 15:55 EDT
+    early = datetime(2025, 11, 28, 18, 0, tzinfo=UTC)  # 13:00 EST on an early close (flatten 12:55)
+    saturday = datetime(2025, 6, 14, 14, 0, tzinfo=UTC)
+    for t in (before, after, early, saturday):
+        d = rm.check(order(), exposure(), t)
+        assert not d.approved and "outside trading hours" in d.reason, t
+    assert rm.check(order(), exposure(), datetime(2025, 6, 11, 13, 30, tzinfo=UTC)).approved
+
+
+def test_reducing_orders_pass_everything() -> None:
+    rm = RiskManager(SETTINGS)
+    rm.trip(KillMode.HALTED, "manual", T)
+    exp = exposure(positions={MNQ: 2}, realized_today=Decimal("-5000"))
+    night = datetime(2025, 6, 12, 3, 0, tzinfo=UTC)
+    assert rm.check(order(Side.SELL, 2), exp, night).approved
+    assert not rm.check(order(Side.SELL, 3), exp, night).approved  # would flip the position: adds exposure
+
+
+def test_kill_switch_modes() -> None:
+    rm = RiskManager(SETTINGS)
+    rm.trip(KillMode.REDUCE_ONLY, "trader asked", T)
+    d = rm.check(order(), exposure(), T)
+    assert not d.approved and "REDUCE-ONLY (trader asked)" in d.reason
+    rm.trip(KillMode.HALTED, "trader asked", T)
+    d = rm.check(order(), exposure(), T)
+    assert not d.approved and "HALTED" in d.reason
+    rm.reset()
+    assert rm.check(order(), exposure(), T).approved
+
+
+def test_daily_loss_trips_halted_and_clears_next_trading_day() -> None:
+    rm = RiskManager(SETTINGS)
+    assert rm.mark(exposure(realized_today=Decimal("-600"), unrealized=Decimal("-399.75")), T) == []
+    trips = rm.mark(exposure(realized_today=Decimal("-600"), unrealized=Decimal("-400")), T)
+    assert [t.mode for t in trips] == [KillMode.HALTED] and "daily loss limit hit" in trips[0].reason
+    assert rm.state.kill_automatic
+    assert rm.mark(exposure(realized_today=Decimal("-600"), unrealized=Decimal("-500")), T) == []  # once
+    assert not rm.check(order(), exposure(), T).approved
+    # 18:00 EDT reopen starts the next futures trading day: the automatic trip clears.
+    evening = datetime(2025, 6, 11, 22, 5, tzinfo=UTC)
+    rm.mark(exposure(), evening)
+    assert rm.state.kill_mode is KillMode.OFF
+
+
+def test_trailing_max_loss_trips_and_stays() -> None:
+    rm = RiskManager(SETTINGS)
+    rm.mark(exposure(balance=Decimal("52500")), T)
+    trips = rm.mark(exposure(balance=Decimal("50600"), unrealized=Decimal("-100")), T)
+    assert trips and "trailing max loss" in trips[0].reason and not rm.state.kill_automatic
+    rm.mark(exposure(balance=Decimal("50600")), datetime(2025, 6, 12, 14, 0, tzinfo=UTC))
+    assert rm.state.kill_mode is KillMode.HALTED
+
+
+@given(st.integers(-10, 10), st.integers(1, 5), st.sampled_from([Side.BUY, Side.SELL]))
+def test_position_limit_property(pos: int, size: int, side: Side) -> None:
+    d = RiskManager(SETTINGS).check(order(side, size), exposure(positions={MNQ: pos}), T)
+    after = pos + side.sign * size
+    reduces = pos != 0 and (pos > 0) != (side is Side.BUY) and size <= abs(pos)
+    if reduces:
+        assert d.approved
+    else:
+        assert d.approved == (size <= 2 and abs(after) <= 3)
+
+
+async def test_kill_switch_survives_a_restart_in_the_store(store: object) -> None:
+    persistence = RepositoryRiskStore(store.risk_state)  # type: ignore[attr-defined]
+    rm = RiskManager(SETTINGS)
+    rm.mark(exposure(realized_today=Decimal("-1000")), T)
+    await rm.save(persistence, 7)
+    again = await RiskManager.load(SETTINGS, persistence, 7)
+    assert again.state.kill_mode is KillMode.HALTED and again.state.kill_automatic
+    assert again.state.day_realized == Decimal("-1000") and again.state.high_water == Decimal("50000")
+    assert not again.check(order(), exposure(), T).approved
+    rm.trip(KillMode.REDUCE_ONLY, "manual", T)
+    await rm.save(persistence, 7)
+    again = await RiskManager.load(SETTINGS, persistence, 7)
+    assert again.state.kill_mode is KillMode.REDUCE_ONLY and not again.state.kill_automatic
+    assert again.state.kill_reason == "manual"
