@@ -3,7 +3,9 @@
 use pyo3::prelude::*;
 
 pub mod bars;
+pub mod signalr;
 pub mod ticks;
+pub mod wire;
 pub mod zone;
 
 #[pymodule]

@@ -1,0 +1,201 @@
+use super::*;
+
+const QUOTE_FULL: &str = include_str!("../../../tests/data/projectx/hub/quote_full.json");
+const QUOTE_PARTIAL: &str = include_str!("../../../tests/data/projectx/hub/quote_partial.json");
+const TRADE_ARRAY: &str = include_str!("../../../tests/data/projectx/hub/trade_array.json");
+const DEPTH_ARRAY: &str = include_str!("../../../tests/data/projectx/hub/depth_array.json");
+const ORDER_FLAT: &str = include_str!("../../../tests/data/projectx/hub/user_order_flat.json");
+const ORDER_WRAPPED: &str =
+    include_str!("../../../tests/data/projectx/hub/user_order_wrapped.json");
+const POSITION: &str = include_str!("../../../tests/data/projectx/hub/user_position.json");
+const FILL: &str = include_str!("../../../tests/data/projectx/hub/user_trade.json");
+const ACCOUNT: &str = include_str!("../../../tests/data/projectx/hub/user_account.json");
+
+fn ready() -> Decoder {
+    let mut d = Decoder::new();
+    assert_eq!(d.decode(b"{}"), Decoded::Handshake(None));
+    d
+}
+
+fn events(d: &mut Decoder, json: &str) -> Vec<Event> {
+    match d.decode(json.as_bytes()) {
+        Decoded::Events(e) => e,
+        other => panic!("not events: {other:?}"),
+    }
+}
+
+#[test]
+fn framer_handles_partial_and_multiple_frames() {
+    let mut f = Framer::default();
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    f.feed(b"{\"type\":6}\x1e{\"ty", |x| got.push(x.to_vec()));
+    assert_eq!(got, vec![b"{\"type\":6}".to_vec()]);
+    assert_eq!(f.pending(), 4);
+    f.feed(b"pe\":", |x| got.push(x.to_vec()));
+    f.feed(b"6}\x1e\x1e{}\x1e", |x| got.push(x.to_vec()));
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1], b"{\"type\":6}".to_vec());
+    assert_eq!(got[2], b"{}".to_vec());
+    assert_eq!(f.pending(), 0);
+}
+
+#[test]
+fn handshake_error_ping_completion_close() {
+    let mut d = Decoder::new();
+    assert_eq!(
+        d.decode(br#"{"error":"bad protocol"}"#),
+        Decoded::Handshake(Some("bad protocol".into()))
+    );
+    assert_eq!(d.decode(br#"{"type":6}"#), Decoded::Ping);
+    assert_eq!(
+        d.decode(br#"{"type":3,"invocationId":"7","result":null}"#),
+        Decoded::Completion(Some("7".into()), None)
+    );
+    assert_eq!(
+        d.decode(br#"{"type":7,"error":"bye"}"#),
+        Decoded::Close(Some("bye".into()))
+    );
+    assert_eq!(d.decode(br#"{"type":2}"#), Decoded::Ignored(2));
+}
+
+#[test]
+fn decodes_canonical_market_payloads() {
+    let mut d = ready();
+    let ev = events(&mut d, QUOTE_FULL);
+    let Event::Quote(cid, q) = &ev[0] else {
+        panic!()
+    };
+    assert_eq!(cid, "CON.F.US.EP.U25");
+    assert_eq!(
+        (q.last, q.bid, q.ask, q.volume),
+        (Some(6335.25), Some(6335.0), Some(6335.25), Some(123456))
+    );
+    assert_eq!(q.ts, Some(1_752_872_401_268_009_000));
+    let ev = events(&mut d, QUOTE_PARTIAL);
+    let Event::Quote(_, q) = &ev[0] else { panic!() };
+    assert_eq!(
+        (q.last, q.volume, q.ts),
+        (None, None, Some(1_752_872_401_500_000_000))
+    );
+    let ev = events(&mut d, TRADE_ARRAY);
+    let Event::Trades(_, t) = &ev[0] else {
+        panic!()
+    };
+    assert_eq!(t.len(), 2);
+    assert_eq!((t[1].price, t[1].kind, t[1].volume), (6335.0, 1, 1));
+    assert_eq!(t[1].ts, 1_752_872_401_301_234_000); // 7-digit fraction truncated to µs
+    let ev = events(&mut d, DEPTH_ARRAY);
+    let Event::Depth(_, levels) = &ev[0] else {
+        panic!()
+    };
+    assert_eq!(levels.len(), 3);
+    assert_eq!(levels[2].ts, None); // 0001-01-01 sentinel
+    assert_eq!(levels[0].current_volume, Some(12));
+}
+
+#[test]
+fn trade_as_single_object_is_accepted() {
+    let mut d = ready();
+    let ev = events(
+        &mut d,
+        r#"{"type":1,"target":"GatewayTrade","arguments":["C",{"price":1.5,"timestamp":"2025-01-01T00:00:00Z","type":0,"volume":3}]}"#,
+    );
+    assert!(matches!(&ev[0], Event::Trades(c, t) if c == "C" && t.len() == 1));
+}
+
+#[test]
+fn decodes_canonical_user_payloads() {
+    let mut d = ready();
+    let flat = events(&mut d, ORDER_FLAT);
+    let wrapped = events(&mut d, ORDER_WRAPPED);
+    let (Event::Order(None, a), Event::Order(Some(1), b)) = (&flat[0], &wrapped[0]) else {
+        panic!("{flat:?} {wrapped:?}")
+    };
+    assert_eq!(a, b);
+    assert_eq!(
+        (a.id, a.limit_price, a.custom_tag.as_deref()),
+        (9056, Some(23000.25), Some("strat-1"))
+    );
+    let Event::Position(p) = &events(&mut d, POSITION)[0] else {
+        panic!()
+    };
+    assert_eq!((p.kind, p.size, p.average_price), (1, 2, 23001.5));
+    let Event::Fill(f) = &events(&mut d, FILL)[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (f.order_id, f.profit_and_loss, f.fees),
+        (9056, None, Some(0.37))
+    );
+    let Event::Account(a) = &events(&mut d, ACCOUNT)[0] else {
+        panic!()
+    };
+    assert_eq!((a.id, a.can_trade, a.simulated), (465, true, true));
+}
+
+#[test]
+fn malformed_frames_are_skipped_never_panic() {
+    let mut d = ready();
+    let bad: &[&[u8]] = &[
+        b"{\"type\":1,\"target\":\"GatewayQuote\",\"argu",
+        b"\xff\xfe",
+        b"[]",
+        br#"{"type":1,"target":"GatewayQuote","arguments":["C",{"bestBid":"x"}]}"#,
+        br#"{"type":1,"target":"GatewayQuote","arguments":[42,{}]}"#,
+        br#"{"type":1,"target":"GatewayQuote","arguments":["C",{"timestamp":"yesterday"}]}"#,
+        br#"{"type":1,"target":"GatewayTrade","arguments":["C",7]}"#,
+        br#"{"type":1,"target":"GatewayUserOrder","arguments":[]}"#,
+        br#"{"type":1,"target":"NoSuchEvent","arguments":[1]}"#,
+        br#"{"type":1,"arguments":[1]}"#,
+        br#"{"type":"one"}"#,
+        br#"{"nothing":true}"#,
+    ];
+    for frame in bad {
+        assert!(
+            matches!(d.decode(frame), Decoded::Skipped(_)),
+            "{:?}",
+            String::from_utf8_lossy(frame)
+        );
+    }
+    assert_eq!(d.stats.unknown_target, 1);
+    // Bad entries inside arrays are skipped alone.
+    let ev = events(
+        &mut d,
+        r#"{"type":1,"target":"GatewayTrade","arguments":["C",[{"price":"x"},{"price":2.0,"timestamp":"2025-01-01T00:00:00Z","type":1,"volume":1},{"price":3.0,"type":1,"volume":1}]]}"#,
+    );
+    assert!(matches!(&ev[0], Event::Trades(_, t) if t.len() == 1 && t[0].price == 2.0));
+    let ev = events(
+        &mut d,
+        r#"{"type":1,"target":"GatewayUserOrder","arguments":[[{"id":"x"},{"action":2,"data":5}]]}"#,
+    );
+    assert!(ev.is_empty());
+    let ev = events(
+        &mut d,
+        r#"{"type":1,"target":"GatewayDepth","arguments":["C",[{"type":99,"price":1,"volume":1}]]}"#,
+    );
+    assert!(ev.is_empty());
+}
+
+#[test]
+fn timestamps() {
+    assert_eq!(parse_ts("1970-01-01T00:00:00Z"), Ok(Some(0)));
+    assert_eq!(parse_ts("1970-01-01T01:00:00+01:00"), Ok(Some(0)));
+    assert_eq!(
+        parse_ts("1969-12-31T23:59:59.5-00:00"),
+        Ok(Some(-500_000_000))
+    );
+    assert_eq!(parse_ts("0001-01-01T00:00:00"), Ok(None));
+    assert_eq!(
+        parse_ts("2024-02-29T12:00:00"),
+        Ok(Some(1_709_208_000_000_000_000))
+    );
+    for bad in [
+        "",
+        "2024-13-01T00:00:00",
+        "2024-01-01X00:00:00",
+        "2024-01-01T00:00:00+5",
+        "2024-01-01T00:00:00.",
+    ] {
+        assert!(parse_ts(bad).is_err(), "{bad}");
+    }
+}
