@@ -79,6 +79,8 @@ async def test_market_events_have_the_documented_shapes(sim: SimGateway, http: h
     async with hub(sim.market_hub_url, token_of(http)) as h:
         for method in (s.SUBSCRIBE_CONTRACT_QUOTES, s.SUBSCRIBE_CONTRACT_TRADES, s.SUBSCRIBE_CONTRACT_MARKET_DEPTH):
             assert (await h.invoke(method, cid))["result"] is None
+        s_cid, snapshot = await h.event(s.EVENT_QUOTE)  # a full quote on subscribe
+        assert s_cid == cid and set(snapshot) == set(s.GatewayQuote.model_fields)
         await sim.market.quote(cid, "6800", "6800.25", bid_size=7, ask_size=9)
         q_cid, quote = await h.event(s.EVENT_QUOTE)
         assert q_cid == cid and quote["symbol"] == "F.US.EP"
@@ -154,6 +156,8 @@ async def test_subscriptions_do_not_survive_a_reconnect(sim: SimGateway, http: h
         await h.invoke("Marker")
         assert not any(m.get("target") == s.EVENT_QUOTE for m in h.drain())
         await h.invoke(s.SUBSCRIBE_CONTRACT_QUOTES, cid)
+        _, snapshot = await h.event(s.EVENT_QUOTE)
+        assert snapshot["lastPrice"] == 21000.25
         await sim.market.trade(cid, "21000.5", 1)
         _, quote = await h.event(s.EVENT_QUOTE)
         assert quote["lastPrice"] == 21000.5

@@ -51,6 +51,7 @@ class SimGateway:
         self.hubs = HubServer(self.auth, self.options)
         self.market = Market(self.exchange, self.clock, self.settings.seed, self.options.start_prices)
         self.faults = FaultInjector(self.auth, self.hubs, self.exchange)
+        self.hubs.quote_snapshot = self.market.snapshot
         self.exchange.sinks.append(self.hubs)
         self.market.sinks.append(self.hubs)
         if self.options.enforce_sessions:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,6 +90,8 @@ class HubServer:
         self.options = options
         self.connections: set[HubConnection] = set()
         self.events_sent = 0
+        # A full quote for a contract, sent to a new quote subscriber (set by the gateway).
+        self.quote_snapshot: Callable[[str], dict[str, Any] | None] = lambda _cid: None
 
     # ------------------------------------------------------------------ publishing (sinks)
 
@@ -244,7 +247,8 @@ class HubServer:
         if kind != s.MessageType.INVOCATION:
             return True  # stream items, cancels: not used by the Gateway hubs
         inv_id = msg.get("invocationId")
-        error = self._invoke(conn, msg.get("target"), msg.get("arguments"))
+        target, args = msg.get("target"), msg.get("arguments")
+        error = self._invoke(conn, target, args)
         if inv_id is not None:
             reply: dict[str, Any] = {"type": s.MessageType.COMPLETION, "invocationId": inv_id}
             if error is None:
@@ -252,6 +256,11 @@ class HubServer:
             else:
                 reply["error"] = error
             conn.send(frame(reply))
+        if error is None and target == s.SUBSCRIBE_CONTRACT_QUOTES and self.options.quote_snapshot_on_subscribe:
+            cid = args[0] if isinstance(args, list) and args else None
+            snap = self.quote_snapshot(cid) if isinstance(cid, str) else None
+            if snap is not None:
+                conn.send(frame({"type": 1, "target": s.EVENT_QUOTE, "arguments": [cid, snap]}))
         return True
 
     def _invoke(self, conn: HubConnection, target: object, args: object) -> str | None:

@@ -128,6 +128,31 @@ class Market:
             self._publish(cid, s.EVENT_DEPTH, depth)
         self.exchange.on_market(cid)
 
+    def snapshot(self, cid: str) -> dict[str, Any] | None:
+        """A full GatewayQuote for a contract (sent to a new quote subscriber), None if unknown."""
+        book = self.exchange.books.get(cid)
+        contract = self.exchange.contracts.get(cid)
+        if book is None or contract is None or book.last is None:
+            return None
+        last = book.last
+        prev = book.prev_close or last
+        ts = s.format_timestamp(self.clock.now())
+        return {
+            "symbol": contract.symbol_id,
+            "symbolName": "/" + self.exchange.contracts.product_of[cid].ticker,
+            "lastPrice": _num(last),
+            "bestBid": _num(book.bid if book.bid is not None else last),
+            "bestAsk": _num(book.ask if book.ask is not None else last),
+            "change": _num(last - prev),
+            "changePercent": round(float((last - prev) / prev * 100), 4) if prev else 0.0,
+            "open": _num(book.open if book.open is not None else prev),
+            "high": _num(book.high if book.high is not None else last),
+            "low": _num(book.low if book.low is not None else last),
+            "volume": book.volume,
+            "lastUpdated": ts,
+            "timestamp": ts,
+        }
+
     def _publish(self, cid: str, target: str, payload: Any) -> None:
         for sink in self.sinks:
             sink.market_event(cid, target, payload)

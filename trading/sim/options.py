@@ -28,6 +28,9 @@ class SimOptions:
     market_pending_status: bool = True
     # §4.12: live, the v2/query `contractId` filter did not filter (totalCount unchanged). Mimic it.
     query_ignores_contract_filter: bool = True
+    # [UNCERTAIN] whether the live hub sends the current quote on SubscribeContractQuotes; the sim
+    # sends one full GatewayQuote (every field) so a new subscriber has a complete state to merge into.
+    quote_snapshot_on_subscribe: bool = True
     # Server keep-alive ping period on the hubs (SignalR default 15 s).
     hub_ping_interval_s: float = 15.0
     # Market: "manual" (tests drive prices), "random" (seeded walk with CME sessions), "replay".
