@@ -97,6 +97,19 @@ class Permissions:
             )
         return decision
 
+    async def audit_action(self, actor: Actor, command: str, arguments: Mapping[str, Any]) -> None:
+        """Record an action taken after its command was authorized (a confirmed flatten, say)."""
+        await self._audit.record(
+            AuditEntry(
+                command=command,
+                allowed=True,
+                user_id=actor.user_id,
+                user_name=actor.user_name,
+                arguments=_plain(arguments),
+                reason="confirmed",
+            )
+        )
+
     async def require(self, actor: Actor, command: str, arguments: Mapping[str, Any], need: Access) -> None:
         decision = await self.authorize(actor, command, arguments, need)
         if not decision.allowed:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
 
+from trading.calendar import is_trading_day, previous_trading_day, to_ny, trading_day
 from trading.config import Settings
 from trading.domain import (
     Account,
@@ -130,6 +131,17 @@ class Quote:
     high: Decimal | None = None
     low: Decimal | None = None
     volume: float | None = None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    contract: Contract
+    timeframe: str
+    bars: list[Bar]
+    window_start: datetime
+    window_end: datetime
+    on_high: Decimal | None
+    on_low: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -347,6 +359,25 @@ class Services:
             contract.snap(min(b.low for b in today)),
             sum(b.volume for b in today),
         )
+
+    async def chart(self, symbol: str, timeframe: str = "5m") -> ChartData:
+        """Bars of the current trading day from the overnight window on, with the overnight range."""
+        if timeframe not in ("1m", "5m", "15m", "30m", "1h"):
+            raise BadInput("Chart timeframe must be 1m, 5m, 15m, 30m or 1h")
+        contract = await self.contract(symbol)
+        now = self.clock.now()
+        d = to_ny(now).date()
+        if not is_trading_day(d) or now < trading_day(d).window_start:
+            d = previous_trading_day(d)
+        day = trading_day(d)
+        end = min(now, day.cme.close)
+        bars = await self._broker(
+            self.broker.retrieve_bars(contract.id, day.window_start, end, timeframe, include_partial=True)
+        )
+        overnight = [b for b in bars if day.window_start <= b.start < day.window_end]
+        high = contract.snap(max(b.high for b in overnight)) if overnight else None
+        low = contract.snap(min(b.low for b in overnight)) if overnight else None
+        return ChartData(contract, timeframe, bars, day.window_start, day.window_end, high, low)
 
     async def last_price(self, contract: Contract) -> Decimal | None:
         end = self.clock.now()

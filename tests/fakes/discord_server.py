@@ -100,6 +100,7 @@ class FakeDiscord:
         self._messages: dict[int, tuple[int, Response]] = {}  # message id -> (channel id, message)
         self._interactions: dict[str, InteractionResult] = {}  # token -> result
         self._clicked: dict[str, int] = {}  # token of a button click -> the message clicked
+        self._changed = asyncio.Event()  # set whenever a message is posted or edited
         self._conns: list[_Conn] = []
         self._connected = asyncio.Event()
         self._down = False
@@ -176,6 +177,20 @@ class FakeDiscord:
 
     async def wait_connected(self, within: float = 30.0) -> None:
         await asyncio.wait_for(self._connected.wait(), within)
+
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 20.0) -> None:
+        """Wait until `predicate()` holds, re-checking whenever a message is posted or edited."""
+
+        async def until() -> None:
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), within)
+
+    def _store(self, mid: int, channel_id: int, message: Response) -> None:
+        self._messages[mid] = (channel_id, message)
+        self._changed.set()
 
     def messages(self, channel_id: int) -> list[Response]:
         """Every visible message in the channel, oldest first, as last edited."""
@@ -530,7 +545,7 @@ class FakeDiscord:
                 if cid == channel_id and old.body.get("nonce") == nonce:
                     return json_response(message_payload(mid, cid, self.bot, old.body, [], webhook_id=None))
         mid = self.ids.next()
-        self._messages[mid] = (channel_id, Response("channel", None, body, mid, files))
+        self._store(mid, channel_id, Response("channel", None, body, mid, files))
         if self._lose_answers:
             self._lose_answers -= 1
             return _error(503, "Service Unavailable")
@@ -554,7 +569,7 @@ class FakeDiscord:
         channel_id, old = self._messages[mid]
         merged = {**old.body, **body}
         edited = Response("edit", None, merged, mid, files or old.files)
-        self._messages[mid] = (channel_id, edited)
+        self._store(mid, channel_id, edited)
         if result is not None:
             result.add(edited)
         return message_payload(mid, channel_id, self.bot, merged, attachments, webhook_id=self.app_id)
@@ -572,7 +587,7 @@ class FakeDiscord:
         message: JSON | None = None
         if kind in (CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE):
             mid = self.ids.next()
-            self._messages[mid] = (result.channel_id, Response("callback", kind, data, mid, files))
+            self._store(mid, result.channel_id, Response("callback", kind, data, mid, files))
             message = message_payload(mid, result.channel_id, self.bot, data, attachments, webhook_id=self.app_id)
         elif kind == UPDATE_MESSAGE:
             target = self._clicked.get(result.token)
@@ -600,7 +615,7 @@ class FakeDiscord:
         body, files, attachments = await self._read_body(request)
         mid = self.ids.next()
         response = Response("followup", None, body, mid, files)
-        self._messages[mid] = (result.channel_id, response)
+        self._store(mid, result.channel_id, response)
         result.add(response)
         return json_response(
             message_payload(mid, result.channel_id, self.bot, body, attachments, webhook_id=self.app_id)

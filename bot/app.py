@@ -1,0 +1,120 @@
+"""`TradeBot`: the Discord application around `Services`.
+
+`setup_hook` loads the cogs, starts the notifier (outbox → channels) and the fill poller (broker trades
+→ store → outbox, until the engine's event stream does it), and syncs the command tree to the
+configured guilds (or globally). `close()` stops all of it. Without a Discord token, `run_headless`
+runs the same notifier and poller with console output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.commanding import fail
+from bot.notifier import ConsoleSink, DiscordSink, Notifier, Sink
+from bot.permissions import Permissions
+from trading.config import Settings
+from trading.services import ServiceError, Services
+from trading.store import Store
+
+log = logging.getLogger(__name__)
+
+COGS = ("account", "market", "orders", "position", "trading", "strategy", "risk", "stats", "help")
+
+
+class TradeBot(commands.Bot):
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        store: Store,
+        *,
+        fill_poll_s: float | None = 2.0,
+        sink: Sink | None = None,
+        **options: Any,
+    ) -> None:
+        options.setdefault("guild_ready_timeout", 2.0)
+        super().__init__(
+            command_prefix=commands.when_mentioned, intents=discord.Intents.default(), help_command=None, **options
+        )
+        self.settings = settings
+        self.services = services
+        self.store = store
+        self.permissions = Permissions(settings.permissions, store.audit)
+        self.notifier = Notifier(
+            store.outbox, sink or DiscordSink(self, settings.discord.channels), settings.notifications
+        )
+        self.fill_poll_s = fill_poll_s
+        self._fill_task: asyncio.Task[None] | None = None
+        self.tree.error(self._on_tree_error)
+
+    async def setup_hook(self) -> None:
+        for name in COGS:
+            await self.load_extension(f"bot.cogs.{name}")
+        self.notifier.start()
+        if self.fill_poll_s:
+            self._fill_task = asyncio.create_task(poll_fills(self.services, self.notifier, self.fill_poll_s))
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        guilds = self.settings.discord.guild_ids
+        if not guilds:
+            await self.tree.sync()
+            return
+        for gid in guilds:
+            guild = discord.Object(gid)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+
+    async def close(self) -> None:
+        if self._fill_task is not None:
+            self._fill_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fill_task
+            self._fill_task = None
+        await self.notifier.stop()
+        await super().close()
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, ServiceError):
+            message = str(original)
+        elif isinstance(error, app_commands.TransformerError | app_commands.CommandSignatureMismatch):
+            message = f"That input was not understood: {error}"
+        else:
+            log.error("command %s failed", interaction.command, exc_info=original)
+            message = "Something went wrong on our side; nothing further was done. The error is in the bot's log."
+        with contextlib.suppress(discord.HTTPException):
+            await fail(interaction, message)
+
+
+async def poll_fills(services: Services, notifier: Notifier, every_s: float) -> None:
+    """Until the engine streams fills: ask the broker for new trades and queue their notifications."""
+    while True:
+        try:
+            if await services.sync_fills():
+                notifier.wake()
+        except Exception:
+            log.exception("fill sync failed")
+        await asyncio.sleep(every_s)
+
+
+async def run_headless(settings: Settings, services: Services, store: Store, stop: asyncio.Event) -> None:
+    """No Discord token: deliver notifications to the console and keep fills flowing until `stop`."""
+    notifier = Notifier(store.outbox, ConsoleSink(), settings.notifications)
+    notifier.start()
+    task = asyncio.create_task(poll_fills(services, notifier, 2.0))
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await notifier.stop()

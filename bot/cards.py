@@ -1,0 +1,201 @@
+"""Cards for what the services return: accounts, orders, positions, fills, P&L, risk, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from bot.render import BLUE, GREEN, GREY, ORANGE, RED, Card, fields, fmt, money, pages, table
+from trading.domain import Account, Contract, Fill, Order, Position
+from trading.services import AccountState, Flattened, Health, Placed, Pnl, Quote, RiskView
+from trading.store.jobs import JobRun
+from trading.store.latency import LatencyStats
+from trading.store.outbox import OutboxMessage
+
+
+def paged(title: str, lines: Sequence[str], empty: str, color: int = BLUE) -> list[Card]:
+    if not lines:
+        return [Card(title=title, description=empty, color=GREY)]
+    return [Card(title=title, description=p, color=color) for p in pages(lines)]
+
+
+def account(a: Account) -> Card:
+    return Card(
+        title=f"Account {a.name}",
+        fields=fields({"Id": a.id, "Balance": money(a.balance), "Can trade": a.can_trade, "Simulated": a.simulated}),
+        color=GREEN if a.can_trade else GREY,
+    )
+
+
+def accounts(items: Sequence[Account], current: int | None) -> list[Card]:
+    lines = [
+        f"{'▶ ' if a.id == current else ''}**{a.name}** ({a.id}) {money(a.balance)}"
+        f"{'' if a.can_trade else ' — cannot trade'}"
+        for a in items
+    ]
+    return paged("Accounts", lines, "No active accounts on this login.")
+
+
+def order_line(o: Order) -> str:
+    price = o.limit_price if o.limit_price is not None else o.stop_price
+    at = f" @ {price}" if price is not None else ""
+    return f"#{o.id} {o.side.value.upper()} {o.size} {o.contract_id} {o.type.value}{at} ({o.status.value})"
+
+
+def orders(items: Sequence[Order]) -> list[Card]:
+    return paged("Working orders", [order_line(o) for o in items], "No working orders.")
+
+
+def position_line(p: Position) -> str:
+    return f"{p.side.value.upper()} {p.size} {p.contract_id} @ {p.average_price}"
+
+
+def positions(items: Sequence[Position]) -> list[Card]:
+    return paged("Open positions", [position_line(p) for p in items], "Flat: no open positions.")
+
+
+def placed(p: Placed) -> Card:
+    r = p.request
+    price = r.limit_price or r.stop_price or r.trail_price
+    title = (
+        f"{'Already placed' if p.duplicate else 'Order placed'}: {r.side.value.upper()} {r.size} {p.contract.symbol}"
+    )
+    items: dict[str, Any] = {"Order": f"#{p.order_id}", "Type": r.type.value, "Contract": p.contract.id}
+    if price is not None:
+        items["Price"] = price
+    if r.bracket is not None:
+        items["Stop-loss (ticks)"] = r.bracket.stop_loss_ticks
+        items["Take-profit (ticks)"] = r.bracket.take_profit_ticks
+    return Card(title=title, fields=fields(items), color=GREY if p.duplicate else GREEN, footer=f"tag {p.custom_tag}")
+
+
+def flattened(f: Flattened) -> Card:
+    items = {"Orders cancelled": len(f.cancelled), "Positions closed": ", ".join(f.closed) or "none"}
+    return Card(
+        title="Flattened" if not f.errors else "Flatten finished with errors",
+        description="\n".join(f.errors),
+        fields=fields(items),
+        color=GREEN if not f.errors else RED,
+    )
+
+
+def quote(q: Quote) -> Card:
+    if q.last is None:
+        return Card(title=f"{q.contract.symbol} ({q.contract.name})", description="No recent trades.", color=GREY)
+    return Card(
+        title=f"{q.contract.symbol} {q.last}",
+        description=q.contract.description,
+        fields=fields({"High": q.high, "Low": q.low, "Volume": q.volume, "As of": f"{q.at:%Y-%m-%d %H:%M} UTC"}),
+    )
+
+
+def contracts(items: Sequence[Contract]) -> list[Card]:
+    lines = [f"**{c.symbol}** {c.name} `{c.id}` tick {c.tick_size} = ${c.tick_value}" for c in items]
+    return paged("Contracts", lines, "No contracts match.")
+
+
+def fills(items: Sequence[Fill], days: int) -> list[Card]:
+    lines = [
+        f"{f.ts_event:%m-%d %H:%M} {f.side.value.upper()} {f.size} {f.contract_id} @ {f.price}"
+        + (f" P&L {money(f.pnl)}" if f.pnl is not None else "")
+        for f in items
+    ]
+    return paged(f"Trades, last {days} day(s)", lines, "No trades in that period.")
+
+
+def pnl(p: Pnl, chart: bytes | None) -> Card:
+    return Card(
+        title=f"P&L {p.period}: {money(p.net)}",
+        fields=fields({"Realized": money(p.realized), "Fees": money(p.fees), "Trades": p.trades}),
+        color=GREEN if p.net >= 0 else RED,
+        image=("pnl.png", chart) if chart else None,
+    )
+
+
+def pct(x: Decimal) -> str:
+    return f"{(x * 100).quantize(Decimal('0.1'))}%"
+
+
+def risk(v: RiskView) -> Card:
+    color = RED if v.kill_switch != "none" else GREEN
+    items = {
+        "Kill switch": v.kill_switch + (f" ({v.reason})" if v.reason else ""),
+        "Today's P&L": money(v.day_pnl),
+        "Daily loss used": f"{pct(v.daily_loss_used)} of {money(v.daily_loss_limit)}",
+        "Balance": money(v.balance),
+        "Trailing drawdown used": f"{pct(v.trailing_used)} of {money(v.trailing_limit)}",
+        "Trailing floor": money(v.trailing_floor),
+    }
+    return Card(title="Risk", fields=fields(items), color=color)
+
+
+def compliance(v: RiskView) -> Card:
+    worst = max(v.daily_loss_used, v.trailing_used)
+    color = GREEN if worst < Decimal("0.5") else ORANGE if worst < Decimal("0.9") else RED
+    items = {
+        "Daily loss limit": f"{pct(v.daily_loss_used)} used ({money(v.day_pnl)} of -{money(v.daily_loss_limit)})",
+        "Trailing max loss": f"{pct(v.trailing_used)} used (floor {money(v.trailing_floor)})",
+    }
+    return Card(title="Compliance", fields=fields(items, inline=False), color=color)
+
+
+def account_state(s: AccountState) -> Card:
+    lines = [position_line(p) for p in s.positions] or ["flat"]
+    work = [order_line(o) for o in s.open_orders] or ["none"]
+    items = {
+        "Balance": money(s.account.balance),
+        "Kill switch": s.risk.kill_switch,
+        "Today's P&L": money(s.risk.day_pnl),
+        "Positions": "\n".join(lines),
+        "Working orders": "\n".join(work),
+    }
+    return Card(title=f"State of {s.account.name}", fields=fields(items, inline=False))
+
+
+def _ms(nanos: int) -> str:
+    return f"{nanos / 1e6:.2f}"
+
+
+LATENCY_HEADERS = ("operation", "path", "n", "p50 ms", "p95 ms", "p99 ms", "max ms")
+
+
+def latency_rows(stats: Sequence[LatencyStats]) -> list[list[str]]:
+    ordered = sorted(stats, key=lambda s: (s.operation, s.path))
+    return [[s.operation, s.path, str(s.count), _ms(s.p50), _ms(s.p95), _ms(s.p99), _ms(s.max)] for s in ordered]
+
+
+def latency(stats: Sequence[LatencyStats], chart: bytes | None) -> Card:
+    rows = latency_rows(stats)
+    desc = table(LATENCY_HEADERS, rows) if rows else "No latency samples in the window."
+    return Card(
+        title="Latency (Rust and Python side by side)",
+        description=desc,
+        image=("latency.png", chart) if chart else None,
+    )
+
+
+def health(h: Health, notifier_sent: int, notifier_error: str) -> Card:
+    items = {
+        "Broker": h.broker_detail,
+        "Database": "ok" if h.database_ok else "unreachable",
+        "Pending notifications": h.pending_notifications,
+        "Notifications sent": notifier_sent,
+        "Last delivery error": notifier_error or "none",
+        "Account": h.account_id,
+    }
+    ok = h.broker_ok and h.database_ok
+    return Card(title="Health: ok" if ok else "Health: degraded", fields=fields(items), color=GREEN if ok else RED)
+
+
+def jobs(runs: Sequence[JobRun]) -> list[Card]:
+    lines = [f"{r.job} {r.scheduled_for:%m-%d %H:%M} {fmt(r.outcome)} {r.detail}".strip() for r in runs]
+    return paged("Scheduled jobs", lines, "No job has run yet (the scheduler is not running in this build).")
+
+
+def notifications(pending: int, recent: Sequence[OutboxMessage]) -> Card:
+    lines = [
+        f"#{m.id} {m.kind.value} → {m.channel}: {m.status}" + (f" ({m.last_error})" if m.last_error else "")
+        for m in recent
+    ]
+    return Card(title=f"Notifications: {pending} pending", description="\n".join(lines) or "Outbox empty.")

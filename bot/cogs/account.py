@@ -1,0 +1,65 @@
+"""/account list | info | balance | state (read, private) and /account switch (admin)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import cards
+from bot.commanding import Reply, admin, bot_of, read, run
+from bot.render import Card, money
+
+
+class AccountCog(commands.GroupCog, group_name="account", group_description="The trading account"):
+    @app_commands.command(name="list", description="Active accounts on this login", extras=read())
+    async def list_(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.accounts(await services.accounts(), services.account_id)
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="info", description="The account the bot trades", extras=read())
+    async def info(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.account(await services.account())
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="balance", description="Balance of the traded account", extras=read())
+    async def balance(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            a = await services.account()
+            return Card(title=f"Balance {money(a.balance)}", description=a.name)
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="state", description="Balance, positions, orders and risk at a glance", extras=read())
+    async def state(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.account_state(await services.account_state())
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="switch", description="Trade another account on this login", extras=admin())
+    @app_commands.describe(account="Account name or id (see /account list)")
+    async def switch(self, interaction: discord.Interaction, account: str) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            a = await services.switch_account(account)
+            return Card(title=f"Now trading {a.name}", description=f"Account {a.id}, balance {money(a.balance)}")
+
+        await run(interaction, {"account": account}, work, private=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(AccountCog())

@@ -1,0 +1,115 @@
+"""/market contracts | quote | depth | bars | chart (read, public)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import cards, charts
+from bot.cogs.common import symbol_autocomplete
+from bot.commanding import Reply, bot_of, read, run
+from bot.render import Card, table
+from trading.services import Unavailable
+
+TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h", "4h", "1d")]
+CHART_TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h")]
+
+
+class Market(commands.GroupCog, group_name="market", group_description="Contracts, prices and charts"):
+    @app_commands.command(name="contracts", description="Tradable contracts", extras=read())
+    @app_commands.describe(search="Filter by name, e.g. NQ (default: all available)")
+    async def contracts(self, interaction: discord.Interaction, search: str = "") -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.contracts(await services.contracts(search))
+
+        await run(interaction, {"search": search}, work)
+
+    @app_commands.command(name="quote", description="Last price and today's range", extras=read())
+    @app_commands.describe(symbol="Contract root, e.g. MNQ")
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def quote(self, interaction: discord.Interaction, symbol: str) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.quote(await services.quote(symbol))
+
+        await run(interaction, {"symbol": symbol}, work)
+
+    @app_commands.command(name="depth", description="Order book depth", extras=read())
+    @app_commands.describe(symbol="Contract root, e.g. MNQ")
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def depth(self, interaction: discord.Interaction, symbol: str) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            await services.contract(symbol)  # an unknown symbol still gets its own message
+            raise Unavailable("Market depth needs the live market-hub feed, which this bot process does not run yet")
+
+        await run(interaction, {"symbol": symbol}, work)
+
+    @app_commands.command(name="bars", description="Recent OHLCV bars", extras=read())
+    @app_commands.describe(symbol="Contract root, e.g. MNQ", timeframe="Bar size", count="How many bars (1-50)")
+    @app_commands.choices(timeframe=TIMEFRAMES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def bars(
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        timeframe: app_commands.Choice[str] | None = None,
+        count: app_commands.Range[int, 1, 50] = 10,
+    ) -> None:
+        services = bot_of(interaction).services
+        tf = timeframe.value if timeframe else "5m"
+
+        async def work() -> Reply:
+            contract, bars = await services.bars(symbol, tf, count)
+            rows = [
+                [
+                    f"{b.start:%m-%d %H:%M}",
+                    *(str(contract.snap(v)) for v in (b.open, b.high, b.low, b.close)),
+                    f"{b.volume:g}",
+                ]
+                for b in bars
+            ]
+            desc = table(("start UTC", "open", "high", "low", "close", "vol"), rows) if rows else "No bars."
+            return Card(title=f"{contract.symbol} {tf} bars", description=desc)
+
+        await run(interaction, {"symbol": symbol, "timeframe": tf, "count": count}, work)
+
+    @app_commands.command(name="chart", description="Candlesticks with the overnight range (PNG)", extras=read())
+    @app_commands.describe(symbol="Contract root, e.g. MNQ", timeframe="Bar size")
+    @app_commands.choices(timeframe=CHART_TIMEFRAMES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def chart(
+        self, interaction: discord.Interaction, symbol: str, timeframe: app_commands.Choice[str] | None = None
+    ) -> None:
+        services = bot_of(interaction).services
+        tf = timeframe.value if timeframe else "5m"
+
+        async def work() -> Reply:
+            data = await services.chart(symbol, tf)
+            title = f"{data.contract.symbol} {tf} — overnight range {data.on_low} – {data.on_high}"
+            png = await asyncio.to_thread(
+                charts.candles,
+                title,
+                data.bars,
+                on_high=data.on_high,
+                on_low=data.on_low,
+                window=(data.window_start, data.window_end),
+            )
+            return Card(
+                title=title,
+                description=f"{len(data.bars)} bars since {data.window_start:%Y-%m-%d %H:%M} UTC",
+                image=("chart.png", png),
+            )
+
+        await run(interaction, {"symbol": symbol, "timeframe": tf}, work)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Market())

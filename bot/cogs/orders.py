@@ -1,0 +1,240 @@
+"""/order market | limit | stop | bracket | trail | modify | cancel | cancel-all (trade class).
+
+Every order's customTag is `tb-<interaction id>` of the command that asked for it: a replayed
+interaction, a double-click on Confirm or a restart in between can never place it twice.
+Orders above `permissions.confirm_above_size` contracts ask for confirmation first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import cards
+from bot.cogs import common
+from bot.cogs.common import SIDES, symbol_autocomplete
+from bot.commanding import authorize, bot_of, confirm, fail, run, trade
+from bot.render import Card
+from trading.domain import OrderType
+from trading.services import BadInput, OrderSpec, ServiceError
+
+ENTRY_TYPES = [app_commands.Choice(name="market", value="market"), app_commands.Choice(name="limit", value="limit")]
+
+
+def order_tag(interaction: discord.Interaction) -> str:
+    return f"tb-{interaction.id}"
+
+
+async def submit(interaction: discord.Interaction, args: dict[str, Any], build: Callable[[], OrderSpec]) -> None:
+    """Parse, then place at once or after confirmation (large orders)."""
+    bot = bot_of(interaction)
+    try:
+        spec = build()
+    except ServiceError as exc:
+        if await authorize(interaction, args):
+            await fail(interaction, str(exc))
+        return
+    tag = order_tag(interaction)
+
+    async def place() -> Card:
+        return cards.placed(await bot.services.place_order(spec, tag))
+
+    if spec.quantity > bot.settings.permissions.confirm_above_size:
+
+        async def check() -> None:
+            await bot.services.validate(spec)
+
+        what = f"{spec.side.value} {spec.quantity} {spec.symbol.upper()} {spec.type.value}"
+        await confirm(interaction, args, what, place, check=check)
+    else:
+        await run(interaction, args, place)
+
+
+class Orders(commands.GroupCog, group_name="order", group_description="Place, change and cancel orders"):
+    @app_commands.command(name="market", description="Buy or sell at the market", extras=trade())
+    @app_commands.describe(symbol="Contract root, e.g. MNQ", side="buy or sell", quantity="Contracts")
+    @app_commands.choices(side=SIDES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def market(
+        self, interaction: discord.Interaction, symbol: str, side: app_commands.Choice[str], quantity: int
+    ) -> None:
+        args = {"symbol": symbol, "side": side.value, "quantity": quantity}
+        await submit(interaction, args, lambda: OrderSpec(symbol, common.side(side), OrderType.MARKET, quantity))
+
+    @app_commands.command(name="limit", description="Buy or sell at a price or better", extras=trade())
+    @app_commands.describe(
+        symbol="Contract root, e.g. MNQ", side="buy or sell", quantity="Contracts", price="Limit price"
+    )
+    @app_commands.choices(side=SIDES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def limit(
+        self, interaction: discord.Interaction, symbol: str, side: app_commands.Choice[str], quantity: int, price: float
+    ) -> None:
+        args = {"symbol": symbol, "side": side.value, "quantity": quantity, "price": price}
+        await submit(
+            interaction,
+            args,
+            lambda: OrderSpec(
+                symbol, common.side(side), OrderType.LIMIT, quantity, limit_price=common.price(price, "limit price")
+            ),
+        )
+
+    @app_commands.command(name="stop", description="A stop order (buy above / sell below the market)", extras=trade())
+    @app_commands.describe(
+        symbol="Contract root, e.g. MNQ", side="buy or sell", quantity="Contracts", stop_price="Stop trigger price"
+    )
+    @app_commands.choices(side=SIDES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def stop(
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        side: app_commands.Choice[str],
+        quantity: int,
+        stop_price: float,
+    ) -> None:
+        args = {"symbol": symbol, "side": side.value, "quantity": quantity, "stop_price": stop_price}
+        await submit(
+            interaction,
+            args,
+            lambda: OrderSpec(
+                symbol, common.side(side), OrderType.STOP, quantity, stop_price=common.price(stop_price, "stop price")
+            ),
+        )
+
+    @app_commands.command(name="bracket", description="Entry with stop-loss and take-profit", extras=trade())
+    @app_commands.describe(
+        symbol="Contract root, e.g. MNQ",
+        side="buy or sell",
+        quantity="Contracts",
+        entry="market or limit entry",
+        price="Limit price (limit entry only)",
+        stop_loss_ticks="Stop-loss distance in ticks",
+        take_profit_ticks="Take-profit distance in ticks",
+        stop_loss_price="Stop-loss as a price (instead of ticks)",
+        take_profit_price="Take-profit as a price (instead of ticks)",
+    )
+    @app_commands.choices(side=SIDES, entry=ENTRY_TYPES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def bracket(
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        side: app_commands.Choice[str],
+        quantity: int,
+        entry: app_commands.Choice[str],
+        price: float | None = None,
+        stop_loss_ticks: int | None = None,
+        take_profit_ticks: int | None = None,
+        stop_loss_price: float | None = None,
+        take_profit_price: float | None = None,
+    ) -> None:
+        args = {
+            "symbol": symbol,
+            "side": side.value,
+            "quantity": quantity,
+            "entry": entry.value,
+            "price": price,
+            "stop_loss_ticks": stop_loss_ticks,
+            "take_profit_ticks": take_profit_ticks,
+            "stop_loss_price": stop_loss_price,
+            "take_profit_price": take_profit_price,
+        }
+
+        def build() -> OrderSpec:
+            kind = OrderType(entry.value)
+            if kind is OrderType.LIMIT and price is None:
+                raise BadInput("A limit entry needs a price")
+            if stop_loss_ticks is None and stop_loss_price is None:
+                raise BadInput("A bracket needs a stop-loss (in ticks or as a price)")
+            if take_profit_ticks is None and take_profit_price is None:
+                raise BadInput("A bracket needs a take-profit (in ticks or as a price)")
+            return OrderSpec(
+                symbol,
+                common.side(side),
+                kind,
+                quantity,
+                limit_price=common.price(price, "limit price") if kind is OrderType.LIMIT else None,
+                stop_loss_ticks=stop_loss_ticks,
+                take_profit_ticks=take_profit_ticks,
+                stop_loss_price=common.price(stop_loss_price, "stop-loss price"),
+                take_profit_price=common.price(take_profit_price, "take-profit price"),
+            )
+
+        await submit(interaction, args, build)
+
+    @app_commands.command(name="trail", description="A trailing stop a number of ticks from the market", extras=trade())
+    @app_commands.describe(
+        symbol="Contract root, e.g. MNQ", side="buy or sell", quantity="Contracts", trail_ticks="Distance in ticks"
+    )
+    @app_commands.choices(side=SIDES)
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def trail(
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        side: app_commands.Choice[str],
+        quantity: int,
+        trail_ticks: int,
+    ) -> None:
+        args = {"symbol": symbol, "side": side.value, "quantity": quantity, "trail_ticks": trail_ticks}
+        await submit(
+            interaction,
+            args,
+            lambda: OrderSpec(symbol, common.side(side), OrderType.TRAILING_STOP, quantity, trail_ticks=trail_ticks),
+        )
+
+    @app_commands.command(name="modify", description="Change a working order's price, stop or size", extras=trade())
+    @app_commands.describe(
+        order_id="Broker order id (see /orders)", price="New limit price", stop="New stop price", quantity="New size"
+    )
+    async def modify(
+        self,
+        interaction: discord.Interaction,
+        order_id: int,
+        price: float | None = None,
+        stop: float | None = None,
+        quantity: int | None = None,
+    ) -> None:
+        services = bot_of(interaction).services
+        args = {"order_id": order_id, "price": price, "stop": stop, "quantity": quantity}
+
+        async def work() -> Card:
+            order = await services.modify_order(
+                order_id, price=common.price(price, "price"), stop=common.price(stop, "stop"), size=quantity
+            )
+            return Card(title=f"Order #{order_id} modified", description=cards.order_line(order))
+
+        await run(interaction, args, work)
+
+    @app_commands.command(name="cancel", description="Cancel one working order", extras=trade())
+    @app_commands.describe(order_id="Broker order id (see /orders)")
+    async def cancel(self, interaction: discord.Interaction, order_id: int) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Card:
+            order = await services.cancel_order(order_id)
+            return Card(title=f"Order #{order_id} cancelled", description=cards.order_line(order))
+
+        await run(interaction, {"order_id": order_id}, work)
+
+    @app_commands.command(name="cancel-all", description="Cancel every working order", extras=trade())
+    @app_commands.describe(symbol="Only this contract root (default: all)")
+    @app_commands.autocomplete(symbol=symbol_autocomplete)
+    async def cancel_all(self, interaction: discord.Interaction, symbol: str | None = None) -> None:
+        services = bot_of(interaction).services
+
+        async def action() -> Card:
+            done = await services.cancel_all(symbol)
+            return Card(title=f"Cancelled {len(done)} order(s)", description=", ".join(f"#{i}" for i in done))
+
+        what = f"cancel every working {symbol.upper() + ' ' if symbol else ''}order"
+        await confirm(interaction, {"symbol": symbol}, what, action)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Orders())

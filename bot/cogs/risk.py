@@ -1,0 +1,63 @@
+"""/risk status | limits | compliance (read) and halt (admin, confirmed) | resume (admin)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import cards
+from bot.commanding import Reply, admin, bot_of, confirm, read, run
+from bot.render import Card, fields
+
+
+class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits and the kill switch"):
+    @app_commands.command(name="status", description="Kill switch and today's loss usage", extras=read())
+    async def status(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.risk(await services.risk_status())
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="limits", description="Configured risk limits", extras=read())
+    async def limits(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return Card(title="Risk limits", fields=fields(services.risk_limits()))
+
+        await run(interaction, {}, work)
+
+    @app_commands.command(name="compliance", description="Daily-loss and trailing-drawdown usage", extras=read())
+    async def compliance(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.compliance(await services.risk_status())
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="halt", description="Trip the kill switch: no new orders", extras=admin())
+    @app_commands.describe(reason="Why (shown to everyone)")
+    async def halt(self, interaction: discord.Interaction, reason: str = "") -> None:
+        services = bot_of(interaction).services
+
+        async def action() -> Card:
+            return cards.risk(await services.halt(reason))
+
+        await confirm(interaction, {"reason": reason}, "halt trading (kill switch)", action)
+
+    @app_commands.command(name="resume", description="Reset the kill switch", extras=admin())
+    async def resume(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.risk(await services.resume())
+
+        await run(interaction, {}, work)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(RiskCog())

@@ -1,0 +1,154 @@
+"""The path every slash command takes: authorize, defer, call one service, render, reply.
+
+A command declares its permission class in `extras={"access": "read" | "trade" | "admin"}`; `run`
+reads it from there (so /help and the audit log agree with what is enforced). Errors are ephemeral;
+`private=True` makes the whole answer ephemeral (account data). Long lists become pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.permissions import Access, Actor
+from bot.render import Card, error_card
+from bot.views import Confirm, Pager
+from trading.services import ServiceError
+
+if TYPE_CHECKING:
+    from bot.app import TradeBot
+
+log = logging.getLogger(__name__)
+
+Reply = Card | list[Card]
+Work = Callable[[], Awaitable[Reply]]
+
+
+def read(**extra: Any) -> dict[str, Any]:
+    return {"access": "read", **extra}
+
+
+def trade(**extra: Any) -> dict[str, Any]:
+    return {"access": "trade", **extra}
+
+
+def admin(**extra: Any) -> dict[str, Any]:
+    return {"access": "admin", **extra}
+
+
+def access_of(command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu | None) -> Access:
+    raw = command.extras.get("access", "admin") if command is not None else "admin"
+    return Access[str(raw).upper()]  # an unmarked command is admin-only: default deny
+
+
+def bot_of(interaction: discord.Interaction) -> TradeBot:
+    from bot.app import TradeBot
+
+    client = interaction.client
+    assert isinstance(client, TradeBot)
+    return client
+
+
+def actor_of(interaction: discord.Interaction) -> Actor:
+    user = interaction.user
+    roles = frozenset(r.id for r in user.roles) if isinstance(user, discord.Member) else frozenset()
+    return Actor(user.id, str(user), roles, interaction.guild_id, interaction.channel_id)
+
+
+def name_of(interaction: discord.Interaction) -> str:
+    cmd = interaction.command
+    return "/" + (cmd.qualified_name if cmd is not None else "?")
+
+
+async def fail(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral error, whatever state the interaction is in."""
+    card = error_card(message)
+    if not interaction.response.is_done():
+        await interaction.response.send_message(embed=card.embed(), ephemeral=True)
+        return
+    if interaction.extras.get("private"):
+        await interaction.edit_original_response(embed=card.embed())
+        return
+    # A public "thinking…" is showing: replace it by a private error.
+    with contextlib.suppress(discord.HTTPException):
+        await interaction.delete_original_response()
+    await interaction.followup.send(embed=card.embed(), ephemeral=True)
+
+
+async def respond(interaction: discord.Interaction, reply: Reply, *, private: bool) -> None:
+    cards = reply if isinstance(reply, list) else [reply]
+    view: discord.ui.View | None = None
+    if len(cards) > 1:
+        view = Pager(interaction.user.id, cards)
+    card = cards[0]
+    kwargs: dict[str, Any] = {"embed": view.current() if isinstance(view, Pager) else card.embed()}
+    if card.image is not None:
+        kwargs["attachments"] = card.files()
+    if view is not None:
+        kwargs["view"] = view
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**kwargs)
+    else:
+        if "attachments" in kwargs:
+            kwargs["files"] = kwargs.pop("attachments")
+        await interaction.response.send_message(ephemeral=private, **kwargs)
+
+
+async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -> bool:
+    bot = bot_of(interaction)
+    need = access_of(interaction.command)
+    decision = await bot.permissions.authorize(actor_of(interaction), name_of(interaction), args, need)
+    if not decision.allowed:
+        await fail(interaction, decision.reason)
+    return decision.allowed
+
+
+async def run(interaction: discord.Interaction, args: Mapping[str, Any], work: Work, *, private: bool = False) -> None:
+    """Authorize, defer, do the work, answer (errors ephemeral)."""
+    if not await authorize(interaction, args):
+        return
+    await interaction.response.defer(ephemeral=private, thinking=True)
+    interaction.extras["private"] = private
+    try:
+        reply = await work()
+    except ServiceError as exc:
+        await fail(interaction, str(exc))
+        return
+    await respond(interaction, reply, private=private)
+
+
+async def confirm(
+    interaction: discord.Interaction,
+    args: Mapping[str, Any],
+    what: str,
+    action: Callable[[], Awaitable[Card]],
+    *,
+    check: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Authorize, validate (`check`), then ask the invoker to confirm before `action` runs."""
+    if not await authorize(interaction, args):
+        return
+    if check is not None:
+        try:
+            await check()
+        except ServiceError as exc:
+            await fail(interaction, str(exc))
+            return
+    bot = bot_of(interaction)
+    command = name_of(interaction)
+
+    async def audited() -> Card:
+        await bot.permissions.audit_action(actor_of(interaction), f"{command} confirmed", args)
+        try:
+            return await action()
+        except ServiceError as exc:
+            return error_card(str(exc))
+
+    view = Confirm(interaction.user.id, audited, timeout=bot.settings.permissions.confirm_timeout_s, what=what)
+    view.origin = interaction
+    await interaction.response.send_message(f"Confirm: {what}?", view=view)
