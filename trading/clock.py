@@ -66,7 +66,10 @@ class SimClock:
         # monotonic, not the wall clock: only the elapsed real time matters when running at a speed.
         self._base_real = time.monotonic()
         self._speed = speed
-        self._waiters: set[asyncio.Future[None]] = set()
+        # Each sleeper's future -> (its deadline, arrival order): woken in that order, so that two
+        # sleepers due in the same step run earliest-deadline first, ties first-come first.
+        self._waiters: dict[asyncio.Future[None], tuple[datetime, int]] = {}
+        self._arrivals = 0
 
     @property
     def speed(self) -> float | None:
@@ -84,7 +87,7 @@ class SimClock:
         if t < current:
             raise ValueError(f"a clock cannot go back: now {current.isoformat()}, asked {t.isoformat()}")
         self._base, self._base_real = t, time.monotonic()
-        self._wake()
+        self._wake(every=False)
 
     def advance(self, delta: timedelta | float) -> datetime:
         """Move forward by `delta` (seconds or a timedelta); the new time. Sleepers run at their next turn."""
@@ -105,31 +108,34 @@ class SimClock:
             raise ValueError(f"speed must be positive, got {speed}")
         self._base, self._base_real = self.now(), time.monotonic()
         self._speed = speed
-        self._wake()
+        self._wake(every=True)  # each sleeper recomputes its real-time timeout
 
     @property
     def sleepers(self) -> int:
         """How many tasks are waiting on this clock (lets a driver wait until everyone is asleep)."""
         return len(self._waiters)
 
-    def _wake(self) -> None:
-        for fut in self._waiters:
+    def _wake(self, *, every: bool) -> None:
+        now = self.now()
+        due = sorted(((d, n, f) for f, (d, n) in self._waiters.items() if every or d <= now), key=lambda w: w[:2])
+        for _, _, fut in due:
+            del self._waiters[fut]
             if not fut.done():
                 fut.set_result(None)
-        self._waiters.clear()
 
     async def sleep_until(self, t: datetime) -> None:
         t = _require_utc(t, "a wake-up time")
         loop = asyncio.get_running_loop()
         while (remaining := (t - self.now()).total_seconds()) > 0:
             fut: asyncio.Future[None] = loop.create_future()
-            self._waiters.add(fut)
+            self._arrivals += 1
+            self._waiters[fut] = (t, self._arrivals)
             try:
                 # Woken by set/advance; when running at a speed, also by real time passing.
                 timeout = remaining / self._speed if self._speed is not None else None
                 await asyncio.wait({fut}, timeout=timeout)
             finally:
-                self._waiters.discard(fut)
+                self._waiters.pop(fut, None)
                 if not fut.done():
                     fut.cancel()
 
