@@ -157,8 +157,25 @@ class OvernightRangeSettings(Section):
     data_quality_min: Decimal = Decimal("0.90")
 
 
+class EmaCrossSettings(Section):
+    """A small trend follower (trading/strategies/ema_cross.py): EMA cross on 5-minute closes."""
+
+    enabled: bool = False
+    symbols: tuple[str, ...] = ("MES",)
+    quantity: int = Field(1, ge=1)
+    timeframe_minutes: int = Field(5, ge=1, le=60)
+    fast: int = Field(9, ge=1)
+    slow: int = Field(21, ge=2)
+    stop_ticks: int = Field(40, ge=1)
+    target_ticks: int = Field(80, ge=1)
+    first_entry_time: time = time(9, 45)
+    last_entry_time: time = time(15, 0)
+    max_trades_per_day: int = Field(3, ge=1)
+
+
 class StrategiesSettings(Section):
     overnight_range: OvernightRangeSettings = OvernightRangeSettings()
+    ema_cross: EmaCrossSettings = EmaCrossSettings()
 
 
 class SchedulerSettings(Section):
