@@ -102,6 +102,9 @@ class SimGateway:
             self.market.start_random(self.options.random_step_s, self.options.warmup_days)
         elif self.options.market_mode == "replay":
             cid = self.options.replay_contract or self.contract("MNQ")
+            if self.contracts.get(cid) is None:
+                await self.stop()
+                raise ValueError(f"replay contract {cid!r} is not one of the simulator's contracts")
             bars = list(self.options.replay_bars)
             if self.options.replay_csv:
                 bars += load_bars_csv(self.options.replay_csv, cid)
