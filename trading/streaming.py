@@ -171,6 +171,12 @@ class Stream(Protocol):
         """Drop and rebuild the connection (reading the token again) and re-send every subscription."""
         ...
 
+    async def token_changed(self, token: str) -> None:
+        """A new token was issued (register it with `ProjectXClient.on_token`): rebuild the connection
+        in the background with the token the `TokenProvider` now returns; emits TOKEN_REFRESHED after.
+        Must return promptly (it is awaited inside the token refresh)."""
+        ...
+
     @property
     def connected(self) -> bool: ...
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from trading.projectx.errors import StreamError
 from trading.projectx.realtime import MarketHub, UserHub
 from trading.projectx.rest import ProjectXClient
 from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.streaming import (
     AccountEvent,
     DepthEvent,
@@ -109,12 +111,17 @@ async def test_market_events_are_decoded_merged_and_batched(sim: SimGateway, px:
             (DepthKind.BEST_BID, Decimal("21000")),
             (DepthKind.BEST_ASK, Decimal("21000.5")),
         }
+        mark = rec.mark()
         await sim.market.trade(cid, "21000.25", 3)
-        trades = await rec.wait_for(TradesEvent)
+        trades = await rec.wait_for(TradesEvent, after=mark)
         assert [(t.price, t.size) for t in trades.ticks] == [(Decimal("21000.25"), 3)]
-        # The trade's quote carries only the last price: bid and ask are merged in from before.
-        q = await rec.wait_for(QuoteEvent, lambda e: e.quote.last is not None)
-        assert (q.quote.bid, q.quote.ask, q.quote.last) == (Decimal("21000"), Decimal("21000.5"), Decimal("21000.25"))
+        # Partial quotes (only a bid, then only a last price) are merged with what came before.
+        mark = rec.mark()
+        sim.hubs.market_event(cid, s.EVENT_QUOTE, {"bestBid": 20999.75, "timestamp": "2026-01-02T15:00:00Z"})
+        sim.hubs.market_event(cid, s.EVENT_QUOTE, {"lastPrice": 21000.5})
+        q = await rec.wait_for(QuoteEvent, lambda e: e.quote.last == Decimal("21000.5"), after=mark)
+        assert (q.quote.bid, q.quote.ask) == (Decimal("20999.75"), Decimal("21000.5"))
+        assert q.quote.ts_event == datetime(2026, 1, 2, 15, tzinfo=UTC)  # kept from the earlier part
         assert hub.last_quote(cid) == q.quote
         assert rec.batches <= len(rec.events)
     finally:
@@ -192,7 +199,7 @@ async def test_no_stale_alert_outside_market_hours(sim: SimGateway, px: ProjectX
 async def test_token_refresh_rebuilds_the_connection_with_the_new_token(sim: SimGateway, px: ProjectXClient) -> None:
     rec = Recorder()
     hub = market_hub(sim, px, rec)
-    px.on_token(hub.token_changed)
+    hub.follow_tokens(px)
     cid = sim.contract("MNQ")
     await hub.start()
     try:
@@ -208,6 +215,33 @@ async def test_token_refresh_rebuilds_the_connection_with_the_new_token(sim: Sim
         assert (await rec.wait_for(TradesEvent, after=mark)).ticks[0].price == Decimal("21003")
     finally:
         await hub.stop()
+
+
+async def test_background_refresh_before_expiry_reaches_the_hub() -> None:
+    # Tokens live 3 s and the client refreshes 2 s ahead: the background refresher renews through
+    # Auth/validate before expiry (no 401, no re-login) and the hub reconnects with each new token.
+    async with (
+        SimGateway(SimSettings(port=0), options=SimOptions(token_lifetime_s=3)) as sim,
+        ProjectXClient(
+            ProjectXSettings(
+                base_url=sim.base_url, username=sim.username, api_key=sim.api_key, token_refresh_margin_s=2.0
+            )
+        ) as px,
+    ):
+        await px.login()
+        first = px.token
+        rec = Recorder()
+        hub = market_hub(sim, px, rec)
+        hub.follow_tokens(px)
+        await hub.start()
+        try:
+            px.start_auto_refresh()
+            await rec.status(StreamState.TOKEN_REFRESHED)
+            assert px.stats["refresh"] >= 1 and px.stats["reauth"] == 0 and px.stats["login"] == 1
+            assert first not in {c.request.query.get(s.HUB_ACCESS_TOKEN_PARAM) for c in sim.hubs.connections}
+            assert hub.connected
+        finally:
+            await hub.stop()
 
 
 async def test_gateway_logout_is_an_alert(sim: SimGateway, px: ProjectXClient) -> None:

@@ -12,7 +12,7 @@ import pytest
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import Bracket, OrderRequest, OrderStatus, OrderType, PositionSide, Side
 from trading.projectx import schema as s
-from trading.projectx.errors import ApiError, ContractNotFound, OrderRejected
+from trading.projectx.errors import ApiError, ContractNotFound, OrderRejected, ProjectXError
 from trading.projectx.rest import ProjectXClient, Unit, parse_timeframe
 from trading.sim.gateway import SimGateway
 
@@ -85,6 +85,24 @@ async def test_accounts(px: ProjectXClient, sim: SimGateway) -> None:
     accounts = await px.accounts()
     assert [a.id for a in accounts] == [sim.account_id]
     assert accounts[0].can_trade and accounts[0].balance == Decimal("50000")
+
+
+async def test_resolve_account(px: ProjectXClient, sim: SimGateway) -> None:
+    assert (await px.resolve_account()).id == sim.account_id
+    second = sim.add_account("PRAC-TWO")
+    with pytest.raises(ProjectXError) as many:
+        await px.resolve_account()
+    assert "Several active accounts" in str(many.value)
+    by_name = ProjectXSettings(
+        base_url=sim.base_url, username=sim.username, api_key=sim.api_key, account_name="prac-two"
+    )
+    async with ProjectXClient(by_name) as client:
+        assert (await client.resolve_account()).id == second.id
+    by_id = ProjectXSettings(base_url=sim.base_url, username=sim.username, api_key=sim.api_key, account_id=424242)
+    async with ProjectXClient(by_id) as client:
+        with pytest.raises(ProjectXError) as none:
+            await client.resolve_account()
+    assert "No active account #424242" in str(none.value)
 
 
 async def test_contracts_search_by_id_available_and_front_month(px: ProjectXClient, sim: SimGateway) -> None:

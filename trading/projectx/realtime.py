@@ -26,9 +26,9 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from signalrcore.hub_connection_builder import HubConnectionBuilder
@@ -62,6 +62,12 @@ from trading.streaming import (
 log = logging.getLogger(__name__)
 
 MarketHours = Callable[[datetime], bool]
+
+
+class TokenSource(Protocol):
+    def on_token(self, listener: Callable[[str], Awaitable[None] | None]) -> Callable[[], None]: ...
+
+
 _LOST = "no completion (connection lost or too slow)"
 RECONNECT_DELAYS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 _DEPTH_KIND = {int(t): DepthKind[t.name] for t in s.DomType}
@@ -141,6 +147,8 @@ class _HubClient:
         self._consumer: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        self._rebuilder: asyncio.Task[None] | None = None
+        self._unfollow: Callable[[], None] | None = None
         self._opened: asyncio.Event | None = None
         self._subscriptions: dict[tuple[str, str], list[Any]] = {}  # (method, key) -> arguments
         self._acks: dict[str, asyncio.Future[str | None]] = {}  # invocation id -> completion
@@ -174,11 +182,14 @@ class _HubClient:
             return
         self._stopping = True
         self._started = False
-        for task in (self._watchdog, self._supervisor):
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        for task in (self._watchdog, self._supervisor, self._rebuilder):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        self._watchdog = self._supervisor = None
+        self._watchdog = self._supervisor = self._rebuilder = None
         await self._drop()
         self._emit_status(StreamState.STOPPED, f"{self.hub.capitalize()} feed stopped")
         self._wake.set()
@@ -195,11 +206,25 @@ class _HubClient:
             await self._connect_with_backoff(reason)
 
     async def token_changed(self, _token: str | None = None) -> None:
-        """A new token was issued: rebuild the connection with it (the token is in the URL)."""
+        """A new token was issued: rebuild the connection with it (the token is in the URL). Returns at
+        once (the rebuild runs as a task) so a token refresh never waits on a hub; a StatusEvent
+        TOKEN_REFRESHED follows the rebuild."""
         if not self._started or self._stopping:
             return
+        if self._rebuilder is not None and not self._rebuilder.done():
+            self._rebuilder.cancel()
+        self._rebuilder = asyncio.create_task(self._rebuild(), name=f"{self.hub}-hub-token-rebuild")
+
+    async def _rebuild(self) -> None:
         await self.reconnect("token refreshed")
-        self._emit_status(StreamState.TOKEN_REFRESHED, f"{self.hub.capitalize()} feed reconnected with a fresh token")
+        if self._connected:
+            self._emit_status(
+                StreamState.TOKEN_REFRESHED, f"{self.hub.capitalize()} feed reconnected with a fresh token"
+            )
+
+    def follow_tokens(self, tokens: TokenSource) -> None:
+        """Rebuild on every new token of `tokens` (a ProjectXClient or a TokenKeeper)."""
+        self._unfollow = tokens.on_token(self.token_changed)
 
     # ----------------------------------------------------------------------- subscriptions
 

@@ -158,13 +158,14 @@ class ProjectXClient:
 
     def __init__(
         self,
-        settings: ProjectXSettings,
+        settings: ProjectXSettings | None = None,
         *,
         base_url: str | None = None,
         username: str | None = None,
         api_key: str | None = None,
         max_connections: int = 20,
     ) -> None:
+        settings = settings or ProjectXSettings()
         self.settings = settings
         self.base_url = (base_url or settings.base_url).rstrip("/")
         self.username = username if username is not None else settings.username
@@ -518,6 +519,25 @@ class ProjectXClient:
             s.ACCOUNT_SEARCH, s.AccountSearchRequest(onlyActiveAccounts=only_active).to_wire(), s.AccountSearchResponse
         )
         return self._convert(s.ACCOUNT_SEARCH, env.accounts, convert.account_from_wire)
+
+    async def resolve_account(self) -> domain.Account:
+        """The account to trade: `projectx.account_id`, else `projectx.account_name`, else the only
+        active account. Anything else is refused with the list of candidates."""
+        accounts = await self.accounts(only_active=True)
+        want_id, want_name = self.settings.account_id, self.settings.account_name.strip()
+        if want_id is not None:
+            picked = [a for a in accounts if a.id == want_id]
+        elif want_name:
+            picked = [a for a in accounts if a.name.lower() == want_name.lower()]
+        else:
+            picked = accounts
+        if len(picked) == 1:
+            return picked[0]
+        names = ", ".join(f"{a.name} (#{a.id})" for a in accounts) or "none"
+        if not picked:
+            wanted = f"#{want_id}" if want_id is not None else repr(want_name)
+            raise ProjectXError(f"No active account {wanted} on this login; active accounts: {names}")
+        raise ProjectXError(f"Several active accounts ({names}): set projectx.account_id or projectx.account_name")
 
     async def search_contracts(self, text: str, live: bool | None = None) -> list[domain.Contract]:
         live = self.settings.live_data if live is None else live
