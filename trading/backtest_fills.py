@@ -140,9 +140,12 @@ class OrderBook:
             hits = [(e, p) for e in children if (p := self._trigger(e, bar, tick)) is not None]
             # One bar reaching both the stop loss and the take profit: the stop loss fills.
             hits.sort(key=lambda hp: 0 if hp[0].child_kind == "sl" else 1)
+            done: set[int | None] = set()  # a bracket's children are one-cancels-other
             for e, price in hits:
-                if e.order.status is OrderStatus.OPEN:
+                if e.order.status is OrderStatus.OPEN and e.order.parent_id not in done:
                     on_fill(e, price, bar.start)
+                    if e.order.parent_id is not None:
+                        done.add(e.order.parent_id)
         open_ = to_decimal(bar.open)
         parents = [e for e in live if e.child_kind is None]
         parents.sort(key=lambda e: (self._level(e, open_), 0 if e.order.side is Side.BUY else 1))
