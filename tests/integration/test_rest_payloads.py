@@ -1,4 +1,5 @@
-"""Malformed gateway answers give typed errors, never crashes or wrong data.
+"""The client reads the canonical payloads (tests/data/projectx/rest, shaped like the docs' examples),
+and malformed gateway answers give typed errors, never crashes or wrong data.
 
 The simulator speaks the protocol correctly, so these answers come from a small aiohttp server over
 a real socket that serves a valid login and then whatever body a test sets for an endpoint."""
@@ -10,15 +11,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import jwt
 import pytest
 from aiohttp import web
 
 from trading.config import ProjectXSettings
-from trading.domain import OrderRequest, OrderType, Side
+from trading.domain import OrderRequest, OrderStatus, OrderType, PositionSide, Side
 from trading.projectx import schema as s
-from trading.projectx.errors import HttpStatusError, OrderRejected, UncertainOutcome, WireFormatError
+from trading.projectx.errors import AuthError, HttpStatusError, OrderRejected, UncertainOutcome, WireFormatError
 from trading.projectx.rest import ProjectXClient
 
 
@@ -41,7 +43,7 @@ async def canned() -> AsyncIterator[tuple[Canned, str]]:
     async def handle(request: web.Request) -> web.Response:
         path = request.path
         state.hits[path] = state.hits.get(path, 0) + 1
-        if path == s.LOGIN_KEY:
+        if path == s.LOGIN_KEY and path not in state.bodies:
             body = json.dumps({"token": _token(), "success": True, "errorCode": 0, "errorMessage": None})
             return web.Response(text=body, content_type="application/json")
         return web.Response(
@@ -163,6 +165,107 @@ async def test_unreadable_place_answer_then_lookup_finds_the_order(canned: tuple
     async with _client(base) as px:
         assert await px.place_order(_market_buy()) == 77
     assert state.hits[s.ORDER_PLACE] == 1
+
+
+CANONICAL = Path(__file__).resolve().parents[1] / "data" / "projectx" / "rest"
+
+
+def serve(state: Canned, path: str, name: str, status: int = 200) -> None:
+    state.bodies[path] = (CANONICAL / f"{name}.json").read_text()
+    state.statuses[path] = status
+
+
+async def test_canonical_reads(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    serve(state, s.ACCOUNT_SEARCH, "account_search")
+    serve(state, s.CONTRACT_SEARCH, "contract_search")
+    serve(state, s.ORDER_SEARCH, "order_search")
+    serve(state, s.ORDER_SEARCH_OPEN, "order_search_open")
+    serve(state, s.POSITION_SEARCH_OPEN, "position_search_open")
+    serve(state, s.TRADE_SEARCH, "trade_search")
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    async with _client(base) as px:
+        (account,) = await px.accounts()
+        assert (account.id, account.name, account.balance, account.can_trade) == (
+            1,
+            "TEST_ACCOUNT_1",
+            Decimal(50000),
+            True,
+        )
+        mnq = await px.front_month("MNQ")
+        assert (mnq.id, mnq.tick_size, mnq.tick_value) == ("CON.F.US.MNQ.U25", Decimal("0.25"), Decimal("0.5"))
+        assert (await px.front_month("NQ")).id == "CON.F.US.ENQ.U25"  # by name NQU5, symbolId root ENQ
+        (filled,) = await px.search_orders(704, since)
+        assert (filled.id, filled.status, filled.filled_price) == (36598, OrderStatus.FILLED, Decimal("6335.25"))
+        assert filled.created_at == datetime(2025, 7, 18, 21, 0, 1, 268009, tzinfo=UTC)
+        (stop,) = await px.search_open_orders(212)
+        assert (stop.type, stop.side, stop.stop_price) == (OrderType.STOP, Side.SELL, Decimal("5138.0"))
+        (pos,) = await px.open_positions(536)
+        assert (pos.side, pos.size, pos.average_price) == (PositionSide.LONG, 2, Decimal("1575.75"))
+        fills = await px.search_trades(203, since)
+        assert fills[0].pnl == Decimal("50.0") and fills[0].fees == Decimal("1.4")
+
+
+async def test_canonical_contract_by_id_in_both_shapes(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    async with _client(base) as px:
+        for name in ("contract_search_by_id", "contract_search_by_id_legacy"):
+            serve(state, s.CONTRACT_SEARCH_BY_ID, name)
+            contract = await px.contract_by_id("CON.F.US.ENQ.H25")
+            assert (contract.id, contract.active, contract.tick_value) == ("CON.F.US.ENQ.H25", False, Decimal("5"))
+
+
+async def test_canonical_bars_come_back_ascending(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    serve(state, s.RETRIEVE_BARS, "retrieve_bars")
+    async with _client(base) as px:
+        bars = await px.retrieve_bars(
+            "CON.F.US.RTY.Z24", datetime(2024, 12, 20, 12, tzinfo=UTC), datetime(2024, 12, 20, 15, tzinfo=UTC), "1h"
+        )
+    assert [b.start.hour for b in bars] == [12, 13, 14]
+    assert [b.volume for b in bars] == [300, 536, 87]
+
+
+async def test_canonical_place_answers(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    async with _client(base) as px:
+        serve(state, s.ORDER_PLACE, "place_ok")
+        assert await px.place_order(_market_buy()) == 9056
+        serve(state, s.ORDER_PLACE, "place_rejected_bracket")
+        with pytest.raises(OrderRejected) as info:
+            await px.place_order(_market_buy())
+        assert info.value.order_id == 9057
+        serve(state, s.ORDER_CANCEL, "envelope_only")
+        await px.cancel_order(1, 9056)
+
+
+async def test_canonical_auth_answers(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    serve(state, s.VALIDATE, "validate")
+    async with _client(base) as px:
+        await px.login()
+        new = await px.validate()
+        assert new.startswith("eyJ") and px.token == new
+        assert px.tokens.session is not None and px.tokens.session.expires_at == 1752963200  # the JWT's exp
+
+
+async def test_canonical_failed_login(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    state.bodies[s.LOGIN_KEY] = (CANONICAL / "login_failed.json").read_text()
+    async with _client(base) as px:
+        with pytest.raises(AuthError) as info:
+            await px.accounts()
+    assert info.value.code is s.LoginErrorCode.INVALID_CREDENTIALS
+    assert "INVALID_CREDENTIALS" in str(info.value)
+
+
+async def test_canonical_validation_problem(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+    serve(state, s.ORDER_QUERY_V2, "order_query_missing_filter", status=400)
+    async with _client(base) as px:
+        with pytest.raises(HttpStatusError) as info:
+            await px.query_orders(1)
+    assert "missing required properties" in str(info.value)
 
 
 def _market_buy() -> OrderRequest:
