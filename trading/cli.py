@@ -56,10 +56,17 @@ def register_config(sub: Subcommands) -> None:
 
 def command_groups() -> list[Callable[[Subcommands], None]]:
     # Imported here: a group's module may import heavy parts (the store, the engine) that `version` never needs.
-    from trading import cli_db, cli_demo
+    from trading import backtest_cli, cli_db, cli_demo
     from trading.sim import cli as sim_cli
 
-    return [register_version, register_config, cli_db.register, cli_demo.register, sim_cli.register]
+    return [
+        register_version,
+        register_config,
+        cli_db.register,
+        cli_demo.register,
+        sim_cli.register,
+        backtest_cli.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

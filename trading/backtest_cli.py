@@ -1,0 +1,172 @@
+"""`tradebot backtest …` and `tradebot bars import FILE.csv`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from trading.cli_common import Subcommands, load, run
+from trading.domain import Contract
+
+HISTORY_PAD = timedelta(days=40)  # ATRD needs 15 sessions before the first day
+IMPORT_BATCH = 50_000
+MIDNIGHT = time(0, 0)
+ONE_DAY = timedelta(days=1)
+
+
+async def _contract_for(store: Any, symbol: str) -> Contract:
+    """The store's active contract for `symbol`, else the offline backtest table's."""
+    from trading.backtest import BACKTEST_CONTRACTS
+
+    found = await store.contracts.by_symbol(symbol)
+    if found:
+        return found[0]  # type: ignore[no-any-return]
+    if symbol not in BACKTEST_CONTRACTS:
+        raise SystemExit(f"error: unknown symbol {symbol!r} (known offline: {', '.join(BACKTEST_CONTRACTS)})")
+    return BACKTEST_CONTRACTS[symbol]
+
+
+async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: date, end: date) -> tuple[Any, Any]:
+    from trading.backtest import BACKTEST_CONTRACTS, arrays_from_bars
+    from trading.calendar import ny
+    from trading.domain import Bar
+    from trading.store import Store, open_database
+
+    bars: dict[str, Any] = {}
+    contracts = dict(BACKTEST_CONTRACTS)
+    async with await open_database(load(args)) as db:
+        store = Store(db.pool)
+        for sym in symbols:
+            c = await _contract_for(store, sym)
+            contracts[sym] = c
+            rows = await store.bars.range(c.id, "1m", ny(start - HISTORY_PAD, MIDNIGHT), ny(end + ONE_DAY, MIDNIGHT))
+            renamed = (Bar(sym, b.timeframe, b.start, b.open, b.high, b.low, b.close, b.volume) for b in rows)
+            bars.update(arrays_from_bars(renamed))
+    return bars, contracts
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from trading.backtest import BACKTEST_CONTRACTS, Backtest, Schedule, load_csv
+    from trading.strategies import STRATEGIES, create
+
+    settings = load(args)
+    if args.strategy not in STRATEGIES:
+        print(f"error: unknown strategy {args.strategy!r}; known: {', '.join(sorted(STRATEGIES))}", file=sys.stderr)
+        return 2
+    start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    if end < start:
+        print("error: --to is before --from", file=sys.stderr)
+        return 2
+    section = getattr(settings.strategies, args.strategy)
+    symbols = list(args.symbol or section.symbols)
+    strategies = settings.strategies.model_copy(
+        update={args.strategy: section.model_copy(update={"symbols": tuple(symbols)})}
+    )
+    if args.bars:
+        try:
+            bars = {s: a for s, a in load_csv(args.bars).items() if s in symbols}
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        contracts = dict(BACKTEST_CONTRACTS)
+    else:
+        bars, contracts = run(_bars_from_store(args, symbols, start, end))
+    missing = [s for s in symbols if s not in bars or len(bars[s].ts) == 0]
+    if missing:
+        print(f"error: no 1-minute bars for {', '.join(missing)}", file=sys.stderr)
+        return 1
+    orc = settings.strategies.overnight_range
+    schedule = Schedule(orc.pre_open, orc.last_entry_time, orc.summary, orc.flatten, orc.flatten_minutes_before_close)
+    bt = Backtest(
+        lambda ctx: create(args.strategy, strategies, ctx),
+        bars,
+        risk=settings.risk,
+        settings=settings.backtest,
+        contracts=contracts,
+        schedule=schedule,
+    )
+    with tqdm(total=0, unit="day", desc=f"{args.strategy} {'+'.join(symbols)}", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = bt.run(start, end, progress)
+    s = result.summary()
+    print(
+        f"{s['strategy']} {'+'.join(symbols)} {s['from']} to {s['to']}: {s['trades']} trades, "
+        f"net P&L {s['net_pnl']} (fees {s['fees']}), win rate {s['win_rate']:.1%}, max drawdown {s['max_drawdown']}"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_json(), indent=2, default=str))
+        print(f"wrote {args.json}")
+    if args.chart:
+        result.chart(args.chart)
+        print(f"wrote {args.chart}")
+    return 0
+
+
+async def _import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from trading.backtest import from_ns, load_csv
+    from trading.domain import Bar
+    from trading.store import Store, open_database
+
+    try:
+        arrays = load_csv(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    total = sum(len(a.ts) for a in arrays.values())
+    async with await open_database(load(args)) as db:
+        store = Store(db.pool)
+        with tqdm(total=total, unit="bar", desc="import", file=sys.stderr) as bar:
+            for sym, a in arrays.items():
+                c = await _contract_for(store, sym)
+                if not await store.contracts.get(c.id):
+                    await store.contracts.upsert(c)
+                for lo in range(0, len(a.ts), IMPORT_BATCH):
+                    hi = min(lo + IMPORT_BATCH, len(a.ts))
+                    batch = [
+                        Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]), float(a.low[i]),
+                            float(a.close[i]), float(a.volume[i]))
+                        for i in range(lo, hi)
+                    ]  # fmt: skip
+                    await store.bars.insert_many(batch)
+                    bar.update(hi - lo)
+        print(f"imported {total} bars ({', '.join(f'{s}: {len(a.ts)}' for s, a in arrays.items())}) into {db.where}")
+    return 0
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="replay 1-minute bars through a strategy and risk",
+        description="Replay 1-minute bars (from --bars CSV or the store) through a strategy, with the spec's fill "
+        "conventions. Prints trades, P&L, win rate and max drawdown.",
+    )
+    p.add_argument("--strategy", default="overnight_range", help="strategy name (default overnight_range)")
+    p.add_argument("--symbol", action="append", help="symbol (repeatable); default: the strategy's symbols")
+    p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD", help="first trading day")
+    p.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last trading day")
+    p.add_argument("--bars", metavar="FILE.csv", help="CSV symbol,ts,open,high,low,close,volume (ts ISO-8601 UTC)")
+    p.add_argument("--json", metavar="OUT.json", help="write every order, fill, trade and per-day levels")
+    p.add_argument("--chart", metavar="OUT.png", help="write the equity curve")
+    p.set_defaults(fn=_backtest)
+    bars = sub.add_parser("bars", help="bar data: import", description="Fill the store with 1-minute bars.")
+    group = bars.add_subparsers(dest="bars_command", required=True, metavar="COMMAND")
+    imp = group.add_parser(
+        "import",
+        help="load a CSV of 1-minute bars into the store",
+        description="Load symbol,ts,open,high,low,close,volume (ts ISO-8601 UTC) into the store; existing bars "
+        "are replaced.",
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.set_defaults(fn=lambda args: run(_import(args)))
