@@ -72,6 +72,7 @@ class InteractionResult:
     responses: list[Response] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     ephemeral_defer: bool = False
+    rejected: bool = False  # the bot tried to answer an interaction that was already answered
 
     def add(self, response: Response) -> None:
         if response.type == DEFERRED_CHANNEL_MESSAGE and response.flags & EPHEMERAL:
@@ -81,6 +82,8 @@ class InteractionResult:
 
     def settled(self) -> bool:
         """A final answer is in: a message, an update, choices, or anything after a defer."""
+        if self.rejected:
+            return True
         if not self.responses:
             return False
         first = self.responses[0]

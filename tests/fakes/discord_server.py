@@ -101,6 +101,7 @@ class FakeDiscord:
         self._interactions: dict[str, InteractionResult] = {}  # token -> result
         self._clicked: dict[str, int] = {}  # token of a button click -> the message clicked
         self._changed = asyncio.Event()  # set whenever a message is posted or edited
+        self._acked: set[int] = set()  # interaction ids that got their callback
         self._conns: list[_Conn] = []
         self._connected = asyncio.Event()
         self._down = False
@@ -213,10 +214,12 @@ class FakeDiscord:
         options: dict[str, Any] | None = None,
         *,
         wait: bool = True,
+        interaction_id: int | None = None,
     ) -> InteractionResult:
-        """Run a slash command ("order market") as `user` and return its answers once settled."""
+        """Run a slash command ("order market") as `user` and return its answers once settled.
+        `interaction_id` replays an earlier interaction (Discord refuses a second acknowledgement)."""
         data = self._command_data(guild.id, command, options or {}, focused=None)
-        return await self._send(2, user, guild, channel, data, wait=wait)
+        return await self._send(2, user, guild, channel, data, wait=wait, interaction_id=interaction_id)
 
     async def autocomplete(
         self,
@@ -578,8 +581,11 @@ class FakeDiscord:
         result = self._interactions.get(m.group(2))
         if result is None or str(result.id) != m.group(1):
             return _error(404, "Unknown interaction", 10062)
-        if result.responses:
+        if result.responses or result.id in self._acked:
+            result.rejected = True
+            result.changed.set()
             return _error(400, "Interaction has already been acknowledged.", 40060)
+        self._acked.add(result.id)
         raw, files, attachments = await self._read_body(request)
         kind = int(raw["type"])
         data: JSON = raw.get("data") or {}
