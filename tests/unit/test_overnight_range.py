@@ -191,3 +191,23 @@ def test_fills_are_notified() -> None:
     assert [n["price"] for n in _payload(r, "entry_fill")] == ["20050.25"]
     assert [n["price"] for n in _payload(r, "exit_fill")] == ["20050.25"]
     assert len(_payload(r, "summary")) == 1
+
+
+async def test_state_survives_a_restart_through_the_store(store: Any) -> None:
+    from trading import calendar as cal
+    from trading.strategies.base import persist, restore
+
+    s = Scenario(D, rth={time(9, 45): (20040.0, 20060.0, 20040.0, 20058.0)})
+    config = OvernightRangeSettings(symbols=("MNQ",))
+    bt = Backtest(lambda ctx: OvernightRange(config, ctx), build(s))
+    bt.run(D, D)
+    await persist(bt.strategy, store.strategy_state, D)
+    fresh = OvernightRange(config, bt.ctx)
+    assert await restore(fresh, store.strategy_state, D)
+    assert fresh.on_save() == bt.strategy.on_save()
+    assert fresh.on_save()["symbols"]["MNQ"]["sides"]["buy"]["fill_price"] == "20050.25"
+    before = len(bt.result.orders)
+    bt.clock = cal.ny(D, time(9, 30))
+    fresh.on_session_event(SessionEvent.OPEN, cal.trading_day(D))
+    assert len(bt.result.orders) == before
+    assert not await restore(OvernightRange(config, bt.ctx), store.strategy_state, date(2025, 6, 12))

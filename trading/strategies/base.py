@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -142,3 +142,28 @@ class Strategy(Generic[C]):
 
     def on_load(self, state: JSON) -> None:
         """Restore what `on_save` returned (after a restart, same trading day)."""
+
+
+WHOLE_STRATEGY = "*"  # the `symbol` key under which a strategy's whole-day state is stored
+
+
+class StrategyStateRepository(Protocol):
+    """The store's `strategy_state` repository, as far as strategies need it."""
+
+    async def save(self, strategy: str, trading_day: date, symbol: str, state: dict[str, Any]) -> None: ...
+
+    async def load(self, strategy: str, trading_day: date, symbol: str) -> dict[str, Any] | None: ...
+
+
+async def persist(strategy: Strategy[Any], repo: StrategyStateRepository, trading_day: date) -> None:
+    """Write the strategy's state for `trading_day` (the engine calls it after every handler that acts)."""
+    await repo.save(strategy.name, trading_day, WHOLE_STRATEGY, strategy.on_save())
+
+
+async def restore(strategy: Strategy[Any], repo: StrategyStateRepository, trading_day: date) -> bool:
+    """Load the state saved for `trading_day`, if any; True when there was some."""
+    state = await repo.load(strategy.name, trading_day, WHOLE_STRATEGY)
+    if state is None:
+        return False
+    strategy.on_load(state)
+    return True

@@ -263,6 +263,8 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
         for symbol in self.config.symbols:
             lv = self.levels(symbol, day, now, ATR5_PROVISIONAL_FROM)
             warm = lv.missing_sessions == 0
+            # Provisional verdicts: the gap uses the last price in place of the 09:30 open.
+            filters, blocked = self._filters(symbol, day, lv, self.ctx.last_price(symbol))
             self.ctx.notify(
                 NotificationKind.STRATEGY,
                 {
@@ -273,6 +275,8 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                     "provisional": True,
                     "as_of": now.isoformat(),
                     "levels": lv.as_json(),
+                    "filters": filters,
+                    "blocked": blocked,
                     "warmup": None
                     if warm
                     else f"warm-up: {lv.missing_sessions} of the "
