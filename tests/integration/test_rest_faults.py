@@ -17,6 +17,7 @@ from trading.projectx.errors import AuthError, TransportError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
+from trading.sim.timebase import ScaledClock
 
 TIMEOUT_S = 0.3
 
@@ -236,3 +237,19 @@ async def test_refresh_falls_back_to_login_when_validate_fails(sim: SimGateway) 
         sim.faults.http_500_before(s.VALIDATE, count=5)
         await client.refresh_token()
         assert client.stats["login"] == 2 and client.stats["refresh"] == 0
+
+
+async def test_gateway_clock_far_from_ours() -> None:
+    """A gateway on another clock (here the simulator two days behind): tokens are not taken for
+    expired, and a lost place answer is still settled by tag (the newest orders of v2/query) rather
+    than re-sent."""
+    behind = ScaledClock(start=datetime.now(UTC) - timedelta(days=2))
+    async with SimGateway(SimSettings(port=0), clock=behind) as sim, ProjectXClient(settings_for(sim)) as client:
+        await client.login()
+        await client.accounts()
+        await client.accounts()
+        assert client.stats["login"] == 1 and client.stats["refresh"] == 0
+        req = limit_buy(sim)
+        sim.faults.http_500_after(s.ORDER_PLACE)
+        oid = await client.place_order(req)
+        assert [o.id for o in sim.exchange.orders.values()] == [oid]

@@ -27,15 +27,25 @@ WallClock = Callable[[], float]
 
 
 def token_expiry(token: str, now: float | None = None) -> float:
-    """The token's expiry as a UNIX timestamp; now + 1 h when the claim cannot be read."""
+    """The token's expiry as a UNIX timestamp on *our* clock. With `iat` and `exp` both present the
+    lifetime (exp - iat) is counted from now, so a gateway whose clock differs from ours (a skewed
+    host, the simulator on a replayed clock) does not make fresh tokens look expired. Without `iat`,
+    `exp` as is; when nothing can be read, now + 1 h."""
+    now = time.time() if now is None else now
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
-        exp = claims.get("exp")
-        if isinstance(exp, int | float) and not isinstance(exp, bool):
-            return float(exp)
+        exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
+        if exp is not None and iat is not None and exp > iat:
+            return now + (exp - iat)
+        if exp is not None:
+            return exp
     except jwt.PyJWTError as exc:
         log.warning("could not read the token's expiry (%s); assuming one hour", exc)
-    return (time.time() if now is None else now) + UNREADABLE_TOKEN_LIFETIME_S
+    return now + UNREADABLE_TOKEN_LIFETIME_S
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -660,9 +660,11 @@ class ProjectXClient:
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         newest_first: bool = False,
+        max_rows: int | None = None,
     ) -> list[domain.Order]:
         """Order/v2/query, every page (the gateway caps each page at 100 rows; `pageOffset` is a row
-        offset). The contract filter is also applied here (it did not filter live)."""
+        offset) or the first `max_rows`. The contract filter is also applied here (it did not filter
+        live)."""
         wire_statuses = None if statuses is None else [int(convert.STATUS_TO_WIRE[st]) for st in statuses]
         out: list[domain.Order] = []
         offset = 0
@@ -681,27 +683,49 @@ class ProjectXClient:
                 sortDirection=s.SortDirection.DESC if newest_first else s.SortDirection.ASC,
                 includeTotalCount=True,
             )
-            env = await self._read(s.ORDER_QUERY_V2, convert.req_dump(req), s.OrderQueryResponse)
-            page = self._convert(s.ORDER_QUERY_V2, env.orders, convert.order_from_wire)
+            page, total = await self._query_page(req)
             out.extend(page)
             offset += len(page)
-            if not page or (env.totalCount is not None and offset >= env.totalCount):
+            if not page or (total is not None and offset >= total):
                 break
-            if env.totalCount is None and len(page) < s.MAX_ORDER_QUERY_ROWS:
+            if total is None and len(page) < s.MAX_ORDER_QUERY_ROWS:
+                break
+            if max_rows is not None and len(out) >= max_rows:
+                out = out[:max_rows]
                 break
         if contract_id is not None:
             out = [o for o in out if o.contract_id == contract_id]
         return out
 
+    async def _query_page(
+        self, req: s.OrderQueryRequest, retries: bool = True
+    ) -> tuple[list[domain.Order], int | None]:
+        env = await self._read(s.ORDER_QUERY_V2, convert.req_dump(req), s.OrderQueryResponse, retries=retries)
+        return self._convert(s.ORDER_QUERY_V2, env.orders, convert.order_from_wire), env.totalCount
+
     async def find_order_by_tag(
         self, account_id: int, custom_tag: str, since: datetime | None = None, *, retries: bool = True
     ) -> domain.Order | None:
-        """The order carrying `custom_tag` created since `since` (default: the last 10 minutes)."""
+        """The order carrying `custom_tag`: Order/search from `since` (default: 10 minutes ago by our
+        clock), then the newest 100 orders of Order/v2/query, which does not depend on the gateway's
+        clock agreeing with ours (a skewed host, or the simulator on a replayed clock)."""
         start = since or datetime.now(UTC) - PLACE_LOOKBACK
         for order in await self.search_orders(account_id, start, retries=retries):
             if order.custom_tag == custom_tag:
                 return order
-        return None
+        newest = s.OrderQueryRequest(
+            filter=s.OrderQueryFilter(accountId=account_id),
+            pageSize=s.MAX_ORDER_QUERY_ROWS,
+            pageOffset=0,
+            sortBy=s.OrderSortField.ID,
+            sortDirection=s.SortDirection.DESC,
+        )
+        try:
+            page, _total = await self._query_page(newest, retries=retries)
+        except HttpStatusError as exc:  # v2/query is swagger-only: a gateway without it answers 404
+            log.info("Order/v2/query unavailable for the tag lookup (%s)", exc)
+            return None
+        return next((o for o in page if o.custom_tag == custom_tag), None)
 
     # ------------------------------------------------------------------------- orders: mutations
 
@@ -712,7 +736,7 @@ class ProjectXClient:
         if not request.custom_tag:
             request = dataclasses.replace(request, custom_tag=new_custom_tag())
         tag = request.custom_tag
-        since = datetime.now(UTC) - timedelta(minutes=1)
+        since = datetime.now(UTC) - PLACE_LOOKBACK
         body = convert.place_body(request)
 
         def result(env: s.PlaceOrderResponse) -> int:
