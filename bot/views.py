@@ -72,7 +72,6 @@ class Confirm(discord.ui.View):
             self.outcome = "cancelled"
         self._disable()
         await interaction.response.edit_message(content=f"Cancelled: {self.what}. Nothing was done.", view=self)
-        self.stop()
 
     async def on_timeout(self) -> None:
         async with self._lock:

@@ -421,6 +421,7 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
         self.requests.append((request.method, path))
+        self._changed.set()
         if self._down:
             return _error(503, "Service Unavailable")
         for method, pattern, handler in self._routes:
