@@ -452,9 +452,10 @@ class Backtest:
         item = {"kind": kind.value, "time": self.clock.isoformat(), **payload}
         self.result.notifications.append(item)
         if kind is NotificationKind.STRATEGY and payload.get("card") == "open":
-            self.result.days.append(
-                {k: item[k] for k in ("date", "symbol", "levels", "filters", "blocked", "sides") if k in item}
-            )
+            # One flat row per day and symbol: date, symbol, onh, onl, range, atr5, atrd, ..., filters.
+            row = {"date": item.get("date"), "symbol": item.get("symbol"), **item.get("levels", {})}
+            row.update({k: item[k] for k in ("filters", "blocked", "sides") if k in item})
+            self.result.days.append(row)
 
     # ---------------------------------------------------------------- fills
     def _on_fill(self, e: BookEntry, price: Decimal, at: datetime) -> None:

@@ -65,8 +65,8 @@ def test_normal_long_day() -> None:
     assert r.trades[0]["pnl"] == "160.00" and r.trades[0]["ticks"] == 320  # 80 pts = 320 ticks x $0.50
     assert r.net_pnl == Decimal("160.00")
     day = r.days[0]
-    assert day["levels"]["onh"] == "20050.0" and day["levels"]["onl"] == "19950.0"
-    assert day["levels"]["atr5"] == "8.000000" and day["levels"]["atrd"] == "40.000000"
+    assert day["onh"] == "20050.00" and day["onl"] == "19950.00"
+    assert day["atr5"] == "8.000000" and day["atrd"] == "40.000000"
     assert day["blocked"] is None
 
 
@@ -161,7 +161,7 @@ def test_march_dst_monday() -> None:
         ("2025-03-10T13:45:00+00:00", "buy", "20050.25", lt),
         ("2025-03-10T14:30:00+00:00", "sell", "20130.25", lt + ":tp"),
     ]
-    assert r.days[0]["levels"]["bars_expected"] == "930"
+    assert r.days[0]["bars_expected"] == "930"
     assert cal.trading_day(d).window_start.isoformat() == "2025-03-09T22:00:00+00:00"
 
 
@@ -190,8 +190,8 @@ def test_day_after_a_cme_holiday() -> None:
         ("2025-12-26T14:45:00+00:00", "buy", "20050.25", lt),
         ("2025-12-26T15:30:00+00:00", "sell", "20130.25", lt + ":tp"),
     ]
-    assert r.days[0]["levels"]["bars_expected"] == "930"
-    assert r.days[0]["levels"]["atrd"] == "40.000000"  # Christmas Eve's short session is a daily bar
+    assert r.days[0]["bars_expected"] == "930"
+    assert r.days[0]["atrd"] == "40.000000"  # Christmas Eve's short session is a daily bar
 
 
 def test_early_close_flattens_at_1255() -> None:
@@ -214,7 +214,7 @@ def test_sunday_open_bar_sets_the_low_of_monday() -> None:
         rth={time(9, 40): (19960.0, 19962.0, 19940.0, 19945.0)},
     )
     r, _ = run(s)
-    assert r.days[0]["levels"]["onl"] == "19950.0"
+    assert r.days[0]["onl"] == "19950.00"
     assert fills(r) == [
         ("2025-06-09T13:40:00+00:00", "sell", "19949.75", SHORT.format(d=d)),
         ("2025-06-09T19:55:00+00:00", "buy", "19945.00", "overnight_range:MNQ:flatten:2025-06-09"),

@@ -44,7 +44,7 @@ def test_backtest_command_writes_json_and_chart(
     data = json.loads(out.read_text())
     assert [f["price"] for f in data["fills"]] == ["20050.25", "20130.25"]
     assert {"time", "side", "type", "price", "qty", "customTag", "reason"} <= set(data["fills"][0])
-    assert data["days"][0]["levels"]["atrd"] == "40.000000"
+    assert data["days"][0]["atrd"] == "40.000000"
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -53,7 +53,7 @@ def test_range_card_at_0925_is_provisional() -> None:
     r, _ = run(Scenario(D))
     card = next(n for n in r.notifications if n.get("card") == "range")
     assert card["time"] == "2025-06-11T13:25:00+00:00"
-    assert card["levels"]["onh"] == "20050.0" and card["levels"]["bars_expected"] == "925"
+    assert card["levels"]["onh"] == "20050.00" and card["levels"]["bars_expected"] == "925"
     assert card["warmup"] is None
 
 

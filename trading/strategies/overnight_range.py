@@ -32,6 +32,7 @@ from trading.domain import (
     Quote,
     Rounding,
     Side,
+    snap_to_tick,
     to_decimal,
 )
 from trading.strategies.base import JSON, SessionEvent, Strategy
@@ -97,11 +98,13 @@ class Levels:
     expected: int
     missing_sessions: int
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self, tick_size: Decimal | None = None) -> dict[str, str | None]:
         def show(x: Decimal | Fraction | None) -> str | None:
             if x is None:
                 return None
-            return str(fraction_to_decimal(x)) if isinstance(x, Fraction) else str(x)
+            if isinstance(x, Fraction):
+                return str(fraction_to_decimal(x))
+            return str(snap_to_tick(x, tick_size) if tick_size else x)  # on the grid, like order prices
 
         return {
             "onh": show(self.onh),
@@ -274,7 +277,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                     "date": day.date.isoformat(),
                     "provisional": True,
                     "as_of": now.isoformat(),
-                    "levels": lv.as_json(),
+                    "levels": lv.as_json(self.ctx.contract(symbol).tick_size),
                     "filters": filters,
                     "blocked": blocked,
                     "warmup": None
@@ -305,7 +308,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
         c = self.config
         contract = self.ctx.contract(symbol)
         lv = self.levels(symbol, day, day.window_end)
-        sd.levels = lv.as_json()
+        sd.levels = lv.as_json(contract.tick_size)
         last = self.ctx.last_price(symbol)
         sd.filters, blocked = self._filters(symbol, day, lv, last)
         if lv.missing_sessions:
