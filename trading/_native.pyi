@@ -1,5 +1,7 @@
 """Type stub for the Rust extension `trading._native` (rust_ext/)."""
 
+from collections.abc import Awaitable, Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -57,3 +59,67 @@ class BarAggregator:
     def invalid(self) -> int: ...
     @property
     def period_ns(self) -> int: ...
+
+class CallResult:
+    """Outcome of one executor call: ok, rejected, uncertain, transport, rate_limited, auth,
+    http_status or bad_answer; `elapsed_ns` is the call's own duration."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def order_id(self) -> int | None: ...
+    @property
+    def error_code(self) -> int | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def retry_after(self) -> float | None: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def order_json(self) -> str | None: ...
+    @property
+    def elapsed_ns(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+
+class OrderExecutor:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        refresh: Callable[[], Awaitable[str]] | None = None,
+        delays_s: list[float] = ...,
+        timeout_s: float = 10.0,
+        max_idle: int = 32,
+    ) -> None: ...
+    def set_token(self, token: str) -> None: ...
+    def cache_contract(self, symbol: str, contract_id: str) -> None: ...
+    def cached_contract(self, symbol: str) -> str | None: ...
+    def place(
+        self,
+        account_id: int,
+        contract_id: str,
+        order_type: int,
+        side: int,
+        size: int,
+        custom_tag: str,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail_price: float | None = None,
+        stop_loss_ticks: int | None = None,
+        take_profit_ticks: int | None = None,
+    ) -> Awaitable[CallResult]: ...
+    def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        size: int | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail_price: float | None = None,
+    ) -> Awaitable[CallResult]: ...
+    def cancel(self, account_id: int, order_id: int) -> Awaitable[CallResult]: ...
+    def close_position(self, account_id: int, contract_id: str) -> Awaitable[CallResult]: ...
+    def partial_close(self, account_id: int, contract_id: str, size: int) -> Awaitable[CallResult]: ...
+    def find_by_tag(self, account_id: int, custom_tag: str, since_ns: int) -> Awaitable[CallResult]: ...

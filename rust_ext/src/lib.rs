@@ -3,6 +3,8 @@
 use pyo3::prelude::*;
 
 pub mod bars;
+pub mod executor;
+pub mod http;
 pub mod signalr;
 pub mod ticks;
 pub mod wire;
@@ -12,5 +14,6 @@ pub mod zone;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bars::register(m)?;
+    executor::register(m)?;
     Ok(())
 }

@@ -28,3 +28,19 @@ pub const PATH_ORDER_CANCEL: &str = "/api/Order/cancel";
 pub const PATH_ORDER_SEARCH: &str = "/api/Order/search";
 pub const PATH_POSITION_CLOSE: &str = "/api/Position/closeContract";
 pub const PATH_POSITION_PARTIAL_CLOSE: &str = "/api/Position/partialCloseContract";
+pub const PATH_ORDER_SEARCH_BY_ID: &str = "/api/Order/searchById";
+pub const PATH_POSITION_SEARCH_OPEN: &str = "/api/Position/searchOpen";
+
+// Wire enums used by the executor's policy (api doc §5).
+pub const ORDER_TYPE_LIMIT: i64 = 1;
+pub const ORDER_TYPE_STOP: i64 = 4;
+pub const SIDE_BID: i64 = 0;
+pub const STATUS_FILLED: i64 = 2;
+pub const STATUS_CANCELLED: i64 = 3;
+pub const STATUS_EXPIRED: i64 = 4;
+pub const STATUS_REJECTED: i64 = 5;
+pub const STATUS_PENDING_CANCELLATION: i64 = 7;
+// Per-endpoint error codes the executor produces itself after a reconciliation (§6).
+pub const PLACE_ORDER_REJECTED: i64 = 2;
+pub const MODIFY_REJECTED: i64 = 3;
+pub const CANCEL_REJECTED: i64 = 3;

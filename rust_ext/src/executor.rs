@@ -1,0 +1,685 @@
+//! `OrderExecutor`: the order path on one shared tokio runtime (pyo3-async-runtimes) with a
+//! reqwest connection pool (rustls, keep-alive, TCP_NODELAY). Every method is awaitable from
+//! Python and never holds the GIL while waiting.
+//!
+//! Retry policy (the same as the Python client, `trading/projectx/rest.py`):
+//! * a mutation whose outcome is unknown (5xx, timeout, reset, unreadable answer) is re-sent only
+//!   after a reconciliation shows it did not happen: place looks its customTag up; modify and
+//!   cancel read the order; close reads the open positions; partial close cannot be reconciled
+//!   (an unknown outcome is reported as such);
+//! * waits follow `delays` (default 750 ms, 1.5 s, 3 s); a 429 waits at least Retry-After;
+//! * a 401 asks Python for a fresh token (the `refresh` coroutine function) and re-sends once
+//!   when nothing can have happened;
+//! * a broker rejection (HTTP 200, success false) is final.
+//!
+//! Every call returns a `CallResult` with its outcome and its own duration in ns.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::http::{attempt, build_client, format_ts, Attempt, Envelope};
+use crate::wire::*;
+
+/// Outcome of one executor call. `outcome` is one of: ok, rejected, uncertain, transport,
+/// rate_limited, auth, http_status, bad_answer.
+#[pyclass(module = "trading._native", frozen, get_all)]
+#[derive(Debug, Clone, Default)]
+pub struct CallResult {
+    pub outcome: String,
+    pub order_id: Option<i64>,
+    pub error_code: Option<i64>,
+    pub message: Option<String>,
+    pub retry_after: Option<f64>,
+    pub status: Option<u16>,
+    pub order_json: Option<String>,
+    pub elapsed_ns: u64,
+    pub attempts: u32,
+}
+
+#[pymethods]
+impl CallResult {
+    fn __repr__(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+/// How to find out whether a mutation with an unknown outcome happened.
+enum Reconcile {
+    Place {
+        account_id: i64,
+        tag: String,
+        since_ns: i64,
+    },
+    Modify {
+        account_id: i64,
+        order_id: i64,
+        size: Option<i64>,
+        limit: Option<f64>,
+        stop: Option<f64>,
+        trail: bool,
+    },
+    Cancel {
+        account_id: i64,
+        order_id: i64,
+    },
+    Close {
+        account_id: i64,
+        contract_id: String,
+    },
+    Nothing,
+}
+
+enum Found {
+    Done(Option<i64>),
+    Rejected(i64, String, Option<i64>),
+    Absent,
+    Unknown(String),
+    Uncertain(String),
+}
+
+fn status_name(s: i64) -> &'static str {
+    match s {
+        STATUS_FILLED => "filled",
+        STATUS_CANCELLED => "cancelled",
+        STATUS_EXPIRED => "expired",
+        STATUS_REJECTED => "rejected",
+        _ => "settled",
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn field_i64(v: &Value, key: &str) -> Option<i64> {
+    v.get(key).and_then(Value::as_i64)
+}
+
+pub struct Inner {
+    client: reqwest::Client,
+    base: String,
+    token: RwLock<String>,
+    delays: Vec<Duration>,
+    refresh: Option<Py<PyAny>>,
+    contracts: Mutex<HashMap<String, String>>,
+}
+
+impl Inner {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn token(&self) -> String {
+        self.token.read().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    async fn refresh_token(&self) -> Result<(), String> {
+        let cb = self
+            .refresh
+            .as_ref()
+            .ok_or("no token refresher configured")?;
+        let fut = Python::attach(|py| -> PyResult<_> {
+            let coro = cb.bind(py).call0()?;
+            pyo3_async_runtimes::tokio::into_future(coro)
+        })
+        .map_err(|e| format!("token refresh failed: {e}"))?;
+        let obj = fut
+            .await
+            .map_err(|e| format!("token refresh failed: {e}"))?;
+        let tok: String = Python::attach(|py| obj.bind(py).extract())
+            .map_err(|e| format!("token refresh: {e}"))?;
+        if let Ok(mut t) = self.token.write() {
+            *t = tok;
+        }
+        Ok(())
+    }
+
+    /// One read without retries (used by reconciliations).
+    async fn read_once(&self, path: &str, body: &Value) -> Result<Envelope, String> {
+        match attempt(&self.client, &self.url(path), &self.token(), body).await {
+            Attempt::Answer(env) if env.success => Ok(env),
+            Attempt::Answer(env) => Err(format!("error code {}", env.error_code)),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    async fn reconcile(&self, rec: &Reconcile) -> Found {
+        match rec {
+            Reconcile::Place {
+                account_id,
+                tag,
+                since_ns,
+            } => {
+                let body = json!({"accountId": account_id, "startTimestamp": format_ts(*since_ns)});
+                let env = match self.read_once(PATH_ORDER_SEARCH, &body).await {
+                    Ok(e) => e,
+                    Err(e) => return Found::Unknown(e),
+                };
+                let hit = env
+                    .orders
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|o| o.get("customTag").and_then(Value::as_str) == Some(tag.as_str()));
+                match hit {
+                    None => Found::Absent,
+                    Some(o) if field_i64(&o, "status") == Some(STATUS_REJECTED) => Found::Rejected(
+                        PLACE_ORDER_REJECTED,
+                        "rejected (found by its tag after the answer was lost)".into(),
+                        field_i64(&o, "id"),
+                    ),
+                    Some(o) => Found::Done(field_i64(&o, "id")),
+                }
+            }
+            Reconcile::Modify {
+                account_id,
+                order_id,
+                size,
+                limit,
+                stop,
+                trail,
+            } => {
+                let body = json!({"accountId": account_id, "orderId": order_id});
+                let order = match self.read_once(PATH_ORDER_SEARCH_BY_ID, &body).await {
+                    Ok(Envelope { order: Some(o), .. }) => o,
+                    Ok(_) => return Found::Unknown("no order in the answer".into()),
+                    Err(e) => return Found::Unknown(e),
+                };
+                let same_f = |key: &str, want: &Option<f64>| {
+                    want.is_none() || order.get(key).and_then(Value::as_f64) == *want
+                };
+                if (size.is_none() || field_i64(&order, "size") == *size)
+                    && same_f("limitPrice", limit)
+                    && same_f("stopPrice", stop)
+                    && !trail
+                {
+                    return Found::Done(Some(*order_id));
+                }
+                match field_i64(&order, "status") {
+                    Some(
+                        s @ (STATUS_FILLED | STATUS_CANCELLED | STATUS_EXPIRED | STATUS_REJECTED),
+                    ) => Found::Rejected(
+                        MODIFY_REJECTED,
+                        format!("the order is already {}", status_name(s)),
+                        Some(*order_id),
+                    ),
+                    _ => Found::Absent,
+                }
+            }
+            Reconcile::Cancel {
+                account_id,
+                order_id,
+            } => {
+                let body = json!({"accountId": account_id, "orderId": order_id});
+                let order = match self.read_once(PATH_ORDER_SEARCH_BY_ID, &body).await {
+                    Ok(Envelope { order: Some(o), .. }) => o,
+                    Ok(_) => return Found::Unknown("no order in the answer".into()),
+                    Err(e) => return Found::Unknown(e),
+                };
+                match field_i64(&order, "status") {
+                    Some(STATUS_CANCELLED | STATUS_PENDING_CANCELLATION) => {
+                        Found::Done(Some(*order_id))
+                    }
+                    Some(s @ (STATUS_FILLED | STATUS_EXPIRED | STATUS_REJECTED)) => {
+                        Found::Rejected(
+                            CANCEL_REJECTED,
+                            format!("the order is already {}", status_name(s)),
+                            Some(*order_id),
+                        )
+                    }
+                    _ => Found::Absent,
+                }
+            }
+            Reconcile::Close {
+                account_id,
+                contract_id,
+            } => {
+                let body = json!({"accountId": account_id});
+                match self.read_once(PATH_POSITION_SEARCH_OPEN, &body).await {
+                    Err(e) => Found::Unknown(e),
+                    Ok(env) => {
+                        let open = env.positions.unwrap_or_default().iter().any(|p| {
+                            p.get("contractId").and_then(Value::as_str)
+                                == Some(contract_id.as_str())
+                                && field_i64(p, "size").unwrap_or(0) != 0
+                        });
+                        if open {
+                            Found::Uncertain(format!(
+                                "{contract_id} is still open after a lost answer"
+                            ))
+                        } else {
+                            Found::Done(None)
+                        }
+                    }
+                }
+            }
+            Reconcile::Nothing => Found::Unknown("cannot be reconciled".into()),
+        }
+    }
+
+    async fn mutate(&self, path: &str, body: Value, rec: Reconcile) -> CallResult {
+        let start = Instant::now();
+        let mut r = CallResult::default();
+        let done = |mut r: CallResult, outcome: &str| {
+            r.outcome = outcome.to_string();
+            r.elapsed_ns = start.elapsed().as_nanos() as u64;
+            r
+        };
+        let (mut step, mut maybe_sent, mut reauthed, mut throttled) = (0usize, false, false, false);
+        let mut last: String;
+        let url = self.url(path);
+        loop {
+            let mut wait = 0.0f64;
+            r.attempts += 1;
+            match attempt(&self.client, &url, &self.token(), &body).await {
+                Attempt::Answer(env) => {
+                    if env.success {
+                        r.order_id = env.order_id;
+                        return done(r, "ok");
+                    }
+                    if maybe_sent {
+                        match self.reconcile(&rec).await {
+                            Found::Done(id) => {
+                                r.order_id = id;
+                                return done(r, "ok");
+                            }
+                            Found::Rejected(code, msg, id) => {
+                                (r.error_code, r.message, r.order_id) = (Some(code), Some(msg), id);
+                                return done(r, "rejected");
+                            }
+                            _ => {}
+                        }
+                    }
+                    (r.error_code, r.message, r.order_id) =
+                        (Some(env.error_code), env.error_message, env.order_id);
+                    return done(r, "rejected");
+                }
+                Attempt::Unauthorized => {
+                    if reauthed {
+                        r.message = Some(
+                            "The broker refused our session even after logging in again".into(),
+                        );
+                        r.status = Some(401);
+                        return done(r, "auth");
+                    }
+                    if let Err(e) = self.refresh_token().await {
+                        r.message = Some(e);
+                        r.status = Some(401);
+                        return done(r, "auth");
+                    }
+                    reauthed = true;
+                    last = "session expired".into();
+                    if !maybe_sent {
+                        continue;
+                    }
+                }
+                Attempt::Throttled(ra) => {
+                    last = "rate limited".into();
+                    throttled = true;
+                    wait = ra.unwrap_or(0.0);
+                    r.retry_after = ra;
+                }
+                Attempt::Unsent(d) => {
+                    last = d;
+                    throttled = false;
+                }
+                Attempt::Lost(d) | Attempt::BadAnswer(d) => {
+                    maybe_sent = true;
+                    last = d;
+                }
+                Attempt::Status(code, text) => {
+                    r.status = Some(code);
+                    r.message = Some(text);
+                    return done(r, "http_status");
+                }
+            }
+            loop {
+                if step >= self.delays.len() {
+                    r.message = Some(last.clone());
+                    if maybe_sent {
+                        return done(r, "uncertain");
+                    }
+                    return done(
+                        r,
+                        if throttled {
+                            "rate_limited"
+                        } else {
+                            "transport"
+                        },
+                    );
+                }
+                let secs = self.delays[step].as_secs_f64().max(wait);
+                tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+                step += 1;
+                if !maybe_sent {
+                    break;
+                }
+                match self.reconcile(&rec).await {
+                    Found::Unknown(e) if !matches!(rec, Reconcile::Nothing) => {
+                        last = format!("{last}; could not check the broker ({e})");
+                    }
+                    Found::Unknown(_) => {
+                        r.message = Some(last.clone());
+                        return done(r, "uncertain");
+                    }
+                    Found::Done(id) => {
+                        r.order_id = id;
+                        return done(r, "ok");
+                    }
+                    Found::Rejected(code, msg, id) => {
+                        (r.error_code, r.message, r.order_id) = (Some(code), Some(msg), id);
+                        return done(r, "rejected");
+                    }
+                    Found::Uncertain(msg) => {
+                        r.message = Some(msg);
+                        return done(r, "uncertain");
+                    }
+                    Found::Absent => break,
+                }
+            }
+        }
+    }
+
+    async fn find_by_tag(&self, account_id: i64, tag: String, since_ns: i64) -> CallResult {
+        let start = Instant::now();
+        let body = json!({"accountId": account_id, "startTimestamp": format_ts(since_ns)});
+        let mut r = CallResult::default();
+        let (mut step, mut reauthed) = (0usize, false);
+        loop {
+            r.attempts += 1;
+            let mut wait = 0.0;
+            let failure = match attempt(
+                &self.client,
+                &self.url(PATH_ORDER_SEARCH),
+                &self.token(),
+                &body,
+            )
+            .await
+            {
+                Attempt::Answer(env) if env.success => {
+                    let hit =
+                        env.orders.unwrap_or_default().into_iter().find(|o| {
+                            o.get("customTag").and_then(Value::as_str) == Some(tag.as_str())
+                        });
+                    r.order_id = hit.as_ref().and_then(|o| field_i64(o, "id"));
+                    r.order_json = hit.map(|o| o.to_string());
+                    r.outcome = "ok".into();
+                    break;
+                }
+                Attempt::Answer(env) => {
+                    (r.error_code, r.message) = (Some(env.error_code), env.error_message);
+                    r.outcome = "rejected".into();
+                    break;
+                }
+                Attempt::Unauthorized if !reauthed => {
+                    reauthed = true;
+                    match self.refresh_token().await {
+                        Ok(()) => continue,
+                        Err(e) => ("auth", e),
+                    }
+                }
+                Attempt::Unauthorized => {
+                    ("auth", "session refused after logging in again".to_string())
+                }
+                Attempt::Throttled(ra) => {
+                    wait = ra.unwrap_or(0.0);
+                    r.retry_after = ra;
+                    ("rate_limited", "rate limited".to_string())
+                }
+                Attempt::Unsent(d) | Attempt::Lost(d) => ("transport", d),
+                Attempt::BadAnswer(d) => ("bad_answer", d),
+                Attempt::Status(code, text) => {
+                    r.status = Some(code);
+                    ("http_status", text)
+                }
+            };
+            let retryable = matches!(failure.0, "transport" | "rate_limited");
+            if !retryable || step >= self.delays.len() {
+                r.outcome = failure.0.into();
+                r.message = Some(failure.1);
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(
+                self.delays[step].as_secs_f64().max(wait),
+            ))
+            .await;
+            step += 1;
+        }
+        r.elapsed_ns = start.elapsed().as_nanos() as u64;
+        r
+    }
+}
+
+fn put<T: Into<Value>>(m: &mut Map<String, Value>, key: &str, v: Option<T>) {
+    if let Some(v) = v {
+        m.insert(key.into(), v.into());
+    }
+}
+
+/// The order executor. `refresh` is an async Python callable returning a fresh token (after 401).
+#[pyclass(module = "trading._native", frozen)]
+pub struct OrderExecutor {
+    inner: Arc<Inner>,
+}
+
+#[pymethods]
+impl OrderExecutor {
+    #[new]
+    #[pyo3(signature = (base_url, token, refresh = None, delays_s = vec![0.75, 1.5, 3.0], timeout_s = 10.0, max_idle = 32))]
+    fn new(
+        base_url: &str,
+        token: String,
+        refresh: Option<Py<PyAny>>,
+        delays_s: Vec<f64>,
+        timeout_s: f64,
+        max_idle: usize,
+    ) -> PyResult<Self> {
+        if !(timeout_s.is_finite() && timeout_s > 0.0)
+            || delays_s.iter().any(|d| !d.is_finite() || *d < 0.0)
+        {
+            return Err(PyValueError::new_err(
+                "timeout must be positive and delays non-negative",
+            ));
+        }
+        // The shared runtime must exist before reqwest's pool is used from it.
+        let _ = pyo3_async_runtimes::tokio::get_runtime();
+        let client = build_client(Duration::from_secs_f64(timeout_s), max_idle)
+            .map_err(|e| PyValueError::new_err(format!("cannot build the HTTP client: {e}")))?;
+        Ok(OrderExecutor {
+            inner: Arc::new(Inner {
+                client,
+                base: base_url.trim_end_matches('/').to_string(),
+                token: RwLock::new(token),
+                delays: delays_s.into_iter().map(Duration::from_secs_f64).collect(),
+                refresh,
+                contracts: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    fn set_token(&self, token: String) {
+        if let Ok(mut t) = self.inner.token.write() {
+            *t = token;
+        }
+    }
+
+    fn cache_contract(&self, symbol: String, contract_id: String) {
+        if let Ok(mut c) = self.inner.contracts.lock() {
+            c.insert(symbol, contract_id);
+        }
+    }
+
+    fn cached_contract(&self, symbol: &str) -> Option<String> {
+        self.inner.contracts.lock().ok()?.get(symbol).cloned()
+    }
+
+    /// place(account_id, contract_id, order_type, side, size, ...) -> CallResult (awaitable).
+    /// `order_type`/`side` are wire ints; bracket ticks are magnitudes, signed here (§10.2).
+    #[pyo3(signature = (account_id, contract_id, order_type, side, size, custom_tag, limit_price = None, stop_price = None, trail_price = None, stop_loss_ticks = None, take_profit_ticks = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn place<'py>(
+        &self,
+        py: Python<'py>,
+        account_id: i64,
+        contract_id: String,
+        order_type: i64,
+        side: i64,
+        size: i64,
+        custom_tag: String,
+        limit_price: Option<f64>,
+        stop_price: Option<f64>,
+        trail_price: Option<f64>,
+        stop_loss_ticks: Option<i64>,
+        take_profit_ticks: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let sign = if side == SIDE_BID { 1 } else { -1 };
+        let mut m = Map::new();
+        m.insert("accountId".into(), account_id.into());
+        m.insert("contractId".into(), contract_id.into());
+        m.insert("type".into(), order_type.into());
+        m.insert("side".into(), side.into());
+        m.insert("size".into(), size.into());
+        put(&mut m, "limitPrice", limit_price);
+        put(&mut m, "stopPrice", stop_price);
+        put(&mut m, "trailPrice", trail_price);
+        m.insert("customTag".into(), custom_tag.clone().into());
+        put(
+            &mut m,
+            "stopLossBracket",
+            stop_loss_ticks.map(|t| json!({"ticks": -t.abs() * sign, "type": ORDER_TYPE_STOP})),
+        );
+        put(
+            &mut m,
+            "takeProfitBracket",
+            take_profit_ticks.map(|t| json!({"ticks": t.abs() * sign, "type": ORDER_TYPE_LIMIT})),
+        );
+        let rec = Reconcile::Place {
+            account_id,
+            tag: custom_tag,
+            since_ns: now_ns() - 60_000_000_000,
+        };
+        let inner = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            Ok(inner.mutate(PATH_ORDER_PLACE, Value::Object(m), rec).await)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (account_id, order_id, size = None, limit_price = None, stop_price = None, trail_price = None))]
+    fn modify<'py>(
+        &self,
+        py: Python<'py>,
+        account_id: i64,
+        order_id: i64,
+        size: Option<i64>,
+        limit_price: Option<f64>,
+        stop_price: Option<f64>,
+        trail_price: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut m = Map::new();
+        m.insert("accountId".into(), account_id.into());
+        m.insert("orderId".into(), order_id.into());
+        put(&mut m, "size", size);
+        put(&mut m, "limitPrice", limit_price);
+        put(&mut m, "stopPrice", stop_price);
+        put(&mut m, "trailPrice", trail_price);
+        let rec = Reconcile::Modify {
+            account_id,
+            order_id,
+            size,
+            limit: limit_price,
+            stop: stop_price,
+            trail: trail_price.is_some(),
+        };
+        let inner = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            Ok(inner.mutate(PATH_ORDER_MODIFY, Value::Object(m), rec).await)
+        })
+    }
+
+    fn cancel<'py>(
+        &self,
+        py: Python<'py>,
+        account_id: i64,
+        order_id: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = json!({"accountId": account_id, "orderId": order_id});
+        let inner = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            Ok(inner
+                .mutate(
+                    PATH_ORDER_CANCEL,
+                    body,
+                    Reconcile::Cancel {
+                        account_id,
+                        order_id,
+                    },
+                )
+                .await)
+        })
+    }
+
+    fn close_position<'py>(
+        &self,
+        py: Python<'py>,
+        account_id: i64,
+        contract_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = json!({"accountId": account_id, "contractId": contract_id});
+        let inner = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            Ok(inner
+                .mutate(
+                    PATH_POSITION_CLOSE,
+                    body,
+                    Reconcile::Close {
+                        account_id,
+                        contract_id,
+                    },
+                )
+                .await)
+        })
+    }
+
+    fn partial_close<'py>(
+        &self,
+        py: Python<'py>,
+        account_id: i64,
+        contract_id: String,
+        size: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let body = json!({"accountId": account_id, "contractId": contract_id, "size": size});
+        let inner = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            Ok(inner
+                .mutate(PATH_POSITION_PARTIAL_CLOSE, body, Reconcile::Nothing)
+                .await)
+        })
+    }
+
+    /// The order carrying `custom_tag` created since `since_ns` (order_json is None when absent).
+    fn find_by_tag<'py>(
+        &self,
+        py: Python<'py>,
+        account_id: i64,
+        custom_tag: String,
+        since_ns: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inner = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            Ok(inner.find_by_tag(account_id, custom_tag, since_ns).await)
+        })
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<OrderExecutor>()?;
+    m.add_class::<CallResult>()?;
+    Ok(())
+}

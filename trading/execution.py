@@ -1,0 +1,410 @@
+"""The order path: one `Executor` interface, a Rust implementation (`trading._native.OrderExecutor`,
+reqwest + tokio) and a Python one (the httpx `ProjectXClient`), chosen by `native.enabled()`.
+
+Both paths raise the same `trading.projectx.errors` exceptions (a broker rejection is `ApiError` /
+`OrderRejected`, an unknown outcome `UncertainOutcome`, ...) and follow the same retry policy
+(see `rest.py`: a place is re-sent after a 5xx/timeout/reset only when a lookup by its customTag
+finds no order; delays from `projectx.retry_delays_s`; 401 refreshes the token once; 429 honours
+Retry-After).
+
+Every call returns a `Timed` value (the result, its duration in ns and the path that served it)
+and records one latency sample `(operation, path)` in the metrics sink, failures included.
+
+Fallback: when the Rust path fails in a way that is not a broker answer (a panic, a binding or
+type error: anything that is not a `ProjectXError`), that call is served by the Python path and
+the failure is logged once per operation. A place that falls back first looks its customTag up, so
+an order the Rust path may already have sent is never placed twice. A broker answer (rejection,
+uncertain outcome, rate limit) is final and never re-sent through the other path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from trading import domain, native
+from trading.projectx import convert
+from trading.projectx import schema as s
+from trading.projectx.errors import (
+    ApiError,
+    AuthError,
+    HttpStatusError,
+    OrderRejected,
+    ProjectXError,
+    RateLimited,
+    TransportError,
+    UncertainOutcome,
+    WireFormatError,
+)
+from trading.projectx.rest import PLACE_LOOKBACK, ProjectXClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+U = TypeVar("U")
+Path = Literal["rust", "python"]
+
+
+class LatencyRecorder(Protocol):
+    """`trading.metrics.LatencyMetrics` satisfies it."""
+
+    def record(
+        self, operation: str, path: str, nanos: int, *, ok: bool = True, extra: dict[str, str] | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Timed(Generic[T]):
+    value: T
+    nanos: int
+    path: Path
+
+
+class Executor(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+    async def place(self, req: domain.OrderRequest) -> Timed[int]: ...
+
+    async def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail_price: Decimal | None = None,
+    ) -> Timed[None]: ...
+
+    async def cancel(self, account_id: int, order_id: int) -> Timed[None]: ...
+
+    async def close(self, account_id: int, contract_id: str) -> Timed[None]: ...
+
+    async def partial_close(self, account_id: int, contract_id: str, size: int) -> Timed[None]: ...
+
+    async def find_by_tag(
+        self, account_id: int, custom_tag: str, since: datetime | None = None
+    ) -> Timed[domain.Order | None]: ...
+
+
+class _NullRecorder:
+    def record(
+        self, operation: str, path: str, nanos: int, *, ok: bool = True, extra: dict[str, str] | None = None
+    ) -> None:
+        return None
+
+
+async def _timed(metrics: LatencyRecorder, operation: str, path: Path, call: Callable[[], Awaitable[T]]) -> Timed[T]:
+    start = time.perf_counter_ns()
+    ok = False
+    try:
+        value = await call()
+        ok = True
+    finally:
+        metrics.record(operation, path, time.perf_counter_ns() - start, ok=ok)
+    return Timed(value, time.perf_counter_ns() - start, path)
+
+
+class PythonExecutor:
+    """The httpx path: a thin timing layer over `ProjectXClient`."""
+
+    def __init__(self, client: ProjectXClient, metrics: LatencyRecorder | None = None) -> None:
+        self.client = client
+        self.metrics: LatencyRecorder = metrics or _NullRecorder()
+
+    @property
+    def path(self) -> Path:
+        return "python"
+
+    async def place(self, req: domain.OrderRequest) -> Timed[int]:
+        return await _timed(self.metrics, "place", "python", lambda: self.client.place_order(req))
+
+    async def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail_price: Decimal | None = None,
+    ) -> Timed[None]:
+        return await _timed(
+            self.metrics,
+            "modify",
+            "python",
+            lambda: self.client.modify_order(
+                account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price, trail_price=trail_price
+            ),
+        )
+
+    async def cancel(self, account_id: int, order_id: int) -> Timed[None]:
+        return await _timed(self.metrics, "cancel", "python", lambda: self.client.cancel_order(account_id, order_id))
+
+    async def close(self, account_id: int, contract_id: str) -> Timed[None]:
+        return await _timed(
+            self.metrics, "close", "python", lambda: self.client.close_position(account_id, contract_id)
+        )
+
+    async def partial_close(self, account_id: int, contract_id: str, size: int) -> Timed[None]:
+        return await _timed(
+            self.metrics,
+            "partial_close",
+            "python",
+            lambda: self.client.partial_close_position(account_id, contract_id, size),
+        )
+
+    async def find_by_tag(
+        self, account_id: int, custom_tag: str, since: datetime | None = None
+    ) -> Timed[domain.Order | None]:
+        return await _timed(
+            self.metrics,
+            "find_by_tag",
+            "python",
+            lambda: self.client.find_order_by_tag(account_id, custom_tag, since),
+        )
+
+
+def _price(p: Decimal | None) -> float | None:
+    return None if p is None else float(p)
+
+
+def _name(path: str) -> str:
+    return path.removeprefix(s.API_PREFIX).lstrip("/")
+
+
+def _code(path: str, code: int) -> int:
+    enum_cls = s.ERROR_CODES.get(path)
+    if enum_cls is None:
+        return code
+    try:
+        return enum_cls(code)
+    except ValueError:
+        return code
+
+
+def _raise_for(r: Any, operation: str, path: str, custom_tag: str | None = None, order_id: int | None = None) -> None:
+    """Map a Rust `CallResult` that is not ok to the Python client's exception."""
+    outcome: str = r.outcome
+    msg: str = r.message or ""
+    if outcome == "rejected":
+        code = _code(path, int(r.error_code or 0))
+        if path == s.ORDER_PLACE:
+            raise OrderRejected(_name(path), code, r.message, r.order_id)
+        raise ApiError(_name(path), code, r.message)
+    if outcome == "uncertain":
+        raise UncertainOutcome(operation, msg, custom_tag, order_id if order_id is not None else r.order_id)
+    if outcome == "rate_limited":
+        raise RateLimited(_name(path), r.retry_after)
+    if outcome == "auth":
+        raise AuthError(msg or "The broker refused our session", 401)
+    if outcome == "http_status":
+        raise HttpStatusError(_name(path), int(r.status or 0), msg)
+    if outcome == "bad_answer":
+        raise WireFormatError(_name(path), msg)
+    if outcome == "transport":
+        raise TransportError(_name(path), f"{msg}; {operation} was not sent" if operation != "find_by_tag" else msg)
+    raise RuntimeError(f"unknown outcome {outcome!r} from the Rust executor")
+
+
+class RustExecutor:
+    """The Rust path. Build with `await RustExecutor.create(client, metrics)`; the Python client
+    stays the source of tokens (login, refresh) and the fallback for calls the Rust path cannot
+    serve."""
+
+    def __init__(self, native_executor: Any, client: ProjectXClient, metrics: LatencyRecorder | None = None) -> None:
+        self._rs = native_executor
+        self.client = client
+        self.metrics: LatencyRecorder = metrics or _NullRecorder()
+        self.fallback = PythonExecutor(client, self.metrics)
+        self._warned: set[str] = set()
+        self.fallbacks = 0
+        client.on_token(self._on_token)
+
+    @classmethod
+    async def create(cls, client: ProjectXClient, metrics: LatencyRecorder | None = None) -> RustExecutor:
+        mod = native.module()
+        if mod is None:
+            raise RuntimeError(f"the Rust path is not active: {native.describe()}")
+        token = client.token or await client.login()
+        settings = client.settings
+        rs = mod.OrderExecutor(
+            client.base_url,
+            token,
+            refresh=client.login,
+            delays_s=list(client.retry_delays),
+            timeout_s=float(settings.request_timeout_s),
+        )
+        return cls(rs, client, metrics)
+
+    def _on_token(self, token: str) -> None:
+        self._rs.set_token(token)
+
+    @property
+    def path(self) -> Path:
+        return "rust"
+
+    async def _run(
+        self,
+        operation: str,
+        path: str,
+        call: Callable[[], Awaitable[Any]],
+        fallback: Callable[[], Awaitable[Timed[U]]],
+        convert_ok: Callable[[Any], U],
+        *,
+        custom_tag: str | None = None,
+        order_id: int | None = None,
+    ) -> Timed[U]:
+        start = time.perf_counter_ns()
+        try:
+            r = await call()
+        except ProjectXError:
+            raise
+        except Exception as exc:  # a panic, a binding or type error: not a broker answer
+            if operation not in self._warned:
+                self._warned.add(operation)
+                log.exception("Rust executor failed on %s (%s); serving it through the Python path", operation, exc)
+            self.fallbacks += 1
+            return await fallback()
+        ok = r.outcome == "ok"
+        self.metrics.record(operation, "rust", int(r.elapsed_ns), ok=ok)
+        if not ok:
+            _raise_for(r, operation, path, custom_tag, order_id)
+        return Timed(convert_ok(r), int(r.elapsed_ns) or time.perf_counter_ns() - start, "rust")
+
+    async def place(self, req: domain.OrderRequest) -> Timed[int]:
+        tag = req.custom_tag
+        sl = tp = None
+        if req.bracket is not None:
+            sl, tp = req.bracket.stop_loss_ticks, req.bracket.take_profit_ticks
+
+        async def fallback() -> Timed[int]:
+            found = await self.fallback.find_by_tag(req.account_id, tag, datetime.now(UTC) - timedelta(minutes=1))
+            if found.value is not None and found.value.id is not None:
+                if found.value.status is domain.OrderStatus.REJECTED:
+                    raise OrderRejected(_name(s.ORDER_PLACE), 2, "rejected (found by its tag)", found.value.id)
+                return Timed(found.value.id, found.nanos, "python")
+            return await self.fallback.place(req)
+
+        def order_id(r: Any) -> int:
+            if r.order_id is None:
+                raise WireFormatError(_name(s.ORDER_PLACE), "no orderId in a successful answer")
+            return int(r.order_id)
+
+        return await self._run(
+            "place",
+            s.ORDER_PLACE,
+            lambda: self._rs.place(
+                req.account_id,
+                req.contract_id,
+                int(convert.TYPE_TO_WIRE[req.type]),
+                int(convert.SIDE_TO_WIRE[req.side]),
+                req.size,
+                tag,
+                limit_price=_price(req.limit_price),
+                stop_price=_price(req.stop_price),
+                trail_price=_price(req.trail_price),
+                stop_loss_ticks=sl,
+                take_profit_ticks=tp,
+            ),
+            fallback,
+            order_id,
+            custom_tag=tag,
+        )
+
+    async def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        trail_price: Decimal | None = None,
+    ) -> Timed[None]:
+        return await self._run(
+            "modify",
+            s.ORDER_MODIFY,
+            lambda: self._rs.modify(
+                account_id,
+                order_id,
+                size=size,
+                limit_price=_price(limit_price),
+                stop_price=_price(stop_price),
+                trail_price=_price(trail_price),
+            ),
+            lambda: self.fallback.modify(
+                account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price, trail_price=trail_price
+            ),
+            lambda _r: None,
+            order_id=order_id,
+        )
+
+    async def cancel(self, account_id: int, order_id: int) -> Timed[None]:
+        return await self._run(
+            "cancel",
+            s.ORDER_CANCEL,
+            lambda: self._rs.cancel(account_id, order_id),
+            lambda: self.fallback.cancel(account_id, order_id),
+            lambda _r: None,
+            order_id=order_id,
+        )
+
+    async def close(self, account_id: int, contract_id: str) -> Timed[None]:
+        return await self._run(
+            "close",
+            s.POSITION_CLOSE,
+            lambda: self._rs.close_position(account_id, contract_id),
+            lambda: self.fallback.close(account_id, contract_id),
+            lambda _r: None,
+        )
+
+    async def partial_close(self, account_id: int, contract_id: str, size: int) -> Timed[None]:
+        return await self._run(
+            "partial_close",
+            s.POSITION_PARTIAL_CLOSE,
+            lambda: self._rs.partial_close(account_id, contract_id, size),
+            lambda: self.fallback.partial_close(account_id, contract_id, size),
+            lambda _r: None,
+        )
+
+    async def find_by_tag(
+        self, account_id: int, custom_tag: str, since: datetime | None = None
+    ) -> Timed[domain.Order | None]:
+        start = since or datetime.now(UTC) - PLACE_LOOKBACK
+        since_ns = int(start.timestamp()) * 1_000_000_000 + start.microsecond * 1000
+
+        def order(r: Any) -> domain.Order | None:
+            if r.order_json is None:
+                return None
+            try:
+                return convert.order_from_wire(s.parse_json(s.OrderModel, r.order_json))
+            except s.WireFormatError as exc:
+                raise WireFormatError(_name(s.ORDER_SEARCH), str(exc)) from None
+
+        return await self._run(
+            "find_by_tag",
+            s.ORDER_SEARCH,
+            lambda: self._rs.find_by_tag(account_id, custom_tag, since_ns),
+            lambda: self.fallback.find_by_tag(account_id, custom_tag, since),
+            order,
+        )
+
+
+async def new_executor(client: ProjectXClient, metrics: LatencyRecorder | None = None) -> Executor:
+    """The executor on the active path: Rust when the extension is loaded and enabled, else httpx.
+    If the Rust executor cannot even be built, the Python path is used (and that is logged)."""
+    if native.enabled():
+        try:
+            return await RustExecutor.create(client, metrics)
+        except ProjectXError:
+            raise
+        except Exception:
+            log.exception("cannot build the Rust executor; using the Python path")
+    return PythonExecutor(client, metrics)
