@@ -190,7 +190,8 @@ def test_fills_are_notified() -> None:
     r, _ = run(Scenario(D, rth=LONG_DAY))
     assert [n["price"] for n in _payload(r, "entry_fill")] == ["20050.25"]
     assert [n["price"] for n in _payload(r, "exit_fill")] == ["20050.25"]
-    assert len(_payload(r, "summary")) == 1
+    (summary,) = _payload(r, "summary")
+    assert summary["pnl"] == {"overnight_range:MNQ:long:2025-06-11": "0.00"}
 
 
 async def test_state_survives_a_restart_through_the_store(store: Any) -> None:

@@ -419,9 +419,22 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             )
 
     def _summary(self, st: DayState) -> None:
+        pnl: dict[str, str] = {}
+        for symbol, sd in st.symbols.items():
+            contract = self.ctx.contract(symbol)
+            for ss in sd.sides.values():
+                if ss.fill_price is not None and ss.exit_price is not None:
+                    side = Side(ss.side)
+                    gain = contract.pnl(side, Decimal(ss.fill_price), Decimal(ss.exit_price), self.config.quantity)
+                    pnl[ss.tag] = str(gain)
         self.ctx.notify(
             NotificationKind.SUMMARY,
-            {"strategy": self.name, "date": st.date, "symbols": {s: asdict(sd) for s, sd in st.symbols.items()}},
+            {
+                "strategy": self.name,
+                "date": st.date,
+                "pnl": pnl,  # gross, per entry tag: ticks x tick value x quantity
+                "symbols": {s: asdict(sd) for s, sd in st.symbols.items()},
+            },
         )
 
     # ------------------------------------------------------------------ orders and fills
