@@ -36,6 +36,7 @@ def register(sub: Any) -> None:
     p.add_argument("--replay", metavar="CSV", help="replay one-minute bars from a CSV (t,o,h,l,c,v)")
     p.add_argument("--contract", help="contract id the replay drives (default: the MNQ front month)")
     p.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
+    p.add_argument("--rate-limit", type=int, default=200, help="requests per 60 s per token (live: 200)")
     p.add_argument("--position-brackets", action="store_true", help="accounts start in Position Brackets mode")
     p.add_argument("--fault", choices=[*FaultKind, *IMMEDIATE], help="send this fault to a running simulator")
     p.add_argument("--path", help="endpoint path the fault applies to (default: every /api path)")
@@ -91,7 +92,11 @@ def _serve(args: argparse.Namespace, settings: Any) -> int:
         sim_settings = sim_settings.model_copy(update=updates)
     mode: Literal["manual", "random", "replay"] = args.market or ("replay" if args.replay else "manual")
     options = SimOptions(
-        market_mode=mode, warmup_days=args.warmup_days, replay_csv=args.replay, replay_contract=args.contract
+        market_mode=mode,
+        warmup_days=args.warmup_days,
+        replay_csv=args.replay,
+        replay_contract=args.contract,
+        rate_limit_requests=args.rate_limit,
     )
 
     async def serve() -> None:
