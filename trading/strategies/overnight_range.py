@@ -128,6 +128,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
     def __init__(self, config: OvernightRangeSettings, ctx: Any) -> None:
         super().__init__(config, ctx)
         self.state: DayState | None = None
+        self._watch: set[str] = set()  # symbols with a filled entry whose breakeven has not moved yet
 
     # ------------------------------------------------------------------ persistence
     def on_save(self) -> JSON:
@@ -148,11 +149,17 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             for sym, sd in state["symbols"].items()
         }
         self.state = DayState(date=state["date"], opened=state["opened"], symbols=symbols)
+        self._rewatch()
 
     def _day_state(self, day: TradingDay) -> DayState:
         if self.state is None or self.state.date != day.date.isoformat():
             self.state = DayState(date=day.date.isoformat())
+            self._watch = set()
         return self.state
+
+    def _rewatch(self) -> None:
+        enabled = self.config.breakeven_enabled and self.state is not None
+        self._watch = {s for s in (self.state.symbols if self.state else {}) if enabled and self._needs_breakeven(s)}
 
     # ------------------------------------------------------------------ levels
     def _trading_day(self, d: date) -> TradingDay:
@@ -488,6 +495,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                 {"strategy": self.name, "symbol": symbol, "side": ss.side, "price": str(price), "size": size,
                  "tag": ss.tag, "at": at.isoformat()},
             )  # fmt: skip
+            self._rewatch()
             return
         entry = self._entry_of_child(order)
         if entry is None and self.state is not None and order.custom_tag and ":flatten:" in order.custom_tag:
@@ -504,6 +512,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                 {"strategy": self.name, "symbol": symbol, "side": ss.side, "price": str(price), "size": size,
                  "tag": order.custom_tag, "at": at.isoformat()},
             )  # fmt: skip
+            self._rewatch()
 
     # ------------------------------------------------------------------ breakeven
     def _breakeven(self, symbol: str, favourable_long: Decimal, favourable_short: Decimal) -> None:
@@ -523,17 +532,20 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                 if order.parent_id == ss.order_id and order.type is OrderType.STOP and order.status.is_working:
                     self.ctx.modify_stop(order, entry)
                     ss.breakeven_done = True
+        self._rewatch()
+
+    def _needs_breakeven(self, symbol: str) -> bool:
+        sd = self.state.symbols.get(symbol) if self.state else None
+        return sd is not None and any(ss.status == "filled" and not ss.breakeven_done for ss in sd.sides.values())
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
-        if self.state is None or not self.config.breakeven_enabled:
+        # Hot path (every bar of a backtest): a set lookup unless a position awaits its breakeven.
+        if symbol not in self._watch:
             return
-        sd = self.state.symbols.get(symbol)
-        if sd is None or not any(ss.status == "filled" and not ss.breakeven_done for ss in sd.sides.values()):
-            return  # the common case: nothing to manage, no Decimal conversions
         self._breakeven(symbol, to_decimal(bar.high), to_decimal(bar.low))
 
     def on_quote(self, symbol: str, quote: Quote) -> None:
-        if quote.last is not None:
+        if quote.last is not None and symbol in self._watch:
             self._breakeven(symbol, quote.last, quote.last)
 
 
