@@ -32,9 +32,8 @@ def main(runs: int = 5) -> None:
         cpu.append(time.process_time() - c0)
     print(f"{n} one-minute bars (MNQ+MES, {START}..{END} plus 40 days of warm-up), {runs} runs")
     print("wall: " + ", ".join(f"{t:.2f}s" for t in times) + "; cpu: " + ", ".join(f"{t:.2f}s" for t in cpu))
-    print(
-        f"median wall {statistics.median(times):.2f}s, cpu {statistics.median(cpu):.2f}s; {len(result.trades)} trades, {len(result.days)} symbol-days"
-    )
+    print(f"median wall {statistics.median(times):.2f}s, cpu {statistics.median(cpu):.2f}s")
+    print(f"{len(result.trades)} trades, {len(result.days)} symbol-days")
 
 
 if __name__ == "__main__":
