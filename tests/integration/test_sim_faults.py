@@ -161,3 +161,12 @@ async def test_aiohttp_session_sees_closed_socket_on_drop(sim: SimGateway, http:
         sim.faults.drop_hubs()
         msg = await asyncio.wait_for(ws.receive(), 5)
         assert msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE)
+
+
+async def test_graceful_drop_sends_a_signalr_close(sim: SimGateway, http: httpx.AsyncClient) -> None:
+    async with hub(sim.user_hub_url, http.headers["Authorization"].split()[1]) as h:
+        assert sim.faults.drop_hubs("user", graceful=True) == 1
+        close = await h.next(lambda m: m.get("type") == 7)
+        assert close["allowReconnect"] is True
+        msg = await asyncio.wait_for(h.ws.receive(), 5)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)

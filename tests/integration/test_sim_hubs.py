@@ -129,7 +129,7 @@ async def test_user_events_wrapped_order_flat_others(sim: SimGateway, http: http
         assert account["id"] == second.id and account["balance"] == 50000 - 0.37
         await call(http, s.POSITION_CLOSE, {"accountId": second.id, "contractId": sim.contract("MNQ")})
         flat = await h.next(lambda m: m.get("target") == s.EVENT_USER_POSITION and m["arguments"][0]["size"] == 0)
-        assert flat["arguments"][0]["id"] == pos["id"]
+        assert flat["arguments"][0]["id"] == pos["id"] and flat["arguments"][0]["type"] == 2  # size 0 = closed
 
 
 async def test_order_wrapper_can_be_switched_off() -> None:

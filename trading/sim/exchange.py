@@ -378,9 +378,10 @@ class Exchange:
             pnl = ((price - pos.average) / contract.tick_size * contract.tick_value * closing * direction).quantize(
                 CENT
             )
+            was = s.PositionType.LONG if pos.net > 0 else s.PositionType.SHORT
             pos.net += signed
             if pos.net == 0:
-                self._emit(account_id, s.EVENT_USER_POSITION, pos.model().to_wire())
+                self._emit(account_id, s.EVENT_USER_POSITION, pos.model(was).to_wire())
                 del self.positions[key]
                 return pnl
             if (pos.net > 0) != (direction > 0):  # flipped: the rest opens at the fill price

@@ -108,8 +108,9 @@ class FaultInjector:
         """Every token issued so far expires now (requests → 401; new logins work)."""
         return self._auth.expire_all()
 
-    def drop_hubs(self, hub: Hub | None = None) -> int:
-        return self._hubs.drop(hub)
+    def drop_hubs(self, hub: Hub | None = None, graceful: bool = False) -> int:
+        """Abruptly (or, `graceful`, with a SignalR close message) end hub connections."""
+        return self._hubs.drop(hub, graceful)
 
     def stall_hubs(self, hub: Hub | None = None, on: bool = True) -> int:
         return self._hubs.stall(hub, on)
@@ -128,7 +129,7 @@ class FaultInjector:
         hub_arg: Hub | None = hub if hub in ("user", "market") else None
         immediate = {
             "expire_tokens": lambda: self.expire_tokens(),
-            "drop_hubs": lambda: self.drop_hubs(hub_arg),
+            "drop_hubs": lambda: self.drop_hubs(hub_arg, bool(body.get("graceful", False))),
             "stall_hubs": lambda: self.stall_hubs(hub_arg, True),
             "unstall_hubs": lambda: self.stall_hubs(hub_arg, False),
             "logout": lambda: self.logout_hubs(),

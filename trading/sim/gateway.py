@@ -30,6 +30,7 @@ from trading.sim.faults import FaultError, FaultInjector
 from trading.sim.hubs import HubServer
 from trading.sim.market import Market, load_bars_csv
 from trading.sim.options import SimOptions
+from trading.sim.state import SimAccount
 from trading.sim.timebase import ClockLike, ScaledClock, cme_equity_open
 
 
@@ -65,7 +66,8 @@ class SimGateway:
 
     def add_account(
         self, name: str, balance: Decimal | None = None, auto_oco_brackets: bool | None = None, can_trade: bool = True
-    ) -> Any:
+    ) -> SimAccount:
+        """Another practice account (the first is created at start: `account_id`)."""
         oco = self.settings.auto_oco_brackets if auto_oco_brackets is None else auto_oco_brackets
         return self.exchange.add_account(name, balance or self.settings.starting_balance, oco, can_trade)
 

@@ -77,6 +77,7 @@ class HubConnection:
     subs: set[tuple[str, int | str | None]] = field(default_factory=set)
     queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     stalled: bool = False
+    closing: bool = False
     received_pings: int = 0
 
     def send(self, text: str) -> None:
@@ -130,14 +131,25 @@ class HubServer:
             c.stalled = on
         return len(hit)
 
-    def drop(self, hub: Hub | None = None) -> int:
-        """Abrupt drop (like a network cut): the transport is aborted, no close frame."""
+    def drop(self, hub: Hub | None = None, graceful: bool = False) -> int:
+        """Abrupt drop (like a network cut): the transport is aborted, no close frame. `graceful`
+        sends a SignalR close (type 7, allowReconnect) and a WebSocket close instead."""
         hit = [c for c in self.connections if hub is None or c.hub == hub]
         for c in hit:
+            self.connections.discard(c)
+            if graceful:
+                c.stalled = False
+                c.send(
+                    frame(
+                        {"type": s.MessageType.CLOSE, "error": "Server closed the connection.", "allowReconnect": True}
+                    )
+                )
+                c.closing = True
+                c.queue.put_nowait("")
+                continue
             transport = c.request.transport
             if transport is not None:
                 transport.abort()
-            self.connections.discard(c)
         return len(hit)
 
     def logout(self) -> int:
@@ -203,6 +215,9 @@ class HubServer:
                 parts.append(conn.queue.get_nowait())
             if not conn.stalled:
                 await conn.ws.send_str("".join(parts))
+            if conn.closing:
+                await conn.ws.close()
+                return
 
     async def _reader(self, conn: HubConnection) -> None:
         buffer = ""

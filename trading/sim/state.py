@@ -128,13 +128,15 @@ class SimPosition:
     average: Decimal
     created: datetime
 
-    def model(self) -> s.PositionModel:
+    def model(self, closed_type: int = s.PositionType.UNDEFINED) -> s.PositionModel:
+        """A flat position (net 0) is sent with size 0 and the type it had (how the live hub signals
+        a close is undocumented; project-x-py reads size 0 as closed)."""
         return s.PositionModel(
             id=self.id,
             accountId=self.account_id,
             contractId=self.contract_id,
             creationTimestamp=self.created,
-            type=s.PositionType.LONG if self.net > 0 else s.PositionType.SHORT if self.net < 0 else 0,
+            type=s.PositionType.LONG if self.net > 0 else s.PositionType.SHORT if self.net < 0 else closed_type,
             size=abs(self.net),
             averagePrice=self.average,
         )
