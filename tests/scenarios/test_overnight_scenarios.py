@@ -237,3 +237,22 @@ def test_window_with_a_small_hole_still_trades() -> None:
     gap = (cal.ny(d, time(0, 0)), cal.ny(d, time(1, 0)))  # 870 of 930: 93.5%
     r, _ = run(Scenario(d, rth=LONG_DAY, missing=[gap]))
     assert len(r.fills) == 2 and r.days[0]["filters"]["data_quality"]["value"] == "0.9355"
+
+
+def test_day_after_an_nyse_only_holiday_mlk() -> None:
+    # MLK day 2025-01-20: NYSE closed, CME traded until 13:00 EST. Not a trading day; Tuesday's window
+    # opens at the Monday 18:00 EST reopen (23:00 UTC), and the MLK session is one of the ATRD sessions.
+    d = date(2025, 1, 21)
+    s = Scenario(
+        d,
+        onl_at=cal.ny(date(2025, 1, 20), time(18, 0)),
+        rth={time(9, 40): (19960.0, 19962.0, 19940.0, 19945.0)},
+    )
+    config = OvernightRangeSettings(symbols=("MNQ",))
+    r = Backtest(lambda ctx: OvernightRange(config, ctx), build(s)).run(date(2025, 1, 20), d)
+    assert [row["date"] for row in r.days] == ["2025-01-21"]
+    assert r.days[0]["onl"] == "19950.00" and r.days[0]["bars_expected"] == "930"
+    assert fills(r) == [
+        ("2025-01-21T14:40:00+00:00", "sell", "19949.75", SHORT.format(d=d)),
+        ("2025-01-21T20:55:00+00:00", "buy", "19945.00", "overnight_range:MNQ:flatten:2025-01-21"),
+    ]
