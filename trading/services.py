@@ -41,6 +41,7 @@ from trading.domain import (
 )
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
 from trading.projectx.rest import ProjectXClient
+from trading.projectx.schema import MAX_TRAIL_TICKS, MIN_STOP_LOSS_TICKS
 from trading.risk import Exposure, KillMode, RiskManager, RiskState, WorkingOrder
 from trading.store import DuplicateOrderTag, Store
 from trading.store.jobs import JobRun
@@ -53,6 +54,7 @@ T = TypeVar("T")
 
 MAX_QUANTITY = 1000  # beyond any sane futures order: refused as a typo before risk even looks
 BAR_LOOKBACK = timedelta(hours=6)
+MAX_BRACKET_TICKS = 10000
 TRADES_MAX_DAYS = 90
 
 
@@ -414,8 +416,8 @@ class Services:
             raise BadInput("A stop order needs a stop price")
         if t is OrderType.TRAILING_STOP and not spec.trail_ticks:
             raise BadInput("A trailing stop needs a trail distance in ticks")
-        if spec.trail_ticks is not None and not 1 <= spec.trail_ticks <= 10000:
-            raise BadInput("The trail distance must be between 1 and 10000 ticks")
+        if spec.trail_ticks is not None and not 1 <= spec.trail_ticks <= MAX_TRAIL_TICKS:
+            raise BadInput(f"The trail distance must be between 1 and {MAX_TRAIL_TICKS} ticks")
         needs_market = t in (OrderType.STOP, OrderType.TRAILING_STOP) or (
             t is OrderType.MARKET and (spec.stop_loss_price is not None or spec.take_profit_price is not None)
         )
@@ -474,9 +476,9 @@ class Services:
                 sl = ticks
             else:
                 tp = ticks
-        for what, leg in (("stop-loss", sl), ("take-profit", tp)):
-            if leg is not None and not 1 <= leg <= 10000:
-                raise BadInput(f"The {what} must be between 1 and 10000 ticks, got {leg}")
+        for what, leg, least in (("stop-loss", sl, MIN_STOP_LOSS_TICKS), ("take-profit", tp, 1)):
+            if leg is not None and not least <= leg <= MAX_BRACKET_TICKS:
+                raise BadInput(f"The {what} must be between {least} and {MAX_BRACKET_TICKS} ticks, got {leg}")
         return Bracket(stop_loss_ticks=sl, take_profit_ticks=tp)
 
     async def place_order(self, spec: OrderSpec, custom_tag: str) -> Placed:
