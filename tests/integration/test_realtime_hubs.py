@@ -244,6 +244,34 @@ async def test_background_refresh_before_expiry_reaches_the_hub() -> None:
             await hub.stop()
 
 
+async def test_reconnect_refused_until_the_client_logs_in_again(sim: SimGateway, px: ProjectXClient) -> None:
+    """Tokens expire and the hub drops: reconnects are refused (401) and retried; once the REST client
+    logs in again (401 → re-login), the new token reaches the hub and it comes back."""
+    rec = Recorder()
+    hub = market_hub(sim, px, rec)
+    hub.follow_tokens(px)
+    cid = sim.contract("MNQ")
+    await hub.start()
+    try:
+        await hub.subscribe_trades(cid)
+        sim.faults.expire_tokens()
+        sim.faults.drop_hubs("market")
+        await rec.status(StreamState.DISCONNECTED)
+        assert await px.accounts()  # 401, re-login, new token
+        assert px.stats["reauth"] == 1
+        mark = rec.mark()
+        await rec.wait_for(
+            StatusEvent, lambda e: e.state in (StreamState.RECONNECTED, StreamState.TOKEN_REFRESHED), after=mark
+        )
+        await rec.status(StreamState.TOKEN_REFRESHED)
+        mark = rec.mark()
+        await sim.market.trade(cid, "21004", 1)
+        assert (await rec.wait_for(TradesEvent, after=mark)).ticks[0].price == Decimal("21004")
+        assert {c.request.query.get(s.HUB_ACCESS_TOKEN_PARAM) for c in sim.hubs.connections} == {px.token}
+    finally:
+        await hub.stop()
+
+
 async def test_gateway_logout_is_an_alert(sim: SimGateway, px: ProjectXClient) -> None:
     rec = Recorder()
     hub = market_hub(sim, px, rec)

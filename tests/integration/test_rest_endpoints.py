@@ -132,7 +132,11 @@ async def test_bars_are_ascending_and_long_ranges_are_split(px: ProjectXClient, 
     for i, at in enumerate(stamps):
         await sim.market.trade(cid, Decimal("21000") + i, 1, at=at)
     calls: list[tuple[int, int, int]] = []
+    await px.login()
+    general = px.limiter.in_window
     bars = await px.retrieve_bars(cid, start, end, "1m", progress=lambda *a: calls.append(a))
+    # Both requests went through the History limiter (50 / 30 s), not the general one.
+    assert px.history_limiter.in_window == 2 and px.limiter.in_window == general
     assert [b.start for b in bars] == stamps
     assert [b.close for b in bars] == [21000.0, 21001.0, 21002.0, 21003.0, 21004.0]
     assert [c[:2] for c in calls] == [(1, 2), (2, 2)]

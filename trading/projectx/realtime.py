@@ -292,7 +292,10 @@ class _HubClient:
         gen = self._generation
         opened = asyncio.Event()
         self._opened = opened
-        url = hub_url(self.url, self._token())
+        try:
+            url = hub_url(self.url, self._token())
+        except Exception as exc:
+            raise StreamError(f"Could not connect the {self.hub} feed: no session token ({exc})") from exc
         conn = (
             HubConnectionBuilder()
             .with_url(url, options={"skip_negotiation": True, "transport": HttpTransportType.web_sockets})
@@ -315,7 +318,8 @@ class _HubClient:
         except Exception as exc:
             self._generation += 1  # ignore whatever this connection still reports
             self._conn = None
-            await asyncio.to_thread(_quiet_stop, conn)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.to_thread(_quiet_stop, conn), self._connect_timeout_s)
             raise StreamError(f"Could not connect the {self.hub} feed: {exc or type(exc).__name__}") from exc
         self._connected = True
         self.stats["connects"] += 1
@@ -331,7 +335,7 @@ class _HubClient:
         while not self._stopping:
             try:
                 await self._connect()
-            except StreamError as exc:
+            except Exception as exc:  # keep trying whatever went wrong; stop() ends this loop
                 delay = self._reconnect_delays[min(attempt, len(self._reconnect_delays) - 1)]
                 attempt += 1
                 log.warning("%s (attempt %d); next try in %.1f s", exc, attempt, delay)
