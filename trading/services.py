@@ -39,6 +39,7 @@ from trading.domain import (
     is_on_tick,
     to_decimal,
 )
+from trading.execution import Executor, PythonExecutor
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.schema import MAX_TRAIL_TICKS, MIN_STOP_LOSS_TICKS
@@ -232,6 +233,7 @@ class Services:
         *,
         account_id: int | None = None,
         strategies: StrategyControl | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -239,6 +241,8 @@ class Services:
         self.clock = clock
         self.account_id = account_id
         self.strategies = strategies
+        # Every mutation goes through the order path (Rust or Python), which times it; reads use the client.
+        self.executor: Executor = executor or PythonExecutor(broker)
         self._contracts: dict[str, Contract] = {}
         self._symbols: list[str] | None = None
         self._fills_since: datetime | None = None
@@ -496,7 +500,7 @@ class Services:
             assert again is not None
             return await self._already(again)
         try:
-            order_id = await self.broker.place_order(request)
+            order_id = (await self.executor.place(request)).value
         except ProjectXError as exc:
             await self._mark_rejected(custom_tag, str(exc))
             raise BrokerFailed(str(exc)) from None
@@ -586,7 +590,7 @@ class Services:
         if size is not None and not 1 <= size <= self.settings.risk.max_order_size:
             raise BadInput(f"Quantity must be between 1 and {self.settings.risk.max_order_size}")
         await self._broker(
-            self.broker.modify_order(order.account_id, order_id, size=size, limit_price=price, stop_price=stop)
+            self.executor.modify(order.account_id, order_id, size=size, limit_price=price, stop_price=stop)
         )
         return await self._broker(self.broker.order_by_id(order.account_id, order_id))
 
@@ -600,7 +604,7 @@ class Services:
 
     async def cancel_order(self, order_id: int) -> Order:
         order = await self._working(order_id)
-        await self._broker(self.broker.cancel_order(order.account_id, order_id))
+        await self._broker(self.executor.cancel(order.account_id, order_id))
         return order
 
     async def cancel_all(self, symbol: str | None = None) -> list[int]:
@@ -611,7 +615,7 @@ class Services:
                 continue
             if o.id is None:
                 continue
-            await self._broker(self.broker.cancel_order(o.account_id, o.id))
+            await self._broker(self.executor.cancel(o.account_id, o.id))
             cancelled.append(o.id)
         return cancelled
 
@@ -624,7 +628,7 @@ class Services:
         contract = await self.contract(symbol)
         for p in await self.positions():
             if p.contract_id == contract.id:
-                await self._broker(self.broker.close_position(p.account_id, p.contract_id))
+                await self._broker(self.executor.close(p.account_id, p.contract_id))
                 return p
         raise NotFound(f"No open {contract.symbol} position")
 
@@ -638,13 +642,13 @@ class Services:
             if o.id is None:
                 continue
             try:
-                await self.broker.cancel_order(account_id, o.id)
+                await self.executor.cancel(account_id, o.id)
                 cancelled.append(o.id)
             except ProjectXError as exc:
                 errors.append(f"cancel #{o.id}: {exc}")
         for p in await self.positions():
             try:
-                await self.broker.close_position(account_id, p.contract_id)
+                await self.executor.close(account_id, p.contract_id)
                 closed.append(p.contract_id)
             except ProjectXError as exc:
                 errors.append(f"close {p.contract_id}: {exc}")

@@ -129,7 +129,7 @@ async def test_halt_refuses_new_orders_until_resumed(desk: Desk) -> None:
 
 
 async def test_strategies_without_engine(desk: Desk) -> None:
-    assert [s["name"] for s in desk.services.strategy_list()] == ["overnight_range"]
+    assert "overnight_range" in [s["name"] for s in desk.services.strategy_list()]
     with pytest.raises(NotFound, match="No strategy named 'nope'"):
         await desk.services.strategy_status("nope")
     with pytest.raises(Unavailable, match="engine is not running"):
