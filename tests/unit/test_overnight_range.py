@@ -212,3 +212,16 @@ async def test_state_survives_a_restart_through_the_store(store: Any) -> None:
     fresh.on_session_event(SessionEvent.OPEN, cal.trading_day(D))
     assert len(bt.result.orders) == before
     assert not await restore(OvernightRange(config, bt.ctx), store.strategy_state, date(2025, 6, 12))
+
+
+def test_data_quality_boundary_is_exactly_ninety_percent() -> None:
+    from datetime import timedelta
+
+    from trading import calendar as cal
+
+    start = cal.ny(D, time(0, 0))
+    # 93 of 930 minutes missing: 837/930 = 90% exactly, which is not "fewer than 90%".
+    r, _ = run(Scenario(D, missing=[(start, start + timedelta(minutes=93))]))
+    assert r.days[0]["blocked"] is None and r.days[0]["filters"]["data_quality"]["value"] == "0.9000"
+    r, _ = run(Scenario(D, missing=[(start, start + timedelta(minutes=94))]))
+    assert r.days[0]["blocked"].startswith("data quality: 836 of 930")

@@ -214,7 +214,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             "data_quality",
             c.data_quality_filter,
             ratio.quantize(Decimal("0.0001")),
-            ratio < c.data_quality_min,
+            Fraction(lv.present, lv.expected or 1) < Fraction(c.data_quality_min),  # exact, not the rounded ratio
             f"data quality: {lv.present} of {lv.expected} expected overnight minutes have bars "
             f"({ratio:.1%} < {c.data_quality_min:.0%}); the range is not trustworthy",
         )
@@ -240,7 +240,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             "volatility",
             c.volatility_filter,
             a5,
-            a5 is None or not (c.atr5_min <= a5 <= c.atr5_max),
+            lv.atr5 is None or not (Fraction(c.atr5_min) <= lv.atr5 <= Fraction(c.atr5_max)),  # exact ATR5
             f"ATR5 {a5} outside [{c.atr5_min}, {c.atr5_max}]",
         )
         used = self.ctx.account().daily_loss_used
