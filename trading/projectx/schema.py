@@ -680,7 +680,10 @@ class OrderSearchResponse(Envelope):
 
 
 class OrderQueryResponse(OrderSearchResponse):
-    totalCount: int | None = None
+    totalCount: int | None = None  # only when includeTotalCount
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"totalCount"} if self.totalCount is None else None)
 
 
 class OrderByIdResponse(Envelope):
@@ -791,13 +794,22 @@ class GatewayDepthEntry(WireModel):
     currentVolume: int | None = None
 
 
+ACTION_KEY: Final = "action"
+DATA_KEY: Final = "data"
+
+
+def wrap_user_event(payload: dict[str, Any], action: int) -> dict[str, Any]:
+    """The `{action, data}` wrapper observed on GatewayUserOrder (§8.3); `action` is undocumented."""
+    return {ACTION_KEY: action, DATA_KEY: payload}
+
+
 def unwrap_user_event(arg: object) -> list[dict[str, Any]]:
     """A user-hub event argument as a list of flat objects: `{action, data}` unwrapped, lists iterated."""
     items = arg if isinstance(arg, list) else [arg]
     out: list[dict[str, Any]] = []
     for item in items:
-        if isinstance(item, dict) and isinstance(item.get("data"), dict) and "action" in item:
-            out.append(item["data"])
+        if isinstance(item, dict) and isinstance(item.get(DATA_KEY), dict) and ACTION_KEY in item:
+            out.append(item[DATA_KEY])
         elif isinstance(item, dict):
             out.append(item)
         else:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from trading.projectx import schema as s
 from trading.projectx.convert import contract_to_wire
-from trading.sim.endpoint import Api, Call, Handler, Reply
+from trading.sim.endpoint import Api, Call, Handler, reply
+from trading.sim.state import SimOrder
 
 if TYPE_CHECKING:
     from trading.sim.gateway import SimGateway
@@ -52,116 +53,118 @@ class RestApi:
 
     # ------------------------------------------------------------------ auth
 
-    async def login_key(self, call: Call) -> Reply:
+    async def login_key(self, call: Call) -> s.Envelope:
         req = s.LoginKeyRequest.model_validate(call.body)
         if req.userName.lower() == self.sim.username.lower() and req.apiKey == self.sim.api_key:
-            return Reply({"token": self.sim.auth.issue(self.sim.username)})
-        return Reply({"token": None}, s.LoginErrorCode.INVALID_CREDENTIALS)
+            return reply(s.LoginResponse, token=self.sim.auth.issue(self.sim.username))
+        return reply(s.LoginResponse, s.LoginErrorCode.INVALID_CREDENTIALS, token=None)
 
-    async def login_app(self, call: Call) -> Reply:
+    async def login_app(self, call: Call) -> s.Envelope:
         _LoginApp.model_validate(call.body)
-        return Reply({"token": None}, s.LoginErrorCode.APP_NOT_FOUND)
+        return reply(s.LoginResponse, s.LoginErrorCode.APP_NOT_FOUND, token=None)
 
-    async def validate(self, call: Call) -> Reply:
+    async def validate(self, call: Call) -> s.Envelope:
         assert call.session is not None
-        return Reply({"newToken": self.sim.auth.issue(call.session.username)})
+        return reply(s.ValidateResponse, newToken=self.sim.auth.issue(call.session.username))
 
-    async def logout(self, call: Call) -> Reply:
+    async def logout(self, call: Call) -> s.Envelope:
         if call.token:
             self.sim.auth.revoke(call.token)
-        return Reply({})
+        return reply(s.Envelope)
 
     # ------------------------------------------------------------------ accounts and contracts
 
-    async def account_search(self, call: Call) -> Reply:
+    async def account_search(self, call: Call) -> s.Envelope:
         req = s.AccountSearchRequest.model_validate(call.body)
         accounts = [a for a in self.ex.accounts.values() if a.can_trade or not req.onlyActiveAccounts]
-        return Reply({"accounts": [a.model().to_wire() for a in accounts]})
+        return reply(s.AccountSearchResponse, accounts=[a.model() for a in accounts])
 
-    async def contract_search(self, call: Call) -> Reply:
+    async def contract_search(self, call: Call) -> s.Envelope:
         req = s.ContractSearchRequest.model_validate(call.body)
         hits = self.ex.contracts.search(req.searchText)
-        return Reply({"contracts": [contract_to_wire(c).to_wire() for c in hits]})
+        return reply(s.ContractSearchResponse, contracts=[contract_to_wire(c) for c in hits])
 
-    async def contract_by_id(self, call: Call) -> Reply:
+    async def contract_by_id(self, call: Call) -> s.Envelope:
         req = s.ContractSearchByIdRequest.model_validate(call.body)
         c = self.ex.contracts.get(req.contractId)
         if c is None:
-            return Reply({"contract": None}, s.ContractByIdErrorCode.CONTRACT_NOT_FOUND, "Contract not found")
-        return Reply({"contract": contract_to_wire(c).to_wire()})
+            return reply(s.ContractByIdResponse, s.ContractByIdErrorCode.CONTRACT_NOT_FOUND, "Contract not found")
+        return reply(s.ContractByIdResponse, contract=contract_to_wire(c))
 
-    async def contract_available(self, call: Call) -> Reply:
+    async def contract_available(self, call: Call) -> s.Envelope:
         s.ContractAvailableRequest.model_validate(call.body)
-        return Reply({"contracts": [contract_to_wire(c).to_wire() for c in self.ex.contracts.active]})
+        return reply(s.ContractSearchResponse, contracts=[contract_to_wire(c) for c in self.ex.contracts.active])
 
-    async def retrieve_bars(self, call: Call) -> Reply:
+    async def retrieve_bars(self, call: Call) -> s.Envelope:
         req = s.RetrieveBarsRequest.model_validate(call.body)
         codes = s.RetrieveBarsErrorCode
         if self.ex.contracts.get(req.contractId) is None:
-            return Reply({"bars": []}, codes.CONTRACT_NOT_FOUND, "Contract not found")
+            return reply(s.RetrieveBarsResponse, codes.CONTRACT_NOT_FOUND, "Contract not found")
         if req.unit not in range(1, 8):
-            return Reply({"bars": []}, codes.UNIT_INVALID, f"Invalid unit ({req.unit})")
+            return reply(s.RetrieveBarsResponse, codes.UNIT_INVALID, f"Invalid unit ({req.unit})")
         if req.unitNumber < 1:
-            return Reply({"bars": []}, codes.UNIT_NUMBER_INVALID, f"Invalid unit number ({req.unitNumber})")
+            return reply(s.RetrieveBarsResponse, codes.UNIT_NUMBER_INVALID, f"Invalid unit number ({req.unitNumber})")
         if not 1 <= req.limit <= s.MAX_BARS_PER_REQUEST:
-            return Reply({"bars": []}, codes.LIMIT_INVALID, f"Invalid limit ({req.limit})")
+            return reply(s.RetrieveBarsResponse, codes.LIMIT_INVALID, f"Invalid limit ({req.limit})")
         if req.startTime is None or req.endTime is None:
-            return Reply({"bars": []})
+            return reply(s.RetrieveBarsResponse)
         bars = self.sim.market.bars.retrieve(
             req.contractId, req.startTime, req.endTime, req.unit, req.unitNumber, req.limit,
             req.includePartialBar, self.sim.clock.now(),
         )  # fmt: skip
-        return Reply({"bars": [b.to_wire() for b in bars]})
+        return reply(s.RetrieveBarsResponse, bars=bars)
 
     # ------------------------------------------------------------------ orders
 
-    async def place(self, call: Call) -> Reply:
+    async def place(self, call: Call) -> s.Envelope:
         req = s.PlaceOrderRequest.model_validate(call.body)
         fault = self.sim.faults.take_reject(call.path)
         if fault is not None:
             self.ex.reject_next.append(fault)
         out = self.ex.place(req)
-        return Reply({"orderId": out.order_id}, out.code, out.message)
+        return reply(s.PlaceOrderResponse, out.code, out.message, orderId=out.order_id)
 
-    async def modify(self, call: Call) -> Reply:
+    async def modify(self, call: Call) -> s.Envelope:
         out = self.ex.modify(s.ModifyOrderRequest.model_validate(call.body))
-        return Reply({}, out.code, out.message)
+        return reply(s.Envelope, out.code, out.message)
 
-    async def cancel(self, call: Call) -> Reply:
+    async def cancel(self, call: Call) -> s.Envelope:
         req = s.CancelOrderRequest.model_validate(call.body)
         out = self.ex.cancel(req.accountId, req.orderId)
-        return Reply({}, out.code, out.message)
+        return reply(s.Envelope, out.code, out.message)
 
-    def _orders(self, account_id: int, keep: Callable[[Any], bool]) -> list[dict[str, Any]]:
-        return [o.model().to_wire() for o in self.ex.orders.values() if o.account_id == account_id and keep(o)]
+    def _orders(self, account_id: int, keep: Callable[[SimOrder], bool]) -> list[s.OrderModel]:
+        return [o.model() for o in self.ex.orders.values() if o.account_id == account_id and keep(o)]
 
-    async def order_search(self, call: Call) -> Reply:
+    async def order_search(self, call: Call) -> s.Envelope:
         req = s.OrderSearchRequest.model_validate(call.body)
         if req.accountId not in self.ex.accounts:
-            return Reply({"orders": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+            return reply(s.OrderSearchResponse, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
         start, end = req.startTimestamp, req.endTimestamp
-        return Reply({"orders": self._orders(req.accountId, lambda o: _within(o.created, start, end))})
+        return reply(
+            s.OrderSearchResponse, orders=self._orders(req.accountId, lambda o: _within(o.created, start, end))
+        )
 
-    async def order_search_open(self, call: Call) -> Reply:
+    async def order_search_open(self, call: Call) -> s.Envelope:
         req = s.AccountIdRequest.model_validate(call.body)
         if req.accountId not in self.ex.accounts:
-            return Reply({"orders": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+            return reply(s.OrderSearchResponse, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
         # Suspended bracket children are left out (swagger: use v2/query with [Open, Suspended]).
         visible = (s.OrderStatus.OPEN, s.OrderStatus.PENDING, s.OrderStatus.PENDING_CANCELLATION)
-        return Reply({"orders": self._orders(req.accountId, lambda o: o.status in visible)})
+        return reply(s.OrderSearchResponse, orders=self._orders(req.accountId, lambda o: o.status in visible))
 
-    async def order_by_id(self, call: Call) -> Reply:
+    async def order_by_id(self, call: Call) -> s.Envelope:
         req = s.OrderSearchByIdRequest.model_validate(call.body)
         o = self.ex.orders.get(req.orderId)
         if o is None or o.account_id != req.accountId:
-            return Reply({"order": None}, s.OrderByIdErrorCode.ORDER_NOT_FOUND, "Order not found")
-        return Reply({"order": o.model().to_wire()})
+            return reply(s.OrderByIdResponse, s.OrderByIdErrorCode.ORDER_NOT_FOUND, "Order not found")
+        return reply(s.OrderByIdResponse, order=o.model())
 
-    async def order_query(self, call: Call) -> Reply:
+    async def order_query(self, call: Call) -> s.Envelope:
         req = s.OrderQueryRequest.model_validate(call.body)
         f = req.filter
         if f.accountId not in self.ex.accounts:
-            return Reply({"orders": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+            return reply(s.OrderSearchResponse, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
         statuses = set(f.statuses) if f.statuses else None
         contract = None if self.sim.options.query_ignores_contract_filter else f.contractId
         rows = [
@@ -176,41 +179,35 @@ class RestApi:
         rows.sort(key=lambda o: o.id if by_id else (o.created, o.id), reverse=req.sortDirection == s.SortDirection.DESC)
         offset = max(0, req.pageOffset or 0)
         size = min(req.pageSize or s.MAX_ORDER_QUERY_ROWS, s.MAX_ORDER_QUERY_ROWS)
-        payload: dict[str, Any] = {"orders": [o.model().to_wire() for o in rows[offset : offset + max(0, size)]]}
-        if req.includeTotalCount:
-            payload["totalCount"] = len(rows)
-        return Reply(payload)
+        page = [o.model() for o in rows[offset : offset + max(0, size)]]
+        return reply(s.OrderQueryResponse, orders=page, totalCount=len(rows) if req.includeTotalCount else None)
 
     # ------------------------------------------------------------------ positions and trades
 
-    async def position_search(self, call: Call) -> Reply:
+    async def position_search(self, call: Call) -> s.Envelope:
         req = s.AccountIdRequest.model_validate(call.body)
         if req.accountId not in self.ex.accounts:
-            return Reply({"positions": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
-        rows = [p.model().to_wire() for (acc, _), p in self.ex.positions.items() if acc == req.accountId and p.net]
-        return Reply({"positions": rows})
+            return reply(s.PositionSearchResponse, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        rows = [p.model() for (acc, _), p in self.ex.positions.items() if acc == req.accountId and p.net]
+        return reply(s.PositionSearchResponse, positions=rows)
 
-    async def close(self, call: Call) -> Reply:
+    async def close(self, call: Call) -> s.Envelope:
         req = s.CloseContractRequest.model_validate(call.body)
         out = self.ex.close(req.accountId, req.contractId, None, partial=False)
-        return Reply({}, out.code, out.message)
+        return reply(s.Envelope, out.code, out.message)
 
-    async def partial_close(self, call: Call) -> Reply:
+    async def partial_close(self, call: Call) -> s.Envelope:
         req = s.PartialCloseContractRequest.model_validate(call.body)
         out = self.ex.close(req.accountId, req.contractId, req.size, partial=True)
-        return Reply({}, out.code, out.message)
+        return reply(s.Envelope, out.code, out.message)
 
-    async def trade_search(self, call: Call) -> Reply:
+    async def trade_search(self, call: Call) -> s.Envelope:
         req = s.TradeSearchRequest.model_validate(call.body)
         if req.accountId not in self.ex.accounts:
-            return Reply({"trades": []}, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+            return reply(s.TradeSearchResponse, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
         start, end = req.startTimestamp, req.endTimestamp
-        rows = [
-            f.model().to_wire()
-            for f in self.ex.fills
-            if f.account_id == req.accountId and _within(f.created, start, end)
-        ]
-        return Reply({"trades": rows})
+        rows = [f.model() for f in self.ex.fills if f.account_id == req.accountId and _within(f.created, start, end)]
+        return reply(s.TradeSearchResponse, trades=rows)
 
 
 class _LoginApp(s.WireModel):

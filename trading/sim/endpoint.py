@@ -1,6 +1,6 @@
 """The HTTP plumbing of the simulated gateway: auth, rate limits, faults and JSON around each
 `/api/...` handler (projectx-api.md §2, §7). Handlers get a validated request model and return the
-payload fields; the envelope, status codes and faults are applied here."""
+response model (built with `reply`); status codes, auth, rate limits and faults are applied here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -22,13 +22,12 @@ from trading.sim.options import SimOptions
 JSON = "application/json"
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A handler's answer: payload fields plus the endpoint's errorCode/errorMessage."""
+E = TypeVar("E", bound=s.Envelope)
 
-    payload: dict[str, Any]
-    code: int = 0
-    message: str | None = None
+
+def reply(model: type[E], code: int = 0, message: str | None = None, **payload: Any) -> E:
+    """A response model with its envelope: success iff `code` is 0 (the endpoint's own enum)."""
+    return model(success=code == 0, errorCode=int(code), errorMessage=message, **payload)
 
 
 @dataclass(slots=True)
@@ -39,15 +38,7 @@ class Call:
     body: Any
 
 
-Handler = Callable[[Call], Awaitable[Reply]]
-
-
-def envelope(reply: Reply) -> dict[str, Any]:
-    out = dict(reply.payload)
-    out["success"] = reply.code == 0
-    out["errorCode"] = int(reply.code)
-    out["errorMessage"] = reply.message
-    return out
+Handler = Callable[[Call], Awaitable[s.Envelope]]
 
 
 def json_response(data: Any, status: int = 200, content_type: str = JSON) -> web.Response:
@@ -117,10 +108,10 @@ class Api:
             except ValueError as exc:
                 return problem({"$": [f"Invalid JSON: {exc}"]})
             try:
-                reply = await handler(Call(path, session, token, body))
+                answer = await handler(Call(path, session, token, body))
             except ValidationError as exc:
                 return problem(validation_errors(_model_of(exc), exc))
-            response = json_response(envelope(reply))
+            response = json_response(answer.to_wire())
             if faulty:
                 if self.faults.take(FaultKind.HTTP_500_AFTER, path):
                     return web.Response(status=500, text="Internal Server Error (sim fault after processing)")

@@ -100,7 +100,7 @@ class HubServer:
         kind = _EVENT_KIND[target]
         arg: Any = payload
         if target == s.EVENT_USER_ORDER and self.options.wrap_order_events:
-            arg = {"action": self.options.order_event_action, "data": payload}
+            arg = s.wrap_user_event(payload, self.options.order_event_action)
         text: str | None = None
         for conn in self.connections:
             if conn.hub == "user" and (
@@ -168,7 +168,7 @@ class HubServer:
     # ------------------------------------------------------------------ HTTP side
 
     def _token(self, request: web.Request) -> str | None:
-        return request.query.get("access_token") or bearer(request.headers.get("Authorization"))
+        return request.query.get(s.HUB_ACCESS_TOKEN_PARAM) or bearer(request.headers.get("Authorization"))
 
     async def negotiate(self, request: web.Request) -> web.StreamResponse:
         if self.auth.check(self._token(request)) is None:

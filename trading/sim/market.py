@@ -80,28 +80,23 @@ class Market:
         book.high = price if book.high is None else max(book.high, price)
         book.low = price if book.low is None else min(book.low, price)
         self.bars.record(cid, now, price, size)
-        ts = s.format_timestamp(now)
-        entry = {
-            "symbolId": contract.symbol_id,
-            "price": _num(price),
-            "timestamp": ts,
-            "type": int(s.TradeLogType.BUY if aggressor is Side.BUY else s.TradeLogType.SELL),
-            "volume": size,
-        }
-        self._publish(cid, s.EVENT_TRADE, [entry])
-        quote: dict[str, Any] = {"symbol": contract.symbol_id, "lastPrice": _num(price), "volume": book.volume}
-        if recentred and book.bid is not None and book.ask is not None:
-            quote["bestBid"], quote["bestAsk"] = _num(book.bid), _num(book.ask)
-        if book.prev_close:
-            change = price - book.prev_close
-            quote["change"] = _num(change)
-            quote["changePercent"] = round(float(change / book.prev_close * 100), 4)
-        if book.high == price:
-            quote["high"] = _num(price)
-        if book.low == price:
-            quote["low"] = _num(price)
-        quote["lastUpdated"] = ts
-        quote["timestamp"] = ts
+        kind = s.TradeLogType.BUY if aggressor is Side.BUY else s.TradeLogType.SELL
+        entry = s.GatewayTradeEntry(symbolId=contract.symbol_id, price=price, timestamp=now, type=kind, volume=size)
+        self._publish(cid, s.EVENT_TRADE, [entry.to_wire()])
+        change = price - book.prev_close if book.prev_close else None
+        quote = s.GatewayQuote(
+            symbol=contract.symbol_id,
+            lastPrice=price,
+            volume=book.volume,
+            bestBid=book.bid if recentred else None,
+            bestAsk=book.ask if recentred else None,
+            change=change,
+            changePercent=None if change is None or not book.prev_close else _pct(change, book.prev_close),
+            high=price if book.high == price else None,
+            low=price if book.low == price else None,
+            lastUpdated=now,
+            timestamp=now,
+        ).to_wire()  # partial: only the fields that changed
         self._publish(cid, s.EVENT_QUOTE, quote)
         self.exchange.on_market(cid, price)
 
@@ -110,19 +105,17 @@ class Market:
     ) -> None:
         book = self.exchange.books[cid]
         contract = self.exchange.contracts.by_id[cid]
-        ts = s.format_timestamp(at or self.clock.now())
-        quote: dict[str, Any] = {"symbol": contract.symbol_id}
+        now = at or self.clock.now()
         depth: list[dict[str, Any]] = []
         if bid is not None:
             book.bid = bid
-            quote["bestBid"] = _num(bid)
-            depth.append(_level(ts, s.DomType.BEST_BID, bid, bid_size))
+            depth.append(_level(now, s.DomType.BEST_BID, bid, bid_size))
         if ask is not None:
             book.ask = ask
-            quote["bestAsk"] = _num(ask)
-            depth.append(_level(ts, s.DomType.BEST_ASK, ask, ask_size))
-        quote["lastUpdated"] = ts
-        quote["timestamp"] = ts
+            depth.append(_level(now, s.DomType.BEST_ASK, ask, ask_size))
+        quote = s.GatewayQuote(
+            symbol=contract.symbol_id, bestBid=bid, bestAsk=ask, lastUpdated=now, timestamp=now
+        ).to_wire()
         self._publish(cid, s.EVENT_QUOTE, quote)
         if depth:
             self._publish(cid, s.EVENT_DEPTH, depth)
@@ -136,22 +129,22 @@ class Market:
             return None
         last = book.last
         prev = book.prev_close or last
-        ts = s.format_timestamp(self.clock.now())
-        return {
-            "symbol": contract.symbol_id,
-            "symbolName": "/" + self.exchange.contracts.product_of[cid].ticker,
-            "lastPrice": _num(last),
-            "bestBid": _num(book.bid if book.bid is not None else last),
-            "bestAsk": _num(book.ask if book.ask is not None else last),
-            "change": _num(last - prev),
-            "changePercent": round(float((last - prev) / prev * 100), 4) if prev else 0.0,
-            "open": _num(book.open if book.open is not None else prev),
-            "high": _num(book.high if book.high is not None else last),
-            "low": _num(book.low if book.low is not None else last),
-            "volume": book.volume,
-            "lastUpdated": ts,
-            "timestamp": ts,
-        }
+        now = self.clock.now()
+        return s.GatewayQuote(
+            symbol=contract.symbol_id,
+            symbolName="/" + self.exchange.contracts.product_of[cid].ticker,
+            lastPrice=last,
+            bestBid=book.bid if book.bid is not None else last,
+            bestAsk=book.ask if book.ask is not None else last,
+            change=last - prev,
+            changePercent=_pct(last - prev, prev) if prev else 0.0,
+            open=book.open if book.open is not None else prev,
+            high=book.high if book.high is not None else last,
+            low=book.low if book.low is not None else last,
+            volume=book.volume,
+            lastUpdated=now,
+            timestamp=now,
+        ).model_dump(mode="json")
 
     def _publish(self, cid: str, target: str, payload: Any) -> None:
         for sink in self.sinks:
@@ -240,12 +233,12 @@ class Market:
             self._task = None
 
 
-def _num(d: Decimal) -> float | int:
-    return int(d) if d == d.to_integral_value() else float(d)
+def _level(at: datetime, kind: s.DomType, price: Decimal, size: int) -> dict[str, Any]:
+    return s.GatewayDepthEntry(timestamp=at, type=kind, price=price, volume=size, currentVolume=size).to_wire()
 
 
-def _level(ts: str, kind: s.DomType, price: Decimal, size: int) -> dict[str, Any]:
-    return {"timestamp": ts, "type": int(kind), "price": _num(price), "volume": size, "currentVolume": size}
+def _pct(change: Decimal, base: Decimal) -> float:
+    return round(float(change / base * 100), 4)
 
 
 def load_bars_csv(path: str | Path, contract_id: str) -> list[Bar]:
