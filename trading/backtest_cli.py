@@ -77,6 +77,13 @@ def _backtest(args: argparse.Namespace) -> int:
         contracts = dict(BACKTEST_CONTRACTS)
     else:
         bars, contracts = run(_bars_from_store(args, symbols, start, end))
+    unknown = [s for s in symbols if s not in contracts]
+    if unknown:
+        print(
+            f"error: no contract spec for {', '.join(unknown)} (offline: {', '.join(BACKTEST_CONTRACTS)})",
+            file=sys.stderr,
+        )
+        return 2
     missing = [s for s in symbols if s not in bars or len(bars[s].ts) == 0]
     if missing:
         print(f"error: no 1-minute bars for {', '.join(missing)}", file=sys.stderr)

@@ -55,6 +55,9 @@ def test_backtest_command_refuses_bad_input(csv_file: Path, capsys: pytest.Captu
     assert main(["backtest", "--symbol", "MES", "--from", "2025-06-11", "--to", "2025-06-11",
                  "--bars", str(csv_file)]) == 1  # fmt: skip
     assert "no 1-minute bars for MES" in capsys.readouterr().err
+    assert main(["backtest", "--symbol", "ZZ", "--from", "2025-06-11", "--to", "2025-06-11",
+                 "--bars", str(csv_file)]) == 2  # fmt: skip
+    assert "no contract spec for ZZ" in capsys.readouterr().err
 
 
 def test_bars_import_then_backtest_from_the_store(
