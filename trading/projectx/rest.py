@@ -388,7 +388,9 @@ class ProjectXClient:
             try:
                 return await self._once(path, body, model, limiter=limiter, auth=auth)
             except _Unauthorized:
-                if reauthed or not auth:
+                if not auth:
+                    raise AuthError(f"The broker refused {_name(path)} (HTTP 401)", 401) from None
+                if reauthed:
                     raise AuthError("The broker refused our session even after logging in again", 401) from None
                 await self._reauth(generation)
                 reauthed = True
