@@ -1,0 +1,5 @@
+import sys
+
+from bot.run import main
+
+sys.exit(main())
