@@ -9,12 +9,14 @@ Definitions (see /work/shared/overnight-range.md):
 - A *CME session* is one Globex equity session: from the 18:00 ET reopen to the 17:00 ET close of
   its trade date (earlier on early-close days). It is the daily bar used for ATRD.
 - A *trading day* is a date that is both an NYSE session and a CME Globex equity session.
-- The *overnight window* of trading day D runs from 18:00 ET on the calendar day of the reopen that
-  starts D's CME session to 09:30 ET on D. That is 18:00 the previous day normally, Sunday 18:00 for
-  a Monday, and after a CME holiday with no session (Christmas, New Year) the reopen that ends the
-  holiday: there are no bars between the last close and that reopen, so "18:00 of the last day with a
-  session" and "the previous reopen" select the same bars; we report the reopen because that is the
-  start of the minutes the data-quality check can expect.
+- The *overnight window* of trading day D runs from 18:00 ET of the previous *session* day to 09:30
+  ET on D: the latest calendar day before D with a CME session (so the day after an NYSE-only
+  holiday such as MLK day starts at 18:00 of the holiday, which had a CME session), or the Sunday
+  before a Monday. After a CME holiday with no session (Christmas, New Year) that is 18:00 of the
+  last day with a session (Christmas Eve for Dec 26), as the spec words it, although Globex really
+  reopens only at 18:00 of the holiday: no bars exist in between and the calendar says the market
+  is closed there, so ONH/ONL and the data-quality expected minutes are the same under either
+  reading. `TradingDay.cme.open` is the real reopen.
 - The *flatten* time is min(15:55, NYSE close - 5 min): 12:55 on a 13:00 early close.
 
 Schedules are computed once per calendar year and cached: the calendar is queried on every bar.
@@ -225,10 +227,13 @@ def trading_day(
     hours = rth(d)
     if session is None or hours is None:
         raise NotATradingDay(f"{d} is not a trading day (NYSE and CME Globex equity)")
-    reopen_day = to_ny(session.open).date()
+    previous = sessions_before(d, 1)
+    start_day = previous[0].date if previous else to_ny(session.open).date()
+    if d.weekday() == 0:  # Monday: the Sunday reopen
+        start_day = max(start_day, d - timedelta(days=1))
     return TradingDay(
         date=d,
-        window_start=ny(reopen_day, window_start),
+        window_start=ny(start_day, window_start),
         window_end=ny(d, window_end),
         rth_open=hours[0],
         rth_close=hours[1],

@@ -183,7 +183,7 @@ def test_november_dst_monday() -> None:
 
 
 def test_day_after_a_cme_holiday() -> None:
-    d = date(2025, 12, 26)  # CME closed on Christmas; the window opens Christmas 18:00 EST
+    d = date(2025, 12, 26)  # CME closed on Christmas: the window is Christmas Eve 18:00 EST (no bars until the reopen)
     r, _ = run(Scenario(d, rth=LONG_DAY))
     lt = LONG.format(d=d)
     assert fills(r) == [

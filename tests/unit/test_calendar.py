@@ -63,11 +63,20 @@ def test_christmas_eve_and_the_day_after_christmas() -> None:
     assert cal.cme_session(date(2025, 12, 25)) is None
     assert not cal.is_trading_day(date(2025, 12, 25))
     after = cal.trading_day(date(2025, 12, 26))
-    # CME holiday with no session: the window opens at the reopen that ends it, Christmas 18:00 ET.
-    assert after.window_start == utc(2025, 12, 25, 23, 0)
+    # CME holiday with no session: the window opens at 18:00 of the last day with a session (Christmas
+    # Eve); Globex really reopened Christmas 18:00, and no minute in between counts as open.
+    assert after.window_start == utc(2025, 12, 24, 23, 0)
+    assert after.cme.open == utc(2025, 12, 25, 23, 0)
+    assert cal.open_minutes(after.window_start, after.window_end) == 930
     assert not cal.is_market_open(utc(2025, 12, 25, 12, 0))
     assert cal.is_market_open(utc(2025, 12, 24, 18, 0))  # CME 13:15 ET close on Christmas Eve
     assert not cal.is_market_open(utc(2025, 12, 24, 18, 15))
+
+
+def test_new_year() -> None:
+    jan2 = cal.trading_day(date(2026, 1, 2))  # CME closed on New Year's Day
+    assert jan2.window_start == utc(2025, 12, 31, 23, 0)
+    assert jan2.cme.open == utc(2026, 1, 1, 23, 0)
 
 
 def test_good_friday() -> None:
@@ -110,7 +119,8 @@ def test_boundaries_are_utc_ordered_and_windows_do_not_overlap(d: date) -> None:
         for ts in (td.window_start, td.window_end, td.rth_open, td.rth_close, td.flatten, td.cme.open, td.cme.close):
             assert ts.tzinfo is not None and ts.utcoffset() == timedelta(0)
         assert td.window_start < td.window_end == td.rth_open < td.flatten < td.rth_close <= td.cme.close
-        assert td.cme.open == td.window_start
+        assert td.window_start <= td.cme.open
+        assert cal.open_minutes(td.window_start, td.cme.open) == 0  # nothing trades before the reopen
         assert cal.to_ny(td.window_start).hour == 18 and cal.to_ny(td.window_end).strftime("%H:%M") == "09:30"
         if previous is not None:
             assert previous.rth_close < td.window_start
