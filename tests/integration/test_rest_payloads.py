@@ -20,7 +20,14 @@ from aiohttp import web
 from trading.config import ProjectXSettings
 from trading.domain import OrderRequest, OrderStatus, OrderType, PositionSide, Side
 from trading.projectx import schema as s
-from trading.projectx.errors import AuthError, HttpStatusError, OrderRejected, UncertainOutcome, WireFormatError
+from trading.projectx.errors import (
+    AmbiguousContract,
+    AuthError,
+    HttpStatusError,
+    OrderRejected,
+    UncertainOutcome,
+    WireFormatError,
+)
 from trading.projectx.rest import ProjectXClient
 
 
@@ -204,6 +211,31 @@ async def test_canonical_reads(canned: tuple[Canned, str]) -> None:
         assert (pos.side, pos.size, pos.average_price) == (PositionSide.LONG, 2, Decimal("1575.75"))
         fills = await px.search_trades(203, since)
         assert fills[0].pnl == Decimal("50.0") and fills[0].fees == Decimal("1.4")
+
+
+async def test_front_month_refuses_ambiguity_and_ignores_fuzzy_and_expired_matches(canned: tuple[Canned, str]) -> None:
+    state, base = canned
+
+    def contract(cid: str, name: str, symbol_id: str, active: bool = True) -> dict[str, object]:
+        return {
+            "id": cid, "name": name, "description": name, "tickSize": 0.25, "tickValue": 0.5,
+            "activeContract": active, "symbolId": symbol_id,
+        }  # fmt: skip
+
+    fuzzy = [
+        contract("CON.F.US.MNQ.Z25", "MNQZ5", "F.US.MNQ"),
+        contract("CON.F.US.MNQ.U25", "MNQU5", "F.US.MNQ", active=False),
+        contract("CON.F.US.ENQ.Z25", "NQZ5", "F.US.ENQ"),
+    ]
+    state.bodies[s.CONTRACT_SEARCH] = json.dumps({"contracts": fuzzy, "success": True, "errorCode": 0})
+    async with _client(base) as px:
+        assert (await px.front_month("MNQ")).id == "CON.F.US.MNQ.Z25"  # NQ and the expired month left out
+        assert (await px.front_month("NQ")).id == "CON.F.US.ENQ.Z25"
+        fuzzy.append(contract("CON.F.US.MNQ.H26", "MNQH6", "F.US.MNQ"))
+        state.bodies[s.CONTRACT_SEARCH] = json.dumps({"contracts": fuzzy, "success": True, "errorCode": 0})
+        with pytest.raises(AmbiguousContract) as info:
+            await px.front_month("MNQ")
+    assert info.value.candidates == ["CON.F.US.MNQ.H26", "CON.F.US.MNQ.Z25"]
 
 
 async def test_canonical_contract_by_id_in_both_shapes(canned: tuple[Canned, str]) -> None:
