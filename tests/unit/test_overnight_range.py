@@ -225,3 +225,17 @@ def test_data_quality_boundary_is_exactly_ninety_percent() -> None:
     assert r.days[0]["blocked"] is None and r.days[0]["filters"]["data_quality"]["value"] == "0.9000"
     r, _ = run(Scenario(D, missing=[(start, start + timedelta(minutes=94))]))
     assert r.days[0]["blocked"].startswith("data quality: 836 of 930")
+
+
+def test_config_is_validated_and_frozen() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    cfg = OvernightRange.config_from({"symbols": ["MES"], "offset": "0.5", "last_entry_time": "10:30:00"})
+    assert cfg.symbols == ("MES",) and cfg.offset == Decimal("0.5") and cfg.last_entry_time == time(10, 30)
+    with pytest.raises(ValidationError):
+        OvernightRange.config_from({"quantity": 0})
+    with pytest.raises(ValidationError):
+        OvernightRange.config_from({"no_such_setting": 1})
+    with pytest.raises(ValidationError):
+        cfg.offset = Decimal(1)  # type: ignore[misc]
