@@ -1,40 +1,59 @@
-"""`tradebot demo` until the demo issue lands: what exists, run for real, and nothing pretended."""
+"""`tradebot demo`: one simulated trading day end to end (see trading/demo.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
+from pathlib import Path
 
-from trading import native
 from trading.cli_common import Subcommands, load, run
-from trading.config import masked
-from trading.store import open_database
-from trading.store.migrate import migrate
-
-NOT_BUILT = (
-    "The full demo (the simulated gateway, an overnight-range session, fills and notifications) is not "
-    "built yet. This run started the database, applied the migrations and printed the configuration; "
-    "nothing was traded."
-)
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    from trading.demo import run_demo
+
     settings = load(args)
-    print("configuration (secrets masked):")
-    print(json.dumps(masked(settings), indent=2))
-    print(f"execution path: {native.describe()}")
-    async with await open_database(settings) as db:
-        print(f"database: {db.where}")
-        applied = await migrate(db.pool)
-        print(f"migrations applied: {', '.join(applied) if applied else 'none pending'}")
-    print(NOT_BUILT)
+    out = _out_dir(args, settings.app.data_dir)
+    result = await run_demo(settings, out, seed=args.seed)
+    print()
+    print(result.summary)
+    print()
+    print(f"database: {result.database}")
+    print(f"rows: {result.orders} orders, {result.fills} fills, {result.notifications} notifications")
+    for chart in result.charts:
+        print(f"chart: {chart}")
+    print(f"order paths measured: {', '.join(result.paths)}")
+    print(f"demo wall time: {result.wall_s:.1f} s")
     return 0
 
 
+def _out_dir(args: argparse.Namespace, data_dir: Path) -> Path:
+    out = Path(args.out).expanduser() if args.out else data_dir.expanduser() / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def register(sub: Subcommands) -> None:
-    sub.add_parser(
+    p = sub.add_parser(
         "demo",
-        help="run the demo (for now: database, migrations and configuration only)",
-        description="Start the database (embedded unless database.url is set), migrate it, print the "
-        "effective configuration and the execution path. " + NOT_BUILT,
-    ).set_defaults(fn=lambda args: run(_demo(args)))
+        help="run a whole simulated trading day (overnight range, open, fills, flatten, summary) in seconds",
+        description="Start the database (embedded unless database.url is set) and the simulated gateway "
+        "in-process, generate weeks of seeded history, then run one trading day of the overnight-range "
+        "strategy on a simulated clock: range card and chart, both entries with brackets, a fill over the "
+        "user hub, breakeven, flatten, daily summary with the latency table. Prints where everything is.",
+    )
+    p.add_argument("--seed", type=int, default=7, help="market seed (default 7)")
+    p.add_argument("--out", metavar="DIR", help="where charts go (default: app.data_dir/demo)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    p.set_defaults(fn=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    _log(args)
+    return run(_demo(args))
+
+
+def _log(args: argparse.Namespace) -> None:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )

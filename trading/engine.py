@@ -1,0 +1,642 @@
+"""The engine: feed → bars → strategies → risk → execution, and user-hub events → store → outbox.
+
+One engine for paper and live: it talks to a ProjectX gateway (the simulator in paper mode, the
+real one live) through `ProjectXClient` (REST), an `OrderPath` (Rust executor or Python client) and
+the two SignalR hubs. Only the settings differ.
+
+- Strategies see the world through `EngineContext` (engine_context.py). Their actions run right
+  after each handler, under one lock, so handlers never interleave.
+- An order is written to the store as an intent (by its deterministic customTag) before it is sent;
+  a tag already stored with a broker id is never sent again; a stored intent without one is first
+  looked up at the broker by tag (a crash between intent and answer).
+- Each strategy's state for the trading day is saved to `strategy_state` after every handler that
+  changed it and restored at start, so a restart mid-day continues.
+- Fills are stored once per broker trade id, with their notification in the same transaction.
+- At start and after every user-hub reconnect the engine reconciles orders, positions and today's
+  fills with REST (reconcile.py); until that agrees, `propose` refuses new orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
+from trading.clock import Clock
+from trading.config import Settings
+from trading.domain import (
+    Bar,
+    Contract,
+    Fill,
+    NotificationKind,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    PositionSide,
+    Quote,
+)
+from trading.engine_bars import BarCache, ns
+from trading.engine_context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
+from trading.engine_exec import OrderPath, PythonPath
+from trading.metrics import LatencyMetrics
+from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
+from trading.projectx.rest import ProjectXClient
+from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder
+from trading.store import DuplicateOrderTag, Store
+from trading.strategies import STRATEGIES
+from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy, persist, restore
+from trading.streaming import (
+    AccountEvent,
+    FillEvent,
+    Hub,
+    MarketStream,
+    OrderEvent,
+    PositionEvent,
+    QuoteEvent,
+    StatusEvent,
+    StreamEvent,
+    StreamState,
+    TradesEvent,
+    UserStream,
+)
+
+log = logging.getLogger(__name__)
+
+BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
+HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
+REOPEN = time(18, 0)
+
+
+def current_trading_day(now: datetime) -> TradingDay | None:
+    """The trading day whose overnight window or session `now` belongs to (after 18:00: the next one)."""
+    local = to_ny(now)
+    d = local.date()
+    if local.time() >= REOPEN or not is_trading_day(d):
+        d = next_trading_day(d)
+    try:
+        return trading_day(d)
+    except NotATradingDay:
+        return None
+
+
+class NotReady(Exception):
+    pass
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: ProjectXClient,
+        clock: Clock,
+        *,
+        account_id: int,
+        path: OrderPath | None = None,
+        metrics: LatencyMetrics | None = None,
+        strategies: Sequence[str] | None = None,
+        user_stream: UserStream | None = None,
+        market_stream: MarketStream | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.account_id = account_id
+        self.metrics = metrics or LatencyMetrics(clock, store.latency)
+        self.path = path or PythonPath(client, self.metrics)
+        self.user_stream = user_stream
+        self.market_stream = market_stream
+        names = (
+            list(strategies)
+            if strategies is not None
+            else [n for n in STRATEGIES if getattr(getattr(settings.strategies, n, None), "enabled", False)]
+        )
+        self.strategy_names = names
+        self.strategies: dict[str, Strategy[Any]] = {}
+        self.contracts: dict[str, Contract] = {}  # symbol -> contract
+        self.symbol_of: dict[str, str] = {}  # contract id -> symbol
+        self.bars: dict[str, BarCache] = {}
+        self.quotes: dict[str, Quote] = {}
+        self.orders: dict[int, Order] = {}
+        self.owner: dict[int, str] = {}  # broker order id -> strategy name
+        self.positions: dict[str, Position] = {}
+        self.actions: list[Action] = []
+        self.risk = RiskManager(settings.risk)
+        self.balance = Decimal(0)
+        self.realized_today = Decimal(0)
+        self.ready = False  # reconciled with the broker; new orders refused until then
+        self.day: TradingDay | None = None
+        self._reserved: list[WorkingOrder] = []
+        self._unsaved_bars: list[Bar] = []
+        self._saved: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.events_seen = 0  # user-hub order/fill/position events handled (drivers wait on it)
+        self.market_seen_at: datetime | None = None  # newest market event time handled
+        self.reconciles = 0
+        self.started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Contracts, bars, risk state, strategies (state restored), streams, then reconcile."""
+        now = self.clock.now()
+        self.day = current_trading_day(now)
+        symbols = sorted({s for n in self.strategy_names for s in self._symbols_of(n)})
+        for sym in symbols:
+            c = await self.client.front_month(sym)
+            self.contracts[sym] = c
+            self.symbol_of[c.id] = sym
+            await self.store.contracts.upsert(c)
+            self.bars[sym] = BarCache(c.id)
+        await self.load_bars(now - timedelta(days=HISTORY_DAYS), now)
+        self.risk = await RiskManager.load(
+            self.settings.risk, RepositoryRiskStore(self.store.risk_state), self.account_id
+        )
+        for name in self.strategy_names:
+            cls = STRATEGIES[name]
+            strategy = cls(cls.config_from(getattr(self.settings.strategies, name)), EngineContext(self, name))
+            self.strategies[name] = strategy
+            if self.day is not None:
+                await restore(strategy, self.store.strategy_state, self.day.date)
+                self._saved[name] = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+        if self.user_stream is not None:
+            await self.user_stream.start()
+            await self.user_stream.subscribe_account(self.account_id)
+        if self.market_stream is not None:
+            await self.market_stream.start()
+            for c in self.contracts.values():
+                await self.market_stream.subscribe_quotes(c.id)
+                await self.market_stream.subscribe_trades(c.id)
+        await self.reconcile()
+        self.started = True
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.flush_bars()
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for stream in (self.market_stream, self.user_stream):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    await stream.stop()
+        with contextlib.suppress(Exception):
+            await self.metrics.flush()
+
+    def _symbols_of(self, name: str) -> tuple[str, ...]:
+        cfg = getattr(self.settings.strategies, name, None)
+        return tuple(getattr(cfg, "symbols", ()))
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ views for strategies and risk
+    def bar_cache(self, symbol: str) -> BarCache:
+        return self.bars[symbol]
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        c = self.contracts[symbol]
+        q = self.quotes.get(c.id)
+        if q is not None and q.last is not None:
+            return q.last
+        a = self.bars[symbol].arrays()
+        return c.snap(float(a.close[-1])) if len(a.ts) else None
+
+    def orders_of(self, name: str) -> list[Order]:
+        return [o for oid, o in self.orders.items() if self.owner.get(oid) == name]
+
+    def account_info(self) -> AccountInfo:
+        return AccountInfo(self.account_id, self.balance, self._day_pnl(), self.settings.risk.daily_loss_limit)
+
+    def _unrealized(self) -> Decimal:
+        total = Decimal(0)
+        for cid, p in self.positions.items():
+            sym = self.symbol_of.get(cid)
+            q = self.quotes.get(cid)
+            if sym is not None and q is not None and q.last is not None:
+                total += p.unrealized(self.contracts[sym], q.last)
+        return total
+
+    def _day_pnl(self) -> Decimal:
+        return self.realized_today + self._unrealized()
+
+    def exposure(self) -> Exposure:
+        working = [
+            WorkingOrder(o.contract_id, o.side, o.size)
+            for o in self.orders.values()
+            if o.status.is_working and o.parent_id is None
+        ]
+        return Exposure(
+            positions={
+                cid: p.size * (1 if p.side is PositionSide.LONG else -1) for cid, p in self.positions.items() if p.size
+            },
+            working=working + self._reserved,
+            realized_today=self.realized_today,
+            unrealized=self._unrealized(),
+            balance=self.balance,
+        )
+
+    def check_risk(self, request: OrderRequest) -> Decision:
+        if not self.ready:
+            return Decision(False, "the engine has not reconciled with the broker yet; no new orders until it has")
+        return self.risk.check(request, self.exposure(), self.clock.now())
+
+    def reserve(self, request: OrderRequest) -> None:
+        """Count an approved proposal as working until it is placed (a second proposal sees it)."""
+        self._reserved.append(WorkingOrder(request.contract_id, request.side, request.size))
+
+    # ------------------------------------------------------------------ bars
+    async def load_bars(self, start: datetime, end: datetime) -> None:
+        """Bars from the store, then whatever the broker has after the newest stored bar (stored too)."""
+        for sym, c in self.contracts.items():
+            cache = self.bars[sym]
+            cache.add(await self.store.bars.range(c.id, "1m", start, end))
+            await self.backfill(sym, cache.latest or start, end)
+
+    async def backfill(self, symbol: str, start: datetime, end: datetime) -> int:
+        c = self.contracts[symbol]
+        try:
+            bars = await self.client.retrieve_bars(c.id, start, end, "1m", include_partial=False)
+        except ProjectXError as exc:
+            log.warning("bar backfill for %s failed: %s", symbol, exc)
+            return 0
+        closed = [b for b in bars if b.start + timedelta(minutes=1) <= end]
+        if closed:
+            await self.store.bars.insert_many(closed)
+            self.bars[symbol].add(closed)
+        return len(closed)
+
+    async def catch_up_bars(self) -> None:
+        """Close the aggregators' bars up to now and fill any gap from the broker (before levels are read)."""
+        now = self.clock.now()
+        for sym in self.contracts:
+            await self._closed_bars(sym, self.bars[sym].aggregator.advance(ns(now)))
+        await self.flush_bars()
+        for sym in self.contracts:
+            # The broker's bars are the reference for levels: re-read the whole overnight window (a
+            # dropped print on the feed must not move the range), and anything after it.
+            start = self.day.window_start if self.day is not None else now - timedelta(days=1)
+            latest = self.bars[sym].latest
+            if latest is not None and latest < start:
+                start = latest
+            await self.backfill(sym, start, now)
+
+    async def flush_bars(self) -> None:
+        """Write the bars closed on the feed since the last flush (one COPY for many bars)."""
+        if self._unsaved_bars:
+            bars, self._unsaved_bars = self._unsaved_bars, []
+            await self.store.bars.insert_many(bars)
+
+    async def _closed_bars(self, symbol: str, rows: list[Any]) -> None:
+        if not rows:
+            return
+        bars = self.bars[symbol].add_tuples(rows)
+        self._unsaved_bars += bars
+        if len(self._unsaved_bars) >= BAR_FLUSH:
+            await self.flush_bars()
+        for bar in bars:
+            for strategy in self.strategies.values():
+                if symbol in strategy.symbols:
+                    strategy.on_bar(symbol, bar)
+        await self._after()
+
+    # ------------------------------------------------------------------ session events (scheduler jobs call these)
+    async def session_event(self, event: SessionEvent, day: TradingDay) -> None:
+        async with self._lock:
+            if self.day is None or self.day.date != day.date:
+                self.day = day
+            if event in (SessionEvent.PRE_OPEN, SessionEvent.OPEN):
+                await self.catch_up_bars()
+            for strategy in self.strategies.values():
+                strategy.on_session_event(event, day)
+            await self._drain()
+            await self._persist(force=True)
+
+    # ------------------------------------------------------------------ stream handlers
+    async def on_market(self, batch: Sequence[StreamEvent]) -> None:
+        for ev in batch:
+            if isinstance(ev, QuoteEvent):
+                q = ev.quote
+                self.quotes[q.contract_id] = q
+                sym = self.symbol_of.get(q.contract_id)
+                if sym is not None:
+                    async with self._lock:
+                        for strategy in self.strategies.values():
+                            if sym in strategy.symbols:
+                                strategy.on_quote(sym, q)
+                        if self.actions:
+                            await self._drain()
+                            await self._persist()
+                self._seen_market(q.ts_event)
+            elif isinstance(ev, TradesEvent):
+                sym = self.symbol_of.get(ev.contract_id)
+                if sym is None:
+                    continue
+                agg = self.bars[sym].aggregator
+                rows: list[Any] = []
+                for t in ev.ticks:
+                    rows += agg.push(ns(t.ts_event), float(t.price), float(t.size))
+                async with self._lock:
+                    await self._closed_bars(sym, rows)
+                if ev.ticks:
+                    self._seen_market(ev.ticks[-1].ts_event)
+            elif isinstance(ev, StatusEvent) and ev.is_alert:
+                await self.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Market feed", "text": ev.message})
+
+    def _seen_market(self, at: datetime) -> None:
+        if self.market_seen_at is None or at > self.market_seen_at:
+            self.market_seen_at = at
+
+    async def on_user(self, batch: Sequence[StreamEvent]) -> None:
+        for ev in batch:
+            try:
+                if isinstance(ev, OrderEvent):
+                    async with self._lock:
+                        await self.apply_order(ev.order)
+                elif isinstance(ev, FillEvent):
+                    async with self._lock:
+                        await self.apply_fill(ev.fill)
+                elif isinstance(ev, PositionEvent):
+                    self.apply_position(ev.position, ev.closed)
+                    await self.store.positions.record(ev.position, at=self.clock.now())
+                elif isinstance(ev, AccountEvent):
+                    if ev.account.id == self.account_id:
+                        self.balance = ev.account.balance
+                elif isinstance(ev, StatusEvent):
+                    await self._on_status(ev)
+            finally:
+                if isinstance(ev, OrderEvent | FillEvent | PositionEvent):
+                    self.events_seen += 1
+
+    async def _on_status(self, ev: StatusEvent) -> None:
+        if ev.is_alert:
+            await self.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Account feed", "text": ev.message})
+        if ev.hub is Hub.USER and ev.state in (StreamState.DISCONNECTED, StreamState.LOGOUT):
+            self.ready = False
+        if ev.hub is Hub.USER and ev.state in (StreamState.RECONNECTED, StreamState.TOKEN_REFRESHED):
+            self.ready = False
+            self._spawn(self.reconcile(), "engine-reconcile")
+
+    def apply_position(self, position: Position, closed: bool = False) -> None:
+        if closed or position.size == 0:
+            self.positions.pop(position.contract_id, None)
+        else:
+            self.positions[position.contract_id] = position
+
+    def _owner_of(self, order: Order) -> str | None:
+        if order.id is not None and order.id in self.owner:
+            return self.owner[order.id]
+        if order.custom_tag:
+            head = order.custom_tag.split(":", 1)[0]
+            if head in self.strategies:
+                return head
+        if order.parent_id is not None:
+            return self.owner.get(order.parent_id)
+        return None
+
+    async def apply_order(self, order: Order, *, notify: bool = True) -> None:
+        """A broker order state (hub event or REST read): store, cache, tell its strategy."""
+        oid = order.id
+        if oid is None:
+            return
+        before = self.orders.get(oid)
+        stored = await self.store.orders.upsert_broker_order(order, at=self.clock.now())
+        if order.custom_tag is None and stored.custom_tag is not None:
+            order = replace(order, custom_tag=stored.custom_tag)
+        self.orders[oid] = order
+        name = self._owner_of(order)
+        if name is not None:
+            self.owner[oid] = name
+        changed = before is None or before.status is not order.status or before.stop_price != order.stop_price
+        done = order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+        was_live = before is None or before.status is not OrderStatus.SUSPENDED
+        if notify and changed and done and name is not None and was_live:
+            await self.store.outbox.enqueue(
+                NotificationKind.ORDER,
+                _order_payload(order.status.value, order, self.symbol_of.get(order.contract_id, order.contract_id)),
+                dedupe_key=f"order-{order.id}-{order.status.value}",
+            )
+        if name is not None and changed:
+            self.strategies[name].on_order_update(order)
+            await self._after()
+
+    async def apply_fill(self, fill: Fill) -> bool:
+        """Store a fill once (with its notification); tell the owning strategy. False for a repeat."""
+        sym = self.symbol_of.get(fill.contract_id, fill.contract_id)
+        kind = NotificationKind.ENTRY_FILL if fill.pnl is None else NotificationKind.EXIT_FILL
+        async with self.store.transaction() as tx:
+            if not await tx.fills.insert(fill):
+                return False
+            await tx.outbox.enqueue(kind, _fill_payload(fill, sym), dedupe_key=f"fill-{fill.id}")
+        if not fill.voided:
+            self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
+        order = self.orders.get(fill.order_id)
+        if order is None:
+            try:
+                order = await self.client.order_by_id(self.account_id, fill.order_id)
+            except ProjectXError as exc:
+                log.warning("order %s of fill %s unknown: %s", fill.order_id, fill.id, exc)
+                return True
+            await self.apply_order(order, notify=False)
+        name = self._owner_of(order)
+        if name is not None:
+            filled = replace(order, status=OrderStatus.FILLED, fill_volume=order.size, filled_price=fill.price)
+            self.strategies[name].on_fill(filled, fill.price, fill.size, fill.ts_event)
+        for trip in self.risk.mark(self.exposure(), self.clock.now()):
+            self.actions.append(Notify("risk", NotificationKind.RISK, {"title": "Kill switch", "text": trip.reason}))
+        await self.risk.save(RepositoryRiskStore(self.store.risk_state), self.account_id)
+        await self._after()
+        return True
+
+    # ------------------------------------------------------------------ actions
+    async def _after(self) -> None:
+        await self._drain()
+        await self._persist()
+
+    async def _drain(self) -> None:
+        while self.actions:
+            action = self.actions.pop(0)
+            try:
+                if isinstance(action, Place):
+                    await self.place(action.request, action.strategy)
+                elif isinstance(action, Cancel):
+                    await self._cancel(action.order)
+                elif isinstance(action, ModifyStop):
+                    await self._modify_stop(action.order, action.price)
+                elif isinstance(action, Notify):
+                    await self.store.outbox.enqueue(action.kind, {"strategy": action.strategy, **action.payload})
+            except ProjectXError as exc:
+                log.warning("%s failed: %s", type(action).__name__, exc)
+                await self.store.outbox.enqueue(
+                    NotificationKind.ALERT, {"title": f"{type(action).__name__} failed", "text": str(exc)}
+                )
+        self._reserved.clear()
+
+    async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
+        """Intent first, then the broker, once per customTag whatever happened before."""
+        tag = request.custom_tag
+        stored = await self.store.orders.by_tag(tag)
+        if stored is not None and stored.id is not None:
+            return stored.id  # placed before (this run or an earlier one)
+        if stored is None:
+            try:
+                await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+            except DuplicateOrderTag:
+                return await self.place(request, strategy)
+        else:  # an intent without a broker id: did the broker get it before we died?
+            found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
+            if found is not None and found.id is not None:
+                if strategy is not None:
+                    self.owner[found.id] = strategy
+                await self.apply_order(found)
+                return found.id
+        try:
+            order_id = await self.path.place(request)
+        except OrderRejected as exc:
+            await self.store.orders.update_status(
+                custom_tag=tag, status=OrderStatus.REJECTED, detail=str(exc), at=self.clock.now()
+            )
+            rejected = _order_of(request, exc.order_id, OrderStatus.REJECTED)
+            await self.store.outbox.enqueue(
+                NotificationKind.ORDER,
+                {
+                    **_order_payload("rejected", rejected, self.symbol_of.get(request.contract_id, "")),
+                    "error": str(exc),
+                },
+                dedupe_key=f"order-rejected-{tag}",
+            )
+            if strategy is not None:
+                self.strategies[strategy].on_order_update(rejected)
+            return None
+        except UncertainOutcome as exc:
+            log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, exc)
+            self.ready = False
+            self._spawn(self.reconcile(), "engine-reconcile")
+            return None
+        if strategy is not None:
+            self.owner[order_id] = strategy
+        current = await self.store.orders.by_tag(tag)
+        if current is not None and current.id is None:
+            await self.store.orders.attach_broker_id(tag, order_id, at=self.clock.now())
+        if order_id not in self.orders:
+            self.orders[order_id] = _order_of(request, order_id, OrderStatus.OPEN)
+        await self.store.outbox.enqueue(
+            NotificationKind.ORDER,
+            _order_payload("placed", self.orders[order_id], self.symbol_of.get(request.contract_id, ""), request),
+            dedupe_key=f"order-placed-{tag}",
+        )
+        return order_id
+
+    async def _cancel(self, order: Order) -> None:
+        current = self.orders.get(order.id or -1, order)
+        if order.id is None or not current.status.is_working:
+            return
+        await self.path.cancel(self.account_id, order.id)
+
+    async def _modify_stop(self, order: Order, price: Decimal) -> None:
+        if order.id is None:
+            return
+        await self.path.modify_stop(self.account_id, order.id, price)
+        await self.store.outbox.enqueue(
+            NotificationKind.ORDER,
+            {**_order_payload("modified", order, self.symbol_of.get(order.contract_id, "")), "stop_price": str(price)},
+            dedupe_key=f"order-modified-{order.id}-{price}",
+        )
+
+    async def _persist(self, force: bool = False) -> None:
+        if self.day is None:
+            return
+        for name, strategy in self.strategies.items():
+            state = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+            if force or self._saved.get(name) != state:
+                await persist(strategy, self.store.strategy_state, self.day.date)
+                self._saved[name] = state
+
+    # ------------------------------------------------------------------ reconciliation, flatten, summary
+    async def reconcile(self) -> Any:
+        from trading.reconcile import reconcile
+
+        async with self._lock:
+            report = await reconcile(self)
+            self.reconciles += 1
+            await self._after()
+            return report
+
+    async def flatten_all(self, reason: str) -> dict[str, list[Any]]:
+        """Cancel every working order and close every position (the kill switch, an operator)."""
+        cancelled: list[int] = []
+        closed: list[str] = []
+        for o in await self.client.search_open_orders(self.account_id):
+            if o.id is not None:
+                with contextlib.suppress(ProjectXError):
+                    await self.path.cancel(self.account_id, o.id)
+                    cancelled.append(o.id)
+        for p in await self.client.open_positions(self.account_id):
+            with contextlib.suppress(ProjectXError):
+                await self.client.close_position(self.account_id, p.contract_id)
+                closed.append(p.contract_id)
+        await self.store.outbox.enqueue(
+            NotificationKind.RISK, {"title": "Flattened", "text": reason, "cancelled": cancelled, "closed": closed}
+        )
+        return {"cancelled": cancelled, "closed": closed}
+
+
+def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:
+    return Order(
+        id=order_id,
+        account_id=request.account_id,
+        contract_id=request.contract_id,
+        side=request.side,
+        type=request.type,
+        size=request.size,
+        status=status,
+        custom_tag=request.custom_tag,
+        limit_price=request.limit_price,
+        stop_price=request.stop_price,
+    )
+
+
+def _order_payload(event: str, o: Order, symbol: str, request: OrderRequest | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "event": event,
+        "order_id": o.id,
+        "symbol": symbol,
+        "side": o.side.value,
+        "size": o.size,
+        "type": o.type.value,
+        "limit_price": None if o.limit_price is None else str(o.limit_price),
+        "stop_price": None if o.stop_price is None else str(o.stop_price),
+        "custom_tag": o.custom_tag,
+    }
+    if request is not None and request.bracket is not None:
+        out["stop_loss_ticks"] = request.bracket.stop_loss_ticks
+        out["take_profit_ticks"] = request.bracket.take_profit_ticks
+    return out
+
+
+def _fill_payload(f: Fill, symbol: str) -> dict[str, Any]:
+    return {
+        "fill_id": f.id,
+        "order_id": f.order_id,
+        "symbol": symbol,
+        "contract_id": f.contract_id,
+        "side": f.side.value,
+        "size": f.size,
+        "price": str(f.price),
+        "fees": str(f.fees),
+        "pnl": None if f.pnl is None else str(f.pnl),
+        "at": f.ts_event.isoformat(),
+    }

@@ -1,0 +1,96 @@
+"""Wiring an `Engine` to a gateway: the REST client, the order path and the two hubs.
+
+Paper and live differ only in the addresses and credentials passed here (the simulator's, or
+`[projectx]`'s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from trading.clock import Clock
+from trading.config import Settings
+from trading.engine import Engine
+from trading.engine_exec import order_path
+from trading.metrics import LatencyMetrics
+from trading.projectx.realtime import MarketHub, UserHub
+from trading.projectx.rest import ProjectXClient
+from trading.sim import SimGateway
+from trading.store import Store
+from trading.streaming import StreamEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    base_url: str
+    user_hub_url: str
+    market_hub_url: str
+    username: str
+    api_key: str
+    simulated: bool
+
+
+def sim_gateway(sim: SimGateway) -> Gateway:
+    return Gateway(sim.base_url, sim.user_hub_url, sim.market_hub_url, sim.username, sim.api_key, True)
+
+
+def live_gateway(settings: Settings) -> Gateway:
+    px = settings.projectx
+    return Gateway(px.base_url, px.user_hub_url, px.market_hub_url, px.username, px.api_key.get_secret_value(), False)
+
+
+async def build_engine(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    gateway: Gateway,
+    *,
+    strategies: Sequence[str] | None = None,
+    prefer_rust: bool = True,
+    metrics: LatencyMetrics | None = None,
+) -> Engine:
+    """Log in, pick the account, build the order path and the hubs; the engine is not started."""
+    client = ProjectXClient(
+        settings.projectx, base_url=gateway.base_url, username=gateway.username, api_key=gateway.api_key
+    )
+    await client.login()
+    account = await client.resolve_account()
+    metrics = metrics or LatencyMetrics(clock, store.latency)
+    holder: list[Engine] = []
+
+    async def on_user(batch: Sequence[StreamEvent]) -> None:
+        await holder[0].on_user(batch)
+
+    async def on_market(batch: Sequence[StreamEvent]) -> None:
+        await holder[0].on_market(batch)
+
+    def token() -> str:
+        return client.token or ""
+
+    # The simulator may run on a simulated clock: no wall-clock stale-feed watchdog there.
+    stale = None if gateway.simulated else settings.projectx.stale_feed_s
+    user = UserHub(gateway.user_hub_url, on_user, token)
+    market = MarketHub(gateway.market_hub_url, on_market, token, stale_after_s=stale)
+    user.follow_tokens(client)
+    market.follow_tokens(client)
+    engine = Engine(
+        settings,
+        store,
+        client,
+        clock,
+        account_id=account.id,
+        path=order_path(client, metrics, prefer_rust=prefer_rust),
+        metrics=metrics,
+        strategies=strategies,
+        user_stream=user,
+        market_stream=market,
+    )
+    engine.balance = account.balance
+    holder.append(engine)
+    return engine
+
+
+async def close_engine(engine: Engine) -> None:
+    await engine.stop()
+    await engine.client.aclose()

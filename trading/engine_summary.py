@@ -1,0 +1,46 @@
+"""The daily summary: fills and P&L of the day from the store, and the latency table with the Rust
+and Python order paths side by side."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from trading.calendar import TradingDay
+
+if TYPE_CHECKING:
+    from trading.engine import Engine
+
+
+def _ms(nanos: int) -> str:
+    return f"{nanos / 1e6:.2f}"
+
+
+async def latency_table(engine: Engine) -> str:
+    await engine.metrics.flush()
+    stats = await engine.store.latency.stats()
+    if not stats:
+        return "latency: no samples"
+    rows = [["operation", "path", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"]]
+    rows += [[s.operation, s.path, str(s.count), _ms(s.p50), _ms(s.p95), _ms(s.p99), _ms(s.max)] for s in stats]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    )
+
+
+async def summary_text(engine: Engine, day: TradingDay) -> str:
+    fills = await engine.store.fills.between(engine.account_id, day.window_start, engine.clock.now())
+    lines = [f"Daily summary {day.date.isoformat()} (account {engine.account_id})"]
+    realized = fees = Decimal(0)
+    for f in fills:
+        sym = engine.symbol_of.get(f.contract_id, f.contract_id)
+        pnl = "" if f.pnl is None else f" pnl {f.pnl}"
+        lines.append(f"  {f.ts_event:%H:%M:%S}Z {sym} {f.side.value} {f.size} @ {f.price}{pnl} fees {f.fees}")
+        realized += f.pnl or Decimal(0)
+        fees += f.fees
+    lines.append(f"  fills {len(fills)}, realized {realized}, fees {fees}, net {realized - fees}")
+    lines.append("latency (order path):")
+    lines.append(await latency_table(engine))
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""Make the engine's store agree with the broker (at start and after every user-hub reconnect).
+
+1. Orders: every order the broker has since the trading day's start (Order/search) is written to the
+   store and the engine's view (its strategy told of any change); working orders in the store the
+   broker no longer reports working are read one by one (searchById) and stored as they are.
+   An intent that never got a broker id is looked up by its customTag; if the broker has nothing,
+   it never left this process: it is marked rejected ("never reached the broker") and its strategy
+   is told, so nothing is placed twice and nothing waits for a ghost.
+2. Fills: today's trades (Trade/search) are inserted, idempotent by broker trade id; a fill missed
+   during an outage is stored, notified and handed to its strategy exactly once.
+3. Positions: the broker's open positions replace the engine's view; the store gets a snapshot
+   where it disagreed.
+4. Check: the store's working orders must equal the broker's (bracket children still suspended
+   behind a working entry count as agreeing). Only then does the engine accept new orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from trading.domain import NotificationKind, OrderStatus
+
+if TYPE_CHECKING:
+    from trading.engine import Engine
+
+
+@dataclass
+class ReconcileReport:
+    orders_seen: int = 0
+    fills_inserted: list[int] = field(default_factory=list)
+    intents_resolved: list[str] = field(default_factory=list)
+    positions_fixed: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return not self.mismatches
+
+
+async def reconcile(engine: Engine) -> ReconcileReport:
+    report = ReconcileReport()
+    client, store, account = engine.client, engine.store, engine.account_id
+    now = engine.clock.now()
+    since = engine.day.window_start if engine.day is not None else now - timedelta(days=1)
+    since = min(since, now - timedelta(hours=1))
+
+    # 1. orders
+    broker_orders = sorted(await client.search_orders(account, since), key=lambda o: o.id or 0)
+    for order in broker_orders:
+        await engine.apply_order(order, notify=False)
+    report.orders_seen = len(broker_orders)
+    by_id = {o.id: o for o in broker_orders}
+    for stored in await store.orders.open_orders(account, include_intents=True):
+        if stored.id is None:
+            tag = stored.custom_tag or ""
+            found = await client.find_order_by_tag(account, tag, since) if tag else None
+            if found is not None and found.id is not None:
+                await engine.apply_order(found)
+            else:
+                rejected = await store.orders.update_status(
+                    custom_tag=tag, status=OrderStatus.REJECTED, detail="never reached the broker", at=now
+                )
+                name = tag.split(":", 1)[0]
+                if name in engine.strategies:
+                    engine.strategies[name].on_order_update(rejected)
+            report.intents_resolved.append(tag)
+        elif stored.id not in by_id or not by_id[stored.id].status.is_working:
+            fresh = by_id.get(stored.id) or await client.order_by_id(account, stored.id)
+            await engine.apply_order(fresh)
+
+    # 2. fills
+    for fill in sorted(await client.search_trades(account, since), key=lambda f: (f.ts_event, f.id)):
+        if await engine.apply_fill(fill):
+            report.fills_inserted.append(fill.id)
+    realized, fees = await store.fills.realized_pnl(account, since, now + timedelta(seconds=1))
+    engine.realized_today = realized - fees
+    for a in await client.accounts():
+        if a.id == account:
+            engine.balance = a.balance
+
+    # 3. positions
+    broker_positions = {p.contract_id: p for p in await client.open_positions(account)}
+    stored_positions = {p.contract_id: p for p in await store.positions.current(account)}
+    engine.positions = dict(broker_positions)
+    for cid, p in broker_positions.items():
+        s = stored_positions.get(cid)
+        if s is None or (s.side, s.size, s.average_price) != (p.side, p.size, p.average_price):
+            await store.positions.record(p, at=now)
+            report.positions_fixed.append(cid)
+    for cid in stored_positions.keys() - broker_positions.keys():
+        await store.positions.record_flat(account, cid, at=now)
+        report.positions_fixed.append(cid)
+
+    # 4. agreement
+    open_ids = {o.id for o in await client.search_open_orders(account)}
+    working = await store.orders.open_orders(account, include_intents=True)
+    stored_ids = {o.id for o in working}
+    for o in working:
+        parent = engine.orders.get(o.parent_id) if o.parent_id is not None else None
+        hidden_child = o.status is OrderStatus.SUSPENDED and parent is not None and parent.status.is_working
+        if o.id not in open_ids and not hidden_child:
+            report.mismatches.append(f"store has order {o.id} ({o.custom_tag}) {o.status.value}; the broker does not")
+    for oid in open_ids - stored_ids:
+        report.mismatches.append(f"the broker has working order {oid}; the store does not")
+    engine.ready = report.agrees
+    if not report.agrees:
+        await store.outbox.enqueue(
+            NotificationKind.ALERT,
+            {"title": "Reconciliation disagrees: no new orders", "text": "; ".join(report.mismatches[:10])},
+        )
+    elif report.fills_inserted or report.intents_resolved:
+        await store.outbox.enqueue(
+            NotificationKind.ALERT,
+            {
+                "title": "Reconciled with the broker",
+                "text": f"{len(report.fills_inserted)} missed fill(s) stored, "
+                f"{len(report.intents_resolved)} unsent intent(s) resolved",
+            },
+        )
+    return report
