@@ -464,7 +464,11 @@ class ProjectXClient:
                 reauthed = True
                 last = "session expired"
                 if not maybe_sent:
-                    continue  # a 401 is refused before anything happens: send again at once
+                    # A 401 is refused before anything happens; still, ask the broker before re-sending.
+                    found = await self._try_reconcile(reconcile) if reconcile is not None else None
+                    if found is not None:
+                        return found.value
+                    continue
             except _Throttled as exc:
                 last = exc.detail
                 wait = exc.retry_after or 0.0
