@@ -1,9 +1,9 @@
 """`TradeBot`: the Discord application around `Services`.
 
-`setup_hook` loads the cogs, starts the notifier (outbox → channels) and the fill poller (broker trades
-→ store → outbox, until the engine's event stream does it), and syncs the command tree to the
-configured guilds (or globally). `close()` stops all of it. Without a Discord token, `run_headless`
-runs the same notifier and poller with console output.
+`setup_hook` loads the cogs, starts the notifier (outbox → channels), the scheduler (daily latency
+report) and the fill poller (broker trades → store → outbox, until the engine's event stream does it),
+and syncs the command tree to the configured guilds (or globally). `close()` stops all of it.
+Without a Discord token, `run_headless` runs the same notifier and poller with console output.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from discord.ext import commands
 from bot.commanding import fail
 from bot.notifier import ConsoleSink, DiscordSink, Notifier, Sink
 from bot.permissions import Permissions
+from bot.scheduler import default_scheduler
+from trading.clock import Clock, LiveClock
 from trading.config import Settings
 from trading.services import ServiceError, Services
 from trading.store import Store
@@ -38,6 +40,7 @@ class TradeBot(commands.Bot):
         *,
         fill_poll_s: float | None = 2.0,
         sink: Sink | None = None,
+        clock: Clock | None = None,
         **options: Any,
     ) -> None:
         options.setdefault("guild_ready_timeout", 2.0)
@@ -52,6 +55,7 @@ class TradeBot(commands.Bot):
             store.outbox, sink or DiscordSink(self, settings.discord.channels), settings.notifications
         )
         self.fill_poll_s = fill_poll_s
+        self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self._fill_task: asyncio.Task[None] | None = None
         self.tree.error(self._on_tree_error)
 
@@ -59,6 +63,7 @@ class TradeBot(commands.Bot):
         for name in COGS:
             await self.load_extension(f"bot.cogs.{name}")
         self.notifier.start()
+        self.scheduler.start()
         if self.fill_poll_s:
             self._fill_task = asyncio.create_task(poll_fills(self.services, self.notifier, self.fill_poll_s))
         await self.sync_commands()
@@ -79,6 +84,7 @@ class TradeBot(commands.Bot):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._fill_task
             self._fill_task = None
+        self.scheduler.shutdown()
         await self.notifier.stop()
         await super().close()
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from bot.render import BLUE, GREEN, GREY, ORANGE, RED, Card, fields, fmt, money, pages, table
+from bot.render import BLUE, GREEN, GREY, LATENCY_HEADERS, ORANGE, RED, Card, fields, fmt, money, pages, table
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.services import AccountState, Flattened, Health, Placed, Pnl, Quote, RiskView
 from trading.store.jobs import JobRun
@@ -155,9 +155,6 @@ def account_state(s: AccountState) -> Card:
 
 def _ms(nanos: int) -> str:
     return f"{nanos / 1e6:.2f}"
-
-
-LATENCY_HEADERS = ("operation", "path", "n", "p50 ms", "p95 ms", "p99 ms", "max ms")
 
 
 def latency_rows(stats: Sequence[LatencyStats]) -> list[list[str]]:

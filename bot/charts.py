@@ -63,7 +63,7 @@ def candles(
     return _png(fig)
 
 
-def pnl_curve(title: str, points: Sequence[tuple[date | datetime, Decimal]]) -> bytes:
+def pnl_curve(title: str, points: Sequence[tuple[date | datetime | str, Decimal]]) -> bytes:
     """Cumulative P&L over the given points (per trade or per day)."""
     fig, ax = plt.subplots(figsize=(8, 4))
     total = Decimal(0)

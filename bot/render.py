@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -157,6 +158,11 @@ def notification_card(
             fields=fields(extra) if isinstance(extra, Mapping) else (),
             color=color,
         )
+    image = _image_of(kind, payload)
+    if image is not None:
+        card = Card(card.title, card.description, card.fields, card.color, card.footer, image)
+        if kind is NotificationKind.LATENCY and payload.get("rows"):
+            card = Card(card.title, _latency_text(payload), card.fields, card.color, card.footer, image)
     if count > 1:
         card = Card(
             title=f"{card.title} ×{count} in {_span(span or timedelta())}",
@@ -189,3 +195,35 @@ def _order_card(p: Mapping[str, Any], color: int) -> Card:
     title = f"Order {event.lower()}: {side} {p.get('size', '')} {symbol} {p.get('type', '')}".strip()
     items = {k: p.get(k) for k in ("order_id", "limit_price", "stop_price", "status", "reason") if p.get(k) is not None}
     return Card(title=title, fields=fields(items), color=RED if event.lower() == "rejected" else color)
+
+
+MAX_ATTACHMENT = 8 * 1024 * 1024
+
+
+def _image_of(kind: NotificationKind, p: Mapping[str, Any]) -> tuple[str, bytes] | None:
+    """A PNG for the card: a chart file the engine wrote (`chart`: path), a P&L curve (`pnl_curve`:
+    [[label, value], ...]) or a latency table (`rows`: the /stats latency rows)."""
+    from bot import charts  # matplotlib only when a chart is asked for
+
+    path = p.get("chart")
+    if isinstance(path, str) and path:
+        f = Path(path).expanduser()
+        if f.is_file() and f.stat().st_size <= MAX_ATTACHMENT:
+            return (f.name if f.suffix == ".png" else "chart.png", f.read_bytes())
+    curve = p.get("pnl_curve")
+    if isinstance(curve, list) and curve:
+        points = [(str(at), Decimal(str(v))) for at, v in curve]
+        return ("pnl.png", charts.pnl_curve(str(p.get("title") or "P&L"), points))
+    rows = p.get("rows")
+    if kind is NotificationKind.LATENCY and isinstance(rows, list) and rows:
+        headers = p.get("headers") or LATENCY_HEADERS
+        return ("latency.png", charts.latency_table(str(p.get("title") or "Latency"), headers, rows))
+    return None
+
+
+LATENCY_HEADERS = ("operation", "path", "n", "p50 ms", "p95 ms", "p99 ms", "max ms")
+
+
+def _latency_text(p: Mapping[str, Any]) -> str:
+    headers = p.get("headers") or LATENCY_HEADERS
+    return table(headers, [[str(c) for c in r] for r in p["rows"]])

@@ -30,9 +30,12 @@ log = logging.getLogger("tradebot")
 async def gateway(settings: Settings) -> AsyncIterator[ProjectXClient]:
     """The broker client: the in-process simulator in paper mode, the configured gateway live."""
     if settings.app.mode == "paper":
-        async with SimGateway(settings.sim) as sim, ProjectXClient(
-            settings.projectx, base_url=sim.base_url, username=sim.username, api_key=sim.api_key
-        ) as client:
+        async with (
+            SimGateway(settings.sim) as sim,
+            ProjectXClient(
+                settings.projectx, base_url=sim.base_url, username=sim.username, api_key=sim.api_key
+            ) as client,
+        ):
             yield client
     else:
         async with ProjectXClient(settings.projectx) as client:

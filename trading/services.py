@@ -808,6 +808,12 @@ class Services:
     async def notifications(self, limit: int = 20) -> tuple[int, list[OutboxMessage]]:
         return await self.store.outbox.pending_count(), await self.store.outbox.recent(limit)
 
+    async def notify(
+        self, kind: NotificationKind, payload: dict[str, Any], dedupe_key: str | None = None
+    ) -> int | None:
+        """Queue a notification (reports, announcements); None when `dedupe_key` was queued before."""
+        return await self.store.outbox.enqueue(kind, payload, dedupe_key)
+
     async def health(self) -> Health:
         try:
             broker_ok = await self.broker.ping()

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import cards, charts
+from bot import cards, charts, render
 from bot.commanding import Reply, bot_of, read, run
 
 
@@ -22,7 +22,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
             stats = await services.latency(hours)
             rows = cards.latency_rows(stats)
             png = (
-                await asyncio.to_thread(charts.latency_table, f"Latency, last {hours} h", cards.LATENCY_HEADERS, rows)
+                await asyncio.to_thread(charts.latency_table, f"Latency, last {hours} h", render.LATENCY_HEADERS, rows)
                 if rows
                 else None
             )

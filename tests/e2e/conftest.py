@@ -21,12 +21,13 @@ GENERAL = FakeChannel(8101, "trading")
 FILLS = FakeChannel(8102, "fills")
 ORDERS = FakeChannel(8103, "orders")
 ALERTS = FakeChannel(8104, "alerts")
+LATENCY = FakeChannel(8105, "latency")
 TRADER = FakeUser(6001, "trader")
 ADMIN = FakeUser(6002, "boss")
 READER = FakeUser(6003, "watcher")
 ROLE_TRADER = FakeUser(6004, "role-trader")
 TRADE_ROLE = 6901
-GUILD = FakeGuild(8100, "desk", [GENERAL, FILLS, ORDERS, ALERTS], roles_of={ROLE_TRADER.id: [TRADE_ROLE]})
+GUILD = FakeGuild(8100, "desk", [GENERAL, FILLS, ORDERS, ALERTS, LATENCY], roles_of={ROLE_TRADER.id: [TRADE_ROLE]})
 
 
 def e2e_settings(token: str, **over: Any) -> Settings:
@@ -34,7 +35,7 @@ def e2e_settings(token: str, **over: Any) -> Settings:
         "discord": {
             "token": token,
             "guild_ids": [GUILD.id],
-            "channels": {"fills": FILLS.id, "orders": ORDERS.id, "alerts": ALERTS.id},
+            "channels": {"fills": FILLS.id, "orders": ORDERS.id, "alerts": ALERTS.id, "latency": LATENCY.id},
         },
         "permissions": {
             "trade_users": [TRADER.id],
@@ -56,6 +57,10 @@ class World:
     desk: Desk
     bot: TradeBot
     store: Store
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot.settings
 
     async def run(self, user: FakeUser, command: str, options: dict[str, Any] | None = None) -> InteractionResult:
         return await self.fake.invoke(user, GUILD, GENERAL, command, options)
@@ -82,7 +87,9 @@ async def world(store: Store, world_settings: dict[str, Any]) -> AsyncIterator[W
         with fake.patched():
             settings = e2e_settings(fake.token, **world_settings)
             async with trading_desk(store, settings) as desk:
-                bot = TradeBot(settings, desk.services, store, fill_poll_s=0.1, guild_ready_timeout=0.05)
+                bot = TradeBot(
+                    settings, desk.services, store, fill_poll_s=0.1, clock=desk.clock, guild_ready_timeout=0.05
+                )
                 await bot.login(fake.token)
                 task = asyncio.create_task(bot.connect(reconnect=True))
                 await fake.wait_connected()

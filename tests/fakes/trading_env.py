@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from trading.clock import SimClock
 from trading.config import ProjectXSettings, Settings, SimSettings
 from trading.projectx.rest import ProjectXClient
 from trading.services import Services
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
-from trading.sim.timebase import ScaledClock
 from trading.store import Store
 
 # A Monday in a regular session, ahead of the wall clock so the sim's tokens never look expired.
@@ -28,7 +28,7 @@ class Desk:
     sim: SimGateway
     broker: ProjectXClient
     services: Services
-    clock: ScaledClock
+    clock: SimClock
     settings: Settings
 
     async def price(self, symbol: str, price: Decimal | str, size: int = 1) -> None:
@@ -46,7 +46,7 @@ def desk_settings(**over: Any) -> Settings:
 @contextlib.asynccontextmanager
 async def trading_desk(store: Store, settings: Settings | None = None) -> AsyncIterator[Desk]:
     settings = settings or desk_settings()
-    clock = ScaledClock(start=SESSION_START)
+    clock = SimClock(SESSION_START, speed=1.0)  # runs with real time, from a session morning
     options = SimOptions(contracts_as_of=SESSION_START)
     async with SimGateway(SimSettings(port=0), clock=clock, options=options) as sim:
         px = ProjectXSettings(retry_delays_s=(0.05,))
