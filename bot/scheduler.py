@@ -15,20 +15,27 @@ job functions in `trading/engine_jobs.py` (the second is `trading.engine_runner.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from trading.calendar import NotATradingDay, TradingDay, next_trading_day, to_ny, trading_day
+from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, ny, to_ny, trading_day
 from trading.clock import Clock
 from trading.config import Settings
 from trading.engine import current_trading_day
 from trading.engine_jobs import JobFn, Jobs, day_plan, run_once
 from trading.store import Store
+from trading.store.jobs import Outcome
+
+if TYPE_CHECKING:
+    from trading.services import Services
+
+DailyFn = Callable[[date], Awaitable[str]]
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +43,61 @@ TZ = "America/New_York"
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, store: Store, jobs: Jobs, clock: Clock) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock, jobs: Jobs | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.jobs = jobs
+        self.jobs_of_engine = jobs
         self.clock = clock
         s = settings.scheduler
         self.aps = AsyncIOScheduler(
             timezone=TZ,
             job_defaults={"coalesce": True, "misfire_grace_time": s.misfire_grace_s, "max_instances": 1},
         )
+        self._daily: dict[str, tuple[time, DailyFn]] = {}
 
     # ------------------------------------------------------------------ registration
+    def add_daily(self, name: str, at: time, fn: DailyFn) -> None:
+        """A job at New York wall time `at` on every trading day, `fn(day)`; claimed once per day."""
+        self._daily[name] = (at, fn)
+        self.aps.add_job(
+            self._run_daily,
+            CronTrigger(day_of_week="mon-fri", hour=at.hour, minute=at.minute, timezone=TZ),
+            args=[name],
+            id=name,
+            name=name,
+            replace_existing=True,
+        )
+
+    async def _run_daily(self, name: str) -> None:
+        at, fn = self._daily[name]
+        if is_trading_day(to_ny(self.clock.now()).date()):
+            await self.run(name, at, fn)
+
+    async def run(self, name: str, at: time | datetime, fn: DailyFn) -> Outcome | None:
+        """Run `fn` for today's occurrence of `at` (or the exact time given), once: None when it was
+        already claimed."""
+        today = to_ny(self.clock.now()).date()
+        scheduled = at if isinstance(at, datetime) else ny(today, at)
+        day = to_ny(scheduled).date()
+
+        async def job() -> str:
+            return await fn(day)
+
+        return await run_once(self.store, self.clock, name, scheduled, job)
+
+    def jobs(self) -> list[str]:
+        """Ids of the registered jobs."""
+        return [j.id for j in self.aps.get_jobs()]
+
+    def attach_engine(self, jobs: Jobs) -> None:
+        """Add the engine's jobs (session jobs, backfill, token refresh, health) to a running or new scheduler."""
+        self.jobs_of_engine = jobs
+        self.register()
+
     def register(self) -> None:
-        """Every job, in code; safe to call again (each id is replaced)."""
+        """Every engine job, in code; safe to call again (each id is replaced)."""
+        if self.jobs_of_engine is None:
+            return
         s = self.settings.scheduler
         self.aps.add_job(
             self.plan_next,
@@ -62,7 +110,7 @@ class Scheduler:
         self.aps.add_job(
             self._recurring,
             CronTrigger(day_of_week="mon-fri", hour=bt.hour, minute=bt.minute, timezone=TZ),
-            args=["backfill", self.jobs.backfill],
+            args=["backfill", self.jobs_of_engine.backfill],
             id="backfill",
             name="bar backfill",
             replace_existing=True,
@@ -70,7 +118,7 @@ class Scheduler:
         self.aps.add_job(
             self._recurring,
             IntervalTrigger(hours=s.token_refresh_hours, timezone=TZ),
-            args=["token_refresh", self.jobs.token_refresh],
+            args=["token_refresh", self.jobs_of_engine.token_refresh],
             id="token_refresh",
             name="token refresh",
             replace_existing=True,
@@ -78,7 +126,7 @@ class Scheduler:
         self.aps.add_job(
             self._recurring,
             IntervalTrigger(seconds=s.health_interval_s, timezone=TZ),
-            args=["health", self.jobs.health],
+            args=["health", self.jobs_of_engine.health],
             id="health",
             name="health check",
             replace_existing=True,
@@ -115,7 +163,8 @@ class Scheduler:
 
     # ------------------------------------------------------------------ runs
     async def _session(self, job: str, at: datetime, day: TradingDay) -> None:
-        await run_once(self.store, self.clock, job, at, self.jobs.session(job, day))
+        assert self.jobs_of_engine is not None
+        await run_once(self.store, self.clock, job, at, self.jobs_of_engine.session(job, day))
 
     async def _recurring(self, job: str, fn: JobFn) -> None:
         # A recurring job's occurrence is its scheduled minute: two schedulers never both run it.
@@ -125,13 +174,27 @@ class Scheduler:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self.register()
-        self.aps.start()
+        if not self.aps.running:
+            self.aps.start()
 
     def shutdown(self) -> None:
         if self.aps.running:
             self.aps.shutdown(wait=False)
 
-    def jobs_table(self) -> list[dict[str, Any]]:
+    def table(self) -> list[dict[str, Any]]:
         return [
             {"id": j.id, "name": j.name, "next_run": getattr(j, "next_run_time", None)} for j in self.aps.get_jobs()
         ]
+
+
+def default_scheduler(settings: Settings, store: Store, services: Services, clock: Clock) -> Scheduler:
+    """The bot's scheduler: the daily latency report; the engine's jobs join with `attach_engine`."""
+    from bot.reports import latency_report
+
+    sched = Scheduler(settings, store, clock)
+
+    async def report(day: date) -> str:
+        return await latency_report(services, day)
+
+    sched.add_daily("latency_report", settings.scheduler.latency_report_time, report)
+    return sched
