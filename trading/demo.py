@@ -50,7 +50,7 @@ class UserEventCounter:
         self.account_id = account_id
         self.count = 0
 
-    def user_event(self, account_id: int, target: str, payload: dict[str, Any]) -> None:
+    def user_event(self, account_id: int, target: str, payload: Any) -> None:
         if account_id == self.account_id and target in ("GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"):
             self.count += 1
 
