@@ -56,10 +56,21 @@ async def in_process(n: int) -> dict[str, list[float]]:
         return await measure(sim.base_url, sim.username, sim.api_key, n)
 
 
+def server_stats(base_url: str) -> dict[str, float]:
+    stats: dict[str, float] = httpx.get(base_url.rstrip("/") + "/sim/stats").json()
+    return stats
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     if len(sys.argv) > 2:
+        before = server_stats(sys.argv[2])
         out = asyncio.run(measure(sys.argv[2], "sim-trader", "sim-api-key", n))
+        after = server_stats(sys.argv[2])
+        served = max(1, after["requests"] - before["requests"])
+        cpu = (after["cpu_s"] - before["cpu_s"]) / served
+        handler = (after["handler_cpu_s"] - before["handler_cpu_s"]) / served
+        print(f"simulator CPU per request: {cpu * 1e6:.0f} µs in all, {handler * 1e6:.0f} µs in the /api handler")
     else:
         out = asyncio.run(in_process(n))
     for name, xs in out.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -79,6 +80,7 @@ class Api:
         self.general = SlidingWindow(options.rate_limit_requests, options.rate_limit_window_s)
         self.history = SlidingWindow(options.history_rate_limit_requests, options.history_rate_limit_window_s)
         self.requests = 0
+        self.handler_cpu_s = 0.0  # CPU spent inside the handlers (auth, faults, JSON, models, matching)
 
     def route(
         self, path: str, handler: Handler, *, public: bool = False
@@ -87,6 +89,13 @@ class Api:
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
             self.requests += 1
+            cpu0 = time.thread_time()
+            try:
+                return await guarded(request)
+            finally:
+                self.handler_cpu_s += time.thread_time() - cpu0
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
             token = bearer(request.headers.get("Authorization"))
             session = self.auth.check(token)
             if not public and session is None:

@@ -26,7 +26,8 @@ AVG_QUANTUM = Decimal("0.000000001")  # the wire shows 9 fractional digits
 
 
 class UserEventSink(Protocol):
-    def user_event(self, account_id: int, target: str, payload: dict[str, Any]) -> None: ...
+    def user_event(self, account_id: int, target: str, build: Callable[[], s.WireModel]) -> None:
+        """`build` makes the payload; called only when someone listens (keeps unwatched fills cheap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +79,12 @@ class Exchange:
 
     # ------------------------------------------------------------------ events
 
-    def _emit(self, account_id: int, target: str, payload: dict[str, Any]) -> None:
+    def _emit(self, account_id: int, target: str, build: Callable[[], s.WireModel]) -> None:
         for sink in self.sinks:
-            sink.user_event(account_id, target, payload)
+            sink.user_event(account_id, target, build)
 
     def _emit_order(self, o: SimOrder) -> None:
-        self._emit(o.account_id, s.EVENT_USER_ORDER, o.model().to_wire())
+        self._emit(o.account_id, s.EVENT_USER_ORDER, o.model)
 
     # ------------------------------------------------------------------ place
 
@@ -339,10 +340,10 @@ class Exchange:
         self._next_fill += 1
         fill = SimFill(self._next_fill, o.account_id, o.contract_id, now, price, pnl, fees, o.side, o.size, o.id)
         self.fills.append(fill)
-        self._emit(o.account_id, s.EVENT_USER_TRADE, fill.model().to_wire())
+        self._emit(o.account_id, s.EVENT_USER_TRADE, fill.model)
         acc = self.accounts[o.account_id]
         acc.balance += (pnl or Decimal(0)) - fees
-        self._emit(o.account_id, s.EVENT_USER_ACCOUNT, acc.model().to_wire())
+        self._emit(o.account_id, s.EVENT_USER_ACCOUNT, acc.model)
         if o.children:
             self._activate_children(o, contract)
         if o.linked_id is not None and o.parent_id is not None:
@@ -365,7 +366,7 @@ class Exchange:
             self._next_position += 1
             pos = SimPosition(self._next_position, account_id, contract.id, signed, price, now)
             self.positions[key] = pos
-            self._emit(account_id, s.EVENT_USER_POSITION, pos.model().to_wire())
+            self._emit(account_id, s.EVENT_USER_POSITION, pos.model)
             return None
         pnl: Decimal | None = None
         if (pos.net > 0) == (signed > 0):  # adding
@@ -381,13 +382,13 @@ class Exchange:
             was = s.PositionType.LONG if pos.net > 0 else s.PositionType.SHORT
             pos.net += signed
             if pos.net == 0:
-                self._emit(account_id, s.EVENT_USER_POSITION, pos.model(was).to_wire())
+                self._emit(account_id, s.EVENT_USER_POSITION, lambda: pos.model(was))
                 del self.positions[key]
                 return pnl
             if (pos.net > 0) != (direction > 0):  # flipped: the rest opens at the fill price
                 self._next_position += 1
                 pos.id, pos.average, pos.created = self._next_position, price, now
-        self._emit(account_id, s.EVENT_USER_POSITION, pos.model().to_wire())
+        self._emit(account_id, s.EVENT_USER_POSITION, pos.model)
         return pnl
 
     # ------------------------------------------------------------------ modify / cancel

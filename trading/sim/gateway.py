@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -86,6 +87,7 @@ class SimGateway:
             app.router.add_post(path + "/negotiate", self.hubs.negotiate)
         app.router.add_post("/sim/faults", self._control_faults)
         app.router.add_get("/sim/faults", self._list_faults)
+        app.router.add_get("/sim/stats", self._stats)
         app.router.add_post("/sim/market/trade", self._control_trade)
         app.router.add_post("/sim/market/quote", self._control_quote)
         return app
@@ -151,6 +153,17 @@ class SimGateway:
             return json_response(self.faults.apply(body if isinstance(body, dict) else {}))
         except (FaultError, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
+
+    async def _stats(self, _: web.Request) -> web.Response:
+        """Requests served and the simulator process's CPU time (the bench divides one by the other)."""
+        return json_response(
+            {
+                "requests": self.api.requests,
+                "cpu_s": time.process_time(),
+                "handler_cpu_s": self.api.handler_cpu_s,
+                "hub_events": self.hubs.events_sent,
+            }
+        )
 
     async def _list_faults(self, _: web.Request) -> web.Response:
         return json_response({"faults": self.faults.describe(), "fired": [list(f) for f in self.faults.fired]})

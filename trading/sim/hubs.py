@@ -96,19 +96,24 @@ class HubServer:
 
     # ------------------------------------------------------------------ publishing (sinks)
 
-    def user_event(self, account_id: int, target: str, payload: dict[str, Any]) -> None:
+    def user_event(self, account_id: int, target: str, build: Callable[[], s.WireModel]) -> None:
         kind = _EVENT_KIND[target]
-        arg: Any = payload
-        if target == s.EVENT_USER_ORDER and self.options.wrap_order_events:
-            arg = s.wrap_user_event(payload, self.options.order_event_action)
         text: str | None = None
         for conn in self.connections:
             if conn.hub == "user" and (
                 (kind, account_id) in conn.subs or (kind == "accounts" and (kind, None) in conn.subs)
             ):
-                text = text or frame({"type": 1, "target": target, "arguments": [arg]})
+                if text is None:
+                    arg: Any = build().to_wire()
+                    if target == s.EVENT_USER_ORDER and self.options.wrap_order_events:
+                        arg = s.wrap_user_event(arg, self.options.order_event_action)
+                    text = frame({"type": 1, "target": target, "arguments": [arg]})
                 conn.send(text)
                 self.events_sent += 1
+
+    def wants(self, contract_id: str, target: str) -> bool:
+        key = (_EVENT_KIND[target], contract_id)
+        return any(c.hub == "market" and key in c.subs for c in self.connections)
 
     def market_event(self, contract_id: str, target: str, payload: Any) -> None:
         key = (_EVENT_KIND[target], contract_id)

@@ -25,6 +25,8 @@ SESSION_SECONDS = 23 * 3600
 
 
 class MarketEventSink(Protocol):
+    def wants(self, contract_id: str, target: str) -> bool: ...
+
     def market_event(self, contract_id: str, target: str, payload: Any) -> None: ...
 
 
@@ -80,9 +82,13 @@ class Market:
         book.high = price if book.high is None else max(book.high, price)
         book.low = price if book.low is None else min(book.low, price)
         self.bars.record(cid, now, price, size)
-        kind = s.TradeLogType.BUY if aggressor is Side.BUY else s.TradeLogType.SELL
-        entry = s.GatewayTradeEntry(symbolId=contract.symbol_id, price=price, timestamp=now, type=kind, volume=size)
-        self._publish(cid, s.EVENT_TRADE, [entry.to_wire()])
+        if self._watched(cid, s.EVENT_TRADE):
+            kind = s.TradeLogType.BUY if aggressor is Side.BUY else s.TradeLogType.SELL
+            entry = s.GatewayTradeEntry(symbolId=contract.symbol_id, price=price, timestamp=now, type=kind, volume=size)
+            self._publish(cid, s.EVENT_TRADE, [entry.to_wire()])
+        if not self._watched(cid, s.EVENT_QUOTE):
+            self.exchange.on_market(cid, price)
+            return
         change = price - book.prev_close if book.prev_close else None
         quote = s.GatewayQuote(
             symbol=contract.symbol_id,
@@ -106,19 +112,18 @@ class Market:
         book = self.exchange.books[cid]
         contract = self.exchange.contracts.by_id[cid]
         now = at or self.clock.now()
-        depth: list[dict[str, Any]] = []
         if bid is not None:
             book.bid = bid
-            depth.append(_level(now, s.DomType.BEST_BID, bid, bid_size))
         if ask is not None:
             book.ask = ask
-            depth.append(_level(now, s.DomType.BEST_ASK, ask, ask_size))
-        quote = s.GatewayQuote(
-            symbol=contract.symbol_id, bestBid=bid, bestAsk=ask, lastUpdated=now, timestamp=now
-        ).to_wire()
-        self._publish(cid, s.EVENT_QUOTE, quote)
-        if depth:
-            self._publish(cid, s.EVENT_DEPTH, depth)
+        if self._watched(cid, s.EVENT_QUOTE):
+            quote = s.GatewayQuote(symbol=contract.symbol_id, bestBid=bid, bestAsk=ask, lastUpdated=now, timestamp=now)
+            self._publish(cid, s.EVENT_QUOTE, quote.to_wire())
+        if self._watched(cid, s.EVENT_DEPTH):
+            depth = [_level(now, s.DomType.BEST_BID, bid, bid_size)] if bid is not None else []
+            depth += [_level(now, s.DomType.BEST_ASK, ask, ask_size)] if ask is not None else []
+            if depth:
+                self._publish(cid, s.EVENT_DEPTH, depth)
         self.exchange.on_market(cid)
 
     def snapshot(self, cid: str) -> dict[str, Any] | None:
@@ -145,6 +150,9 @@ class Market:
             lastUpdated=now,
             timestamp=now,
         ).model_dump(mode="json")
+
+    def _watched(self, cid: str, target: str) -> bool:
+        return any(sink.wants(cid, target) for sink in self.sinks)
 
     def _publish(self, cid: str, target: str, payload: Any) -> None:
         for sink in self.sinks:
