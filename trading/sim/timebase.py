@@ -1,13 +1,13 @@
-"""Time for the simulator. Written against the project's `Clock` protocol (`trading/clock.py`:
-`now()`, `sleep()`); `ScaledClock` is the default: wall time, optionally accelerated."""
+"""Time for the simulator: any clock with the project's `Clock` protocol (`trading/clock.py`:
+`now()`, `sleep()`); the default is `ScaledClock`, a running `SimClock` started from the live clock."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+from trading.clock import LiveClock, SimClock
 
 ET = ZoneInfo("America/New_York")
 
@@ -18,24 +18,12 @@ class ClockLike(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
 
-class ScaledClock:
-    """`speed` simulated seconds per real second, starting at `start` (default: the wall clock now)."""
+class ScaledClock(SimClock):
+    """`speed` simulated seconds per real second from `start` (default: the live clock's now). Built
+    on the project's `SimClock`: `advance()` jumps forward (tests expire tokens without waiting)."""
 
     def __init__(self, speed: float = 1.0, start: datetime | None = None) -> None:
-        self.speed = speed
-        self._t0 = time.monotonic()
-        self._start = start or datetime.now(UTC)
-        self._shift = timedelta(0)
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed) + self._shift
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.speed)
-
-    def advance(self, seconds: float) -> None:
-        """Jump forward (tests: expire a token without waiting)."""
-        self._shift += timedelta(seconds=seconds)
+        super().__init__(start or LiveClock().now(), speed=speed)
 
 
 async def sleep_until(clock: ClockLike, when: datetime) -> None:
