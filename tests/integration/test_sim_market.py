@@ -112,3 +112,15 @@ async def test_replay_rebuilds_the_bars_at_the_clock_pace(tmp_path: Any) -> None
             (20991, 20995, 20990, 20994.75, 8),
         ]
         assert sim.exchange.books[contract].last == 20994.75
+
+
+async def test_random_walk_starts_a_new_session_at_the_reopen() -> None:
+    clock = SimClock(datetime(2026, 1, 5, 22, 59, 58, tzinfo=UTC))  # Monday 17:59:58 ET, halted
+    async with SimGateway(SimSettings(port=0), clock=clock, options=SimOptions(market_mode="random")) as sim:
+        cid = sim.contract("MES")
+        book = sim.exchange.books[cid]
+        book.volume, before = 123, book.last
+        for _ in range(4):
+            await clock.advance_and_settle(1.0)
+        assert book.prev_close == before and 0 < book.volume < 123  # volume restarted at 18:00
+        assert book.open is not None and book.high is not None and book.low is not None

@@ -190,12 +190,25 @@ class Market:
             book.last, book.bid, book.ask = price, price - c.tick_size, price + c.tick_size
             book.prev_close = price
 
+    def new_session(self) -> None:
+        """The 18:00 ET reopen: yesterday's last becomes the reference; open/high/low/volume restart."""
+        for c in self.exchange.contracts.active:
+            book = self.exchange.books[c.id]
+            book.prev_close = book.last
+            book.open = book.high = book.low = None
+            book.volume = 0
+
     async def _random_loop(self, step_s: float) -> None:
         contracts = self.exchange.contracts.active
+        was_open = cme_equity_open(self.clock.now())
         while True:
             await self.clock.sleep(step_s)
             now = self.clock.now()
-            if not cme_equity_open(now):
+            is_open = cme_equity_open(now)
+            if is_open and not was_open:
+                self.new_session()
+            was_open = is_open
+            if not is_open:
                 continue
             for c in contracts:
                 book = self.exchange.books[c.id]
