@@ -72,9 +72,9 @@ async def barrier(engine: Engine, counter: UserEventCounter, market_at: datetime
     deadline = walltime.monotonic() + BARRIER_TIMEOUT_S
     while True:
         market_ok = market_at is None or (engine.market_seen_at is not None and engine.market_seen_at >= market_at)
-        if market_ok and engine.events_seen >= counter.count and not engine.actions:
+        if market_ok and engine.events_seen >= counter.count and engine.idle:
             await asyncio.sleep(0)
-            if engine.events_seen >= counter.count:
+            if engine.events_seen >= counter.count and engine.idle:
                 return
         if walltime.monotonic() > deadline:
             raise TimeoutError(

@@ -203,6 +203,11 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing being handled or carried out right now (drivers wait for it)."""
+        return not self._lock.locked() and not self.actions
+
     # ------------------------------------------------------------------ views for strategies and risk
     def bar_cache(self, symbol: str) -> BarCache:
         return self.bars[symbol]

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from trading.calendar import NotATradingDay, TradingDay, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
@@ -90,3 +90,67 @@ async def run_until(stop: asyncio.Event, *tasks: asyncio.Task[object]) -> None:
 
 def describe_now(clock: Clock) -> str:
     return f"{to_ny(clock.now()):%Y-%m-%d %H:%M:%S} New York"
+
+
+async def run_engine(
+    settings: Settings,
+    *,
+    paper: bool,
+    sim_url: str | None = None,
+    clock_start: datetime | None = None,
+    speed: float = 1.0,
+    stop: asyncio.Event | None = None,
+    write: Callable[[str], None] = print,
+) -> int:
+    """Start the engine against the simulator (paper) or the configured gateway (live), drive its jobs
+    on the clock, print notifications, until `stop` (SIGINT/SIGTERM in the CLI)."""
+    from trading.clock import LiveClock, SimClock
+    from trading.engine_setup import Gateway, build_engine, close_engine, live_gateway, sim_gateway
+    from trading.sim import SimGateway, SimOptions
+    from trading.store import migrate, open_database
+
+    clock: Clock = SimClock(clock_start, speed=speed) if clock_start is not None else LiveClock()
+    stop = stop or asyncio.Event()
+    sim: SimGateway | None = None
+    if not paper:
+        gateway = live_gateway(settings)
+    elif sim_url:
+        base = sim_url.rstrip("/")
+        from trading.projectx import schema as s
+
+        gateway = Gateway(
+            base, base + s.USER_HUB_PATH, base + s.MARKET_HUB_PATH, settings.sim.username,
+            settings.sim.api_key.get_secret_value(), True,
+        )  # fmt: skip
+    else:
+        options = SimOptions(market_mode="random", warmup_days=22, enforce_sessions=True)
+        sim = SimGateway(settings.sim, clock=clock, options=options)
+        await sim.start(port=0)
+        gateway = sim_gateway(sim)
+    db = await open_database(settings)
+    try:
+        await migrate(db.pool)
+        store = Store(db.pool)
+        engine = await build_engine(settings, store, clock, gateway)
+        try:
+            await engine.start()
+            write(
+                f"engine running ({'paper' if paper else 'live'}), account {engine.account_id}, {describe_now(clock)}"
+            )
+            write(f"database: {db.where}; order path: {engine.path.path}")
+            jobs = Jobs(engine, settings.app.data_dir.expanduser() / "charts")
+            driver = ClockDriver(engine, jobs, settings, clock)
+            tasks = [
+                asyncio.create_task(driver.run(), name="jobs"),
+                asyncio.create_task(deliver_console(store, write, 0.5, clock), name="console"),
+                asyncio.create_task(engine.metrics.flush_every(5.0), name="latency-flush"),
+            ]
+            write("ready")
+            await run_until(stop, *tasks)
+        finally:
+            await close_engine(engine)
+    finally:
+        await db.close()
+        if sim is not None:
+            await sim.stop()
+    return 0

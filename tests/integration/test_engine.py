@@ -1,0 +1,83 @@
+"""The engine against the simulator, over the wire: a strategy's entries are placed once (intent
+first), a fill arrives over the user hub and is stored once and notified, the opposite entry is
+cancelled, breakeven moves the stop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from tests.integration.engine_harness import DAY, engine_on, sim_day
+from trading.demo import barrier
+from trading.domain import NotificationKind, OrderStatus
+from trading.engine_jobs import Jobs, run_once
+from trading.store import Store
+from trading.strategies.base import SessionEvent
+
+TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]
+
+
+async def test_entries_are_placed_once_and_a_fill_is_stored_and_notified_once(store: Store) -> None:
+    async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day, engine_on(day, store) as (engine, counter):
+        assert engine.ready and engine.reconciles == 1
+        for sym in ("MNQ", "MES"):  # the 09:30 open print (inside the range: no chase)
+            await day.trade(
+                sym, day.bars[sym][-1].close if False else str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open
+            )
+        await barrier(engine, counter, DAY.rth_open)
+        jobs = Jobs(engine)
+        assert await run_once(store, day.clock, "open", DAY.rth_open, jobs.session("open", DAY)) == "ok"
+        await barrier(engine, counter, None)
+        assert sorted(day.tagged()) == sorted(TAGS)
+        assert all(len(ids) == 1 for ids in day.tagged().values())
+        for tag in TAGS:
+            row = await store.orders.by_tag(tag)
+            assert row is not None and row.id == day.tagged()[tag][0] and row.status is OrderStatus.OPEN
+            history = [h.status for h in await store.orders.history(tag)]
+            assert history[0] is OrderStatus.INTENT  # written before it was sent
+
+        # the job is claimed: not again; and the strategy event itself again places nothing
+        assert await run_once(store, day.clock, "open", DAY.rth_open, jobs.session("open", DAY)) is None
+        await engine.session_event(SessionEvent.OPEN, DAY)
+        await barrier(engine, counter, None)
+        assert all(len(ids) == 1 for ids in day.tagged().values())
+
+        long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
+        short_id = day.tagged()["overnight_range:MNQ:short:2026-02-10"][0]
+        level = day.sim.exchange.orders[long_id].stop_price
+        assert level is not None
+        await day.trade("MNQ", level + 2, DAY.rth_open + timedelta(minutes=2))
+        await barrier(engine, counter, None)
+        fills = await store.fills.for_order(long_id)
+        assert len(fills) == 1 and fills[0].price == day.sim.exchange.orders[long_id].filled_price
+        notes = await store.outbox.recent(100)
+        fill_notes = [m for m in notes if m.dedupe_key == f"fill-{fills[0].id}"]
+        assert len(fill_notes) == 1 and fill_notes[0].kind is NotificationKind.ENTRY_FILL
+        assert day.sim.exchange.orders[short_id].status.name == "CANCELLED"  # entry OCO
+        # the hub repeating the trade is not a new fill
+        assert await engine.apply_fill(fills[0]) is False
+        assert len(await store.fills.for_order(long_id)) == 1
+
+        # breakeven: 15 points above the fill, the stop child moves to the entry price
+        entry = fills[0].price
+        at = DAY.rth_open + timedelta(minutes=3)
+        await day.trade("MNQ", entry + Decimal(16), at)
+        await barrier(engine, counter, at)  # the quote reached the strategy
+        await barrier(engine, counter, None)  # and the modify's order event came back
+        stops = [o for o in day.sim.exchange.orders.values() if o.parent_id == long_id and o.type == 4]
+        assert len(stops) == 1 and stops[0].stop_price == entry
+        state = await store.strategy_state.for_day("overnight_range", DAY.date)
+        assert state["*"]["symbols"]["MNQ"]["sides"]["buy"]["breakeven_done"] is True
+
+
+async def test_new_orders_are_refused_until_reconciled(store: Store) -> None:
+    async with sim_day(DAY.rth_open) as day, engine_on(day, store) as (engine, _):
+        engine.ready = False
+        from trading.domain import OrderRequest, OrderType, Side
+
+        req = OrderRequest(engine.account_id, day.cid("MNQ"), Side.BUY, OrderType.MARKET, 1, "t:1")
+        decision = engine.check_risk(req)
+        assert not decision and "reconciled" in decision.reason
+        report = await engine.reconcile()
+        assert report.agrees and engine.ready
+        assert engine.check_risk(req)
