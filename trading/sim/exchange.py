@@ -19,10 +19,9 @@ from trading.domain import Contract
 from trading.projectx import schema as s
 from trading.sim.brackets import bracket_error
 from trading.sim.contracts import ContractBook
-from trading.sim.state import BookTop, SimAccount, SimFill, SimOrder, SimPosition
-
-CENT = Decimal("0.01")
-AVG_QUANTUM = Decimal("0.000000001")  # the wire shows 9 fractional digits
+from trading.sim.positions import CENT, PositionBook
+from trading.sim.state import BookTop, SimAccount, SimFill, SimOrder
+from trading.sim.stops import follow, price_child, set_trail
 
 
 class UserEventSink(Protocol):
@@ -55,7 +54,8 @@ class Exchange:
         self.market_pending_status = market_pending_status
         self.accounts: dict[int, SimAccount] = {}
         self.orders: dict[int, SimOrder] = {}
-        self.positions: dict[tuple[int, str], SimPosition] = {}
+        self.position_book = PositionBook(self._emit)
+        self.positions = self.position_book.positions
         self.fills: list[SimFill] = []
         self.books: dict[str, BookTop] = {cid: BookTop() for cid in contracts.by_id}
         self.sinks: list[UserEventSink] = []
@@ -64,7 +64,6 @@ class Exchange:
         self._open: dict[str, dict[int, SimOrder]] = {}  # working (status 1) orders per contract
         self._next_order = 9056
         self._next_fill = 8000
-        self._next_position = 6124
         self._next_account = 465
 
     # ------------------------------------------------------------------ accounts
@@ -179,32 +178,13 @@ class Exchange:
         ):
             return "No market price"
         if req.type == s.OrderType.TRAILING_STOP:
-            err = self._set_trail(order, req.trailPrice, contract, book)
+            err = set_trail(order, req.trailPrice, contract, book)
             if err is not None:
                 return err
         if req.stopLossBracket is not None or req.takeProfitBracket is not None:
             if not acc.auto_oco_brackets:
                 return s.MSG_BRACKETS_POSITION_MODE
             return bracket_error(order.buy, req.stopLossBracket, req.takeProfitBracket)
-        return None
-
-    def _set_trail(self, order: SimOrder, trail: Decimal | None, contract: Contract, book: BookTop) -> str | None:
-        """trailPrice is an absolute level; the distance in ticks is fixed at receipt (§4.6)."""
-        if trail is None:
-            return s.MSG_TRAIL_NOT_SET
-        if trail % contract.tick_size:
-            return s.MSG_TRAIL_NOT_ALIGNED
-        if book.last is None:
-            return s.MSG_TRAIL_NO_LAST_PRICE
-        ticks = int(abs(book.last - trail) / contract.tick_size)
-        if ticks == 0:
-            return s.MSG_TRAIL_NOT_SET
-        if ticks > s.MAX_TRAIL_TICKS:
-            return s.MSG_TRAIL_TOO_FAR
-        order.trail_ticks = ticks
-        order.trail_distance = ticks * contract.tick_size
-        order.extreme = book.last
-        order.stop_price = book.last + (ticks * contract.tick_size if order.buy else -ticks * contract.tick_size)
         return None
 
     # ------------------------------------------------------------------ brackets
@@ -234,7 +214,7 @@ class Exchange:
                 entry.sl_ticks = leg.ticks
             else:
                 entry.tp_ticks = leg.ticks
-            self._price_child(child, leg.ticks, ref, contract)
+            price_child(child, leg.ticks, ref, contract)
             self.orders[child.id] = child
             ids.append(child.id)
         if len(ids) == 2:
@@ -244,17 +224,6 @@ class Exchange:
         for cid in ids:
             self._emit_order(self.orders[cid])
 
-    def _price_child(self, child: SimOrder, ticks: int, ref: Decimal, contract: Contract) -> None:
-        level = ref + ticks * contract.tick_size
-        if child.type == s.OrderType.LIMIT:
-            child.limit_price = level
-        elif child.type == s.OrderType.TRAILING_STOP:
-            child.trail_ticks = abs(ticks)
-            child.trail_distance = abs(ticks) * contract.tick_size
-            child.stop_price, child.extreme = level, ref
-        else:
-            child.stop_price = level
-
     def _activate_children(self, entry: SimOrder, contract: Contract) -> None:
         assert entry.filled_price is not None
         for cid in entry.children:
@@ -262,7 +231,7 @@ class Exchange:
             if child.status != s.OrderStatus.SUSPENDED:
                 continue
             ticks = entry.sl_ticks if child.type in (s.OrderType.STOP, s.OrderType.TRAILING_STOP) else entry.tp_ticks
-            self._price_child(child, ticks or 0, entry.filled_price, contract)
+            price_child(child, ticks or 0, entry.filled_price, contract)
             child.move(s.OrderStatus.OPEN, self.now())
             self._track(child)
             self._emit_order(child)
@@ -309,7 +278,7 @@ class Exchange:
                 price = limit  # a print at or through a resting limit fills it at the limit
         elif o.type in (s.OrderType.STOP, s.OrderType.TRAILING_STOP):
             if o.type == s.OrderType.TRAILING_STOP:
-                self._trail(o, contract, book)
+                follow(o, contract, book)
             last = book.last
             if o.stop_price is not None and last is not None:
                 if o.buy and last >= o.stop_price:
@@ -319,23 +288,13 @@ class Exchange:
         if price is not None:
             self._fill(o, price, contract)
 
-    def _trail(self, o: SimOrder, contract: Contract, book: BookTop) -> None:
-        if book.last is None or o.trail_ticks is None:
-            return
-        dist = o.trail_ticks * contract.tick_size
-        if o.extreme is None:
-            o.extreme = book.last
-        if (o.buy and book.last < o.extreme) or (not o.buy and book.last > o.extreme):
-            o.extreme = book.last
-        o.stop_price = o.extreme + dist if o.buy else o.extreme - dist
-
     def _fill(self, o: SimOrder, price: Decimal, contract: Contract) -> None:
         now = self.now()
         o.fill_volume, o.filled_price = o.size, price
         o.move(s.OrderStatus.FILLED, now)
         self._emit_order(o)
         signed = o.size if o.buy else -o.size
-        pnl = self._apply_position(o.account_id, contract, signed, price, now)
+        pnl = self.position_book.apply(o.account_id, contract, signed, price, now)
         fees = (self.fees_per_contract * o.size).quantize(CENT)
         self._next_fill += 1
         fill = SimFill(self._next_fill, o.account_id, o.contract_id, now, price, pnl, fees, o.side, o.size, o.id)
@@ -355,41 +314,6 @@ class Exchange:
             book = self.books[contract.id]
             for cid in o.children:
                 self._match_order(self.orders[cid], contract, book)
-
-    def _apply_position(
-        self, account_id: int, contract: Contract, signed: int, price: Decimal, now: datetime
-    ) -> Decimal | None:
-        """Update the net position; the realized P&L of the closing part (None for an opening fill)."""
-        key = (account_id, contract.id)
-        pos = self.positions.get(key)
-        if pos is None or pos.net == 0:
-            self._next_position += 1
-            pos = SimPosition(self._next_position, account_id, contract.id, signed, price, now)
-            self.positions[key] = pos
-            self._emit(account_id, s.EVENT_USER_POSITION, pos.model)
-            return None
-        pnl: Decimal | None = None
-        if (pos.net > 0) == (signed > 0):  # adding
-            total = abs(pos.net) + abs(signed)
-            pos.average = ((pos.average * abs(pos.net) + price * abs(signed)) / total).quantize(AVG_QUANTUM)
-            pos.net += signed
-        else:
-            closing = min(abs(pos.net), abs(signed))
-            direction = 1 if pos.net > 0 else -1
-            pnl = ((price - pos.average) / contract.tick_size * contract.tick_value * closing * direction).quantize(
-                CENT
-            )
-            was = s.PositionType.LONG if pos.net > 0 else s.PositionType.SHORT
-            pos.net += signed
-            if pos.net == 0:
-                self._emit(account_id, s.EVENT_USER_POSITION, lambda: pos.model(was))
-                del self.positions[key]
-                return pnl
-            if (pos.net > 0) != (direction > 0):  # flipped: the rest opens at the fill price
-                self._next_position += 1
-                pos.id, pos.average, pos.created = self._next_position, price, now
-        self._emit(account_id, s.EVENT_USER_POSITION, pos.model)
-        return pnl
 
     # ------------------------------------------------------------------ modify / cancel
 
