@@ -193,8 +193,11 @@ def _order_card(p: Mapping[str, Any], color: int) -> Card:
     side = str(p.get("side", "")).upper()
     symbol = p.get("symbol") or p.get("contract_id") or ""
     title = f"Order {event.lower()}: {side} {p.get('size', '')} {symbol} {p.get('type', '')}".strip()
-    items = {k: p.get(k) for k in ("order_id", "limit_price", "stop_price", "status", "reason") if p.get(k) is not None}
-    return Card(title=title, fields=fields(items), color=RED if event.lower() == "rejected" else color)
+    keys = ("order_id", "limit_price", "stop_price", "stop_loss_ticks", "take_profit_ticks", "status", "strategy")
+    items = {k: p.get(k) for k in keys if p.get(k) is not None}
+    reason = p.get("error") or p.get("reason")
+    color = RED if event.lower() == "rejected" else color
+    return Card(title=title, description=str(reason or ""), fields=fields(items), color=color)
 
 
 MAX_ATTACHMENT = 8 * 1024 * 1024

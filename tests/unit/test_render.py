@@ -65,3 +65,12 @@ def test_card_with_image_has_attachment() -> None:
     card = Card(title="chart", image=("chart.png", b"\x89PNG"))
     assert card.embed().image.url == "attachment://chart.png"
     assert card.files()[0].filename == "chart.png"
+
+
+def test_rejected_order_card_says_why() -> None:
+    card = notification_card(
+        NotificationKind.ORDER,
+        {"event": "rejected", "side": "buy", "size": 1, "symbol": "MNQ", "type": "limit", "error": "price off grid"},
+    )
+    assert card.title == "Order rejected: BUY 1 MNQ limit"
+    assert card.description == "price off grid" and card.color == 0xE74C3C
