@@ -170,3 +170,20 @@ async def test_graceful_drop_sends_a_signalr_close(sim: SimGateway, http: httpx.
         assert close["allowReconnect"] is True
         msg = await asyncio.wait_for(h.ws.receive(), 5)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_stalled_connection_ignores_websocket_pings_too(sim: SimGateway, http: httpx.AsyncClient) -> None:
+    token = http.headers["Authorization"].split()[1]
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(sim.market_hub_url, params={"access_token": token}, autoping=False)
+        await ws.send_str(s.HANDSHAKE_REQUEST)
+        assert await ws.receive_str() == s.HANDSHAKE_RESPONSE
+        await ws.ping(b"1")
+        while (msg := await asyncio.wait_for(ws.receive(), 5)).type != aiohttp.WSMsgType.PONG:
+            pass  # SignalR pings may come first
+        assert msg.data == b"1"
+        sim.faults.stall_hubs("market")
+        await ws.ping(b"2")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.receive(), 0.5)
+        await ws.close()

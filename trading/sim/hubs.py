@@ -27,6 +27,7 @@ from trading.sim.options import SimOptions
 log = logging.getLogger(__name__)
 Hub = Literal["user", "market"]
 _SEP = s.RECORD_SEPARATOR
+MAX_QUEUED_FRAMES = 100_000
 _PING = '{"type":6}' + _SEP
 
 # Which subscription an event needs, and which (un)subscribe method manages it.
@@ -81,8 +82,15 @@ class HubConnection:
     received_pings: int = 0
 
     def send(self, text: str) -> None:
-        if not self.stalled:
-            self.queue.put_nowait(text)
+        if self.stalled:
+            return
+        if self.queue.qsize() >= MAX_QUEUED_FRAMES:  # a client that stopped reading: cut it off
+            log.warning("sim hub: %s client fell %d frames behind; dropping it", self.hub, MAX_QUEUED_FRAMES)
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+            return
+        self.queue.put_nowait(text)
 
 
 class HubServer:
@@ -190,7 +198,8 @@ class HubServer:
     async def handle(self, request: web.Request, hub: Hub) -> web.StreamResponse:
         if self.auth.check(self._token(request)) is None:
             return web.Response(status=401)
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        # WebSocket pings are answered by hand so that a stalled connection ignores them too.
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
         conn = HubConnection(hub, ws, request)
         writer = asyncio.create_task(self._writer(conn), name=f"sim-hub-{hub}-writer")
@@ -232,6 +241,12 @@ class HubServer:
                 buffer += msg.data
             elif msg.type == WSMsgType.BINARY:
                 buffer += msg.data.decode("utf-8", "replace")
+            elif msg.type == WSMsgType.PING:
+                if not conn.stalled:
+                    await conn.ws.pong(msg.data)
+                continue
+            elif msg.type == WSMsgType.PONG:
+                continue
             else:
                 break
             *records, buffer = buffer.split(_SEP)
