@@ -266,3 +266,18 @@ async def test_unsupported_and_invalid_orders_are_rejected_with_an_id(sim: SimGa
     for body in ({"type": 3, "limitPrice": 1, "stopPrice": 1}, {"size": 0}, {"type": 1}, {"type": 4}):
         r = await call(http, s.ORDER_PLACE, order(sim, **body))
         assert (r["success"], r["errorCode"]) == (False, 2) and r["orderId"] is not None and r["errorMessage"]
+
+
+async def test_live_accounts_cannot_cancel_or_partially_close(sim: SimGateway, http: httpx.AsyncClient) -> None:
+    live = sim.add_account("FUNDED-1", simulated=False)
+    accounts = (await call(http, s.ACCOUNT_SEARCH, {"onlyActiveAccounts": True}))["accounts"]
+    assert next(a for a in accounts if a["id"] == live.id)["simulated"] is False
+    placed = await call(http, s.ORDER_PLACE, order(sim, accountId=live.id, type=1, limitPrice=20000))
+    r = await call(http, s.ORDER_CANCEL, {"accountId": live.id, "orderId": placed["orderId"]})
+    assert (r["success"], r["errorCode"], r["errorMessage"]) == (False, 6, "Live accounts not supported")
+    await call(http, s.ORDER_PLACE, order(sim, accountId=live.id, size=2))
+    partial = await call(
+        http, s.POSITION_PARTIAL_CLOSE, {"accountId": live.id, "contractId": sim.contract("MNQ"), "size": 1}
+    )
+    assert partial["errorCode"] == s.PartialClosePositionErrorCode.ACCOUNT_REJECTED
+    assert (await call(http, s.POSITION_CLOSE, {"accountId": live.id, "contractId": sim.contract("MNQ")}))["success"]

@@ -69,9 +69,21 @@ class Exchange:
     # ------------------------------------------------------------------ accounts
 
     def add_account(
-        self, name: str, balance: Decimal, auto_oco_brackets: bool = True, can_trade: bool = True
+        self,
+        name: str,
+        balance: Decimal,
+        auto_oco_brackets: bool = True,
+        can_trade: bool = True,
+        simulated: bool = True,
     ) -> SimAccount:
-        acc = SimAccount(self._next_account, name, balance, can_trade=can_trade, auto_oco_brackets=auto_oco_brackets)
+        acc = SimAccount(
+            self._next_account,
+            name,
+            balance,
+            can_trade=can_trade,
+            simulated=simulated,
+            auto_oco_brackets=auto_oco_brackets,
+        )
         self._next_account += 1
         self.accounts[acc.id] = acc
         return acc
@@ -320,6 +332,8 @@ class Exchange:
     def cancel(self, account_id: int, order_id: int) -> Outcome:
         if account_id not in self.accounts:
             return Outcome(s.CancelOrderErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
+        if not self.accounts[account_id].simulated:  # "only simulated accounts ... can cancel" (§4.8)
+            return Outcome(s.CancelOrderErrorCode.ACCOUNT_REJECTED, s.MSG_CANCEL_LIVE)
         o = self.orders.get(order_id)
         if o is None or o.account_id != account_id:
             return Outcome(s.CancelOrderErrorCode.ORDER_NOT_FOUND, "Order not found")
@@ -384,6 +398,8 @@ class Exchange:
             return Outcome(codes.POSITION_NOT_FOUND, "Position not found")
         if not contract.active:
             return Outcome(codes.CONTRACT_NOT_ACTIVE, "Contract is not active")
+        if partial and not self.accounts[account_id].simulated:  # partial close: simulated accounts only (§4.15)
+            return Outcome(s.PartialClosePositionErrorCode.ACCOUNT_REJECTED, s.MSG_CANCEL_LIVE)
         qty = abs(pos.net) if size is None else size
         if partial and (qty <= 0 or qty > abs(pos.net)):
             return Outcome(s.PartialClosePositionErrorCode.INVALID_CLOSE_SIZE, f"Invalid close size ({qty})")

@@ -66,11 +66,18 @@ class SimGateway:
     # ------------------------------------------------------------------ setup
 
     def add_account(
-        self, name: str, balance: Decimal | None = None, auto_oco_brackets: bool | None = None, can_trade: bool = True
+        self,
+        name: str,
+        balance: Decimal | None = None,
+        auto_oco_brackets: bool | None = None,
+        can_trade: bool = True,
+        simulated: bool = True,
     ) -> SimAccount:
-        """Another practice account (the first is created at start: `account_id`)."""
+        """Another account (the first, a practice account, is created at start: `account_id`).
+        `simulated=False` makes a funded/live-like account: cancel and partial close answer
+        AccountRejected "Live accounts not supported" (§4.8, §4.15)."""
         oco = self.settings.auto_oco_brackets if auto_oco_brackets is None else auto_oco_brackets
-        return self.exchange.add_account(name, balance or self.settings.starting_balance, oco, can_trade)
+        return self.exchange.add_account(name, balance or self.settings.starting_balance, oco, can_trade, simulated)
 
     def contract(self, symbol: str) -> str:
         """The active contract id for a root (MNQ, MES, NQ, ES, ...)."""
