@@ -1,8 +1,9 @@
-"""Run the bot: `python -m bot [--config FILE]` (meant to back `tradebot run`).
+"""Run the bot: `python -m bot [--config FILE] [--no-engine]`.
 
-Opens the database (migrating it), starts the simulator in paper mode, logs in to the gateway and
-runs `TradeBot` with the Discord token, or headless (console notifications) without one. Ctrl-C or
-SIGTERM stops everything cleanly.
+Opens the database (migrating it), starts the simulator in paper mode, starts the engine (strategies,
+hubs, fills streamed into the outbox, its scheduled jobs) and runs `TradeBot` with the Discord token,
+or headless (console notifications) without one. `--no-engine` runs the commands and notifications
+only (fills then come from the bot's own poller). Ctrl-C or SIGTERM stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -14,49 +15,96 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from bot.app import TradeBot, run_headless
-from trading.clock import LiveClock
+from bot.engine_control import EngineStrategies, make_executor
+from trading.clock import Clock, LiveClock
 from trading.config import ConfigError, Settings, load_settings
+from trading.engine import Engine
+from trading.engine_jobs import Jobs
+from trading.engine_setup import Gateway, build_engine, close_engine, live_gateway, sim_gateway
 from trading.projectx.rest import ProjectXClient
 from trading.services import Services
 from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.store import Store, migrate, open_database
 
 log = logging.getLogger("tradebot")
 
 
+@dataclass
+class Wiring:
+    services: Services
+    engine: Engine | None
+
+
 @contextlib.asynccontextmanager
-async def gateway(settings: Settings) -> AsyncIterator[ProjectXClient]:
-    """The broker client: the in-process simulator in paper mode, the configured gateway live."""
-    if settings.app.mode == "paper":
-        async with (
-            SimGateway(settings.sim) as sim,
-            ProjectXClient(
-                settings.projectx, base_url=sim.base_url, username=sim.username, api_key=sim.api_key
-            ) as client,
-        ):
-            yield client
-    else:
-        async with ProjectXClient(settings.projectx) as client:
-            yield client
+async def gateway(settings: Settings, clock: Clock, options: SimOptions | None) -> AsyncIterator[Gateway]:
+    """The in-process simulator in paper mode, the configured gateway live."""
+    if settings.app.mode != "paper":
+        yield live_gateway(settings)
+        return
+    opts = options or SimOptions(market_mode="random", warmup_days=22, enforce_sessions=True)
+    async with SimGateway(settings.sim, clock=clock, options=opts) as sim:
+        yield sim_gateway(sim)
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
+@contextlib.asynccontextmanager
+async def wiring(
+    settings: Settings, store: Store, clock: Clock, gw: Gateway, *, with_engine: bool
+) -> AsyncIterator[Wiring]:
+    if not with_engine:
+        async with ProjectXClient(
+            settings.projectx, base_url=gw.base_url, username=gw.username, api_key=gw.api_key
+        ) as client:
+            yield Wiring(Services(settings, store, client, clock, account_id=settings.projectx.account_id), None)
+        return
+    engine = await build_engine(settings, store, clock, gw)
+    try:
+        await engine.start()
+        executor = await make_executor(engine.client, engine.metrics)
+        services = Services(
+            settings,
+            store,
+            engine.client,
+            clock,
+            account_id=engine.account_id,
+            strategies=EngineStrategies(engine),
+            executor=executor,
+        )
+        yield Wiring(services, engine)
+    finally:
+        await close_engine(engine)
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    with_engine: bool = True,
+    clock: Clock | None = None,
+    sim_options: SimOptions | None = None,
+) -> None:
+    clock = clock or LiveClock()
     db = await open_database(settings)
     async with db:
         await migrate(db.pool)
         store = Store(db.pool)
-        async with gateway(settings) as broker:
-            services = Services(settings, store, broker, LiveClock(), account_id=settings.projectx.account_id)
+        async with (
+            gateway(settings, clock, sim_options) as gw,
+            wiring(settings, store, clock, gw, with_engine=with_engine) as wired,
+        ):
             token = settings.discord.token.get_secret_value() if settings.discord.token else ""
             if not token:
                 log.warning(
                     "no Discord token (TRADEBOT_DISCORD__TOKEN): running headless, notifications on the console"
                 )
-                await run_headless(settings, services, store, stop)
+                await run_headless(settings, wired.services, store, stop)
                 return
-            bot = TradeBot(settings, services, store)
+            bot = TradeBot(settings, wired.services, store, fill_poll_s=None if wired.engine else 2.0, clock=clock)
+            if wired.engine is not None:
+                bot.scheduler.attach_engine(Jobs(wired.engine, settings.app.data_dir.expanduser() / "charts"))
             async with bot:
                 runner = asyncio.create_task(bot.start(token))
                 waiter = asyncio.create_task(stop.wait())
@@ -70,6 +118,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Run the tradebot Discord bot.")
     parser.add_argument("--config", help="TOML file layered over config/default.toml")
+    parser.add_argument("--no-engine", action="store_true", help="commands and notifications only, no strategies")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -84,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        await serve(settings, stop, with_engine=not args.no_engine)
 
     asyncio.run(run())
     return 0

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
+import httpx
 import pytest
 
 from bot.run import serve
-from tests.e2e.conftest import GUILD, READER, e2e_settings
+from tests.e2e.conftest import FILLS, GUILD, READER, TRADER, e2e_settings
 from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.trading_env import SESSION_START
+from trading.clock import SimClock
 from trading.config import Settings
 from trading.domain import NotificationKind
+from trading.sim.contracts import ContractBook
+from trading.sim.options import SimOptions
 from trading.store import Store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 async def test_serve_with_token_then_stop(database_url: str, store: Store) -> None:
@@ -22,18 +35,39 @@ async def test_serve_with_token_then_stop(database_url: str, store: Store) -> No
                 **{
                     **base.model_dump(),
                     "database": {"url": database_url},
-                    "sim": {"port": 0},
+                    "sim": {"port": free_port()},
                     "discord": {**base.discord.model_dump(), "token": fake.token},
                 }
             )
             stop = asyncio.Event()
-            task = asyncio.create_task(serve(settings, stop))
+            clock = SimClock(SESSION_START, speed=1.0)
+            options = SimOptions(contracts_as_of=SESSION_START)
+            task = asyncio.create_task(serve(settings, stop, clock=clock, sim_options=options))
             await fake.wait_connected()
             await fake.wait_until(lambda: bool(fake.synced(GUILD.id)))
             info = await fake.invoke(READER, GUILD, GUILD.channels[0], "account info")
             assert "Account PRAC-V2-SIM-1" in info.text()
+            listed = await fake.invoke(READER, GUILD, GUILD.channels[0], "strategy list")
+            assert "overnight_range** enabled, running" in listed.text(), listed.text()
+            status = await fake.invoke(READER, GUILD, GUILD.channels[0], "strategy status", {"name": "overnight_range"})
+            assert "running" in status.text() and "yes" in status.text()
+            # A trade in the simulator, then a market order from Discord: the engine's user hub brings the
+            # fill back, stored once and posted to the fills channel.
+            contract = ContractBook(SESSION_START.date()).by_root("MNQ")
+            assert contract is not None
+            async with httpx.AsyncClient() as http:
+                sim_url = f"http://127.0.0.1:{settings.sim.port}/sim/market/trade"
+                answer = await http.post(sim_url, json={"contractId": contract.id, "price": "21000.00"})
+                assert answer.status_code == 200
+            order = await fake.invoke(
+                TRADER, GUILD, GUILD.channels[0], "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1}
+            )
+            assert "Order placed: BUY 1 MNQ" in order.text(), order.text()
+            await fake.wait_until(lambda: len(fake.messages(FILLS.id)) >= 1)
+            assert fake.messages(FILLS.id)[0].embeds[0]["title"].startswith("Entry fill: BUY 1 MNQ @ ")
             stop.set()
             await asyncio.wait_for(task, 30)
+            assert len(fake.messages(FILLS.id)) == 1
 
 
 async def test_serve_headless_without_token(
@@ -43,7 +77,7 @@ async def test_serve_headless_without_token(
     queued = await store.outbox.enqueue(NotificationKind.ALERT, {"title": "headless check", "text": "console"})
     assert queued is not None
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop))
+    task = asyncio.create_task(serve(settings, stop, with_engine=False))
     for _ in range(300):
         message = await store.outbox.get(queued)
         if message is not None and message.status == "sent":
