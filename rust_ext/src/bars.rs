@@ -48,31 +48,43 @@ pub fn aggregate(input: BarSlices<'_>, bucketer: &Bucketer) -> Result<BarColumns
         ));
     }
     let mut out = BarColumns::with_capacity(n / 2 + 1);
-    let (mut start, mut end) = (i64::MAX, i64::MIN);
-    for i in 0..n {
+    if n == 0 {
+        return Ok(out);
+    }
+    let (mut start, mut end) = bucketer.bucket(ts[0]);
+    let mut cur = Bar {
+        ts: start,
+        open: open[0],
+        high: high[0],
+        low: low[0],
+        close: close[0],
+        volume: volume[0],
+    };
+    for i in 1..n {
         let t = ts[i];
         if t >= start && t < end {
-            let last = out.ts.len() - 1;
-            if high[i] > out.high[last] {
-                out.high[last] = high[i];
-            }
-            if low[i] < out.low[last] {
-                out.low[last] = low[i];
-            }
-            out.close[last] = close[i];
-            out.volume[last] += volume[i];
+            cur.high = if high[i] > cur.high {
+                high[i]
+            } else {
+                cur.high
+            };
+            cur.low = if low[i] < cur.low { low[i] } else { cur.low };
+            cur.close = close[i];
+            cur.volume += volume[i];
         } else {
+            out.push(&cur);
             (start, end) = bucketer.bucket(t);
-            out.push(&Bar {
+            cur = Bar {
                 ts: start,
                 open: open[i],
                 high: high[i],
                 low: low[i],
                 close: close[i],
                 volume: volume[i],
-            });
+            };
         }
     }
+    out.push(&cur);
     Ok(out)
 }
 
@@ -243,9 +255,7 @@ impl BarAggregator {
             ));
         }
         let mut out = BarColumns::default();
-        for i in 0..t.len() {
-            self.inner.push(t[i], p[i], s[i], &mut out);
-        }
+        self.inner.feed(t, p, s, &mut out);
         bars_list(py, &out)
     }
 

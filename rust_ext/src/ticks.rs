@@ -67,11 +67,14 @@ impl BarColumns {
     }
 }
 
-/// Streaming tick aggregator.
+/// Streaming tick aggregator. The forming bar lives in plain fields (no `Option`) so that the
+/// batch loop keeps it in registers.
 #[derive(Debug, Clone)]
 pub struct TickAggregator {
     bucketer: Bucketer,
-    forming: Option<(Bar, i64)>, // bar and its bucket end
+    has: bool,
+    cur: Bar,
+    end: i64,
     watermark: i64,
     pub late: u64,
     pub invalid: u64,
@@ -81,7 +84,16 @@ impl TickAggregator {
     pub fn new(bucketer: Bucketer) -> Self {
         TickAggregator {
             bucketer,
-            forming: None,
+            has: false,
+            cur: Bar {
+                ts: 0,
+                open: 0.0,
+                high: 0.0,
+                low: 0.0,
+                close: 0.0,
+                volume: 0.0,
+            },
+            end: 0,
             watermark: i64::MIN,
             late: 0,
             invalid: 0,
@@ -89,69 +101,100 @@ impl TickAggregator {
     }
 
     /// Feed one tick; a bar closed by it is pushed to `out`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, t: i64, price: f64, size: f64, out: &mut BarColumns) {
         if !price.is_finite() {
             self.invalid += 1;
             return;
         }
-        if let Some((bar, end)) = self.forming.as_mut() {
-            if t >= bar.ts && t < *end {
-                if price > bar.high {
-                    bar.high = price;
-                }
-                if price < bar.low {
-                    bar.low = price;
-                }
-                bar.close = price;
-                bar.volume += size;
-                return;
-            }
-            if t < bar.ts {
+        if self.has && t >= self.cur.ts && t < self.end {
+            let bar = &mut self.cur;
+            bar.high = if price > bar.high { price } else { bar.high };
+            bar.low = if price < bar.low { price } else { bar.low };
+            bar.close = price;
+            bar.volume += size;
+            return;
+        }
+        self.push_slow(t, price, size, out);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, t: i64, price: f64, size: f64, out: &mut BarColumns) {
+        if self.has {
+            if t < self.cur.ts {
                 self.late += 1;
                 return;
             }
-            out.push(bar);
-            self.watermark = *end;
-            self.forming = None;
+            out.push(&self.cur);
+            self.watermark = self.end;
+            self.has = false;
         } else if t < self.watermark {
             self.late += 1;
             return;
         }
         let (s, e) = self.bucketer.bucket(t);
-        self.forming = Some((
-            Bar {
-                ts: s,
-                open: price,
-                high: price,
-                low: price,
-                close: price,
-                volume: size,
-            },
-            e,
-        ));
+        self.cur = Bar {
+            ts: s,
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: size,
+        };
+        self.end = e;
+        self.has = true;
+    }
+
+    /// Feed slices of ticks (equal lengths, checked by the caller). Same result as `push` on
+    /// each tick; the run of ticks inside the forming bar is folded with the bar in registers.
+    pub fn feed(&mut self, ts: &[i64], price: &[f64], size: &[f64], out: &mut BarColumns) {
+        let n = ts.len().min(price.len()).min(size.len());
+        let mut i = 0;
+        while i < n {
+            if self.has {
+                let (s, e) = (self.cur.ts, self.end);
+                let mut bar = self.cur;
+                while i < n {
+                    let (t, p) = (ts[i], price[i]);
+                    if !(t >= s && t < e && p.is_finite()) {
+                        break;
+                    }
+                    bar.high = if p > bar.high { p } else { bar.high };
+                    bar.low = if p < bar.low { p } else { bar.low };
+                    bar.close = p;
+                    bar.volume += size[i];
+                    i += 1;
+                }
+                self.cur = bar;
+                if i >= n {
+                    break;
+                }
+            }
+            self.push(ts[i], price[i], size[i], out);
+            i += 1;
+        }
     }
 
     /// The clock says `now`: close the forming bar if its bucket has ended.
     pub fn advance(&mut self, now: i64, out: &mut BarColumns) {
-        if let Some((bar, end)) = self.forming {
-            if now >= end {
-                out.push(&bar);
-                self.watermark = end;
-                self.forming = None;
-            }
+        if self.has && now >= self.end {
+            out.push(&self.cur);
+            self.watermark = self.end;
+            self.has = false;
         }
     }
 
     pub fn forming(&self) -> Option<Bar> {
-        self.forming.map(|(b, _)| b)
+        self.has.then_some(self.cur)
     }
 
     /// Close the forming bar whatever the time (end of a batch or of the session).
     pub fn flush(&mut self, out: &mut BarColumns) {
-        if let Some((bar, end)) = self.forming.take() {
-            out.push(&bar);
-            self.watermark = end;
+        if self.has {
+            out.push(&self.cur);
+            self.watermark = self.end;
+            self.has = false;
         }
     }
 
@@ -178,9 +221,7 @@ pub fn aggregate_ticks(
     };
     let mut out = BarColumns::with_capacity(guess);
     let mut agg = TickAggregator::new(bucketer);
-    for i in 0..ts.len() {
-        agg.push(ts[i], price[i], size[i], &mut out);
-    }
+    agg.feed(ts, price, size, &mut out);
     agg.flush(&mut out);
     Ok(out)
 }
