@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trading import native
-from trading.engine import Engine
+from trading.engine import Engine, current_trading_day
 from trading.execution import Executor, LatencyRecorder, PythonExecutor, RustExecutor
 from trading.projectx.rest import ProjectXClient
 from trading.services import Unavailable
@@ -38,6 +38,22 @@ class EngineStrategies:
             "The engine cannot stop one strategy while it runs yet: use /risk halt to stop new orders, "
             f"or disable [strategies.{name}] and restart"
         )
+
+    async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
+        """Today's levels from the bars the engine holds now; places nothing."""
+        strategy = self.engine.strategies.get(name)
+        if strategy is None:
+            raise Unavailable(f"{name} is not running in the engine")
+        levels = getattr(strategy, "levels", None)
+        day = current_trading_day(self.engine.clock.now())
+        if levels is None or day is None:
+            raise Unavailable(f"{name} has no levels to show today")
+        out: dict[str, dict[str, Any]] = {}
+        for symbol in strategy.symbols:
+            contract = self.engine.contracts.get(symbol)
+            lv = levels(symbol, day, min(self.engine.clock.now(), day.window_end))
+            out[symbol] = lv.as_json(contract.tick_size if contract else None)
+        return out
 
     async def run_now(self, name: str) -> str:
         raise Unavailable("Running a strategy step on demand is not supported by the engine yet")

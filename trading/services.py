@@ -95,6 +95,9 @@ class StrategyControl(Protocol):
     async def stop(self, name: str) -> str: ...
     async def run_now(self, name: str) -> str: ...
     def status(self, name: str) -> dict[str, Any]: ...
+    async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
+        """Today's levels per symbol (and, where the strategy can say, the orders it would place)."""
+        ...
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -793,6 +796,9 @@ class Services:
 
     async def strategy_stop(self, name: str) -> str:
         return await self._engine().stop(self._strategy(name))
+
+    async def strategy_test(self, name: str) -> dict[str, dict[str, Any]]:
+        return await self._engine().dry_run(self._strategy(name))
 
     async def strategy_run_now(self, name: str) -> str:
         return await self._engine().run_now(self._strategy(name))

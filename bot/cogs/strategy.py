@@ -9,7 +9,6 @@ from discord.ext import commands
 from bot.cogs.common import strategy_autocomplete
 from bot.commanding import Reply, admin, bot_of, confirm, read, run
 from bot.render import Card, fields
-from trading.services import Unavailable
 
 
 class StrategyCog(commands.GroupCog, group_name="strategy", group_description="Automated strategies"):
@@ -53,9 +52,12 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
         services = bot_of(interaction).services
 
         async def work() -> Reply:
-            services.strategy_names()
-            await services.strategy_status(name)  # an unknown name gets its own message
-            raise Unavailable("A dry run needs the strategy engine, which this bot process does not run yet")
+            levels = await services.strategy_test(name)
+            items = {
+                sym: ", ".join(f"{k} {v}" for k, v in lv.items() if v is not None) or "no data"
+                for sym, lv in levels.items()
+            }
+            return Card(title=f"Dry run of {name}: today's levels (nothing placed)", fields=fields(items, inline=False))
 
         await run(interaction, {"name": name}, work)
 

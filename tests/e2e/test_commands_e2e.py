@@ -76,7 +76,7 @@ async def test_strategy_commands(world: World) -> None:
     unknown = await world.run(READER, "strategy status", {"name": "martingale"})
     assert unknown.ephemeral and "No strategy named 'martingale'" in unknown.text()
     test = await world.run(READER, "strategy test", {"name": "overnight_range"})
-    assert test.ephemeral and "needs the strategy engine" in test.text()
+    assert test.ephemeral and "engine is not running" in test.text()
     refused = await world.run(TRADER, "strategy start", {"name": "overnight_range"})
     assert "admin permission" in refused.text()
     asked = await world.run(ADMIN, "strategy start", {"name": "overnight_range"})

@@ -51,6 +51,8 @@ async def test_serve_with_token_then_stop(database_url: str, store: Store) -> No
             assert "overnight_range** enabled, running" in listed.text(), listed.text()
             status = await fake.invoke(READER, GUILD, GUILD.channels[0], "strategy status", {"name": "overnight_range"})
             assert "running" in status.text() and "yes" in status.text()
+            dry = await fake.invoke(READER, GUILD, GUILD.channels[0], "strategy test", {"name": "overnight_range"})
+            assert "Dry run of overnight_range" in dry.text() and "MNQ" in dry.text(), dry.text()
             # A trade in the simulator, then a market order from Discord: the engine's user hub brings the
             # fill back, stored once and posted to the fills channel.
             contract = ContractBook(SESSION_START.date()).by_root("MNQ")
