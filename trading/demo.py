@@ -126,12 +126,17 @@ def describe(kind: NotificationKind, p: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in p.items() if k not in ("filters", "symbols"))[:300]
 
 
-def seed_history(sim: SimGateway, day: TradingDay, seed: int) -> dict[str, list[Bar]]:
-    """Weeks of history into the simulator's bar store; the demo day's bars (to be printed) returned."""
+def seed_history(
+    sim: SimGateway, day: TradingDay, seed: int, past_out: dict[str, list[Bar]] | None = None
+) -> dict[str, list[Bar]]:
+    """Weeks of history into the simulator's bar store; the demo day's bars (to be printed) returned
+    (and the history itself in `past_out` when given)."""
     out: dict[str, list[Bar]] = {}
     for sym in SYMBOLS:
         cid = sim.contract(sym)
         past = history(sym, cid, day.window_start - timedelta(days=HISTORY_DAYS), day.window_start, seed)
+        if past_out is not None:
+            past_out[sym] = past
         for b in past:
             o, h, lo, c = (to_decimal(x) for x in (b.open, b.high, b.low, b.close))
             sim.market.bars.add_minute_bar(cid, MinuteBar(int(b.start.timestamp()), o, h, lo, c, int(b.volume)))

@@ -141,7 +141,9 @@ class Engine:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.events_seen = 0  # user-hub order/fill/position events handled (drivers wait on it)
-        self.market_seen_at: datetime | None = None  # newest market event time handled
+        # Newest quote time handled (the simulator sends a print's trade before its quote, on one
+        # connection: a quote handled means everything before it on the market hub was too).
+        self.market_seen_at: datetime | None = None
         self.reconciles = 0
         self.started = False
 
@@ -356,8 +358,6 @@ class Engine:
                     rows += agg.push(ns(t.ts_event), float(t.price), float(t.size))
                 async with self._lock:
                     await self._closed_bars(sym, rows)
-                if ev.ticks:
-                    self._seen_market(ev.ticks[-1].ts_event)
             elif isinstance(ev, StatusEvent) and ev.is_alert:
                 await self.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Market feed", "text": ev.message})
 

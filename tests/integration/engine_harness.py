@@ -28,6 +28,12 @@ class SimDay:
     sim: SimGateway
     clock: SimClock
     bars: dict[str, list[Bar]]
+    history: dict[str, list[Bar]]
+
+    async def preload(self, store: Store) -> None:
+        """The weeks before the day into the store (as earlier runs would have left them)."""
+        for rows in self.history.values():
+            await store.bars.insert_many(rows)
 
     def cid(self, symbol: str) -> str:
         return self.sim.contract(symbol)
@@ -53,7 +59,8 @@ async def sim_day(at: datetime, seed: int = 7) -> AsyncIterator[SimDay]:
     sim = SimGateway(SimSettings(port=0, seed=seed), clock=clock, options=SimOptions(token_lifetime_s=30 * 86400))
     await sim.start(port=0)
     try:
-        bars = seed_history(sim, DAY, seed)
+        past: dict[str, list[Bar]] = {}
+        bars = seed_history(sim, DAY, seed, past)
         for sym, rows in bars.items():
             cid = sim.contract(sym)
             overnight = [b for b in rows if b.start < DAY.rth_open]
@@ -64,7 +71,7 @@ async def sim_day(at: datetime, seed: int = 7) -> AsyncIterator[SimDay]:
             book = sim.exchange.books[cid]
             book.last, book.bid, book.ask = last, last - Decimal("0.25"), last + Decimal("0.25")
         clock.set(at)
-        yield SimDay(sim, clock, bars)
+        yield SimDay(sim, clock, bars, past)
     finally:
         await sim.stop()
 
@@ -76,6 +83,7 @@ async def engine_on(
     engine = await build_engine(
         settings or Settings(), store, day.clock, sim_gateway(day.sim), strategies=["overnight_range"]
     )
+    await day.preload(store)
     counter = UserEventCounter(engine.account_id)
     day.sim.exchange.sinks.append(counter)
     try:
