@@ -133,6 +133,8 @@ async def confirm(
     """Authorize, validate (`check`), then ask the invoker to confirm before `action` runs."""
     if not await authorize(interaction, args):
         return
+    # Validation may ask the broker (contracts, last price): acknowledge within Discord's 3 s first.
+    await interaction.response.defer(thinking=True)
     if check is not None:
         try:
             await check()
@@ -151,4 +153,4 @@ async def confirm(
 
     view = Confirm(interaction.user.id, audited, timeout=bot.settings.permissions.confirm_timeout_s, what=what)
     view.origin = interaction
-    await interaction.response.send_message(f"Confirm: {what}?", view=view)
+    await interaction.edit_original_response(content=f"Confirm: {what}?", view=view)
