@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commanding import fail
-from bot.notifier import ConsoleSink, DiscordSink, Notifier, Sink
+from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier, Sink
 from bot.permissions import Permissions
 from bot.scheduler import default_scheduler
 from trading.clock import Clock, LiveClock
@@ -51,9 +51,11 @@ class TradeBot(commands.Bot):
         self.services = services
         self.store = store
         self.permissions = Permissions(settings.permissions, store.audit)
-        self.notifier = Notifier(
-            store.outbox, sink or DiscordSink(self, settings.discord.channels), settings.notifications
-        )
+        if sink is None:
+            sink = DiscordSink(self, settings.discord.channels)
+            if settings.notifications.console:
+                sink = EchoSink(sink, ConsoleSink())
+        self.notifier = Notifier(store.outbox, sink, settings.notifications)
         self.fill_poll_s = fill_poll_s
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self._fill_task: asyncio.Task[None] | None = None

@@ -78,6 +78,18 @@ class DiscordSink:
         await target.send(embed=card.embed(), files=card.files(), nonce=nonce)
 
 
+class EchoSink:
+    """Deliver to `primary`, then echo to the console (`[notifications] console = true`)."""
+
+    def __init__(self, primary: Sink, echo: Sink) -> None:
+        self.primary = primary
+        self.echo = echo
+
+    async def deliver(self, channel: str, card: Card, nonce: str) -> None:
+        await self.primary.deliver(channel, card, nonce)
+        await self.echo.deliver(channel, card, nonce)
+
+
 def retry_after_of(exc: BaseException) -> float | None:
     if isinstance(exc, discord.RateLimited):
         return float(exc.retry_after)

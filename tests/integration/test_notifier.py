@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import discord
 import pytest
 
-from bot.notifier import ConsoleSink, DiscordSink, Notifier
+from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier
 from tests.fakes.discord_payloads import FakeChannel, FakeGuild
 from tests.fakes.discord_server import FakeDiscord
 from trading.clock import SimClock
@@ -156,3 +156,13 @@ async def test_headless_console(store: Store) -> None:
     await store.outbox.enqueue(NotificationKind.ALERT, {"title": "feed stale", "text": "no ticks for 30 s"})
     await notifier.deliver_once()
     assert lines == ["[alerts] feed stale | no ticks for 30 s"]
+
+
+async def test_console_echo_after_discord(store: Store, discord_client: tuple[FakeDiscord, discord.Client]) -> None:
+    fake, client = discord_client
+    lines: list[str] = []
+    sink = EchoSink(DiscordSink(client, CHANNELS), ConsoleSink(lines.append))
+    notifier = Notifier(store.outbox, sink, FAST)
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "echoed"})
+    await notifier.deliver_once()
+    assert titles(fake, ORDERS) == ["echoed"] and lines == ["[orders] echoed"]
