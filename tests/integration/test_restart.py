@@ -41,13 +41,17 @@ def start_engine(
     return subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+def tail(log: Path) -> str:
+    return log.read_text()[-3000:]
+
+
 async def wait_for(what: str, check: Callable[[], Awaitable[bool]], proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + WAIT_S
     while not await check():
         if proc.poll() is not None:
-            raise AssertionError(f"the engine exited ({proc.returncode}) before {what}:\n{log.read_text()[-3000:]}")
+            raise AssertionError(f"the engine exited ({proc.returncode}) before {what}:\n{tail(log)}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+            raise AssertionError(f"timed out waiting for {what}:\n{tail(log)}")
         await asyncio.sleep(0.1)
 
 
