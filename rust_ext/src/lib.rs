@@ -6,6 +6,7 @@ pub mod bars;
 pub mod executor;
 pub mod http;
 pub mod signalr;
+pub mod stream;
 pub mod ticks;
 pub mod wire;
 pub mod zone;
@@ -15,5 +16,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bars::register(m)?;
     executor::register(m)?;
+    stream::register(m)?;
     Ok(())
 }
