@@ -8,6 +8,7 @@ from trading import native
 from trading.engine import Engine, current_trading_day
 from trading.execution import Executor, LatencyRecorder, PythonExecutor, RustExecutor
 from trading.projectx.rest import ProjectXClient
+from trading.risk import KillMode, RepositoryRiskStore
 from trading.services import Unavailable
 
 
@@ -38,6 +39,14 @@ class EngineStrategies:
             "The engine cannot stop one strategy while it runs yet: use /risk halt to stop new orders, "
             f"or disable [strategies.{name}] and restart"
         )
+
+    async def kill_switch(self, halted: bool, reason: str) -> None:
+        risk = self.engine.risk
+        if halted:
+            risk.trip(KillMode.HALTED, reason, self.engine.clock.now())
+        else:
+            risk.reset()
+        await risk.save(RepositoryRiskStore(self.engine.store.risk_state), self.engine.account_id)
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
         """Today's levels from the bars the engine holds now; places nothing."""

@@ -43,7 +43,7 @@ from trading.execution import Executor, PythonExecutor
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.schema import MAX_TRAIL_TICKS, MIN_STOP_LOSS_TICKS
-from trading.risk import Exposure, KillMode, RiskManager, RiskState, WorkingOrder
+from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
 from trading.store import DuplicateOrderTag, Store
 from trading.store.jobs import JobRun
 from trading.store.latency import LatencyStats
@@ -95,6 +95,10 @@ class StrategyControl(Protocol):
     async def stop(self, name: str) -> str: ...
     async def run_now(self, name: str) -> str: ...
     def status(self, name: str) -> dict[str, Any]: ...
+    async def kill_switch(self, halted: bool, reason: str) -> None:
+        """Trip (HALTED) or reset the engine's kill switch, and persist it."""
+        ...
+
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
         """Today's levels per symbol (and, where the strategy can say, the orders it would place)."""
         ...
@@ -545,16 +549,8 @@ class Services:
             raise RiskRefused(f"Risk refused the order: {decision.reason}")
 
     async def _risk_manager(self, account_id: int) -> RiskManager:
-        st = await self.store.risk_state.get(account_id)
-        if st is None:
-            return RiskManager(self.settings.risk)
-        mode = {KillSwitch.NONE: KillMode.OFF, KillSwitch.HALTED: KillMode.HALTED}.get(
-            st.kill_switch, KillMode.REDUCE_ONLY
-        )
-        return RiskManager(
-            self.settings.risk,
-            RiskState(kill_mode=mode, kill_reason=st.reason, high_water=st.high_water_balance),
-        )
+        # The same persisted state the engine loads and saves (kill switch, day, high-water mark).
+        return await RiskManager.load(self.settings.risk, RepositoryRiskStore(self.store.risk_state), account_id)
 
     async def _exposure(self, account_id: int) -> Exposure:
         positions = await self._broker(self.broker.open_positions(account_id))
@@ -739,18 +735,31 @@ class Services:
             "Confirm orders above": self.settings.permissions.confirm_above_size,
         }
 
-    async def halt(self, reason: str) -> RiskView:
-        reason = reason.strip() or "halted from Discord"
-        account_id = await self._account_id()
-        await self.store.risk_state.set_kill_switch(account_id, KillSwitch.HALTED, reason, at=self.clock.now())
+    async def halt(self, reason: str) -> tuple[RiskView, Flattened]:
+        """Trip the kill switch (HALTED: only flattening allowed), then cancel and close everything."""
+        reason = reason.strip() or "halted by an operator"
+        await self._kill_switch(True, reason)
+        flattened = await self.flatten()
         await self.store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading halted", "text": reason})
-        return await self.risk_status()
+        return await self.risk_status(), flattened
 
     async def resume(self) -> RiskView:
-        account_id = await self._account_id()
-        await self.store.risk_state.set_kill_switch(account_id, KillSwitch.NONE, "", at=self.clock.now())
+        await self._kill_switch(False, "")
         await self.store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading resumed", "text": ""})
         return await self.risk_status()
+
+    async def _kill_switch(self, halted: bool, reason: str) -> None:
+        if self.strategies is not None:
+            # A running engine holds the risk state in memory and saves it: change it there.
+            await self.strategies.kill_switch(halted, reason)
+            return
+        account_id = await self._account_id()
+        manager = await self._risk_manager(account_id)
+        if halted:
+            manager.trip(KillMode.HALTED, reason, self.clock.now())
+        else:
+            manager.reset()
+        await manager.save(RepositoryRiskStore(self.store.risk_state), account_id)
 
     # -- strategies --------------------------------------------------------------------------
 

@@ -45,9 +45,13 @@ class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits an
         services = bot_of(interaction).services
 
         async def action() -> Card:
-            return cards.risk(await services.halt(reason))
+            view, flattened = await services.halt(reason)
+            card = cards.risk(view)
+            done = cards.flattened(flattened)
+            return Card(card.title + " — halted", done.title, card.fields + done.fields, card.color)
 
-        await confirm(interaction, {"reason": reason}, "halt trading (kill switch)", action)
+        what = "halt trading: kill switch on, cancel every order, close every position"
+        await confirm(interaction, {"reason": reason}, what, action)
 
     @app_commands.command(name="resume", description="Reset the kill switch", extras=admin())
     async def resume(self, interaction: discord.Interaction) -> None:

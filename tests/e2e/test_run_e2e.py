@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.run import serve
-from tests.e2e.conftest import FILLS, GUILD, READER, TRADER, e2e_settings
+from tests.e2e.conftest import ADMIN, FILLS, GUILD, READER, TRADER, e2e_settings
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.trading_env import SESSION_START
 from trading.clock import SimClock
@@ -18,6 +18,12 @@ from trading.domain import NotificationKind
 from trading.sim.contracts import ContractBook
 from trading.sim.options import SimOptions
 from trading.store import Store
+
+
+def info_account_id(text: str) -> str:
+    """The account id from the /account info card ("Id" field)."""
+    lines = text.splitlines()
+    return lines[lines.index("Id") + 1]
 
 
 def free_port() -> int:
@@ -67,9 +73,22 @@ async def test_serve_with_token_then_stop(database_url: str, store: Store) -> No
             assert "Order placed: BUY 1 MNQ" in order.text(), order.text()
             await fake.wait_until(lambda: len(fake.messages(FILLS.id)) >= 1)
             assert fake.messages(FILLS.id)[0].embeds[0]["title"].startswith("Entry fill: BUY 1 MNQ @ ")
+            # Halt through the running engine: its in-memory risk state changes and is what gets saved.
+            asked = await fake.invoke(ADMIN, GUILD, GUILD.channels[0], "risk halt", {"reason": "test halt"})
+            clicked = await fake.click(
+                ADMIN, GUILD, GUILD.channels[0], asked.message_id, asked.button("Confirm")["custom_id"]
+            )
+            await clicked.wait(2)
+            assert "halted" in clicked.text() and "Positions closed" in clicked.text(), clicked.text()
+            saved = await store.risk_state.get(int(info_account_id(info.text())))
+            assert saved is not None and saved.kill_switch.value == "halted" and saved.reason == "test halt"
+            refused = await fake.invoke(
+                TRADER, GUILD, GUILD.channels[0], "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1}
+            )
+            assert refused.ephemeral and "HALTED" in refused.text()
             stop.set()
             await asyncio.wait_for(task, 30)
-            assert len(fake.messages(FILLS.id)) == 1
+            assert len([m for m in fake.messages(FILLS.id) if "Entry fill" in m.embeds[0]["title"]]) == 1
 
 
 async def test_serve_headless_without_token(

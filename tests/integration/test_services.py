@@ -118,14 +118,18 @@ async def test_fills_reach_the_outbox_once(desk: Desk, store: Store) -> None:
 
 
 async def test_halt_refuses_new_orders_until_resumed(desk: Desk) -> None:
-    view = await desk.services.halt("news at 10:30")
-    assert view.kill_switch == "halted"
+    await desk.services.place_order(
+        OrderSpec("MNQ", Side.BUY, OrderType.LIMIT, 1, limit_price=Decimal("20000")), "tb-w"
+    )
+    view, flattened = await desk.services.halt("news at 10:30")
+    assert view.kill_switch == "halted" and view.reason == "news at 10:30"
+    assert len(flattened.cancelled) == 1 and await desk.services.open_orders() == []
     with pytest.raises(RiskRefused, match="HALTED"):
         await desk.services.place_order(market(), "tb-h1")
-    assert await desk.broker_orders() == 0
+    assert await desk.broker_orders() == 1
     await desk.services.resume()
     await desk.services.place_order(market(), "tb-h2")
-    assert await desk.broker_orders() == 1
+    assert await desk.broker_orders() == 2
 
 
 async def test_strategies_without_engine(desk: Desk) -> None:
