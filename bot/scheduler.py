@@ -87,7 +87,7 @@ class Scheduler:
 
     def jobs(self) -> list[str]:
         """Ids of the registered jobs."""
-        return [j.id for j in self.aps.get_jobs()]
+        return sorted({j.id for j in self.aps.get_jobs()})
 
     def attach_engine(self, jobs: Jobs) -> None:
         """Add the engine's jobs (session jobs, backfill, token refresh, health) to a running or new scheduler."""
