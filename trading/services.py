@@ -32,6 +32,7 @@ from trading.domain import (
     NotificationKind,
     Order,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Position,
     PositionSide,
@@ -40,7 +41,7 @@ from trading.domain import (
     to_decimal,
 )
 from trading.execution import Executor, PythonExecutor
-from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
+from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.schema import MAX_TRAIL_TICKS, MIN_STOP_LOSS_TICKS
 from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
@@ -495,19 +496,27 @@ class Services:
     async def place_order(self, spec: OrderSpec, custom_tag: str) -> Placed:
         """Validate, check risk, record the intent, place. A tag seen before is not placed again."""
         existing = await self.store.orders.by_tag(custom_tag)
+        unsent_intent = False
         if existing is not None:
-            return await self._already(existing)
+            settled = await self._settle_existing(existing)
+            if settled is not None:
+                return settled
+            unsent_intent = True  # written, never reached the broker: send it now, same tag
         contract, request = await self.validate(spec)
         request = replace(request, custom_tag=custom_tag)
         await self._check_risk(request)
-        try:
-            await self.store.orders.record_intent(request, at=self.clock.now())
-        except DuplicateOrderTag:
-            again = await self.store.orders.by_tag(custom_tag)
-            assert again is not None
-            return await self._already(again)
+        if not unsent_intent:
+            try:
+                await self.store.orders.record_intent(request, at=self.clock.now())
+            except DuplicateOrderTag:
+                again = await self.store.orders.by_tag(custom_tag)
+                assert again is not None
+                return await self._already(again)
         try:
             order_id = (await self.executor.place(request)).value
+        except UncertainOutcome as exc:
+            # Left as an intent: reconciliation by tag settles it; asking again reuses the tag.
+            raise BrokerFailed(str(exc)) from None
         except ProjectXError as exc:
             await self._mark_rejected(custom_tag, str(exc))
             raise BrokerFailed(str(exc)) from None
@@ -518,6 +527,22 @@ class Services:
             dedupe_key=f"order-placed-{custom_tag}",
         )
         return Placed(order_id, custom_tag, contract, request)
+
+    async def _settle_existing(self, order: Order) -> Placed | None:
+        """A tag asked for before: what became of it. None when it is an intent the broker never got."""
+        if order.status is OrderStatus.REJECTED:
+            raise BrokerFailed(
+                f"This order was already sent and rejected (tag {order.custom_tag}); nothing was re-sent"
+            )
+        if order.id is not None or order.status is not OrderStatus.INTENT:
+            return await self._already(order)
+        tag = order.custom_tag or ""
+        since = (order.created_at or self.clock.now()) - timedelta(minutes=10)
+        found = (await self._broker(self.executor.find_by_tag(order.account_id, tag, since))).value
+        if found is None or found.id is None:
+            return None
+        await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
+        return await self._already(replace(order, id=found.id))
 
     async def _already(self, order: Order) -> Placed:
         contract = await self.contract_by_id(order.contract_id)
@@ -534,8 +559,6 @@ class Services:
         return Placed(order.id, order.custom_tag or "", contract, request, duplicate=True)
 
     async def _mark_rejected(self, custom_tag: str, reason: str) -> None:
-        from trading.domain import OrderStatus
-
         try:
             await self.store.orders.update_status(custom_tag=custom_tag, status=OrderStatus.REJECTED, detail=reason)
         except Exception:  # the rejection itself is what the trader must see

@@ -4,13 +4,14 @@ before the broker sees anything."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from tests.fakes.trading_env import Desk, trading_desk
 from trading.domain import NotificationKind, OrderType, Side
-from trading.services import BadInput, NotFound, OrderSpec, RiskRefused, Unavailable
+from trading.services import BadInput, BrokerFailed, NotFound, OrderSpec, RiskRefused, Unavailable
 from trading.store import Store
 
 
@@ -140,3 +141,35 @@ async def test_strategies_without_engine(desk: Desk) -> None:
         await desk.services.strategy_start("overnight-range")
     status = await desk.services.strategy_status("overnight-range")
     assert status["name"] == "overnight_range" and status["running"] is False
+
+
+async def test_an_intent_the_broker_never_got_is_sent_once(desk: Desk, store: Store) -> None:
+    """A crash between writing the intent and placing: asking again with the tag sends it, once."""
+    _, request = await desk.services.validate(market())
+    await store.orders.record_intent(replace(request, custom_tag="tb-crash"))
+    placed = await desk.services.place_order(market(), "tb-crash")
+    assert placed.order_id is not None and await desk.broker_orders() == 1
+    again = await desk.services.place_order(market(), "tb-crash")
+    assert again.duplicate and again.order_id == placed.order_id and await desk.broker_orders() == 1
+
+
+async def test_an_intent_the_broker_did_get_is_not_sent_again(desk: Desk, store: Store) -> None:
+    """A crash after the broker took the order but before we stored its id: found by tag, not re-sent."""
+    _, request = await desk.services.validate(market())
+    tagged = replace(request, custom_tag="tb-lost-answer")
+    await store.orders.record_intent(tagged)
+    broker_id = await desk.broker.place_order(tagged)
+    placed = await desk.services.place_order(market(), "tb-lost-answer")
+    assert placed.duplicate and placed.order_id == broker_id
+    assert await desk.broker_orders() == 1
+    stored = await store.orders.by_tag("tb-lost-answer")
+    assert stored is not None and stored.id == broker_id
+
+
+async def test_a_rejected_tag_is_not_resent(desk: Desk) -> None:
+    desk.sim.exchange.reject_next.append("Simulated rejection")
+    with pytest.raises(BrokerFailed, match="Simulated rejection"):
+        await desk.services.place_order(market(), "tb-rej")
+    with pytest.raises(BrokerFailed, match="already sent and rejected"):
+        await desk.services.place_order(market(), "tb-rej")
+    assert await desk.broker_orders() == 1  # the rejected order the gateway created
