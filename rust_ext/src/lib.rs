@@ -17,5 +17,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bars::register(m)?;
     executor::register(m)?;
     stream::register(m)?;
+    signalr::register(m)?;
     Ok(())
 }

@@ -525,5 +525,43 @@ pub fn parse_ts(text: &str) -> Result<Option<i64>, String> {
     Ok(Some(secs * 1_000_000_000 + micros * 1_000))
 }
 
+/// decode_burst(data) -> (frames, events, skipped): frame and decode a recorded byte stream and
+/// merge its quotes per contract, all in Rust (the decode cost alone, for the benchmark).
+#[pyo3::pyfunction]
+pub fn decode_burst(py: pyo3::Python<'_>, data: Vec<u8>) -> (u64, u64, u64) {
+    py.detach(move || {
+        let mut framer = Framer::default();
+        let mut decoder = Decoder::new();
+        decoder.handshaken = true;
+        let mut merged: std::collections::HashMap<String, QuotePatch> =
+            std::collections::HashMap::new();
+        let (mut events, mut skipped) = (0u64, 0u64);
+        framer.feed(&data, |f| match decoder.decode(f) {
+            Decoded::Events(ev) => {
+                for e in ev {
+                    events += 1;
+                    if let Event::Quote(cid, p) = e {
+                        let q = merged.entry(cid).or_default();
+                        q.last = p.last.or(q.last);
+                        q.bid = p.bid.or(q.bid);
+                        q.ask = p.ask.or(q.ask);
+                        q.volume = p.volume.or(q.volume);
+                        q.ts = p.ts.or(q.ts);
+                    }
+                }
+            }
+            Decoded::Skipped(_) => skipped += 1,
+            _ => {}
+        });
+        (decoder.stats.frames, events, skipped)
+    })
+}
+
+pub fn register(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+    use pyo3::types::PyModuleMethods;
+    m.add_function(pyo3::wrap_pyfunction!(decode_burst, m)?)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -40,15 +40,32 @@ _DEPTH_KIND = {int(t): DepthKind[t.name] for t in s.DomType}
 _AGGRESSOR = {int(s.TradeLogType.BUY): domain.Side.BUY, int(s.TradeLogType.SELL): domain.Side.SELL}
 
 
+_DEC_CACHE: dict[float, Decimal] = {}
+_DT_CACHE: dict[int, datetime] = {}
+
+
 def _dt(ns: int | None, default: datetime) -> datetime:
-    return default if ns is None else _EPOCH + timedelta(microseconds=ns // 1000)
+    if ns is None:
+        return default
+    dt = _DT_CACHE.get(ns)
+    if dt is None:
+        if len(_DT_CACHE) > 4096:
+            _DT_CACHE.clear()
+        dt = _DT_CACHE[ns] = _EPOCH + timedelta(microseconds=ns // 1000)
+    return dt
 
 
 def _dec(x: float | None) -> Decimal | None:
-    """Integral prices as the wire's integers (`25000`, not `25000.0`): equal either way, same text."""
+    """Integral prices as the wire's integers (`25000`, not `25000.0`): equal either way, same text.
+    Prices repeat (a tick grid): conversions are cached."""
     if x is None:
         return None
-    return Decimal(int(x)) if x.is_integer() else Decimal(repr(x))
+    d = _DEC_CACHE.get(x)
+    if d is None:
+        if len(_DEC_CACHE) > 65536:
+            _DEC_CACHE.clear()
+        d = _DEC_CACHE[x] = Decimal(int(x)) if x.is_integer() else Decimal(repr(x))
+    return d
 
 
 def ws_url(url: str) -> str:
