@@ -282,3 +282,20 @@ class RustUserStream(_RustTransport, UserHub):
 
     def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
         return None
+
+
+def new_market_stream(url: str, handler: Any, token: Any, **kwargs: Any) -> MarketHub:
+    """The market stream on the active path: Rust when the extension is loaded and enabled, else
+    signalrcore. Bar options (`bar_period_ns`, `bar_zone`, `bar_origin_ns`, `on_bars`) need Rust."""
+    if native.enabled():
+        return RustMarketStream(url, handler, token, **kwargs)
+    for key in ("bar_period_ns", "bar_zone", "bar_origin_ns", "on_bars"):
+        kwargs.pop(key, None)
+    return MarketHub(url, handler, token, **kwargs)
+
+
+def new_user_stream(url: str, handler: Any, token: Any, **kwargs: Any) -> UserHub:
+    """The user stream on the active path."""
+    if native.enabled():
+        return RustUserStream(url, handler, token, **kwargs)
+    return UserHub(url, handler, token, **kwargs)
