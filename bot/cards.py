@@ -158,8 +158,20 @@ def _ms(nanos: int) -> str:
 
 
 def latency_rows(stats: Sequence[LatencyStats]) -> list[list[str]]:
-    ordered = sorted(stats, key=lambda s: (s.operation, s.path))
-    return [[s.operation, s.path, str(s.count), _ms(s.p50), _ms(s.p95), _ms(s.p99), _ms(s.max)] for s in ordered]
+    """One row per operation, the Rust and Python paths side by side (— where a path has no samples)."""
+    by_op: dict[str, dict[str, LatencyStats]] = {}
+    for s in stats:
+        by_op.setdefault(s.operation, {})[s.path] = s
+    rows = []
+    for op in sorted(by_op):
+        rust, py = by_op[op].get("rust"), by_op[op].get("python")
+
+        def both(pick: str, r: LatencyStats | None = rust, p: LatencyStats | None = py) -> list[str]:
+            return [_ms(getattr(x, pick)) if x is not None else "—" for x in (r, p)]
+
+        counts = [str(x.count) if x is not None else "0" for x in (rust, py)]
+        rows.append([op, *both("p50"), *both("p95"), *both("p99"), *both("max"), *counts])
+    return rows
 
 
 def latency(stats: Sequence[LatencyStats], chart: bytes | None) -> Card:

@@ -224,7 +224,19 @@ def _image_of(kind: NotificationKind, p: Mapping[str, Any]) -> tuple[str, bytes]
     return None
 
 
-LATENCY_HEADERS = ("operation", "path", "n", "p50 ms", "p95 ms", "p99 ms", "max ms")
+LATENCY_HEADERS = (
+    "operation",
+    "p50 rust",
+    "p50 py",
+    "p95 rust",
+    "p95 py",
+    "p99 rust",
+    "p99 py",
+    "max rust",
+    "max py",
+    "n rust",
+    "n py",
+)  # milliseconds
 
 
 def _latency_text(p: Mapping[str, Any]) -> str:

@@ -114,7 +114,7 @@ async def test_stats_commands(world: World) -> None:
         ]
     )
     latency = await world.run(READER, "stats latency", {"hours": 1})
-    assert "place" in latency.text() and "rust" in latency.text() and "python" in latency.text()
+    assert "place" in latency.text() and "p50 rust" in latency.text() and "p50 py" in latency.text()
     assert latency.last.files and latency.last.files[0][0] == "latency.png"
     health = await world.run(READER, "stats health")
     assert "Health: ok" in health.text()

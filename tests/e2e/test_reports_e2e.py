@@ -28,7 +28,9 @@ async def test_latency_report_posts_once_with_both_paths(world: World) -> None:
     assert titles[0].startswith("Latency report")
     message = world.fake.messages(LATENCY.id)[0]
     text = message.text()
-    assert "rust" in text and "python" in text and "p99 ms" in text
+    assert "p99 rust" in text and "p99 py" in text
+    row = next(line for line in text.splitlines() if line.startswith("place"))
+    assert row.split()[1:3] == ["10.00", "30.00"]  # p50 Rust, p50 Python (ms)
     assert message.files and message.files[0][0] == "latency.png" and message.files[0][1].startswith(b"\x89PNG")
     assert "latency_report" in world.bot.scheduler.jobs()
 
