@@ -29,6 +29,7 @@ def _main(args: argparse.Namespace) -> int:
 
     settings = load(args)
     logging.basicConfig(level=settings.app.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the rest
     paper = args.paper or (settings.app.mode == "paper" and not args.live)
     if not paper:
         problem = _missing_credentials(settings.projectx.username, settings.projectx.api_key.get_secret_value())

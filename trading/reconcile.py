@@ -101,7 +101,14 @@ async def reconcile(engine: Engine) -> ReconcileReport:
         parent = engine.orders.get(o.parent_id) if o.parent_id is not None else None
         hidden_child = o.status is OrderStatus.SUSPENDED and parent is not None and parent.status.is_working
         if o.id not in open_ids and not hidden_child:
-            report.mismatches.append(f"store has order {o.id} ({o.custom_tag}) {o.status.value}; the broker does not")
+            # changed since step 1 (often by us: an OCO cancel the missed fill caused): read it again
+            latest = await client.order_by_id(account, o.id) if o.id is not None else None
+            if latest is not None:
+                await engine.apply_order(latest)
+            if latest is None or latest.status.is_working:
+                report.mismatches.append(
+                    f"store has order {o.id} ({o.custom_tag}) {o.status.value}; the broker does not"
+                )
     for oid in open_ids - stored_ids:
         report.mismatches.append(f"the broker has working order {oid}; the store does not")
     engine.ready = report.agrees

@@ -4,6 +4,8 @@ cancelled, breakeven moves the stop."""
 
 from __future__ import annotations
 
+import asyncio
+import time as walltime
 from datetime import timedelta
 from decimal import Decimal
 
@@ -81,3 +83,32 @@ async def test_new_orders_are_refused_until_reconciled(store: Store) -> None:
         report = await engine.reconcile()
         assert report.agrees and engine.ready
         assert engine.check_risk(req)
+
+
+async def test_a_fill_missed_while_the_user_hub_was_down_is_reconciled_after_the_reconnect(store: Store) -> None:
+    async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day, engine_on(day, store) as (engine, counter):
+        for sym in ("MNQ", "MES"):
+            await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+        await barrier(engine, counter, DAY.rth_open)
+        await run_once(store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
+        await barrier(engine, counter, None)
+        long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
+        short_id = day.tagged()["overnight_range:MNQ:short:2026-02-10"][0]
+        level = day.sim.exchange.orders[long_id].stop_price
+        assert level is not None
+
+        day.sim.faults.stall_hubs("user")  # events sent now are lost
+        await day.trade("MNQ", level + 1, DAY.rth_open + timedelta(minutes=2))
+        fill = next(f for f in day.sim.exchange.fills if f.order_id == long_id)
+        day.sim.faults.drop_hubs("user")  # the client notices, reconnects, the engine reconciles
+        deadline = walltime.monotonic() + 20.0
+        while await store.fills.get(fill.id) is None or engine.reconciles < 2:
+            assert walltime.monotonic() < deadline, "the missed fill was not reconciled"
+            await asyncio.sleep(0.05)
+        counter.count = engine.events_seen  # the lost events will never arrive
+        await barrier(engine, counter, None)
+        notes = [m.payload for m in await store.outbox.recent(50) if m.kind.value == "alert"]
+        assert engine.ready, notes
+        assert len(await store.fills.for_order(long_id)) == 1
+        assert day.sim.exchange.orders[short_id].status.name == "CANCELLED"  # the strategy saw the fill
+        assert all(len(ids) == 1 for ids in day.tagged().values())
