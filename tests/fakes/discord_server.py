@@ -19,7 +19,7 @@ import contextlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -274,10 +274,15 @@ class FakeDiscord:
         for key, value in options.items():
             if key not in params:
                 raise AssertionError(f"/{command} has no option {key!r} (has {sorted(params)})")
+            _check_option(command, params[key], value, autocompleting=key == focused)
             opt: JSON = {"name": key, "type": params[key]["type"], "value": value}
             if key == focused:
                 opt["focused"] = True
             leaf.append(opt)
+        if focused is None:
+            missing = [n for n, o in params.items() if o.get("required") and n not in options]
+            if missing:
+                raise AssertionError(f"/{command}: Discord would not send it without {missing}")
         inner: list[JSON] = leaf
         for sub in reversed(nests):
             inner = [{"name": sub["name"], "type": sub["type"], "options": inner}]
@@ -663,8 +668,24 @@ class FakeDiscord:
         return web.Response(status=204)
 
 
-@contextlib.asynccontextmanager
-async def running(guilds: list[FakeGuild]) -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord(guilds) as fake:
-        with fake.patched():
-            yield fake
+_OPTION_TYPES: dict[int, tuple[type, ...]] = {3: (str,), 4: (int,), 5: (bool,), 10: (int, float)}
+
+
+def _check_option(command: str, spec: JSON, value: Any, *, autocompleting: bool) -> None:
+    """Refuse what Discord's client would refuse: a wrong type, a value outside the declared choices
+    or range (an option being autocompleted may hold any partial text)."""
+    kind = int(spec["type"])
+    if autocompleting:
+        return
+    expected = _OPTION_TYPES.get(kind)
+    if expected and (not isinstance(value, expected) or (kind in (4, 10) and isinstance(value, bool))):
+        raise AssertionError(f"/{command} {spec['name']}: Discord sends a {expected[0].__name__}, not {value!r}")
+    choices = spec.get("choices")
+    if choices and value not in [c["value"] for c in choices]:
+        raise AssertionError(f"/{command} {spec['name']}: {value!r} is not one of the choices")
+    if kind in (4, 10):
+        lo, hi = spec.get("min_value"), spec.get("max_value")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise AssertionError(f"/{command} {spec['name']}: {value!r} is outside [{lo}, {hi}]")
+        if kind == 4 and abs(value) > 2**53:
+            raise AssertionError(f"/{command} {spec['name']}: Discord integers stop at 2**53")
