@@ -123,3 +123,13 @@ async def test_channel_posts_files_rate_limits_and_outage(fake_and_bot: tuple[Fa
     await fake.wait_connected()
     result = await fake.invoke(ALICE, GUILD, GUILD.channels[0], "echo say", {"text": "back"})
     assert result.last.content == "back"
+
+
+async def test_fake_refuses_what_discord_would(fake_and_bot: tuple[FakeDiscord, commands.Bot]) -> None:
+    fake, _ = fake_and_bot
+    with pytest.raises(AssertionError, match="sends a int"):
+        await fake.invoke(ALICE, GUILD, GUILD.channels[0], "echo say", {"text": "x", "times": 1.5})
+    with pytest.raises(AssertionError, match="without"):
+        await fake.invoke(ALICE, GUILD, GUILD.channels[0], "echo say", {"times": 2})
+    with pytest.raises(AssertionError, match="no option"):
+        await fake.invoke(ALICE, GUILD, GUILD.channels[0], "echo say", {"text": "x", "loud": True})
