@@ -86,7 +86,16 @@ def quote(q: Quote) -> Card:
     return Card(
         title=f"{q.contract.symbol} {q.last}",
         description=q.contract.description,
-        fields=fields({"High": q.high, "Low": q.low, "Volume": q.volume, "As of": f"{q.at:%Y-%m-%d %H:%M} UTC"}),
+        fields=fields(
+            {
+                "Bid": q.bid,
+                "Ask": q.ask,
+                "High": q.high,
+                "Low": q.low,
+                "Volume": q.volume,
+                "As of": f"{q.at:%Y-%m-%d %H:%M} UTC" if q.at else None,
+            }
+        ),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trading import native
+from trading.domain import Quote
 from trading.engine import Engine, current_trading_day
 from trading.execution import Executor, LatencyRecorder, PythonExecutor, RustExecutor
 from trading.projectx.rest import ProjectXClient
@@ -47,6 +48,9 @@ class EngineStrategies:
         else:
             risk.reset()
         await risk.save(RepositoryRiskStore(self.engine.store.risk_state), self.engine.account_id)
+
+    def live_quote(self, contract_id: str) -> Quote | None:
+        return self.engine.quotes.get(contract_id)
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
         """Today's levels from the bars the engine holds now; places nothing."""

@@ -40,6 +40,7 @@ from trading.domain import (
     is_on_tick,
     to_decimal,
 )
+from trading.domain import Quote as DomainQuote
 from trading.execution import Executor, PythonExecutor
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
@@ -100,6 +101,10 @@ class StrategyControl(Protocol):
         """Trip (HALTED) or reset the engine's kill switch, and persist it."""
         ...
 
+    def live_quote(self, contract_id: str) -> DomainQuote | None:
+        """The newest market-hub quote the engine holds for the contract, if any."""
+        ...
+
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
         """Today's levels per symbol (and, where the strategy can say, the orders it would place)."""
         ...
@@ -142,6 +147,8 @@ class Quote:
     high: Decimal | None = None
     low: Decimal | None = None
     volume: float | None = None
+    bid: Decimal | None = None
+    ask: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -356,22 +363,29 @@ class Services:
         return contract, bars[-count:]
 
     async def quote(self, symbol: str) -> Quote:
+        """Last price and today's range from 1-minute bars; bid/ask from the engine's live feed when it runs."""
         contract = await self.contract(symbol)
         end = self.clock.now()
         bars = await self._broker(
             self.broker.retrieve_bars(contract.id, end - BAR_LOOKBACK, end, "1m", include_partial=True)
         )
+        live = self.strategies.live_quote(contract.id) if self.strategies is not None else None
+        bid, ask = (live.bid, live.ask) if live is not None else (None, None)
         if not bars:
-            return Quote(contract, None, None)
-        last = bars[-1]
-        today = [b for b in bars if b.start.date() == last.start.date()]
+            last = live.last if live is not None else None
+            return Quote(contract, last, live.ts_event if live else None, bid=bid, ask=ask)
+        newest = bars[-1]
+        today = [b for b in bars if b.start.date() == newest.start.date()]
+        last = live.last if live is not None and live.last is not None else contract.snap(newest.close)
         return Quote(
             contract,
-            contract.snap(last.close),
-            last.start,
+            last,
+            live.ts_event if live is not None else newest.start,
             contract.snap(max(b.high for b in today)),
             contract.snap(min(b.low for b in today)),
             sum(b.volume for b in today),
+            bid,
+            ask,
         )
 
     async def chart(self, symbol: str, timeframe: str = "5m") -> ChartData:

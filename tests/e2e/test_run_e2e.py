@@ -67,6 +67,8 @@ async def test_serve_with_token_then_stop(database_url: str, store: Store) -> No
                 sim_url = f"http://127.0.0.1:{settings.sim.port}/sim/market/trade"
                 answer = await http.post(sim_url, json={"contractId": contract.id, "price": "21000.00"})
                 assert answer.status_code == 200
+            quote = await fake.invoke(READER, GUILD, GUILD.channels[0], "market quote", {"symbol": "MNQ"})
+            assert "MNQ 21000" in quote.text() and "Bid" in quote.text(), quote.text()
             order = await fake.invoke(
                 TRADER, GUILD, GUILD.channels[0], "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1}
             )
