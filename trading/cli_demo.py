@@ -16,8 +16,6 @@ async def _demo(args: argparse.Namespace) -> int:
     out = _out_dir(args, settings.app.data_dir)
     result = await run_demo(settings, out, seed=args.seed)
     print()
-    print(result.summary)
-    print()
     print(f"database: {result.database}")
     print(f"rows: {result.orders} orders, {result.fills} fills, {result.notifications} notifications")
     for chart in result.charts:

@@ -119,6 +119,17 @@ def describe(kind: NotificationKind, p: dict[str, Any]) -> str:
         return f"{head} {price} {p.get('custom_tag') or ''}".strip()
     if kind is NotificationKind.SUMMARY and "text" in p:
         return str(p["text"])
+    if kind is NotificationKind.SUMMARY and isinstance(p.get("symbols"), dict):
+        parts = []
+        for sym, sd in p["symbols"].items():
+            sides = sd.get("sides") or {}
+            done = ", ".join(
+                f"{k} {v.get('status')}"
+                + (f" {v.get('fill_price')}->{v.get('exit_price')}" if v.get("exit_price") else "")
+                for k, v in sides.items()
+            )
+            parts.append(f"{sym}: {sd.get('blocked') or done or 'no entries'}")
+        return f"{p.get('strategy')} day {p.get('date')}: " + "; ".join(parts)
     if "title" in p:
         return f"{p['title']}: {p.get('text') or p.get('chart') or ''}".rstrip(": ")
     if p.get("event"):
