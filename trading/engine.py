@@ -49,7 +49,7 @@ from trading.engine_exec import OrderPath, PythonPath
 from trading.metrics import LatencyMetrics
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
-from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder
+from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
 from trading.store import DuplicateOrderTag, Store
 from trading.strategies import STRATEGIES
 from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy, persist, restore
@@ -325,6 +325,10 @@ class Engine:
         async with self._lock:
             if self.day is None or self.day.date != day.date:
                 self.day = day
+                realized, fees = await self.store.fills.realized_pnl(
+                    self.account_id, day.window_start, self.clock.now()
+                )
+                self.realized_today = realized - fees
             if event in (SessionEvent.PRE_OPEN, SessionEvent.OPEN):
                 await self.catch_up_bars()
             for strategy in self.strategies.values():
@@ -462,6 +466,8 @@ class Engine:
             self.strategies[name].on_fill(filled, fill.price, fill.size, fill.ts_event)
         for trip in self.risk.mark(self.exposure(), self.clock.now()):
             self.actions.append(Notify("risk", NotificationKind.RISK, {"title": "Kill switch", "text": trip.reason}))
+            if trip.mode is KillMode.HALTED:  # cancel everything and flatten, outside this handler
+                self._spawn(self.flatten_all(f"kill switch: {trip.reason}"), "engine-halt")
         await self.risk.save(RepositoryRiskStore(self.store.risk_state), self.account_id)
         await self._after()
         return True

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tests.integration.engine_harness import DAY, engine_on, sim_day
+from trading.config import RiskSettings, Settings
 from trading.demo import barrier
 from trading.domain import NotificationKind, OrderStatus
 from trading.engine_jobs import Jobs, run_once
@@ -112,3 +113,35 @@ async def test_a_fill_missed_while_the_user_hub_was_down_is_reconciled_after_the
         assert len(await store.fills.for_order(long_id)) == 1
         assert day.sim.exchange.orders[short_id].status.name == "CANCELLED"  # the strategy saw the fill
         assert all(len(ids) == 1 for ids in day.tagged().values())
+
+
+async def test_a_daily_loss_past_the_limit_halts_cancels_and_survives_a_restart(store: Store) -> None:
+    settings = Settings(risk=RiskSettings(daily_loss_limit=Decimal(5)))
+    async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day:
+        async with engine_on(day, store, settings) as (engine, counter):
+            for sym in ("MNQ", "MES"):
+                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+            await barrier(engine, counter, DAY.rth_open)
+            await run_once(store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
+            await barrier(engine, counter, None)
+            long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
+            level = day.sim.exchange.orders[long_id].stop_price
+            assert level is not None
+            await day.trade("MNQ", level + 1, DAY.rth_open + timedelta(minutes=1))
+            await barrier(engine, counter, None)
+            stop = next(o for o in day.sim.exchange.orders.values() if o.parent_id == long_id and o.type == 4)
+            assert stop.stop_price is not None
+            await day.trade("MNQ", stop.stop_price - 1, DAY.rth_open + timedelta(minutes=2))  # stopped out: a loss
+            deadline = walltime.monotonic() + 10.0
+            while any(o.status.name == "OPEN" for o in day.sim.exchange.orders.values()):
+                assert walltime.monotonic() < deadline, "the halt did not cancel the working orders"
+                await asyncio.sleep(0.02)
+            await barrier(engine, counter, None)
+            stored = await store.risk_state.get(engine.account_id)
+            assert stored is not None and stored.kill_switch.value == "halted"
+        async with engine_on(day, store, settings) as (again, _):
+            from trading.domain import OrderRequest, OrderType, Side
+
+            req = OrderRequest(again.account_id, day.cid("MES"), Side.BUY, OrderType.MARKET, 1, "t:after-restart")
+            decision = again.check_risk(req)
+            assert not decision and "HALTED" in decision.reason
