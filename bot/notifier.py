@@ -202,7 +202,9 @@ class Notifier:
                 return
         card = notification_card(first.kind, first.payload, count=len(group), span=last.created_at - first.created_at)
         await self.sink.deliver(first.channel, card, nonce=f"outbox-{first.id}")
-        for m in group:
+        # The message whose id is the nonce is marked last: after a crash part-way it is claimed again
+        # and a re-send carries the same nonce, which Discord drops.
+        for m in [*group[1:], group[0]]:
             await self.outbox.mark_sent(m.id, now)
         if key is not None:
             self._last_posted[key] = now
