@@ -39,18 +39,25 @@ async def test_db_migrate_then_status(
     assert "001_initial.sql  applied  20" in capsys.readouterr().out
 
 
-async def test_demo_says_plainly_what_it_did_not_do(
-    empty_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+async def test_demo_prints_where_everything_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The CLI face of the demo (the day itself runs in tests/integration/test_demo.py)."""
     import asyncio
 
-    monkeypatch.setenv("TRADEBOT_DATABASE__URL", empty_database_url)
-    assert await asyncio.to_thread(main, ["demo"]) == 0
+    from trading import demo
+
+    async def fake_run_demo(settings: Settings, out: Path, **_: object) -> demo.DemoResult:
+        return demo.DemoResult("Postgres at 127.0.0.1:5432, database tradebot_demo", [out / "range-MNQ.png"],
+                               "summary", 53, 2, 23, 1.5, ["rust", "python"])  # fmt: skip
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    assert await asyncio.to_thread(main, ["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "migrations applied: 001_initial.sql" in out
-    assert "execution path: " in out
-    assert "not built yet" in out and "nothing was traded" in out
-    assert empty_database_url not in out
+    assert "database: Postgres at 127.0.0.1:5432, database tradebot_demo" in out
+    assert f"chart: {tmp_path / 'range-MNQ.png'}" in out
+    assert "rows: 53 orders, 2 fills, 23 notifications" in out
+    assert "order paths measured: rust, python" in out
 
 
 async def test_unreachable_database_is_a_clear_error_without_the_password(
