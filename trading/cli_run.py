@@ -41,11 +41,26 @@ def _main(args: argparse.Namespace) -> int:
         print("error: --clock-start needs a time zone (e.g. 2026-02-10T14:30:00+00:00)", file=sys.stderr)
         return EXIT_CONFIG
 
+    token = settings.discord.token.get_secret_value() if settings.discord.token else ""
+    with_discord = bool(token) and not args.sim_url and start is None
+
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if with_discord:
+            # The application entry point hands over to the Discord application (bot/run.py: TradeBot,
+            # the engine and its jobs on the bot's scheduler). Imported by name: the trading library
+            # itself never depends on bot/.
+            import importlib
+
+            mode = "paper" if paper else "live"
+            bot_run = importlib.import_module("bot.run")
+            await bot_run.serve(
+                settings.model_copy(update={"app": settings.app.model_copy(update={"mode": mode})}), stop
+            )
+            return 0
         return await run_engine(
             settings, paper=paper, sim_url=args.sim_url, clock_start=start, speed=args.speed, stop=stop
         )
@@ -59,7 +74,8 @@ def register(sub: Subcommands) -> None:
         help="run the trading engine and its scheduled jobs (paper: the simulator; live: the configured gateway)",
         description="Start the engine: contracts, bars, strategies (state of the day restored), both hubs, "
         "reconciliation with the broker, then the day's jobs (pre-open, open, last entry, flatten, summary) "
-        "on the clock, notifications on the console. --paper trades against the simulator (in-process, "
+        "on the clock, notifications on the console (with a Discord token: the Discord bot around the same "
+        "engine, bot/run.py). --paper trades against the simulator (in-process, "
         "or a running `tradebot sim` with --sim-url); without it app.mode decides, and live mode refuses "
         "to start without credentials.",
     )

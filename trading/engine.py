@@ -576,6 +576,16 @@ class Engine:
                 await persist(strategy, self.store.strategy_state, self.day.date)
                 self._saved[name] = state
 
+    # ------------------------------------------------------------------ housekeeping (scheduler jobs)
+    async def refresh_token(self) -> None:
+        """A fresh session token (the hubs follow it: they rebuild with the new token)."""
+        await self.client.refresh_token()
+
+    async def healthy(self) -> bool:
+        """The broker answers and the user hub is connected."""
+        ok = await self.client.ping()
+        return ok and (self.user_stream is None or self.user_stream.connected)
+
     # ------------------------------------------------------------------ reconciliation, flatten, summary
     async def reconcile(self) -> Any:
         from trading.reconcile import reconcile

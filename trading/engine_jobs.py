@@ -132,14 +132,14 @@ class Jobs:
         return f"{n} bars"
 
     async def token_refresh(self) -> str:
-        await self.engine.client.refresh_token()
+        await self.engine.refresh_token()
         return "token refreshed"
 
     async def health(self) -> str:
-        ok = await self.engine.client.ping()
+        ok = await self.engine.healthy()
         if not ok:
             await self.engine.store.outbox.enqueue(
-                NotificationKind.ALERT, {"title": "Broker not answering", "text": "health check failed"}
+                NotificationKind.ALERT, {"title": "Health check failed", "text": "broker or account feed down"}
             )
         await self.engine.metrics.flush()
-        return "broker reachable" if ok else "broker not answering"
+        return "healthy" if ok else "broker or account feed down"
