@@ -78,10 +78,15 @@ async def sim_day(at: datetime, seed: int = 7) -> AsyncIterator[SimDay]:
 
 @asynccontextmanager
 async def engine_on(
-    day: SimDay, store: Store, settings: Settings | None = None
+    day: SimDay, store: Store, settings: Settings | None = None, *, prefer_rust: bool = True
 ) -> AsyncIterator[tuple[Engine, UserEventCounter]]:
     engine = await build_engine(
-        settings or Settings(), store, day.clock, sim_gateway(day.sim), strategies=["overnight_range"]
+        settings or Settings(),
+        store,
+        day.clock,
+        sim_gateway(day.sim),
+        strategies=["overnight_range"],
+        prefer_rust=prefer_rust,
     )
     await day.preload(store)
     counter = UserEventCounter(engine.account_id)

@@ -9,7 +9,10 @@ import time as walltime
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from tests.integration.engine_harness import DAY, engine_on, sim_day
+from trading import native
 from trading.config import RiskSettings, Settings
 from trading.demo import barrier
 from trading.domain import NotificationKind, OrderStatus
@@ -145,3 +148,34 @@ async def test_a_daily_loss_past_the_limit_halts_cancels_and_survives_a_restart(
             req = OrderRequest(again.account_id, day.cid("MES"), Side.BUY, OrderType.MARKET, 1, "t:after-restart")
             decision = again.check_risk(req)
             assert not decision and "HALTED" in decision.reason
+
+
+@pytest.mark.parametrize("prefer_rust", [True, False], ids=["rust-path", "python-path"])
+async def test_a_rejected_entry_is_recorded_notified_and_never_retried(store: Store, prefer_rust: bool) -> None:
+    async with (
+        sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+        engine_on(day, store, prefer_rust=prefer_rust) as (engine, counter),
+    ):
+        expected = "rust" if prefer_rust and native.enabled() else "python"
+        assert engine.path.path == expected
+        for sym in ("MNQ", "MES"):
+            await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+        await barrier(engine, counter, DAY.rth_open)
+        day.sim.faults.apply({"kind": "reject_order", "count": 1})  # the first entry (MNQ long) is refused
+        await run_once(store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
+        await barrier(engine, counter, None)
+        tag = "overnight_range:MNQ:long:2026-02-10"
+        row = await store.orders.by_tag(tag)
+        assert row is not None and row.status is OrderStatus.REJECTED
+        notes = [m for m in await store.outbox.recent(50) if m.dedupe_key == f"order-rejected-{tag}"]
+        assert len(notes) == 1 and notes[0].payload["error"]
+        state = await store.strategy_state.for_day("overnight_range", DAY.date)
+        assert state["*"]["symbols"]["MNQ"]["sides"]["buy"]["status"] == "cancelled"
+        # the other three entries went through, each once; the refused one is not sent again
+        await engine.session_event(SessionEvent.OPEN, DAY)
+        await barrier(engine, counter, None)
+        placed = {t: ids for t, ids in day.tagged().items() if t != tag}
+        assert len(placed) == 3 and all(len(ids) == 1 for ids in placed.values())
+        assert len(day.tagged().get(tag, [])) <= 1  # the rejected order the gateway created, nothing more
+        samples = {s.path for s in engine.metrics.summary()}
+        assert samples == {expected}
