@@ -678,7 +678,21 @@ impl OrderExecutor {
     }
 }
 
+/// The one shared tokio runtime (executor and streams): I/O only, so few workers; fewer threads
+/// to schedule means fewer hops on a loaded box. `TRADEBOT_TOKIO_THREADS` overrides (default 1).
+fn init_runtime() {
+    let threads = std::env::var("TRADEBOT_TOKIO_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(threads).enable_all();
+    pyo3_async_runtimes::tokio::init(builder);
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    init_runtime();
     m.add_class::<OrderExecutor>()?;
     m.add_class::<CallResult>()?;
     Ok(())
