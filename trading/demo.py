@@ -12,7 +12,6 @@ is the same every run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time as walltime
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from trading.demo_db import open_demo_database
 from trading.demo_market import demo_day, history
 from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, to_decimal
 from trading.engine import Engine
-from trading.engine_exec import PythonPath, RustPath
+from trading.engine_exec import OrderPath, python_path, rust_path
 from trading.engine_jobs import Jobs, day_plan, run_once
 from trading.engine_setup import build_engine, close_engine, sim_gateway
 from trading.sim import SimGateway, SimOptions
@@ -161,10 +160,10 @@ def seed_history(
 
 async def latency_burst(engine: Engine, sim: SimGateway, n: int) -> list[str]:
     """Place and cancel `n` far-away limit orders through each available path (both get samples)."""
-    paths: list[Any] = [PythonPath(engine.client, engine.metrics)]
-    if native.enabled():
-        with contextlib.suppress(RuntimeError):
-            paths.insert(0, RustPath(engine.client, engine.metrics))
+    paths: list[OrderPath] = [python_path(engine.client, engine.metrics)]
+    rust = await rust_path(engine.client, engine.metrics)
+    if rust is not None:
+        paths.insert(0, rust)
     c = engine.contracts["MES"]
     last = sim.exchange.books[c.id].last or Decimal(1000)
     for p in paths:

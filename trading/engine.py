@@ -45,7 +45,7 @@ from trading.domain import (
 )
 from trading.engine_bars import BarCache, ns
 from trading.engine_context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
-from trading.engine_exec import OrderPath, PythonPath
+from trading.engine_exec import OrderPath, python_path
 from trading.metrics import LatencyMetrics
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
@@ -112,7 +112,7 @@ class Engine:
         self.clock = clock
         self.account_id = account_id
         self.metrics = metrics or LatencyMetrics(clock, store.latency)
-        self.path = path or PythonPath(client, self.metrics)
+        self.path: OrderPath = path or python_path(client, self.metrics)
         self.user_stream = user_stream
         self.market_stream = market_stream
         names = (

@@ -80,7 +80,7 @@ async def build_engine(
         client,
         clock,
         account_id=account.id,
-        path=order_path(client, metrics, prefer_rust=prefer_rust),
+        path=await order_path(client, metrics, prefer_rust=prefer_rust),
         metrics=metrics,
         strategies=strategies,
         user_stream=user,
