@@ -14,7 +14,7 @@ from trading.config import Settings
 from trading.engine import Engine
 from trading.engine_exec import order_path
 from trading.metrics import LatencyMetrics
-from trading.projectx.realtime import MarketHub, UserHub
+from trading.projectx.stream_rust import new_market_stream, new_user_stream
 from trading.projectx.rest import ProjectXClient
 from trading.sim import SimGateway
 from trading.store import Store
@@ -70,8 +70,9 @@ async def build_engine(
 
     # The simulator may run on a simulated clock: no wall-clock stale-feed watchdog there.
     stale = None if gateway.simulated else settings.projectx.stale_feed_s
-    user = UserHub(gateway.user_hub_url, on_user, token)
-    market = MarketHub(gateway.market_hub_url, on_market, token, stale_after_s=stale)
+    # The Rust stream (tokio-tungstenite) when the extension is loaded and enabled, else signalrcore.
+    user = new_user_stream(gateway.user_hub_url, on_user, token)
+    market = new_market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
     user.follow_tokens(client)
     market.follow_tokens(client)
     engine = Engine(
