@@ -14,8 +14,8 @@ from trading.config import Settings
 from trading.engine import Engine
 from trading.engine_exec import order_path
 from trading.metrics import LatencyMetrics
-from trading.projectx.stream_rust import new_market_stream, new_user_stream
 from trading.projectx.rest import ProjectXClient
+from trading.projectx.stream_rust import new_market_stream, new_user_stream
 from trading.sim import SimGateway
 from trading.store import Store
 from trading.streaming import StreamEvent
