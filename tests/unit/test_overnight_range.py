@@ -239,3 +239,11 @@ def test_config_is_validated_and_frozen() -> None:
         OvernightRange.config_from({"no_such_setting": 1})
     with pytest.raises(ValidationError):
         cfg.offset = Decimal(1)  # type: ignore[misc]
+
+
+def test_a_flatten_exit_is_notified_with_its_symbol() -> None:
+    r, _ = run(Scenario(D, rth=LONG_DAY), breakeven_enabled=False)
+    assert r.fills[1]["customTag"] == "overnight_range:MNQ:flatten:2025-06-11"
+    (exit_fill,) = _payload(r, "exit_fill")
+    assert exit_fill["symbol"] == "MNQ" and exit_fill["side"] == "buy"
+    assert exit_fill["tag"] == "overnight_range:MNQ:flatten:2025-06-11"

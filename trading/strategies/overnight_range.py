@@ -463,6 +463,18 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                     return symbol, sd, ss
         return None
 
+    def _entry_of_flatten(self, order: Order) -> tuple[str, SymbolDay, SideState] | None:
+        """The filled entry a flatten order (tag `name:SYMBOL:flatten:date`) closes, with its symbol."""
+        head, sep, _ = (order.custom_tag or "").partition(":flatten:")
+        name, _, symbol = head.partition(":")
+        if self.state is None or not sep or name != self.name:
+            return None
+        sd = self.state.symbols.get(symbol)
+        if sd is None:
+            return None
+        filled = [ss for ss in sd.sides.values() if ss.status == "filled"]
+        return (symbol, sd, filled[-1]) if filled else None
+
     def on_order_update(self, order: Order) -> None:
         found = self._side_of(order)
         if found is None:
@@ -497,12 +509,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             )  # fmt: skip
             self._rewatch()
             return
-        entry = self._entry_of_child(order)
-        if entry is None and self.state is not None and order.custom_tag and ":flatten:" in order.custom_tag:
-            for sd in self.state.symbols.values():
-                for ss in sd.sides.values():
-                    if ss.status == "filled":
-                        entry = ("", sd, ss)
+        entry = self._entry_of_child(order) or self._entry_of_flatten(order)
         if entry is not None:
             symbol, _, ss = entry
             ss.status = "closed"
