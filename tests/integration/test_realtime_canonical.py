@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from trading import native
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import OrderStatus, PositionSide, Side
 from trading.projectx import schema as s
 from trading.projectx.realtime import MarketHub, UserHub
 from trading.projectx.rest import ProjectXClient
+from trading.projectx.stream_rust import RustUserStream
 from trading.sim.gateway import SimGateway
 from trading.streaming import (
     AccountEvent,
@@ -124,5 +126,32 @@ async def test_canonical_user_frames(sim: SimGateway) -> None:
         assert (position.position.side, position.position.size) == (PositionSide.LONG, 2)
         assert isinstance(trade, FillEvent)
         assert (trade.fill.order_id, trade.fill.pnl, trade.fill.fees) == (9056, None, Decimal("0.37"))
+    finally:
+        await hub.stop()
+
+
+@pytest.mark.parametrize(
+    "hub_class",
+    [
+        pytest.param(UserHub, id="python"),
+        pytest.param(
+            RustUserStream,
+            id="rust",
+            marks=pytest.mark.skipif(not native.enabled(), reason="Rust path not active"),
+        ),
+    ],
+)
+async def test_order_events_carry_the_wrapper_action(sim: SimGateway, hub_class: type[UserHub]) -> None:
+    tok = await token(sim)
+    got = Collector()
+    hub = hub_class(sim.user_hub_url, got, lambda: tok)
+    await hub.start()
+    try:
+        await hub.subscribe_account(465)
+        push(sim, "user", "user_order_wrapped", "user_order_flat")
+        wrapped, flat = await got.take(2)
+        assert isinstance(wrapped, OrderEvent) and isinstance(flat, OrderEvent)
+        assert (wrapped.action, flat.action) == (1, None)
+        assert wrapped.order == flat.order
     finally:
         await hub.stop()

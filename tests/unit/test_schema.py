@@ -147,6 +147,15 @@ def test_hub_user_events_unwrap() -> None:
         s.unwrap_user_event("not an object")
 
 
+def test_hub_user_events_keep_the_wrapper_action() -> None:
+    (wrapped,) = s.unwrap_user_events(load("hub/user_order_wrapped")["arguments"][0])
+    (flat,) = s.unwrap_user_events(load("hub/user_order_flat")["arguments"][0])
+    assert wrapped[0] == 1 and flat[0] is None and wrapped[1] == flat[1]
+    data = wrapped[1]
+    listed = s.unwrap_user_events([{"action": 2, "data": data}, data, {"action": "x", "data": data}])
+    assert [action for action, _ in listed] == [2, None, None]
+
+
 @pytest.mark.parametrize(
     ("name", "model"),
     [("user_account", s.AccountModel), ("user_position", s.PositionModel), ("user_trade", s.TradeModel)],

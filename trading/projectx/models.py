@@ -338,18 +338,25 @@ def wrap_user_event(payload: dict[str, Any], action: int) -> dict[str, Any]:
     return {ACTION_KEY: action, DATA_KEY: payload}
 
 
-def unwrap_user_event(arg: object) -> list[dict[str, Any]]:
-    """A user-hub event argument as a list of flat objects: `{action, data}` unwrapped, lists iterated."""
+def unwrap_user_events(arg: object) -> list[tuple[int | None, dict[str, Any]]]:
+    """A user-hub event argument as `(action, flat object)` pairs: `{action, data}` unwrapped with its
+    action kept, lists iterated. A flat object, or an action that is not an integer, gives None."""
     items = arg if isinstance(arg, list) else [arg]
-    out: list[dict[str, Any]] = []
+    out: list[tuple[int | None, dict[str, Any]]] = []
     for item in items:
         if isinstance(item, dict) and isinstance(item.get(DATA_KEY), dict) and ACTION_KEY in item:
-            out.append(item[DATA_KEY])
+            action = item[ACTION_KEY]
+            out.append((action if isinstance(action, int) and not isinstance(action, bool) else None, item[DATA_KEY]))
         elif isinstance(item, dict):
-            out.append(item)
+            out.append((None, item))
         else:
             raise WireFormatError("user event", f"expected an object, got {type(item).__name__}")
     return out
+
+
+def unwrap_user_event(arg: object) -> list[dict[str, Any]]:
+    """A user-hub event argument as a list of flat objects: `{action, data}` unwrapped, lists iterated."""
+    return [data for _, data in unwrap_user_events(arg)]
 
 
 def market_entries(payload: object) -> list[Any]:
@@ -407,5 +414,6 @@ __all__ = [
     "ValidateResponse",
     "market_entries",
     "unwrap_user_event",
+    "unwrap_user_events",
     "wrap_user_event",
 ]

@@ -617,14 +617,18 @@ class UserHub(_HubClient):
         if not arguments:
             raise s.WireFormatError(event, "no payload")
         now = _now()
-        items = s.unwrap_user_event(arguments[0])
+        pairs = s.unwrap_user_events(arguments[0])
+        items = [data for _, data in pairs]
         if event == s.EVENT_USER_ACCOUNT:
             return _skip_bad(
                 event, items, lambda d: AccountEvent(convert.account_from_wire(s.parse(s.AccountModel, d))), self.stats
             )
         if event == s.EVENT_USER_ORDER:
             return _skip_bad(
-                event, items, lambda d: OrderEvent(convert.order_from_wire(s.parse(s.OrderModel, d))), self.stats
+                event,
+                pairs,
+                lambda p: OrderEvent(convert.order_from_wire(s.parse(s.OrderModel, p[1])), action=p[0]),
+                self.stats,
             )
         if event == s.EVENT_USER_POSITION:
             return _skip_bad(event, items, lambda d: _position_event(s.parse(s.PositionModel, d)), self.stats)
