@@ -18,10 +18,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from bot.app import TradeBot, run_headless
-from bot.engine_control import EngineStrategies, make_executor
+from bot.engine_control import make_executor
 from trading.clock import Clock, LiveClock
 from trading.config import ConfigError, Settings, load_settings
 from trading.engine import Engine
+from trading.engine_control import EngineControl
 from trading.engine_jobs import Jobs
 from trading.engine_setup import Gateway, build_engine, close_engine, live_gateway, sim_gateway
 from trading.projectx.rest import ProjectXClient
@@ -70,7 +71,7 @@ async def wiring(
             engine.client,
             clock,
             account_id=engine.account_id,
-            strategies=EngineStrategies(engine),
+            strategies=EngineControl(engine),
             executor=executor,
         )
         yield Wiring(services, engine)

@@ -122,6 +122,7 @@ class Engine:
         )
         self.strategy_names = names
         self.strategies: dict[str, Strategy[Any]] = {}
+        self.disabled: set[str] = set()  # stopped by an operator (persisted in strategy_control)
         self.contracts: dict[str, Contract] = {}  # symbol -> contract
         self.symbol_of: dict[str, str] = {}  # contract id -> symbol
         self.bars: dict[str, BarCache] = {}
@@ -152,34 +153,91 @@ class Engine:
         """Contracts, bars, risk state, strategies (state restored), streams, then reconcile."""
         now = self.clock.now()
         self.day = current_trading_day(now)
-        symbols = sorted({s for n in self.strategy_names for s in self._symbols_of(n)})
-        for sym in symbols:
-            c = await self.client.front_month(sym)
-            self.contracts[sym] = c
-            self.symbol_of[c.id] = sym
-            await self.store.contracts.upsert(c)
-            self.bars[sym] = BarCache(c.id)
-        await self.load_bars(now - timedelta(days=HISTORY_DAYS), now)
+        for name, on in (await self.store.strategy_state.enabled_overrides()).items():
+            if on and name not in self.strategy_names and name in STRATEGIES:
+                self.strategy_names.append(name)  # started by an operator before this restart
+            elif not on:
+                self.disabled.add(name)
+        await self._add_symbols(sorted({s for n in self.strategy_names for s in self._symbols_of(n)}), now)
         self.risk = await RiskManager.load(
             self.settings.risk, RepositoryRiskStore(self.store.risk_state), self.account_id
         )
         for name in self.strategy_names:
-            cls = STRATEGIES[name]
-            strategy = cls(cls.config_from(getattr(self.settings.strategies, name)), EngineContext(self, name))
-            self.strategies[name] = strategy
-            if self.day is not None:
-                await restore(strategy, self.store.strategy_state, self.day.date)
-                self._saved[name] = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+            await self._instantiate(name)
         if self.user_stream is not None:
             await self.user_stream.start()
             await self.user_stream.subscribe_account(self.account_id)
         if self.market_stream is not None:
             await self.market_stream.start()
             for c in self.contracts.values():
-                await self.market_stream.subscribe_quotes(c.id)
-                await self.market_stream.subscribe_trades(c.id)
+                await self._subscribe(c)
         await self.reconcile()
         self.started = True
+
+    async def _add_symbols(self, symbols: Sequence[str], now: datetime) -> list[Contract]:
+        """Front-month contracts, stored bars and backfill for symbols the engine does not trade yet."""
+        added = []
+        for sym in symbols:
+            if sym in self.contracts:
+                continue
+            c = await self.client.front_month(sym)
+            self.contracts[sym] = c
+            self.symbol_of[c.id] = sym
+            await self.store.contracts.upsert(c)
+            self.bars[sym] = BarCache(c.id)
+            start = now - timedelta(days=HISTORY_DAYS)
+            self.bars[sym].add(await self.store.bars.range(c.id, "1m", start, now))
+            await self.backfill(sym, self.bars[sym].latest or start, now)
+            added.append(c)
+        return added
+
+    async def _subscribe(self, c: Contract) -> None:
+        assert self.market_stream is not None
+        await self.market_stream.subscribe_quotes(c.id)
+        await self.market_stream.subscribe_trades(c.id)
+
+    async def _instantiate(self, name: str) -> Strategy[Any]:
+        cls = STRATEGIES[name]
+        strategy = cls(cls.config_from(getattr(self.settings.strategies, name)), EngineContext(self, name))
+        self.strategies[name] = strategy
+        if self.day is not None:
+            await restore(strategy, self.store.strategy_state, self.day.date)
+            self._saved[name] = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+        return strategy
+
+    # ------------------------------------------------------------------ operator control of one strategy
+    def active(self) -> list[Strategy[Any]]:
+        """The strategies that receive session events, bars and quotes (not stopped by an operator)."""
+        return [s for n, s in self.strategies.items() if n not in self.disabled]
+
+    async def enable(self, name: str, by: str = "") -> bool:
+        """Start one strategy while running (added with its symbols if it was not loaded); persisted.
+        False when it was running already."""
+        if name not in STRATEGIES:
+            raise KeyError(name)
+        async with self._lock:
+            was_running = name in self.strategies and name not in self.disabled
+            await self.store.strategy_state.set_enabled(name, True, by, at=self.clock.now())
+            self.disabled.discard(name)
+            if name not in self.strategies:
+                for c in await self._add_symbols(self._symbols_of(name), self.clock.now()):
+                    if self.market_stream is not None:
+                        await self._subscribe(c)
+                if name not in self.strategy_names:
+                    self.strategy_names.append(name)
+                await self._instantiate(name)
+            return not was_running
+
+    async def disable(self, name: str, by: str = "") -> bool:
+        """Stop one strategy: no more events, so no new orders (its working orders and brackets stay
+        at the broker, still tracked); persisted. False when it was stopped already."""
+        if name not in STRATEGIES:
+            raise KeyError(name)
+        async with self._lock:
+            was_running = name in self.strategies and name not in self.disabled
+            await self.store.strategy_state.set_enabled(name, False, by, at=self.clock.now())
+            self.disabled.add(name)
+            return was_running
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
@@ -315,13 +373,14 @@ class Engine:
         if len(self._unsaved_bars) >= BAR_FLUSH:
             await self.flush_bars()
         for bar in bars:
-            for strategy in self.strategies.values():
+            for strategy in self.active():
                 if symbol in strategy.symbols:
                     strategy.on_bar(symbol, bar)
         await self._after()
 
     # ------------------------------------------------------------------ session events (scheduler jobs call these)
-    async def session_event(self, event: SessionEvent, day: TradingDay) -> None:
+    async def session_event(self, event: SessionEvent, day: TradingDay, only: str | None = None) -> int:
+        """Tell the running strategies (or only `only`) of a session event; the orders it placed, counted."""
         async with self._lock:
             if self.day is None or self.day.date != day.date:
                 self.day = day
@@ -331,10 +390,13 @@ class Engine:
                 self.realized_today = realized - fees
             if event in (SessionEvent.PRE_OPEN, SessionEvent.OPEN):
                 await self.catch_up_bars()
-            for strategy in self.strategies.values():
-                strategy.on_session_event(event, day)
+            for strategy in self.active():
+                if only is None or strategy.name == only:
+                    strategy.on_session_event(event, day)
+            placing = sum(1 for a in self.actions if isinstance(a, Place))
             await self._drain()
             await self._persist(force=True)
+            return placing
 
     # ------------------------------------------------------------------ stream handlers
     async def on_market(self, batch: Sequence[StreamEvent]) -> None:
@@ -345,7 +407,7 @@ class Engine:
                 sym = self.symbol_of.get(q.contract_id)
                 if sym is not None:
                     async with self._lock:
-                        for strategy in self.strategies.values():
+                        for strategy in self.active():
                             if sym in strategy.symbols:
                                 strategy.on_quote(sym, q)
                         if self.actions:

@@ -86,7 +86,10 @@ class EngineContext:
         return self.engine.account_info()
 
     def propose(self, request: OrderRequest) -> Decision:
-        decision = self.engine.check_risk(request)
+        if self.name in self.engine.disabled:
+            decision = Decision(False, f"{self.name} was stopped by an operator: no new orders")
+        else:
+            decision = self.engine.check_risk(request)
         if decision:
             self.engine.actions.append(Place(self.name, request))
             self.engine.reserve(request)

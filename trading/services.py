@@ -93,8 +93,8 @@ class StrategyControl(Protocol):
     """What the engine offers the strategy commands (implemented by the engine when it runs)."""
 
     def names(self) -> list[str]: ...
-    async def start(self, name: str) -> str: ...
-    async def stop(self, name: str) -> str: ...
+    async def start(self, name: str, by: str = "") -> str: ...
+    async def stop(self, name: str, by: str = "") -> str: ...
     async def run_now(self, name: str) -> str: ...
     def status(self, name: str) -> dict[str, Any]: ...
     async def kill_switch(self, halted: bool, reason: str) -> None:
@@ -106,7 +106,7 @@ class StrategyControl(Protocol):
         ...
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
-        """Today's levels per symbol (and, where the strategy can say, the orders it would place)."""
+        """Per symbol: today's levels, the orders the strategy would place and the sides it would skip (why)."""
         ...
 
 
@@ -837,11 +837,13 @@ class Services:
             raise Unavailable("The strategy engine is not running in this process, so strategies cannot be driven")
         return self.strategies
 
-    async def strategy_start(self, name: str) -> str:
-        return await self._engine().start(self._strategy(name))
+    async def strategy_start(self, name: str, by: str = "") -> str:
+        """Start one strategy in the running engine (stays on across restarts); `by` names the operator."""
+        return await self._engine().start(self._strategy(name), by)
 
-    async def strategy_stop(self, name: str) -> str:
-        return await self._engine().stop(self._strategy(name))
+    async def strategy_stop(self, name: str, by: str = "") -> str:
+        """Stop one strategy: no new orders from it (stays off across restarts)."""
+        return await self._engine().stop(self._strategy(name), by)
 
     async def strategy_test(self, name: str) -> dict[str, dict[str, Any]]:
         return await self._engine().dry_run(self._strategy(name))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -52,12 +54,11 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
         services = bot_of(interaction).services
 
         async def work() -> Reply:
-            levels = await services.strategy_test(name)
-            items = {
-                sym: ", ".join(f"{k} {v}" for k, v in lv.items() if v is not None) or "no data"
-                for sym, lv in levels.items()
-            }
-            return Card(title=f"Dry run of {name}: today's levels (nothing placed)", fields=fields(items, inline=False))
+            plan = await services.strategy_test(name)
+            return Card(
+                title=f"Dry run of {name}: today's open (nothing placed)",
+                fields=fields({sym: dry_run_text(row) for sym, row in plan.items()}, inline=False),
+            )
 
         await run(interaction, {"name": name}, work)
 
@@ -71,7 +72,9 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
             await services.strategy_status(name)
 
         async def action() -> Card:
-            return Card(title=f"Strategy {name}", description=await services.strategy_start(name))
+            return Card(
+                title=f"Strategy {name}", description=await services.strategy_start(name, str(interaction.user))
+            )
 
         await confirm(interaction, {"name": name}, f"start strategy {name}", action, check=check)
 
@@ -85,7 +88,7 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
             await services.strategy_status(name)
 
         async def action() -> Card:
-            return Card(title=f"Strategy {name}", description=await services.strategy_stop(name))
+            return Card(title=f"Strategy {name}", description=await services.strategy_stop(name, str(interaction.user)))
 
         await confirm(interaction, {"name": name}, f"stop strategy {name}", action, check=check)
 
@@ -99,6 +102,18 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
             return Card(title=f"Strategy {name}", description=await services.strategy_run_now(name))
 
         await run(interaction, {"name": name}, work)
+
+
+def dry_run_text(row: dict[str, Any]) -> str:
+    """One symbol of a dry run: levels, the orders it would place, the sides it would skip and why."""
+    levels = row.get("levels") or {}
+    lines = [", ".join(f"{k} {v}" for k, v in levels.items() if v is not None) or "no levels"]
+    lines += [f"would place: {o}" for o in row.get("orders", [])]
+    lines += [f"skipped {s}" for s in row.get("skipped", [])]
+    if not row.get("orders") and not row.get("skipped"):
+        lines.append("no order")
+    lines.append(f"as of {row.get('as of', '')}")
+    return "\n".join(lines)[:1000]
 
 
 async def setup(bot: commands.Bot) -> None:

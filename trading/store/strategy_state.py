@@ -46,3 +46,23 @@ class StrategyStateRepository:
             trading_day,
         )
         return {r["symbol"]: r["state"] for r in rows}
+
+    async def set_enabled(self, strategy: str, enabled: bool, by: str = "", at: datetime | None = None) -> None:
+        """An operator's start/stop of a strategy (overrides the settings' `enabled` across restarts)."""
+        await self._db.execute(
+            """
+            INSERT INTO strategy_control (strategy, enabled, changed_by, updated_at)
+            VALUES ($1, $2, $3, coalesce($4, now()))
+            ON CONFLICT (strategy) DO UPDATE SET enabled = EXCLUDED.enabled, changed_by = EXCLUDED.changed_by,
+                updated_at = EXCLUDED.updated_at
+            """,
+            strategy,
+            enabled,
+            by,
+            at,
+        )
+
+    async def enabled_overrides(self) -> dict[str, bool]:
+        """Strategies an operator started (True) or stopped (False), by name."""
+        rows = await self._db.fetch("SELECT strategy, enabled FROM strategy_control ORDER BY strategy")
+        return {r["strategy"]: r["enabled"] for r in rows}
