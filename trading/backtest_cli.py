@@ -1,4 +1,4 @@
-"""`tradebot backtest …` and `tradebot bars import FILE.csv`."""
+"""`tradebot backtest …`, and the CSV import behind `tradebot bars import FILE.csv` (trading/cli_bars.py)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _import(args: argparse.Namespace) -> int:
+async def import_csv(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from trading.backtest import from_ns, load_csv
@@ -167,13 +167,3 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--json", metavar="OUT.json", help="write every order, fill, trade and per-day levels")
     p.add_argument("--chart", metavar="OUT.png", help="write the equity curve")
     p.set_defaults(fn=_backtest)
-    bars = sub.add_parser("bars", help="bar data: import", description="Fill the store with 1-minute bars.")
-    group = bars.add_subparsers(dest="bars_command", required=True, metavar="COMMAND")
-    imp = group.add_parser(
-        "import",
-        help="load a CSV of 1-minute bars into the store",
-        description="Load symbol,ts,open,high,low,close,volume (ts ISO-8601 UTC) into the store; existing bars "
-        "are replaced.",
-    )
-    imp.add_argument("file", metavar="FILE.csv")
-    imp.set_defaults(fn=lambda args: run(_import(args)))

@@ -56,7 +56,7 @@ def register_config(sub: Subcommands) -> None:
 
 def command_groups() -> list[Callable[[Subcommands], None]]:
     # Imported here: a group's module may import heavy parts (the store, the engine) that `version` never needs.
-    from trading import backtest_cli, cli_db, cli_demo, cli_run
+    from trading import backtest_cli, cli_bars, cli_db, cli_demo, cli_run
     from trading.sim import cli as sim_cli
 
     return [
@@ -67,6 +67,7 @@ def command_groups() -> list[Callable[[Subcommands], None]]:
         cli_run.register,
         sim_cli.register,
         backtest_cli.register,
+        cli_bars.register,
     ]
 
 

@@ -9,6 +9,7 @@ import contextlib
 import csv
 import math
 import random
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -165,11 +166,14 @@ class Market:
             self.warm_up(warmup_days)
         self._task = asyncio.create_task(self._random_loop(step_s), name="sim-market-random")
 
-    def warm_up(self, days: float) -> None:
-        """History for the last `days`: one-minute bars from the same seeded process, sessions respected."""
+    def warm_up(self, days: float, only: Collection[str] | None = None) -> None:
+        """History for the last `days`: one-minute bars from the same seeded process, sessions respected
+        (for every active contract, or for the contract ids in `only`)."""
         now = self.clock.now().replace(second=0, microsecond=0)
         minutes = int(days * 1440)
         for c in self.exchange.contracts.active:
+            if only is not None and c.id not in only:
+                continue
             book = self.exchange.books[c.id]
             assert book.last is not None
             sigma = float(book.last) * DAILY_VOL / math.sqrt(SESSION_SECONDS / 60)
