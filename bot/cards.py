@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.render import BLUE, GREEN, GREY, LATENCY_HEADERS, ORANGE, RED, Card, fields, fmt, money, pages, table
 from trading.domain import Account, Contract, Fill, Order, Position
+from trading.orderbook import BookSnapshot
 from trading.services import AccountState, Flattened, Health, Placed, Pnl, Quote, RiskView
 from trading.store.jobs import JobRun
 from trading.store.latency import LatencyStats
@@ -97,6 +98,16 @@ def quote(q: Quote) -> Card:
             }
         ),
     )
+
+
+def depth_card(symbol: str, book: BookSnapshot) -> Card:
+    """Bid size, price, ask size per level: asks above (best ask lowest), bids below (best bid first)."""
+    if not book.bids and not book.asks:
+        return Card(title=f"{symbol} depth", description="The book is empty: no depth received yet.", color=GREY)
+    rows = [["", str(p), str(v)] for p, v in reversed(book.asks)]
+    rows += [[str(v), str(p), ""] for p, v in book.bids]
+    when = f"\nAs of {book.updated:%Y-%m-%d %H:%M:%S} UTC" if book.updated else ""
+    return Card(title=f"{symbol} depth", description=table(["bid size", "price", "ask size"], rows) + when)
 
 
 def contracts(items: Sequence[Contract]) -> list[Card]:

@@ -47,6 +47,7 @@ from trading.engine_bars import BarCache, ns
 from trading.engine_context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine_exec import OrderPath, python_path
 from trading.metrics import LatencyMetrics
+from trading.orderbook import OrderBook
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
@@ -55,6 +56,7 @@ from trading.strategies import STRATEGIES
 from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy, persist, restore
 from trading.streaming import (
     AccountEvent,
+    DepthEvent,
     FillEvent,
     Hub,
     MarketStream,
@@ -127,6 +129,7 @@ class Engine:
         self.symbol_of: dict[str, str] = {}  # contract id -> symbol
         self.bars: dict[str, BarCache] = {}
         self.quotes: dict[str, Quote] = {}
+        self.books: dict[str, OrderBook] = {}  # contract id -> market depth (GatewayDepth)
         self.orders: dict[int, Order] = {}
         self.owner: dict[int, str] = {}  # broker order id -> strategy name
         self.positions: dict[str, Position] = {}
@@ -193,8 +196,10 @@ class Engine:
 
     async def _subscribe(self, c: Contract) -> None:
         assert self.market_stream is not None
+        self.books.setdefault(c.id, OrderBook(c.id))
         await self.market_stream.subscribe_quotes(c.id)
         await self.market_stream.subscribe_trades(c.id)
+        await self.market_stream.subscribe_depth(c.id)
 
     async def _instantiate(self, name: str) -> Strategy[Any]:
         cls = STRATEGIES[name]
@@ -424,6 +429,10 @@ class Engine:
                     rows += agg.push(ns(t.ts_event), float(t.price), float(t.size))
                 async with self._lock:
                     await self._closed_bars(sym, rows)
+            elif isinstance(ev, DepthEvent):
+                book = self.books.get(ev.contract_id)
+                if book is not None:
+                    book.apply(ev.levels)
             elif isinstance(ev, StatusEvent) and ev.is_alert:
                 await self.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Market feed", "text": ev.message})
 

@@ -17,6 +17,7 @@ from trading.domain import Quote
 from trading.engine import Engine, current_trading_day
 from trading.engine_dryrun import dry_run
 from trading.engine_jobs import SESSION_JOBS, day_plan
+from trading.orderbook import BookSnapshot
 from trading.risk import KillMode, RepositoryRiskStore
 from trading.services import Unavailable
 
@@ -84,6 +85,13 @@ class EngineControl:
 
     def live_quote(self, contract_id: str) -> Quote | None:
         return self.engine.quotes.get(contract_id)
+
+    def depth(self, contract_id: str, levels: int) -> BookSnapshot | None:
+        book = self.engine.books.get(contract_id)
+        return None if book is None else book.snapshot(levels)
+
+    def feed_symbols(self) -> list[str]:
+        return sorted(self.engine.contracts)
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
         day = current_trading_day(self.engine.clock.now())

@@ -42,6 +42,7 @@ from trading.domain import (
 )
 from trading.domain import Quote as DomainQuote
 from trading.execution import Executor, PythonExecutor
+from trading.orderbook import BookSnapshot
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.schema import MAX_TRAIL_TICKS, MIN_STOP_LOSS_TICKS
@@ -59,6 +60,7 @@ MAX_QUANTITY = 1000  # beyond any sane futures order: refused as a typo before r
 BAR_LOOKBACK = timedelta(hours=6)
 MAX_BRACKET_TICKS = 10000
 TRADES_MAX_DAYS = 90
+MAX_DEPTH_LEVELS = 20
 
 
 class Now(Protocol):
@@ -103,6 +105,14 @@ class StrategyControl(Protocol):
 
     def live_quote(self, contract_id: str) -> DomainQuote | None:
         """The newest market-hub quote the engine holds for the contract, if any."""
+        ...
+
+    def depth(self, contract_id: str, levels: int) -> BookSnapshot | None:
+        """The engine's market-depth book of the contract (None when it is not on the engine's feed)."""
+        ...
+
+    def feed_symbols(self) -> list[str]:
+        """The symbols on the engine's market feed."""
         ...
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
@@ -386,6 +396,23 @@ class Services:
             sum(b.volume for b in today),
             bid,
             ask,
+        )
+
+    async def depth(self, symbol: str, levels: int = 10) -> BookSnapshot:
+        """The order book the engine keeps from the market hub's depth feed (traded contracts)."""
+        if not 1 <= levels <= MAX_DEPTH_LEVELS:
+            raise BadInput(f"Ask for between 1 and {MAX_DEPTH_LEVELS} levels")
+        contract = await self.contract(symbol)
+        if self.strategies is None:
+            raise Unavailable("Market depth comes from the engine's live feed, which is not running in this process")
+        snap = self.strategies.depth(contract.id, levels)
+        if snap is None:
+            fed = ", ".join(self.strategies.feed_symbols()) or "none"
+            raise Unavailable(f"{contract.symbol} is not on the engine's market feed (depth is kept for: {fed})")
+        return replace(
+            snap,
+            bids=[(contract.snap(p), v) for p, v in snap.bids],
+            asks=[(contract.snap(p), v) for p, v in snap.asks],
         )
 
     async def chart(self, symbol: str, timeframe: str = "5m") -> ChartData:

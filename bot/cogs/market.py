@@ -12,7 +12,6 @@ from bot import cards, charts
 from bot.cogs.common import symbol_autocomplete
 from bot.commanding import Reply, bot_of, read, run
 from bot.render import Card, table
-from trading.services import Unavailable
 
 TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h", "4h", "1d")]
 CHART_TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h")]
@@ -40,17 +39,19 @@ class Market(commands.GroupCog, group_name="market", group_description="Contract
 
         await run(interaction, {"symbol": symbol}, work)
 
-    @app_commands.command(name="depth", description="Order book depth", extras=read())
-    @app_commands.describe(symbol="Contract root, e.g. MNQ")
+    @app_commands.command(name="depth", description="Order book depth from the live feed", extras=read())
+    @app_commands.describe(symbol="Contract root, e.g. MNQ", levels="Price levels each side (1-20)")
     @app_commands.autocomplete(symbol=symbol_autocomplete)
-    async def depth(self, interaction: discord.Interaction, symbol: str) -> None:
+    async def depth(
+        self, interaction: discord.Interaction, symbol: str, levels: app_commands.Range[int, 1, 20] = 10
+    ) -> None:
         services = bot_of(interaction).services
 
         async def work() -> Reply:
-            await services.contract(symbol)  # an unknown symbol still gets its own message
-            raise Unavailable("Market depth needs the live market-hub feed, which this bot process does not run yet")
+            contract = await services.contract(symbol)
+            return cards.depth_card(contract.symbol, await services.depth(symbol, levels))
 
-        await run(interaction, {"symbol": symbol}, work)
+        await run(interaction, {"symbol": symbol, "levels": levels}, work)
 
     @app_commands.command(name="bars", description="Recent OHLCV bars", extras=read())
     @app_commands.describe(symbol="Contract root, e.g. MNQ", timeframe="Bar size", count="How many bars (1-50)")

@@ -37,7 +37,7 @@ async def test_market_commands(world: World) -> None:
     bars = await world.run(READER, "market bars", {"symbol": "MNQ", "timeframe": "1m", "count": 5})
     assert "MNQ 1m bars" in bars.text() and "21000.00" in bars.text()
     depth = await world.run(READER, "market depth", {"symbol": "MNQ"})
-    assert depth.ephemeral and "Market depth needs the live market-hub feed" in depth.text()
+    assert depth.ephemeral and "Market depth comes from the engine's live feed" in depth.text()
     chart = await world.run(READER, "market chart", {"symbol": "MNQ", "timeframe": "5m"})
     assert "overnight range" in chart.text()
     assert chart.last.files and chart.last.files[0][0] == "chart.png"

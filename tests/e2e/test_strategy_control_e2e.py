@@ -1,10 +1,12 @@
-"""/strategy test | stop | start | run-now through the fake Discord against a running engine on the simulator."""
+"""/strategy test | stop | start | run-now and /market depth through the fake Discord against a running engine
+on the simulator."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
 from bot.app import TradeBot
 from tests.e2e.conftest import ADMIN, GUILD, READER, TRADER, e2e_settings
@@ -39,6 +41,13 @@ async def bot_on(engine: Engine, day: SimDay, store: Store) -> AsyncIterator[Fak
             finally:
                 await bot.close()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Wait for the engine to have handled what the market hub sent (a hang guard, not a timing check)."""
+    async with asyncio.timeout(30):
+        for _ in iter(lambda: predicate(), True):
+            await asyncio.sleep(0.02)
 
 
 async def confirmed(fake: FakeDiscord, asked: InteractionResult) -> InteractionResult:
@@ -87,3 +96,25 @@ async def test_strategy_commands_drive_the_running_engine(store: Store) -> None:
         for command in ("/strategy stop confirmed", "/strategy start confirmed", "/strategy run-now"):
             assert (command, ADMIN.id) in done, done
         assert ("/strategy stop", TRADER.id) in [(e.command, e.user_id) for e in audit if not e.allowed]
+
+
+async def test_market_depth_shows_the_engines_book(store: Store) -> None:
+    async with sim_day(DAY.rth_open) as day, engine_on(day, store) as (engine, _), bot_on(engine, day, store) as fake:
+        channel = GUILD.channels[0]
+        cid = day.cid("MNQ")
+        await day.sim.market.quote(cid, "21000.00", "21000.50", bid_size=7, ask_size=3)
+        await until(lambda: engine.books[cid].snapshot().bids[:1] == [(Decimal("21000.00"), 7)])
+        depth = await fake.invoke(READER, GUILD, channel, "market depth", {"symbol": "MNQ", "levels": 5})
+        text = depth.text()
+        assert "MNQ depth" in text and "bid size" in text, text
+        lines = [ln.split() for ln in text.splitlines()]
+        assert ["21000.50", "3"] in lines and ["7", "21000.00"] in lines, text
+        # the best bid moves down: the level above it goes
+        await day.sim.market.quote(cid, "20999.75", None, bid_size=4)
+        await until(lambda: engine.books[cid].snapshot().bids[:1] == [(Decimal("20999.75"), 4)])
+        again = await fake.invoke(READER, GUILD, channel, "market depth", {"symbol": "MNQ"})
+        assert "21000.00" not in again.text() and "20999.75" in again.text()
+        other = await fake.invoke(READER, GUILD, channel, "market depth", {"symbol": "MBT"})
+        assert (
+            other.ephemeral and "MBT is not on the engine's market feed (depth is kept for: MES, MNQ)" in other.text()
+        )
