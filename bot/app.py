@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -114,15 +115,25 @@ async def poll_fills(services: Services, notifier: Notifier, every_s: float) -> 
         await asyncio.sleep(every_s)
 
 
-async def run_headless(settings: Settings, services: Services, store: Store, stop: asyncio.Event) -> None:
-    """No Discord token: deliver notifications to the console and keep fills flowing until `stop`."""
+@contextlib.asynccontextmanager
+async def console_notifications(settings: Settings, store: Store) -> AsyncIterator[Notifier]:
+    """The one headless notification path: the outbox delivered by the notifier to the console
+    (`python -m bot` without a token, and `tradebot run` headless around the engine)."""
     notifier = Notifier(store.outbox, ConsoleSink(), settings.notifications)
     notifier.start()
-    task = asyncio.create_task(poll_fills(services, notifier, 2.0))
     try:
-        await stop.wait()
+        yield notifier
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await notifier.stop()
+
+
+async def run_headless(settings: Settings, services: Services, store: Store, stop: asyncio.Event) -> None:
+    """No Discord token: deliver notifications to the console and keep fills flowing until `stop`."""
+    async with console_notifications(settings, store) as notifier:
+        task = asyncio.create_task(poll_fills(services, notifier, 2.0))
+        try:
+            await stop.wait()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -3,6 +3,9 @@
 Each command group lives in a small `register_*` function (here, or in a `trading/cli_<group>.py`
 module) that adds its subparsers and sets `fn` on each leaf; `command_groups()` lists them in
 help order. To add a command group, write its module and append its `register` to that list.
+Installed packages add groups through the `tradebot.commands` entry point group (a
+`register(subparsers)` function each): the application's `run` comes that way (bot/cli.py), so
+this library never imports the application.
 A command's `fn(args) -> int` returns the exit code; typed errors (bad configuration, database
 problems) are turned into one clear message here.
 """
@@ -56,7 +59,7 @@ def register_config(sub: Subcommands) -> None:
 
 def command_groups() -> list[Callable[[Subcommands], None]]:
     # Imported here: a group's module may import heavy parts (the store, the engine) that `version` never needs.
-    from trading import backtest_cli, cli_bars, cli_db, cli_demo, cli_run
+    from trading import backtest_cli, cli_bars, cli_db, cli_demo
     from trading.sim import cli as sim_cli
 
     return [
@@ -64,11 +67,24 @@ def command_groups() -> list[Callable[[Subcommands], None]]:
         register_config,
         cli_db.register,
         cli_demo.register,
-        cli_run.register,
         sim_cli.register,
         backtest_cli.register,
         cli_bars.register,
+        *plugin_groups(),
     ]
+
+
+PLUGIN_GROUP = "tradebot.commands"
+
+
+def plugin_groups() -> list[Callable[[Subcommands], None]]:
+    """The `register` functions installed packages declare under the `tradebot.commands` entry points."""
+    from importlib.metadata import entry_points
+
+    found: list[Callable[[Subcommands], None]] = []
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        found.append(ep.load())
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:

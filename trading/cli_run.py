@@ -1,4 +1,9 @@
-"""`tradebot run`: the engine and its jobs, against the simulator (`--paper`) or the configured gateway."""
+"""What `tradebot run` needs from the engine library: its arguments, the checks before anything
+starts (live mode refuses without credentials, a simulated clock needs a time zone), and signals.
+
+The `run` command itself belongs to the application (`bot/cli.py`), which `trading/cli.py` finds
+through the `tradebot.commands` entry point: the engine library never imports `bot/`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,36 @@ import asyncio
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 
-from trading.cli_common import Subcommands, load
+from trading.cli_common import load
+from trading.config import Settings
 
 EXIT_CONFIG = 2
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--paper", action="store_true", help="trade against the simulator")
+    mode.add_argument("--live", action="store_true", help="trade against the configured gateway")
+    p.add_argument("--sim-url", metavar="URL", help="a running simulator (tradebot sim) instead of an in-process one")
+    p.add_argument("--clock-start", metavar="ISO", help="run on a simulated clock from this time (replays, tests)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (with --clock-start)")
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    settings: Settings  # app.mode set to what this run is (paper or live)
+    paper: bool
+    sim_url: str | None
+    clock_start: datetime | None
+    speed: float
+
+    @property
+    def discord_token(self) -> str:
+        token = self.settings.discord.token
+        return token.get_secret_value() if token else ""
 
 
 def _missing_credentials(username: str, api_key: str) -> str | None:
@@ -24,9 +54,8 @@ def _missing_credentials(username: str, api_key: str) -> str | None:
     )
 
 
-def _main(args: argparse.Namespace) -> int:
-    from trading.engine_runner import run_engine
-
+def plan_run(args: argparse.Namespace) -> RunPlan | int:
+    """The checked run, or the exit code after printing why it cannot start."""
     settings = load(args)
     logging.basicConfig(level=settings.app.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the rest
@@ -40,49 +69,12 @@ def _main(args: argparse.Namespace) -> int:
     if start is not None and start.tzinfo is None:
         print("error: --clock-start needs a time zone (e.g. 2026-02-10T14:30:00+00:00)", file=sys.stderr)
         return EXIT_CONFIG
-
-    token = settings.discord.token.get_secret_value() if settings.discord.token else ""
-    with_discord = bool(token) and not args.sim_url and start is None
-
-    async def main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        if with_discord:
-            # The application entry point hands over to the Discord application (bot/run.py: TradeBot,
-            # the engine and its jobs on the bot's scheduler). Imported by name: the trading library
-            # itself never depends on bot/.
-            import importlib
-
-            mode = "paper" if paper else "live"
-            bot_run = importlib.import_module("bot.run")
-            await bot_run.serve(
-                settings.model_copy(update={"app": settings.app.model_copy(update={"mode": mode})}), stop
-            )
-            return 0
-        return await run_engine(
-            settings, paper=paper, sim_url=args.sim_url, clock_start=start, speed=args.speed, stop=stop
-        )
-
-    return asyncio.run(main())
+    mode = "paper" if paper else "live"
+    settings = settings.model_copy(update={"app": settings.app.model_copy(update={"mode": mode})})
+    return RunPlan(settings, paper, args.sim_url, start, args.speed)
 
 
-def register(sub: Subcommands) -> None:
-    p = sub.add_parser(
-        "run",
-        help="run the trading engine and its scheduled jobs (paper: the simulator; live: the configured gateway)",
-        description="Start the engine: contracts, bars, strategies (state of the day restored), both hubs, "
-        "reconciliation with the broker, then the day's jobs (pre-open, open, last entry, flatten, summary) "
-        "on the clock, notifications on the console (with a Discord token: the Discord bot around the same "
-        "engine, bot/run.py). --paper trades against the simulator (in-process, "
-        "or a running `tradebot sim` with --sim-url); without it app.mode decides, and live mode refuses "
-        "to start without credentials.",
-    )
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--paper", action="store_true", help="trade against the simulator")
-    mode.add_argument("--live", action="store_true", help="trade against the configured gateway")
-    p.add_argument("--sim-url", metavar="URL", help="a running simulator (tradebot sim) instead of an in-process one")
-    p.add_argument("--clock-start", metavar="ISO", help="run on a simulated clock from this time (replays, tests)")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (with --clock-start)")
-    p.set_defaults(fn=_main)
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

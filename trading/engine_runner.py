@@ -24,6 +24,9 @@ from trading.store import Store
 
 log = logging.getLogger(__name__)
 
+# Delivers the outbox while the engine runs (entered around the run): the application provides it.
+Notifications = Callable[[Settings, Store], contextlib.AbstractAsyncContextManager[object]]
+
 
 class ClockDriver:
     def __init__(self, engine: Engine, jobs: Jobs, settings: Settings, clock: Clock) -> None:
@@ -65,18 +68,6 @@ def _next_day(d: date) -> TradingDay | None:
         return None
 
 
-async def deliver_console(store: Store, write: Callable[[str], None], every_s: float, clock: Clock) -> None:
-    """Headless notifications without the bot: print the outbox (used by paper runs and the demo)."""
-    from trading.demo import describe
-
-    while True:
-        while batch := await store.outbox.claim_batch(100):
-            for m in batch:
-                write(f"[{m.channel}] {describe(m.kind, m.payload)}")
-                await store.outbox.mark_sent(m.id)
-        await asyncio.sleep(every_s)
-
-
 async def run_until(stop: asyncio.Event, *tasks: asyncio.Task[object]) -> None:
     try:
         await stop.wait()
@@ -101,9 +92,12 @@ async def run_engine(
     speed: float = 1.0,
     stop: asyncio.Event | None = None,
     write: Callable[[str], None] = print,
+    notifications: Notifications | None = None,
 ) -> int:
     """Start the engine against the simulator (paper) or the configured gateway (live), drive its jobs
-    on the clock, print notifications, until `stop` (SIGINT/SIGTERM in the CLI)."""
+    on the clock, until `stop` (SIGINT/SIGTERM in the CLI). Notifications wait in the outbox for
+    whoever delivers them: `notifications(settings, store)` is entered around the run (the
+    application's console notifier, say); without it they stay queued, nothing is lost."""
     from trading.clock import LiveClock, SimClock
     from trading.engine_setup import Gateway, build_engine, close_engine, live_gateway, sim_gateway
     from trading.sim import SimGateway, SimOptions
@@ -140,13 +134,15 @@ async def run_engine(
             write(f"database: {db.where}; order path: {engine.path.path}")
             jobs = Jobs(engine, settings.app.data_dir.expanduser() / "charts")
             driver = ClockDriver(engine, jobs, settings, clock)
-            tasks = [
-                asyncio.create_task(driver.run(), name="jobs"),
-                asyncio.create_task(deliver_console(store, write, 0.5, clock), name="console"),
-                asyncio.create_task(engine.metrics.flush_every(5.0), name="latency-flush"),
-            ]
-            write("ready")
-            await run_until(stop, *tasks)
+            async with contextlib.AsyncExitStack() as delivery:
+                if notifications is not None:
+                    await delivery.enter_async_context(notifications(settings, store))
+                tasks = [
+                    asyncio.create_task(driver.run(), name="jobs"),
+                    asyncio.create_task(engine.metrics.flush_every(5.0), name="latency-flush"),
+                ]
+                write("ready")
+                await run_until(stop, *tasks)
         finally:
             await close_engine(engine)
     finally:

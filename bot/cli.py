@@ -1,0 +1,59 @@
+"""`tradebot run`, provided by the application through the `tradebot.commands` entry point
+(pyproject.toml): `trading/cli.py` discovers it, so the engine library never imports `bot/`.
+
+With a Discord token (and no replay options) the Discord application runs around the engine
+(bot/run.py). Without one the engine runs headless: its jobs on the clock (`ClockDriver`) and the
+notifications delivered by the bot's own notifier to the console (the one headless path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from trading.cli_common import Subcommands
+from trading.cli_run import RunPlan, add_run_arguments, plan_run, stop_on_signals
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the trading engine and its scheduled jobs (paper: the simulator; live: the configured gateway)",
+        description="Start the engine: contracts, bars, strategies (state of the day restored), both hubs, "
+        "reconciliation with the broker, then the day's jobs (pre-open, open, last entry, flatten, summary) "
+        "on the clock. With a Discord token: the Discord bot around the same engine; without one, "
+        "notifications on the console. --paper trades against the simulator (in-process, or a running "
+        "`tradebot sim` with --sim-url); without it app.mode decides, and live mode refuses to start "
+        "without credentials.",
+    )
+    add_run_arguments(p)
+    p.set_defaults(fn=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    plan = plan_run(args)
+    if isinstance(plan, int):
+        return plan
+    return asyncio.run(_run(plan))
+
+
+async def _run(plan: RunPlan) -> int:
+    from bot.app import console_notifications
+    from trading.engine_runner import run_engine
+
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    if plan.discord_token and not plan.sim_url and plan.clock_start is None:
+        from bot.run import serve
+
+        await serve(plan.settings, stop)
+        return 0
+    return await run_engine(
+        plan.settings,
+        paper=plan.paper,
+        sim_url=plan.sim_url,
+        clock_start=plan.clock_start,
+        speed=plan.speed,
+        stop=stop,
+        notifications=console_notifications,
+    )
