@@ -1,20 +1,43 @@
 """Order round trip (place a resting limit + cancel it, sequential) against the simulator running
-in its own process: Rust executor (through `trading.execution`, and the bare native call) vs the
-httpx path (`PythonExecutor` over `ProjectXClient`) vs a raw-socket floor (hand-written HTTP/1.1
-keep-alive over asyncio streams, no JSON model, no retry policy)."""
+in its own process. Contenders, all on the same server process and connection-warm:
+
+- `rust (execution.py)`: the Rust executor through `trading.execution.RustExecutor` (what the bot uses);
+- `rust (bare native call)`: the same native calls without the Python wrapper;
+- `rust crossing only (info)`: two native calls that do no I/O (`OrderExecutor.noop`): what
+  going into the tokio runtime and back into asyncio costs per round trip;
+- `httpx (execution.py)`: the Python path (`PythonExecutor` over `ProjectXClient`: httpx
+  AsyncClient with keep-alive, pydantic models, the same retry policy);
+- `httpx (plain AsyncClient)`: what a user would write by hand with httpx (AsyncClient, keep-alive,
+  `json=`, `.json()`), no models, no policy;
+- `raw socket floor`: a minimal HTTP/1.1 keep-alive client on asyncio streams (TCP_NODELAY, no
+  JSON model, no policy) — the floor an asyncio client pays on this server;
+- `blocking socket (info)`: the same bytes over a blocking socket outside the event loop (one
+  thread, no loop iteration): what the server alone costs.
+
+Fairness: every contender is warmed up, then each of `reps` repetitions collects `n` sequential
+round trips per contender, interleaved in chunks of 50 with the order rotating per chunk, so
+machine noise hits all contenders alike.
+The table gives the median over repetitions of each percentile, the range (min..max) of the
+per-repetition p50 and p99, and ratios computed per repetition (same repetition, paired) and
+then the median."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
-from bench.stats import Summary, summarize, table
+import httpx
+
+from bench.stats import fmt, pct
 from trading import native
 from trading.config import ProjectXSettings
 from trading.domain import OrderRequest, OrderType, Side
@@ -22,9 +45,28 @@ from trading.execution import PythonExecutor, RustExecutor
 from trading.projectx import schema as s
 from trading.projectx.rest import ProjectXClient
 
+CHUNK = 50
+RUST = "rust (execution.py)"
+HTTPX = "httpx (execution.py)"
+FLOOR = "raw socket floor"
+
+
+def _head(host: str, port: int, token: str, path: str, n: int) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
+    ).encode()
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            return int(line[15:])
+    return 0
+
 
 class RawHttp:
-    """Minimal HTTP/1.1 keep-alive client: the floor any client pays on this server."""
+    """Minimal HTTP/1.1 keep-alive client on asyncio streams: the floor any asyncio client pays."""
 
     def __init__(self, host: str, port: int, token: str) -> None:
         self.host, self.port, self.token = host, port, token
@@ -37,17 +79,9 @@ class RawHttp:
     async def post(self, path: str, body: dict[str, object]) -> dict[str, object]:
         assert self.reader is not None and self.writer is not None
         data = json.dumps(body, separators=(",", ":")).encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Bearer {self.token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + data)
+        self.writer.write(_head(self.host, self.port, self.token, path, len(data)) + data)
         raw = await self.reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in raw.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        out: dict[str, object] = json.loads(await self.reader.readexactly(length))
+        out: dict[str, object] = json.loads(await self.reader.readexactly(_content_length(raw)))
         return out
 
     async def close(self) -> None:
@@ -55,80 +89,205 @@ class RawHttp:
             self.writer.close()
 
 
-async def _loop(n: int, once: Callable[[int], Awaitable[None]]) -> list[float]:
-    for i in range(min(50, n)):  # warm-up: connections, caches
-        await once(-i - 1)
-    out: list[float] = []
-    for i in range(n):
+class BlockingHttp:
+    """The same bytes over a blocking socket (TCP_NODELAY), outside any event loop."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def post(self, path: str, body: dict[str, object]) -> dict[str, object]:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.sock.sendall(_head(self.host, self.port, self.token, path, len(data)) + data)
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(65536)
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        n = _content_length(head)
+        while len(rest) < n:
+            rest += self.sock.recv(65536)
+        self.buf = rest[n:]
+        out: dict[str, object] = json.loads(rest[:n])
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Rep:
+    p50: float
+    p95: float
+    p99: float
+
+
+Once = Callable[[int], Awaitable[None]]
+
+
+async def _samples(n: int, start: int, once: Once, out: list[float]) -> None:
+    for i in range(start, start + n):
         t0 = time.perf_counter_ns()
         await once(i)
         out.append(float(time.perf_counter_ns() - t0))
-    return out
 
 
-def run(quick: bool = False) -> str:
+def _rep(samples: list[float]) -> Rep:
+    s = sorted(samples)
+    return Rep(pct(s, 0.5), pct(s, 0.95), pct(s, 0.99))
+
+
+def _med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def _range(xs: list[float]) -> str:
+    return f"{fmt(min(xs))}..{fmt(max(xs))}"
+
+
+def _report(title: str, names: list[str], reps: dict[str, list[Rep]]) -> str:
+    head = (
+        f"{'path':<27} {'p50':>9} {'p95':>9} {'p99':>9} {'p50 range':>19} {'p99 range':>19}"
+        f" {'httpx/x p50':>11} {'p99':>5} {'x/floor p50':>11} {'p99':>5}"
+    )
+    lines = [f"\n## {title}", head, "-" * len(head)]
+
+    def ratio(num: str, den: str, q: str) -> str:
+        if num not in reps or den not in reps:
+            return "-"
+        rs = [getattr(a, q) / getattr(b, q) for a, b in zip(reps[num], reps[den], strict=True)]
+        return f"{_med(rs):.2f}"
+
+    def spread(num: str, den: str, q: str) -> str:
+        if num not in reps or den not in reps:
+            return ""
+        rs = [getattr(a, q) / getattr(b, q) for a, b in zip(reps[num], reps[den], strict=True)]
+        return f"{min(rs):.2f}..{max(rs):.2f}"
+
+    for name in names:
+        r = reps[name]
+        p50s, p95s, p99s = [x.p50 for x in r], [x.p95 for x in r], [x.p99 for x in r]
+        lines.append(
+            f"{name:<27} {fmt(_med(p50s)):>9} {fmt(_med(p95s)):>9} {fmt(_med(p99s)):>9}"
+            f" {_range(p50s):>19} {_range(p99s):>19}"
+            f" {ratio(HTTPX, name, 'p50'):>11} {ratio(HTTPX, name, 'p99'):>5}"
+            f" {ratio(name, FLOOR, 'p50'):>11} {ratio(name, FLOOR, 'p99'):>5}"
+        )
+    if RUST in reps:
+        lines.append(
+            f"rust vs httpx (× faster, per-repetition range): p50 {spread(HTTPX, RUST, 'p50')}, "
+            f"p99 {spread(HTTPX, RUST, 'p99')}; rust vs floor (×): p50 {spread(RUST, FLOOR, 'p50')}, "
+            f"p99 {spread(RUST, FLOOR, 'p99')}"
+        )
+    lines.append(
+        "(medians over repetitions; 'httpx/x' = how many times faster than the httpx path, "
+        "'x/floor' = how many times the raw-socket floor)"
+    )
+    return "\n".join(lines)
+
+
+def run(quick: bool = False, reps: int | None = None) -> str:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.simserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline().split()
-        return asyncio.run(_run(300 if quick else 2000, ready[1], int(ready[2]), ready[3]))
+        n, r = (300, 2) if quick else (2000, 5)
+        return asyncio.run(_run(n, reps or r, ready[1], int(ready[2]), ready[3]))
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(timeout=10)
 
 
-async def _run(n: int, base_url: str, account_id: int, cid: str) -> str:
+async def _run(n: int, reps: int, base_url: str, account_id: int, cid: str) -> str:
     settings = ProjectXSettings(
         base_url=base_url, username="sim-trader", api_key="sim-api-key", rate_limit_requests=10**9
     )
-    rows: list[Summary] = []
-    async with ProjectXClient(settings) as px:
+    host, port_s = base_url.removeprefix("http://").split(":")
+    port = int(port_s)
+    tag = uuid.uuid4().hex[:8]
+    limit = Decimal("20000")
+
+    def request(prefix: str, i: int) -> OrderRequest:
+        return OrderRequest(account_id, cid, Side.BUY, OrderType.LIMIT, 1, f"{prefix}-{tag}-{i}", limit_price=limit)
+
+    def place_body(prefix: str, i: int) -> dict[str, object]:
+        return {"accountId": account_id, "contractId": cid, "type": 1, "side": 0, "size": 1,
+                "limitPrice": 20000, "customTag": f"{prefix}-{tag}-{i}"}  # fmt: skip
+
+    contenders: dict[str, Once] = {}
+    async with ProjectXClient(settings) as px, httpx.AsyncClient(base_url=base_url) as plain:
         token = await px.login()
-        tag = uuid.uuid4().hex[:8]
-
-        def request(i: int) -> OrderRequest:
-            return OrderRequest(
-                account_id, cid, Side.BUY, OrderType.LIMIT, 1, f"b-{tag}-{i}", limit_price=Decimal("20000")
-            )
-
+        plain.headers["Authorization"] = f"Bearer {token}"
         if native.enabled():
             rust = await RustExecutor.create(px)
+            rs = rust._rs
 
             async def rust_once(i: int) -> None:
-                oid = (await rust.place(request(i))).value
+                oid = (await rust.place(request("r", i))).value
                 await rust.cancel(account_id, oid)
-
-            rows.append(summarize("rust (execution.py)", await _loop(n, rust_once)))
-            rs = rust._rs
 
             async def bare_once(i: int) -> None:
                 r = await rs.place(account_id, cid, 1, 0, 1, f"n-{tag}-{i}", limit_price=20000.0)
                 await rs.cancel(account_id, r.order_id)
 
-            rows.append(summarize("rust (bare native call)", await _loop(n, bare_once)))
+            async def noop_once(i: int) -> None:
+                await rs.noop()
+                await rs.noop()
+
+            contenders[RUST] = rust_once
+            contenders["rust (bare native call)"] = bare_once
+            if hasattr(rs, "noop"):  # absent from builds before the probe existed
+                contenders["rust crossing only (info)"] = noop_once
         py = PythonExecutor(px)
 
         async def py_once(i: int) -> None:
-            oid = (await py.place(request(i + 10**6))).value
+            oid = (await py.place(request("p", i))).value
             await py.cancel(account_id, oid)
 
-        rows.append(summarize("httpx (execution.py)", await _loop(n, py_once)))
-        host, port = base_url.removeprefix("http://").split(":")
-        raw = RawHttp(host, int(port), token)
+        async def plain_once(i: int) -> None:
+            r = (await plain.post(s.ORDER_PLACE, json=place_body("h", i))).json()
+            (await plain.post(s.ORDER_CANCEL, json={"accountId": account_id, "orderId": r["orderId"]})).json()
+
+        raw = RawHttp(host, port, token)
         await raw.connect()
 
         async def raw_once(i: int) -> None:
-            r = await raw.post(
-                s.ORDER_PLACE,
-                {"accountId": account_id, "contractId": cid, "type": 1, "side": 0, "size": 1,
-                 "limitPrice": 20000, "customTag": f"r-{tag}-{i}"},
-            )  # fmt: skip
+            r = await raw.post(s.ORDER_PLACE, place_body("s", i))
             await raw.post(s.ORDER_CANCEL, {"accountId": account_id, "orderId": r["orderId"]})
 
-        rows.append(summarize("raw socket floor", await _loop(n, raw_once)))
+        blocking = BlockingHttp(host, port, token)
+
+        async def blocking_once(i: int) -> None:
+            r = blocking.post(s.ORDER_PLACE, place_body("b", i))
+            blocking.post(s.ORDER_CANCEL, {"accountId": account_id, "orderId": r["orderId"]})
+
+        contenders[HTTPX] = py_once
+        contenders["httpx (plain AsyncClient)"] = plain_once
+        contenders[FLOOR] = raw_once
+        contenders["blocking socket (info)"] = blocking_once
+        names = list(contenders)
+        for k, name in enumerate(names):  # warm-up: connections, caches, allocator
+            await _samples(min(200, n), -(k + 1) * 10**7, contenders[name], [])
+        results: dict[str, list[Rep]] = {name: [] for name in names}
+        for rep in range(reps):
+            # Interleaved in chunks of CHUNK round trips, the order rotating, so a noisy second
+            # on this shared machine hits every contender alike.
+            got: dict[str, list[float]] = {name: [] for name in names}
+            for c, first in enumerate(range(0, n, CHUNK)):
+                k = (rep + c) % len(names)
+                for name in names[k:] + names[:k]:
+                    await _samples(min(CHUNK, n - first), (rep + 1) * 10**7 + first, contenders[name], got[name])
+            for name in names:
+                results[name].append(_rep(got[name]))
         await raw.close()
-    base = "rust (execution.py)" if native.enabled() else "httpx (execution.py)"
-    return table(f"order round trip: place + cancel, {n:,} sequential, sim in its own process", rows, base)
+        blocking.close()
+    return _report(
+        f"order round trip: place + cancel, {n:,} sequential per contender × {reps} repetitions "
+        "(interleaved in chunks of 50), "
+        "sim in its own process",
+        names,
+        results,
+    )

@@ -1,6 +1,7 @@
 //! `OrderExecutor`: the order path on one shared tokio runtime (pyo3-async-runtimes) with a
 //! reqwest connection pool (rustls, keep-alive, TCP_NODELAY). Every method is awaitable from
-//! Python and never holds the GIL while waiting.
+//! Python and never holds the GIL while waiting; the result crosses back into asyncio without
+//! the GIL on the tokio side (see `into_awaitable`).
 //!
 //! Retry policy (the same as the Python client, `trading/projectx/rest.py`):
 //! * a mutation whose outcome is unknown (5xx, timeout, reset, unreadable answer) is re-sent only
@@ -15,11 +16,19 @@
 //! Every call returns a `CallResult` with its outcome and its own duration in ns.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::FutureExt;
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
+use pyo3_async_runtimes::TaskLocals;
 use serde_json::{json, Map, Value};
 
 use crate::http::{attempt, build_client, format_ts, Attempt, Envelope};
@@ -565,8 +574,8 @@ impl OrderExecutor {
             since_ns: now_ns() - 60_000_000_000,
         };
         let inner = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            Ok(inner.mutate(PATH_ORDER_PLACE, Value::Object(m), rec).await)
+        into_awaitable(py, async move {
+            inner.mutate(PATH_ORDER_PLACE, Value::Object(m), rec).await
         })
     }
 
@@ -598,8 +607,8 @@ impl OrderExecutor {
             trail: trail_price.is_some(),
         };
         let inner = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            Ok(inner.mutate(PATH_ORDER_MODIFY, Value::Object(m), rec).await)
+        into_awaitable(py, async move {
+            inner.mutate(PATH_ORDER_MODIFY, Value::Object(m), rec).await
         })
     }
 
@@ -611,8 +620,8 @@ impl OrderExecutor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let body = json!({"accountId": account_id, "orderId": order_id});
         let inner = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            Ok(inner
+        into_awaitable(py, async move {
+            inner
                 .mutate(
                     PATH_ORDER_CANCEL,
                     body,
@@ -621,7 +630,7 @@ impl OrderExecutor {
                         order_id,
                     },
                 )
-                .await)
+                .await
         })
     }
 
@@ -633,8 +642,8 @@ impl OrderExecutor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let body = json!({"accountId": account_id, "contractId": contract_id});
         let inner = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            Ok(inner
+        into_awaitable(py, async move {
+            inner
                 .mutate(
                     PATH_POSITION_CLOSE,
                     body,
@@ -643,7 +652,7 @@ impl OrderExecutor {
                         contract_id,
                     },
                 )
-                .await)
+                .await
         })
     }
 
@@ -656,10 +665,20 @@ impl OrderExecutor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let body = json!({"accountId": account_id, "contractId": contract_id, "size": size});
         let inner = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            Ok(inner
+        into_awaitable(py, async move {
+            inner
                 .mutate(PATH_POSITION_PARTIAL_CLOSE, body, Reconcile::Nothing)
-                .await)
+                .await
+        })
+    }
+
+    /// A call without I/O: what crossing into the runtime and back to asyncio costs (bench probe).
+    fn noop<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        into_awaitable(py, async {
+            CallResult {
+                outcome: "ok".into(),
+                ..CallResult::default()
+            }
         })
     }
 
@@ -672,10 +691,208 @@ impl OrderExecutor {
         since_ns: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let inner = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            Ok(inner.find_by_tag(account_id, custom_tag, since_ns).await)
+        into_awaitable(py, async move {
+            inner.find_by_tag(account_id, custom_tag, since_ns).await
         })
     }
+}
+
+// ---------------------------------------------------------------- crossing back into asyncio
+//
+// pyo3-async-runtimes' `future_into_py` completes a call with a second spawn, a hop through the
+// blocking pool and a GIL acquisition there. Here the worker never takes the GIL: it queues the
+// finished `CallResult` in the event loop's inbox and writes one byte to a socketpair the loop
+// watches (`loop.add_reader`); the loop thread drains the inbox and sets the futures. A loop
+// without `add_reader` gets `call_soon_threadsafe` from the worker instead.
+
+type Finished = (Py<PyAny>, Result<CallResult, String>);
+
+/// The finished calls of one event loop, and the socketpair that wakes it.
+struct Inbox {
+    done: Mutex<Vec<Finished>>,
+    /// A wake-up byte is in flight (at most one per drain).
+    armed: AtomicBool,
+    tx: UnixStream,
+    rx: UnixStream,
+}
+
+impl Inbox {
+    fn post(&self, item: Finished) {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(item);
+        if !self.armed.swap(true, Ordering::AcqRel) {
+            // The pair is non-blocking and holds at most a few bytes: a failure cannot be full.
+            let _ = (&self.tx).write(&[1]);
+        }
+    }
+}
+
+fn finish(py: Python<'_>, fut: &Bound<'_, PyAny>, r: Result<CallResult, String>) -> PyResult<()> {
+    if fut.call_method0(intern!(py, "done"))?.is_truthy()? {
+        return Ok(()); // cancelled meanwhile
+    }
+    match r {
+        Ok(r) => fut.call_method1(intern!(py, "set_result"), (Py::new(py, r)?,))?,
+        Err(msg) => fut.call_method1(
+            intern!(py, "set_exception"),
+            (pyo3_async_runtimes::err::RustPanic::new_err(msg).into_value(py),),
+        )?,
+    };
+    Ok(())
+}
+
+/// The loop's reader callback: drain the wake-up bytes, then complete every finished call.
+#[pyclass(module = "trading._native", frozen)]
+struct Drain(Arc<Inbox>);
+
+#[pymethods]
+impl Drain {
+    fn __call__(&self, py: Python<'_>) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.0.rx).read(&mut buf), Ok(n) if n == buf.len()) {}
+        self.0.armed.store(false, Ordering::Release);
+        let batch = std::mem::take(&mut *self.0.done.lock().unwrap_or_else(|e| e.into_inner()));
+        for (fut, r) in batch {
+            if let Err(e) = finish(py, fut.bind(py), r) {
+                e.print(py);
+            }
+        }
+    }
+}
+
+/// `call_soon_threadsafe` target for loops without `add_reader`.
+#[pyclass(module = "trading._native", frozen)]
+struct Finish;
+
+#[pymethods]
+impl Finish {
+    fn __call__(&self, fut: &Bound<'_, PyAny>, r: Py<CallResult>) -> PyResult<()> {
+        let py = fut.py();
+        if fut.call_method0(intern!(py, "done"))?.is_truthy()? {
+            return Ok(());
+        }
+        fut.call_method1(intern!(py, "set_result"), (r,))?;
+        Ok(())
+    }
+}
+
+/// One inbox per event loop (the loop is kept alive by the entry; closed loops are forgotten).
+static INBOXES: Mutex<Vec<(Py<PyAny>, Arc<Inbox>)>> = Mutex::new(Vec::new());
+
+fn inbox_for(event_loop: &Bound<'_, PyAny>) -> Option<Arc<Inbox>> {
+    let py = event_loop.py();
+    let mut all = INBOXES
+        .lock_py_attached(py)
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((_, inbox)) = all.iter().find(|(l, _)| l.bind(py).is(event_loop)) {
+        return Some(inbox.clone());
+    }
+    all.retain(|(l, _)| {
+        !l.bind(py)
+            .call_method0(intern!(py, "is_closed"))
+            .and_then(|c| c.is_truthy())
+            .unwrap_or(true)
+    });
+    let (tx, rx) = UnixStream::pair().ok()?;
+    tx.set_nonblocking(true).ok()?;
+    rx.set_nonblocking(true).ok()?;
+    let inbox = Arc::new(Inbox {
+        done: Mutex::new(Vec::new()),
+        armed: AtomicBool::new(false),
+        tx,
+        rx,
+    });
+    event_loop
+        .call_method1(
+            intern!(py, "add_reader"),
+            (inbox.rx.as_raw_fd(), Drain(inbox.clone())),
+        )
+        .ok()?;
+    all.push((event_loop.clone().unbind(), inbox.clone()));
+    Some(inbox)
+}
+
+/// Aborts the Rust task when its asyncio future is cancelled (as `future_into_py` does).
+#[pyclass(module = "trading._native", frozen)]
+struct AbortOnCancel(tokio::task::AbortHandle);
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fut
+            .call_method0(intern!(fut.py(), "cancelled"))?
+            .is_truthy()?
+        {
+            self.0.abort();
+        }
+        Ok(())
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown error".into());
+    format!("rust future panicked: {msg}")
+}
+
+/// Runs `fut` on the shared runtime and returns an asyncio future for its `CallResult`. The task
+/// keeps the caller's event loop and contextvars (the 401 refresh awaits a Python coroutine), a
+/// panic becomes `RustPanic` on the future, and cancelling the future aborts the task.
+fn into_awaitable<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: std::future::Future<Output = CallResult> + Send + 'static,
+{
+    let locals = TaskLocals::with_running_loop(py)?.copy_context(py)?;
+    let event_loop = locals.event_loop(py);
+    let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
+    let target: Py<PyAny> = py_fut.clone().unbind();
+    let inbox = inbox_for(&event_loop);
+    let loop_ref: Py<PyAny> = event_loop.unbind();
+    let task = pyo3_async_runtimes::tokio::scope(locals, async move {
+        let out = std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .await
+            .map_err(|p| panic_message(&*p));
+        if let Some(inbox) = inbox {
+            return inbox.post((target, out));
+        }
+        Python::attach(|py| {
+            let sent = match out {
+                Ok(r) => Py::new(py, r).and_then(|r| {
+                    loop_ref.bind(py).call_method1(
+                        intern!(py, "call_soon_threadsafe"),
+                        (Finish, target.bind(py), r),
+                    )
+                }),
+                Err(msg) => {
+                    let err = pyo3_async_runtimes::err::RustPanic::new_err(msg).into_value(py);
+                    target
+                        .bind(py)
+                        .getattr(intern!(py, "set_exception"))
+                        .and_then(|f| {
+                            loop_ref
+                                .bind(py)
+                                .call_method1(intern!(py, "call_soon_threadsafe"), (f, err))
+                        })
+                }
+            };
+            // The loop may be closed already: nobody is waiting then.
+            if let Err(e) = sent {
+                e.print(py);
+            }
+        });
+    });
+    let handle = pyo3_async_runtimes::tokio::get_runtime().spawn(task);
+    py_fut.call_method1(
+        intern!(py, "add_done_callback"),
+        (AbortOnCancel(handle.abort_handle()),),
+    )?;
+    Ok(py_fut)
 }
 
 /// The one shared tokio runtime (executor and streams): I/O only, so few workers; fewer threads
