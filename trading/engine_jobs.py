@@ -113,13 +113,12 @@ class Jobs:
         return out
 
     async def daily_summary(self, day: TradingDay) -> str:
-        from trading.engine_summary import summary_text
+        from trading.engine_summary import summary_payload
 
-        text = await summary_text(self.engine, day)
-        await self.engine.store.outbox.enqueue(
-            NotificationKind.SUMMARY, {"title": f"Daily summary {day.date.isoformat()}", "text": text}
-        )
+        payload = await summary_payload(self.engine, day)
+        await self.engine.store.outbox.enqueue(NotificationKind.SUMMARY, payload)
         await self.engine.metrics.flush()
+        text: str = payload["text"]
         return text
 
     async def backfill(self) -> str:

@@ -3,10 +3,11 @@ and Python order paths side by side."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from trading.calendar import TradingDay
+from trading.calendar import TradingDay, to_ny
 
 if TYPE_CHECKING:
     from trading.engine import Engine
@@ -30,17 +31,35 @@ async def latency_table(engine: Engine) -> str:
     )
 
 
-async def summary_text(engine: Engine, day: TradingDay) -> str:
-    fills = await engine.store.fills.between(engine.account_id, day.window_start, engine.clock.now())
+async def summary_payload(engine: Engine, day: TradingDay) -> dict[str, Any]:
+    """The SUMMARY notification: the text, and `pnl_curve` ([[New York time, net P&L of the fill], ...]
+    in fill order) from which the notifier draws the day's cumulative P&L chart."""
+    until = engine.clock.now() + timedelta(microseconds=1)  # fills up to and including now
+    fills = await engine.store.fills.between(engine.account_id, day.window_start, until)
+    fills = sorted((f for f in fills if not f.voided), key=lambda f: (f.ts_event, f.id))
     lines = [f"Daily summary {day.date.isoformat()} (account {engine.account_id})"]
     realized = fees = Decimal(0)
+    curve: list[list[str]] = []
     for f in fills:
         sym = engine.symbol_of.get(f.contract_id, f.contract_id)
         pnl = "" if f.pnl is None else f" pnl {f.pnl}"
         lines.append(f"  {f.ts_event:%H:%M:%S}Z {sym} {f.side.value} {f.size} @ {f.price}{pnl} fees {f.fees}")
         realized += f.pnl or Decimal(0)
         fees += f.fees
+        curve.append([f"{to_ny(f.ts_event):%H:%M:%S}", str((f.pnl or Decimal(0)) - f.fees)])
     lines.append(f"  fills {len(fills)}, realized {realized}, fees {fees}, net {realized - fees}")
     lines.append("latency (order path):")
     lines.append(await latency_table(engine))
-    return "\n".join(lines)
+    return {
+        "title": f"Daily summary {day.date.isoformat()}",
+        "text": "\n".join(lines),
+        "pnl_curve": curve,
+        "realized": str(realized),
+        "fees": str(fees),
+        "net": str(realized - fees),
+    }
+
+
+async def summary_text(engine: Engine, day: TradingDay) -> str:
+    text: str = (await summary_payload(engine, day))["text"]
+    return text
