@@ -1,0 +1,191 @@
+"""What user actions take and return (plain data), the engine interface they use, and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from trading.domain import (
+    Account,
+    Bar,
+    Contract,
+    Order,
+    OrderRequest,
+    OrderType,
+    Position,
+    Side,
+    to_decimal,
+)
+from trading.domain import Quote as DomainQuote
+from trading.orderbook import BookSnapshot
+from trading.services.errors import BadInput
+
+MAX_QUANTITY = 1000  # beyond any sane futures order: refused as a typo before risk even looks
+
+BAR_LOOKBACK = timedelta(hours=6)
+
+MAX_BRACKET_TICKS = 10000
+
+TRADES_MAX_DAYS = 90
+
+MAX_DEPTH_LEVELS = 20
+
+
+class Now(Protocol):
+    def now(self) -> datetime: ...
+
+
+class StrategyControl(Protocol):
+    """What the engine offers the strategy commands (implemented by the engine when it runs)."""
+
+    def names(self) -> list[str]: ...
+    async def start(self, name: str, by: str = "") -> str: ...
+    async def stop(self, name: str, by: str = "") -> str: ...
+    async def run_now(self, name: str) -> str: ...
+    def status(self, name: str) -> dict[str, Any]: ...
+    async def kill_switch(self, halted: bool, reason: str) -> None:
+        """Trip (HALTED) or reset the engine's kill switch, and persist it."""
+        ...
+
+    def live_quote(self, contract_id: str) -> DomainQuote | None:
+        """The newest market-hub quote the engine holds for the contract, if any."""
+        ...
+
+    def depth(self, contract_id: str, levels: int) -> BookSnapshot | None:
+        """The engine's market-depth book of the contract (None when it is not on the engine's feed)."""
+        ...
+
+    def feed_symbols(self) -> list[str]:
+        """The symbols on the engine's market feed."""
+        ...
+
+    async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
+        """Per symbol: today's levels, the orders the strategy would place and the sides it would skip (why)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """What a trader asks for, as typed (prices as entered; validated by `Services.validate`)."""
+
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: int
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_ticks: int | None = None
+    stop_loss_ticks: int | None = None
+    take_profit_ticks: int | None = None
+    stop_loss_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: int | None
+    custom_tag: str
+    contract: Contract
+    request: OrderRequest
+    duplicate: bool = False  # this tag was placed before: nothing new was sent
+
+
+@dataclass(frozen=True)
+class Quote:
+    contract: Contract
+    last: Decimal | None
+    at: datetime | None
+    high: Decimal | None = None
+    low: Decimal | None = None
+    volume: float | None = None
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    contract: Contract
+    timeframe: str
+    bars: list[Bar]
+    window_start: datetime
+    window_end: datetime
+    on_high: Decimal | None
+    on_low: Decimal | None
+
+
+@dataclass(frozen=True)
+class AccountState:
+    account: Account
+    positions: list[Position]
+    open_orders: list[Order]
+    risk: RiskView
+
+
+@dataclass(frozen=True)
+class RiskView:
+    kill_switch: str
+    reason: str
+    day_pnl: Decimal
+    daily_loss_limit: Decimal
+    balance: Decimal
+    high_water: Decimal | None
+    trailing_limit: Decimal
+
+    @property
+    def daily_loss_used(self) -> Decimal:
+        return max(Decimal(0), -self.day_pnl) / self.daily_loss_limit
+
+    @property
+    def trailing_floor(self) -> Decimal | None:
+        return None if self.high_water is None else self.high_water - self.trailing_limit
+
+    @property
+    def trailing_used(self) -> Decimal:
+        if self.high_water is None:
+            return Decimal(0)
+        return max(Decimal(0), self.high_water - self.balance) / self.trailing_limit
+
+
+@dataclass(frozen=True)
+class Pnl:
+    period: str
+    start: datetime
+    end: datetime
+    realized: Decimal
+    fees: Decimal
+    trades: int
+    by_day: list[tuple[date, Decimal]] = field(default_factory=list)
+
+    @property
+    def net(self) -> Decimal:
+        return self.realized - self.fees
+
+
+@dataclass(frozen=True)
+class Health:
+    broker_ok: bool
+    broker_detail: str
+    database_ok: bool
+    pending_notifications: int
+    account_id: int | None
+
+
+@dataclass(frozen=True)
+class Flattened:
+    cancelled: list[int]
+    closed: list[str]
+    errors: list[str]
+
+
+def parse_price(text: str | float | Decimal | None, what: str = "price") -> Decimal | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = to_decimal(text if not isinstance(text, str) else text.strip())
+    except (InvalidOperation, ValueError):
+        raise BadInput(f"{what} {text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise BadInput(f"{what} must be a positive number, got {text}")
+    return value
