@@ -79,85 +79,69 @@ pub struct DepthRec {
     pub current_volume: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A GatewayUserOrder item, validated like the Python twin's `OrderModel` + `convert.order_from_wire`
+/// (enums checked, pydantic's lax coercions for numbers/booleans, times as ns since the epoch).
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderRec {
     pub id: i64,
     pub account_id: i64,
     pub contract_id: String,
-    #[serde(default)]
     pub symbol_id: Option<String>,
-    #[serde(default)]
-    pub creation_timestamp: Option<String>,
-    #[serde(default)]
-    pub update_timestamp: Option<String>,
+    pub creation_timestamp: Option<i64>,
+    pub update_timestamp: Option<i64>,
     pub status: i64,
-    #[serde(rename = "type")]
     pub kind: i64,
     pub side: i64,
     pub size: i64,
-    #[serde(default)]
     pub limit_price: Option<f64>,
-    #[serde(default)]
     pub stop_price: Option<f64>,
-    #[serde(default)]
     pub trail_price: Option<f64>,
-    #[serde(default)]
-    pub fill_volume: Option<i64>,
-    #[serde(default)]
+    pub fill_volume: i64,
     pub filled_price: Option<f64>,
-    #[serde(default)]
     pub custom_tag: Option<String>,
-    #[serde(default)]
     pub parent_order_id: Option<i64>,
-    #[serde(default)]
     pub linked_order_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A GatewayUserPosition item (`PositionModel`). `closed` when size is 0 or the type is 0 (flat);
+/// `long` is the side (a flat position keeps what its type said: short only for type 2).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PositionRec {
     pub id: i64,
     pub account_id: i64,
     pub contract_id: String,
-    #[serde(default)]
-    pub creation_timestamp: Option<String>,
-    #[serde(rename = "type")]
+    pub creation_timestamp: Option<i64>,
     pub kind: i64,
     pub size: i64,
     pub average_price: f64,
+    pub closed: bool,
+    pub long: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A GatewayUserTrade item (`TradeModel`); a fill needs a time.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FillRec {
     pub id: i64,
     pub account_id: i64,
     pub contract_id: String,
-    #[serde(default)]
-    pub creation_timestamp: Option<String>,
+    pub creation_timestamp: i64,
     pub price: f64,
-    #[serde(default)]
     pub profit_and_loss: Option<f64>,
-    #[serde(default)]
-    pub fees: Option<f64>,
+    pub fees: f64,
     pub side: i64,
     pub size: i64,
-    #[serde(default)]
     pub voided: bool,
     pub order_id: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A GatewayUserAccount item (`AccountModel`; isVisible and simulated default to true).
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccountRec {
     pub id: i64,
     pub name: String,
     pub balance: f64,
     pub can_trade: bool,
-    #[serde(default)]
     pub is_visible: bool,
-    #[serde(default)]
     pub simulated: bool,
 }
 
@@ -236,14 +220,6 @@ struct DepthWire<'a> {
     volume: i64,
     #[serde(rename = "currentVolume", default)]
     current_volume: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Wrapper<'a> {
-    #[serde(default)]
-    action: Option<i64>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
 }
 
 /// Counters of what was skipped, for logs and health.
@@ -394,26 +370,38 @@ impl Decoder {
         let Some(first) = args.first() else {
             return Err("no payload".into());
         };
-        let mut out = Vec::new();
-        for item in entries(first)? {
-            let (action, body) = match serde_json::from_str::<Wrapper<'_>>(item.get()) {
-                Ok(Wrapper {
-                    action: Some(a),
-                    data: Some(d),
-                }) if first_byte(d) == b'{' => (Some(a), d),
-                Ok(_) => (None, item),
-                Err(_) => {
-                    self.stats.malformed += 1;
-                    continue;
-                }
+        // As `schema.unwrap_user_events`: one object or an array of objects (anything else fails
+        // the whole event); `{action, data}` unwrapped, the action kept when it is an integer.
+        let value: serde_json::Value =
+            serde_json::from_str(first.get()).map_err(|e| e.to_string())?;
+        let items = match value {
+            serde_json::Value::Array(v) => v,
+            other => vec![other],
+        };
+        let mut pairs = Vec::with_capacity(items.len());
+        for item in items {
+            let serde_json::Value::Object(mut obj) = item else {
+                return Err("user event: expected an object".into());
             };
+            let wrapped = obj.contains_key("action")
+                && matches!(obj.get("data"), Some(serde_json::Value::Object(_)));
+            if wrapped {
+                let action = obj.get("action").and_then(serde_json::Value::as_i64);
+                let Some(serde_json::Value::Object(data)) = obj.remove("data") else {
+                    continue;
+                };
+                pairs.push((action, data));
+            } else {
+                pairs.push((None, obj));
+            }
+        }
+        let mut out = Vec::with_capacity(pairs.len());
+        for (action, obj) in pairs {
             let ev = match target {
-                EVENT_USER_ORDER => {
-                    serde_json::from_str(body.get()).map(|o| Event::Order(action, o))
-                }
-                EVENT_USER_POSITION => serde_json::from_str(body.get()).map(Event::Position),
-                EVENT_USER_TRADE => serde_json::from_str(body.get()).map(Event::Fill),
-                _ => serde_json::from_str(body.get()).map(Event::Account),
+                EVENT_USER_ORDER => lax::order(&obj).map(|o| Event::Order(action, o)),
+                EVENT_USER_POSITION => lax::position(&obj).map(Event::Position),
+                EVENT_USER_TRADE => lax::fill(&obj).map(Event::Fill),
+                _ => lax::account(&obj).map(Event::Account),
             };
             match ev {
                 Ok(e) => out.push(e),
@@ -421,6 +409,226 @@ impl Decoder {
             }
         }
         Ok(out)
+    }
+}
+
+/// Field readers with the Python twin's (pydantic lax mode) rules for user-hub payloads: absent vs
+/// null vs wrong type as `trading/projectx/models.py` reads them.
+pub mod lax {
+    use super::{parse_ts, AccountRec, FillRec, OrderRec, PositionRec};
+    use serde_json::{Map, Value};
+
+    type Obj = Map<String, Value>;
+    type R<T> = Result<T, String>;
+
+    pub fn int(v: &Value) -> R<i64> {
+        match v {
+            Value::Bool(b) => Ok(i64::from(*b)),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    return Ok(i);
+                }
+                match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+                    _ => Err(format!("not an integer: {n}")),
+                }
+            }
+            Value::String(s) => {
+                let t = s.trim();
+                if let Ok(i) = t.parse::<i64>() {
+                    return Ok(i);
+                }
+                match t.parse::<f64>() {
+                    Ok(f)
+                        if f.is_finite()
+                            && f.fract() == 0.0
+                            && f.abs() < 9.0e15
+                            && !t.contains(['e', 'E', 'i', 'n', 'N', 'I']) =>
+                    {
+                        Ok(f as i64)
+                    }
+                    _ => Err(format!("not an integer: {t:.40}")),
+                }
+            }
+            _ => Err("not an integer".into()),
+        }
+    }
+
+    pub fn price(v: &Value) -> R<f64> {
+        let f = match v {
+            Value::Number(n) => n.as_f64().ok_or("not a number")?,
+            Value::String(s) => {
+                let t = s.trim();
+                if t.is_empty() || t.contains(['i', 'I', 'n', 'N']) {
+                    return Err(format!("not a price: {t:.40}"));
+                }
+                t.parse::<f64>()
+                    .map_err(|_| format!("not a price: {t:.40}"))?
+            }
+            _ => return Err("price must be a number".into()),
+        };
+        if f.is_finite() {
+            Ok(f)
+        } else {
+            Err("price must be finite".into())
+        }
+    }
+
+    pub fn boolean(v: &Value) -> R<bool> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) => {
+                let f = n.as_f64();
+                if f == Some(0.0) {
+                    Ok(false)
+                } else if f == Some(1.0) {
+                    Ok(true)
+                } else {
+                    Err("not a boolean".into())
+                }
+            }
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
+                "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
+                _ => Err("not a boolean".into()),
+            },
+            _ => Err("not a boolean".into()),
+        }
+    }
+
+    pub fn string(v: &Value) -> R<String> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err("not a string".into()),
+        }
+    }
+
+    pub fn time(v: &Value) -> R<Option<i64>> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => parse_ts(s),
+            _ => Err("timestamp must be a string".into()),
+        }
+    }
+
+    /// A required field (null is a type error, as for pydantic).
+    pub fn req<T>(o: &Obj, k: &str, f: impl Fn(&Value) -> R<T>) -> R<T> {
+        o.get(k)
+            .ok_or_else(|| format!("{k}: required"))
+            .and_then(|v| f(v).map_err(|e| format!("{k}: {e}")))
+    }
+
+    /// An optional field: absent or null give None.
+    pub fn opt<T>(o: &Obj, k: &str, f: impl Fn(&Value) -> R<T>) -> R<Option<T>> {
+        match o.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => f(v).map(Some).map_err(|e| format!("{k}: {e}")),
+        }
+    }
+
+    /// A field with a default: absent gives the default, null is a type error.
+    pub fn dflt<T>(o: &Obj, k: &str, d: T, f: impl Fn(&Value) -> R<T>) -> R<T> {
+        match o.get(k) {
+            None => Ok(d),
+            Some(v) => f(v).map_err(|e| format!("{k}: {e}")),
+        }
+    }
+
+    fn ts(o: &Obj, k: &str) -> R<Option<i64>> {
+        match o.get(k) {
+            None => Ok(None),
+            Some(v) => time(v).map_err(|e| format!("{k}: {e}")),
+        }
+    }
+
+    fn in_range(v: i64, lo: i64, hi: i64, what: &str) -> R<i64> {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!("unknown {what} {v}"))
+        }
+    }
+
+    pub fn order(o: &Obj) -> R<OrderRec> {
+        let rec = OrderRec {
+            id: req(o, "id", int)?,
+            account_id: req(o, "accountId", int)?,
+            contract_id: req(o, "contractId", string)?,
+            symbol_id: opt(o, "symbolId", string)?,
+            creation_timestamp: ts(o, "creationTimestamp")?,
+            update_timestamp: ts(o, "updateTimestamp")?,
+            status: req(o, "status", int)?,
+            kind: req(o, "type", int)?,
+            side: req(o, "side", int)?,
+            size: req(o, "size", int)?,
+            limit_price: opt(o, "limitPrice", price)?,
+            stop_price: opt(o, "stopPrice", price)?,
+            trail_price: opt(o, "trailPrice", price)?,
+            fill_volume: dflt(o, "fillVolume", 0, int)?,
+            filled_price: opt(o, "filledPrice", price)?,
+            custom_tag: opt(o, "customTag", string)?,
+            parent_order_id: opt(o, "parentOrderId", int)?,
+            linked_order_id: opt(o, "linkedOrderId", int)?,
+        };
+        opt(o, "trailDistance", int)?;
+        in_range(rec.side, 0, 1, "side")?;
+        in_range(rec.kind, 1, 7, "order type")?;
+        in_range(rec.status, 0, 8, "order status")?;
+        Ok(rec)
+    }
+
+    pub fn position(o: &Obj) -> R<PositionRec> {
+        let kind = req(o, "type", int)?;
+        let size = req(o, "size", int)?;
+        let rec = PositionRec {
+            id: req(o, "id", int)?,
+            account_id: req(o, "accountId", int)?,
+            contract_id: req(o, "contractId", string)?,
+            creation_timestamp: ts(o, "creationTimestamp")?,
+            kind,
+            size,
+            average_price: req(o, "averagePrice", price)?,
+            closed: size == 0 || kind == 0,
+            long: kind != 2,
+        };
+        opt(o, "contractDisplayName", string)?;
+        if !rec.closed {
+            in_range(kind, 1, 2, "position type")?;
+        }
+        Ok(rec)
+    }
+
+    pub fn fill(o: &Obj) -> R<FillRec> {
+        let rec = FillRec {
+            id: req(o, "id", int)?,
+            account_id: req(o, "accountId", int)?,
+            contract_id: req(o, "contractId", string)?,
+            creation_timestamp: ts(o, "creationTimestamp")?.unwrap_or(i64::MIN),
+            price: req(o, "price", price)?,
+            profit_and_loss: opt(o, "profitAndLoss", price)?,
+            fees: dflt(o, "fees", 0.0, price)?,
+            side: req(o, "side", int)?,
+            size: req(o, "size", int)?,
+            voided: dflt(o, "voided", false, boolean)?,
+            order_id: req(o, "orderId", int)?,
+        };
+        opt(o, "commissions", price)?;
+        if rec.creation_timestamp == i64::MIN {
+            return Err("creationTimestamp: a fill needs a time".into());
+        }
+        in_range(rec.side, 0, 1, "side")?;
+        Ok(rec)
+    }
+
+    pub fn account(o: &Obj) -> R<AccountRec> {
+        Ok(AccountRec {
+            id: req(o, "id", int)?,
+            name: req(o, "name", string)?,
+            balance: req(o, "balance", price)?,
+            can_trade: req(o, "canTrade", boolean)?,
+            is_visible: dflt(o, "isVisible", true, boolean)?,
+            simulated: dflt(o, "simulated", true, boolean)?,
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 //! completions, and a reader that frames and decodes (`signalr.rs`) into records queued for Python.
 //! Python takes the queue in one crossing per batch (`next_batch`). Quotes are merged per contract
 //! here; trade prints feed a per-contract `TickAggregator` (closed bars and the forming bar go to
-//! Python with the batch).
+//! Python with the batch). User-hub events (orders with their wrapper action, positions with the
+//! flat flag, fills, accounts) are decoded and validated in `signalr.rs` and cross as typed tuples.
 //!
 //! A `HubConn` is one connection: when it ends, `next_batch` returns a `("closed", reason)` record
 //! and the Python wrapper (`trading/projectx/stream_rust.py`) rebuilds it with backoff and re-sends
@@ -21,7 +22,9 @@ use pyo3::IntoPyObjectExt;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::signalr::{Decoded, Decoder, Event, Framer, QuotePatch};
+use crate::signalr::{
+    AccountRec, Decoded, Decoder, Event, FillRec, Framer, OrderRec, PositionRec, QuotePatch,
+};
 use crate::ticks::{Bar, BarColumns, TickAggregator};
 use crate::wire::*;
 use crate::zone::{Bucketer, Zone};
@@ -44,7 +47,10 @@ enum Rec {
     Quote(String, QuoteState),
     Trades(String, Vec<TradeRow>),
     Depth(String, Vec<DepthRow>),
-    User(String, String),
+    Order(Option<i64>, Box<OrderRec>),
+    Position(PositionRec),
+    Fill(FillRec),
+    Account(AccountRec),
     Bar(String, BarRow),
     Forming(String, Option<BarRow>),
     Logout,
@@ -153,37 +159,13 @@ impl Shared {
                         .collect();
                     out.push(Rec::Depth(cid, rows));
                 }
+                Event::Order(action, o) => out.push(Rec::Order(action, Box::new(o))),
+                Event::Position(p) => out.push(Rec::Position(p)),
+                Event::Fill(f) => out.push(Rec::Fill(f)),
+                Event::Account(a) => out.push(Rec::Account(a)),
                 Event::Logout => out.push(Rec::Logout),
-                // User events are routed raw (see `route_user`); never decoded here.
-                _ => {}
             }
         }
-    }
-}
-
-/// User-hub frames cross as (target, raw arguments JSON): the low-rate user events are converted
-/// by the same Python code as the signalrcore path, so both paths give identical events.
-fn route_user(frame: &[u8]) -> Option<(String, String)> {
-    #[derive(serde::Deserialize)]
-    struct Inv<'a> {
-        #[serde(rename = "type")]
-        kind: Option<u8>,
-        #[serde(borrow)]
-        target: Option<&'a str>,
-        #[serde(borrow)]
-        arguments: Option<&'a serde_json::value::RawValue>,
-    }
-    let inv: Inv<'_> = serde_json::from_slice(frame).ok()?;
-    match (inv.kind, inv.target, inv.arguments) {
-        (Some(MSG_INVOCATION), Some(t), Some(a))
-            if matches!(
-                t,
-                EVENT_USER_ORDER | EVENT_USER_POSITION | EVENT_USER_TRADE | EVENT_USER_ACCOUNT
-            ) =>
-        {
-            Some((t.to_string(), a.get().to_string()))
-        }
-        _ => None,
     }
 }
 
@@ -195,32 +177,25 @@ fn handle(
     decoder: &mut Decoder,
 ) -> Result<Option<String>, String> {
     let mut recs = Vec::new();
-    let mut malformed = 0u64;
+    let before = decoder.stats.malformed;
     let mut close: Option<String> = None;
     {
         let mut st = shared
             .state
             .lock()
             .map_err(|_| "poisoned state".to_string())?;
-        framer.feed(data, |frame| {
-            if let Some((target, args)) = route_user(frame) {
-                recs.push(Rec::User(target, args));
-                return;
-            }
-            match decoder.decode(frame) {
-                Decoded::Events(ev) => shared.absorb(ev, &mut recs, &mut st),
-                Decoded::Completion(Some(id), err) => {
-                    if let Some(tx) = shared.acks.lock().ok().and_then(|mut a| a.remove(&id)) {
-                        let _ = tx.send(err);
-                    }
+        framer.feed(data, |frame| match decoder.decode(frame) {
+            Decoded::Events(ev) => shared.absorb(ev, &mut recs, &mut st),
+            Decoded::Completion(Some(id), err) => {
+                if let Some(tx) = shared.acks.lock().ok().and_then(|mut a| a.remove(&id)) {
+                    let _ = tx.send(err);
                 }
-                Decoded::Close(err) => {
-                    close = Some(err.unwrap_or_else(|| "closed by the hub".into()))
-                }
-                Decoded::Skipped(_) => malformed += 1,
-                _ => {}
             }
+            Decoded::Close(err) => close = Some(err.unwrap_or_else(|| "closed by the hub".into())),
+            _ => {}
         });
+        // Bad frames and bad items inside arrays, counted alike (unknown targets are not).
+        let malformed = decoder.stats.malformed - before;
         if malformed > 0 {
             recs.push(Rec::Malformed(malformed));
         }
@@ -280,7 +255,66 @@ fn rec_to_py<'py>(py: Python<'py>, r: Rec) -> PyResult<Bound<'py, PyAny>> {
         }
         Rec::Trades(cid, rows) => ("t", cid, rows).into_bound_py_any(py),
         Rec::Depth(cid, rows) => ("d", cid, rows).into_bound_py_any(py),
-        Rec::User(target, args) => ("u", target, args).into_bound_py_any(py),
+        Rec::Order(action, o) => {
+            let o = *o;
+            let items: Vec<Bound<'py, PyAny>> = vec![
+                "o".into_bound_py_any(py)?,
+                action.into_bound_py_any(py)?,
+                o.id.into_bound_py_any(py)?,
+                o.account_id.into_bound_py_any(py)?,
+                o.contract_id.into_bound_py_any(py)?,
+                o.side.into_bound_py_any(py)?,
+                o.kind.into_bound_py_any(py)?,
+                o.size.into_bound_py_any(py)?,
+                o.status.into_bound_py_any(py)?,
+                o.custom_tag.into_bound_py_any(py)?,
+                o.limit_price.into_bound_py_any(py)?,
+                o.stop_price.into_bound_py_any(py)?,
+                o.trail_price.into_bound_py_any(py)?,
+                o.fill_volume.into_bound_py_any(py)?,
+                o.filled_price.into_bound_py_any(py)?,
+                o.creation_timestamp.into_bound_py_any(py)?,
+                o.update_timestamp.into_bound_py_any(py)?,
+                o.parent_order_id.into_bound_py_any(py)?,
+                o.linked_order_id.into_bound_py_any(py)?,
+            ];
+            PyTuple::new(py, items)?.into_bound_py_any(py)
+        }
+        Rec::Position(p) => (
+            "p",
+            (p.account_id, p.contract_id, p.long, p.size, p.average_price),
+            (p.creation_timestamp, p.id, p.closed),
+        )
+            .into_bound_py_any(py),
+        Rec::Fill(f) => (
+            "f",
+            (
+                f.id,
+                f.order_id,
+                f.account_id,
+                f.contract_id,
+                f.side,
+                f.size,
+            ),
+            (
+                f.price,
+                f.creation_timestamp,
+                f.fees,
+                f.profit_and_loss,
+                f.voided,
+            ),
+        )
+            .into_bound_py_any(py),
+        Rec::Account(a) => (
+            "a",
+            a.id,
+            a.name,
+            a.balance,
+            a.can_trade,
+            a.is_visible,
+            a.simulated,
+        )
+            .into_bound_py_any(py),
         Rec::Bar(cid, b) => ("bar", cid, b).into_bound_py_any(py),
         Rec::Forming(cid, b) => ("forming", cid, b).into_bound_py_any(py),
         Rec::Logout => PyTuple::new(py, ["logout"])?.into_bound_py_any(py),

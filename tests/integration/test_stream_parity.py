@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,8 +25,11 @@ from trading.projectx.rest import ProjectXClient
 from trading.projectx.stream_rust import RustMarketStream, RustUserStream
 from trading.sim.gateway import SimGateway
 from trading.streaming import (
+    AccountEvent,
     FillEvent,
     MarketStream,
+    OrderEvent,
+    PositionEvent,
     QuoteEvent,
     StatusEvent,
     StreamEvent,
@@ -221,3 +225,62 @@ async def test_rust_stream_resubscribes_after_a_drop_and_watches_for_stalls(
     finally:
         await hub.stop()
     assert rec.states()[0] is StreamState.CONNECTED and rec.states()[-1] is StreamState.STOPPED
+
+
+_ORDER = {"id": 1, "accountId": 465, "contractId": "C", "status": 1, "type": 1, "side": 0, "size": 1}
+_USER_FRAMES: list[tuple[str, Any]] = [
+    # Canonical shapes, lax values as pydantic reads them, defaults, wrappers with and without action.
+    (s.EVENT_USER_ACCOUNT, {"id": "7", "name": "A", "balance": "12.5", "canTrade": "yes"}),
+    (s.EVENT_USER_ACCOUNT, {"id": 8, "name": "B", "balance": 3, "canTrade": 0, "isVisible": False}),
+    (s.EVENT_USER_ORDER, [{"action": 2, "data": _ORDER}, {"action": True, "data": _ORDER},
+                          {"action": None, "data": _ORDER}]),
+    (s.EVENT_USER_ORDER, _ORDER | {"limitPrice": "23000.25", "fillVolume": 1.0, "customTag": "t",
+                                   "creationTimestamp": "2025-07-18T21:00:01.2680091Z",
+                                   "updateTimestamp": "2025-07-18T23:00:01+02:00", "parentOrderId": 5}),
+    (s.EVENT_USER_POSITION, {"id": 3, "accountId": 465, "contractId": "C", "type": 2, "size": -2,
+                             "averagePrice": 10.5}),
+    (s.EVENT_USER_POSITION, {"id": 3, "accountId": 465, "contractId": "C", "type": 2, "size": 0, "averagePrice": 10}),
+    (s.EVENT_USER_POSITION, {"id": 3, "accountId": 465, "contractId": "C", "type": 0, "size": 4, "averagePrice": 10}),
+    (s.EVENT_USER_TRADE, {"id": 9, "accountId": 465, "contractId": "C", "price": 1.25, "side": 1, "size": 2,
+                          "orderId": 1, "creationTimestamp": "2025-01-21T16:13:52.523293+00:00", "fees": "0.37",
+                          "profitAndLoss": -12.5, "voided": "false"}),
+    # Malformed: each bad item is skipped alone, a non-object item fails its whole event.
+    (s.EVENT_USER_ORDER, [_ORDER | {"type": 0}, _ORDER | {"side": 2}, _ORDER | {"status": 9},
+                          _ORDER | {"fillVolume": None}, _ORDER | {"creationTimestamp": "yesterday"},
+                          _ORDER | {"size": 1.5}, _ORDER | {"id": 42}]),
+    (s.EVENT_USER_ORDER, [_ORDER, 5]),
+    (s.EVENT_USER_POSITION, {"id": 3, "accountId": 465, "contractId": "C", "type": 5, "size": 1, "averagePrice": 1}),
+    (s.EVENT_USER_TRADE, {"id": 9, "accountId": 465, "contractId": "C", "price": 1, "side": 1, "size": 2,
+                          "orderId": 1}),
+    (s.EVENT_USER_ACCOUNT, {"id": 1, "name": "A", "balance": True, "canTrade": True}),
+    (s.EVENT_USER_ACCOUNT, {"id": 99, "name": "last", "balance": 1, "canTrade": True}),
+]  # fmt: skip
+
+
+async def test_user_payloads_decode_identically_on_both_paths(sim: SimGateway, px: ProjectXClient) -> None:
+    """Canonical, lax and malformed user-hub items through both paths: same events, same skip counts."""
+    py_rec, rs_rec = Recorder(), Recorder()
+    py_hub = UserHub(sim.user_hub_url, py_rec, px.tokens.current, stale_after_s=None)
+    rs_hub = RustUserStream(sim.user_hub_url, rs_rec, px.tokens.current, stale_after_s=None)
+    for hub in (py_hub, rs_hub):
+        await hub.start()
+    try:
+        for target, payload in _USER_FRAMES:
+            frame = json.dumps({"type": 1, "target": target, "arguments": [payload]}) + s.RECORD_SEPARATOR
+            for conn in sim.hubs.connections:
+                if conn.hub == "user":
+                    conn.send(frame)
+
+        def last(ev: list[StreamEvent]) -> bool:
+            return any(isinstance(e, AccountEvent) and e.account.id == 99 for e in ev)
+
+        for rec in (py_rec, rs_rec):
+            await rec.until(last)
+        assert rs_rec.data() == py_rec.data()
+        orders = [e for e in rs_rec.data() if isinstance(e, OrderEvent)]
+        assert [o.action for o in orders[:3]] == [2, None, None]
+        assert sum(isinstance(e, PositionEvent) and e.closed for e in rs_rec.data()) == 2
+        assert rs_hub.stats["malformed"] == py_hub.stats["malformed"] == 10
+    finally:
+        await py_hub.stop()
+        await rs_hub.stop()

@@ -6,8 +6,9 @@ handshake, pings, invocations/completions, JSON decode, quote merging and tick->
 in Rust; Python receives one batch of records per crossing (`HubConn.next_batch`) and builds the
 same event objects. Supervision is shared with `realtime.py` (same class hierarchy): reconnect with
 backoff, re-subscription after every (re)connect, the stale-feed watchdog, status events, batching
-consumer. User-hub events (low rate) are routed raw by Rust and converted by the same Python code
-as the signalrcore path, so both paths produce identical user events.
+consumer. User-hub events are decoded and validated in Rust too (`signalr.rs`, the models' rules:
+defaults, lax numbers, enums, flat positions) and cross as typed records, one batch per crossing;
+Python only wraps them in the same event objects as the signalrcore path.
 
 Bars: given `bar_period_ns`, trade prints feed a Rust `TickAggregator` per contract (same rules as
 `trading.marketdata`); closed bars go to `on_bars(contract_id, bars)`, `forming_bar(contract_id)`
@@ -27,10 +28,22 @@ from typing import Any
 
 from trading import domain, native
 from trading.marketdata import BarTuple, Zone
+from trading.projectx import convert
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError
 from trading.projectx.realtime import _LOST, MarketHub, UserHub, hub_url
-from trading.streaming import DepthEvent, DepthKind, DepthLevel, QuoteEvent, StreamEvent, TradesEvent
+from trading.streaming import (
+    AccountEvent,
+    DepthEvent,
+    DepthKind,
+    DepthLevel,
+    FillEvent,
+    OrderEvent,
+    PositionEvent,
+    QuoteEvent,
+    StreamEvent,
+    TradesEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +79,58 @@ def _dec(x: float | None) -> Decimal | None:
             _DEC_CACHE.clear()
         d = _DEC_CACHE[x] = Decimal(int(x)) if x.is_integer() else Decimal(repr(x))
     return d
+
+
+def _dt_opt(ns: int | None) -> datetime | None:
+    return None if ns is None else _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+_USER_KINDS = frozenset({"o", "p", "f", "a"})
+_POSITION_SIDE = {True: domain.PositionSide.LONG, False: domain.PositionSide.SHORT}
+
+
+def _user_event(rec: tuple[Any, ...], now: datetime) -> StreamEvent:
+    """One typed user record from `HubConn.next_batch` as the event the signalrcore path builds."""
+    kind = rec[0]
+    if kind == "o":
+        (_, action, oid, account_id, contract_id, side, otype, size, status, tag,
+         limit, stop, trail, fill_volume, filled, created, updated, parent, linked) = rec  # fmt: skip
+        order = domain.Order(
+            id=oid,
+            account_id=account_id,
+            contract_id=contract_id,
+            side=convert.side_from_wire(side),
+            type=convert.order_type_from_wire(otype),
+            size=size,
+            status=convert.order_status_from_wire(status),
+            custom_tag=tag,
+            limit_price=_dec(limit),
+            stop_price=_dec(stop),
+            trail_price=_dec(trail),
+            fill_volume=fill_volume,
+            filled_price=_dec(filled),
+            created_at=_dt_opt(created),
+            updated_at=_dt_opt(updated),
+            parent_id=parent,
+            linked_id=linked,
+        )
+        return OrderEvent(order, action=action)
+    if kind == "p":
+        (account_id, contract_id, long, size, avg), (opened, pid, closed) = rec[1], rec[2]
+        position = domain.Position(
+            account_id, contract_id, _POSITION_SIDE[long], 0 if closed else abs(size), _dec(avg) or Decimal(0),
+            _dt_opt(opened), pid,
+        )  # fmt: skip
+        return PositionEvent(position, closed=closed)
+    if kind == "f":
+        (fid, order_id, account_id, contract_id, side, size), (price, ts, fees, pnl, voided) = rec[1], rec[2]
+        fill = domain.Fill(
+            fid, order_id, account_id, contract_id, convert.side_from_wire(side), size, _dec(price) or Decimal(0),
+            _dt(ts, now), _dec(fees) or Decimal(0), _dec(pnl), voided, now,
+        )  # fmt: skip
+        return FillEvent(fill)
+    _, aid, name, balance, can_trade, is_visible, simulated = rec
+    return AccountEvent(domain.Account(aid, name, _dec(balance) or Decimal(0), can_trade, is_visible, simulated))
 
 
 def ws_url(url: str) -> str:
@@ -166,15 +231,8 @@ class _RustTransport:
                     closed = rec[1]
                 elif kind == "bad":
                     self.stats["malformed"] += int(rec[1])
-                elif kind == "u":
-                    self._flush(events)
-                    events = []
-                    try:
-                        arguments = json.loads(rec[2])
-                    except ValueError:
-                        self.stats["malformed"] += 1
-                        continue
-                    self._on_invocation(rec[1], gen, arguments)
+                elif kind in _USER_KINDS:
+                    self._user_record(rec, now, events)
                 elif kind == "logout":
                     self._flush(events)
                     events = []
@@ -195,6 +253,14 @@ class _RustTransport:
 
     def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
         raise NotImplementedError
+
+    def _user_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
+        """A user-hub record decoded and validated in Rust (enums already checked there)."""
+        try:
+            events.append(_user_event(rec, now))
+        except Exception as exc:  # a record Rust let through but Python cannot read: skipped alone
+            self.stats["malformed"] += 1
+            log.warning("%s hub (rust): skipping a user record (%s): %.300r", self.hub, exc, rec)
 
 
 class RustMarketStream(_RustTransport, MarketHub):

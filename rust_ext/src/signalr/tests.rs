@@ -120,13 +120,11 @@ fn decodes_canonical_user_payloads() {
         panic!()
     };
     assert_eq!((p.kind, p.size, p.average_price), (1, 2, 23001.5));
+    assert!(!p.closed && p.long);
     let Event::Fill(f) = &events(&mut d, FILL)[0] else {
         panic!()
     };
-    assert_eq!(
-        (f.order_id, f.profit_and_loss, f.fees),
-        (9056, None, Some(0.37))
-    );
+    assert_eq!((f.order_id, f.profit_and_loss, f.fees), (9056, None, 0.37));
     let Event::Account(a) = &events(&mut d, ACCOUNT)[0] else {
         panic!()
     };
@@ -197,5 +195,129 @@ fn timestamps() {
         "2024-01-01T00:00:00.",
     ] {
         assert!(parse_ts(bad).is_err(), "{bad}");
+    }
+}
+
+fn user(d: &mut Decoder, target: &str, arg: &str) -> Vec<Event> {
+    events(
+        d,
+        &format!(r#"{{"type":1,"target":"{target}","arguments":[{arg}]}}"#),
+    )
+}
+
+#[test]
+fn user_items_follow_the_python_models() {
+    let mut d = ready();
+    // Lax numbers and booleans as pydantic reads them; defaults for absent fields.
+    let ev = user(
+        &mut d,
+        EVENT_USER_ACCOUNT,
+        r#"{"id":"7","name":"A","balance":"12.5","canTrade":"yes"}"#,
+    );
+    let Event::Account(a) = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        (a.id, a.balance, a.can_trade, a.is_visible, a.simulated),
+        (7, 12.5, true, true, true)
+    );
+    // null where a default exists is an error; absent is the default.
+    let base = r#""id":1,"accountId":2,"contractId":"C","status":1,"type":1,"side":0,"size":1"#;
+    assert!(user(
+        &mut d,
+        EVENT_USER_ORDER,
+        &format!(r#"{{{base},"fillVolume":null}}"#)
+    )
+    .is_empty());
+    let ev = user(&mut d, EVENT_USER_ORDER, &format!("{{{base}}}"));
+    assert!(
+        matches!(&ev[0], Event::Order(None, o) if o.fill_volume == 0 && o.creation_timestamp.is_none())
+    );
+    // Unknown enums, bad times and wrong types skip the item alone.
+    for bad in [
+        r#""type":0"#,
+        r#""side":2"#,
+        r#""status":9"#,
+        r#""creationTimestamp":"yesterday""#,
+        r#""creationTimestamp":17"#,
+        r#""limitPrice":true"#,
+        r#""customTag":5"#,
+        r#""size":1.5"#,
+    ] {
+        let frame = format!(r#"[{{{base},{bad}}},{{{base}}}]"#);
+        let before = d.stats.malformed;
+        assert_eq!(user(&mut d, EVENT_USER_ORDER, &frame).len(), 1, "{bad}");
+        assert_eq!(d.stats.malformed, before + 1, "{bad}");
+    }
+    // The wrapper's action is kept only when it is an integer; null data is no wrapper.
+    let ev = user(
+        &mut d,
+        EVENT_USER_ORDER,
+        &format!(r#"[{{"action":true,"data":{{{base}}}}},{{"action":3,"data":{{{base}}}}}]"#),
+    );
+    assert!(matches!(
+        (&ev[0], &ev[1]),
+        (Event::Order(None, _), Event::Order(Some(3), _))
+    ));
+    // A non-object item fails the whole event (as `unwrap_user_events`).
+    assert!(matches!(
+        d.decode(
+            format!(r#"{{"type":1,"target":"GatewayUserOrder","arguments":[[{{{base}}},5]]}}"#)
+                .as_bytes()
+        ),
+        Decoded::Skipped(_)
+    ));
+    // Positions: size 0 or type 0 is flat (side from the type); otherwise the type must be 1 or 2.
+    let pos = r#""id":1,"accountId":2,"contractId":"C","averagePrice":10"#;
+    let ev = user(
+        &mut d,
+        EVENT_USER_POSITION,
+        &format!(r#"{{{pos},"type":2,"size":0}}"#),
+    );
+    assert!(matches!(&ev[0], Event::Position(p) if p.closed && !p.long));
+    let ev = user(
+        &mut d,
+        EVENT_USER_POSITION,
+        &format!(r#"{{{pos},"type":7,"size":0}}"#),
+    );
+    assert!(matches!(&ev[0], Event::Position(p) if p.closed && p.long));
+    assert!(user(
+        &mut d,
+        EVENT_USER_POSITION,
+        &format!(r#"{{{pos},"type":7,"size":1}}"#)
+    )
+    .is_empty());
+    // A fill needs a time (the 0001 sentinel is none).
+    let fill = r#""id":1,"accountId":2,"contractId":"C","price":1,"side":1,"size":1,"orderId":3"#;
+    assert!(user(&mut d, EVENT_USER_TRADE, &format!("{{{fill}}}")).is_empty());
+    assert!(user(
+        &mut d,
+        EVENT_USER_TRADE,
+        &format!(r#"{{{fill},"creationTimestamp":"0001-01-01T00:00:00"}}"#)
+    )
+    .is_empty());
+    let ev = user(
+        &mut d,
+        EVENT_USER_TRADE,
+        &format!(r#"{{{fill},"creationTimestamp":"2025-01-01T00:00:00Z","fees":"0.5"}}"#),
+    );
+    assert!(matches!(&ev[0], Event::Fill(f) if f.fees == 0.5 && !f.voided));
+}
+
+#[test]
+fn truncated_user_frames_never_panic() {
+    let mut d = ready();
+    let full = include_str!("../../../tests/data/projectx/hub/user_order_wrapped.json");
+    for cut in 0..full.len() {
+        let _ = d.decode(&full.as_bytes()[..cut]);
+    }
+    for junk in [
+        r#"{"type":1,"target":"GatewayUserTrade","arguments":[null]}"#,
+        r#"{"type":1,"target":"GatewayUserTrade","arguments":[[]]}"#,
+        r#"{"type":1,"target":"GatewayUserAccount","arguments":[{"id":1e400}]}"#,
+        r#"{"type":1,"target":"GatewayUserPosition","arguments":[{"action":1,"data":[]}]}"#,
+        r#"{"type":1,"target":"GatewayUserOrder","arguments":[{"id":"99999999999999999999999"}]}"#,
+    ] {
+        let _ = d.decode(junk.as_bytes());
     }
 }
