@@ -127,13 +127,17 @@ async def console_notifications(settings: Settings, store: Store) -> AsyncIterat
         await notifier.stop()
 
 
-async def run_headless(settings: Settings, services: Services, store: Store, stop: asyncio.Event) -> None:
-    """No Discord token: deliver notifications to the console and keep fills flowing until `stop`."""
+async def run_headless(
+    settings: Settings, services: Services, store: Store, stop: asyncio.Event, *, fill_poll_s: float | None = 2.0
+) -> None:
+    """No Discord token: deliver notifications to the console until `stop`; without an engine streaming
+    fills, poll the broker for them every `fill_poll_s` seconds."""
     async with console_notifications(settings, store) as notifier:
-        task = asyncio.create_task(poll_fills(services, notifier, 2.0))
+        task = asyncio.create_task(poll_fills(services, notifier, fill_poll_s)) if fill_poll_s else None
         try:
             await stop.wait()
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from bot.app import TradeBot, run_headless
 from bot.engine_control import make_executor
+from bot.scheduler import Scheduler, default_scheduler
 from trading.clock import Clock, LiveClock
 from trading.config import ConfigError, Settings, load_settings
 from trading.engine import Engine
@@ -79,6 +80,19 @@ async def wiring(
         await close_engine(engine)
 
 
+def engine_jobs(settings: Settings, engine: Engine) -> Jobs:
+    return Jobs(engine, settings.app.data_dir.expanduser() / "charts")
+
+
+def jobs_scheduler(settings: Settings, store: Store, wired: Wiring, clock: Clock) -> Scheduler:
+    """Headless, the same jobs as with Discord: the bot's daily reports and, with an engine, its
+    session jobs, backfill, token refresh and health check (notifications go to the console)."""
+    sched = default_scheduler(settings, store, wired.services, clock)
+    if wired.engine is not None:
+        sched.attach_engine(engine_jobs(settings, wired.engine))
+    return sched
+
+
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
@@ -101,11 +115,16 @@ async def serve(
                 log.warning(
                     "no Discord token (TRADEBOT_DISCORD__TOKEN): running headless, notifications on the console"
                 )
-                await run_headless(settings, wired.services, store, stop)
+                sched = jobs_scheduler(settings, store, wired, clock)
+                sched.start()
+                try:
+                    await run_headless(settings, wired.services, store, stop, fill_poll_s=None if wired.engine else 2.0)
+                finally:
+                    sched.shutdown()
                 return
             bot = TradeBot(settings, wired.services, store, fill_poll_s=None if wired.engine else 2.0, clock=clock)
             if wired.engine is not None:
-                bot.scheduler.attach_engine(Jobs(wired.engine, settings.app.data_dir.expanduser() / "charts"))
+                bot.scheduler.attach_engine(engine_jobs(settings, wired.engine))
             async with bot:
                 runner = asyncio.create_task(bot.start(token))
                 waiter = asyncio.create_task(stop.wait())
