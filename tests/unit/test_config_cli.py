@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,9 +67,24 @@ def _leaf_commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = _leaf_commands(build_parser())
-    assert {("config", "check"), ("db", "migrate"), ("db", "status"), ("version",), ("demo",)} <= set(commands)
+    assert {
+        ("config", "check"), ("db", "migrate"), ("db", "status"), ("version",), ("demo",), ("run",), ("sim",),
+        ("backtest",), ("bars", "import"), ("bars", "backfill"),
+    } <= set(commands)  # fmt: skip
     for command in commands:
         with pytest.raises(SystemExit) as exited:
             main([*command, "--help"])
         assert exited.value.code == 0
-        assert "usage: tradebot" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert out.startswith(" ".join(("usage: tradebot", *command))), out
+
+
+def test_the_command_line_help_lists_every_group() -> None:
+    """`tradebot --help` in a fresh process (what a user types first)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "trading.cli", "--help"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    listed = done.stdout.split("positional arguments:")[1]
+    for group in ("version", "config", "db", "demo", "run", "sim", "backtest", "bars"):
+        assert f"\n    {group} " in listed, group
