@@ -1,25 +1,33 @@
-//! One SignalR hub connection on tokio-tungstenite: handshake, keep-alive pings, invocations with
-//! completions, and a reader that frames and decodes (`signalr.rs`) into records queued for Python.
-//! Python takes the queue in one crossing per batch (`next_batch`). Quotes are merged per contract
-//! here; trade prints feed a per-contract `TickAggregator` (closed bars and the forming bar go to
-//! Python with the batch). User-hub events (orders with their wrapper action, positions with the
-//! flat flag, fills, accounts) are decoded and validated in `signalr.rs` and cross as typed tuples.
+//! The hub client of the Rust stream, on tokio-tungstenite: handshake, keep-alive pings,
+//! invocations with completions, and a reader that frames and decodes (`signalr.rs`) into records
+//! queued for Python. Python takes the queue in one crossing per batch (`next_batch`). Quotes are
+//! merged per contract here; trade prints feed a per-contract `TickAggregator` (closed bars and the
+//! forming bar go to Python with the batch). User-hub events (orders with their wrapper action,
+//! positions with the flat flag, fills, accounts) are decoded and validated in `signalr.rs` and
+//! cross as typed tuples.
 //!
-//! A `HubConn` is one connection: when it ends, `next_batch` returns a `("closed", reason)` record
-//! and the Python wrapper (`trading/projectx/stream_rust.py`) rebuilds it with backoff and re-sends
-//! the subscriptions (the same supervisor and watchdog as `realtime.py`).
+//! Supervision lives here too (`HubClient`), the twin of `realtime.py`'s: the access token is read
+//! from a Python token provider at every (re)connect and put in the URL; a lost connection is
+//! reported (disconnected) and rebuilt with backoff, every remembered subscription re-invoked
+//! before `reconnected` is reported; `token_changed` rebuilds in the background (token_refreshed);
+//! the stale-feed watchdog (no event for `stale_after_s` while something is subscribed) asks Python
+//! whether the market is open (a `("market_hours",)` record answered by `market_hours(open)`, so
+//! the predicate runs on the asyncio loop), then raises a stale alert and forces a reconnect.
+//! Reconnects are serialised by one lock, as in the Python twin; status and log lines cross as
+//! records with the events, in order.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use pyo3::exceptions::{PyConnectionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::signalr::{
@@ -28,6 +36,11 @@ use crate::signalr::{
 use crate::ticks::{Bar, BarColumns, TickAggregator};
 use crate::wire::*;
 use crate::zone::{Bucketer, Zone};
+
+/// What an invocation resolves to when no completion came (connection lost, time-out).
+pub const LOST: &str = "lost";
+const LOG_INFO: i64 = 20;
+const LOG_WARNING: i64 = 30;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct QuoteState {
@@ -55,7 +68,14 @@ enum Rec {
     Forming(String, Option<BarRow>),
     Logout,
     Malformed(u64),
-    Closed(String),
+    /// A `trading.streaming.StreamState` value and the trader-facing message.
+    Status(&'static str, String),
+    /// A log line for Python's logger (level as in `logging`).
+    Log(i64, String),
+    /// The watchdog found the feed silent: Python answers with `market_hours(open)`.
+    MarketHours,
+    /// The client stopped: the last record.
+    End,
 }
 
 fn bar_row(b: &Bar) -> BarRow {
@@ -69,16 +89,27 @@ struct State {
     bars: HashMap<String, TickAggregator>,
 }
 
+/// Client-wide state, kept across connections: the queue for Python, merged quotes, bars and the
+/// time of the last event (for the watchdog).
 struct Shared {
     state: Mutex<State>,
     notify: Notify,
-    closed: AtomicBool,
-    acks: Mutex<HashMap<String, oneshot::Sender<Option<String>>>>,
-    next_id: AtomicU64,
     bucketer: Option<Bucketer>,
+    epoch: Instant,
+    last_event_ns: AtomicU64,
 }
 
 impl Shared {
+    fn new(bucketer: Option<Bucketer>) -> Self {
+        Shared {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            bucketer,
+            epoch: Instant::now(),
+            last_event_ns: AtomicU64::new(0),
+        }
+    }
+
     fn push(&self, recs: Vec<Rec>) {
         if recs.is_empty() {
             return;
@@ -89,13 +120,14 @@ impl Shared {
         self.notify.notify_one();
     }
 
-    fn close(&self, reason: String) {
-        if !self.closed.swap(true, Ordering::SeqCst) {
-            if let Ok(mut acks) = self.acks.lock() {
-                acks.clear(); // dropping the senders resolves every waiting invoke as lost
-            }
-            self.push(vec![Rec::Closed(reason)]);
-        }
+    fn touch(&self) {
+        let ns = self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.last_event_ns.store(ns, Ordering::SeqCst);
+    }
+
+    fn silent_s(&self) -> f64 {
+        let now = self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        now.saturating_sub(self.last_event_ns.load(Ordering::SeqCst)) as f64 / 1e9
     }
 
     /// Turn decoded events into records (merging quotes, aggregating trades).
@@ -169,25 +201,88 @@ impl Shared {
     }
 }
 
+/// One websocket connection: its writer channel and the invocations waiting for a completion.
+struct Conn {
+    gen: u64,
+    closed: AtomicBool,
+    acks: Mutex<HashMap<String, oneshot::Sender<Option<String>>>>,
+    next_id: AtomicU64,
+    tx: mpsc::UnboundedSender<Message>,
+    /// The reader task: aborted when we drop the connection (a stalled socket never wakes it).
+    reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Conn {
+    /// Mark closed (once): every waiting invocation resolves as lost. True the first time.
+    fn close(&self) -> bool {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.clear(); // dropping the senders resolves every waiting invoke as lost
+        }
+        let _ = self.tx.send(Message::Close(None));
+        true
+    }
+
+    /// Invoke a hub method (`args` is the JSON array of arguments): None on completion, the hub's
+    /// error text, or `LOST` when no completion comes in `timeout`.
+    async fn invoke(
+        &self,
+        target: &str,
+        args: &serde_json::Value,
+        timeout: Duration,
+    ) -> Option<String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        let frame = serde_json::json!({"type": MSG_INVOCATION, "invocationId": id, "target": target, "arguments": args});
+        let (ack_tx, ack_rx) = oneshot::channel();
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.insert(id.clone(), ack_tx);
+        }
+        let sent = !self.closed.load(Ordering::SeqCst)
+            && self
+                .tx
+                .send(Message::Text(format!("{frame}\u{1e}").into()))
+                .is_ok();
+        let out = if !sent {
+            Some(LOST.to_string())
+        } else {
+            match tokio::time::timeout(timeout, ack_rx).await {
+                Ok(Ok(err)) => err,
+                _ => Some(LOST.to_string()),
+            }
+        };
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.remove(&id);
+        }
+        out
+    }
+}
+
 /// Frame, decode and queue one websocket message; returns a close reason when the hub closed.
 fn handle(
     data: &[u8],
     shared: &Shared,
+    conn: &Conn,
     framer: &mut Framer,
     decoder: &mut Decoder,
 ) -> Result<Option<String>, String> {
     let mut recs = Vec::new();
     let before = decoder.stats.malformed;
     let mut close: Option<String> = None;
+    let mut events = false;
     {
         let mut st = shared
             .state
             .lock()
             .map_err(|_| "poisoned state".to_string())?;
         framer.feed(data, |frame| match decoder.decode(frame) {
-            Decoded::Events(ev) => shared.absorb(ev, &mut recs, &mut st),
+            Decoded::Events(ev) => {
+                events = true;
+                shared.absorb(ev, &mut recs, &mut st)
+            }
             Decoded::Completion(Some(id), err) => {
-                if let Some(tx) = shared.acks.lock().ok().and_then(|mut a| a.remove(&id)) {
+                if let Some(tx) = conn.acks.lock().ok().and_then(|mut a| a.remove(&id)) {
                     let _ = tx.send(err);
                 }
             }
@@ -201,16 +296,19 @@ fn handle(
         }
         st.queue.extend(recs);
     }
+    if events {
+        shared.touch();
+    }
     shared.notify.notify_one();
     Ok(close)
 }
 
 async fn reader<S>(
     mut rx: S,
-    shared: Arc<Shared>,
+    client: Arc<Client>,
+    conn: Arc<Conn>,
     mut decoder: Decoder,
     first: Vec<u8>,
-    out_tx: mpsc::UnboundedSender<Message>,
 ) where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -226,26 +324,766 @@ async fn reader<S>(
                 Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
                 Some(Ok(Message::Binary(b))) => b.to_vec(),
                 Some(Ok(Message::Ping(p))) => {
-                    let _ = out_tx.send(Message::Pong(p));
+                    let _ = conn.tx.send(Message::Pong(p));
                     continue;
                 }
                 Some(Ok(Message::Close(_))) => break "closed by the hub".to_string(),
                 Some(Ok(_)) => continue,
             }
         };
-        match handle(&data, &shared, &mut framer, &mut decoder) {
+        match handle(&data, &client.shared, &conn, &mut framer, &mut decoder) {
             Ok(None) => {}
             Ok(Some(r)) | Err(r) => break r,
         }
     };
-    shared.close(reason);
+    client.lost(&conn, reason);
 }
 
-/// One hub connection. Build with `await HubConn.connect(url, ...)`.
+type Sink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+
+async fn writer(
+    mut sink: Sink,
+    mut out_rx: mpsc::UnboundedReceiver<Message>,
+    keep_alive: Duration,
+    client: Arc<Client>,
+    conn: Arc<Conn>,
+) {
+    // A peer that stops reading must not hold the writer forever: every send has a time limit.
+    let limit = keep_alive.max(client.cfg.timeout);
+    let mut ping = tokio::time::interval(keep_alive);
+    ping.tick().await;
+    loop {
+        let msg = tokio::select! {
+            m = out_rx.recv() => match m { Some(m) => m, None => break },
+            _ = ping.tick() => Message::Text(PING_FRAME.into()),
+        };
+        let is_close = matches!(msg, Message::Close(_));
+        let sent = tokio::time::timeout(limit, sink.send(msg)).await;
+        if !matches!(sent, Ok(Ok(()))) || is_close {
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(limit, sink.close()).await;
+    client.lost(&conn, "connection closed".into());
+}
+
+/// `application/x-www-form-urlencoded` like Python's `urlencode` (quote_plus).
+fn quote_plus(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The hub URL with the token in its query (as `realtime.hub_url`), on the ws/wss scheme.
+pub fn hub_url(base: &str, token: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}{HUB_ACCESS_TOKEN_PARAM}={}", quote_plus(token));
+    if let Some(rest) = url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        url
+    }
+}
+
+/// Reconnect delay after `attempt` failed attempts (the last delay repeats).
+pub fn backoff(delays: &[Duration], attempt: usize) -> Duration {
+    match delays {
+        [] => Duration::from_secs(1),
+        d => d[attempt.min(d.len() - 1)],
+    }
+}
+
+/// Watchdog period for a stale limit (as `realtime._watch`).
+pub fn watch_period(limit_s: f64) -> Duration {
+    Duration::from_secs_f64((limit_s / 4.0).clamp(0.05, 1.0))
+}
+
+struct Sub {
+    method: String,
+    key: String,
+    args: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Tasks {
+    watchdog: Option<JoinHandle<()>>,
+    supervisor: Option<JoinHandle<()>>,
+    rebuilder: Option<JoinHandle<()>>,
+}
+
+struct Config {
+    url: String,
+    hub: String,
+    timeout: Duration,
+    keep_alive: Duration,
+    delays: Vec<Duration>,
+    stale_after_s: Option<f64>,
+}
+
+struct Client {
+    shared: Shared,
+    cfg: Config,
+    token: Py<PyAny>,
+    conn: Mutex<Option<Arc<Conn>>>,
+    gen: AtomicU64,
+    lock: tokio::sync::Mutex<()>,
+    started: AtomicBool,
+    stopping: AtomicBool,
+    stop_tx: watch::Sender<bool>,
+    subs: Mutex<Vec<Sub>>,
+    tasks: Mutex<Tasks>,
+    verdict: Mutex<Option<oneshot::Sender<bool>>>,
+    connects: AtomicU64,
+    stale: AtomicU64,
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Open the websocket and do the SignalR handshake; frames that came after the answer are kept.
+async fn open(url: &str, timeout: Duration) -> Result<(Ws, Decoder, Vec<u8>), String> {
+    let (mut ws, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url))
+        .await
+        .map_err(|_| "hub connect timed out".to_string())?
+        .map_err(|e| format!("hub connect failed: {e}"))?;
+    ws.send(Message::Text(HANDSHAKE_REQUEST.into()))
+        .await
+        .map_err(|e| format!("handshake send failed: {e}"))?;
+    let mut decoder = Decoder::new();
+    let mut framer = Framer::default();
+    let mut rest: Vec<u8> = Vec::new();
+    let mut answer: Option<Option<String>> = None;
+    while answer.is_none() {
+        let msg = tokio::time::timeout(timeout, ws.next())
+            .await
+            .map_err(|_| "no handshake answer in time".to_string())?;
+        let data = match msg {
+            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+            Some(Ok(Message::Binary(b))) => b.to_vec(),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(format!("handshake failed: {e}")),
+            None => return Err("closed during the handshake".into()),
+        };
+        framer.feed(&data, |f| {
+            if answer.is_none() {
+                if let Decoded::Handshake(err) = decoder.decode(f) {
+                    answer = Some(err);
+                }
+            } else {
+                rest.extend_from_slice(f);
+                rest.push(RECORD_SEPARATOR);
+            }
+        });
+    }
+    if let Some(Some(err)) = answer {
+        return Err(format!("hub refused the handshake: {err}"));
+    }
+    Ok((ws, decoder, rest))
+}
+
+impl Client {
+    fn status(&self, state: &'static str, message: String) {
+        self.shared.push(vec![Rec::Status(state, message)]);
+    }
+
+    fn log(&self, level: i64, message: String) {
+        self.shared.push(vec![Rec::Log(level, message)]);
+    }
+
+    fn connected(&self) -> bool {
+        self.conn
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| !c.closed.load(Ordering::SeqCst)))
+            .unwrap_or(false)
+    }
+
+    fn current(&self) -> Option<Arc<Conn>> {
+        self.conn.lock().ok().and_then(|c| c.clone())
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Sleep unless the client stops first (then false).
+    async fn sleep(&self, d: Duration) -> bool {
+        let mut rx = self.stop_tx.subscribe();
+        if *rx.borrow() {
+            return false;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => !self.is_stopping(),
+            _ = rx.wait_for(|s| *s) => false,
+        }
+    }
+
+    fn token(&self) -> Result<String, String> {
+        Python::attach(|py| {
+            self.token
+                .call0(py)
+                .and_then(|t| t.bind(py).extract::<String>())
+                .map_err(|e| format!("no session token ({e})"))
+        })
+    }
+
+    /// Build one connection with the current token and re-invoke every subscription.
+    async fn connect_once(self: &Arc<Self>) -> Result<(), String> {
+        let token = self.token()?;
+        let url = hub_url(&self.cfg.url, &token);
+        let (ws, decoder, first) = open(&url, self.cfg.timeout).await?;
+        let (sink, rx) = ws.split();
+        let (tx, out_rx) = mpsc::unbounded_channel::<Message>();
+        let gen = self.gen.fetch_add(1, Ordering::SeqCst) + 1;
+        let conn = Arc::new(Conn {
+            gen,
+            closed: AtomicBool::new(false),
+            acks: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            tx,
+            reader: Mutex::new(None),
+        });
+        {
+            let mut slot = self.conn.lock().map_err(|_| "poisoned".to_string())?;
+            if self.is_stopping() {
+                drop(slot);
+                conn.close();
+                let _ = tokio::time::timeout(self.cfg.timeout, {
+                    let mut sink = sink;
+                    async move { sink.close().await }
+                })
+                .await;
+                return Err("stopped".into());
+            }
+            *slot = Some(conn.clone());
+        }
+        tokio::spawn(writer(
+            sink,
+            out_rx,
+            self.cfg.keep_alive,
+            self.clone(),
+            conn.clone(),
+        ));
+        let task = tokio::spawn(reader(rx, self.clone(), conn.clone(), decoder, first));
+        if let Ok(mut r) = conn.reader.lock() {
+            *r = Some(task);
+        }
+        self.connects.fetch_add(1, Ordering::SeqCst);
+        self.shared.touch();
+        let subs: Vec<(String, serde_json::Value)> = self
+            .subs
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .map(|s| (s.method.clone(), s.args.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let results = futures_util::future::join_all(
+            subs.iter()
+                .map(|(m, a)| conn.invoke(m, a, self.cfg.timeout)),
+        )
+        .await;
+        for ((method, args), err) in subs.iter().zip(results) {
+            if let Some(err) = err {
+                self.log(
+                    LOG_WARNING,
+                    format!(
+                        "{} hub: re-subscribing {method}{args} failed: {err}",
+                        self.cfg.hub.to_lowercase()
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Drop the current connection (its late reports are ignored: a new generation).
+    fn drop_conn(&self) {
+        let conn = self.conn.lock().ok().and_then(|mut c| c.take());
+        self.gen.fetch_add(1, Ordering::SeqCst);
+        if let Some(conn) = conn {
+            conn.close();
+            if let Some(task) = conn.reader.lock().ok().and_then(|mut r| r.take()) {
+                task.abort();
+            }
+        }
+    }
+
+    async fn connect_with_backoff(self: &Arc<Self>, reason: &str) {
+        let mut attempt = 0usize;
+        while !self.is_stopping() {
+            match self.connect_once().await {
+                Ok(()) => {
+                    self.status(
+                        "reconnected",
+                        format!(
+                            "{} feed reconnected ({reason}); subscriptions renewed",
+                            self.cfg.hub
+                        ),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    let delay = backoff(&self.cfg.delays, attempt);
+                    attempt += 1;
+                    if !self.is_stopping() {
+                        self.log(
+                            LOG_WARNING,
+                            format!(
+                                "Could not connect the {} feed: {e} (attempt {attempt}); next try in {:.1} s",
+                                self.cfg.hub.to_lowercase(),
+                                delay.as_secs_f64()
+                            ),
+                        );
+                    }
+                    if !self.sleep(delay).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn reconnect(self: &Arc<Self>, reason: &str) {
+        if !self.started.load(Ordering::SeqCst) || self.is_stopping() {
+            return;
+        }
+        let _guard = self.lock.lock().await;
+        if self.is_stopping() {
+            return;
+        }
+        self.drop_conn();
+        self.connect_with_backoff(reason).await;
+    }
+
+    /// A connection ended (reader or writer): when it is the current one, report and rebuild.
+    fn lost(self: &Arc<Self>, conn: &Arc<Conn>, reason: String) {
+        let first = conn.close();
+        if !first
+            || conn.gen != self.gen.load(Ordering::SeqCst)
+            || self.is_stopping()
+            || !self.started.load(Ordering::SeqCst)
+        {
+            return;
+        }
+        self.log(
+            LOG_INFO,
+            format!("{} hub (rust): {reason}", self.cfg.hub.to_lowercase()),
+        );
+        self.status(
+            "disconnected",
+            format!("{} feed disconnected; reconnecting", self.cfg.hub),
+        );
+        let Ok(mut tasks) = self.tasks.lock() else {
+            return;
+        };
+        if tasks.supervisor.as_ref().is_none_or(|t| t.is_finished()) {
+            let me = self.clone();
+            let gen = conn.gen;
+            tasks.supervisor = Some(tokio::spawn(async move {
+                let _guard = me.lock.lock().await;
+                if gen != me.gen.load(Ordering::SeqCst) || me.is_stopping() {
+                    return; // someone already rebuilt it
+                }
+                me.drop_conn();
+                me.connect_with_backoff("connection lost").await;
+            }));
+        }
+    }
+
+    /// Stale-feed watchdog (as `realtime._watch`).
+    async fn watch(self: Arc<Self>, limit: f64) {
+        let period = watch_period(limit);
+        loop {
+            if !self.sleep(period).await {
+                return;
+            }
+            let subscribed = self.subs.lock().map(|s| !s.is_empty()).unwrap_or(false);
+            if !self.connected() || !subscribed || self.lock.try_lock().is_err() {
+                continue;
+            }
+            let silent = self.shared.silent_s();
+            if silent < limit {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            if let Ok(mut v) = self.verdict.lock() {
+                *v = Some(tx);
+            }
+            self.shared.push(vec![Rec::MarketHours]);
+            let mut stop = self.stop_tx.subscribe();
+            let open = tokio::select! {
+                r = rx => r.unwrap_or(false),
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            if !open {
+                continue;
+            }
+            self.stale.fetch_add(1, Ordering::SeqCst);
+            self.status(
+                "stale",
+                format!(
+                    "{} feed silent for {silent:.1} s during market hours; reconnecting",
+                    self.cfg.hub
+                ),
+            );
+            self.reconnect(&format!("silent for {silent:.1} s")).await;
+        }
+    }
+
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.started.store(false, Ordering::SeqCst);
+        let _ = self.stop_tx.send(true);
+        if let Ok(mut t) = self.tasks.lock() {
+            for h in [t.watchdog.take(), t.supervisor.take(), t.rebuilder.take()]
+                .into_iter()
+                .flatten()
+            {
+                h.abort();
+            }
+        }
+        if let Ok(mut v) = self.verdict.lock() {
+            v.take();
+        }
+        self.drop_conn();
+        self.shared.push(vec![Rec::End]);
+    }
+}
+
+/// A supervised hub client. `HubClient(url, hub, token, ...)`, then `await start()`.
 #[pyclass(module = "trading._native", frozen)]
-pub struct HubConn {
-    shared: Arc<Shared>,
-    tx: mpsc::UnboundedSender<Message>,
+pub struct HubClient {
+    inner: Arc<Client>,
+}
+
+impl Drop for HubClient {
+    /// Forgotten without `stop()` (the Python object collected): end the tasks and the connection.
+    fn drop(&mut self) {
+        if !self.inner.is_stopping() {
+            self.inner.stop();
+        }
+    }
+}
+
+fn py_err(e: String) -> PyErr {
+    PyConnectionError::new_err(e)
+}
+
+#[pymethods]
+impl HubClient {
+    /// HubClient(url, hub, token, timeout_s=10, keep_alive_s=10, reconnect_delays_s=(0.5, 1, 2, 5,
+    /// 10, 30), stale_after_s=None, bar_period_ns=None, origin_ns=0, tz_utc=None, tz_offset=None).
+    /// `url` is the hub's http(s) URL; `hub` names it in status messages ("Market", "User");
+    /// `token()` returns the current access token (called at every connect).
+    #[new]
+    #[pyo3(signature = (url, hub, token, timeout_s = 10.0, keep_alive_s = 10.0, reconnect_delays_s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0], stale_after_s = None, bar_period_ns = None, origin_ns = 0, tz_utc = None, tz_offset = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        url: String,
+        hub: String,
+        token: Py<PyAny>,
+        timeout_s: f64,
+        keep_alive_s: f64,
+        reconnect_delays_s: Vec<f64>,
+        stale_after_s: Option<f64>,
+        bar_period_ns: Option<i64>,
+        origin_ns: i64,
+        tz_utc: Option<Vec<i64>>,
+        tz_offset: Option<Vec<i64>>,
+    ) -> PyResult<Self> {
+        let bucketer = match bar_period_ns {
+            None => None,
+            Some(p) => {
+                let zone = match (tz_utc, tz_offset) {
+                    (Some(u), Some(o)) => Zone::new(u, o).map_err(PyValueError::new_err)?,
+                    _ => Zone::fixed(0),
+                };
+                Some(Bucketer::new(p, origin_ns, zone).map_err(PyValueError::new_err)?)
+            }
+        };
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !(positive(timeout_s) && positive(keep_alive_s)) {
+            return Err(PyValueError::new_err("timeouts must be positive"));
+        }
+        if reconnect_delays_s
+            .iter()
+            .any(|d| !(d.is_finite() && *d >= 0.0))
+        {
+            return Err(PyValueError::new_err("reconnect delays must be >= 0"));
+        }
+        if stale_after_s.is_some_and(|s| !positive(s)) {
+            return Err(PyValueError::new_err("stale_after_s must be positive"));
+        }
+        let mut delays: Vec<Duration> = reconnect_delays_s
+            .into_iter()
+            .map(Duration::from_secs_f64)
+            .collect();
+        if delays.is_empty() {
+            delays.push(Duration::from_secs(1));
+        }
+        let (stop_tx, _) = watch::channel(false);
+        Ok(HubClient {
+            inner: Arc::new(Client {
+                shared: Shared::new(bucketer),
+                cfg: Config {
+                    url,
+                    hub,
+                    timeout: Duration::from_secs_f64(timeout_s),
+                    keep_alive: Duration::from_secs_f64(keep_alive_s),
+                    delays,
+                    stale_after_s,
+                },
+                token,
+                conn: Mutex::new(None),
+                gen: AtomicU64::new(0),
+                lock: tokio::sync::Mutex::new(()),
+                started: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
+                stop_tx,
+                subs: Mutex::new(Vec::new()),
+                tasks: Mutex::new(Tasks::default()),
+                verdict: Mutex::new(None),
+                connects: AtomicU64::new(0),
+                stale: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Connect (handshake done, subscriptions sent) and start the watchdog; raises
+    /// ConnectionError when the first connection fails (no retry: the caller decides).
+    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let me = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            if me.is_stopping() {
+                return Err(py_err("this hub client was stopped".into()));
+            }
+            if me.started.swap(true, Ordering::SeqCst) {
+                return Ok(());
+            }
+            let res = {
+                let _guard = me.lock.lock().await;
+                me.connect_once().await
+            };
+            if let Err(e) = res {
+                me.started.store(false, Ordering::SeqCst);
+                return Err(py_err(e));
+            }
+            me.status("connected", format!("{} feed connected", me.cfg.hub));
+            if let Some(limit) = me.cfg.stale_after_s {
+                let handle = tokio::spawn(me.clone().watch(limit));
+                if let Ok(mut t) = me.tasks.lock() {
+                    t.watchdog = Some(handle);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Stop for good: tasks ended, connection closed; `next_batch` ends with `("end",)`.
+    fn stop(&self) {
+        self.inner.stop();
+    }
+
+    /// Drop the connection and build a new one (token read again, every subscription re-sent),
+    /// with backoff; reports `reconnected`.
+    fn reconnect<'py>(&self, py: Python<'py>, reason: String) -> PyResult<Bound<'py, PyAny>> {
+        let me = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            me.reconnect(&reason).await;
+            Ok(())
+        })
+    }
+
+    /// A new token was issued: rebuild in the background; reports `token_refreshed` after.
+    fn token_changed(&self) {
+        let me = self.inner.clone();
+        if !me.started.load(Ordering::SeqCst) || me.is_stopping() {
+            return;
+        }
+        let Ok(mut tasks) = me.tasks.lock() else {
+            return;
+        };
+        if let Some(old) = tasks.rebuilder.take() {
+            old.abort();
+        }
+        let task = me.clone();
+        tasks.rebuilder = Some(pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+            task.reconnect("token refreshed").await;
+            if task.connected() && !task.is_stopping() {
+                task.status(
+                    "token_refreshed",
+                    format!("{} feed reconnected with a fresh token", task.cfg.hub),
+                );
+            }
+        }));
+    }
+
+    /// Remember a subscription (re-sent after every reconnect) and, when connected, invoke it:
+    /// resolves to None, the hub's error (the subscription is then forgotten) or "lost".
+    fn subscribe<'py>(
+        &self,
+        py: Python<'py>,
+        method: String,
+        key: String,
+        args_json: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args: serde_json::Value = serde_json::from_str(&args_json)
+            .map_err(|e| PyValueError::new_err(format!("bad arguments: {e}")))?;
+        if let Ok(mut subs) = self.inner.subs.lock() {
+            match subs.iter_mut().find(|s| s.method == method && s.key == key) {
+                Some(s) => s.args = args.clone(),
+                None => subs.push(Sub {
+                    method: method.clone(),
+                    key: key.clone(),
+                    args: args.clone(),
+                }),
+            }
+        }
+        let me = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let Some(conn) = me.current().filter(|c| !c.closed.load(Ordering::SeqCst)) else {
+                return Ok(None);
+            };
+            let err = conn.invoke(&method, &args, me.cfg.timeout).await;
+            if err.as_deref().is_some_and(|e| e != LOST) {
+                if let Ok(mut subs) = me.subs.lock() {
+                    subs.retain(|s| !(s.method == method && s.key == key));
+                }
+            }
+            Ok(err)
+        })
+    }
+
+    /// Forget a subscription and, when it was remembered and we are connected, invoke `unmethod`.
+    fn unsubscribe<'py>(
+        &self,
+        py: Python<'py>,
+        method: String,
+        unmethod: String,
+        key: String,
+        args_json: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args: serde_json::Value = serde_json::from_str(&args_json)
+            .map_err(|e| PyValueError::new_err(format!("bad arguments: {e}")))?;
+        let removed = self
+            .inner
+            .subs
+            .lock()
+            .map(|mut subs| {
+                let n = subs.len();
+                subs.retain(|s| !(s.method == method && s.key == key));
+                subs.len() != n
+            })
+            .unwrap_or(false);
+        let me = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            match me.current().filter(|c| !c.closed.load(Ordering::SeqCst)) {
+                Some(conn) if removed => Ok(conn.invoke(&unmethod, &args, me.cfg.timeout).await),
+                _ => Ok(None),
+            }
+        })
+    }
+
+    /// The answer to a `("market_hours",)` record: is the market open now?
+    fn market_hours(&self, open: bool) {
+        if let Some(tx) = self.inner.verdict.lock().ok().and_then(|mut v| v.take()) {
+            let _ = tx.send(open);
+        }
+    }
+
+    /// Everything queued since the last call (waits until something is there).
+    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let me = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let shared = &me.shared;
+            loop {
+                let notified = shared.notify.notified();
+                let batch = shared
+                    .state
+                    .lock()
+                    .map(|mut st| std::mem::take(&mut st.queue))
+                    .unwrap_or_default();
+                if !batch.is_empty() {
+                    return Python::attach(|py| -> PyResult<Py<PyList>> {
+                        let items = batch
+                            .into_iter()
+                            .map(|r| rec_to_py(py, r))
+                            .collect::<PyResult<Vec<_>>>()?;
+                        Ok(PyList::new(py, items)?.unbind())
+                    });
+                }
+                notified.await;
+            }
+        })
+    }
+
+    /// Close bars whose time is over (`now_ns` from the clock); returns (contract, bar) pairs.
+    fn advance(&self, now_ns: i64) -> Vec<(String, BarRow)> {
+        let mut out = Vec::new();
+        if let Ok(mut st) = self.inner.shared.state.lock() {
+            for (cid, agg) in st.bars.iter_mut() {
+                let mut closed = BarColumns::default();
+                agg.advance(now_ns, &mut closed);
+                for i in 0..closed.len() {
+                    out.push((
+                        cid.clone(),
+                        (
+                            closed.ts[i],
+                            closed.open[i],
+                            closed.high[i],
+                            closed.low[i],
+                            closed.close[i],
+                            closed.volume[i],
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn forming(&self, contract_id: &str) -> Option<BarRow> {
+        let st = self.inner.shared.state.lock().ok()?;
+        st.bars.get(contract_id)?.forming().as_ref().map(bar_row)
+    }
+
+    #[getter]
+    fn connected(&self) -> bool {
+        self.inner.connected()
+    }
+
+    /// Successful connections so far (the first one included).
+    #[getter]
+    fn connects(&self) -> u64 {
+        self.inner.connects.load(Ordering::SeqCst)
+    }
+
+    /// Stale alerts raised by the watchdog.
+    #[getter]
+    fn stale(&self) -> u64 {
+        self.inner.stale.load(Ordering::SeqCst)
+    }
+
+    /// Seconds since the last event (or connect).
+    #[getter]
+    fn silent_s(&self) -> f64 {
+        self.inner.shared.silent_s()
+    }
 }
 
 fn rec_to_py<'py>(py: Python<'py>, r: Rec) -> PyResult<Bound<'py, PyAny>> {
@@ -319,235 +1157,125 @@ fn rec_to_py<'py>(py: Python<'py>, r: Rec) -> PyResult<Bound<'py, PyAny>> {
         Rec::Forming(cid, b) => ("forming", cid, b).into_bound_py_any(py),
         Rec::Logout => PyTuple::new(py, ["logout"])?.into_bound_py_any(py),
         Rec::Malformed(n) => ("bad", n).into_bound_py_any(py),
-        Rec::Closed(reason) => ("closed", reason).into_bound_py_any(py),
-    }
-}
-
-#[pymethods]
-impl HubConn {
-    /// connect(url, timeout_s=10, keep_alive_s=10, bar_period_ns=None, origin_ns=0, tz_utc=None,
-    /// tz_offset=None) -> awaitable HubConn (handshake done).
-    #[staticmethod]
-    #[pyo3(signature = (url, timeout_s = 10.0, keep_alive_s = 10.0, bar_period_ns = None, origin_ns = 0, tz_utc = None, tz_offset = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn connect<'py>(
-        py: Python<'py>,
-        url: String,
-        timeout_s: f64,
-        keep_alive_s: f64,
-        bar_period_ns: Option<i64>,
-        origin_ns: i64,
-        tz_utc: Option<Vec<i64>>,
-        tz_offset: Option<Vec<i64>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let bucketer = match bar_period_ns {
-            None => None,
-            Some(p) => {
-                let zone = match (tz_utc, tz_offset) {
-                    (Some(u), Some(o)) => Zone::new(u, o).map_err(PyValueError::new_err)?,
-                    _ => Zone::fixed(0),
-                };
-                Some(Bucketer::new(p, origin_ns, zone).map_err(PyValueError::new_err)?)
-            }
-        };
-        if !(timeout_s > 0.0 && keep_alive_s > 0.0) {
-            return Err(PyValueError::new_err("timeouts must be positive"));
-        }
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let timeout = Duration::from_secs_f64(timeout_s);
-            let (ws, _) =
-                tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url.as_str()))
-                    .await
-                    .map_err(|_| PyConnectionError::new_err("hub connect timed out"))?
-                    .map_err(|e| PyConnectionError::new_err(format!("hub connect failed: {e}")))?;
-            let (mut sink, mut rx) = ws.split();
-            sink.send(Message::Text(HANDSHAKE_REQUEST.into()))
-                .await
-                .map_err(|e| PyConnectionError::new_err(format!("handshake send failed: {e}")))?;
-            // Handshake answer: the first frame; anything after it in the same message is kept.
-            let mut decoder = Decoder::new();
-            let mut framer = Framer::default();
-            let mut rest: Vec<Vec<u8>> = Vec::new();
-            let mut answer: Option<Option<String>> = None;
-            while answer.is_none() {
-                let msg = tokio::time::timeout(timeout, rx.next())
-                    .await
-                    .map_err(|_| PyConnectionError::new_err("no handshake answer in time"))?;
-                let data = match msg {
-                    Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
-                    Some(Ok(Message::Binary(b))) => b.to_vec(),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => {
-                        return Err(PyConnectionError::new_err(format!("handshake failed: {e}")))
-                    }
-                    None => return Err(PyConnectionError::new_err("closed during the handshake")),
-                };
-                framer.feed(&data, |f| {
-                    if answer.is_none() {
-                        if let Decoded::Handshake(err) = decoder.decode(f) {
-                            answer = Some(err);
-                        }
-                    } else {
-                        rest.push(f.to_vec());
-                    }
-                });
-            }
-            if let Some(Some(err)) = answer {
-                return Err(PyConnectionError::new_err(format!(
-                    "hub refused the handshake: {err}"
-                )));
-            }
-            let shared = Arc::new(Shared {
-                state: Mutex::new(State::default()),
-                notify: Notify::new(),
-                closed: AtomicBool::new(false),
-                acks: Mutex::new(HashMap::new()),
-                next_id: AtomicU64::new(1),
-                bucketer,
-            });
-            let (tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
-            let writer_shared = shared.clone();
-            tokio::spawn(async move {
-                let mut ping = tokio::time::interval(Duration::from_secs_f64(keep_alive_s));
-                ping.tick().await;
-                loop {
-                    let msg = tokio::select! {
-                        m = out_rx.recv() => match m { Some(m) => m, None => break },
-                        _ = ping.tick() => Message::Text(PING_FRAME.into()),
-                    };
-                    let is_close = matches!(msg, Message::Close(_));
-                    if sink.send(msg).await.is_err() || is_close {
-                        break;
-                    }
-                }
-                let _ = sink.close().await;
-                writer_shared.close("connection closed".into());
-            });
-            let reader_shared = shared.clone();
-            let reader_tx = tx.clone();
-            let mut first = Vec::new();
-            for f in rest {
-                first.extend_from_slice(&f);
-                first.push(RECORD_SEPARATOR);
-            }
-            tokio::spawn(reader(rx, reader_shared, decoder, first, reader_tx));
-            Ok(HubConn { shared, tx })
-        })
-    }
-
-    /// Invoke a hub method (`args_json` is the JSON array of arguments); resolves to None on
-    /// completion, the hub's error text, or "lost" when no completion comes in `timeout_s`.
-    #[pyo3(signature = (target, args_json, timeout_s = 10.0))]
-    fn invoke<'py>(
-        &self,
-        py: Python<'py>,
-        target: String,
-        args_json: String,
-        timeout_s: f64,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let args: serde_json::Value = serde_json::from_str(&args_json)
-            .map_err(|e| PyValueError::new_err(format!("bad arguments: {e}")))?;
-        let id = self
-            .shared
-            .next_id
-            .fetch_add(1, Ordering::Relaxed)
-            .to_string();
-        let frame = serde_json::json!({"type": MSG_INVOCATION, "invocationId": id, "target": target, "arguments": args});
-        let (ack_tx, ack_rx) = oneshot::channel();
-        if let Ok(mut acks) = self.shared.acks.lock() {
-            acks.insert(id.clone(), ack_tx);
-        }
-        let sent = !self.shared.closed.load(Ordering::SeqCst)
-            && self
-                .tx
-                .send(Message::Text(format!("{frame}\u{1e}").into()))
-                .is_ok();
-        let shared = self.shared.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            if !sent {
-                return Ok(Some("lost".to_string()));
-            }
-            let out =
-                match tokio::time::timeout(Duration::from_secs_f64(timeout_s.max(0.001)), ack_rx)
-                    .await
-                {
-                    Ok(Ok(err)) => err,
-                    _ => Some("lost".to_string()),
-                };
-            if let Ok(mut acks) = shared.acks.lock() {
-                acks.remove(&id);
-            }
-            Ok(out)
-        })
-    }
-
-    /// Everything queued since the last call (waits until something is there).
-    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let shared = self.shared.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            loop {
-                let notified = shared.notify.notified();
-                let batch = shared
-                    .state
-                    .lock()
-                    .map(|mut st| std::mem::take(&mut st.queue))
-                    .unwrap_or_default();
-                if !batch.is_empty() {
-                    return Python::attach(|py| -> PyResult<Py<PyList>> {
-                        let items = batch
-                            .into_iter()
-                            .map(|r| rec_to_py(py, r))
-                            .collect::<PyResult<Vec<_>>>()?;
-                        Ok(PyList::new(py, items)?.unbind())
-                    });
-                }
-                notified.await;
-            }
-        })
-    }
-
-    /// Close bars whose time is over (`now_ns` from the clock); returns (contract, bar) pairs.
-    fn advance(&self, now_ns: i64) -> Vec<(String, BarRow)> {
-        let mut out = Vec::new();
-        if let Ok(mut st) = self.shared.state.lock() {
-            for (cid, agg) in st.bars.iter_mut() {
-                let mut closed = BarColumns::default();
-                agg.advance(now_ns, &mut closed);
-                for i in 0..closed.len() {
-                    out.push((
-                        cid.clone(),
-                        (
-                            closed.ts[i],
-                            closed.open[i],
-                            closed.high[i],
-                            closed.low[i],
-                            closed.close[i],
-                            closed.volume[i],
-                        ),
-                    ));
-                }
-            }
-        }
-        out
-    }
-
-    fn forming(&self, contract_id: &str) -> Option<BarRow> {
-        let st = self.shared.state.lock().ok()?;
-        st.bars.get(contract_id)?.forming().as_ref().map(bar_row)
-    }
-
-    fn close(&self) {
-        let _ = self.tx.send(Message::Close(None));
-        self.shared.close("closed by us".into());
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        Rec::Status(state, message) => ("status", state, message).into_bound_py_any(py),
+        Rec::Log(level, message) => ("log", level, message).into_bound_py_any(py),
+        Rec::MarketHours => PyTuple::new(py, ["market_hours"])?.into_bound_py_any(py),
+        Rec::End => PyTuple::new(py, ["end"])?.into_bound_py_any(py),
     }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<HubConn>()?;
+    m.add_class::<HubClient>()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_url_puts_the_token_in_the_query_on_ws() {
+        assert_eq!(
+            hub_url("https://h/hubs/market", "a.b-c_d"),
+            "wss://h/hubs/market?access_token=a.b-c_d"
+        );
+        assert_eq!(
+            hub_url("http://h/hubs/user?x=1", "a b/+="),
+            "ws://h/hubs/user?x=1&access_token=a+b%2F%2B%3D"
+        );
+        assert_eq!(hub_url("ws://h", "t"), "ws://h?access_token=t");
+    }
+
+    #[test]
+    fn backoff_follows_the_schedule_then_repeats_the_last() {
+        let d: Vec<Duration> = [0.5, 1.0, 2.0]
+            .iter()
+            .map(|s| Duration::from_secs_f64(*s))
+            .collect();
+        let got: Vec<f64> = (0..5).map(|a| backoff(&d, a).as_secs_f64()).collect();
+        assert_eq!(got, vec![0.5, 1.0, 2.0, 2.0, 2.0]);
+        assert_eq!(backoff(&[], 3), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn watchdog_period_is_a_quarter_of_the_limit_within_bounds() {
+        assert_eq!(watch_period(0.3), Duration::from_secs_f64(0.075));
+        assert_eq!(watch_period(0.1), Duration::from_secs_f64(0.05));
+        assert_eq!(watch_period(30.0), Duration::from_secs(1));
+    }
+
+    fn conn() -> (Arc<Conn>, mpsc::UnboundedReceiver<Message>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let c = Conn {
+            gen: 1,
+            closed: AtomicBool::new(false),
+            acks: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            tx,
+            reader: Mutex::new(None),
+        };
+        (Arc::new(c), rx)
+    }
+
+    #[test]
+    fn handle_routes_completions_counts_malformed_and_never_panics() {
+        let shared = Shared::new(None);
+        let (c, _rx) = conn();
+        let (ack_tx, mut ack_rx) = oneshot::channel();
+        c.acks.lock().unwrap().insert("7".into(), ack_tx);
+        let mut framer = Framer::default();
+        let mut decoder = Decoder::new();
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        assert_eq!(feed(b"{}\x1e"), Ok(None)); // handshake
+        assert_eq!(
+            feed(b"{\"type\":3,\"invocationId\":\"7\",\"error\":\"no\"}\x1e"),
+            Ok(None)
+        );
+        assert_eq!(ack_rx.try_recv(), Ok(Some("no".into())));
+        // Truncated, wrong types, unknown targets, a split frame: skipped or buffered, never a panic.
+        assert_eq!(
+            feed(b"{\"type\":1,\"target\":\"GatewayQuote\",\"argu\x1e"),
+            Ok(None)
+        );
+        assert_eq!(
+            feed(b"{\"type\":1,\"target\":\"Nope\",\"arguments\":[1]}\x1e"),
+            Ok(None)
+        );
+        assert_eq!(feed(b"{\"type\":1,\"target\":\"GatewayUserOrder\",\"arguments\":[[{\"id\":\"x\"}]]}\x1e"), Ok(None));
+        assert_eq!(
+            feed(b"{\"type\":1,\"target\":\"GatewayUserAccount\",\"argum"),
+            Ok(None)
+        );
+        assert_eq!(
+            feed(b"ents\":[{\"id\":1,\"name\":\"A\",\"balance\":1,\"canTrade\":true}]}\x1e"),
+            Ok(None)
+        );
+        assert_eq!(
+            feed(b"{\"type\":7,\"error\":\"bye\"}\x1e"),
+            Ok(Some("bye".into()))
+        );
+        let queue = std::mem::take(&mut shared.state.lock().unwrap().queue);
+        let bad: u64 = queue
+            .iter()
+            .map(|r| if let Rec::Malformed(n) = r { *n } else { 0 })
+            .sum();
+        assert_eq!(bad, 2);
+        assert!(queue
+            .iter()
+            .any(|r| matches!(r, Rec::Account(a) if a.id == 1)));
+    }
+
+    #[test]
+    fn a_closed_connection_resolves_invocations_as_lost() {
+        let (c, mut rx) = conn();
+        assert!(c.close());
+        assert!(!c.close());
+        assert!(matches!(rx.try_recv(), Ok(Message::Close(None))));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let got = rt.block_on(c.invoke("Sub", &serde_json::json!([1]), Duration::from_secs(1)));
+        assert_eq!(got.as_deref(), Some(LOST));
+    }
 }

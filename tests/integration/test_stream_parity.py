@@ -284,3 +284,47 @@ async def test_user_payloads_decode_identically_on_both_paths(sim: SimGateway, p
     finally:
         await py_hub.stop()
         await rs_hub.stop()
+
+
+async def test_status_events_are_identical_on_both_paths(sim: SimGateway, px: ProjectXClient) -> None:
+    """A drop, a token refresh and a stop: the same status events (states and messages) on both paths."""
+    cid = sim.contract("MNQ")
+    py_rec, rs_rec = Recorder(), Recorder()
+    common: dict[str, Any] = {"stale_after_s": None, "reconnect_delays_s": (0.05,)}
+    py_hub = MarketHub(sim.market_hub_url, py_rec, px.tokens.current, **common)
+    rs_hub = RustMarketStream(sim.market_hub_url, rs_rec, px.tokens.current, **common)
+    for hub in (py_hub, rs_hub):
+        hub.follow_tokens(px)
+        await hub.start()
+        await hub.subscribe_trades(cid)
+    try:
+
+        def count(state: StreamState, n: int) -> Any:
+            return lambda ev: [e.state for e in ev if isinstance(e, StatusEvent)].count(state) >= n
+
+        assert sim.faults.drop_hubs("market") == 2
+        for rec in (py_rec, rs_rec):
+            await rec.until(count(StreamState.RECONNECTED, 1))
+        await px.refresh_token()
+        for rec in (py_rec, rs_rec):
+            await rec.until(count(StreamState.TOKEN_REFRESHED, 1))
+        await sim.market.trade(cid, "21000", 1)
+        for rec in (py_rec, rs_rec):
+            await rec.until(_has_last_trade("21000"))
+        assert rs_hub.stats["connects"] == py_hub.stats["connects"] == 3
+    finally:
+        await py_hub.stop()
+        await rs_hub.stop()
+
+    def statuses(rec: Recorder) -> list[tuple[StreamState, str, bool]]:
+        return [(e.state, e.message, e.is_alert) for e in rec.events if isinstance(e, StatusEvent)]
+
+    assert statuses(rs_rec) == statuses(py_rec)
+    assert [s for s, _m, _a in statuses(rs_rec)] == [
+        StreamState.CONNECTED,
+        StreamState.DISCONNECTED,
+        StreamState.RECONNECTED,
+        StreamState.RECONNECTED,
+        StreamState.TOKEN_REFRESHED,
+        StreamState.STOPPED,
+    ]

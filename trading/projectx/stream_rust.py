@@ -1,14 +1,14 @@
-"""The Rust stream (`trading._native.HubConn`, tokio-tungstenite) behind the `trading.streaming`
+"""The Rust stream (`trading._native.HubClient`, tokio-tungstenite) behind the `trading.streaming`
 interface: `RustMarketStream` and `RustUserStream`.
 
-They are the signalrcore hubs of `realtime.py` with the transport swapped: connection, framing,
-handshake, pings, invocations/completions, JSON decode, quote merging and tick->bar aggregation run
-in Rust; Python receives one batch of records per crossing (`HubConn.next_batch`) and builds the
-same event objects. Supervision is shared with `realtime.py` (same class hierarchy): reconnect with
-backoff, re-subscription after every (re)connect, the stale-feed watchdog, status events, batching
-consumer. User-hub events are decoded and validated in Rust too (`signalr.rs`, the models' rules:
-defaults, lax numbers, enums, flat positions) and cross as typed records, one batch per crossing;
-Python only wraps them in the same event objects as the signalrcore path.
+They are the signalrcore hubs of `realtime.py` with the transport swapped. In Rust: connection,
+framing, handshake, pings, invocations/completions, JSON decode (market and user events, the
+models' rules), quote merging, tick->bar aggregation, and the supervision: the token read from the
+token provider at every (re)connect, reconnect with backoff, re-invocation of every remembered
+subscription, connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed
+watchdog. Python receives one batch of records per crossing (`HubClient.next_batch`), builds the
+same event objects as `realtime.py`, runs the batching consumer, and answers the watchdog's
+market-hours question on the loop (the predicate is Python's).
 
 Bars: given `bar_period_ns`, trade prints feed a Rust `TickAggregator` per contract (same rules as
 `trading.marketdata`); closed bars go to `on_bars(contract_id, bars)`, `forming_bar(contract_id)`
@@ -31,17 +31,19 @@ from trading.marketdata import BarTuple, Zone
 from trading.projectx import convert
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError
-from trading.projectx.realtime import _LOST, MarketHub, UserHub, hub_url
+from trading.projectx.realtime import MarketHub, UserHub
 from trading.streaming import (
     AccountEvent,
     DepthEvent,
     DepthKind,
     DepthLevel,
     FillEvent,
+    Hub,
     OrderEvent,
     PositionEvent,
     QuoteEvent,
     StreamEvent,
+    StreamState,
     TradesEvent,
 )
 
@@ -85,6 +87,7 @@ def _dt_opt(ns: int | None) -> datetime | None:
     return None if ns is None else _EPOCH + timedelta(microseconds=ns // 1000)
 
 
+_RUST_LOST = "lost"  # what `HubClient.subscribe` resolves to when no completion came
 _USER_KINDS = frozenset({"o", "p", "f", "a"})
 _POSITION_SIDE = {True: domain.PositionSide.LONG, False: domain.PositionSide.SHORT}
 
@@ -133,116 +136,169 @@ def _user_event(rec: tuple[Any, ...], now: datetime) -> StreamEvent:
     return AccountEvent(domain.Account(aid, name, _dec(balance) or Decimal(0), can_trade, is_visible, simulated))
 
 
-def ws_url(url: str) -> str:
-    if url.startswith("https://"):
-        return "wss://" + url.removeprefix("https://")
-    if url.startswith("http://"):
-        return "ws://" + url.removeprefix("http://")
-    return url
-
-
 class _RustTransport:
-    """Overrides the transport methods of realtime's hub clients (mixin, first in the MRO)."""
+    """Replaces the connection, supervision and watchdog of realtime's hub clients (mixin, first in
+    the MRO) by the Rust `HubClient`: Python keeps only the event objects, the consumer and the
+    market-hours predicate (asked by the Rust watchdog, answered here on the loop)."""
 
-    hub: Any
+    hub: Hub
     url: str
-    _conn: Any
-    _generation: int
-    _connected: bool
-    _connect_timeout_s: float
-    _keep_alive_s: float
-    _subscriptions: dict[tuple[str, str], list[Any]]
     stats: dict[str, int]
     last_event_at: float
+    stale_after_s: float | None
+    _started: bool
+    _stopping: bool
+    _loop: asyncio.AbstractEventLoop | None
+    _consumer: asyncio.Task[None] | None
+    _unfollow: Callable[[], None] | None
+    _wake: asyncio.Event
+    _connect_timeout_s: float
+    _keep_alive_s: float
+    _reconnect_delays: tuple[float, ...]
+    _market_hours: Callable[[datetime], bool]
+    _subscriptions: dict[tuple[str, str], list[Any]]
     _token: Callable[[], str]
-    _ack: Any
-    _on_close: Any
-    _on_invocation: Any
     _push: Any
+    _emit_status: Any
+    _consume: Any
+    _drain_then_cancel: Any
 
     def _init_rust(self, bars: dict[str, Any] | None) -> None:
         self._bar_kwargs: dict[str, Any] = bars or {}
+        self._client: Any = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def _connect(self) -> None:
+    @property
+    def connected(self) -> bool:
+        client = self._client
+        return client is not None and bool(client.connected)
+
+    async def start(self) -> None:
+        if self._started:
+            return
         mod = native.module()
         if mod is None:
             raise StreamError(f"Could not connect the {self.hub} feed: Rust path not active ({native.describe()})")
-        self._generation += 1
-        gen = self._generation
+        self._loop = asyncio.get_running_loop()
+        self._started = True
+        self._stopping = False
+        client = self._client = mod.HubClient(
+            self.url,
+            self.hub.capitalize(),
+            self._token,
+            timeout_s=self._connect_timeout_s,
+            keep_alive_s=self._keep_alive_s,
+            reconnect_delays_s=list(self._reconnect_delays),
+            stale_after_s=self.stale_after_s,
+            **self._bar_kwargs,
+        )
+        for (method, key), args in self._subscriptions.items():  # made before start: remembered only
+            await client.subscribe(method, key, json.dumps(args))
+        self._consumer = asyncio.create_task(self._consume(), name=f"{self.hub}-hub-consumer")
+        self._reader = asyncio.create_task(self._read(client), name=f"{self.hub}-rust-reader")
         try:
-            url = ws_url(hub_url(self.url, self._token()))
-        except Exception as exc:
-            raise StreamError(f"Could not connect the {self.hub} feed: no session token ({exc})") from exc
-        try:
-            conn = await asyncio.wait_for(
-                mod.HubConn.connect(
-                    url, timeout_s=self._connect_timeout_s, keep_alive_s=self._keep_alive_s, **self._bar_kwargs
-                ),
-                self._connect_timeout_s + 1,
-            )
-        except Exception as exc:
-            self._generation += 1
-            raise StreamError(f"Could not connect the {self.hub} feed: {exc or type(exc).__name__}") from exc
-        self._conn = conn
-        self._connected = True
-        self.stats["connects"] += 1
-        self.last_event_at = time.monotonic()
-        self._reader = asyncio.create_task(self._read(conn, gen), name=f"{self.hub}-rust-reader")
-        subs = list(self._subscriptions.items())
-        results = await asyncio.gather(*(self._ack(self._send(method, args)) for (method, _k), args in subs))
-        for ((method, _key), args), error in zip(subs, results, strict=True):
-            if error is not None:
-                log.warning("%s hub: re-subscribing %s%s failed: %s", self.hub, method, args, error)
+            await client.start()
+        except BaseException as exc:
+            await self.stop()
+            if isinstance(exc, Exception):
+                raise StreamError(f"Could not connect the {self.hub} feed: {exc or type(exc).__name__}") from exc
+            raise
 
-    def _send(self, method: str, args: list[Any]) -> asyncio.Future[str | None] | None:
-        conn = self._conn
-        if conn is None:
-            return None
-
-        async def invoke() -> str | None:
-            err: str | None = await conn.invoke(method, json.dumps(args), self._connect_timeout_s)
-            return _LOST if err == "lost" else err
-
-        return asyncio.ensure_future(invoke())
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        self._generation += 1
-        self._connected = False
-        if conn is not None:
-            conn.close()
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._stopping = True
+        self._started = False
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        if self._client is not None:
+            self._client.stop()  # the reader delivers what is queued, then ends on ("end",)
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            _done, pending = await asyncio.wait({reader}, timeout=self._connect_timeout_s)
+            for task in pending:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._emit_status(StreamState.STOPPED, f"{self.hub.capitalize()} feed stopped")
+        self._wake.set()
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await self._drain_then_cancel(consumer)
 
-    async def _read(self, conn: Any, gen: int) -> None:
+    async def reconnect(self, reason: str) -> None:
+        """Drop the connection and build a new one (current token, every subscription re-sent)."""
+        if not self._started or self._stopping or self._client is None:
+            return
+        await self._client.reconnect(reason)
+
+    async def token_changed(self, _token: str | None = None) -> None:
+        """Rebuild with the new token in the background (Rust); TOKEN_REFRESHED follows."""
+        if not self._started or self._stopping or self._client is None:
+            return
+        self._client.token_changed()
+
+    async def _subscribe(self, method: str, key: str, args: list[Any]) -> None:
+        self._subscriptions[(method, key)] = args
+        client = self._client
+        if client is None:
+            return
+        error: str | None = await client.subscribe(method, key, json.dumps(args))
+        if error is not None and error != _RUST_LOST:
+            self._subscriptions.pop((method, key), None)
+            raise StreamError(f"The {self.hub} feed refused {method}({', '.join(map(str, args))}): {error}")
+
+    async def _unsubscribe(self, method: str, unmethod: str, key: str, args: list[Any]) -> None:
+        if self._subscriptions.pop((method, key), None) is not None and self._client is not None:
+            await self._client.unsubscribe(method, unmethod, key, json.dumps(args))
+
+    async def _watch(self) -> None:
+        return None  # the watchdog runs in Rust (it asks `_market_open` through a record)
+
+    def _market_open(self) -> bool:
+        try:
+            return bool(self._market_hours(datetime.now(UTC)))
+        except Exception:
+            log.exception("%s hub: the market-hours check failed; treating the market as closed", self.hub)
+            return False
+
+    async def _read(self, client: Any) -> None:
         while True:
-            batch: list[tuple[Any, ...]] = await conn.next_batch()
-            if gen != self._generation:
-                return
+            batch: list[tuple[Any, ...]] = await client.next_batch()
+            self.stats["connects"] = client.connects
+            self.stats["stale"] = client.stale
             events: list[StreamEvent] = []
-            closed: str | None = None
+            end = False
             now = datetime.now(UTC)
             for rec in batch:
                 kind = rec[0]
-                if kind == "closed":
-                    closed = rec[1]
-                elif kind == "bad":
+                if kind == "bad":
                     self.stats["malformed"] += int(rec[1])
                 elif kind in _USER_KINDS:
                     self._user_record(rec, now, events)
+                elif kind == "status":
+                    self._flush(events)
+                    events = []
+                    self._emit_status(StreamState(rec[1]), rec[2])
+                elif kind == "log":
+                    log.log(rec[1], "%s", rec[2])
                 elif kind == "logout":
                     self._flush(events)
                     events = []
-                    self._on_invocation(s.EVENT_LOGOUT, gen, [])
+                    self.last_event_at = time.monotonic()
+                    self._emit_status(StreamState.LOGOUT, "The broker logged this session out (logged in elsewhere?)")
+                elif kind == "market_hours":
+                    client.market_hours(self._market_open())
+                elif kind == "end":
+                    end = True
                 else:
-                    self._market_record(rec, now, events)
+                    try:
+                        self._market_record(rec, now, events)
+                    except Exception as exc:
+                        self.stats["malformed"] += 1
+                        log.warning("%s hub (rust): skipping a record (%s): %.300r", self.hub, exc, rec)
             self._flush(events)
-            if closed is not None:
-                log.info("%s hub (rust): %s", self.hub, closed)
-                self._on_close(gen)
+            if end:
                 return
 
     def _flush(self, events: list[StreamEvent]) -> None:
@@ -293,10 +349,10 @@ class RustMarketStream(_RustTransport, MarketHub):
 
     def advance_bars(self, now_ns: int) -> list[tuple[str, BarTuple]]:
         """Close bars whose time is over; they also go to `on_bars`."""
-        conn = self._conn
-        if conn is None:
+        client = self._client
+        if client is None:
             return []
-        closed: list[tuple[str, BarTuple]] = conn.advance(now_ns)
+        closed: list[tuple[str, BarTuple]] = client.advance(now_ns)
         for cid, bar in closed:
             self._forming[cid] = None
             if self._on_bars is not None:
