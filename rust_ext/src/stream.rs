@@ -420,7 +420,7 @@ struct Sub {
 #[derive(Default)]
 struct Tasks {
     watchdog: Option<JoinHandle<()>>,
-    supervisor: Option<JoinHandle<()>>,
+    supervisors: Vec<JoinHandle<()>>,
     rebuilder: Option<JoinHandle<()>>,
 }
 
@@ -691,18 +691,20 @@ impl Client {
         let Ok(mut tasks) = self.tasks.lock() else {
             return;
         };
-        if tasks.supervisor.as_ref().is_none_or(|t| t.is_finished()) {
-            let me = self.clone();
-            let gen = conn.gen;
-            tasks.supervisor = Some(tokio::spawn(async move {
-                let _guard = me.lock.lock().await;
-                if gen != me.gen.load(Ordering::SeqCst) || me.is_stopping() {
-                    return; // someone already rebuilt it
-                }
-                me.drop_conn();
-                me.connect_with_backoff("connection lost").await;
-            }));
-        }
+        // One supervisor per lost connection (even while another rebuild runs: the connection it
+        // is building may be the one that died); each waits for the lock and does nothing when the
+        // connection was rebuilt meanwhile.
+        tasks.supervisors.retain(|t| !t.is_finished());
+        let me = self.clone();
+        let gen = conn.gen;
+        tasks.supervisors.push(tokio::spawn(async move {
+            let _guard = me.lock.lock().await;
+            if gen != me.gen.load(Ordering::SeqCst) || me.is_stopping() {
+                return; // someone already rebuilt it
+            }
+            me.drop_conn();
+            me.connect_with_backoff("connection lost").await;
+        }));
     }
 
     /// Stale-feed watchdog (as `realtime._watch`).
@@ -750,9 +752,10 @@ impl Client {
         self.started.store(false, Ordering::SeqCst);
         let _ = self.stop_tx.send(true);
         if let Ok(mut t) = self.tasks.lock() {
-            for h in [t.watchdog.take(), t.supervisor.take(), t.rebuilder.take()]
+            for h in [t.watchdog.take(), t.rebuilder.take()]
                 .into_iter()
                 .flatten()
+                .chain(t.supervisors.drain(..))
             {
                 h.abort();
             }
