@@ -20,6 +20,7 @@ from trading.engine_jobs import SESSION_JOBS, day_plan
 from trading.orderbook import BookSnapshot
 from trading.risk import KillMode, RepositoryRiskStore
 from trading.services import Unavailable
+from trading.strategies import STRATEGIES
 
 
 class EngineControl:
@@ -27,7 +28,10 @@ class EngineControl:
         self.engine = engine
 
     def names(self) -> list[str]:
-        return list(self.engine.strategy_names)
+        """The engine's strategies, then every other configured one (so it can be started)."""
+        loaded = list(self.engine.strategy_names)
+        configured = [n for n in STRATEGIES if hasattr(self.engine.settings.strategies, n)]
+        return loaded + [n for n in configured if n not in loaded]
 
     def running(self, name: str) -> bool:
         e = self.engine

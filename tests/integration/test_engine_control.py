@@ -4,10 +4,12 @@ run-now through the usual guards (risk, once per side, idempotent tags), and a d
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from tests.integration.engine_harness import DAY, engine_on, sim_day
+from trading.config import Settings
 from trading.demo import barrier
 from trading.engine_control import EngineControl
 from trading.services import Unavailable
@@ -89,3 +91,21 @@ async def test_run_now_before_the_first_step_and_risk_still_applies(store: Store
         assert "0 order(s)" in said
         await barrier(engine, counter, None)
         assert day.tagged() == {}
+
+
+async def test_a_strategy_not_loaded_at_start_is_added_with_its_contracts_and_kept_after_a_restart(
+    store: Store,
+) -> None:
+    data: dict[str, Any] = {"strategies": {"ema_cross": {"symbols": ["MBT"]}}}
+    settings = Settings(**data)
+    async with sim_day(DAY.rth_open) as day:
+        async with engine_on(day, store, settings) as (engine, _):
+            control = EngineControl(engine)
+            assert control.names() == ["overnight_range", "ema_cross"]
+            assert control.status("ema_cross")["running"] is False and "MBT" not in engine.contracts
+            assert "ema_cross started (MBT)" in await control.start("ema_cross", "boss")
+            assert control.status("ema_cross")["running"] is True
+            assert engine.contracts["MBT"].id in engine.books  # subscribed on the market hub, depth too
+        async with engine_on(day, store, settings) as (engine, _):
+            assert "ema_cross" in engine.strategies and "MBT" in engine.contracts
+            assert EngineControl(engine).status("ema_cross")["running"] is True
