@@ -56,6 +56,7 @@ type DepthRow = (Option<i64>, i64, f64, i64, Option<i64>);
 type BarRow = (i64, f64, f64, f64, f64, f64);
 
 /// What crosses to Python.
+#[derive(Debug)]
 enum Rec {
     Quote(String, QuoteState),
     Trades(String, Vec<TradeRow>),
@@ -433,10 +434,12 @@ struct Config {
     stale_after_s: Option<f64>,
 }
 
+type TokenFn = Box<dyn Fn() -> Result<String, String> + Send + Sync>;
+
 struct Client {
     shared: Shared,
     cfg: Config,
-    token: Py<PyAny>,
+    token: TokenFn,
     conn: Mutex<Option<Arc<Conn>>>,
     gen: AtomicU64,
     lock: tokio::sync::Mutex<()>,
@@ -532,12 +535,113 @@ impl Client {
     }
 
     fn token(&self) -> Result<String, String> {
-        Python::attach(|py| {
-            self.token
-                .call0(py)
-                .and_then(|t| t.bind(py).extract::<String>())
-                .map_err(|e| format!("no session token ({e})"))
-        })
+        (self.token)().map_err(|e| format!("no session token ({e})"))
+    }
+
+    fn new(cfg: Config, token: TokenFn, bucketer: Option<Bucketer>) -> Self {
+        let (stop_tx, _) = watch::channel(false);
+        Client {
+            shared: Shared::new(bucketer),
+            cfg,
+            token,
+            conn: Mutex::new(None),
+            gen: AtomicU64::new(0),
+            lock: tokio::sync::Mutex::new(()),
+            started: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            stop_tx,
+            subs: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Tasks::default()),
+            verdict: Mutex::new(None),
+            connects: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+        }
+    }
+
+    /// First connection (no retry: the caller decides), then `connected` and the watchdog.
+    async fn start(self: Arc<Self>) -> Result<(), String> {
+        if self.is_stopping() {
+            return Err("this hub client was stopped".into());
+        }
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let res = {
+            let _guard = self.lock.lock().await;
+            self.connect_once().await
+        };
+        if let Err(e) = res {
+            self.started.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
+        self.status("connected", format!("{} feed connected", self.cfg.hub));
+        if let Some(limit) = self.cfg.stale_after_s {
+            let handle = tokio::spawn(self.clone().watch(limit));
+            if let Ok(mut t) = self.tasks.lock() {
+                t.watchdog = Some(handle);
+            }
+        }
+        Ok(())
+    }
+
+    /// Remember a subscription (replacing the arguments of the same method and key, in place).
+    fn remember(&self, method: &str, key: &str, args: &serde_json::Value) {
+        if let Ok(mut subs) = self.subs.lock() {
+            match subs.iter_mut().find(|s| s.method == method && s.key == key) {
+                Some(s) => s.args = args.clone(),
+                None => subs.push(Sub {
+                    method: method.to_string(),
+                    key: key.to_string(),
+                    args: args.clone(),
+                }),
+            }
+        }
+    }
+
+    /// Invoke a remembered subscription when connected; a refusal by the hub forgets it.
+    async fn subscribe(
+        self: Arc<Self>,
+        method: String,
+        key: String,
+        args: serde_json::Value,
+    ) -> Option<String> {
+        let conn = self
+            .current()
+            .filter(|c| !c.closed.load(Ordering::SeqCst))?;
+        let err = conn.invoke(&method, &args, self.cfg.timeout).await;
+        if err.as_deref().is_some_and(|e| e != LOST) {
+            if let Ok(mut subs) = self.subs.lock() {
+                subs.retain(|s| !(s.method == method && s.key == key));
+            }
+        }
+        err
+    }
+
+    /// A new token was issued: rebuild in the background; reports `token_refreshed` after.
+    fn token_changed(self: &Arc<Self>) {
+        if !self.started.load(Ordering::SeqCst) || self.is_stopping() {
+            return;
+        }
+        let Ok(mut tasks) = self.tasks.lock() else {
+            return;
+        };
+        if let Some(old) = tasks.rebuilder.take() {
+            old.abort();
+        }
+        let task = self.clone();
+        let job = async move {
+            task.reconnect("token refreshed").await;
+            if task.connected() && !task.is_stopping() {
+                task.status(
+                    "token_refreshed",
+                    format!("{} feed reconnected with a fresh token", task.cfg.hub),
+                );
+            }
+        };
+        tasks.rebuilder = Some(match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.spawn(job),
+            Err(_) => pyo3_async_runtimes::tokio::get_runtime().spawn(job),
+        });
     }
 
     /// Build one connection with the current token and re-invoke every subscription.
@@ -839,31 +943,24 @@ impl HubClient {
         if delays.is_empty() {
             delays.push(Duration::from_secs(1));
         }
-        let (stop_tx, _) = watch::channel(false);
+        let cfg = Config {
+            url,
+            hub,
+            timeout: Duration::from_secs_f64(timeout_s),
+            keep_alive: Duration::from_secs_f64(keep_alive_s),
+            delays,
+            stale_after_s,
+        };
+        let token: TokenFn = Box::new(move || {
+            Python::attach(|py| {
+                token
+                    .call0(py)
+                    .and_then(|t| t.bind(py).extract::<String>())
+                    .map_err(|e| e.to_string())
+            })
+        });
         Ok(HubClient {
-            inner: Arc::new(Client {
-                shared: Shared::new(bucketer),
-                cfg: Config {
-                    url,
-                    hub,
-                    timeout: Duration::from_secs_f64(timeout_s),
-                    keep_alive: Duration::from_secs_f64(keep_alive_s),
-                    delays,
-                    stale_after_s,
-                },
-                token,
-                conn: Mutex::new(None),
-                gen: AtomicU64::new(0),
-                lock: tokio::sync::Mutex::new(()),
-                started: AtomicBool::new(false),
-                stopping: AtomicBool::new(false),
-                stop_tx,
-                subs: Mutex::new(Vec::new()),
-                tasks: Mutex::new(Tasks::default()),
-                verdict: Mutex::new(None),
-                connects: AtomicU64::new(0),
-                stale: AtomicU64::new(0),
-            }),
+            inner: Arc::new(Client::new(cfg, token, bucketer)),
         })
     }
 
@@ -871,30 +968,10 @@ impl HubClient {
     /// ConnectionError when the first connection fails (no retry: the caller decides).
     fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let me = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            if me.is_stopping() {
-                return Err(py_err("this hub client was stopped".into()));
-            }
-            if me.started.swap(true, Ordering::SeqCst) {
-                return Ok(());
-            }
-            let res = {
-                let _guard = me.lock.lock().await;
-                me.connect_once().await
-            };
-            if let Err(e) = res {
-                me.started.store(false, Ordering::SeqCst);
-                return Err(py_err(e));
-            }
-            me.status("connected", format!("{} feed connected", me.cfg.hub));
-            if let Some(limit) = me.cfg.stale_after_s {
-                let handle = tokio::spawn(me.clone().watch(limit));
-                if let Ok(mut t) = me.tasks.lock() {
-                    t.watchdog = Some(handle);
-                }
-            }
-            Ok(())
-        })
+        pyo3_async_runtimes::tokio::future_into_py(
+            py,
+            async move { me.start().await.map_err(py_err) },
+        )
     }
 
     /// Stop for good: tasks ended, connection closed; `next_batch` ends with `("end",)`.
@@ -914,26 +991,7 @@ impl HubClient {
 
     /// A new token was issued: rebuild in the background; reports `token_refreshed` after.
     fn token_changed(&self) {
-        let me = self.inner.clone();
-        if !me.started.load(Ordering::SeqCst) || me.is_stopping() {
-            return;
-        }
-        let Ok(mut tasks) = me.tasks.lock() else {
-            return;
-        };
-        if let Some(old) = tasks.rebuilder.take() {
-            old.abort();
-        }
-        let task = me.clone();
-        tasks.rebuilder = Some(pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-            task.reconnect("token refreshed").await;
-            if task.connected() && !task.is_stopping() {
-                task.status(
-                    "token_refreshed",
-                    format!("{} feed reconnected with a fresh token", task.cfg.hub),
-                );
-            }
-        }));
+        self.inner.token_changed();
     }
 
     /// Remember a subscription (re-sent after every reconnect) and, when connected, invoke it:
@@ -947,28 +1005,10 @@ impl HubClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let args: serde_json::Value = serde_json::from_str(&args_json)
             .map_err(|e| PyValueError::new_err(format!("bad arguments: {e}")))?;
-        if let Ok(mut subs) = self.inner.subs.lock() {
-            match subs.iter_mut().find(|s| s.method == method && s.key == key) {
-                Some(s) => s.args = args.clone(),
-                None => subs.push(Sub {
-                    method: method.clone(),
-                    key: key.clone(),
-                    args: args.clone(),
-                }),
-            }
-        }
+        self.inner.remember(&method, &key, &args);
         let me = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let Some(conn) = me.current().filter(|c| !c.closed.load(Ordering::SeqCst)) else {
-                return Ok(None);
-            };
-            let err = conn.invoke(&method, &args, me.cfg.timeout).await;
-            if err.as_deref().is_some_and(|e| e != LOST) {
-                if let Ok(mut subs) = me.subs.lock() {
-                    subs.retain(|s| !(s.method == method && s.key == key));
-                }
-            }
-            Ok(err)
+            Ok(me.subscribe(method, key, args).await)
         })
     }
 
@@ -1280,5 +1320,316 @@ mod tests {
             .unwrap();
         let got = rt.block_on(c.invoke("Sub", &serde_json::json!([1]), Duration::from_secs(1)));
         assert_eq!(got.as_deref(), Some(LOST));
+    }
+
+    // ---- supervision against a minimal SignalR hub on a local socket ----
+
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Conn(usize, String),
+        Invoke(usize, String, serde_json::Value),
+    }
+
+    struct Hub {
+        url: String,
+        seen: mpsc::UnboundedReceiver<Seen>,
+        refuse: Arc<AtomicU64>,
+        kill: watch::Sender<u64>,
+    }
+
+    /// Answers the handshake and every invocation (an error for target "Bad"); `refuse` makes the
+    /// next accepts fail at the socket; `kill` drops every open connection.
+    #[allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+    async fn hub() -> Hub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hubs/market", listener.local_addr().unwrap());
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        let refuse = Arc::new(AtomicU64::new(0));
+        let (kill, _) = watch::channel(0u64);
+        let (r, k) = (refuse.clone(), kill.clone());
+        tokio::spawn(async move {
+            let mut n = 0usize;
+            while let Ok((stream, _)) = listener.accept().await {
+                if r.load(Ordering::SeqCst) > 0 {
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    drop(stream);
+                    continue;
+                }
+                let (idx, seen_tx, mut kill_rx) = (n, seen_tx.clone(), k.subscribe());
+                n += 1;
+                tokio::spawn(async move {
+                    let mut uri = String::new();
+                    let cb = |req: &Request, resp: Response| {
+                        uri = req.uri().to_string();
+                        Ok(resp)
+                    };
+                    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, cb).await else {
+                        return;
+                    };
+                    let _ = seen_tx.send(Seen::Conn(idx, uri));
+                    let (mut sink, mut rx) = ws.split();
+                    loop {
+                        let msg = tokio::select! {
+                            m = rx.next() => m,
+                            _ = kill_rx.changed() => return,
+                        };
+                        let Some(Ok(Message::Text(text))) = msg else {
+                            return;
+                        };
+                        for frame in text.as_str().split('\u{1e}').filter(|f| !f.is_empty()) {
+                            let v: serde_json::Value = serde_json::from_str(frame).unwrap();
+                            let reply = if v.get("protocol").is_some() {
+                                "{}".to_string()
+                            } else if v["type"] == 1 {
+                                let target = v["target"].as_str().unwrap().to_string();
+                                let id = v["invocationId"].clone();
+                                let reply = if target == "Bad" {
+                                    serde_json::json!({"type": 3, "invocationId": id, "error": "refused"})
+                                } else {
+                                    serde_json::json!({"type": 3, "invocationId": id})
+                                };
+                                let _ =
+                                    seen_tx.send(Seen::Invoke(idx, target, v["arguments"].clone()));
+                                reply.to_string()
+                            } else {
+                                continue;
+                            };
+                            if sink
+                                .send(Message::Text(format!("{reply}\u{1e}").into()))
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Hub {
+            url,
+            seen,
+            refuse,
+            kill,
+        }
+    }
+
+    fn client(url: &str, stale_after_s: Option<f64>) -> (Arc<Client>, Arc<AtomicU64>) {
+        let calls = Arc::new(AtomicU64::new(0));
+        let c = calls.clone();
+        let token: TokenFn =
+            Box::new(move || Ok(format!("t{}", c.fetch_add(1, Ordering::SeqCst) + 1)));
+        let cfg = Config {
+            url: url.to_string(),
+            hub: "Market".into(),
+            timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(10),
+            delays: vec![Duration::from_millis(10), Duration::from_millis(20)],
+            stale_after_s,
+        };
+        (Arc::new(Client::new(cfg, token, None)), calls)
+    }
+
+    const GUARD: Duration = Duration::from_secs(10); // against hanging only
+
+    /// Take records until one matches `pred`; every record taken is appended to `log`.
+    async fn until(c: &Client, log: &mut Vec<Rec>, pred: impl Fn(&Rec) -> bool) {
+        let wait = async {
+            loop {
+                let notified = c.shared.notify.notified();
+                let batch = std::mem::take(&mut c.shared.state.lock().unwrap().queue);
+                let hit = batch.iter().any(&pred);
+                log.extend(batch);
+                if hit {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(GUARD, wait)
+            .await
+            .expect("record never came");
+    }
+
+    async fn seen(h: &mut Hub) -> Seen {
+        tokio::time::timeout(GUARD, h.seen.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    fn status(state: &'static str) -> impl Fn(&Rec) -> bool {
+        move |r| matches!(r, Rec::Status(s, _) if *s == state)
+    }
+
+    fn states(log: &[Rec]) -> Vec<&'static str> {
+        log.iter()
+            .filter_map(|r| {
+                if let Rec::Status(s, _) = r {
+                    Some(*s)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn sub(
+        c: &Arc<Client>,
+        method: &str,
+        args: serde_json::Value,
+    ) -> impl std::future::Future<Output = Option<String>> {
+        c.remember(method, "k", &args);
+        c.clone()
+            .subscribe(method.to_string(), "k".to_string(), args)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reconnects_with_backoff_a_fresh_token_and_every_subscription() {
+        let mut h = hub().await;
+        let (c, tokens) = client(&h.url, None);
+        c.clone().start().await.unwrap();
+        assert_eq!(
+            seen(&mut h).await,
+            Seen::Conn(0, "/hubs/market?access_token=t1".into())
+        );
+        assert_eq!(
+            sub(&c, "SubscribeContractTrades", serde_json::json!(["C"])).await,
+            None
+        );
+        assert_eq!(
+            sub(&c, "Bad", serde_json::json!([1])).await.as_deref(),
+            Some("refused")
+        );
+        for _ in 0..2 {
+            assert!(matches!(seen(&mut h).await, Seen::Invoke(0, _, _)));
+        }
+        // Two refused attempts, then back: the token is read again and the subscription renewed
+        // (the refused one was forgotten).
+        h.refuse.store(2, Ordering::SeqCst);
+        h.kill.send_modify(|g| *g += 1);
+        let mut log = Vec::new();
+        until(&c, &mut log, status("reconnected")).await;
+        let token = format!("t{}", tokens.load(Ordering::SeqCst));
+        assert_eq!(
+            seen(&mut h).await,
+            Seen::Conn(1, format!("/hubs/market?access_token={token}"))
+        );
+        assert_eq!(
+            seen(&mut h).await,
+            Seen::Invoke(
+                1,
+                "SubscribeContractTrades".into(),
+                serde_json::json!(["C"])
+            )
+        );
+        assert_eq!(tokens.load(Ordering::SeqCst), 4);
+        assert_eq!(
+            states(&log),
+            vec!["connected", "disconnected", "reconnected"]
+        );
+        let attempts = log
+            .iter()
+            .filter(|r| matches!(r, Rec::Log(LOG_WARNING, m) if m.contains("(attempt ")))
+            .count();
+        assert_eq!(attempts, 2);
+        assert_eq!(c.connects.load(Ordering::SeqCst), 2);
+        assert!(c.connected());
+        c.stop();
+        until(&c, &mut log, |r| matches!(r, Rec::End)).await;
+        assert!(!c.connected());
+        assert!(c.clone().start().await.is_err()); // stopped for good
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn watchdog_asks_for_market_hours_then_alerts_and_reconnects() {
+        let mut h = hub().await;
+        let (c, _) = client(&h.url, Some(0.2));
+        c.clone().start().await.unwrap();
+        let _ = seen(&mut h).await;
+        sub(&c, "SubscribeContractQuotes", serde_json::json!(["C"])).await;
+        let _ = seen(&mut h).await;
+        let mut log = Vec::new();
+        let verdict = |open: bool| {
+            let tx = c
+                .verdict
+                .lock()
+                .unwrap()
+                .take()
+                .expect("a question is pending");
+            tx.send(open).unwrap();
+        };
+        // Market closed: nothing happens, the watchdog asks again.
+        until(&c, &mut log, |r| matches!(r, Rec::MarketHours)).await;
+        verdict(false);
+        until(&c, &mut log, |r| matches!(r, Rec::MarketHours)).await;
+        assert_eq!(c.stale.load(Ordering::SeqCst), 0);
+        // Market open: a stale alert and a forced reconnect with the subscription renewed.
+        verdict(true);
+        until(&c, &mut log, status("reconnected")).await;
+        assert_eq!(states(&log), vec!["connected", "stale", "reconnected"]);
+        assert!(
+            matches!(&log.iter().find(|r| matches!(r, Rec::Status("stale", _))), Some(Rec::Status(_, m)) if m.starts_with("Market feed silent for "))
+        );
+        assert_eq!(c.stale.load(Ordering::SeqCst), 1);
+        assert!(matches!(seen(&mut h).await, Seen::Conn(1, _)));
+        assert!(
+            matches!(seen(&mut h).await, Seen::Invoke(1, m, _) if m == "SubscribeContractQuotes")
+        );
+        c.stop();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_change_rebuilds_with_the_new_token() {
+        let mut h = hub().await;
+        let (c, _) = client(&h.url, None);
+        c.clone().start().await.unwrap();
+        let _ = seen(&mut h).await;
+        c.token_changed();
+        let mut log = Vec::new();
+        until(&c, &mut log, status("token_refreshed")).await;
+        assert_eq!(
+            states(&log),
+            vec!["connected", "reconnected", "token_refreshed"]
+        );
+        assert_eq!(
+            seen(&mut h).await,
+            Seen::Conn(1, "/hubs/market?access_token=t2".into())
+        );
+        assert_eq!(c.connects.load(Ordering::SeqCst), 2);
+        c.stop();
+        c.token_changed(); // after stop: nothing
+        until(&c, &mut log, |r| matches!(r, Rec::End)).await;
+        assert_eq!(states(&log).last(), Some(&"token_refreshed"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_first_connect_is_an_error_not_a_retry() {
+        let h = hub().await;
+        h.refuse.store(1, Ordering::SeqCst);
+        let (c, tokens) = client(&h.url, None);
+        assert!(c
+            .clone()
+            .start()
+            .await
+            .unwrap_err()
+            .contains("hub connect failed"));
+        assert_eq!(tokens.load(Ordering::SeqCst), 1);
+        let bad = Arc::new(Client::new(
+            Config {
+                url: h.url.clone(),
+                hub: "Market".into(),
+                timeout: Duration::from_secs(5),
+                keep_alive: Duration::from_secs(10),
+                delays: vec![],
+                stale_after_s: None,
+            },
+            Box::new(|| Err("logged out".into())),
+            None,
+        ));
+        let err = Arc::clone(&bad).start().await.unwrap_err();
+        assert!(err.contains("no session token (logged out)"), "{err}");
     }
 }
