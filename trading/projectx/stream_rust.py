@@ -8,7 +8,9 @@ token provider at every (re)connect, reconnect with backoff, re-invocation of ev
 subscription, connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed
 watchdog. Python receives one batch of records per crossing (`HubClient.next_batch`), builds the
 same event objects as `realtime.py`, runs the batching consumer, and answers the watchdog's
-market-hours question on the loop (the predicate is Python's).
+market-hours question on the loop (the predicate is Python's). The token provider is called from a
+Rust worker thread (holding the GIL) at every (re)connect: it must be a plain read such as
+`ProjectXClient.token`, never something that needs the event loop.
 
 Bars: given `bar_period_ns`, trade prints feed a Rust `TickAggregator` per contract (same rules as
 `trading.marketdata`); closed bars go to `on_bars(contract_id, bars)`, `forming_bar(contract_id)`
