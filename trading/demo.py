@@ -31,6 +31,7 @@ from trading.engine import Engine
 from trading.engine_exec import OrderPath, python_path, rust_path
 from trading.engine_jobs import Jobs, day_plan, run_once
 from trading.engine_setup import build_engine, close_engine, sim_gateway
+from trading.projectx import schema
 from trading.sim import SimGateway, SimOptions
 from trading.sim.bars import MinuteBar
 from trading.store import Store
@@ -42,6 +43,9 @@ LATENCY_BURST = 20
 SYMBOLS = ("MNQ", "MES")
 
 
+_USER_EVENTS = frozenset({schema.EVENT_USER_ORDER, schema.EVENT_USER_POSITION, schema.EVENT_USER_TRADE})
+
+
 class UserEventCounter:
     """Counts the order/position/trade events the simulator emits for one account."""
 
@@ -50,7 +54,7 @@ class UserEventCounter:
         self.count = 0
 
     def user_event(self, account_id: int, target: str, payload: Any) -> None:
-        if account_id == self.account_id and target in ("GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"):
+        if account_id == self.account_id and target in _USER_EVENTS:
             self.count += 1
 
 
