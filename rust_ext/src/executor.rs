@@ -29,7 +29,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
 use pyo3_async_runtimes::TaskLocals;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::http::{attempt, build_client, format_ts, Attempt, Envelope};
 use crate::wire::*;
@@ -166,7 +166,10 @@ impl Inner {
                 tag,
                 since_ns,
             } => {
-                let body = json!({"accountId": account_id, "startTimestamp": format_ts(*since_ns)});
+                let body = body(&SearchOrdersBody {
+                    account_id: *account_id,
+                    start_timestamp: format_ts(*since_ns),
+                });
                 let env = match self.read_once(PATH_ORDER_SEARCH, &body).await {
                     Ok(e) => e,
                     Err(e) => return Found::Unknown(e),
@@ -194,7 +197,10 @@ impl Inner {
                 stop,
                 trail,
             } => {
-                let body = json!({"accountId": account_id, "orderId": order_id});
+                let body = body(&OrderRefBody {
+                    account_id: *account_id,
+                    order_id: *order_id,
+                });
                 let order = match self.read_once(PATH_ORDER_SEARCH_BY_ID, &body).await {
                     Ok(Envelope { order: Some(o), .. }) => o,
                     Ok(_) => return Found::Unknown("no order in the answer".into()),
@@ -225,7 +231,10 @@ impl Inner {
                 account_id,
                 order_id,
             } => {
-                let body = json!({"accountId": account_id, "orderId": order_id});
+                let body = body(&OrderRefBody {
+                    account_id: *account_id,
+                    order_id: *order_id,
+                });
                 let order = match self.read_once(PATH_ORDER_SEARCH_BY_ID, &body).await {
                     Ok(Envelope { order: Some(o), .. }) => o,
                     Ok(_) => return Found::Unknown("no order in the answer".into()),
@@ -249,7 +258,9 @@ impl Inner {
                 account_id,
                 contract_id,
             } => {
-                let body = json!({"accountId": account_id});
+                let body = body(&AccountBody {
+                    account_id: *account_id,
+                });
                 match self.read_once(PATH_POSITION_SEARCH_OPEN, &body).await {
                     Err(e) => Found::Unknown(e),
                     Ok(env) => {
@@ -397,7 +408,10 @@ impl Inner {
 
     async fn find_by_tag(&self, account_id: i64, tag: String, since_ns: i64) -> CallResult {
         let start = Instant::now();
-        let body = json!({"accountId": account_id, "startTimestamp": format_ts(since_ns)});
+        let body = body(&SearchOrdersBody {
+            account_id,
+            start_timestamp: format_ts(since_ns),
+        });
         let mut r = CallResult::default();
         let (mut step, mut reauthed) = (0usize, false);
         loop {
@@ -462,12 +476,6 @@ impl Inner {
         }
         r.elapsed_ns = start.elapsed().as_nanos() as u64;
         r
-    }
-}
-
-fn put<T: Into<Value>>(m: &mut Map<String, Value>, key: &str, v: Option<T>) {
-    if let Some(v) = v {
-        m.insert(key.into(), v.into());
     }
 }
 
@@ -548,35 +556,35 @@ impl OrderExecutor {
         take_profit_ticks: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let sign = if side == SIDE_BID { 1 } else { -1 };
-        let mut m = Map::new();
-        m.insert("accountId".into(), account_id.into());
-        m.insert("contractId".into(), contract_id.into());
-        m.insert("type".into(), order_type.into());
-        m.insert("side".into(), side.into());
-        m.insert("size".into(), size.into());
-        put(&mut m, "limitPrice", limit_price);
-        put(&mut m, "stopPrice", stop_price);
-        put(&mut m, "trailPrice", trail_price);
-        m.insert("customTag".into(), custom_tag.clone().into());
-        put(
-            &mut m,
-            "stopLossBracket",
-            stop_loss_ticks.map(|t| json!({"ticks": -t.abs() * sign, "type": ORDER_TYPE_STOP})),
-        );
-        put(
-            &mut m,
-            "takeProfitBracket",
-            take_profit_ticks.map(|t| json!({"ticks": t.abs() * sign, "type": ORDER_TYPE_LIMIT})),
-        );
+        let m = body(&PlaceBody {
+            account_id,
+            contract_id,
+            order_type,
+            side,
+            size,
+            limit_price,
+            stop_price,
+            trail_price,
+            custom_tag: custom_tag.clone(),
+            stop_loss_bracket: stop_loss_ticks.map(|t| BracketBody {
+                ticks: -t.abs() * sign,
+                order_type: ORDER_TYPE_STOP,
+            }),
+            take_profit_bracket: take_profit_ticks.map(|t| BracketBody {
+                ticks: t.abs() * sign,
+                order_type: ORDER_TYPE_LIMIT,
+            }),
+        });
         let rec = Reconcile::Place {
             account_id,
             tag: custom_tag,
             since_ns: now_ns() - 60_000_000_000,
         };
         let inner = self.inner.clone();
-        into_awaitable(py, async move {
-            inner.mutate(PATH_ORDER_PLACE, Value::Object(m), rec).await
-        })
+        into_awaitable(
+            py,
+            async move { inner.mutate(PATH_ORDER_PLACE, m, rec).await },
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -591,13 +599,14 @@ impl OrderExecutor {
         stop_price: Option<f64>,
         trail_price: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut m = Map::new();
-        m.insert("accountId".into(), account_id.into());
-        m.insert("orderId".into(), order_id.into());
-        put(&mut m, "size", size);
-        put(&mut m, "limitPrice", limit_price);
-        put(&mut m, "stopPrice", stop_price);
-        put(&mut m, "trailPrice", trail_price);
+        let m = body(&ModifyBody {
+            account_id,
+            order_id,
+            size,
+            limit_price,
+            stop_price,
+            trail_price,
+        });
         let rec = Reconcile::Modify {
             account_id,
             order_id,
@@ -607,9 +616,10 @@ impl OrderExecutor {
             trail: trail_price.is_some(),
         };
         let inner = self.inner.clone();
-        into_awaitable(py, async move {
-            inner.mutate(PATH_ORDER_MODIFY, Value::Object(m), rec).await
-        })
+        into_awaitable(
+            py,
+            async move { inner.mutate(PATH_ORDER_MODIFY, m, rec).await },
+        )
     }
 
     fn cancel<'py>(
@@ -618,7 +628,10 @@ impl OrderExecutor {
         account_id: i64,
         order_id: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let body = json!({"accountId": account_id, "orderId": order_id});
+        let body = body(&OrderRefBody {
+            account_id,
+            order_id,
+        });
         let inner = self.inner.clone();
         into_awaitable(py, async move {
             inner
@@ -640,7 +653,11 @@ impl OrderExecutor {
         account_id: i64,
         contract_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let body = json!({"accountId": account_id, "contractId": contract_id});
+        let body = body(&ClosePositionBody {
+            account_id,
+            contract_id: contract_id.clone(),
+            size: None,
+        });
         let inner = self.inner.clone();
         into_awaitable(py, async move {
             inner
@@ -663,7 +680,11 @@ impl OrderExecutor {
         contract_id: String,
         size: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let body = json!({"accountId": account_id, "contractId": contract_id, "size": size});
+        let body = body(&ClosePositionBody {
+            account_id,
+            contract_id: contract_id.clone(),
+            size: Some(size),
+        });
         let inner = self.inner.clone();
         into_awaitable(py, async move {
             inner
