@@ -120,6 +120,8 @@ class RiskSettings(Section):
     max_loss_trailing: Decimal = Field(Decimal("2000"), gt=0)
     trading_start: time = time(9, 30)
     trading_end: time = time(15, 55)
+    price_band_ticks: int = Field(2000, ge=0)  # 0 disables
+    price_band_atr: Decimal = Field(Decimal(0), ge=0)  # multiple of the 1-minute ATR; 0 disables
 
 
 class OvernightRangeSettings(Section):

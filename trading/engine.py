@@ -317,6 +317,7 @@ class Engine:
             realized_today=self.realized_today,
             unrealized=self._unrealized(),
             balance=self.balance,
+            last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars),
         )
 
     def check_risk(self, request: OrderRequest) -> Decision:

@@ -13,12 +13,16 @@ Choices:
   trading day (TopstepX resets its DLL daily). Trailing max loss (MLL) and manual trips stay until
   a trader resets them.
 - The MLL high-water mark is the highest realized balance seen (end-of-trade, not intraday equity).
+- A price band guards against fat fingers: a priced order (limit, stop, trail) further from the
+  contract's last trade than `price_band_ticks` ticks (or, wider, `price_band_atr` x the ATR of the
+  last 1-minute bars) is refused, even when it would reduce a position: a protective stop at an
+  absurd price protects nothing. A market order has no price and passes.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,8 +30,15 @@ from typing import Any, Protocol
 
 from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, session_at, to_ny
 from trading.config import RiskSettings
-from trading.domain import OrderRequest, Side
+from trading.domain import Contract, OrderRequest, Side
+from trading.marketdata import BarArrays
 from trading.strategies.base import Decision
+from trading.strategies.levels import atr
+
+ATR_BARS = 14  # the price band's ATR: mean true range of the last 14 one-minute bars
+# Always refused, band or not. With no last trade to measure a band from, only these and prices <= 0
+# are refused: refusing every priced order would block trading until the first quote arrives.
+MAX_SANE_PRICE = Decimal("1e9")
 
 
 class KillMode(enum.StrEnum):
@@ -44,6 +55,19 @@ class WorkingOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceRef:
+    """A contract's last trade and the units its price band is measured in."""
+
+    last: Decimal
+    tick_size: Decimal
+    atr: Decimal | None = None  # in points, when enough bars are known
+
+
+class _Bars(Protocol):
+    def arrays(self) -> BarArrays: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """What the account holds right now, as the caller's ledger sees it."""
 
@@ -52,10 +76,27 @@ class Exposure:
     realized_today: Decimal = Decimal(0)
     unrealized: Decimal = Decimal(0)
     balance: Decimal = Decimal(0)  # realized account balance
+    last_prices: Mapping[str, PriceRef] = field(default_factory=dict)  # contract id -> last trade
 
     @property
     def day_pnl(self) -> Decimal:
         return self.realized_today + self.unrealized
+
+    @staticmethod
+    def last_prices_of(
+        contracts: Mapping[str, Contract], last_price: Callable[[str], Decimal | None], bars: Mapping[str, _Bars]
+    ) -> dict[str, PriceRef]:
+        """`last_prices` from a symbol -> contract map, the last trade of a symbol and its 1-minute bars."""
+        out: dict[str, PriceRef] = {}
+        for sym, c in contracts.items():
+            last = last_price(sym)
+            if last is None:
+                continue
+            cache = bars.get(sym)
+            mean = atr(cache.arrays(), ATR_BARS) if cache is not None else None
+            points = None if mean is None else Decimal(mean.numerator) / mean.denominator
+            out[c.id] = PriceRef(last, c.tick_size, points)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +236,9 @@ class RiskManager:
         reduces = pos != 0 and (pos > 0) != (delta > 0) and request.size <= abs(pos)
         if request.size <= 0:
             return refuse(f"order size must be positive, got {request.size}")
+        band = self.price_band(request, exposure.last_prices.get(request.contract_id))
+        if not band:
+            return band
         if reduces:
             return Decision(True, "reduces the open position")
         if self.state.kill_mode is KillMode.HALTED:
@@ -227,6 +271,33 @@ class RiskManager:
                 f"outside trading hours ({s.trading_start:%H:%M}-{s.trading_end:%H:%M} New York on trading days)"
             )
         return Decision(True)
+
+    def price_band(self, request: OrderRequest, ref: PriceRef | None) -> Decision:
+        """Every price of the order within the band around the last trade (see the module notes)."""
+        prices = {"limit": request.limit_price, "stop": request.stop_price, "trail": request.trail_price}
+        for name, price in prices.items():
+            if price is None:
+                continue
+            band = self._band(ref) if ref is not None and price.is_finite() else None
+            if band is not None and ref is not None and abs(price - ref.last) > band[0]:
+                width, label = band
+                return refuse(
+                    f"{name} price {price} is {abs(price - ref.last) / ref.tick_size:.0f} ticks from the last trade "
+                    f"{ref.last} on {request.contract_id}: beyond the price band of {label} ({width:f} points)"
+                )
+            if not price.is_finite() or abs(price) > MAX_SANE_PRICE or (ref is None and price <= 0):
+                return refuse(f"{name} price {price} is not a price this contract can trade at")
+        return Decision(True)
+
+    def _band(self, ref: PriceRef) -> tuple[Decimal, str] | None:
+        """The band's half-width in points and how it was set: the wider of the limits configured."""
+        s = self.settings
+        limits = []
+        if s.price_band_ticks:
+            limits.append((s.price_band_ticks * ref.tick_size, f"{s.price_band_ticks} ticks"))
+        if s.price_band_atr and ref.atr:
+            limits.append((s.price_band_atr * ref.atr, f"{s.price_band_atr} x ATR {ref.atr:.2f}"))
+        return max(limits, key=lambda lim: lim[0]) if limits else None
 
     def in_trading_hours(self, now: datetime) -> bool:
         d = to_ny(now).date()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from trading.config import RiskSettings
 from trading.domain import OrderRequest, OrderType, Side
-from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, RiskState, WorkingOrder
+from trading.risk import Exposure, KillMode, PriceRef, RepositoryRiskStore, RiskManager, RiskState, WorkingOrder
 
 MNQ = "CON.F.US.MNQ.Z25"
 MES = "CON.F.US.MES.Z25"
@@ -141,3 +141,110 @@ async def test_kill_switch_survives_a_restart_in_the_store(store: object) -> Non
     again = await RiskManager.load(SETTINGS, persistence, 7)
     assert again.state.kill_mode is KillMode.REDUCE_ONLY and not again.state.kill_automatic
     assert again.state.kill_reason == "manual"
+
+
+# ----------------------------------------------------------------------------- price band
+
+TICK = Decimal("0.25")
+LAST = Decimal("21000.50")
+BAND = RiskSettings(price_band_ticks=400)  # 100 points on MNQ
+
+
+def priced(kind: str, price: Decimal, side: Side = Side.BUY, size: int = 1) -> OrderRequest:
+    types = {"limit": OrderType.LIMIT, "stop": OrderType.STOP, "trail": OrderType.TRAILING_STOP}
+    return OrderRequest(1, MNQ, side, types[kind], size, "t", **{f"{kind}_price": price})  # type: ignore[arg-type]
+
+
+def at_last(last: Decimal = LAST, atr: Decimal | None = None, **kw: object) -> Exposure:
+    return exposure(last_prices={MNQ: PriceRef(last, TICK, atr)}, **kw)
+
+
+@given(
+    st.integers(-400, 400),
+    st.sampled_from(["limit", "stop", "trail"]),
+    st.sampled_from([Side.BUY, Side.SELL]),
+)
+def test_any_price_within_the_band_passes(ticks: int, kind: str, side: Side) -> None:
+    d = RiskManager(BAND).price_band(priced(kind, LAST + ticks * TICK, side), PriceRef(LAST, TICK))
+    assert d.approved, d.reason
+
+
+@given(
+    st.integers(401, 10**15) | st.integers(-(10**15), -401),
+    st.sampled_from(["limit", "stop", "trail"]),
+    st.sampled_from([Side.BUY, Side.SELL]),
+)
+def test_any_price_beyond_the_band_is_refused_naming_the_limit_and_the_last_price(
+    ticks: int, kind: str, side: Side
+) -> None:
+    price = LAST + ticks * TICK
+    d = RiskManager(BAND).check(priced(kind, price, side), at_last(), T)
+    assert not d.approved
+    assert f"{kind} price {price}" in d.reason and "price band of 400 ticks (100.00 points)" in d.reason
+    assert f"the last trade {LAST}" in d.reason and f"{abs(ticks)} ticks from" in d.reason
+
+
+def test_the_order_priced_at_1e15_is_refused() -> None:
+    d = RiskManager(SETTINGS).check(priced("limit", Decimal("1e15")), at_last(), T)
+    assert not d.approved and "beyond the price band of 2000 ticks" in d.reason
+
+
+def test_a_market_order_has_no_price_and_passes_the_band() -> None:
+    req = OrderRequest(1, MNQ, Side.BUY, OrderType.MARKET, 1, "t")
+    assert RiskManager(BAND).check(req, at_last(), T).approved
+
+
+def test_a_reducing_order_at_an_absurd_price_is_still_refused() -> None:
+    # A protective stop at a mistyped price protects nothing; a market flatten still passes.
+    rm = RiskManager(BAND)
+    rm.trip(KillMode.HALTED, "manual", T)
+    exp = at_last(positions={MNQ: 2})
+    d = rm.check(priced("stop", Decimal("2100.50"), Side.SELL), exp, T)
+    assert not d.approved and "price band" in d.reason
+    assert rm.check(priced("stop", Decimal("20990"), Side.SELL), exp, T).approved
+    assert rm.check(OrderRequest(1, MNQ, Side.SELL, OrderType.MARKET, 2, "t"), exp, T).approved
+
+
+def test_the_atr_band_widens_the_tick_band_and_zero_disables() -> None:
+    wide = RiskSettings(price_band_ticks=400, price_band_atr=Decimal("30"))
+    req = priced("limit", LAST + Decimal("150"))  # 600 ticks away
+    assert not RiskManager(wide).check(req, at_last(atr=Decimal("4")), T).approved  # 120 points < 150
+    assert RiskManager(wide).check(req, at_last(atr=Decimal("6")), T).approved  # 180 points
+    d = RiskManager(wide).check(priced("limit", LAST + 200), at_last(atr=Decimal("6")), T)
+    assert not d.approved and "price band of 30 x ATR 6.00 (180" in d.reason
+    atr_only = RiskSettings(price_band_ticks=0, price_band_atr=Decimal("30"))
+    assert RiskManager(atr_only).check(priced("limit", LAST + 1000), at_last(), T).approved  # no ATR known
+    off = RiskSettings(price_band_ticks=0)
+    assert RiskManager(off).check(priced("limit", LAST * 10), at_last(), T).approved
+    d = RiskManager(off).check(priced("limit", Decimal("1e15")), at_last(), T)
+    assert not d.approved and "not a price this contract can trade at" in d.reason  # band or not
+
+
+@pytest.mark.parametrize("price", ["0", "-5", "1000000000.25", "1e15", "NaN", "Infinity"])
+def test_without_a_last_trade_only_impossible_prices_are_refused(price: str) -> None:
+    d = RiskManager(BAND).check(priced("limit", Decimal(price)), exposure(), T)
+    assert not d.approved and "is not a price this contract can trade at" in d.reason
+    assert RiskManager(BAND).check(priced("limit", Decimal("999999999")), exposure(), T).approved
+
+
+def test_last_prices_come_from_the_last_trade_and_the_bars_atr() -> None:
+    import numpy as np
+
+    from trading.domain import Contract
+    from trading.marketdata import BarArrays
+
+    class Bars:
+        def __init__(self, n: int) -> None:
+            z = np.zeros(n)
+            self.a = BarArrays(np.arange(n, dtype=np.int64), z + 100, z + 102, z + 99, z + 100, z)
+
+        def arrays(self) -> BarArrays:
+            return self.a
+
+    mnq = Contract(MNQ, "MNQZ5", "F.US.MNQ", "", TICK, Decimal("0.5"))
+    mes = Contract(MES, "MESZ5", "F.US.MES", "", TICK, Decimal("1.25"))
+    last = {"MNQ": Decimal("100.25"), "MES": None}
+    refs = Exposure.last_prices_of({"MNQ": mnq, "MES": mes}, last.__getitem__, {"MNQ": Bars(15)})
+    assert refs == {MNQ: PriceRef(Decimal("100.25"), TICK, Decimal(3))}
+    refs = Exposure.last_prices_of({"MNQ": mnq}, last.__getitem__, {"MNQ": Bars(14)})
+    assert refs == {MNQ: PriceRef(Decimal("100.25"), TICK, None)}  # too few bars for an ATR
