@@ -46,12 +46,14 @@ from trading.domain import (
 from trading.engine_bars import BarCache, ns
 from trading.engine_context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine_exec import OrderPath, python_path
+from trading.engine_healing import Healer
 from trading.metrics import LatencyMetrics
 from trading.orderbook import OrderBook
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
-from trading.store import DuplicateOrderTag, Store
+from trading.store import DuplicateOrderTag, Store, store_unreachable
+from trading.store.orders import Intent
 from trading.strategies import STRATEGIES
 from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy, persist, restore
 from trading.streaming import (
@@ -150,6 +152,7 @@ class Engine:
         self.market_seen_at: datetime | None = None
         self.reconciles = 0
         self.started = False
+        self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -176,6 +179,7 @@ class Engine:
                 await self._subscribe(c)
         await self.reconcile()
         self.started = True
+        self._spawn(self.healer.run(), "engine-healer")
 
     async def _add_symbols(self, symbols: Sequence[str], now: datetime) -> list[Contract]:
         """Front-month contracts, stored bars and backfill for symbols the engine does not trade yet."""
@@ -442,25 +446,40 @@ class Engine:
             self.market_seen_at = at
 
     async def on_user(self, batch: Sequence[StreamEvent]) -> None:
-        for ev in batch:
+        """Apply a user-hub batch in order. Events the store cannot take now (the database down) are
+        held by the healer, with everything after them, and applied when it is back: none is dropped."""
+        if self.healer.held:
+            self.healer.hold(batch, RuntimeError("events held before are still waiting"))
+            return
+        for i, ev in enumerate(batch):
             try:
-                if isinstance(ev, OrderEvent):
-                    async with self._lock:
-                        await self.apply_order(ev.order)
-                elif isinstance(ev, FillEvent):
-                    async with self._lock:
-                        await self.apply_fill(ev.fill)
-                elif isinstance(ev, PositionEvent):
-                    self.apply_position(ev.position, ev.closed)
-                    await self.store.positions.record(ev.position, at=self.clock.now())
-                elif isinstance(ev, AccountEvent):
-                    if ev.account.id == self.account_id:
-                        self.balance = ev.account.balance
-                elif isinstance(ev, StatusEvent):
-                    await self._on_status(ev)
-            finally:
-                if isinstance(ev, OrderEvent | FillEvent | PositionEvent):
-                    self.events_seen += 1
+                await self.apply_user_event(ev)
+            except Exception as exc:
+                if store_unreachable(exc):
+                    self.healer.hold(batch[i:], exc)
+                    return
+                # Not a store outage (a bug, a surprise shape): the broker's truth heals it.
+                log.exception("an account event could not be applied; reconciling")
+                self.ready = False
+                self.healer.wake()
+
+    async def apply_user_event(self, ev: StreamEvent) -> None:
+        if isinstance(ev, OrderEvent):
+            async with self._lock:
+                await self.apply_order(ev.order)
+        elif isinstance(ev, FillEvent):
+            async with self._lock:
+                await self.apply_fill(ev.fill)
+        elif isinstance(ev, PositionEvent):
+            await self.store.positions.record(ev.position, at=self.clock.now())
+            self.apply_position(ev.position, ev.closed)
+        elif isinstance(ev, AccountEvent):
+            if ev.account.id == self.account_id:
+                self.balance = ev.account.balance
+        elif isinstance(ev, StatusEvent):
+            await self._on_status(ev)
+        if isinstance(ev, OrderEvent | FillEvent | PositionEvent):
+            self.events_seen += 1
 
     async def _on_status(self, ev: StatusEvent) -> None:
         if ev.is_alert:
@@ -468,8 +487,8 @@ class Engine:
         if ev.hub is Hub.USER and ev.state in (StreamState.DISCONNECTED, StreamState.LOGOUT):
             self.ready = False
         if ev.hub is Hub.USER and ev.state in (StreamState.RECONNECTED, StreamState.TOKEN_REFRESHED):
-            self.ready = False
-            self._spawn(self.reconcile(), "engine-reconcile")
+            self.ready = False  # the healer reconciles (and retries until the store and broker agree)
+            self.healer.wake()
 
     def apply_position(self, position: Position, closed: bool = False) -> None:
         if closed or position.size == 0:
@@ -550,6 +569,12 @@ class Engine:
         await self._persist()
 
     async def _drain(self) -> None:
+        try:
+            await self._carry_out()
+        finally:
+            self._reserved.clear()
+
+    async def _carry_out(self) -> None:
         while self.actions:
             action = self.actions.pop(0)
             try:
@@ -566,7 +591,10 @@ class Engine:
                 await self.store.outbox.enqueue(
                     NotificationKind.ALERT, {"title": f"{type(action).__name__} failed", "text": str(exc)}
                 )
-        self._reserved.clear()
+            except Exception as exc:
+                if store_unreachable(exc):  # kept, in order: the healer carries it out when the store is back
+                    self.actions.insert(0, action)
+                raise
 
     async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
         """Intent first, then the broker, once per customTag whatever happened before."""
@@ -584,8 +612,15 @@ class Engine:
             if found is not None and found.id is not None:
                 if strategy is not None:
                     self.owner[found.id] = strategy
+                await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
                 await self.apply_order(found)
                 return found.id
+        return await self.send(request, strategy)
+
+    async def send(self, request: OrderRequest, strategy: str | None) -> int | None:
+        """Send a recorded intent and settle it: the broker id attached, or rejected, or (when the
+        broker did not take it: rate limit, unreachable) left for the healer to send again."""
+        tag = request.custom_tag
         try:
             order_id = await self.path.place(request)
         except OrderRejected as exc:
@@ -607,7 +642,15 @@ class Engine:
         except UncertainOutcome as exc:
             log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, exc)
             self.ready = False
-            self._spawn(self.reconcile(), "engine-reconcile")
+            self.healer.wake()
+            return None
+        except ProjectXError as exc:  # refused before the broker took it (429, 5xx, unreachable)
+            self.healer.defer(tag, exc)
+            await self.store.outbox.enqueue(
+                NotificationKind.ALERT,
+                {"title": "Order not placed yet", "text": f"{tag}: {exc}; retrying with the same tag"},
+                dedupe_key=f"intent-retry-{tag}",
+            )
             return None
         if strategy is not None:
             self.owner[order_id] = strategy
@@ -622,6 +665,24 @@ class Engine:
             dedupe_key=f"order-placed-{tag}",
         )
         return order_id
+
+    async def reject_intent(self, intent: Intent, reason: str) -> None:
+        """Give up an intent the broker never took: stored rejected, its strategy told, the trader too."""
+        tag = intent.request.custom_tag
+        rejected = await self.store.orders.update_status(
+            custom_tag=tag, status=OrderStatus.REJECTED, detail=reason, at=self.clock.now()
+        )
+        await self.store.outbox.enqueue(
+            NotificationKind.ORDER,
+            {
+                **_order_payload("rejected", rejected, self.symbol_of.get(rejected.contract_id, "")),
+                "error": reason,
+            },
+            dedupe_key=f"order-rejected-{tag}",
+        )
+        name = intent.strategy or tag.split(":", 1)[0]
+        if name in self.strategies:
+            self.strategies[name].on_order_update(rejected)
 
     async def _cancel(self, order: Order) -> None:
         current = self.orders.get(order.id or -1, order)

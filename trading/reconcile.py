@@ -3,9 +3,10 @@
 1. Orders: every order the broker has since the trading day's start (Order/search) is written to the
    store and the engine's view (its strategy told of any change); working orders in the store the
    broker no longer reports working are read one by one (searchById) and stored as they are.
-   An intent that never got a broker id is looked up by its customTag; if the broker has nothing,
-   it never left this process: it is marked rejected ("never reached the broker") and its strategy
-   is told, so nothing is placed twice and nothing waits for a ghost.
+   An intent that never got a broker id is settled by the healer (engine_healing.py): looked up by
+   its customTag and attached if the broker has it, else sent again with the same tag (the broker
+   refuses a second order with one tag), or, past the deadline, marked rejected and its strategy
+   told: nothing is placed twice and nothing waits for a ghost.
 2. Fills: today's trades (Trade/search) are inserted, idempotent by broker trade id; a fill missed
    during an outage is stored, notified and handed to its strategy exactly once.
 3. Positions: the broker's open positions replace the engine's view; the store gets a snapshot
@@ -52,21 +53,12 @@ async def reconcile(engine: Engine) -> ReconcileReport:
         await engine.apply_order(order, notify=False)
     report.orders_seen = len(broker_orders)
     by_id = {o.id: o for o in broker_orders}
-    for stored in await store.orders.open_orders(account, include_intents=True):
-        if stored.id is None:
-            tag = stored.custom_tag or ""
-            found = await client.find_order_by_tag(account, tag, since) if tag else None
-            if found is not None and found.id is not None:
-                await engine.apply_order(found)
-            else:
-                rejected = await store.orders.update_status(
-                    custom_tag=tag, status=OrderStatus.REJECTED, detail="never reached the broker", at=now
-                )
-                name = tag.split(":", 1)[0]
-                if name in engine.strategies:
-                    engine.strategies[name].on_order_update(rejected)
-            report.intents_resolved.append(tag)
-        elif stored.id not in by_id or not by_id[stored.id].status.is_working:
+    for intent in await store.orders.intents(account):
+        await engine.healer.settle(intent)
+        report.intents_resolved.append(intent.request.custom_tag)
+    for stored in await store.orders.open_orders(account):
+        if stored.id not in by_id or not by_id[stored.id].status.is_working:
+            assert stored.id is not None  # working orders have a broker id (intents are settled above)
             fresh = by_id.get(stored.id) or await client.order_by_id(account, stored.id)
             await engine.apply_order(fresh)
 
@@ -95,7 +87,7 @@ async def reconcile(engine: Engine) -> ReconcileReport:
 
     # 4. agreement
     open_ids = {o.id for o in await client.search_open_orders(account)}
-    working = await store.orders.open_orders(account, include_intents=True)
+    working = await store.orders.open_orders(account)  # intents still unsettled are the healer's
     stored_ids = {o.id for o in working}
     for o in working:
         parent = engine.orders.get(o.parent_id) if o.parent_id is not None else None

@@ -4,7 +4,14 @@ No SQL lives outside this package.
 """
 
 from trading.store.db import Database, create_pool, open_database
-from trading.store.errors import DatabaseUnavailable, DuplicateOrderTag, MigrationError, StoreError, UnknownOrder
+from trading.store.errors import (
+    DatabaseUnavailable,
+    DuplicateOrderTag,
+    MigrationError,
+    StoreError,
+    UnknownOrder,
+    store_unreachable,
+)
 from trading.store.migrate import MigrationStatus, migrate, status
 from trading.store.store import Store
 
@@ -21,4 +28,5 @@ __all__ = [
     "migrate",
     "open_database",
     "status",
+    "store_unreachable",
 ]

@@ -25,3 +25,21 @@ class DuplicateOrderTag(StoreError):
 
 class UnknownOrder(StoreError):
     """No stored order matches the tag or broker id given."""
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """True when `exc` says the database could not be reached or went away mid-call (a restart, a
+    network cut, a pool that lost its connections), as opposed to a bad query or a constraint: the
+    caller keeps what it was writing and tries again later."""
+    import asyncpg  # asyncpg is the store's driver; imported here so this module stays light
+
+    unreachable = (
+        OSError,  # ConnectionRefusedError, ConnectionResetError, ...
+        TimeoutError,
+        DatabaseUnavailable,
+        asyncpg.PostgresConnectionError,  # class 08
+        asyncpg.InterfaceError,  # connection closed / does not exist / pool closing
+        asyncpg.CannotConnectNowError,
+        asyncpg.OperatorInterventionError,  # class 57: admin shutdown, crash shutdown
+    )
+    return isinstance(exc, unreachable)

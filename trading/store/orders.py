@@ -12,11 +12,20 @@ from decimal import Decimal
 
 import asyncpg
 
-from trading.domain import Order, OrderRequest, OrderStatus, OrderType, Side
+from trading.domain import Bracket, Order, OrderRequest, OrderStatus, OrderType, Side
 from trading.store.errors import DuplicateOrderTag, UnknownOrder
 from trading.store.executor import Connection, Executor, Record, connection
 
 _WORKING = [s.value for s in OrderStatus if s.is_working]
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An order written before it was sent that has no broker id yet: the request as it was asked."""
+
+    request: OrderRequest
+    strategy: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +57,24 @@ def _order(r: Record) -> Order:
         parent_id=r["parent_id"],
         linked_id=r["linked_id"],
     )
+
+
+def _intent(r: Record) -> Intent:
+    sl, tp = r["stop_loss_ticks"], r["take_profit_ticks"]
+    request = OrderRequest(
+        account_id=r["account_id"],
+        contract_id=r["contract_id"],
+        side=Side(r["side"]),
+        type=OrderType(r["type"]),
+        size=r["size"],
+        custom_tag=r["custom_tag"],
+        limit_price=r["limit_price"],
+        stop_price=r["stop_price"],
+        trail_price=r["trail_price"],
+        bracket=Bracket(sl, tp) if sl is not None or tp is not None else None,
+        reason=r["reason"] or "",
+    )
+    return Intent(request, r["strategy"], r["created_at"])
 
 
 async def _history(conn: Connection, row_id: int, status: OrderStatus, detail: str, at: datetime | None) -> None:
@@ -259,6 +286,17 @@ class OrderRepository:
             strategy,
         )
         return [_order(r) for r in rows]
+
+    async def intents(self, account_id: int) -> list[Intent]:
+        """Intents of the account still without a broker id, oldest first (to be settled)."""
+        rows = await self._db.fetch(
+            """
+            SELECT * FROM orders WHERE status = 'intent' AND broker_order_id IS NULL AND account_id = $1
+            ORDER BY created_at, id
+            """,
+            account_id,
+        )
+        return [_intent(r) for r in rows]
 
     async def history(self, custom_tag: str | None = None, broker_order_id: int | None = None) -> list[OrderEvent]:
         """Every status the order went through, oldest first."""

@@ -1,0 +1,283 @@
+"""The engine's self-healing loop: one mechanism that drives an account back to the broker's truth
+after any fault, instead of a special case per fault.
+
+Every `heal_interval_s` (sooner when woken) the healer, in this order:
+
+1. **Held events.** A user-hub batch that could not be applied because the database was unreachable
+   is held here, in order (later batches queue behind it), and applied when the store answers again;
+   then a reconcile runs. Nothing a hub delivered is dropped.
+2. **Held actions.** Strategy actions (place, cancel, modify, notify) that failed on the store stay
+   queued on the engine and are carried out when it is back.
+3. **Agreement.** While the engine is not ready (a hub reconnect, a failed or disagreeing reconcile,
+   an uncertain placement) it reconciles, with capped backoff until it agrees.
+4. **Intents.** Every order intent without a broker id is settled: looked up at the broker by its
+   customTag (attached if found), else sent again with the same tag once the broker's Retry-After
+   has passed; one older than `intent_deadline_s` of trading time is marked rejected and its strategy
+   told. The strategy's state follows the settled outcome through the engine's usual order events.
+5. **Watch.** The broker's open orders and positions are compared with the engine's view (two cheap
+   reads) every `reconcile_interval_s` while there are positions or working orders, every
+   `flat_check_interval_s` otherwise. A difference seen on two checks in a row means the account
+   feed missed events (a silent stall, a lost frame): alert, rebuild the user hub, reconcile.
+
+Retry spacing is wall time (faults are); the intent deadline is trading time (the engine's clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from trading.domain import NotificationKind, OrderStatus, PositionSide
+from trading.projectx.errors import ProjectXError, RateLimited
+from trading.store import store_unreachable
+from trading.store.orders import Intent
+from trading.streaming import StreamEvent
+
+if TYPE_CHECKING:
+    from trading.engine import Engine
+
+log = logging.getLogger(__name__)
+
+Fingerprint = tuple[frozenset[int], frozenset[tuple[str, int]]]
+
+
+@dataclass
+class HealStats:
+    """What the healer did (shown by status commands, asserted by the fault tests)."""
+
+    held_events: int = 0  # events held because the store was unreachable
+    applied_late: int = 0  # held events applied once it was back
+    intents_found: int = 0  # intents found at the broker by tag
+    intents_resent: int = 0  # intents sent again with the same tag
+    intents_rejected: int = 0  # intents given up past the deadline
+    feed_rebuilds: int = 0  # user hub rebuilt after missed events
+    reconciles_failed: int = 0
+    last_error: str = ""
+    retry_at: dict[str, float] = field(default_factory=dict)  # tag -> monotonic time of its next send
+
+
+class Healer:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.cfg = engine.settings.engine
+        self.held: deque[StreamEvent] = deque()
+        self.stats = HealStats()
+        self._wake = asyncio.Event()
+        self._store_failures = 0
+        self._next_store_try = 0.0
+        self._reconcile_failures = 0
+        self._next_reconcile = 0.0
+        self._next_check = 0.0
+        self._last_diff: Fingerprint | None = None
+        self._attempts: dict[str, int] = {}
+        self._failures = 0
+        self._pause_until = 0.0
+
+    # ------------------------------------------------------------------ called by the engine
+    def hold(self, events: Sequence[StreamEvent], exc: BaseException) -> None:
+        """Keep events the store could not take (in order, behind any already held)."""
+        if not self.held:
+            log.warning("store unreachable (%s): holding account events until it is back", exc)
+        self.held.extend(events)
+        self.stats.held_events += len(events)
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self.engine.ready = False
+        self._backoff_store()
+
+    def defer(self, tag: str, exc: ProjectXError) -> None:
+        """A send of `tag` failed before the broker took it: try again after Retry-After (or backoff)."""
+        n = self._attempts.get(tag, 0) + 1
+        self._attempts[tag] = n
+        wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else None
+        delay = wait if wait is not None else min(self.cfg.retry_max_s, 0.5 * 2 ** (n - 1))
+        self.stats.retry_at[tag] = time.monotonic() + delay
+        log.warning("intent %s not placed (%s): retrying in %.1f s", tag, exc, delay)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def healthy(self) -> bool:
+        """Nothing held, nothing waiting to be re-sent."""
+        return not self.held and not self.stats.retry_at
+
+    # ------------------------------------------------------------------ the loop
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.cfg.heal_interval_s)
+            self._wake.clear()
+            await self.tick()
+
+    async def tick(self) -> None:
+        e = self.engine
+        if not e.started:
+            return
+        now = time.monotonic()
+        if self.held:
+            if now < self._next_store_try:
+                return
+            if not await self._apply_held():
+                return
+        if now < self._pause_until:
+            return
+        try:
+            if e.actions and not e._lock.locked():
+                async with e._lock:
+                    await e._after()
+            if not e.ready and now >= self._next_reconcile:
+                await self._reconcile()
+            if e.ready:
+                await self.settle_intents()
+            if e.ready and now >= self._next_check:
+                await self._check()
+            self._failures = 0
+        except Exception as exc:  # the loop must survive anything; a later tick retries
+            self._failures += 1
+            self._pause_until = time.monotonic() + min(self.cfg.retry_max_s, 0.25 * 2 ** (self._failures - 1))
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("healer: %s", self.stats.last_error, exc_info=not store_unreachable(exc))
+
+    # ------------------------------------------------------------------ 1. held events
+    async def _apply_held(self) -> bool:
+        e = self.engine
+        while self.held:
+            ev = self.held[0]
+            try:
+                await e.apply_user_event(ev)
+            except Exception as exc:
+                if store_unreachable(exc):
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                    self._backoff_store()
+                    return False
+                log.exception("a held account event could not be applied; the reconcile will cover it")
+            self.held.popleft()
+            self.stats.applied_late += 1
+        log.warning("store back: held account events applied; reconciling")
+        self._store_failures = 0
+        e.ready = False
+        self._next_reconcile = 0.0
+        return True
+
+    def _backoff_store(self) -> None:
+        self._store_failures += 1
+        self._next_store_try = time.monotonic() + min(self.cfg.retry_max_s, 0.25 * 2 ** (self._store_failures - 1))
+
+    # ------------------------------------------------------------------ 3. agreement
+    async def _reconcile(self) -> None:
+        try:
+            report = await self.engine.reconcile()
+        except Exception as exc:  # store or broker down: try again later
+            self.stats.reconciles_failed += 1
+            self.stats.last_error = f"reconcile: {type(exc).__name__}: {exc}"
+            log.warning("reconcile failed (%s); retrying", self.stats.last_error)
+            self._reconcile_failures += 1
+        else:
+            self._reconcile_failures = 0 if report.agrees else self._reconcile_failures + 1
+        if self._reconcile_failures:
+            delay = min(self.cfg.retry_max_s, 0.5 * 2 ** (self._reconcile_failures - 1))
+            self._next_reconcile = time.monotonic() + delay
+
+    # ------------------------------------------------------------------ 4. intents
+    async def settle_intents(self) -> None:
+        """Settle every intent of the account that has no broker id (under the engine's lock)."""
+        e = self.engine
+        async with e._lock:
+            intents = await e.store.orders.intents(e.account_id)
+            for intent in intents:
+                await self.settle(intent)
+            live = {i.request.custom_tag for i in intents}
+            for tag in list(self.stats.retry_at):
+                if tag not in live:
+                    self._forget(tag)
+            await e._after()
+
+    async def settle(self, intent: Intent) -> None:
+        """One intent to a broker outcome: found by tag, sent again, or rejected past the deadline.
+        The caller holds the engine's lock."""
+        e = self.engine
+        tag = intent.request.custom_tag
+        age = e.clock.now() - intent.created_at
+        if age < timedelta(seconds=self.cfg.intent_settle_after_s):
+            return
+        if time.monotonic() < self.stats.retry_at.get(tag, 0.0):
+            return
+        found = await e.client.find_order_by_tag(e.account_id, tag, intent.created_at - timedelta(minutes=5))
+        if found is not None and found.id is not None:
+            if intent.strategy is not None:
+                e.owner[found.id] = intent.strategy
+            await e.store.orders.attach_broker_id(tag, found.id, at=e.clock.now())
+            await e.apply_order(found)
+            self.stats.intents_found += 1
+            self._forget(tag)
+            return
+        if age > timedelta(seconds=self.cfg.intent_deadline_s):
+            await e.reject_intent(intent, f"not placed within {self.cfg.intent_deadline_s:.0f} s; given up")
+            self.stats.intents_rejected += 1
+            self._forget(tag)
+            return
+        self.stats.intents_resent += 1
+        if await e.send(intent.request, intent.strategy) is not None:
+            self._forget(tag)
+
+    def _forget(self, tag: str) -> None:
+        self.stats.retry_at.pop(tag, None)
+        self._attempts.pop(tag, None)
+
+    # ------------------------------------------------------------------ 5. watch
+    async def _check(self) -> None:
+        e = self.engine
+        exposed = bool(e.positions) or any(o.status.is_working for o in e.orders.values())
+        interval = self.cfg.reconcile_interval_s if exposed else self.cfg.flat_check_interval_s
+        self._next_check = time.monotonic() + interval
+        broker = _fingerprint(
+            {o.id for o in await e.client.search_open_orders(e.account_id) if o.id is not None and _visible(o.status)},
+            {p.contract_id: _signed(p.side, p.size) for p in await e.client.open_positions(e.account_id)},
+        )
+        mine = _fingerprint(
+            {oid for oid, o in e.orders.items() if o.status.is_working and _visible(o.status)},
+            {cid: _signed(p.side, p.size) for cid, p in e.positions.items() if p.size},
+        )
+        if broker == mine or self.held:
+            self._last_diff = None
+            return
+        diff: Fingerprint = (broker[0] ^ mine[0], broker[1] ^ mine[1])
+        if diff != self._last_diff:  # maybe an event in flight: look again shortly
+            self._last_diff = diff
+            self._next_check = time.monotonic() + min(1.0, interval)
+            return
+        self._last_diff = None
+        self.stats.feed_rebuilds += 1
+        text = (
+            f"the broker's open orders/positions differ from what the account feed reported "
+            f"(orders {sorted(diff[0])}, positions {sorted(diff[1])}); rebuilding the feed and reconciling"
+        )
+        log.warning("account feed missed events: %s", text)
+        await e.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Account feed missed events", "text": text})
+        if e.user_stream is not None:
+            try:
+                await e.user_stream.reconnect("missed events")
+            except Exception as exc:  # the reconcile below still brings the truth
+                log.warning("user hub rebuild failed: %s", exc)
+        e.ready = False
+        await self._reconcile()
+
+
+def _visible(status: OrderStatus) -> bool:
+    # Bracket children wait suspended behind their entry and are not listed by searchOpen.
+    return status is not OrderStatus.SUSPENDED
+
+
+def _signed(side: PositionSide, size: int) -> int:
+    return size if side is PositionSide.LONG else -size
+
+
+def _fingerprint(orders: set[int], positions: dict[str, int]) -> Fingerprint:
+    return frozenset(orders), frozenset(positions.items())
