@@ -1,13 +1,16 @@
-"""Delivers the notification outbox to Discord channels (or the console).
+"""Delivers the notification outbox to Discord channels (or the console), and never gives up.
 
 - A message is claimed from Postgres (oldest first, under a lease), rendered by kind, sent to the
   channel of its kind (`[discord.channels]`, unset kinds to `alerts`, else the console), then marked
   sent. Each send carries the nonce `outbox-<id>` with `enforce_nonce`, so Discord itself drops a
   re-send after a lost answer: nothing is posted twice.
-- A failed send (Discord down, 5xx, rate limit beyond discord.py's own wait) is retried with
-  exponential backoff (`retry_after` when Discord gives one). Messages claimed after the failed one
-  wait with it, so the backlog goes out in order once Discord is back. After `max_attempts` the
-  message is marked failed (kept, with its error) and the next ones flow.
+- A failed send (Discord down or unreachable, 5xx, a rate limit beyond discord.py's own wait, a
+  channel that refuses) is retried for as long as it takes, with capped exponential backoff
+  (`retry_base_s` doubling up to `retry_max_s`; Discord's `retry_after` when it gives one). The
+  messages of its channel wait behind it (the outbox hands none out past it), so the backlog goes out
+  in order once Discord is back; other channels go on. `max_attempts` is accepted but drops nothing.
+- When delivery has been failing for `alert_after_s`, one line goes to the log and the console;
+  when it recovers, an alert says how long it was down and how many messages were held.
 - Alerts repeating within `coalesce_window_s` are held until the window ends and posted once as
   "feed stale ×12 in 10 min".
 """
@@ -33,20 +36,29 @@ from trading.store.outbox import OutboxMessage
 log = logging.getLogger(__name__)
 
 COALESCED_KINDS = frozenset({NotificationKind.ALERT})
-MAX_BACKOFF_S = 300.0
+MAX_EXPONENT = 30  # 2**30 × any base is past any cap: keeps the maths finite after months of retries
 
 
 class Outbox(Protocol):
+    async def enqueue(
+        self, kind: NotificationKind, payload: dict[str, Any], dedupe_key: str | None = None
+    ) -> int | None: ...
     async def claim_batch(self, limit: int = 50, *, now: datetime | None = None) -> list[OutboxMessage]: ...
     async def mark_sent(self, message_id: int, at: datetime | None = None) -> None: ...
     async def mark_retry(self, message_id: int, attempts: int, error: str, retry_at: datetime) -> None: ...
-    async def mark_failed(self, message_id: int, attempts: int, error: str) -> None: ...
+    async def hold(self, message_ids: Sequence[int], until: datetime) -> None: ...
+    async def release(self, message_ids: Sequence[int]) -> None: ...
+    async def pending_count(self, channels: Sequence[str] | None = None) -> int: ...
 
 
 class Sink(Protocol):
     async def deliver(self, channel: str, card: Card, nonce: str) -> None:
         """Post `card` to the channel named by its `[discord.channels]` key, or raise."""
         ...
+
+
+class DiscordUnavailable(Exception):
+    """Not logged in to Discord (yet, or again): the message waits in the outbox."""
 
 
 class ConsoleSink:
@@ -74,6 +86,8 @@ class DiscordSink:
         if cid is None:
             await self._console.deliver(channel, card, nonce)
             return
+        if self._client.http.token is None or self._client.is_closed():
+            raise DiscordUnavailable("not logged in to Discord")
         target = self._client.get_partial_messageable(cid)
         await target.send(embed=card.embed(), files=card.files(), nonce=nonce)
 
@@ -96,11 +110,25 @@ def retry_after_of(exc: BaseException) -> float | None:
     return None
 
 
+def backoff_s(settings: NotificationSettings, attempts: int) -> float:
+    """The wait before attempt `attempts + 1`: `retry_base_s` doubling, capped at `retry_max_s`."""
+    return min(settings.retry_base_s * 2.0 ** min(max(attempts - 1, 0), MAX_EXPONENT), settings.retry_max_s)
+
+
 def coalesce_key(message: OutboxMessage) -> str | None:
     if message.kind not in COALESCED_KINDS:
         return None
     p = message.payload
-    return str(p.get("coalesce") or p.get("key") or p.get("title") or p.get("text") or "")
+    return message.channel + "|" + str(p.get("coalesce") or p.get("key") or p.get("title") or p.get("text") or "")
+
+
+def for_humans(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 class Notifier:
@@ -112,12 +140,14 @@ class Notifier:
         clock: Clock | None = None,
         *,
         batch: int = 50,
+        console: Callable[[str], None] = print,
     ) -> None:
         self.outbox = outbox
         self.sink = sink
         self.settings = settings
         self.clock = clock or LiveClock()
         self.batch = batch
+        self.console = console
         self._last_posted: dict[str, datetime] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -125,6 +155,12 @@ class Notifier:
         self.sent = 0
         self.failures = 0
         self.last_error = ""
+        # The current outage: channel key -> when its head message first failed; when it began; whether
+        # the operator was told; every channel it touched.
+        self._failing: dict[str, datetime] = {}
+        self._outage_since: datetime | None = None
+        self._outage_told = False
+        self._outage_channels: set[str] = set()
 
     # -- running -----------------------------------------------------------------------------
 
@@ -148,7 +184,7 @@ class Notifier:
         while not self._stopping.is_set():
             try:
                 busy = await self.deliver_once()
-            except Exception as exc:  # the database or the sink misbehaved: log, keep the loop alive
+            except Exception as exc:  # the database misbehaved: log, keep the loop alive
                 log.exception("notification delivery failed")
                 self.last_error = str(exc)
                 busy = 0
@@ -158,21 +194,36 @@ class Notifier:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
+    @property
+    def failing_since(self) -> datetime | None:
+        """When the current run of failed sends began (None while delivery works)."""
+        return self._outage_since
+
     # -- one pass ----------------------------------------------------------------------------
 
     async def deliver_once(self) -> int:
-        """Claim one batch and deliver it; the number of messages sent or held back."""
+        """Claim one batch and deliver it; the number of messages sent or held back on purpose."""
         claimed = await self.outbox.claim_batch(self.batch, now=self.clock.now())
-        if not claimed:
-            return 0
-        groups = self._group(claimed)
-        for i, group in enumerate(groups):
+        done = 0
+        blocked: set[str] = set()  # channels whose head failed in this pass: the rest of them wait
+        waiting: list[int] = []
+        for group in self._group(claimed):
+            channel = group[0].channel
+            if channel in blocked:
+                waiting += [m.id for m in group]
+                continue
             try:
                 await self._deliver_group(group)
             except Exception as exc:
-                await self._back_off(group, groups[i + 1 :], exc)
-                return 0  # stop here: the rest wait their turn, in order
-        return len(claimed)
+                await self._back_off(group, exc)
+                blocked.add(channel)
+                continue
+            done += len(group)
+            await self._delivered(channel)
+        if waiting:
+            await self.outbox.release(waiting)
+        self._tell_if_long()
+        return done
 
     def _group(self, claimed: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
         """One group per message, except repeated alerts of one key in this batch: one group each."""
@@ -197,8 +248,7 @@ class Notifier:
             posted = self._last_posted.get(key)
             if posted is not None and now < posted + window:
                 # Hold the repeats until the window ends, then post them as one.
-                for m in group:
-                    await self.outbox.mark_retry(m.id, m.attempts, "held to coalesce", posted + window)
+                await self.outbox.hold([m.id for m in group], posted + window)
                 return
         card = notification_card(first.kind, first.payload, count=len(group), span=last.created_at - first.created_at)
         await self.sink.deliver(first.channel, card, nonce=f"outbox-{first.id}")
@@ -210,25 +260,58 @@ class Notifier:
             self._last_posted[key] = now
         self.sent += 1
 
-    async def _back_off(self, failed: list[OutboxMessage], rest: Sequence[list[OutboxMessage]], exc: Exception) -> None:
+    async def _back_off(self, failed: list[OutboxMessage], exc: Exception) -> None:
+        """Retry the group later (never give up); the rest of its channel waits behind it."""
         self.failures += 1
         self.last_error = f"{type(exc).__name__}: {exc}"
         attempts = max(m.attempts for m in failed) + 1
         now = self.clock.now()
-        if attempts >= self.settings.max_attempts:
-            log.error("giving up on notification %s after %d attempts: %s", [m.id for m in failed], attempts, exc)
-            for m in failed:
-                await self.outbox.mark_failed(m.id, attempts, self.last_error)
-            retry_at = now  # the next ones go on at once
-        else:
-            delay = retry_after_of(exc) or min(self.settings.retry_base_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
-            retry_at = now + timedelta(seconds=delay)
-            log.warning("notification %s not delivered (%s); retry in %.1f s", failed[0].id, exc, delay)
-            for m in failed:
-                await self.outbox.mark_retry(m.id, attempts, self.last_error, retry_at)
-        for group in rest:
-            for m in group:
-                await self.outbox.mark_retry(m.id, m.attempts, m.last_error or "", retry_at)
+        delay = retry_after_of(exc) or backoff_s(self.settings, attempts)
+        retry_at = now + timedelta(seconds=delay)
+        log.warning("notification %s not delivered (%s); retry %d in %.1f s", failed[0].id, exc, attempts, delay)
+        for m in failed:
+            await self.outbox.mark_retry(m.id, attempts, self.last_error, retry_at)
+        channel = failed[0].channel
+        self._failing.setdefault(channel, now)
+        self._outage_channels.add(channel)
+        if self._outage_since is None:
+            self._outage_since = now
+
+    # -- an outage: told once while it lasts, reported when it ends --------------------------------
+
+    def _tell_if_long(self) -> None:
+        since = self._outage_since
+        if since is None or self._outage_told or not self._failing:
+            return
+        down = self.clock.now() - since
+        if down < timedelta(seconds=self.settings.alert_after_s):
+            return
+        self._outage_told = True
+        line = (
+            f"Notifications are not reaching Discord ({', '.join(sorted(self._failing))}) for {for_humans(down)}: "
+            f"{self.last_error}. They are kept and retried until delivered; trading goes on."
+        )
+        log.error(line)
+        self.console(line)
+
+    async def _delivered(self, channel: str) -> None:
+        """A send went through: the channel's outage (and, with the last one, the outage) is over."""
+        if self._failing.pop(channel, None) is None or self._failing:
+            return
+        since, told, channels = self._outage_since, self._outage_told, sorted(self._outage_channels)
+        self._outage_since, self._outage_told, self._outage_channels = None, False, set()
+        if since is None or not told:
+            return  # a blip, shorter than `alert_after_s`: nobody needs to hear of it
+        down = self.clock.now() - since
+        held = await self.outbox.pending_count(channels) + 1  # + the one that just went through
+        text = (
+            f"Discord delivery was down for {for_humans(down)}; {held} messages were held and are "
+            "delivered now, in order."
+        )
+        log.warning(text)
+        payload = {"notice": "alert", "title": "Notifications were delayed", "text": text}
+        await self.outbox.enqueue(NotificationKind.ALERT, payload, f"outbox-recovered-{since.isoformat()}")
+        self.wake()
 
 
 def summarize(messages: Sequence[OutboxMessage]) -> Mapping[str, Any]:

@@ -192,20 +192,11 @@ class SchedulerSettings(Section):
 class NotificationSettings(Section):
     console: bool = True
     coalesce_window_s: float = Field(600.0, ge=0)
-    max_attempts: int = Field(8, ge=1)
+    max_attempts: int = Field(8, ge=1)  # accepted for old config files; nothing is ever given up
     retry_base_s: float = Field(1.0, gt=0)
+    retry_max_s: float = Field(60.0, gt=0)
+    alert_after_s: float = Field(120.0, ge=0)
     poll_interval_s: float = Field(1.0, gt=0)
-
-
-class EngineSettings(Section):
-    """The engine's self-healing loop (trading/engine_healing.py)."""
-
-    heal_interval_s: float = Field(0.5, gt=0)
-    reconcile_interval_s: float = Field(5.0, gt=0)
-    flat_check_interval_s: float = Field(60.0, gt=0)
-    intent_settle_after_s: float = Field(1.0, ge=0)
-    intent_deadline_s: float = Field(120.0, gt=0)
-    retry_max_s: float = Field(30.0, gt=0)
 
 
 class BacktestSettings(Section):
@@ -234,7 +225,6 @@ class Settings(BaseSettings):
     strategies: StrategiesSettings = StrategiesSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     notifications: NotificationSettings = NotificationSettings()
-    engine: EngineSettings = EngineSettings()
     backtest: BacktestSettings = BacktestSettings()
 
     @classmethod

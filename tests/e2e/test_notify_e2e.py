@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.e2e.conftest import ALERTS, FILLS, ORDERS, TRADER, World
 from trading.domain import NotificationKind
+from trading.store import Store
+
+
+async def outbox_settled(store: Store, within: float = 20.0) -> None:
+    """Wait until every queued message is marked sent (a post lands before its row is marked)."""
+
+    async def until() -> None:
+        while await store.outbox.pending_count():  # noqa: ASYNC110 (the database has no event to wait on)
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(until(), within)
 
 
 async def test_backlog_after_outage_is_delivered_in_order_once(world: World) -> None:
@@ -21,6 +34,7 @@ async def test_backlog_after_outage_is_delivered_in_order_once(world: World) -> 
     assert titles == [f"queued {i}" for i in range(5)]
     assert await world.posted(ALERTS, 1) == ["feed stale"]
     await world.fake.wait_connected()
+    await outbox_settled(world.store)
     result = await world.run(TRADER, "stats notifications")
     assert "0 pending" in result.text()
     assert len(world.fake.messages(ORDERS.id)) == 5

@@ -1,4 +1,4 @@
-"""The notifier delivers the Postgres outbox to the fake Discord: by kind, in order, once."""
+"""The notifier delivers the Postgres outbox to the fake Discord: by kind, in order, once, never giving up."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ from trading.store import Store
 FILLS, ORDERS, ALERTS = FakeChannel(501, "fills"), FakeChannel(502, "orders"), FakeChannel(503, "alerts")
 GUILD = FakeGuild(500, "desk", [FILLS, ORDERS, ALERTS])
 CHANNELS = DiscordChannels(fills=FILLS.id, orders=ORDERS.id, alerts=ALERTS.id)
-FAST = NotificationSettings(retry_base_s=0.01, poll_interval_s=0.01, coalesce_window_s=600, max_attempts=4)
+FAST = NotificationSettings(
+    retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=600, max_attempts=4, alert_after_s=120
+)
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ async def drain(notifier: Notifier, clock: SimClock | None = None, rounds: int =
         if clock is not None:
             clock.advance(timedelta(seconds=1))
         await notifier.deliver_once()
-        if await notifier.outbox.pending_count() == 0:  # type: ignore[attr-defined]
+        if await notifier.outbox.pending_count() == 0:
             return
 
 
@@ -128,26 +131,107 @@ async def test_repeated_alerts_are_coalesced(store: Store, discord_client: tuple
     clock.advance(timedelta(minutes=7))
     await notifier.deliver_once()  # inside the window: held
     assert titles(fake, ALERTS) == ["feed stale"]
+    # Held on purpose is not failing: another alert goes past the held repeats.
+    await store.outbox.enqueue(NotificationKind.ALERT, {"title": "breaker"}, at=clock.now())
+    await notifier.deliver_once()
+    assert titles(fake, ALERTS) == ["feed stale", "breaker"]
     clock.advance(timedelta(minutes=4))
     await notifier.deliver_once()
-    assert titles(fake, ALERTS) == ["feed stale", "feed stale ×12 in 6 min"]
+    assert titles(fake, ALERTS) == ["feed stale", "breaker", "feed stale ×12 in 6 min"]
     assert await store.outbox.pending_count() == 0
 
 
-async def test_gives_up_after_max_attempts_and_moves_on(
+async def test_outage_longer_than_the_old_max_attempts_ends_with_everything_once_in_order(
     store: Store, discord_client: tuple[FakeDiscord, discord.Client]
 ) -> None:
     fake, client = discord_client
-    clock = SimClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    clock = SimClock(T0)
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock)
+    fake.set_down(True)
+    for i in range(3):
+        await store.outbox.enqueue(NotificationKind.ORDER, {"title": f"order {i}"}, at=clock.now())
+    await store.outbox.enqueue(NotificationKind.ENTRY_FILL, {"title": "fill 0"}, at=clock.now())
+    for _ in range(3 * FAST.max_attempts):  # each round one more failed attempt per channel
+        clock.advance(timedelta(seconds=FAST.retry_max_s))
+        await notifier.deliver_once()
+    head = (await store.outbox.recent(10, status="pending"))[-1]
+    assert head.payload == {"title": "order 0"} and head.attempts > FAST.max_attempts
+    assert await store.outbox.pending_count() == 4 and await store.outbox.recent(10, status="failed") == []
+    # A message queued while the head waits for its retry is not sent past it, even with Discord back.
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "order 3"}, at=clock.now())
+    fake.set_down(False)
+    await notifier.deliver_once()
+    assert titles(fake, ORDERS) == []
+    fake.lose_answers(1)  # the first post after the outage lands but its answer is lost
+    await drain(notifier, clock)
+    assert titles(fake, ORDERS) == [f"order {i}" for i in range(4)]
+    assert titles(fake, FILLS) == ["fill 0"]
+    assert titles(fake, ALERTS) == []  # shorter than alert_after_s: no outage report
+    assert await store.outbox.pending_count() == 0
+
+
+async def test_a_row_an_older_version_marked_failed_is_delivered(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    given_up = await store.outbox.enqueue(NotificationKind.ORDER, {"title": "given up in 2025"})
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "queued after"})
+    await store.db.execute(
+        "UPDATE notification_outbox SET status = 'failed', attempts = 8, last_error = 'gave up' WHERE id = $1",
+        given_up,
+    )
+    assert await store.outbox.pending_count() == 2
+    await drain(Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST))
+    assert titles(fake, ORDERS) == ["given up in 2025", "queued after"]
+    assert {m.status for m in await store.outbox.recent(10)} == {"sent"}
+
+
+async def test_failing_for_minutes_tells_the_console_once_then_reports_the_outage(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    clock = SimClock(T0)
+    lines: list[str] = []
+    notifier = Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock, console=lines.append)
+    fake.set_down(True)
+    for i in range(3):
+        await store.outbox.enqueue(NotificationKind.ORDER, {"title": f"order {i}"}, at=clock.now())
+    for _ in range(20):  # ten minutes of a dead Discord
+        clock.advance(timedelta(seconds=30))
+        await notifier.deliver_once()
+    assert notifier.failing_since == T0 + timedelta(seconds=30)
+    assert len(lines) == 1 and "not reaching Discord (orders)" in lines[0] and "DiscordServerError" in lines[0]
+    fake.set_down(False)
+    await drain(notifier, clock)
+    assert titles(fake, ORDERS) == ["order 0", "order 1", "order 2"]
+    [report] = fake.messages(ALERTS.id)
+    assert report.embeds[0]["title"] == "Notifications were delayed"
+    text = str(report.embeds[0])
+    assert "down for 9 min" in text and "3 messages were held" in text, text
+    assert len(lines) == 1 and notifier.failing_since is None
+
+
+async def test_a_channel_that_refuses_holds_only_its_own_messages(
+    store: Store, discord_client: tuple[FakeDiscord, discord.Client]
+) -> None:
+    fake, client = discord_client
+    clock = SimClock(T0)
     broken = DiscordChannels(fills=FILLS.id, orders=999, alerts=ALERTS.id)  # 999: no such channel
     notifier = Notifier(store.outbox, DiscordSink(client, broken), FAST, clock)
-    lost = await store.outbox.enqueue(NotificationKind.ORDER, {"title": "nowhere"}, at=clock.now())
+    held = await store.outbox.enqueue(NotificationKind.ORDER, {"title": "nowhere"}, at=clock.now())
+    await store.outbox.enqueue(NotificationKind.ORDER, {"title": "behind it"}, at=clock.now())
     await store.outbox.enqueue(NotificationKind.ENTRY_FILL, {"title": "fill after"}, at=clock.now())
-    await drain(notifier, clock)
+    for _ in range(2 * FAST.max_attempts):
+        clock.advance(timedelta(seconds=FAST.retry_max_s))
+        await notifier.deliver_once()
     assert titles(fake, FILLS) == ["fill after"]
-    assert lost is not None
-    gone = await store.outbox.get(lost)
-    assert gone is not None and gone.status == "failed" and "Unknown Channel" in (gone.last_error or "")
+    assert held is not None
+    waiting = await store.outbox.get(held)
+    assert waiting is not None and waiting.status == "pending" and "Unknown Channel" in (waiting.last_error or "")
+    assert waiting.attempts > FAST.max_attempts
+    # The operator fixes the channel id: what waited goes out, in order.
+    await drain(Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock), clock)
+    assert titles(fake, ORDERS) == ["nowhere", "behind it"]
 
 
 async def test_headless_console(store: Store) -> None:

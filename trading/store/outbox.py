@@ -1,20 +1,29 @@
-"""The notification outbox: a message is written here before anyone tries to send it.
+"""The notification outbox: a message is written here before anyone tries to send it, and stays until sent.
 
 Delivery claims a batch in id order with `FOR UPDATE SKIP LOCKED` and a short lease (`locked_until`),
 so two deliverers never take the same message and a deliverer that dies mid-send gives its messages
-back when the lease runs out. A failed send is retried at `next_attempt_at` until it is given up.
+back when the lease runs out. Order is kept per channel: a message is handed out only when no older
+unsent message of its channel is in flight (leased) or waiting to be retried after a failed send
+(`attempts > 0`, `next_attempt_at` ahead). A message held back on purpose (a repeated alert waiting to
+be coalesced, `hold`) does not hold the others. Nothing is ever given up: a failed send is retried at
+`next_attempt_at`, for as long as it takes; rows an older version marked `failed` are retried too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from trading.domain import NotificationKind
-from trading.store.executor import Executor, Record
+from trading.store.executor import Executor, Record, connection
 
 DEFAULT_LEASE = timedelta(seconds=60)
+# Claims take this transaction lock in turn, so a second deliverer sees the first one's leases and can
+# never take a message that sits behind one of them.
+_CLAIM_LOCK = 0x6F75_7462_6F78 & 0x7FFF_FFFF_FFFF_FFFF  # "outbox"
+UNSENT = ("pending", "failed")  # "failed": given up by a version before 004; retried now
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,24 +91,39 @@ class OutboxRepository:
     async def claim_batch(
         self, limit: int = 50, *, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
     ) -> list[OutboxMessage]:
-        """Take up to `limit` due messages, oldest first, for delivery by this caller alone until the lease ends."""
-        rows = await self._db.fetch(
-            """
-            WITH due AS (
-                SELECT id FROM notification_outbox
-                WHERE status = 'pending' AND next_attempt_at <= coalesce($2, now())
-                  AND (locked_until IS NULL OR locked_until <= coalesce($2, now()))
-                ORDER BY id LIMIT $1
-                FOR UPDATE SKIP LOCKED
+        """Take up to `limit` due messages, oldest first, for delivery by this caller alone until the
+        lease ends; none that an older unsent message of its channel is still waiting for."""
+        async with connection(self._db) as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _CLAIM_LOCK)
+            rows = await conn.fetch(
+                """
+                WITH unsent AS (
+                    SELECT id, channel,
+                        next_attempt_at <= coalesce($2, now())
+                            AND (locked_until IS NULL OR locked_until <= coalesce($2, now())) AS ready,
+                        locked_until > coalesce($2, now())
+                            OR (attempts > 0 AND next_attempt_at > coalesce($2, now())) AS blocking
+                    FROM notification_outbox WHERE status = ANY($4::text[])
+                ), ordered AS (
+                    SELECT id, ready, coalesce(bool_or(blocking) OVER (
+                        PARTITION BY channel ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                    ), false) AS waiting
+                    FROM unsent
+                ), due AS (
+                    SELECT o.id FROM notification_outbox o JOIN ordered USING (id)
+                    WHERE ordered.ready AND NOT ordered.waiting
+                    ORDER BY o.id LIMIT $1
+                    FOR UPDATE OF o SKIP LOCKED
+                )
+                UPDATE notification_outbox o SET locked_until = coalesce($2, now()) + $3, status = 'pending'
+                FROM due WHERE o.id = due.id
+                RETURNING o.*
+                """,
+                limit,
+                now,
+                lease,
+                list(UNSENT),
             )
-            UPDATE notification_outbox o SET locked_until = coalesce($2, now()) + $3
-            FROM due WHERE o.id = due.id
-            RETURNING o.*
-            """,
-            limit,
-            now,
-            lease,
-        )
         return sorted((_message(r) for r in rows), key=lambda m: m.id)
 
     async def mark_sent(self, message_id: int, at: datetime | None = None) -> None:
@@ -126,20 +150,30 @@ class OutboxRepository:
             retry_at,
         )
 
-    async def mark_failed(self, message_id: int, attempts: int, error: str) -> None:
-        """Give up on a message (kept, with its last error, for the operator to see)."""
+    async def hold(self, message_ids: Sequence[int], until: datetime) -> None:
+        """Keep messages back on purpose until `until` (not a failure: the ones behind them go on)."""
         await self._db.execute(
-            """
-            UPDATE notification_outbox SET status = 'failed', attempts = $2, last_error = $3, locked_until = NULL
-            WHERE id = $1
-            """,
-            message_id,
-            attempts,
-            error,
+            "UPDATE notification_outbox SET next_attempt_at = $2, locked_until = NULL WHERE id = ANY($1::bigint[])",
+            list(message_ids),
+            until,
         )
 
-    async def pending_count(self) -> int:
-        n: int = await self._db.fetchval("SELECT count(*) FROM notification_outbox WHERE status = 'pending'")
+    async def release(self, message_ids: Sequence[int]) -> None:
+        """Give claimed messages back unsent and unchanged (they wait behind an older one of their channel)."""
+        await self._db.execute(
+            "UPDATE notification_outbox SET locked_until = NULL WHERE id = ANY($1::bigint[])", list(message_ids)
+        )
+
+    async def pending_count(self, channels: Sequence[str] | None = None) -> int:
+        """Messages not sent yet (of these channels, or all)."""
+        n: int = await self._db.fetchval(
+            """
+            SELECT count(*) FROM notification_outbox
+            WHERE status = ANY($1::text[]) AND ($2::text[] IS NULL OR channel = ANY($2::text[]))
+            """,
+            list(UNSENT),
+            None if channels is None else list(channels),
+        )
         return n
 
     async def get(self, message_id: int) -> OutboxMessage | None:
