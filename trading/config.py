@@ -67,6 +67,9 @@ class ProjectXSettings(Section):
     history_rate_limit_window_s: float = Field(30.0, gt=0)
     retry_delays_s: tuple[float, ...] = (0.75, 1.5, 3.0)
     token_refresh_margin_s: float = Field(300.0, ge=0)
+    auth_retry_first_s: float = Field(1.0, gt=0)
+    auth_retry_max_s: float = Field(60.0, gt=0)
+    auth_alert_after: int = Field(3, ge=1)
     stale_feed_s: float = Field(30.0, gt=0)
     user_stale_s: float = Field(180.0, gt=0)
 

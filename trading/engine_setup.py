@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from trading.clock import Clock
 from trading.config import Settings
+from trading.domain import NotificationKind
 from trading.engine import Engine
 from trading.engine_exec import order_path
 from trading.metrics import LatencyMetrics
@@ -51,10 +52,18 @@ async def build_engine(
     metrics: LatencyMetrics | None = None,
 ) -> Engine:
     """Log in, pick the account, build the order path and the hubs; the engine is not started."""
+
+    async def auth_trouble(message: str) -> None:
+        await store.outbox.enqueue(NotificationKind.ALERT, {"title": "Broker login failing", "text": message})
+
     client = ProjectXClient(
-        settings.projectx, base_url=gateway.base_url, username=gateway.username, api_key=gateway.api_key
+        settings.projectx,
+        base_url=gateway.base_url,
+        username=gateway.username,
+        api_key=gateway.api_key,
+        on_auth_trouble=auth_trouble,
     )
-    await client.login()
+    await client.login(patient=True)  # a throttled or failing gateway at start is waited out, never fatal
     account = await client.resolve_account()
     metrics = metrics or LatencyMetrics(clock, store.latency)
     holder: list[Engine] = []

@@ -4,6 +4,10 @@ The gateway's token is a JWT valid 24 h; we read its `exp` claim without verifyi
 (we are not the audience that verifies it). When `exp` cannot be read we assume one hour, as
 project-x-py does. Listeners registered with `on_token` (the hubs) are told about every new token so
 they can rebuild their connections (the token travels in the hub URL).
+
+Login and refresh outlive a gateway that throttles or fails: `backoff_delay` spaces their retries
+(capped exponential with jitter, never sooner than the gateway's Retry-After), and whoever is told of
+`AuthTrouble` (the engine: an alert in the outbox) hears once per outage that they keep failing.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +28,23 @@ log = logging.getLogger(__name__)
 UNREADABLE_TOKEN_LIFETIME_S = 3600.0
 
 TokenListener = Callable[[str], Awaitable[None] | None]
+AuthTrouble = Callable[[str], Awaitable[None] | None]
+"""on_auth_trouble(message): login or refresh has been failing (a sentence for the trader)."""
 WallClock = Callable[[], float]
+
+
+def backoff_delay(
+    failures: int,
+    first_s: float,
+    max_s: float,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait after `failures` failed attempts in a row: the step doubles from `first_s` up to
+    `max_s`, a random half of it is shaved off (callers that failed together do not retry together),
+    and it is never shorter than the gateway's Retry-After."""
+    step = min(max_s, first_s * 2.0 ** min(max(failures - 1, 0), 32))
+    return max(step * (0.5 + rand() / 2), retry_after or 0.0)
 
 
 def token_expiry(token: str, now: float | None = None) -> float:

@@ -4,6 +4,9 @@
 - Auth: loginKey; the JWT's `exp` is read and the token refreshed through Auth/validate before it
   expires (margin `projectx.token_refresh_margin_s`), falling back to loginKey. On HTTP 401 the client
   re-authenticates once. Token changes reach listeners registered with `on_token` (the hubs).
+  A patient login (start-up) and `refresh_token` retry 429, 5xx, timeouts and dropped connections
+  until they succeed, backing off (`projectx.auth_retry_*`), and tell `on_auth_trouble` once when they
+  keep failing; refused credentials raise `AuthError` at once.
 - `success: false` (HTTP 200) raises `ApiError` with the endpoint's own error-code enum; a rejected
   place raises `OrderRejected`, carrying the order id the gateway may still return.
 - Rate limits: client-side sliding windows (200/60 s; History 50/30 s); a 429 waits for Retry-After
@@ -20,6 +23,7 @@ import asyncio
 import dataclasses
 import email.utils
 import enum
+import inspect
 import logging
 import re
 import time
@@ -34,7 +38,7 @@ from trading import domain
 from trading.config import ProjectXSettings
 from trading.projectx import convert
 from trading.projectx import schema as s
-from trading.projectx.auth import TokenKeeper, TokenListener
+from trading.projectx.auth import AuthTrouble, TokenKeeper, TokenListener, backoff_delay
 from trading.projectx.errors import (
     AmbiguousContract,
     ApiError,
@@ -164,8 +168,10 @@ class ProjectXClient:
         username: str | None = None,
         api_key: str | None = None,
         max_connections: int = 20,
+        on_auth_trouble: AuthTrouble | None = None,
     ) -> None:
         settings = settings or ProjectXSettings()
+        self.on_auth_trouble = on_auth_trouble
         self.settings = settings
         self.base_url = (base_url or settings.base_url).rstrip("/")
         self.username = username if username is not None else settings.username
@@ -183,7 +189,8 @@ class ProjectXClient:
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         self._refresher: asyncio.Task[None] | None = None
-        self.stats: dict[str, int] = {"requests": 0, "retries": 0, "reauth": 0, "refresh": 0, "login": 0, "429": 0}
+        counters = ("requests", "retries", "reauth", "refresh", "login", "429", "auth_retries")
+        self.stats: dict[str, int] = dict.fromkeys(counters, 0)
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -223,10 +230,10 @@ class ProjectXClient:
                 await asyncio.sleep(min(wait, 3600.0))
                 continue
             try:
-                await self._ensure_token()
+                await self.refresh_token()  # patient: only refused credentials end up here
             except ProjectXError as exc:
                 log.warning("background token refresh failed: %s", exc)
-                await asyncio.sleep(min(self.retry_delays or (5.0,)))
+                await asyncio.sleep(self.settings.auth_retry_max_s)
 
     # ------------------------------------------------------------------------- transport
 
@@ -287,22 +294,70 @@ class ProjectXClient:
 
     # ------------------------------------------------------------------------- auth
 
-    async def login(self) -> str:
-        """Auth/loginKey; stores the token (listeners are told) and returns it."""
+    async def login(self, *, patient: bool = False) -> str:
+        """Auth/loginKey; stores the token (listeners are told) and returns it.
+
+        Credentials the gateway refuses raise `AuthError` at once. A throttled or failing gateway (429,
+        5xx, timeouts, dropped connections, its "unknown error") is retried with backoff: until it
+        answers when `patient` (start-up, the refresh job: these never end the process), else
+        `len(projectx.retry_delays_s)` times (a re-login inside a call must not hang its caller)."""
         if not self.username or not self._api_key:
             raise AuthError("ProjectX username or API key is not configured (projectx.username, projectx.api_key)")
         body = s.LoginKeyRequest(userName=self.username, apiKey=self._api_key).to_wire()
-        try:
-            env = await self._call_with_retries(s.LOGIN_KEY, body, s.LoginResponse, auth=False)
-        except HttpStatusError as exc:
-            raise AuthError(f"Login to ProjectX failed: {exc.body}") from exc
-        if not env.success or not env.token:
-            code = _error_code(s.LOGIN_KEY, env.errorCode)
-            why = env.errorMessage or (code.name if isinstance(code, enum.IntEnum) else f"error {code}")
-            raise AuthError(f"Login to ProjectX failed ({why}): check projectx.username and the API key", code)
+        failures = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                env = await self._once(s.LOGIN_KEY, body, s.LoginResponse, auth=False)
+            except HttpStatusError as exc:
+                raise AuthError(f"Login to ProjectX failed: {exc.body}") from exc
+            except _Unauthorized:
+                raise AuthError("The broker refused Auth/loginKey (HTTP 401): check projectx.username", 401) from None
+            except _Failure as exc:
+                error: ProjectXError = TransportError(_name(s.LOGIN_KEY), exc.detail, exc.status)
+                if isinstance(exc, _Throttled):
+                    retry_after = exc.retry_after
+                    error = RateLimited(_name(s.LOGIN_KEY), retry_after)
+            except WireFormatError as exc:
+                error = exc
+            else:
+                if env.success and env.token:
+                    break
+                code = _error_code(s.LOGIN_KEY, env.errorCode)
+                why = env.errorMessage or (code.name if isinstance(code, enum.IntEnum) else f"error {code}")
+                if env.success or code == s.LoginErrorCode.UNKNOWN_ERROR:  # the gateway's trouble, not ours
+                    error = ApiError(_name(s.LOGIN_KEY), code, env.errorMessage or "no token in the answer")
+                else:
+                    raise AuthError(f"Login to ProjectX failed ({why}): check projectx.username and the API key", code)
+            failures += 1
+            if not patient and failures > len(self.retry_delays):
+                raise error
+            await self._auth_backoff("Login to ProjectX", failures, error, retry_after)
+        if failures:
+            log.info("login to ProjectX succeeded after %d failed attempts", failures)
         self.stats["login"] += 1
         await self.tokens.set(env.token)
         return env.token
+
+    async def _auth_backoff(self, what: str, failures: int, error: ProjectXError, retry_after: float | None) -> None:
+        """Wait before the next login attempt; tell `on_auth_trouble` once, when failures reach the
+        alert threshold. A failing callback (the store down) never stops the retries."""
+        px = self.settings
+        wait = backoff_delay(failures, px.auth_retry_first_s, px.auth_retry_max_s, retry_after)
+        log.warning("%s failed (attempt %d: %s); retrying in %.1f s", what, failures, error, wait)
+        self.stats["auth_retries"] += 1
+        if failures == px.auth_alert_after and self.on_auth_trouble is not None:
+            message = (
+                f"{what} has failed {failures} times in a row ({error}). Retrying every {px.auth_retry_max_s:g} s "
+                "at most until it succeeds; orders cannot be placed without a session."
+            )
+            try:
+                result = self.on_auth_trouble(message)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("could not raise the login alert")
+        await asyncio.sleep(wait)
 
     async def validate(self) -> str:
         """Auth/validate: exchanges the current token for a new one (stored, listeners told)."""
@@ -322,25 +377,25 @@ class ProjectXClient:
         await self.tokens.set(env.newToken)
         return env.newToken
 
-    async def refresh_token(self) -> str:
-        """Refresh now: Auth/validate, falling back to loginKey."""
+    async def refresh_token(self, *, patient: bool = True) -> str:
+        """Refresh now: Auth/validate, falling back to loginKey (patient by default: see `login`)."""
         async with self.tokens.lock:
-            return await self._refresh_locked()
+            return await self._refresh_locked(patient)
 
-    async def _refresh_locked(self) -> str:
+    async def _refresh_locked(self, patient: bool) -> str:
         if self.tokens.token is not None and not self.tokens.expired():
             try:
                 return await self.validate()
             except ProjectXError as exc:
                 log.info("token refresh through Auth/validate failed (%s); logging in again", exc)
-        return await self.login()
+        return await self.login(patient=patient)
 
     async def _ensure_token(self) -> None:
         if not self.tokens.due():
             return
         async with self.tokens.lock:
             if self.tokens.due():
-                await self._refresh_locked()
+                await self._refresh_locked(patient=False)
 
     async def _reauth(self, generation: int) -> None:
         """After a 401: log in again, unless another caller already got a new token meanwhile."""
@@ -348,7 +403,7 @@ class ProjectXClient:
             if self.tokens.generation != generation and not self.tokens.expired():
                 return
             self.stats["reauth"] += 1
-            await self.login()
+            await self.login(patient=False)
 
     async def logout(self) -> None:
         """Auth/logout; forgets the token."""
