@@ -202,6 +202,17 @@ class NotificationSettings(Section):
     poll_interval_s: float = Field(1.0, gt=0)
 
 
+class EngineSettings(Section):
+    """The engine's self-healing loop (trading/engine_healing.py)."""
+
+    heal_interval_s: float = Field(0.5, gt=0)
+    reconcile_interval_s: float = Field(5.0, gt=0)
+    flat_check_interval_s: float = Field(60.0, gt=0)
+    intent_settle_after_s: float = Field(1.0, ge=0)
+    intent_deadline_s: float = Field(120.0, gt=0)
+    retry_max_s: float = Field(30.0, gt=0)
+
+
 class BacktestSettings(Section):
     fees_per_contract_side: Decimal = Decimal("0")
     slippage_ticks: int = Field(0, ge=0)
@@ -228,6 +239,7 @@ class Settings(BaseSettings):
     strategies: StrategiesSettings = StrategiesSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     notifications: NotificationSettings = NotificationSettings()
+    engine: EngineSettings = EngineSettings()
     backtest: BacktestSettings = BacktestSettings()
 
     @classmethod
