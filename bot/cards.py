@@ -1,4 +1,7 @@
-"""Cards for what the services return: accounts, orders, positions, fills, P&L, risk, stats."""
+"""Cards for what the services return: accounts, orders, positions, fills, P&L, risk, stats.
+
+Times a trader reads are in New York time (the exchange's), prices on the contract's tick format
+where the contract is known."""
 
 from __future__ import annotations
 
@@ -6,7 +9,23 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from bot.render import BLUE, GREEN, GREY, LATENCY_HEADERS, ORANGE, RED, Card, fields, fmt, money, pages, table
+from bot.render import (
+    BLUE,
+    GREEN,
+    GREY,
+    LATENCY_HEADERS,
+    ORANGE,
+    RED,
+    Card,
+    fields,
+    fmt,
+    money,
+    ny_time,
+    pages,
+    price,
+    table,
+)
+from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.orderbook import BookSnapshot
 from trading.services import AccountState, Flattened, Health, Placed, Pnl, Quote, RiskView
@@ -85,16 +104,16 @@ def quote(q: Quote) -> Card:
     if q.last is None:
         return Card(title=f"{q.contract.symbol} ({q.contract.name})", description="No recent trades.", color=GREY)
     return Card(
-        title=f"{q.contract.symbol} {q.last}",
+        title=f"{q.contract.symbol} {price(q.last, q.contract.tick_size)}",
         description=q.contract.description,
         fields=fields(
             {
-                "Bid": q.bid,
-                "Ask": q.ask,
-                "High": q.high,
-                "Low": q.low,
+                "Bid": price(q.bid, q.contract.tick_size) if q.bid is not None else None,
+                "Ask": price(q.ask, q.contract.tick_size) if q.ask is not None else None,
+                "High": price(q.high, q.contract.tick_size) if q.high is not None else None,
+                "Low": price(q.low, q.contract.tick_size) if q.low is not None else None,
                 "Volume": q.volume,
-                "As of": f"{q.at:%Y-%m-%d %H:%M} UTC" if q.at else None,
+                "As of": ny_time(q.at, with_date=True) if q.at else None,
             }
         ),
     )
@@ -106,7 +125,7 @@ def depth_card(symbol: str, book: BookSnapshot) -> Card:
         return Card(title=f"{symbol} depth", description="The book is empty: no depth received yet.", color=GREY)
     rows = [["", str(p), str(v)] for p, v in reversed(book.asks)]
     rows += [[str(v), str(p), ""] for p, v in book.bids]
-    when = f"\nAs of {book.updated:%Y-%m-%d %H:%M:%S} UTC" if book.updated else ""
+    when = f"\nAs of {ny_time(book.updated, with_date=True)}" if book.updated else ""
     return Card(title=f"{symbol} depth", description=table(["bid size", "price", "ask size"], rows) + when)
 
 
@@ -117,7 +136,7 @@ def contracts(items: Sequence[Contract]) -> list[Card]:
 
 def fills(items: Sequence[Fill], days: int) -> list[Card]:
     lines = [
-        f"{f.ts_event:%m-%d %H:%M} {f.side.value.upper()} {f.size} {f.contract_id} @ {f.price}"
+        f"{to_ny(f.ts_event):%m-%d %H:%M} ET {f.side.value.upper()} {f.size} {f.contract_id} @ {f.price}"
         + (f" P&L {money(f.pnl)}" if f.pnl is not None else "")
         for f in items
     ]
@@ -218,7 +237,7 @@ def health(h: Health, notifier_sent: int, notifier_error: str) -> Card:
 
 
 def jobs(runs: Sequence[JobRun]) -> list[Card]:
-    lines = [f"{r.job} {r.scheduled_for:%m-%d %H:%M} {fmt(r.outcome)} {r.detail}".strip() for r in runs]
+    lines = [f"{r.job} {to_ny(r.scheduled_for):%m-%d %H:%M} ET {fmt(r.outcome)} {r.detail}".strip() for r in runs]
     return paged("Scheduled jobs", lines, "No job has run yet (the scheduler is not running in this build).")
 
 

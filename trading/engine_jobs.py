@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trading import notifications
 from trading.calendar import TradingDay
 from trading.clock import Clock
 from trading.config import Settings
@@ -68,7 +69,7 @@ async def run_once(store: Store, clock: Clock, job: str, scheduled_for: datetime
     except Exception as exc:
         log.exception("job %s failed", job)
         outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
-        await store.outbox.enqueue(NotificationKind.ALERT, {"title": f"Job {job} failed", "text": detail})
+        await store.outbox.enqueue(NotificationKind.ALERT, dict(notifications.alert(f"Job {job} failed", detail)))
     await store.jobs.finish(job, scheduled_for, outcome, detail[:2000], at=clock.now())
     return outcome
 
@@ -106,10 +107,8 @@ class Jobs:
             path = self.chart_dir / f"range-{sym}-{day.date.isoformat()}.png"
             range_chart(bars, sym, day, path)
             out.append(path)
-            await self.engine.store.outbox.enqueue(
-                NotificationKind.STRATEGY,
-                {"title": f"{sym} overnight range chart", "chart": str(path), "date": day.date.isoformat()},
-            )
+            chart = notifications.chart(sym, day.date.isoformat(), str(path))
+            await self.engine.store.outbox.enqueue(NotificationKind.STRATEGY, dict(chart))
         return out
 
     async def daily_summary(self, day: TradingDay) -> str:
@@ -138,7 +137,7 @@ class Jobs:
         ok = await self.engine.healthy()
         if not ok:
             await self.engine.store.outbox.enqueue(
-                NotificationKind.ALERT, {"title": "Health check failed", "text": "broker or account feed down"}
+                NotificationKind.ALERT, dict(notifications.alert("Health check failed", "broker or account feed down"))
             )
         await self.engine.metrics.flush()
         return "healthy" if ok else "broker or account feed down"

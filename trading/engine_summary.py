@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from trading import notifications
 from trading.calendar import TradingDay, to_ny
 
 if TYPE_CHECKING:
@@ -40,24 +41,24 @@ async def summary_payload(engine: Engine, day: TradingDay) -> dict[str, Any]:
     lines = [f"Daily summary {day.date.isoformat()} (account {engine.account_id})"]
     realized = fees = Decimal(0)
     curve: list[list[str]] = []
+    rows: list[notifications.FillRow] = []
     for f in fills:
         sym = engine.symbol_of.get(f.contract_id, f.contract_id)
+        rows.append(notifications.fill_row(f, engine.contracts.get(sym)))
         pnl = "" if f.pnl is None else f" pnl {f.pnl}"
-        lines.append(f"  {f.ts_event:%H:%M:%S}Z {sym} {f.side.value} {f.size} @ {f.price}{pnl} fees {f.fees}")
+        lines.append(f"  {to_ny(f.ts_event):%H:%M:%S} ET {sym} {f.side.value} {f.size} @ {f.price}{pnl} fees {f.fees}")
         realized += f.pnl or Decimal(0)
         fees += f.fees
         curve.append([f"{to_ny(f.ts_event):%H:%M:%S}", str((f.pnl or Decimal(0)) - f.fees)])
     lines.append(f"  fills {len(fills)}, realized {realized}, fees {fees}, net {realized - fees}")
     lines.append("latency (order path):")
-    lines.append(await latency_table(engine))
-    return {
-        "title": f"Daily summary {day.date.isoformat()}",
-        "text": "\n".join(lines),
-        "pnl_curve": curve,
-        "realized": str(realized),
-        "fees": str(fees),
-        "net": str(realized - fees),
-    }
+    table = await latency_table(engine)
+    lines.append(table)
+    text = "\n".join(lines)
+    payload = notifications.daily_summary(
+        day.date.isoformat(), engine.account_id, rows, latency=table, pnl_curve=curve, text=text
+    )
+    return dict(payload)
 
 
 async def summary_text(engine: Engine, day: TradingDay) -> str:

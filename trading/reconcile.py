@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from trading import notifications
 from trading.domain import NotificationKind, OrderStatus
 
 if TYPE_CHECKING:
@@ -107,15 +108,17 @@ async def reconcile(engine: Engine) -> ReconcileReport:
     if not report.agrees:
         await store.outbox.enqueue(
             NotificationKind.ALERT,
-            {"title": "Reconciliation disagrees: no new orders", "text": "; ".join(report.mismatches[:10])},
+            dict(notifications.alert("Reconciliation disagrees: no new orders", "; ".join(report.mismatches[:10]))),
         )
     elif report.fills_inserted or report.intents_resolved:
         await store.outbox.enqueue(
             NotificationKind.ALERT,
-            {
-                "title": "Reconciled with the broker",
-                "text": f"{len(report.fills_inserted)} missed fill(s) stored, "
-                f"{len(report.intents_resolved)} unsent intent(s) resolved",
-            },
+            dict(
+                notifications.alert(
+                    "Reconciled with the broker",
+                    f"{len(report.fills_inserted)} missed fill(s) stored, "
+                    f"{len(report.intents_resolved)} unsent intent(s) resolved",
+                )
+            ),
         )
     return report

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
+from trading import notifications
 from trading.calendar import TradingDay, to_ny, trading_day
 from trading.config import EmaCrossSettings
 from trading.domain import Bar, Bracket, NotificationKind, Order, OrderRequest, OrderType, Side
@@ -79,7 +80,12 @@ class EmaCross(Strategy[EmaCrossSettings]):
                     side = Side.SELL if pos.side.value == "long" else Side.BUY
                     self._propose(symbol, side, pos.size, f"{self.name}:{symbol}:flatten:{day.date}", None, "flatten")
         elif event is SessionEvent.SUMMARY:
-            self.ctx.notify(NotificationKind.SUMMARY, {"strategy": self.name, **self.on_save()})
+            notes = {
+                s: f"{v.trades} trade(s); EMA fast {v.fast:.2f}, slow {v.slow:.2f}" if v.fast is not None and v.slow
+                is not None else f"{v.trades} trade(s); EMAs not seeded" for s, v in self.symbols_state.items()
+            }  # fmt: skip
+            summary = notifications.strategy_summary(self.name, day.date.isoformat(), [], notes, self.on_save())
+            self.ctx.notify(NotificationKind.SUMMARY, summary)
 
     def _propose(self, symbol: str, side: Side, size: int, tag: str, bracket: Bracket | None, why: str) -> None:
         self.ctx.propose(

@@ -20,11 +20,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar
 
+from trading import notifications
 from trading.calendar import TradingDay, open_minutes, previous_trading_day, sessions_before, trading_day
 from trading.config import OvernightRangeSettings
 from trading.domain import (
     Bar,
     Bracket,
+    Contract,
     NotificationKind,
     Order,
     OrderRequest,
@@ -275,24 +277,17 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             warm = lv.missing_sessions == 0
             # Provisional verdicts: the gap uses the last price in place of the 09:30 open.
             filters, blocked = self._filters(symbol, day, lv, self.ctx.last_price(symbol))
+            contract = self.ctx.contract(symbol)
             self.ctx.notify(
                 NotificationKind.STRATEGY,
-                {
-                    "card": "range",
-                    "strategy": self.name,
-                    "symbol": symbol,
-                    "date": day.date.isoformat(),
-                    "provisional": True,
-                    "as_of": now.isoformat(),
-                    "levels": lv.as_json(self.ctx.contract(symbol).tick_size),
-                    "filters": filters,
-                    "blocked": blocked,
-                    "warmup": None
-                    if warm
-                    else f"warm-up: {lv.missing_sessions} of the "
+                notifications.range_card(
+                    self.name, contract, day.date.isoformat(), card="range", as_of=now,
+                    levels=lv.as_json(contract.tick_size), filters=filters, blocked=blocked,
+                    sides=_planned(self.config, contract, lv),
+                    warmup=None if warm else f"warm-up: {lv.missing_sessions} of the "
                     f"{self.config.atr_period + 1} daily sessions needed for ATRD are missing; no trade",
-                },
-            )
+                ),
+            )  # fmt: skip
 
     def _open(self, day: TradingDay, st: DayState) -> None:
         c = self.config
@@ -372,20 +367,21 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                 ss.note = decision.reason
 
     def _notify_day(self, day: TradingDay, symbol: str, sd: SymbolDay) -> None:
+        q = self.config.quantity
+        sides = {
+            k: notifications.side_plan(
+                v.side, v.level, q, v.stop_ticks, v.target_ticks, status=v.status, note=v.note,
+                fill_price=v.fill_price, exit_price=v.exit_price,
+            )
+            for k, v in sd.sides.items()
+        }  # fmt: skip
         self.ctx.notify(
             NotificationKind.STRATEGY,
-            {
-                "card": "open",
-                "strategy": self.name,
-                "symbol": symbol,
-                "date": day.date.isoformat(),
-                "provisional": False,
-                "levels": sd.levels,
-                "filters": sd.filters,
-                "blocked": sd.blocked,
-                "sides": {k: asdict(v) for k, v in sd.sides.items()},
-            },
-        )
+            notifications.range_card(
+                self.name, self.ctx.contract(symbol), day.date.isoformat(), card="open", as_of=self.ctx.now(),
+                levels=sd.levels, filters=sd.filters, blocked=sd.blocked, sides=sides,
+            ),
+        )  # fmt: skip
 
     def _own_orders(self) -> list[Order]:
         return self.ctx.orders()
@@ -426,23 +422,22 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             )
 
     def _summary(self, st: DayState) -> None:
-        pnl: dict[str, str] = {}
+        trades: list[notifications.TradeRow] = []
+        notes: dict[str, str] = {}
         for symbol, sd in st.symbols.items():
             contract = self.ctx.contract(symbol)
             for ss in sd.sides.values():
-                if ss.fill_price is not None and ss.exit_price is not None:
-                    side = Side(ss.side)
-                    gain = contract.pnl(side, Decimal(ss.fill_price), Decimal(ss.exit_price), self.config.quantity)
-                    pnl[ss.tag] = str(gain)
-        self.ctx.notify(
-            NotificationKind.SUMMARY,
-            {
-                "strategy": self.name,
-                "date": st.date,
-                "pnl": pnl,  # gross, per entry tag: ticks x tick value x quantity
-                "symbols": {s: asdict(sd) for s, sd in st.symbols.items()},
-            },
-        )
+                if ss.fill_price is not None:  # P&L gross: ticks x tick value x quantity
+                    q = self.config.quantity
+                    trades.append(notifications.trade_row(contract, ss.tag, ss.side, q, ss.status, ss.fill_price,
+                                                          ss.exit_price))  # fmt: skip
+            unfilled = [f"{ss.side} {ss.status}" + (f" ({ss.note})" if ss.note else "")
+                        for ss in sd.sides.values() if ss.fill_price is None]  # fmt: skip
+            if sd.blocked or unfilled:
+                notes[symbol] = f"no trade: {sd.blocked}" if sd.blocked else "; ".join(unfilled)
+        symbols = {s: asdict(sd) for s, sd in st.symbols.items()}
+        summary = notifications.strategy_summary(self.name, st.date, trades, notes, symbols)
+        self.ctx.notify(NotificationKind.SUMMARY, summary)
 
     # ------------------------------------------------------------------ orders and fills
     def _side_of(self, order: Order) -> tuple[str, SymbolDay, SideState] | None:
@@ -504,8 +499,8 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                     other.note = f"entry OCO: the {ss.side} entry filled"
             self.ctx.notify(
                 NotificationKind.ENTRY_FILL,
-                {"strategy": self.name, "symbol": symbol, "side": ss.side, "price": str(price), "size": size,
-                 "tag": ss.tag, "at": at.isoformat()},
+                notifications.strategy_fill(self.name, self.ctx.contract(symbol), exit_=False, side=ss.side,
+                                            price=price, size=size, tag=ss.tag, at=at),
             )  # fmt: skip
             self._rewatch()
             return
@@ -514,10 +509,12 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             symbol, _, ss = entry
             ss.status = "closed"
             ss.exit_price = str(price)
+            entry_price = Decimal(ss.fill_price) if ss.fill_price is not None else None
             self.ctx.notify(
                 NotificationKind.EXIT_FILL,
-                {"strategy": self.name, "symbol": symbol, "side": ss.side, "price": str(price), "size": size,
-                 "tag": order.custom_tag, "at": at.isoformat()},
+                notifications.strategy_fill(self.name, self.ctx.contract(symbol), exit_=True, side=ss.side,
+                                            price=price, size=size, tag=order.custom_tag, at=at,
+                                            entry_price=entry_price),
             )  # fmt: skip
             self._rewatch()
 
@@ -554,6 +551,26 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
     def on_quote(self, symbol: str, quote: Quote) -> None:
         if quote.last is not None and symbol in self._watch:
             self._breakeven(symbol, quote.last, quote.last)
+
+
+def _planned(c: OvernightRangeSettings, contract: Contract, lv: Levels) -> dict[str, notifications.SidePlan]:
+    """The entries the levels known so far give (the 09:25 card's preview: the open decides)."""
+    if lv.onh is None or lv.onl is None:
+        return {}
+    tick = Fraction(contract.tick_size)
+    stop = None
+    if lv.atr5 is not None:
+        stop = max(c.min_stop_ticks, round_half_away(Fraction(c.stop_atr_mult) * lv.atr5 / tick))
+    target = None if lv.atrd is None else round_half_away(Fraction(c.target_atrd_mult) * lv.atrd / tick)
+    levels = ((Side.BUY, contract.snap(lv.onh + c.offset, Rounding.UP)),
+              (Side.SELL, contract.snap(lv.onl - c.offset, Rounding.DOWN)))  # fmt: skip
+    return {
+        side.value: notifications.side_plan(
+            side.value, level, c.quantity,
+            None if stop is None else -side.sign * stop, None if target is None else side.sign * target,
+        )
+        for side, level in levels
+    }  # fmt: skip
 
 
 def from_settings(raw: Mapping[str, Any] | OvernightRangeSettings, ctx: Any) -> OvernightRange:
