@@ -77,6 +77,7 @@ class Healer:
         self._next_check = 0.0
         self._last_diff: Fingerprint | None = None
         self._attempts: dict[str, int] = {}
+        self._seen: dict[str, float] = {}  # tag -> monotonic time an unsettled intent was first seen
         self._failures = 0
         self._pause_until = 0.0
 
@@ -194,7 +195,7 @@ class Healer:
             for intent in intents:
                 await self.settle(intent)
             live = {i.request.custom_tag for i in intents}
-            for tag in list(self.stats.retry_at):
+            for tag in list(self._seen.keys() | self.stats.retry_at.keys()):
                 if tag not in live:
                     self._forget(tag)
             await e._after()
@@ -204,11 +205,12 @@ class Healer:
         The caller holds the engine's lock."""
         e = self.engine
         tag = intent.request.custom_tag
-        age = e.clock.now() - intent.created_at
-        if age < timedelta(seconds=self.cfg.intent_settle_after_s):
+        now = time.monotonic()
+        first = self._seen.setdefault(tag, now)
+        # Wall time since this process first saw it: a broker may list an order a moment after taking it.
+        if now - first < self.cfg.intent_settle_after_s or now < self.stats.retry_at.get(tag, 0.0):
             return
-        if time.monotonic() < self.stats.retry_at.get(tag, 0.0):
-            return
+        age = e.clock.now() - intent.created_at  # trading time: a stale entry is not sent late
         found = await e.client.find_order_by_tag(e.account_id, tag, intent.created_at - timedelta(minutes=5))
         if found is not None and found.id is not None:
             if intent.strategy is not None:
@@ -224,10 +226,14 @@ class Healer:
             self._forget(tag)
             return
         self.stats.intents_resent += 1
-        if await e.send(intent.request, intent.strategy) is not None:
-            self._forget(tag)
+        await e.send(intent.request, intent.strategy)
+
+    def settled(self, tag: str) -> None:
+        """`tag` reached a broker outcome (placed or rejected), whoever sent it."""
+        self._forget(tag)
 
     def _forget(self, tag: str) -> None:
+        self._seen.pop(tag, None)
         self.stats.retry_at.pop(tag, None)
         self._attempts.pop(tag, None)
 
