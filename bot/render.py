@@ -315,7 +315,7 @@ def _side_text(s: Mapping[str, Any], tick: Any) -> str:
     if s.get("note"):
         status += f" ({s['note']})"
     parts.append(status)
-    return "\n".join(x for x in parts if x)
+    return ", ".join(x for x in parts if x)
 
 
 def strategy_fill_card(kind: NotificationKind, p: Mapping[str, Any], color: int) -> Card:

@@ -165,8 +165,8 @@ def test_range_card_shows_levels_atrs_and_each_entry_with_its_size() -> None:
     f = _fields(card)
     assert (f["Range high (ONH)"], f["Range low (ONL)"], f["Range"]) == ("21035.00", "20984.75", "50.25")
     assert (f["ATR5"], f["ATRD"], f["Overnight bars"]) == ("6.93", "153.88", "925 of 925")
-    assert f["Long entry"] == "BUY 3 stop @ 21035.25\nSL -35 / TP 1231 ticks\nplanned"
-    assert f["Short entry"] == "SELL 3 stop @ 20984.50\nSL 35 / TP -1231 ticks\nplanned"
+    assert f["Long entry"] == "BUY 3 stop @ 21035.25, SL -35 / TP 1231 ticks, planned"
+    assert f["Short entry"] == "SELL 3 stop @ 20984.50, SL 35 / TP -1231 ticks, planned"
     assert f["Filters"] == "range ok (50.25)"
     assert "Strategy" not in card.title and card.color == BLUE
 
