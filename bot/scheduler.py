@@ -7,8 +7,10 @@ job functions in `trading/engine_jobs.py` (the second is `trading.engine_runner.
 - The session jobs of a trading day (pre-open, open, last entry, flatten, summary) are registered as
   date triggers from the calendar (`day_plan`), so the flatten moves to 12:55 on an early close. A
   cron job at 00:05 New York (and the start itself) plans the next trading day.
-- Every run goes through `run_once`: claimed once per (job, scheduled time) in `job_runs`, with its
-  start, end and outcome. APScheduler's own store stays in memory: Postgres is the record.
+- Every run goes through `run_once`: held under a lease per (job, scheduled time) in `job_runs`, with
+  its start, end and outcome. APScheduler's own store stays in memory: Postgres is the record.
+- At start (`resume`, once), a session job that a process started and never finished (it died mid-job) is
+  run again however late (it was started in time): its lease lapses, this process takes it over.
 - Bar backfill (cron), token refresh and health check (intervals) call the engine too.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,7 +30,7 @@ from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_tr
 from trading.clock import Clock
 from trading.config import Settings
 from trading.engine import current_trading_day
-from trading.engine_jobs import JobFn, Jobs, day_plan, run_once
+from trading.engine_jobs import SESSION_JOBS, JobFn, Jobs, day_plan, run_once
 from trading.store import Store
 from trading.store.jobs import Outcome
 
@@ -93,6 +95,8 @@ class Scheduler:
         """Add the engine's jobs (session jobs, backfill, token refresh, health) to a running or new scheduler."""
         self.jobs_of_engine = jobs
         self.register()
+        if self.aps.running:
+            self._schedule_resume()
 
     def register(self) -> None:
         """Every engine job, in code; safe to call again (each id is replaced)."""
@@ -161,6 +165,25 @@ class Scheduler:
             day = trading_day(next_trading_day(d))
         self.plan(day)
 
+    async def resume_unfinished(self) -> list[str]:
+        """Session jobs of the last day that were started and never finished (their process died), run
+        again now, each once its owner's lease has lapsed; the jobs resumed."""
+        assert self.jobs_of_engine is not None
+        resumed = []
+        for run in await self.store.jobs.unfinished(self.clock.now() - timedelta(days=1)):
+            if run.job not in SESSION_JOBS:
+                continue  # a recurring job simply runs at its next occurrence
+            try:
+                day = trading_day(to_ny(run.scheduled_for).date())
+            except NotATradingDay:
+                continue
+            if not any(o.job == run.job and o.at == run.scheduled_for for o in day_plan(day, self.settings)):
+                continue  # not an occurrence of today's plan (settings changed since): leave it
+            fn = self.jobs_of_engine.session(run.job, day)
+            await run_once(self.store, self.clock, run.job, run.scheduled_for, fn)
+            resumed.append(run.job)
+        return resumed
+
     # ------------------------------------------------------------------ runs
     async def _session(self, job: str, at: datetime, day: TradingDay) -> None:
         assert self.jobs_of_engine is not None
@@ -176,6 +199,11 @@ class Scheduler:
         self.register()
         if not self.aps.running:
             self.aps.start()
+        self._schedule_resume()
+
+    def _schedule_resume(self) -> None:
+        if self.jobs_of_engine is not None:  # no trigger: runs once, now
+            self.aps.add_job(self.resume_unfinished, id="resume", name="resume unfinished jobs", replace_existing=True)
 
     def shutdown(self) -> None:
         if self.aps.running:

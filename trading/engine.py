@@ -156,7 +156,11 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Contracts, bars, risk state, strategies (state restored), streams, then reconcile."""
+        """The account's lease first (a second instance waits here, a hot standby), then contracts, bars,
+        risk state, strategies (state restored), streams, then reconcile."""
+        from trading.engine_lease import hold_account
+
+        await hold_account(self)
         now = self.clock.now()
         self.day = current_trading_day(now)
         for name, on in (await self.store.strategy_state.enabled_overrides()).items():
@@ -262,6 +266,9 @@ class Engine:
                     await stream.stop()
         with contextlib.suppress(Exception):
             await self.metrics.flush()
+        from trading.engine_lease import release_account
+
+        await release_account(self)  # last: a standby takes over only once this one handles nothing
 
     def _symbols_of(self, name: str) -> tuple[str, ...]:
         cfg = getattr(self.settings.strategies, name, None)

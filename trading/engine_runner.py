@@ -4,7 +4,9 @@
 `bot/scheduler.py`): it sleeps on the engine's clock (a `SimClock` in paper replays and tests, the
 `LiveClock` otherwise) until each occurrence of the day plan, runs it once (claimed in `job_runs`),
 and lets an occurrence that is late by more than the misfire grace go (recorded as skipped), so a
-restart never runs an open twice nor runs it hours late.
+restart never runs an open twice nor runs it hours late. An occurrence that was started in time by a
+process that died before finishing it is resumed however late (its lease lapses, this process takes
+it over): the open job then places the entries that are missing.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class ClockDriver:
         while day is not None and (days is None or done < days):
             for occ in sorted(day_plan(day, self.settings), key=lambda o: o.at):
                 now = self.clock.now()
-                if occ.at < now - self.grace:
+                if occ.at < now - self.grace and not await self._started_unfinished(occ.job, occ.at):
                     claimed = await self.engine.store.jobs.claim_run(occ.job, occ.at, at=now)
                     if claimed:
                         await self.engine.store.jobs.finish(
@@ -59,6 +61,11 @@ class ClockDriver:
                 self.ran.append((occ.job, outcome or "claimed before"))
             done += 1
             day = _next_day(day.date)
+
+    async def _started_unfinished(self, job: str, at: datetime) -> bool:
+        """Started (in time) by an owner that has not finished it: resumed, not skipped as late."""
+        run = await self.engine.store.jobs.get(job, at)
+        return run is not None and run.finished_at is None
 
 
 def _next_day(d: date) -> TradingDay | None:
@@ -77,6 +84,24 @@ async def run_until(stop: asyncio.Event, *tasks: asyncio.Task[object]) -> None:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+
+
+async def start_unless_stopped(engine: Engine, stop: asyncio.Event) -> bool:
+    """Start the engine (a standby waits inside for its account), unless told to stop first: False then."""
+    starting = asyncio.create_task(engine.start(), name="engine-start")
+    stopping = asyncio.create_task(stop.wait(), name="engine-start-stop")
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+    if starting.cancelled():
+        return False
+    starting.result()  # start's own error, raised here
+    return True
 
 
 def describe_now(clock: Clock) -> str:
@@ -127,7 +152,8 @@ async def run_engine(
         store = Store(db.pool)
         engine = await build_engine(settings, store, clock, gateway)
         try:
-            await engine.start()
+            if not await start_unless_stopped(engine, stop):
+                return 0
             write(
                 f"engine running ({'paper' if paper else 'live'}), account {engine.account_id}, {describe_now(clock)}"
             )

@@ -30,6 +30,7 @@ from trading.domain import (
     NotificationKind,
     Order,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Quote,
     Rounding,
@@ -263,6 +264,8 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
         elif event is SessionEvent.OPEN:
             if not st.opened:
                 self._open(day, st)
+            else:  # the open job again (resumed after a restart): send what was decided and is missing
+                self._resend_missing(day, st)
         elif event is SessionEvent.LAST_ENTRY:
             self._cancel_entries(st, "no new entries after the last entry time")
         elif event is SessionEvent.FLATTEN:
@@ -293,7 +296,9 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
         c = self.config
         now = self.ctx.now()
         st.opened = True
-        if now > day.rth_open + timedelta(minutes=c.open_grace_minutes):
+        placed = self._entries_at_broker(day)
+        # An open that placed some entries before its process died was started in time: it is finished.
+        if now > day.rth_open + timedelta(minutes=c.open_grace_minutes) and not placed:
             for symbol in c.symbols:
                 sd = st.symbols.setdefault(symbol, SymbolDay())
                 sd.blocked = (
@@ -303,10 +308,38 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             return
         for symbol in c.symbols:
             sd = st.symbols.setdefault(symbol, SymbolDay())
-            self._open_symbol(day, symbol, sd)
+            self._open_symbol(day, symbol, sd, placed)
             self._notify_day(day, symbol, sd)
+        self._rewatch()
 
-    def _open_symbol(self, day: TradingDay, symbol: str, sd: SymbolDay) -> None:
+    def _entries_at_broker(self, day: TradingDay) -> dict[str, Order]:
+        """Today's entries the broker already has, by their deterministic tag (placed by an open job
+        that was cut short): what is missing is derived from these, never from saved state alone."""
+        tags = {custom_tag(self.name, sym, side, day.date) for sym in self.config.symbols for side in Side}
+        return {o.custom_tag: o for o in self._own_orders() if o.custom_tag in tags and o.id is not None}
+
+    def _resend_missing(self, day: TradingDay, st: DayState) -> None:
+        placed = self._entries_at_broker(day)
+        for symbol, sd in st.symbols.items():
+            for ss in sd.sides.values():
+                if ss.status == "working" and ss.tag not in placed:
+                    self.ctx.propose(self._entry_request(symbol, ss))
+
+    def _entry_request(self, symbol: str, ss: SideState) -> OrderRequest:
+        side = Side(ss.side)
+        return OrderRequest(
+            account_id=self.ctx.account().account_id,
+            contract_id=self.ctx.contract(symbol).id,
+            side=side,
+            type=OrderType.STOP,
+            size=self.config.quantity,
+            custom_tag=ss.tag,
+            stop_price=Decimal(ss.level),
+            bracket=Bracket(stop_loss_ticks=ss.stop_ticks, take_profit_ticks=ss.target_ticks),
+            reason=f"overnight {'high' if side is Side.BUY else 'low'} breakout",
+        )
+
+    def _open_symbol(self, day: TradingDay, symbol: str, sd: SymbolDay, placed: Mapping[str, Order]) -> None:
         c = self.config
         contract = self.ctx.contract(symbol)
         lv = self.levels(symbol, day, day.window_end)
@@ -341,23 +374,24 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
                 target_ticks=side.sign * target_ticks,
             )
             sd.sides[side.value] = ss
+            if tag in placed:
+                _adopt(ss, placed[tag])
+        filled = [ss for ss in sd.sides.values() if ss.status == "filled"]
+        for ss in sd.sides.values():
+            level, side = Decimal(ss.level), Side(ss.side)
+            if ss.tag in placed:
+                if filled and c.cancel_opposite_on_fill and ss.status == "working":
+                    self.ctx.cancel(placed[ss.tag])
+                    ss.status, ss.note = "cancelled", f"entry OCO: the {filled[0].side} entry filled"
+                continue
+            if filled and c.cancel_opposite_on_fill:
+                ss.status, ss.note = "cancelled", f"entry OCO: the {filled[0].side} entry filled; not placed"
+                continue
             if last is not None and (last >= level if side is Side.BUY else last <= level):
                 ss.status = "skipped"
                 ss.note = f"no chase: last price {last} is already at or beyond the entry {level}"
                 continue
-            decision = self.ctx.propose(
-                OrderRequest(
-                    account_id=self.ctx.account().account_id,
-                    contract_id=contract.id,
-                    side=side,
-                    type=OrderType.STOP,
-                    size=c.quantity,
-                    custom_tag=tag,
-                    stop_price=level,
-                    bracket=Bracket(stop_loss_ticks=ss.stop_ticks, take_profit_ticks=ss.target_ticks),
-                    reason=f"overnight {'high' if side is Side.BUY else 'low'} breakout",
-                )
-            )
+            decision = self.ctx.propose(self._entry_request(symbol, ss))
             if decision.approved:
                 ss.status = "working"
                 if decision.order is not None:
@@ -571,6 +605,20 @@ def _planned(c: OvernightRangeSettings, contract: Contract, lv: Levels) -> dict[
         )
         for side, level in levels
     }  # fmt: skip
+
+
+def _adopt(ss: SideState, order: Order) -> None:
+    """Take an entry the broker already has (placed before a restart) as this side's order."""
+    ss.order_id = order.id
+    if order.stop_price is not None:
+        ss.level = str(order.stop_price)
+    if order.status.is_working:
+        ss.status = "working"
+    elif order.status is OrderStatus.FILLED:
+        ss.status = "filled"
+        ss.fill_price = None if order.filled_price is None else str(order.filled_price)
+    else:
+        ss.status, ss.note = "cancelled", f"the broker has it {order.status.value}"
 
 
 def from_settings(raw: Mapping[str, Any] | OvernightRangeSettings, ctx: Any) -> OvernightRange:

@@ -1,0 +1,70 @@
+"""The engine's hold on its account: one active instance per account, another waits as hot standby.
+
+`hold_account` is the first thing `Engine.start` does: it waits (logging "standby: account N is held
+by another instance") until this process holds the account's lease (`trading/store/lease.py`), so a
+standby restores strategy state, reconciles and trades only after the primary is gone. While it
+runs, a guard watches the lease: if its connection is lost (a database restart), the engine stops
+trading at once (`ready = False`: risk refuses every new order) and handles nothing (its lock held)
+until it holds the lease again, then reconciles before it trades: never two instances trading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from typing import TYPE_CHECKING
+
+from trading.domain import NotificationKind
+from trading.store.lease import AccountLease
+
+if TYPE_CHECKING:
+    from trading.engine import Engine
+
+log = logging.getLogger(__name__)
+
+_HOLDS: weakref.WeakKeyDictionary[Engine, AccountLease] = weakref.WeakKeyDictionary()
+
+
+async def hold_account(engine: Engine) -> AccountLease:
+    """Wait until this process holds the engine's account; then guard the hold while the engine runs."""
+    lease = AccountLease(engine.store.db, engine.account_id)
+    _HOLDS[engine] = lease
+    await lease.acquire()
+    engine._spawn(_guard(engine, lease), "account-lease")
+    return lease
+
+
+async def release_account(engine: Engine) -> None:
+    """Let the account go (at stop): a standby takes it within a poll."""
+    lease = _HOLDS.pop(engine, None)
+    if lease is not None:
+        await lease.release()
+
+
+async def _guard(engine: Engine, lease: AccountLease) -> None:
+    while True:
+        await lease.lost()
+        engine.ready = False  # first: risk refuses every new order from here on
+        log.error("account %s: lease lost; not trading until it is held again", engine.account_id)
+        async with engine._lock:  # nothing handled, placed or reconciled meanwhile
+            engine.ready = False
+            await lease.acquire()
+        log.warning("account %s: lease held again; reconciling before trading", engine.account_id)
+        with contextlib.suppress(Exception):
+            await engine.store.outbox.enqueue(
+                NotificationKind.ALERT,
+                {
+                    "title": "Account lease lost and regained",
+                    "text": f"account {engine.account_id}: trading paused while the database was away; "
+                    "reconciling with the broker before trading again",
+                },
+            )
+        while True:  # the reconcile itself may meet the database or broker still recovering
+            try:
+                await engine.reconcile()
+                break
+            except Exception as exc:
+                log.warning("account %s: reconcile after the lease came back failed (%s)", engine.account_id, exc)
+                await asyncio.sleep(lease.poll_s)

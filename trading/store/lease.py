@@ -1,0 +1,127 @@
+"""One active instance per account: a Postgres session advisory lock keyed on the account, held on a
+dedicated connection for as long as this process trades it.
+
+Postgres releases a session lock the moment the session ends, so the death of the holder (kill -9,
+a lost machine) frees the account at once; a standby polling `pg_try_advisory_lock` takes it within
+one poll. The holder checks its connection every `check_s`: when the connection is gone (the
+database restarted, the network failed) the lock is gone too, and the holder must stop trading
+until it has taken the lock again (another instance may hold it meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+
+import asyncpg
+
+from trading.store.executor import Connection, Executor
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0  # a standby asks for the lock this often (takeover within about one poll of the holder's death)
+CHECK_S = 1.0  # the holder checks its lock connection this often
+
+
+def account_key(account_id: int) -> int:
+    """The advisory lock key of an account: a stable signed 64-bit hash (apart from every other key we use)."""
+    digest = hashlib.blake2b(f"tradebot-account:{account_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class AccountLease:
+    """`await acquire()` waits (as a standby) until this process holds the account; `await lost()`
+    returns when it no longer does; `release()` lets it go."""
+
+    def __init__(self, db: Executor, account_id: int, *, poll_s: float = POLL_S, check_s: float = CHECK_S) -> None:
+        self._db = db
+        self.account_id = account_id
+        self.key = account_key(account_id)
+        self.poll_s = poll_s
+        self.check_s = check_s
+        self._conn: Connection | None = None
+        self._gone = asyncio.Event()
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None and not self._gone.is_set()
+
+    async def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; False (and no connection kept) otherwise or when the database is away."""
+        if self.held:
+            return True
+        try:
+            conn = await self._connect()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("account %s lease: database unavailable (%s)", self.account_id, exc)
+            return False
+        try:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key, timeout=self.check_s * 5))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("account %s lease: lock request failed (%s)", self.account_id, exc)
+            got = False
+        if not got:
+            await self._drop(conn, dead=False)
+            return False
+        gone = asyncio.Event()  # this connection's own: a later one's listener never touches it
+        conn.add_termination_listener(lambda _c: gone.set())
+        self._conn, self._gone = conn, gone
+        return True
+
+    async def acquire(self) -> None:
+        """Wait until this process holds the account (a hot standby while another instance does)."""
+        said = False
+        while not await self.try_acquire():
+            if not said:
+                log.warning("standby: account %s is held by another instance", self.account_id)
+                said = True
+            await asyncio.sleep(self.poll_s)
+        log.warning("account %s: lease acquired, this instance is active", self.account_id)
+
+    async def lost(self) -> None:
+        """Return once the lock is no longer held (its connection died or stopped answering)."""
+        while self.held:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._gone.wait(), self.check_s)
+            conn = self._conn
+            if conn is None or self._gone.is_set():
+                break
+            try:
+                await conn.fetchval("SELECT 1", timeout=self.check_s * 3)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.error("account %s lease: lock connection lost (%s)", self.account_id, exc)
+                self._gone.set()
+        await self._forget()
+
+    async def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        dead = self._gone.is_set()
+        if not dead:
+            try:
+                await conn.execute("SELECT pg_advisory_unlock($1)", self.key, timeout=self.check_s * 5)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                dead = True
+        self._gone.set()
+        await self._drop(conn, dead=dead)
+
+    async def _forget(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._drop(conn, dead=True)
+
+    async def _connect(self) -> Connection:
+        if isinstance(self._db, asyncpg.Pool):
+            return await self._db.acquire(timeout=self.check_s * 5)
+        return self._db  # already one dedicated connection (a caller that opened it for this)
+
+    async def _drop(self, conn: Connection, *, dead: bool) -> None:
+        """Give the connection back; a suspect one is closed for good, so its session (and lock) is surely gone."""
+        if dead and not conn.is_closed():
+            conn.terminate()  # never hand a suspect session back to the pool: the server then drops its lock
+        if isinstance(self._db, asyncpg.Pool):
+            with contextlib.suppress(Exception):
+                await self._db.release(conn)
