@@ -3,6 +3,9 @@
 `setup_hook` loads the cogs, starts the notifier (outbox → channels), the scheduler (daily latency
 report) and the fill poller (broker trades → store → outbox, until the engine's event stream does it),
 and syncs the command tree to the configured guilds (or globally). `close()` stops all of it.
+`keep_connected` runs Discord in the background of trading: the notifier and the scheduler start at
+once, login and the gateway are retried with backoff for as long as Discord is unreachable or refuses,
+and nothing Discord does ever stops the process (the outbox holds the notifications meanwhile).
 Without a Discord token, `run_headless` runs the same notifier and poller with console output.
 """
 
@@ -19,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commanding import fail
-from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier, Sink
+from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier, Sink, backoff_s
 from bot.permissions import Permissions
 from bot.scheduler import default_scheduler
 from trading.clock import Clock, LiveClock
@@ -61,15 +64,66 @@ class TradeBot(commands.Bot):
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self._fill_task: asyncio.Task[None] | None = None
         self.tree.error(self._on_tree_error)
+        self._keeper: asyncio.Task[None] | None = None
+        self._shutting_down = asyncio.Event()
 
     async def setup_hook(self) -> None:
+        """At every login (again after a failed one): safe to run twice."""
         for name in COGS:
-            await self.load_extension(f"bot.cogs.{name}")
-        self.notifier.start()
-        self.scheduler.start()
-        if self.fill_poll_s:
+            if f"bot.cogs.{name}" not in self.extensions:
+                await self.load_extension(f"bot.cogs.{name}")
+        self.start_background()
+        if self.fill_poll_s and self._fill_task is None:
             self._fill_task = asyncio.create_task(poll_fills(self.services, self.notifier, self.fill_poll_s))
         await self.sync_commands()
+
+    def start_background(self) -> None:
+        """The notifier and the scheduler: they run whether or not Discord is reachable."""
+        self.notifier.start()
+        self.scheduler.start()
+
+    async def keep_connected(self, token: str) -> None:
+        """Log in and stay connected until `close()`, retrying after any failure (discord.com unreachable,
+        5xx, a refused token, a connection discord.py gives up on) with backoff (`retry_base_s` doubling to
+        `retry_max_s`). Never raises: Discord is a face, not a dependency."""
+        self._keeper = asyncio.current_task()
+        self.start_background()
+        failures = 0
+        loop = asyncio.get_running_loop()
+        while not self._shutting_down.is_set():
+            began = loop.time()
+            level, error = logging.WARNING, "the connection was closed"
+            try:
+                await self.login(token)
+                await self.connect(reconnect=True)
+            except discord.LoginFailure as exc:  # the token is refused: the operator must act
+                level, error = logging.ERROR, f"{exc} Check TRADEBOT_DISCORD__TOKEN"
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if self._shutting_down.is_set():
+                return
+            # A connection that lived a while starts the backoff afresh; one refused at once does not.
+            failures = 1 if loop.time() - began > self.settings.notifications.retry_max_s else failures + 1
+            delay = backoff_s(self.settings.notifications, failures)
+            log.log(
+                level,
+                "Discord unavailable (%s): trading goes on, notifications wait in the outbox; retry in %.1f s",
+                error,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._shutting_down.wait(), delay)
+            if not self._shutting_down.is_set():
+                await self._reopen()
+
+    async def _reopen(self) -> None:
+        """Before logging in again: close the HTTP session the failed attempt left open and, when discord.py
+        closed the client itself, reopen it, so the next login starts clean."""
+        await self.http.close()
+        self.http.connector = discord.utils.MISSING  # closed with its session: the next login makes a new one
+        if self.is_closed():
+            self.clear()
+            await self._async_setup_hook()
 
     async def sync_commands(self) -> None:
         guilds = self.settings.discord.guild_ids
@@ -82,6 +136,12 @@ class TradeBot(commands.Bot):
             await self.tree.sync(guild=guild)
 
     async def close(self) -> None:
+        if self._keeper is not None and asyncio.current_task() is self._keeper and not self._shutting_down.is_set():
+            # discord.py closes the client from inside connect() when it gives up on a connection: only
+            # Discord goes (keep_connected logs in again); trading and notifications go on.
+            await super().close()
+            return
+        self._shutting_down.set()
         if self._fill_task is not None:
             self._fill_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

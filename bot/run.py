@@ -126,7 +126,7 @@ async def serve(
             if wired.engine is not None:
                 bot.scheduler.attach_engine(engine_jobs(settings, wired.engine))
             async with bot:
-                runner = asyncio.create_task(bot.start(token))
+                runner = asyncio.create_task(bot.keep_connected(token))  # never raises: Discord is optional
                 waiter = asyncio.create_task(stop.wait())
                 await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 await bot.close()
