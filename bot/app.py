@@ -1,12 +1,12 @@
 """`TradeBot`: the Discord application around `Services`.
 
-`setup_hook` loads the cogs, starts the notifier (outbox → channels), the scheduler (daily latency
-report) and the fill poller (broker trades → store → outbox, until the engine's event stream does it),
-and syncs the command tree to the configured guilds (or globally). `close()` stops all of it.
+`setup_hook` loads the cogs, starts the notifier (outbox → channels) and the scheduler (daily latency
+report), and syncs the command tree to the configured guilds (or globally). `close()` stops all of it.
 `keep_connected` runs Discord in the background of trading: the notifier and the scheduler start at
 once, login and the gateway are retried with backoff for as long as Discord is unreachable or refuses,
 and nothing Discord does ever stops the process (the outbox holds the notifications meanwhile).
-Without a Discord token, `run_headless` runs the same notifier and poller with console output.
+Fills reach the outbox through the engine's user hub only. Without a Discord token, `run_headless`
+runs the same notifier with console output.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class TradeBot(commands.Bot):
         services: Services,
         store: Store,
         *,
-        fill_poll_s: float | None = 2.0,
         sink: Sink | None = None,
         clock: Clock | None = None,
         **options: Any,
@@ -60,9 +59,7 @@ class TradeBot(commands.Bot):
             if settings.notifications.console:
                 sink = EchoSink(sink, ConsoleSink())
         self.notifier = Notifier(store.outbox, sink, settings.notifications)
-        self.fill_poll_s = fill_poll_s
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
-        self._fill_task: asyncio.Task[None] | None = None
         self.tree.error(self._on_tree_error)
         self._keeper: asyncio.Task[None] | None = None
         self._shutting_down = asyncio.Event()
@@ -73,8 +70,6 @@ class TradeBot(commands.Bot):
             if f"bot.cogs.{name}" not in self.extensions:
                 await self.load_extension(f"bot.cogs.{name}")
         self.start_background()
-        if self.fill_poll_s and self._fill_task is None:
-            self._fill_task = asyncio.create_task(poll_fills(self.services, self.notifier, self.fill_poll_s))
         await self.sync_commands()
 
     def start_background(self) -> None:
@@ -142,11 +137,6 @@ class TradeBot(commands.Bot):
             await super().close()
             return
         self._shutting_down.set()
-        if self._fill_task is not None:
-            self._fill_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._fill_task
-            self._fill_task = None
         self.scheduler.shutdown()
         await self.notifier.stop()
         await super().close()
@@ -164,17 +154,6 @@ class TradeBot(commands.Bot):
             await fail(interaction, message)
 
 
-async def poll_fills(services: Services, notifier: Notifier, every_s: float) -> None:
-    """Until the engine streams fills: ask the broker for new trades and queue their notifications."""
-    while True:
-        try:
-            if await services.sync_fills():
-                notifier.wake()
-        except Exception:
-            log.exception("fill sync failed")
-        await asyncio.sleep(every_s)
-
-
 @contextlib.asynccontextmanager
 async def console_notifications(settings: Settings, store: Store) -> AsyncIterator[Notifier]:
     """The one headless notification path: the outbox delivered by the notifier to the console
@@ -187,17 +166,7 @@ async def console_notifications(settings: Settings, store: Store) -> AsyncIterat
         await notifier.stop()
 
 
-async def run_headless(
-    settings: Settings, services: Services, store: Store, stop: asyncio.Event, *, fill_poll_s: float | None = 2.0
-) -> None:
-    """No Discord token: deliver notifications to the console until `stop`; without an engine streaming
-    fills, poll the broker for them every `fill_poll_s` seconds."""
-    async with console_notifications(settings, store) as notifier:
-        task = asyncio.create_task(poll_fills(services, notifier, fill_poll_s)) if fill_poll_s else None
-        try:
-            await stop.wait()
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+async def run_headless(settings: Settings, store: Store, stop: asyncio.Event) -> None:
+    """No Discord token: deliver notifications to the console until `stop`."""
+    async with console_notifications(settings, store):
+        await stop.wait()

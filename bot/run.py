@@ -1,9 +1,9 @@
-"""Run the bot: `python -m bot [--config FILE] [--no-engine]`.
+"""Run the bot: `python -m bot [--config FILE]`.
 
-Opens the database (migrating it), starts the simulator in paper mode, starts the engine (strategies,
-hubs, fills streamed into the outbox, its scheduled jobs) and runs `TradeBot` with the Discord token,
-or headless (console notifications) without one. `--no-engine` runs the commands and notifications
-only (fills then come from the bot's own poller). Ctrl-C or SIGTERM stops everything cleanly.
+Opens the database (migrating it), starts the simulator in paper mode, starts the engine (the one owner
+of the account: strategies, if any are enabled, hubs, fills streamed into the outbox, its scheduled
+jobs; every order, whoever asks, goes through it) and runs `TradeBot` with the Discord token, or
+headless (console notifications) without one. Ctrl-C or SIGTERM stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from bot.app import TradeBot, run_headless
-from bot.engine_control import make_executor
 from bot.scheduler import Scheduler, default_scheduler
 from trading.clock import Clock, LiveClock
 from trading.config import ConfigError, Settings, load_settings
 from trading.engine import Engine
-from trading.engine_control import EngineControl
 from trading.engine_jobs import Jobs
 from trading.engine_setup import Gateway, build_engine, close_engine, live_gateway, sim_gateway
-from trading.projectx.rest import ProjectXClient
 from trading.services import Services
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
@@ -38,7 +35,7 @@ log = logging.getLogger("tradebot")
 @dataclass
 class Wiring:
     services: Services
-    engine: Engine | None
+    engine: Engine
 
 
 @contextlib.asynccontextmanager
@@ -53,29 +50,12 @@ async def gateway(settings: Settings, clock: Clock, options: SimOptions | None) 
 
 
 @contextlib.asynccontextmanager
-async def wiring(
-    settings: Settings, store: Store, clock: Clock, gw: Gateway, *, with_engine: bool
-) -> AsyncIterator[Wiring]:
-    if not with_engine:
-        async with ProjectXClient(
-            settings.projectx, base_url=gw.base_url, username=gw.username, api_key=gw.api_key
-        ) as client:
-            yield Wiring(Services(settings, store, client, clock, account_id=settings.projectx.account_id), None)
-        return
+async def wiring(settings: Settings, store: Store, clock: Clock, gw: Gateway) -> AsyncIterator[Wiring]:
+    """The engine, started, and the services over it (the one place start-up is wired)."""
     engine = await build_engine(settings, store, clock, gw)
     try:
         await engine.start()
-        executor = await make_executor(engine.client, engine.metrics)
-        services = Services(
-            settings,
-            store,
-            engine.client,
-            clock,
-            account_id=engine.account_id,
-            strategies=EngineControl(engine),
-            executor=executor,
-        )
-        yield Wiring(services, engine)
+        yield Wiring(Services(engine), engine)
     finally:
         await close_engine(engine)
 
@@ -85,11 +65,10 @@ def engine_jobs(settings: Settings, engine: Engine) -> Jobs:
 
 
 def jobs_scheduler(settings: Settings, store: Store, wired: Wiring, clock: Clock) -> Scheduler:
-    """Headless, the same jobs as with Discord: the bot's daily reports and, with an engine, its
-    session jobs, backfill, token refresh and health check (notifications go to the console)."""
+    """Headless, the same jobs as with Discord: the bot's daily reports and the engine's session jobs,
+    backfill, token refresh and health check (notifications go to the console)."""
     sched = default_scheduler(settings, store, wired.services, clock)
-    if wired.engine is not None:
-        sched.attach_engine(engine_jobs(settings, wired.engine))
+    sched.attach_engine(engine_jobs(settings, wired.engine))
     return sched
 
 
@@ -97,7 +76,6 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event,
     *,
-    with_engine: bool = True,
     clock: Clock | None = None,
     sim_options: SimOptions | None = None,
 ) -> None:
@@ -108,7 +86,7 @@ async def serve(
         store = Store(db.pool)
         async with (
             gateway(settings, clock, sim_options) as gw,
-            wiring(settings, store, clock, gw, with_engine=with_engine) as wired,
+            wiring(settings, store, clock, gw) as wired,
         ):
             token = settings.discord.token.get_secret_value() if settings.discord.token else ""
             if not token:
@@ -118,13 +96,12 @@ async def serve(
                 sched = jobs_scheduler(settings, store, wired, clock)
                 sched.start()
                 try:
-                    await run_headless(settings, wired.services, store, stop, fill_poll_s=None if wired.engine else 2.0)
+                    await run_headless(settings, store, stop)
                 finally:
                     sched.shutdown()
                 return
-            bot = TradeBot(settings, wired.services, store, fill_poll_s=None if wired.engine else 2.0, clock=clock)
-            if wired.engine is not None:
-                bot.scheduler.attach_engine(engine_jobs(settings, wired.engine))
+            bot = TradeBot(settings, wired.services, store, clock=clock)
+            bot.scheduler.attach_engine(engine_jobs(settings, wired.engine))
             async with bot:
                 runner = asyncio.create_task(bot.keep_connected(token))  # never raises: Discord is optional
                 waiter = asyncio.create_task(stop.wait())
@@ -138,7 +115,6 @@ async def serve(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Run the tradebot Discord bot.")
     parser.add_argument("--config", help="TOML file layered over config/default.toml")
-    parser.add_argument("--no-engine", action="store_true", help="commands and notifications only, no strategies")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -153,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop, with_engine=not args.no_engine)
+        await serve(settings, stop)
 
     asyncio.run(run())
     return 0

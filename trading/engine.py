@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -742,19 +742,110 @@ class Engine:
         """Cancel every working order and close every position (the kill switch, an operator)."""
         cancelled: list[int] = []
         closed: list[str] = []
+        errors: list[str] = []  # keeps going past a failure; the caller shows what failed
         for o in await self.client.search_open_orders(self.account_id):
             if o.id is not None:
-                with contextlib.suppress(ProjectXError):
+                try:
                     await self.path.cancel(self.account_id, o.id)
                     cancelled.append(o.id)
+                except ProjectXError as exc:
+                    errors.append(f"cancel #{o.id}: {exc}")
         for p in await self.client.open_positions(self.account_id):
-            with contextlib.suppress(ProjectXError):
-                await self.client.close_position(self.account_id, p.contract_id)
+            try:
+                await self.path.close(self.account_id, p.contract_id)
                 closed.append(p.contract_id)
+            except ProjectXError as exc:
+                errors.append(f"close {p.contract_id}: {exc}")
         await self.store.outbox.enqueue(
             NotificationKind.RISK, {"title": "Flattened", "text": reason, "cancelled": cancelled, "closed": closed}
         )
-        return {"cancelled": cancelled, "closed": closed}
+        return {"cancelled": cancelled, "closed": closed, "errors": errors}
+
+    # ------------------------------------------------------------------ orders asked for from outside (services)
+    # A slash command, the CLI or a job asks; the engine decides, with the risk check and the exposure
+    # every strategy order sees, and places through the same path (trading.services is the caller).
+    async def submit(self, request: OrderRequest, source: str) -> Submitted:
+        """Risk, reservation and placement (intent, customTag, send, settle) under the engine's lock,
+        exactly as for a strategy's proposal. A tag asked for before is never sent again."""
+        tag = request.custom_tag
+        async with self._lock:
+            if request.contract_id not in self.symbol_of:
+                await self._follow(request.contract_id)
+            stored = await self.store.orders.by_tag(tag)
+            if stored is not None and (stored.id is not None or stored.status is not OrderStatus.INTENT):
+                return Submitted(stored.id, stored, duplicate=True)
+            if stored is not None:  # an intent without a broker id: the broker may have it already
+                since = self.clock.now() - timedelta(days=1)
+                found = await self.client.find_order_by_tag(self.account_id, tag, since)
+                if found is not None and found.id is not None:
+                    await self.apply_order(found)
+                    return Submitted(found.id, found, duplicate=True)
+            decision = self.check_risk(request)
+            if not decision:
+                log.info("%s order %s refused by risk: %s", source, tag, decision.reason)
+                return Submitted(None, stored, refused=decision.reason)
+            self.reserve(request)
+            reserved = self._reserved[-1]
+            try:
+                order_id = await self.place(request, None)
+            finally:
+                if reserved in self._reserved:  # placed: now counted among the working orders
+                    self._reserved.remove(reserved)
+            after = await self.store.orders.by_tag(tag)
+            if order_id is None and after is not None and after.status is OrderStatus.REJECTED:
+                said = await self.store.orders.history(custom_tag=tag)
+                return Submitted(None, after, rejected=said[-1].detail if said else "rejected by the broker")
+            return Submitted(order_id, after)
+
+    async def _follow(self, contract_id: str) -> None:
+        """A contract no strategy trades (a trader's order on it): on the engine's market feed from now
+        on, so its position is marked to market and its prices checked like any other. Its bars are
+        backfilled in the background (the order does not wait for weeks of history)."""
+        c = await self.client.contract_by_id(contract_id)
+        if c.symbol in self.contracts:  # another month of a followed symbol: the feed keeps the one it has
+            return
+        await self.store.contracts.upsert(c)
+        self.contracts[c.symbol] = c
+        self.symbol_of[c.id] = c.symbol
+        self.bars[c.symbol] = BarCache(c.id)
+        if self.market_stream is not None:
+            await self._subscribe(c)
+        now = self.clock.now()
+        self._spawn(self.backfill(c.symbol, now - timedelta(days=HISTORY_DAYS), now), f"engine-backfill-{c.symbol}")
+
+    async def cancel_order(self, order_id: int) -> None:
+        """Cancel one working order at the broker (its order event then updates the engine's view)."""
+        async with self._lock:
+            await self.path.cancel(self.account_id, order_id)
+
+    async def modify_order(
+        self,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None:
+        async with self._lock:
+            await self.path.modify(self.account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price)
+
+    async def close_position(self, contract_id: str) -> None:
+        async with self._lock:
+            await self.path.close(self.account_id, contract_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What became of an order asked for from outside: placed (`order_id`), a tag seen before
+    (`duplicate`), refused by risk (`refused`), rejected by the broker (`rejected`), or none of
+    these (`order_id` None: the outcome is uncertain and left to reconciliation by tag)."""
+
+    order_id: int | None
+    order: Order | None  # the stored order or intent, when there is one
+    duplicate: bool = False
+    refused: str = ""
+    rejected: str = ""
+
 
 
 def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:

@@ -1,6 +1,7 @@
 """The engine's order path: `trading.execution`'s `Executor` (the Rust `OrderExecutor` or the Python
 client, timed into the latency metrics, with the Rust path falling back to Python on a non-broker
-failure), seen through the three calls the engine makes."""
+failure), seen through the calls the engine makes. This is the one place an executor is built: every
+order of the account (strategy, slash command, CLI, job) goes through the engine and so through here."""
 
 from __future__ import annotations
 
@@ -24,6 +25,18 @@ class OrderPath(Protocol):
 
     async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None: ...
 
+    async def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None: ...
+
+    async def close(self, account_id: int, contract_id: str) -> None: ...
+
 
 class ExecutorPath:
     def __init__(self, executor: Executor) -> None:
@@ -41,6 +54,20 @@ class ExecutorPath:
 
     async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None:
         await self.executor.modify(account_id, order_id, stop_price=stop_price)
+
+    async def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None:
+        await self.executor.modify(account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price)
+
+    async def close(self, account_id: int, contract_id: str) -> None:
+        await self.executor.close(account_id, contract_id)
 
 
 def python_path(client: ProjectXClient, metrics: LatencyRecorder | None = None) -> ExecutorPath:

@@ -1,4 +1,5 @@
-"""The real bot, the real services, the simulator and Postgres, driven through the fake Discord."""
+"""The real bot, the real services over a running engine, the simulator and Postgres, driven through the
+fake Discord."""
 
 from __future__ import annotations
 
@@ -87,9 +88,7 @@ async def world(store: Store, world_settings: dict[str, Any]) -> AsyncIterator[W
         with fake.patched():
             settings = e2e_settings(fake.token, **world_settings)
             async with trading_desk(store, settings) as desk:
-                bot = TradeBot(
-                    settings, desk.services, store, fill_poll_s=0.1, clock=desk.clock, guild_ready_timeout=0.05
-                )
+                bot = TradeBot(settings, desk.services, store, clock=desk.clock, guild_ready_timeout=0.05)
                 await bot.login(fake.token)
                 task = asyncio.create_task(bot.connect(reconnect=True))
                 await fake.wait_connected()

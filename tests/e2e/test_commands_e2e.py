@@ -37,7 +37,7 @@ async def test_market_commands(world: World) -> None:
     bars = await world.run(READER, "market bars", {"symbol": "MNQ", "timeframe": "1m", "count": 5})
     assert "MNQ 1m bars" in bars.text() and "21000.00" in bars.text()
     depth = await world.run(READER, "market depth", {"symbol": "MNQ"})
-    assert depth.ephemeral and "Market depth comes from the engine's live feed" in depth.text()
+    assert depth.ephemeral and "MNQ is not on the engine's market feed (depth is kept for: none)" in depth.text()
     chart = await world.run(READER, "market chart", {"symbol": "MNQ", "timeframe": "5m"})
     assert "overnight range" in chart.text()
     assert chart.last.files and chart.last.files[0][0] == "chart.png"
@@ -56,9 +56,9 @@ async def test_symbol_autocomplete(world: World) -> None:
 async def test_orders_trades_and_pnl(world: World) -> None:
     await world.run(TRADER, "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1})
     await world.run(TRADER, "order market", {"symbol": "MNQ", "side": "sell", "quantity": 1})
-    await world.run(TRADER, "order limit", {"symbol": "MNQ", "side": "buy", "quantity": 1, "price": 20000.0})
+    await world.run(TRADER, "order limit", {"symbol": "MNQ", "side": "buy", "quantity": 1, "price": 20600.0})
     orders = await world.run(READER, "orders")
-    assert orders.ephemeral and "BUY 1 CON.F.US.MNQ" in orders.text() and "20000" in orders.text()
+    assert orders.ephemeral and "BUY 1 CON.F.US.MNQ" in orders.text() and "20600" in orders.text()
     trades = await world.run(READER, "trades", {"days": 1})
     assert "Trades, last 1 day(s)" in trades.text() and trades.text().count("CON.F.US.MNQ") == 2
     bad = await world.run(READER, "trades", {"days": 0})
@@ -76,19 +76,19 @@ async def test_strategy_commands(world: World) -> None:
     unknown = await world.run(READER, "strategy status", {"name": "martingale"})
     assert unknown.ephemeral and "No strategy named 'martingale'" in unknown.text()
     test = await world.run(READER, "strategy test", {"name": "overnight_range"})
-    assert test.ephemeral and "engine is not running" in test.text()
+    assert test.ephemeral and "overnight_range is not loaded in the engine" in test.text()
+    run_now = await world.run(ADMIN, "strategy run-now", {"name": "overnight_range"})
+    assert run_now.ephemeral and "overnight_range is stopped: start it" in run_now.text()
     refused = await world.run(TRADER, "strategy start", {"name": "overnight_range"})
     assert "admin permission" in refused.text()
     asked = await world.run(ADMIN, "strategy start", {"name": "overnight_range"})
     done = await world.click(ADMIN, asked, "Confirm")
     await done.wait(2)
-    assert "engine is not running" in done.text()
+    assert "overnight_range started (MNQ, MES)" in done.text(), done.text()
     asked = await world.run(ADMIN, "strategy stop", {"name": "overnight_range"})
     assert "Confirm: stop strategy overnight_range" in asked.text()
     unknown_stop = await world.run(ADMIN, "strategy stop", {"name": "nope"})
     assert unknown_stop.ephemeral and "No strategy named 'nope'" in unknown_stop.text()
-    run_now = await world.run(ADMIN, "strategy run-now", {"name": "overnight_range"})
-    assert run_now.ephemeral and "engine is not running" in run_now.text()
 
 
 async def test_risk_read_commands(world: World) -> None:

@@ -43,9 +43,8 @@ async def test_backlog_after_outage_is_delivered_in_order_once(world: World) -> 
 async def test_fill_notification_posted_once_across_restart(world: World) -> None:
     await world.run(TRADER, "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1})
     await world.posted(FILLS, 1)
-    # A second poller (as after a restart) sees the same broker trade: no second post.
-    await world.desk.services.sync_fills()
-    world.desk.services._fills_since = None
-    await world.desk.services.sync_fills()
+    # The next owner (as after a restart) reconciles and meets the same broker trade: no second post.
+    await world.desk.engine.reconcile()
     await world.bot.notifier.deliver_once()
+    await outbox_settled(world.store)
     assert len(world.fake.messages(FILLS.id)) == 1

@@ -34,7 +34,8 @@ async def test_market_order_fill_is_posted_to_fills_once(world: World) -> None:
     assert "Order placed" in closed.text()
     titles = await world.posted(FILLS, 2)
     assert titles[1].startswith("Exit fill: SELL 1 MNQ @ ")
-    await world.desk.services.sync_fills()
+    await world.desk.engine.reconcile()  # the broker's trades read again: nothing new to post
+    await world.bot.notifier.deliver_once()
     assert len(world.fake.messages(FILLS.id)) == 2
 
 

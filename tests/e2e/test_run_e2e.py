@@ -100,7 +100,7 @@ async def test_serve_headless_without_token(
     queued = await store.outbox.enqueue(NotificationKind.ALERT, {"title": "headless check", "text": "console"})
     assert queued is not None
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop, with_engine=False))
+    task = asyncio.create_task(serve(settings, stop))
     for _ in range(300):
         message = await store.outbox.get(queued)
         if message is not None and message.status == "sent":

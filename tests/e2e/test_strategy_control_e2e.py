@@ -15,7 +15,6 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.demo import barrier
 from trading.engine import Engine
-from trading.engine_control import EngineControl
 from trading.services import Services
 from trading.store import Store
 
@@ -27,11 +26,7 @@ async def bot_on(engine: Engine, day: SimDay, store: Store) -> AsyncIterator[Fak
     async with FakeDiscord([GUILD]) as fake:
         with fake.patched():
             settings = e2e_settings(fake.token)
-            control = EngineControl(engine)
-            services = Services(
-                settings, store, engine.client, day.clock, account_id=engine.account_id, strategies=control
-            )
-            bot = TradeBot(settings, services, store, fill_poll_s=None, clock=day.clock, guild_ready_timeout=0.05)
+            bot = TradeBot(settings, Services(engine), store, clock=day.clock, guild_ready_timeout=0.05)
             await bot.login(fake.token)
             task = asyncio.create_task(bot.connect(reconnect=True))
             await fake.wait_connected()

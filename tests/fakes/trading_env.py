@@ -1,5 +1,6 @@
-"""A trading desk for tests: the simulated gateway, the real ProjectX client, a Store and `Services`,
-all on one clock set inside a CME session (Monday 10:00 New York) so risk's trading hours pass."""
+"""A trading desk for tests: the simulated gateway, a running engine on it (no strategy: the one owner
+of the account), `Services` over that engine, a Store and a separate ProjectX client to look at the
+broker, all on one clock set inside a CME session (Monday 10:00 New York) so risk's trading hours pass."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 from trading.clock import SimClock
 from trading.config import ProjectXSettings, Settings, SimSettings
+from trading.engine import Engine
+from trading.engine_setup import build_engine, close_engine, sim_gateway
 from trading.projectx.rest import ProjectXClient
 from trading.services import Services
 from trading.sim.gateway import SimGateway
@@ -30,6 +33,7 @@ class Desk:
     services: Services
     clock: SimClock
     settings: Settings
+    engine: Engine
 
     async def price(self, symbol: str, price: Decimal | str, size: int = 1) -> None:
         await self.sim.market.trade(self.sim.contract(symbol), str(price), size)
@@ -51,8 +55,13 @@ async def trading_desk(store: Store, settings: Settings | None = None) -> AsyncI
     async with SimGateway(SimSettings(port=0), clock=clock, options=options) as sim:
         px = ProjectXSettings(retry_delays_s=(0.05,))
         async with ProjectXClient(px, base_url=sim.base_url, username=sim.username, api_key=sim.api_key) as broker:
-            services = Services(settings, store, broker, clock, account_id=sim.account_id)
-            desk = Desk(sim, broker, services, clock, settings)
-            await desk.price("MNQ", MNQ_PRICE)
-            await desk.price("MES", "5800.00")
-            yield desk
+            engine_settings = settings.model_copy(update={"projectx": px})
+            engine = await build_engine(engine_settings, store, clock, sim_gateway(sim), strategies=[])
+            try:
+                await engine.start()
+                desk = Desk(sim, broker, Services(engine), clock, settings, engine)
+                await desk.price("MNQ", MNQ_PRICE)
+                await desk.price("MES", "5800.00")
+                yield desk
+            finally:
+                await close_engine(engine)

@@ -11,8 +11,7 @@ import pytest
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading.config import Settings
 from trading.demo import barrier
-from trading.engine_control import EngineControl
-from trading.services import Unavailable
+from trading.services import EngineControl, Unavailable
 from trading.store import Store
 
 TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]

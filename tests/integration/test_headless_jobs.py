@@ -4,6 +4,7 @@ lists, at their New York times, with the bot's daily latency report."""
 from __future__ import annotations
 
 from datetime import date, time
+from types import SimpleNamespace
 from typing import cast
 
 from bot.run import Wiring, jobs_scheduler
@@ -11,7 +12,6 @@ from trading.calendar import ny
 from trading.clock import SimClock
 from trading.config import Settings
 from trading.engine import Engine
-from trading.projectx.rest import ProjectXClient
 from trading.services import Services
 from trading.store import Store
 
@@ -21,9 +21,9 @@ DAY = date(2026, 2, 10)
 async def test_headless_registers_the_session_and_housekeeping_jobs(store: Store) -> None:
     clock = SimClock(ny(DAY, time(8, 0)))
     settings = Settings()
-    services = Services(settings, store, cast(ProjectXClient, None), clock)
-    engine = cast(Engine, object())  # the jobs only hold it until they run; nothing runs here
-    sched = jobs_scheduler(settings, store, Wiring(services, engine), clock)
+    # The jobs and services only hold the engine until they run; nothing runs here.
+    engine = cast(Engine, SimpleNamespace(settings=settings, store=store, client=None, clock=clock, account_id=1))
+    sched = jobs_scheduler(settings, store, Wiring(Services(engine), engine), clock)
     sched.aps.start(paused=True)
     try:
         sched.register()
@@ -39,16 +39,3 @@ async def test_headless_registers_the_session_and_housekeeping_jobs(store: Store
         "flatten": ny(DAY, time(15, 55)),
         "summary": ny(DAY, time(16, 15)),
     }
-
-
-async def test_without_an_engine_only_the_bots_own_report_is_scheduled(store: Store) -> None:
-    clock = SimClock(ny(DAY, time(8, 0)))
-    settings = Settings()
-    services = Services(settings, store, cast(ProjectXClient, None), clock)
-    sched = jobs_scheduler(settings, store, Wiring(services, None), clock)
-    sched.aps.start(paused=True)
-    try:
-        sched.register()
-        assert sched.jobs() == ["latency_report"]
-    finally:
-        sched.shutdown()

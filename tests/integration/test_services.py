@@ -1,8 +1,9 @@
-"""`Services` against the simulated gateway and a real Postgres: every action once, bad input refused
-before the broker sees anything."""
+"""`Services` over a running engine on the simulated gateway and a real Postgres: every action once, bad
+input refused before the broker sees anything, fills through the engine's user hub once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
@@ -106,12 +107,22 @@ async def test_flatten_cancels_and_closes(desk: Desk) -> None:
         await desk.services.close_position("MNQ")
 
 
+async def fill_notifications(store: Store, count: int) -> None:
+    """Wait until the engine has stored `count` fill notifications (a hang guard, not a timing check)."""
+    fills = (NotificationKind.ENTRY_FILL, NotificationKind.EXIT_FILL)
+    async with asyncio.timeout(30):
+        while True:
+            if len([m for m in await store.outbox.recent(50) if m.kind in fills]) >= count:
+                return
+            await asyncio.sleep(0.02)
+
+
 async def test_fills_reach_the_outbox_once(desk: Desk, store: Store) -> None:
     await desk.services.place_order(market(1), "tb-f1")
     await desk.services.place_order(market(1, Side.SELL), "tb-f2")
-    new = await desk.services.sync_fills()
-    assert len(new) == 2
-    assert await desk.services.sync_fills() == []
+    await fill_notifications(store, 2)  # through the engine's user hub
+    report = await desk.engine.reconcile()  # the broker's trades again (as after a restart): none new
+    assert report.fills_inserted == []
     kinds = [m.kind for m in reversed(await store.outbox.recent(10)) if m.kind is not NotificationKind.ORDER]
     assert kinds == [NotificationKind.ENTRY_FILL, NotificationKind.EXIT_FILL]
     pnl = await desk.services.pnl("today")
@@ -120,7 +131,7 @@ async def test_fills_reach_the_outbox_once(desk: Desk, store: Store) -> None:
 
 async def test_halt_refuses_new_orders_until_resumed(desk: Desk) -> None:
     await desk.services.place_order(
-        OrderSpec("MNQ", Side.BUY, OrderType.LIMIT, 1, limit_price=Decimal("20000")), "tb-w"
+        OrderSpec("MNQ", Side.BUY, OrderType.LIMIT, 1, limit_price=Decimal("20900")), "tb-w"
     )
     view, flattened = await desk.services.halt("news at 10:30")
     assert view.kill_switch == "halted" and view.reason == "news at 10:30"
@@ -133,12 +144,14 @@ async def test_halt_refuses_new_orders_until_resumed(desk: Desk) -> None:
     assert await desk.broker_orders() == 2
 
 
-async def test_strategies_without_engine(desk: Desk) -> None:
+async def test_strategies_in_an_engine_running_none(desk: Desk) -> None:
     assert "overnight_range" in [s["name"] for s in desk.services.strategy_list()]
     with pytest.raises(NotFound, match="No strategy named 'nope'"):
         await desk.services.strategy_status("nope")
-    with pytest.raises(Unavailable, match="engine is not running"):
-        await desk.services.strategy_start("overnight-range")
+    with pytest.raises(Unavailable, match="overnight_range is not loaded in the engine"):
+        await desk.services.strategy_test("overnight-range")
+    with pytest.raises(Unavailable, match="overnight_range is stopped"):
+        await desk.services.strategy_run_now("overnight-range")
     status = await desk.services.strategy_status("overnight-range")
     assert status["name"] == "overnight_range" and status["running"] is False
 

@@ -5,16 +5,20 @@ render what it returns (plain dataclasses). Nothing here knows about Discord.
 
 - Bad input raises `BadInput` (or `NotFound`) before anything reaches the broker; risk refusals raise
   `RiskRefused`; broker failures surface as `BrokerFailed` with the broker client's trader-worded text.
-- Every order is written to the store as an intent before it is sent, under a customTag the caller
-  derives from the request (the Discord interaction): asking twice with one tag never places twice.
-- Fills reach the notification outbox through `sync_fills` (broker trades → store → outbox, in one
-  transaction, deduplicated by trade id) until the engine's event path takes that over.
+- `Services(engine)` is built over the running engine, the one owner of the account (freqtrade's
+  `RPC(freqtrade)`): an order is validated here, then `Engine.submit` decides with the risk check and
+  the exposure every strategy order sees, and places it the same way (intent first, under a customTag
+  the caller derives from the request, e.g. the Discord interaction: one tag never places twice).
+  Cancel, modify, close, flatten and the kill switch go through the engine too.
+- Fills reach the store and the notification outbox through the engine's user-hub events (and its
+  reconciliation), deduplicated by trade id: there is no second fill path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from trading.services.control import EngineControl
 from trading.services.errors import BadInput, BrokerFailed, NotFound, RiskRefused, ServiceError, Unavailable
 from trading.services.results import (
     BAR_LOOKBACK,
@@ -26,13 +30,11 @@ from trading.services.results import (
     ChartData,
     Flattened,
     Health,
-    Now,
     OrderSpec,
     Placed,
     Pnl,
     Quote,
     RiskView,
-    StrategyControl,
     parse_price,
 )
 from trading.services.strategy import Strategies
@@ -56,11 +58,11 @@ __all__ = [
     "BadInput",
     "BrokerFailed",
     "ChartData",
+    "EngineControl",
     "Factory",
     "Flattened",
     "Health",
     "NotFound",
-    "Now",
     "OrderSpec",
     "Placed",
     "Pnl",
@@ -69,7 +71,6 @@ __all__ = [
     "RiskView",
     "ServiceError",
     "Services",
-    "StrategyControl",
     "Unavailable",
     "parse_price",
 ]

@@ -14,7 +14,7 @@ from trading.domain import (
 )
 from trading.orderbook import BookSnapshot
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
-from trading.services.core import ServicesCore, _pick_account
+from trading.services.core import ServicesCore
 from trading.services.errors import BadInput, BrokerFailed, NotFound, Unavailable
 from trading.services.results import (
     BAR_LOOKBACK,
@@ -31,29 +31,26 @@ class AccountMarket(ServicesCore):
         return await self._broker(self.broker.accounts())
 
     async def account(self) -> Account:
-        accounts = await self.accounts()
-        if self.account_id is None:
-            self.account_id = _pick_account(accounts, self.settings)
-        for a in accounts:
+        """The account the engine trades, as the broker reports it now."""
+        for a in await self.accounts():
             if a.id == self.account_id:
                 return a
         raise NotFound(f"Account {self.account_id} is not active on this login; use /account list")
 
     async def switch_account(self, name_or_id: str) -> Account:
+        """One engine owns one account: naming it is fine; another one is set in the configuration."""
         accounts = await self.accounts()
         wanted = name_or_id.strip()
         for a in accounts:
             if str(a.id) == wanted or a.name.lower() == wanted.lower():
-                self.account_id = a.id
+                if a.id != self.account_id:
+                    raise BadInput(
+                        f"This bot's engine trades account {self.account_id} and owns it alone: to trade {a.name} "
+                        f"({a.id}), set projectx.account_id (or account_name) and restart"
+                    )
                 return a
         names = ", ".join(f"{a.name} ({a.id})" for a in accounts) or "none"
         raise NotFound(f"No active account {wanted!r}. Accounts: {names}")
-
-    async def _account_id(self) -> int:
-        if self.account_id is None:
-            await self.account()
-        assert self.account_id is not None
-        return self.account_id
 
     async def contract(self, symbol: str) -> Contract:
         key = symbol.strip().upper()
@@ -122,7 +119,7 @@ class AccountMarket(ServicesCore):
         bars = await self._broker(
             self.broker.retrieve_bars(contract.id, end - BAR_LOOKBACK, end, "1m", include_partial=True)
         )
-        live = self.strategies.live_quote(contract.id) if self.strategies is not None else None
+        live = self.engine.quotes.get(contract.id)
         bid, ask = (live.bid, live.ask) if live is not None else (None, None)
         if not bars:
             last = live.last if live is not None else None
@@ -146,12 +143,11 @@ class AccountMarket(ServicesCore):
         if not 1 <= levels <= MAX_DEPTH_LEVELS:
             raise BadInput(f"Ask for between 1 and {MAX_DEPTH_LEVELS} levels")
         contract = await self.contract(symbol)
-        if self.strategies is None:
-            raise Unavailable("Market depth comes from the engine's live feed, which is not running in this process")
-        snap = self.strategies.depth(contract.id, levels)
-        if snap is None:
-            fed = ", ".join(self.strategies.feed_symbols()) or "none"
+        book = self.engine.books.get(contract.id)
+        if book is None:
+            fed = ", ".join(sorted(self.engine.contracts)) or "none"
             raise Unavailable(f"{contract.symbol} is not on the engine's market feed (depth is kept for: {fed})")
+        snap = book.snapshot(levels)
         return replace(
             snap,
             bids=[(contract.snap(p), v) for p, v in snap.bids],

@@ -1,16 +1,14 @@
-"""Orders: validate as typed, risk, intent first, place once per customTag; modify and cancel."""
+"""Orders: validate as typed, then the engine decides and places (its risk check, intent first, once per
+customTag); modify and cancel through the engine."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal
 
 from trading.domain import (
     Bracket,
     Contract,
-    NotificationKind,
     Order,
     OrderRequest,
     OrderStatus,
@@ -18,10 +16,9 @@ from trading.domain import (
     Side,
     is_on_tick,
 )
-from trading.projectx.errors import ProjectXError, UncertainOutcome
+from trading.projectx.errors import ProjectXError
 from trading.projectx.schema import MAX_TRAIL_TICKS, MIN_STOP_LOSS_TICKS
-from trading.services.core import _order_payload
-from trading.services.errors import BadInput, BrokerFailed, NotFound
+from trading.services.errors import BadInput, BrokerFailed, NotFound, RiskRefused
 from trading.services.results import (
     MAX_BRACKET_TICKS,
     MAX_QUANTITY,
@@ -29,9 +26,6 @@ from trading.services.results import (
     Placed,
 )
 from trading.services.risk import RiskChecks
-from trading.store import DuplicateOrderTag
-
-log = logging.getLogger(__name__)
 
 
 class Orders(RiskChecks):
@@ -84,7 +78,7 @@ class Orders(RiskChecks):
             trail_price = last - spec.side.sign * spec.trail_ticks * contract.tick_size
         bracket = await self._bracket(spec, contract, last)
         request = OrderRequest(
-            account_id=await self._account_id(),
+            account_id=self.account_id,
             contract_id=contract.id,
             side=spec.side,
             type=t,
@@ -127,58 +121,36 @@ class Orders(RiskChecks):
                 raise BadInput(f"The {what} must be between {least} and {MAX_BRACKET_TICKS} ticks, got {leg}")
         return Bracket(stop_loss_ticks=sl, take_profit_ticks=tp)
 
-    async def place_order(self, spec: OrderSpec, custom_tag: str) -> Placed:
-        """Validate, check risk, record the intent, place. A tag seen before is not placed again."""
+    async def place_order(self, spec: OrderSpec, custom_tag: str, source: str = "manual") -> Placed:
+        """Validate, then submit to the engine: the risk check and placement every strategy order gets.
+        A tag seen before is not placed again."""
         existing = await self.store.orders.by_tag(custom_tag)
-        unsent_intent = False
-        if existing is not None:
-            settled = await self._settle_existing(existing)
-            if settled is not None:
-                return settled
-            unsent_intent = True  # written, never reached the broker: send it now, same tag
+        if existing is not None and (existing.id is not None or existing.status is not OrderStatus.INTENT):
+            return await self._already(existing)  # before validating: the market may have moved since
         contract, request = await self.validate(spec)
         request = replace(request, custom_tag=custom_tag)
-        await self._check_risk(request)
-        if not unsent_intent:
-            try:
-                await self.store.orders.record_intent(request, at=self.clock.now())
-            except DuplicateOrderTag:
-                again = await self.store.orders.by_tag(custom_tag)
-                assert again is not None
-                return await self._already(again)
         try:
-            order_id = (await self.executor.place(request)).value
-        except UncertainOutcome as exc:
-            # Left as an intent: reconciliation by tag settles it; asking again reuses the tag.
-            raise BrokerFailed(str(exc)) from None
+            sent = await self.engine.submit(request, source)
         except ProjectXError as exc:
-            await self._mark_rejected(custom_tag, str(exc))
             raise BrokerFailed(str(exc)) from None
-        await self.store.orders.attach_broker_id(custom_tag, order_id, at=self.clock.now())
-        await self.store.outbox.enqueue(
-            NotificationKind.ORDER,
-            _order_payload("placed", request, contract, order_id),
-            dedupe_key=f"order-placed-{custom_tag}",
-        )
-        return Placed(order_id, custom_tag, contract, request)
+        if sent.refused:
+            raise RiskRefused(f"Risk refused the order: {sent.refused}")
+        if sent.rejected:
+            raise BrokerFailed(sent.rejected)
+        if sent.duplicate and sent.order is not None:
+            return await self._already(replace(sent.order, id=sent.order_id))
+        if sent.order_id is None:
+            raise BrokerFailed(
+                f"The broker's answer to order {custom_tag} was lost; it is being reconciled by its tag. "
+                "Check /orders before asking again"
+            )
+        return Placed(sent.order_id, custom_tag, contract, request)
 
-    async def _settle_existing(self, order: Order) -> Placed | None:
-        """A tag asked for before: what became of it. None when it is an intent the broker never got."""
+    async def _already(self, order: Order) -> Placed:
         if order.status is OrderStatus.REJECTED:
             raise BrokerFailed(
                 f"This order was already sent and rejected (tag {order.custom_tag}); nothing was re-sent"
             )
-        if order.id is not None or order.status is not OrderStatus.INTENT:
-            return await self._already(order)
-        tag = order.custom_tag or ""
-        since = (order.created_at or self.clock.now()) - timedelta(minutes=10)
-        found = (await self._broker(self.executor.find_by_tag(order.account_id, tag, since))).value
-        if found is None or found.id is None:
-            return None
-        await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
-        return await self._already(replace(order, id=found.id))
-
-    async def _already(self, order: Order) -> Placed:
         contract = await self.contract_by_id(order.contract_id)
         request = OrderRequest(
             account_id=order.account_id,
@@ -192,14 +164,8 @@ class Orders(RiskChecks):
         )
         return Placed(order.id, order.custom_tag or "", contract, request, duplicate=True)
 
-    async def _mark_rejected(self, custom_tag: str, reason: str) -> None:
-        try:
-            await self.store.orders.update_status(custom_tag=custom_tag, status=OrderStatus.REJECTED, detail=reason)
-        except Exception:  # the rejection itself is what the trader must see
-            log.exception("could not record the rejection of %s", custom_tag)
-
     async def open_orders(self) -> list[Order]:
-        return await self._broker(self.broker.search_open_orders(await self._account_id()))
+        return await self._broker(self.broker.search_open_orders(self.account_id))
 
     async def modify_order(
         self, order_id: int, *, price: Decimal | None = None, stop: Decimal | None = None, size: int | None = None
@@ -218,9 +184,7 @@ class Orders(RiskChecks):
             raise BadInput(f"Order #{order_id} is a {order.type.value} order: it has no stop price")
         if size is not None and not 1 <= size <= self.settings.risk.max_order_size:
             raise BadInput(f"Quantity must be between 1 and {self.settings.risk.max_order_size}")
-        await self._broker(
-            self.executor.modify(order.account_id, order_id, size=size, limit_price=price, stop_price=stop)
-        )
+        await self._broker(self.engine.modify_order(order_id, size=size, limit_price=price, stop_price=stop))
         return await self._broker(self.broker.order_by_id(order.account_id, order_id))
 
     async def _working(self, order_id: int) -> Order:
@@ -233,7 +197,7 @@ class Orders(RiskChecks):
 
     async def cancel_order(self, order_id: int) -> Order:
         order = await self._working(order_id)
-        await self._broker(self.executor.cancel(order.account_id, order_id))
+        await self._broker(self.engine.cancel_order(order_id))
         return order
 
     async def cancel_all(self, symbol: str | None = None) -> list[int]:
@@ -244,6 +208,6 @@ class Orders(RiskChecks):
                 continue
             if o.id is None:
                 continue
-            await self._broker(self.executor.cancel(o.account_id, o.id))
+            await self._broker(self.engine.cancel_order(o.id))
             cancelled.append(o.id)
         return cancelled

@@ -1,11 +1,10 @@
-"""What user actions take and return (plain data), the engine interface they use, and limits."""
+"""What user actions take and return (plain data), and limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
 
 from trading.domain import (
     Account,
@@ -18,8 +17,6 @@ from trading.domain import (
     Side,
     to_decimal,
 )
-from trading.domain import Quote as DomainQuote
-from trading.orderbook import BookSnapshot
 from trading.services.errors import BadInput
 
 MAX_QUANTITY = 1000  # beyond any sane futures order: refused as a typo before risk even looks
@@ -31,39 +28,6 @@ MAX_BRACKET_TICKS = 10000
 TRADES_MAX_DAYS = 90
 
 MAX_DEPTH_LEVELS = 20
-
-
-class Now(Protocol):
-    def now(self) -> datetime: ...
-
-
-class StrategyControl(Protocol):
-    """What the engine offers the strategy commands (implemented by the engine when it runs)."""
-
-    def names(self) -> list[str]: ...
-    async def start(self, name: str, by: str = "") -> str: ...
-    async def stop(self, name: str, by: str = "") -> str: ...
-    async def run_now(self, name: str) -> str: ...
-    def status(self, name: str) -> dict[str, Any]: ...
-    async def kill_switch(self, halted: bool, reason: str) -> None:
-        """Trip (HALTED) or reset the engine's kill switch, and persist it."""
-        ...
-
-    def live_quote(self, contract_id: str) -> DomainQuote | None:
-        """The newest market-hub quote the engine holds for the contract, if any."""
-        ...
-
-    def depth(self, contract_id: str, levels: int) -> BookSnapshot | None:
-        """The engine's market-depth book of the contract (None when it is not on the engine's feed)."""
-        ...
-
-    def feed_symbols(self) -> list[str]:
-        """The symbols on the engine's market feed."""
-        ...
-
-    async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
-        """Per symbol: today's levels, the orders the strategy would place and the sides it would skip (why)."""
-        ...
 
 
 @dataclass(frozen=True)

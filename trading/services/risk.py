@@ -1,66 +1,31 @@
-"""Risk as the services see it: the persisted state, the checks before an order, status and limits."""
+"""Risk as the services see it: the engine's answers (its kill switch, its exposure), and the limits."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from trading.domain import (
-    Account,
-    OrderRequest,
-    PositionSide,
-)
-from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder
-from trading.services.core import _day_start
-from trading.services.errors import RiskRefused
+from trading.risk import KillMode
 from trading.services.market import AccountMarket
-from trading.services.results import (
-    RiskView,
-)
+from trading.services.results import RiskView
 from trading.store.risk_state import KillSwitch
 
 
 class RiskChecks(AccountMarket):
-    """Risk status and limits, and the check every manual order passes."""
+    """Risk status and limits: what the engine holds, the same state every order's check reads."""
 
-    async def _check_risk(self, request: OrderRequest) -> None:
-        manager = await self._risk_manager(request.account_id)
-        exposure = await self._exposure(request.account_id)
-        decision = manager.check(request, exposure, self.clock.now())
-        if not decision:
-            raise RiskRefused(f"Risk refused the order: {decision.reason}")
-
-    async def _risk_manager(self, account_id: int) -> RiskManager:
-        # The same persisted state the engine loads and saves (kill switch, day, high-water mark).
-        return await RiskManager.load(self.settings.risk, RepositoryRiskStore(self.store.risk_state), account_id)
-
-    async def _exposure(self, account_id: int) -> Exposure:
-        positions = await self._broker(self.broker.open_positions(account_id))
-        working = await self._broker(self.broker.search_open_orders(account_id))
-        realized, fees = await self._realized_today(account_id)
-        balance = next((a.balance for a in await self.accounts() if a.id == account_id), Decimal(0))
-        return Exposure(
-            positions={p.contract_id: p.size * (1 if p.side is PositionSide.LONG else -1) for p in positions},
-            working=[WorkingOrder(o.contract_id, o.side, o.size) for o in working if o.parent_id is None],
-            realized_today=realized - fees,
-            balance=balance,
-        )
-
-    async def _realized_today(self, account_id: int) -> tuple[Decimal, Decimal]:
-        start = _day_start(self.clock.now())
-        return await self.store.fills.realized_pnl(account_id, start, self.clock.now())
-
-    async def risk_status(self, account: Account | None = None) -> RiskView:
-        account = account or await self.account()
-        st = await self.store.risk_state.get(account.id)
-        realized, fees = await self._realized_today(account.id)
+    async def risk_status(self) -> RiskView:
+        """The engine's kill switch and exposure (today's P&L realized + unrealized, its balance)."""
+        e = self.engine
+        state = e.risk.state
+        exposure = e.exposure()
+        switch = KillSwitch.NONE.value if state.kill_mode is KillMode.OFF else state.kill_mode.value
         return RiskView(
-            kill_switch=st.kill_switch.value if st else KillSwitch.NONE.value,
-            reason=st.reason if st else "",
-            day_pnl=realized - fees,
+            kill_switch=switch,
+            reason=state.kill_reason,
+            day_pnl=exposure.day_pnl,
             daily_loss_limit=self.settings.risk.daily_loss_limit,
-            balance=account.balance,
-            high_water=st.high_water_balance if st else None,
+            balance=exposure.balance,
+            high_water=state.high_water,
             trailing_limit=self.settings.risk.max_loss_trailing,
         )
 

@@ -9,7 +9,6 @@ from trading.domain import (
     NotificationKind,
 )
 from trading.projectx.errors import ProjectXError
-from trading.risk import KillMode, RepositoryRiskStore
 from trading.services.positions import Positions
 from trading.services.results import (
     Flattened,
@@ -27,28 +26,15 @@ class RiskAndStats(Positions):
     async def halt(self, reason: str) -> tuple[RiskView, Flattened]:
         """Trip the kill switch (HALTED: only flattening allowed), then cancel and close everything."""
         reason = reason.strip() or "halted by an operator"
-        await self._kill_switch(True, reason)
-        flattened = await self.flatten()
+        await self.control.kill_switch(True, reason)
+        flattened = await self.flatten(f"halted: {reason}")
         await self.store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading halted", "text": reason})
         return await self.risk_status(), flattened
 
     async def resume(self) -> RiskView:
-        await self._kill_switch(False, "")
+        await self.control.kill_switch(False, "")
         await self.store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading resumed", "text": ""})
         return await self.risk_status()
-
-    async def _kill_switch(self, halted: bool, reason: str) -> None:
-        if self.strategies is not None:
-            # A running engine holds the risk state in memory and saves it: change it there.
-            await self.strategies.kill_switch(halted, reason)
-            return
-        account_id = await self._account_id()
-        manager = await self._risk_manager(account_id)
-        if halted:
-            manager.trip(KillMode.HALTED, reason, self.clock.now())
-        else:
-            manager.reset()
-        await manager.save(RepositoryRiskStore(self.store.risk_state), account_id)
 
     async def latency(self, hours: float = 24.0) -> list[LatencyStats]:
         return await self.store.latency.stats(self.clock.now() - timedelta(hours=hours))

@@ -1,14 +1,12 @@
-"""Strategies: list, status, and through a running engine start, stop, dry run and run-now."""
+"""Strategies: list and status, and in the running engine start, stop, dry run and run-now."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from trading.services.core import _day_start
-from trading.services.errors import NotFound, Unavailable
-from trading.services.results import (
-    StrategyControl,
-)
+from trading.calendar import to_ny
+from trading.engine import current_trading_day
+from trading.services.errors import NotFound
 from trading.services.stats import RiskAndStats
 
 
@@ -16,9 +14,7 @@ class Strategies(RiskAndStats):
     """The strategy commands."""
 
     def strategy_names(self) -> list[str]:
-        if self.strategies is not None:
-            return self.strategies.names()
-        return list(type(self.settings.strategies).model_fields)
+        return self.control.names()
 
     def _strategy(self, name: str) -> str:
         key = name.strip().lower().replace("-", "_")
@@ -35,33 +31,29 @@ class Strategies(RiskAndStats):
                     "name": name,
                     "enabled": bool(getattr(cfg, "enabled", False)),
                     "symbols": ", ".join(getattr(cfg, "symbols", ())),
-                    "running": self.strategies is not None and bool(self.strategies.status(name).get("running")),
+                    "running": self.control.running(name),
                 }
             )
         return out
 
     async def strategy_status(self, name: str) -> dict[str, Any]:
         key = self._strategy(name)
-        today = _day_start(self.clock.now()).date()
+        now = self.clock.now()
+        day = current_trading_day(now)  # the engine's trading day (from the 18:00 New York reopen)
+        today = day.date if day is not None else to_ny(now).date()
         state = await self.store.strategy_state.for_day(key, today)
-        live = self.strategies.status(key) if self.strategies is not None else {"running": False}
-        return {"name": key, "day": today.isoformat(), **live, "symbols": state}
-
-    def _engine(self) -> StrategyControl:
-        if self.strategies is None:
-            raise Unavailable("The strategy engine is not running in this process, so strategies cannot be driven")
-        return self.strategies
+        return {"name": key, "day": today.isoformat(), **self.control.status(key), "symbols": state}
 
     async def strategy_start(self, name: str, by: str = "") -> str:
         """Start one strategy in the running engine (stays on across restarts); `by` names the operator."""
-        return await self._engine().start(self._strategy(name), by)
+        return await self.control.start(self._strategy(name), by)
 
     async def strategy_stop(self, name: str, by: str = "") -> str:
         """Stop one strategy: no new orders from it (stays off across restarts)."""
-        return await self._engine().stop(self._strategy(name), by)
+        return await self.control.stop(self._strategy(name), by)
 
     async def strategy_test(self, name: str) -> dict[str, dict[str, Any]]:
-        return await self._engine().dry_run(self._strategy(name))
+        return await self.control.dry_run(self._strategy(name))
 
     async def strategy_run_now(self, name: str) -> str:
-        return await self._engine().run_now(self._strategy(name))
+        return await self.control.run_now(self._strategy(name))

@@ -1,4 +1,4 @@
-"""The strategy commands' view of a running engine (implements `trading.services.StrategyControl`).
+"""The strategy commands' view of the running engine (what `Services` asks of it for strategies).
 
 - start / stop: one strategy on or off while the engine runs, stored (`strategy_control`) so a
   restart keeps the operator's choice over the settings' `enabled`.
@@ -13,13 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from trading.calendar import to_ny
-from trading.domain import Quote
 from trading.engine import Engine, current_trading_day
 from trading.engine_dryrun import dry_run
 from trading.engine_jobs import SESSION_JOBS, day_plan
-from trading.orderbook import BookSnapshot
 from trading.risk import KillMode, RepositoryRiskStore
-from trading.services import Unavailable
+from trading.services.errors import Unavailable
 from trading.strategies import STRATEGIES
 
 
@@ -86,16 +84,6 @@ class EngineControl:
         else:
             risk.reset()
         await risk.save(RepositoryRiskStore(self.engine.store.risk_state), self.engine.account_id)
-
-    def live_quote(self, contract_id: str) -> Quote | None:
-        return self.engine.quotes.get(contract_id)
-
-    def depth(self, contract_id: str, levels: int) -> BookSnapshot | None:
-        book = self.engine.books.get(contract_id)
-        return None if book is None else book.snapshot(levels)
-
-    def feed_symbols(self) -> list[str]:
-        return sorted(self.engine.contracts)
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:
         day = current_trading_day(self.engine.clock.now())
