@@ -17,6 +17,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from trading.domain import NotificationKind
+from trading.notifications import alert
 from trading.store.lease import AccountLease
 
 if TYPE_CHECKING:
@@ -36,6 +37,11 @@ async def hold_account(engine: Engine) -> AccountLease:
     return lease
 
 
+def account_lease(engine: Engine) -> AccountLease | None:
+    """The lease the engine holds (or waits for); None before start and after stop."""
+    return _HOLDS.get(engine)
+
+
 async def release_account(engine: Engine) -> None:
     """Let the account go (at stop): a standby takes it within a poll."""
     lease = _HOLDS.pop(engine, None)
@@ -45,7 +51,10 @@ async def release_account(engine: Engine) -> None:
 
 async def _guard(engine: Engine, lease: AccountLease) -> None:
     while True:
-        await lease.lost()
+        try:
+            await lease.lost()
+        except Exception:  # whatever went wrong, the lock can no longer be trusted
+            log.exception("account %s: lease check failed", engine.account_id)
         engine.ready = False  # first: risk refuses every new order from here on
         log.error("account %s: lease lost; not trading until it is held again", engine.account_id)
         async with engine._lock:  # nothing handled, placed or reconciled meanwhile
@@ -53,13 +62,12 @@ async def _guard(engine: Engine, lease: AccountLease) -> None:
             await lease.acquire()
         log.warning("account %s: lease held again; reconciling before trading", engine.account_id)
         with contextlib.suppress(Exception):
+            text = (
+                f"account {engine.account_id}: trading paused while the lock on the account was lost "
+                "(database restart or connection failure); reconciling with the broker before trading again"
+            )
             await engine.store.outbox.enqueue(
-                NotificationKind.ALERT,
-                {
-                    "title": "Account lease lost and regained",
-                    "text": f"account {engine.account_id}: trading paused while the database was away; "
-                    "reconciling with the broker before trading again",
-                },
+                NotificationKind.ALERT, dict(alert("Account lease lost and regained", text))
             )
         while True:  # the reconcile itself may meet the database or broker still recovering
             try:

@@ -48,6 +48,11 @@ class AccountLease:
     def held(self) -> bool:
         return self._conn is not None and not self._gone.is_set()
 
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the session that holds the lock (for an operator's pg_stat_activity)."""
+        return None if self._conn is None else int(self._conn.get_server_pid())
+
     async def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; False (and no connection kept) otherwise or when the database is away."""
         if self.held:
@@ -120,8 +125,10 @@ class AccountLease:
 
     async def _drop(self, conn: Connection, *, dead: bool) -> None:
         """Give the connection back; a suspect one is closed for good, so its session (and lock) is surely gone."""
-        if dead and not conn.is_closed():
-            conn.terminate()  # never hand a suspect session back to the pool: the server then drops its lock
+        if dead:  # never hand a suspect session back to the pool: closed, the server surely drops its lock
+            with contextlib.suppress(Exception):  # the pool may have taken a dead connection back already
+                if not conn.is_closed():
+                    conn.terminate()
         if isinstance(self._db, asyncpg.Pool):
             with contextlib.suppress(Exception):
                 await self._db.release(conn)
