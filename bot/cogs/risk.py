@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
 from bot.commanding import Reply, admin, bot_of, confirm, read, run
-from bot.render import Card, fields
+from bot.render import Card, fields, money
 
 
 class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits and the kill switch"):
@@ -17,7 +19,13 @@ class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits an
         services = bot_of(interaction).services
 
         async def work() -> Reply:
-            return cards.risk(await services.risk_status())
+            view = await services.risk_status()
+            card = cards.risk(view)
+            # The engine's exposure: what every order's risk check (a strategy's or a trader's) reads.
+            held = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.positions.items())) or "flat"
+            working = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.working.items())) or "none"
+            exposure = {"Positions": held, "Working orders": working, "Open P&L": money(view.unrealized)}
+            return replace(card, fields=card.fields + fields(exposure))
 
         await run(interaction, {}, work, private=True)
 

@@ -94,6 +94,12 @@ async def test_strategy_commands(world: World) -> None:
 async def test_risk_read_commands(world: World) -> None:
     status = await world.run(READER, "risk status")
     assert status.ephemeral and "Daily loss used" in status.text()
+    assert "Positions\nflat" in status.text(), status.text()
+    # The engine's exposure, the one every order's risk check reads, after a trader's order.
+    await world.run(TRADER, "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1})
+    await world.fake.wait_until(lambda: bool(world.desk.engine.positions))
+    held = await world.run(READER, "risk status")
+    assert "Positions\nMNQ +1" in held.text() and "Open P&L" in held.text(), held.text()
     limits = await world.run(READER, "risk limits")
     assert "Max order size" in limits.text() and "5" in limits.text()
     compliance = await world.run(READER, "risk compliance")

@@ -59,6 +59,7 @@ async def test_a_manual_and_a_strategy_order_get_the_same_risk_decision(store: S
         await barrier(engine, counter, None)
         position = engine.positions[mnq]
         assert position.size == 2
+        assert (await services.risk_status()).positions == {"MNQ": 2}  # /risk status: the engine's exposure
 
         # At the per-symbol limit: both refused, for the same reason.
         by_strategy = await strategy_order(engine, buy(engine, day, "MNQ", "one-2"))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from trading.domain import Contract
-from trading.engine import Engine
+from trading.engine import Engine, current_trading_day
 from trading.projectx.errors import ProjectXError
 from trading.services.control import EngineControl
 from trading.services.errors import BrokerFailed
@@ -42,5 +42,11 @@ class ServicesCore:
             raise BrokerFailed(str(exc)) from None
 
 
-def _day_start(now: datetime) -> datetime:
+def _midnight(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _trading_day_start(now: datetime) -> datetime:
+    """Where "today" starts, as the engine and risk count it: the trading day's 18:00 New York reopen."""
+    day = current_trading_day(now)
+    return day.cme.open if day is not None and day.cme.open <= now else _midnight(now)

@@ -9,7 +9,7 @@ from trading.domain import (
     Fill,
     Position,
 )
-from trading.services.core import _day_start
+from trading.services.core import _midnight, _trading_day_start
 from trading.services.errors import BadInput, NotFound
 from trading.services.orders import Orders
 from trading.services.results import (
@@ -50,9 +50,9 @@ class Positions(Orders):
     async def pnl(self, period: str = "today") -> Pnl:
         now = self.clock.now()
         starts = {
-            "today": _day_start(now),
-            "week": _day_start(now) - timedelta(days=_day_start(now).weekday()),
-            "month": _day_start(now).replace(day=1),
+            "today": _trading_day_start(now),
+            "week": _midnight(now) - timedelta(days=_midnight(now).weekday()),
+            "month": _midnight(now).replace(day=1),
         }
         if period not in starts:
             raise BadInput("Period must be today, week or month")

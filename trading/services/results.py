@@ -96,6 +96,11 @@ class RiskView:
     balance: Decimal
     high_water: Decimal | None
     trailing_limit: Decimal
+    # The engine's exposure, which every order's risk check reads: signed contracts per symbol (positions
+    # plus working orders that can open or add), and the open P&L inside `day_pnl`.
+    positions: dict[str, int] = field(default_factory=dict)
+    working: dict[str, int] = field(default_factory=dict)
+    unrealized: Decimal = Decimal(0)
 
     @property
     def daily_loss_used(self) -> Decimal:

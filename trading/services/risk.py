@@ -19,6 +19,10 @@ class RiskChecks(AccountMarket):
         state = e.risk.state
         exposure = e.exposure()
         switch = KillSwitch.NONE.value if state.kill_mode is KillMode.OFF else state.kill_mode.value
+        working: dict[str, int] = {}
+        for w in exposure.working:
+            sym = e.symbol_of.get(w.contract_id, w.contract_id)
+            working[sym] = working.get(sym, 0) + w.side.sign * w.size
         return RiskView(
             kill_switch=switch,
             reason=state.kill_reason,
@@ -27,6 +31,9 @@ class RiskChecks(AccountMarket):
             balance=exposure.balance,
             high_water=state.high_water,
             trailing_limit=self.settings.risk.max_loss_trailing,
+            positions={e.symbol_of.get(cid, cid): size for cid, size in exposure.positions.items()},
+            working=working,
+            unrealized=exposure.unrealized,
         )
 
     def risk_limits(self) -> dict[str, Any]:
