@@ -28,6 +28,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from trading import notifications
 from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
 from trading.config import Settings
@@ -446,7 +447,9 @@ class Engine:
                 if book is not None:
                     book.apply(ev.levels)
             elif isinstance(ev, StatusEvent) and ev.is_alert:
-                await self.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Market feed", "text": ev.message})
+                await self.store.outbox.enqueue(
+                    NotificationKind.ALERT, dict(notifications.alert("Market feed", ev.message))
+                )
 
     def _seen_market(self, at: datetime) -> None:
         if self.market_seen_at is None or at > self.market_seen_at:
@@ -490,7 +493,9 @@ class Engine:
 
     async def _on_status(self, ev: StatusEvent) -> None:
         if ev.is_alert:
-            await self.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Account feed", "text": ev.message})
+            await self.store.outbox.enqueue(
+                NotificationKind.ALERT, dict(notifications.alert("Account feed", ev.message))
+            )
         if ev.hub is Hub.USER and ev.state in (StreamState.DISCONNECTED, StreamState.LOGOUT):
             self.ready = False
         if ev.hub is Hub.USER and ev.state in (StreamState.RECONNECTED, StreamState.TOKEN_REFRESHED):
@@ -533,7 +538,7 @@ class Engine:
         if notify and changed and done and name is not None and was_live:
             await self.store.outbox.enqueue(
                 NotificationKind.ORDER,
-                _order_payload(order.status.value, order, self.symbol_of.get(order.contract_id, order.contract_id)),
+                dict(notifications.order(order.status.value, order, _contract_of(self, order.contract_id))),
                 dedupe_key=f"order-{order.id}-{order.status.value}",
             )
         if name is not None and changed:
@@ -542,12 +547,12 @@ class Engine:
 
     async def apply_fill(self, fill: Fill) -> bool:
         """Store a fill once (with its notification); tell the owning strategy. False for a repeat."""
-        sym = self.symbol_of.get(fill.contract_id, fill.contract_id)
-        kind = NotificationKind.ENTRY_FILL if fill.pnl is None else NotificationKind.EXIT_FILL
+        kind = notifications.fill_kind(fill)
+        payload = dict(notifications.fill(fill, _contract_of(self, fill.contract_id)))
         async with self.store.transaction() as tx:
             if not await tx.fills.insert(fill):
                 return False
-            await tx.outbox.enqueue(kind, _fill_payload(fill, sym), dedupe_key=f"fill-{fill.id}")
+            await tx.outbox.enqueue(kind, payload, dedupe_key=f"fill-{fill.id}")
         if not fill.voided:
             self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
         order = self.orders.get(fill.order_id)
@@ -563,7 +568,9 @@ class Engine:
             filled = replace(order, status=OrderStatus.FILLED, fill_volume=order.size, filled_price=fill.price)
             self.strategies[name].on_fill(filled, fill.price, fill.size, fill.ts_event)
         for trip in self.risk.mark(self.exposure(), self.clock.now()):
-            self.actions.append(Notify("risk", NotificationKind.RISK, {"title": "Kill switch", "text": trip.reason}))
+            self.actions.append(
+                Notify("risk", NotificationKind.RISK, dict(notifications.risk("Kill switch", trip.reason)))
+            )
             if trip.mode is KillMode.HALTED:  # cancel everything and flatten, outside this handler
                 self._spawn(self.flatten_all(f"kill switch: {trip.reason}"), "engine-halt")
         await self.risk.save(RepositoryRiskStore(self.store.risk_state), self.account_id)
@@ -592,11 +599,11 @@ class Engine:
                 elif isinstance(action, ModifyStop):
                     await self._modify_stop(action.order, action.price)
                 elif isinstance(action, Notify):
-                    await self.store.outbox.enqueue(action.kind, {"strategy": action.strategy, **action.payload})
+                    await self.store.outbox.enqueue(action.kind, notifications.stored(action.payload, action.strategy))
             except ProjectXError as exc:
                 log.warning("%s failed: %s", type(action).__name__, exc)
                 await self.store.outbox.enqueue(
-                    NotificationKind.ALERT, {"title": f"{type(action).__name__} failed", "text": str(exc)}
+                    NotificationKind.ALERT, dict(notifications.alert(f"{type(action).__name__} failed", str(exc)))
                 )
             except Exception as exc:
                 if store_unreachable(exc):  # kept, in order: the healer carries it out when the store is back
@@ -638,10 +645,9 @@ class Engine:
             rejected = _order_of(request, exc.order_id, OrderStatus.REJECTED)
             await self.store.outbox.enqueue(
                 NotificationKind.ORDER,
-                {
-                    **_order_payload("rejected", rejected, self.symbol_of.get(request.contract_id, "")),
-                    "error": str(exc),
-                },
+                dict(
+                    notifications.order("rejected", rejected, _contract_of(self, request.contract_id), error=str(exc))
+                ),
                 dedupe_key=f"order-rejected-{tag}",
             )
             if strategy is not None:
@@ -656,7 +662,7 @@ class Engine:
             self.healer.defer(tag, exc)
             await self.store.outbox.enqueue(
                 NotificationKind.ALERT,
-                {"title": "Order not placed yet", "text": f"{tag}: {exc}; retrying with the same tag"},
+                dict(notifications.alert("Order not placed yet", f"{tag}: {exc}; retrying with the same tag")),
                 dedupe_key=f"intent-retry-{tag}",
             )
             return None
@@ -670,7 +676,11 @@ class Engine:
             self.orders[order_id] = _order_of(request, order_id, OrderStatus.OPEN)
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
-            _order_payload("placed", self.orders[order_id], self.symbol_of.get(request.contract_id, ""), request),
+            dict(
+                notifications.order(
+                    "placed", self.orders[order_id], _contract_of(self, request.contract_id), request=request
+                )
+            ),
             dedupe_key=f"order-placed-{tag}",
         )
         return order_id
@@ -683,10 +693,7 @@ class Engine:
         )
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
-            {
-                **_order_payload("rejected", rejected, self.symbol_of.get(rejected.contract_id, "")),
-                "error": reason,
-            },
+            dict(notifications.order("rejected", rejected, _contract_of(self, rejected.contract_id), error=reason)),
             dedupe_key=f"order-rejected-{tag}",
         )
         name = intent.strategy or tag.split(":", 1)[0]
@@ -705,7 +712,7 @@ class Engine:
         await self.path.modify_stop(self.account_id, order.id, price)
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
-            {**_order_payload("modified", order, self.symbol_of.get(order.contract_id, "")), "stop_price": str(price)},
+            dict(notifications.order("modified", order, _contract_of(self, order.contract_id), stop_price=price)),
             dedupe_key=f"order-modified-{order.id}-{price}",
         )
 
@@ -757,7 +764,7 @@ class Engine:
             except ProjectXError as exc:
                 errors.append(f"close {p.contract_id}: {exc}")
         await self.store.outbox.enqueue(
-            NotificationKind.RISK, {"title": "Flattened", "text": reason, "cancelled": cancelled, "closed": closed}
+            NotificationKind.RISK, dict(notifications.risk("Flattened", reason, cancelled=cancelled, closed=closed))
         )
         return {"cancelled": cancelled, "closed": closed, "errors": errors}
 
@@ -863,34 +870,7 @@ def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) 
     )
 
 
-def _order_payload(event: str, o: Order, symbol: str, request: OrderRequest | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "event": event,
-        "order_id": o.id,
-        "symbol": symbol,
-        "side": o.side.value,
-        "size": o.size,
-        "type": o.type.value,
-        "limit_price": None if o.limit_price is None else str(o.limit_price),
-        "stop_price": None if o.stop_price is None else str(o.stop_price),
-        "custom_tag": o.custom_tag,
-    }
-    if request is not None and request.bracket is not None:
-        out["stop_loss_ticks"] = request.bracket.stop_loss_ticks
-        out["take_profit_ticks"] = request.bracket.take_profit_ticks
-    return out
-
-
-def _fill_payload(f: Fill, symbol: str) -> dict[str, Any]:
-    return {
-        "fill_id": f.id,
-        "order_id": f.order_id,
-        "symbol": symbol,
-        "contract_id": f.contract_id,
-        "side": f.side.value,
-        "size": f.size,
-        "price": str(f.price),
-        "fees": str(f.fees),
-        "pnl": None if f.pnl is None else str(f.pnl),
-        "at": f.ts_event.isoformat(),
-    }
+def _contract_of(engine: Engine, contract_id: str) -> Contract | None:
+    """The contract of an id the engine trades (its symbol and tick size for a notification)."""
+    symbol = engine.symbol_of.get(contract_id)
+    return engine.contracts.get(symbol) if symbol is not None else None
