@@ -47,6 +47,9 @@ class TradeBot(commands.Bot):
         **options: Any,
     ) -> None:
         options.setdefault("guild_ready_timeout", 2.0)
+        # A longer rate limit comes back to the notifier as RateLimited and is retried at its retry_after,
+        # instead of holding a send (and the claim's lease) for as long as Discord says.
+        options.setdefault("max_ratelimit_timeout", 30.0)
         super().__init__(
             command_prefix=commands.when_mentioned, intents=discord.Intents.default(), help_command=None, **options
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 import discord.gateway
 import discord.http
@@ -16,6 +16,7 @@ import yarl
 from bot.app import TradeBot
 from bot.run import serve
 from tests.e2e.conftest import FILLS, GUILD, ORDERS, e2e_settings
+from tests.e2e.waits import eventually
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.trading_env import SESSION_START, trading_desk
 from trading.clock import SimClock
@@ -34,16 +35,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0) -> None:
-    """Wait until `check()` holds (the database and the simulator have no event to wait on)."""
-
-    async def until() -> None:
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(until(), within)
 
 
 def titles(fake: FakeDiscord, channel_id: int) -> list[str]:

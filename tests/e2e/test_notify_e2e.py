@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.e2e.conftest import ALERTS, FILLS, ORDERS, TRADER, World
+from tests.e2e.waits import eventually
 from trading.domain import NotificationKind
 from trading.store import Store
 
 
-async def outbox_settled(store: Store, within: float = 20.0) -> None:
-    """Wait until every queued message is marked sent (a post lands before its row is marked)."""
-
-    async def until() -> None:
-        while await store.outbox.pending_count():  # noqa: ASYNC110 (the database has no event to wait on)
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(until(), within)
+async def outbox_settled(store: Store) -> bool:
+    """Every queued message is marked sent (a post lands before its row is marked)."""
+    return await store.outbox.pending_count() == 0
 
 
 async def test_backlog_after_outage_is_delivered_in_order_once(world: World) -> None:
@@ -34,7 +28,7 @@ async def test_backlog_after_outage_is_delivered_in_order_once(world: World) -> 
     assert titles == [f"queued {i}" for i in range(5)]
     assert await world.posted(ALERTS, 1) == ["feed stale"]
     await world.fake.wait_connected()
-    await outbox_settled(world.store)
+    await eventually(lambda: outbox_settled(world.store))
     result = await world.run(TRADER, "stats notifications")
     assert "0 pending" in result.text()
     assert len(world.fake.messages(ORDERS.id)) == 5
@@ -46,5 +40,18 @@ async def test_fill_notification_posted_once_across_restart(world: World) -> Non
     # The next owner (as after a restart) reconciles and meets the same broker trade: no second post.
     await world.desk.engine.reconcile()
     await world.bot.notifier.deliver_once()
-    await outbox_settled(world.store)
+    await eventually(lambda: outbox_settled(world.store))
     assert len(world.fake.messages(FILLS.id)) == 1
+
+
+async def test_a_long_rate_limit_comes_back_to_the_outbox_at_its_retry_after(world: World) -> None:
+    world.fake.rate_limit(1, retry_after=45.0)  # longer than the bot lets discord.py sleep inside a send
+    queued = await world.store.outbox.enqueue(NotificationKind.ORDER, {"title": "after a long 429"})
+    assert queued is not None
+
+    async def rescheduled() -> bool:
+        m = await world.store.outbox.get(queued)
+        return m is not None and "RateLimited" in (m.last_error or "")
+
+    await eventually(rescheduled)
+    assert world.fake.messages(ORDERS.id) == []
