@@ -4,8 +4,9 @@
 by another instance") until this process holds the account's lease (`trading/store/lease.py`), so a
 standby restores strategy state, reconciles and trades only after the primary is gone. While it
 runs, a guard watches the lease: if its connection is lost (a database restart), the engine stops
-trading at once (`ready = False`: risk refuses every new order) and handles nothing (its lock held)
-until it holds the lease again, then reconciles before it trades: never two instances trading.
+trading at once (`ready = False`: risk refuses every new order; the order path sends nothing) and
+handles nothing (its lock held) until it holds the lease again, then reconciles before it trades:
+never two instances trading.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from trading.domain import NotificationKind
+from trading.domain import NotificationKind, OrderRequest
+from trading.engine_exec import OrderPath
 from trading.notifications import alert
+from trading.projectx.errors import ProjectXError
 from trading.store.lease import AccountLease
 
 if TYPE_CHECKING:
@@ -28,11 +32,68 @@ log = logging.getLogger(__name__)
 _HOLDS: weakref.WeakKeyDictionary[Engine, AccountLease] = weakref.WeakKeyDictionary()
 
 
+class AccountNotHeld(ProjectXError):
+    """This instance does not hold its account's lease (another one may be trading it): nothing is sent."""
+
+
+class LeasedPath:
+    """The engine's order path, gated on the lease: while it is not held nothing reaches the broker,
+    whoever asks (a handler already past its risk check, a manual order, the healer). A refused
+    placement stays an intent, settled once the lease is back."""
+
+    def __init__(self, inner: OrderPath, lease: AccountLease) -> None:
+        self.inner = inner
+        self.lease = lease
+
+    def _check(self) -> None:
+        if not self.lease.held:
+            raise AccountNotHeld(
+                f"this instance does not hold account {self.lease.account_id} (another may be trading it): not sent"
+            )
+
+    @property
+    def path(self) -> str:
+        return self.inner.path
+
+    async def place(self, request: OrderRequest) -> int:
+        self._check()
+        return await self.inner.place(request)
+
+    async def cancel(self, account_id: int, order_id: int) -> None:
+        self._check()
+        await self.inner.cancel(account_id, order_id)
+
+    async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None:
+        self._check()
+        await self.inner.modify_stop(account_id, order_id, stop_price)
+
+    async def modify(
+        self,
+        account_id: int,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None:
+        self._check()
+        await self.inner.modify(account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price)
+
+    async def close(self, account_id: int, contract_id: str) -> None:
+        self._check()
+        await self.inner.close(account_id, contract_id)
+
+
 async def hold_account(engine: Engine) -> AccountLease:
-    """Wait until this process holds the engine's account; then guard the hold while the engine runs."""
+    """Wait until this process holds the engine's account; then guard the hold while the engine runs
+    (its order path refuses to send anything while the lease is not held)."""
     lease = AccountLease(engine.store.db, engine.account_id)
     _HOLDS[engine] = lease
     await lease.acquire()
+    if not isinstance(engine.path, LeasedPath):
+        engine.path = LeasedPath(engine.path, lease)
+    else:
+        engine.path.lease = lease
     engine._spawn(_guard(engine, lease), "account-lease")
     return lease
 

@@ -8,9 +8,11 @@ import asyncio
 import time as walltime
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading.domain import OrderRequest, OrderType, Side
-from trading.engine_lease import account_lease
+from trading.engine_lease import AccountNotHeld, account_lease
 from trading.store import Store
 from trading.store.executor import Pool
 from trading.store.lease import AccountLease
@@ -68,6 +70,9 @@ async def test_a_lost_lease_stops_trading_until_it_is_held_again_and_reconciled(
             await until("the engine to stop trading", lambda: not engine.ready and not lease.held)
             decision = engine.check_risk(request)
             assert not decision and "reconciled" in decision.reason
+            with pytest.raises(AccountNotHeld):  # an order already past its risk check is not sent either
+                await engine.path.place(request)
+            assert "t:lease" not in day.tagged()
             # a standby now, holding its own lock: no event handled, nothing placed or reconciled meanwhile
             await until("the engine to wait for its account", lambda: engine._lock.locked())
             assert not engine.ready and not lease.held
