@@ -4,9 +4,9 @@
 by another instance") until this process holds the account's lease (`trading/store/lease.py`), so a
 standby restores strategy state, reconciles and trades only after the primary is gone. While it
 runs, a guard watches the lease: if its connection is lost (a database restart), the engine stops
-trading at once (`ready = False`: risk refuses every new order; the order path sends nothing) and
-handles nothing (its lock held) until it holds the lease again, then reconciles before it trades:
-never two instances trading.
+trading at once (`ready = False`: risk refuses every new order; the order path sends nothing) until
+it holds the lease again, then reconciles before it trades: never two instances trading. If another
+instance took the account meanwhile, this one handles nothing (its lock held) while it waits.
 """
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ class AccountNotHeld(ProjectXError):
 
 class LeasedPath:
     """The engine's order path, gated on the lease: while it is not held nothing reaches the broker,
-    whoever asks (a handler already past its risk check, a manual order, the healer). A refused
-    placement stays an intent, settled once the lease is back."""
+    whoever asks (a handler already past its risk check, a manual order, the healer). A placement is
+    refused (it stays an intent, settled by its tag once the lease is back: the other instance may
+    have placed it meanwhile); a cancel, modify or close waits for the lease, then goes (done late it
+    is never a second order, and dropping it would leave, say, the opposite entry of a fill working)."""
 
     def __init__(self, inner: OrderPath, lease: AccountLease) -> None:
         self.inner = inner
         self.lease = lease
 
-    def _check(self) -> None:
+    def _refuse_unless_held(self) -> None:
         if not self.lease.held:
             raise AccountNotHeld(
                 f"this instance does not hold account {self.lease.account_id} (another may be trading it): not sent"
@@ -56,15 +58,15 @@ class LeasedPath:
         return self.inner.path
 
     async def place(self, request: OrderRequest) -> int:
-        self._check()
+        self._refuse_unless_held()
         return await self.inner.place(request)
 
     async def cancel(self, account_id: int, order_id: int) -> None:
-        self._check()
+        await self.lease.wait_held()
         await self.inner.cancel(account_id, order_id)
 
     async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None:
-        self._check()
+        await self.lease.wait_held()
         await self.inner.modify_stop(account_id, order_id, stop_price)
 
     async def modify(
@@ -76,11 +78,11 @@ class LeasedPath:
         limit_price: Decimal | None = None,
         stop_price: Decimal | None = None,
     ) -> None:
-        self._check()
+        await self.lease.wait_held()
         await self.inner.modify(account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price)
 
     async def close(self, account_id: int, contract_id: str) -> None:
-        self._check()
+        await self.lease.wait_held()
         await self.inner.close(account_id, contract_id)
 
 
@@ -116,11 +118,18 @@ async def _guard(engine: Engine, lease: AccountLease) -> None:
             await lease.lost()
         except Exception:  # whatever went wrong, the lock can no longer be trusted
             log.exception("account %s: lease check failed", engine.account_id)
-        engine.ready = False  # first: risk refuses every new order from here on
+        engine.ready = False  # first: risk refuses every new order from here on (and the path sends nothing)
         log.error("account %s: lease lost; not trading until it is held again", engine.account_id)
-        async with engine._lock:  # nothing handled, placed or reconciled meanwhile
-            engine.ready = False
-            await lease.acquire()
+        # While the database is away nobody can take the account: events go on being handled (the
+        # healer holds what the store cannot take). Once another instance holds it, this one is a
+        # standby: nothing handled, placed or reconciled until the account is back.
+        while not await lease.try_acquire():
+            if lease.held_elsewhere:
+                async with engine._lock:
+                    engine.ready = False
+                    await lease.acquire()
+                break
+            await asyncio.sleep(lease.poll_s)
         log.warning("account %s: lease held again; reconciling before trading", engine.account_id)
         with contextlib.suppress(Exception):
             text = (

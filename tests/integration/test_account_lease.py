@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from tests.fakes.pg_cluster import PgCluster
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading.domain import OrderRequest, OrderType, Side
 from trading.engine_lease import AccountNotHeld, account_lease
-from trading.store import Store
+from trading.store import Store, create_pool, migrate
 from trading.store.executor import Pool
 from trading.store.lease import AccountLease
 
@@ -80,3 +81,29 @@ async def test_a_lost_lease_stops_trading_until_it_is_held_again_and_reconciled(
         await until("the engine to hold its account again", lambda: lease.held)
         await until("a reconcile before trading again", lambda: engine.ready and engine.reconciles > reconciled)
         assert engine.check_risk(request)
+
+
+async def test_a_database_restart_stops_trading_until_the_lease_is_back_then_reconciles() -> None:
+    cluster = PgCluster()  # the test's own server, so that it can really go away
+    cluster.start()
+    pool = await create_pool(cluster.url, min_size=1, max_size=4)
+    try:
+        await migrate(pool)
+        store = Store(pool)
+        async with sim_day(DAY.rth_open) as day, engine_on(day, store) as (engine, _):
+            lease = account_lease(engine)
+            assert lease is not None and lease.held and engine.ready
+            reconciled = engine.reconciles
+            request = OrderRequest(engine.account_id, day.cid("MES"), Side.BUY, OrderType.MARKET, 1, "t:restart")
+            cluster.stop()
+            await until("the engine to stop trading", lambda: not engine.ready and not lease.held)
+            assert not engine.check_risk(request)
+            with pytest.raises(AccountNotHeld):
+                await engine.path.place(request)
+            cluster.start()
+            await until("the lease back and a reconcile", lambda: lease.held and engine.reconciles > reconciled)
+            await until("the engine trading again", lambda: engine.ready)
+            assert "t:restart" not in day.tagged()
+    finally:
+        await pool.close()
+        cluster.destroy()

@@ -43,6 +43,8 @@ class AccountLease:
         self.check_s = check_s
         self._conn: Connection | None = None
         self._gone = asyncio.Event()
+        self.held_elsewhere = False  # the last request was refused: another session holds the account
+        self._held = asyncio.Event()  # set when the lock is taken (wakes `wait_held`)
 
     @property
     def held(self) -> bool:
@@ -57,6 +59,7 @@ class AccountLease:
         """Take the lock if nobody holds it; False (and no connection kept) otherwise or when the database is away."""
         if self.held:
             return True
+        self.held_elsewhere = False
         try:
             conn = await self._connect()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
@@ -64,22 +67,31 @@ class AccountLease:
             return False
         try:
             got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key, timeout=self.check_s * 5))
+            self.held_elsewhere = not got
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             log.warning("account %s lease: lock request failed (%s)", self.account_id, exc)
-            got = False
+            await self._drop(conn, dead=True)
+            return False
         if not got:
             await self._drop(conn, dead=False)
             return False
         gone = asyncio.Event()  # this connection's own: a later one's listener never touches it
         conn.add_termination_listener(lambda _c: gone.set())
         self._conn, self._gone = conn, gone
+        self._held.set()
         return True
+
+    async def wait_held(self) -> None:
+        """Return once this process holds the account (again)."""
+        while not self.held:
+            self._held.clear()
+            await self._held.wait()
 
     async def acquire(self) -> None:
         """Wait until this process holds the account (a hot standby while another instance does)."""
         said = False
         while not await self.try_acquire():
-            if not said:
+            if not said and self.held_elsewhere:
                 log.warning("standby: account %s is held by another instance", self.account_id)
                 said = True
             await asyncio.sleep(self.poll_s)
