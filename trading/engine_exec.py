@@ -5,7 +5,7 @@ order of the account (strategy, slash command, CLI, job) goes through the engine
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from decimal import Decimal
 from typing import Protocol
 
@@ -13,6 +13,8 @@ from trading import native
 from trading.domain import OrderRequest
 from trading.execution import Executor, LatencyRecorder, PythonExecutor, RustExecutor
 from trading.projectx.rest import ProjectXClient
+
+log = logging.getLogger(__name__)
 
 
 class OrderPath(Protocol):
@@ -78,9 +80,11 @@ async def rust_path(client: ProjectXClient, metrics: LatencyRecorder | None = No
     """The Rust path, or None when the extension is not loaded, disabled, or cannot build its client."""
     if not native.enabled():
         return None
-    with contextlib.suppress(Exception):
+    try:
         return ExecutorPath(await RustExecutor.create(client, metrics))
-    return None
+    except Exception:
+        log.exception("cannot build the Rust executor; using the Python path")
+        return None
 
 
 async def order_path(

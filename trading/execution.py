@@ -395,16 +395,3 @@ class RustExecutor:
             lambda: self.fallback.find_by_tag(account_id, custom_tag, since),
             order,
         )
-
-
-async def new_executor(client: ProjectXClient, metrics: LatencyRecorder | None = None) -> Executor:
-    """The executor on the active path: Rust when the extension is loaded and enabled, else httpx.
-    If the Rust executor cannot even be built, the Python path is used (and that is logged)."""
-    if native.enabled():
-        try:
-            return await RustExecutor.create(client, metrics)
-        except ProjectXError:
-            raise
-        except Exception:
-            log.exception("cannot build the Rust executor; using the Python path")
-    return PythonExecutor(client, metrics)

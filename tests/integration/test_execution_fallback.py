@@ -13,7 +13,8 @@ import pytest
 
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import OrderRequest, OrderType, Side
-from trading.execution import RustExecutor, new_executor
+from trading.engine_exec import order_path
+from trading.execution import RustExecutor
 from trading.projectx.errors import OrderRejected
 from trading.projectx.rest import ProjectXClient
 from trading.sim.gateway import SimGateway
@@ -104,9 +105,9 @@ async def test_broker_rejection_on_the_rust_path_is_not_resent(sim_px: tuple[Sim
     assert len(sim.exchange.orders) == 0
 
 
-async def test_new_executor_follows_the_switch(
+async def test_the_order_path_follows_the_switch(
     sim_px: tuple[SimGateway, ProjectXClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, px = sim_px
     monkeypatch.setenv("TRADEBOT_RUST", "0")
-    assert (await new_executor(px)).path == "python"
+    assert (await order_path(px)).path == "python"
