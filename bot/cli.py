@@ -50,7 +50,6 @@ async def _run(plan: RunPlan) -> int:
         return 0
     return await run_engine(
         plan.settings,
-        paper=plan.paper,
         sim_url=plan.sim_url,
         clock_start=plan.clock_start,
         speed=plan.speed,

@@ -6,8 +6,8 @@ help order. To add a command group, write its module and append its `register` t
 Installed packages add groups through the `tradebot.commands` entry point group (a
 `register(subparsers)` function each): the application's `run` comes that way (bot/cli.py), so
 this library never imports the application.
-A command's `fn(args) -> int` returns the exit code; typed errors (bad configuration, database
-problems) are turned into one clear message here.
+A command's `fn(args) -> int` returns the exit code; typed errors (bad configuration, refused
+credentials, the broker or the database failing) end it here with one clear line (`cli_common.failure`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ import sys
 from collections.abc import Callable
 
 from trading import __version__, native
-from trading.cli_common import Subcommands, load
-from trading.config import ConfigError
-
-EXIT_CONFIG = 2
-EXIT_FAILED = 1
+from trading.cli_common import EXIT_CONFIG as EXIT_CONFIG
+from trading.cli_common import EXIT_FAILED as EXIT_FAILED
+from trading.cli_common import Subcommands, failure, load
 
 
 def _version(_: argparse.Namespace) -> int:
@@ -100,19 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trading.store.errors import StoreError
-
     args = build_parser().parse_args(argv)
     try:
         result: int = args.fn(args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        known = failure(exc)
+        if known is None:
+            raise
+        code, line = known
+        print(line, file=sys.stderr)
+        return code
     return result
 
 

@@ -1,4 +1,5 @@
-"""What every `tradebot` command shares: the settings and a way to run async work."""
+"""What every `tradebot` command shares: the settings, a way to run async work, and how a command
+ends on a typed error (one line, an exit code, no traceback)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from collections.abc import Coroutine
 from typing import Any, TypeAlias, TypeVar
 
 from trading import native
-from trading.config import Settings, load_settings
+from trading.config import ConfigError, Settings, load_settings
 
 # argparse's subparsers action has a private type; this alias names it for the register functions.
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 T = TypeVar("T")
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2  # the configuration or the credentials need fixing
 
 
 def load(args: argparse.Namespace) -> Settings:
@@ -25,3 +29,20 @@ def load(args: argparse.Namespace) -> Settings:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+def failure(exc: BaseException) -> tuple[int, str] | None:
+    """The exit code and the one line a command ends with on a typed error, whose message already says
+    what went wrong and never holds a secret; None for anything else (a bug: its traceback is kept)."""
+    from trading.projectx.errors import AuthError, ProjectXError
+    from trading.store.errors import StoreError
+
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return failure(exc.exceptions[0])
+    if isinstance(exc, ConfigError):
+        return EXIT_CONFIG, str(exc)
+    if isinstance(exc, AuthError):
+        return EXIT_CONFIG, f"error: {exc}"
+    if isinstance(exc, ProjectXError | StoreError):
+        return EXIT_FAILED, f"error: {exc}"
+    return None

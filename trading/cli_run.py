@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 
-from trading.cli_common import load
+from trading.cli_common import EXIT_CONFIG, load
 from trading.config import Settings
-
-EXIT_CONFIG = 2
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +32,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class RunPlan:
     settings: Settings  # app.mode set to what this run is (paper or live)
-    paper: bool
     sim_url: str | None
     clock_start: datetime | None
     speed: float
@@ -71,10 +69,11 @@ def plan_run(args: argparse.Namespace) -> RunPlan | int:
         return EXIT_CONFIG
     mode = "paper" if paper else "live"
     settings = settings.model_copy(update={"app": settings.app.model_copy(update={"mode": mode})})
-    return RunPlan(settings, paper, args.sim_url, start, args.speed)
+    return RunPlan(settings, args.sim_url, start, args.speed)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop
+            loop.add_signal_handler(sig, stop.set)

@@ -1,5 +1,9 @@
 """Running an engine for real: paper (the simulator) or live, with the jobs driven by a clock.
 
+`running_engine` is the one start-up of an account's engine (database, gateway, login, start, the
+standby wait, teardown); `tradebot run` headless (`run_engine`, below) and the Discord application
+(`bot/run.py`) are two drivers around it.
+
 `ClockDriver` is the second driver of the job functions (the first is APScheduler in
 `bot/scheduler.py`): it sleeps on the engine's clock (a `SimClock` in paper replays and tests, the
 `LiveClock` otherwise) until each occurrence of the day plan, runs it once (claimed in `job_runs`),
@@ -14,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from trading.calendar import NotATradingDay, TradingDay, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
@@ -23,6 +29,9 @@ from trading.config import Settings
 from trading.engine import Engine, current_trading_day
 from trading.engine_jobs import Jobs, day_plan, run_once
 from trading.store import Store
+
+if TYPE_CHECKING:
+    from trading.sim import SimOptions
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +117,64 @@ def describe_now(clock: Clock) -> str:
     return f"{to_ny(clock.now()):%Y-%m-%d %H:%M:%S} New York"
 
 
+def engine_jobs(settings: Settings, engine: Engine) -> Jobs:
+    """The engine's scheduled jobs (charts under the data directory), for whichever driver runs them."""
+    return Jobs(engine, settings.app.data_dir.expanduser() / "charts")
+
+
+@dataclass(frozen=True)
+class RunningEngine:
+    engine: Engine
+    store: Store
+
+
+@contextlib.asynccontextmanager
+async def running_engine(
+    settings: Settings,
+    clock: Clock,
+    stop: asyncio.Event,
+    *,
+    sim_url: str | None = None,
+    sim_options: SimOptions | None = None,
+    sim_port: int | None = None,
+    write: Callable[[str], None] = log.info,
+) -> AsyncIterator[RunningEngine | None]:
+    """The one start-up of an account's engine (`tradebot run`, headless or with Discord, and
+    `python -m bot`): open and migrate the database, pick the gateway `app.mode` asks for (see
+    `gateway_for`), log in, build and start the engine (a standby waits inside for its account),
+    flush its latency samples while it runs, and tear it all down on the way out. Yields None when
+    `stop` came before the engine started (nothing to run then)."""
+    from trading.engine_setup import build_engine, close_engine, gateway_for
+    from trading.store import migrate, open_database
+
+    db = await open_database(settings)
+    try:
+        await migrate(db.pool)
+        store = Store(db.pool)
+        async with gateway_for(settings, clock, sim_url=sim_url, sim_options=sim_options, sim_port=sim_port) as gw:
+            engine = await build_engine(settings, store, clock, gw)
+            try:
+                if not await start_unless_stopped(engine, stop):
+                    yield None
+                    return
+                write(f"engine running ({settings.app.mode}), account {engine.account_id}, {describe_now(clock)}")
+                write(f"database: {db.where}; order path: {engine.path.path}")
+                flush = asyncio.create_task(engine.metrics.flush_every(5.0), name="latency-flush")
+                try:
+                    yield RunningEngine(engine, store)
+                finally:
+                    flush.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await flush
+            finally:
+                await close_engine(engine)
+    finally:
+        await db.close()
+
+
 async def run_engine(
     settings: Settings,
     *,
-    paper: bool,
     sim_url: str | None = None,
     clock_start: datetime | None = None,
     speed: float = 1.0,
@@ -119,60 +182,23 @@ async def run_engine(
     write: Callable[[str], None] = print,
     notifications: Notifications | None = None,
 ) -> int:
-    """Start the engine against the simulator (paper) or the configured gateway (live), drive its jobs
-    on the clock, until `stop` (SIGINT/SIGTERM in the CLI). Notifications wait in the outbox for
-    whoever delivers them: `notifications(settings, store)` is entered around the run (the
-    application's console notifier, say); without it they stay queued, nothing is lost."""
+    """Run the engine `app.mode` asks for (paper: the simulator; live: the configured gateway) and drive
+    its jobs on the clock (`ClockDriver`) until `stop` (SIGINT/SIGTERM in the CLI). Notifications wait
+    in the outbox for whoever delivers them: `notifications(settings, store)` is entered around the run
+    (the application's console notifier, say); without it they stay queued, nothing is lost."""
     from trading.clock import LiveClock, SimClock
-    from trading.engine_setup import Gateway, build_engine, close_engine, live_gateway, sim_gateway
-    from trading.sim import SimGateway, SimOptions
-    from trading.store import migrate, open_database
 
     clock: Clock = SimClock(clock_start, speed=speed) if clock_start is not None else LiveClock()
     stop = stop or asyncio.Event()
-    sim: SimGateway | None = None
-    if not paper:
-        gateway = live_gateway(settings)
-    elif sim_url:
-        base = sim_url.rstrip("/")
-        from trading.projectx import schema as s
-
-        gateway = Gateway(
-            base, base + s.USER_HUB_PATH, base + s.MARKET_HUB_PATH, settings.sim.username,
-            settings.sim.api_key.get_secret_value(), True,
-        )  # fmt: skip
-    else:
-        options = SimOptions(market_mode="random", warmup_days=22, enforce_sessions=True)
-        sim = SimGateway(settings.sim, clock=clock, options=options)
-        await sim.start(port=0)
-        gateway = sim_gateway(sim)
-    db = await open_database(settings)
-    try:
-        await migrate(db.pool)
-        store = Store(db.pool)
-        engine = await build_engine(settings, store, clock, gateway)
-        try:
-            if not await start_unless_stopped(engine, stop):
-                return 0
-            write(
-                f"engine running ({'paper' if paper else 'live'}), account {engine.account_id}, {describe_now(clock)}"
-            )
-            write(f"database: {db.where}; order path: {engine.path.path}")
-            jobs = Jobs(engine, settings.app.data_dir.expanduser() / "charts")
-            driver = ClockDriver(engine, jobs, settings, clock)
-            async with contextlib.AsyncExitStack() as delivery:
-                if notifications is not None:
-                    await delivery.enter_async_context(notifications(settings, store))
-                tasks = [
-                    asyncio.create_task(driver.run(), name="jobs"),
-                    asyncio.create_task(engine.metrics.flush_every(5.0), name="latency-flush"),
-                ]
-                write("ready")
-                await run_until(stop, *tasks)
-        finally:
-            await close_engine(engine)
-    finally:
-        await db.close()
-        if sim is not None:
-            await sim.stop()
+    # sim_port 0: an in-process simulator never clashes with a `tradebot sim` on the configured port.
+    async with running_engine(settings, clock, stop, sim_url=sim_url, sim_port=0, write=write) as running:
+        if running is None:
+            return 0
+        driver = ClockDriver(running.engine, engine_jobs(settings, running.engine), settings, clock)
+        async with contextlib.AsyncExitStack() as delivery:
+            if notifications is not None:
+                await delivery.enter_async_context(notifications(settings, running.store))
+            jobs = asyncio.create_task(driver.run(), name="jobs")
+            write("ready")
+            await run_until(stop, jobs)
     return 0

@@ -6,7 +6,8 @@ Paper and live differ only in the addresses and credentials passed here (the sim
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from trading.clock import Clock
@@ -15,9 +16,10 @@ from trading.domain import NotificationKind
 from trading.engine import Engine
 from trading.engine_exec import order_path
 from trading.metrics import LatencyMetrics
+from trading.projectx import schema as s
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.stream_rust import new_market_stream, new_user_stream
-from trading.sim import SimGateway
+from trading.sim import SimGateway, SimOptions
 from trading.store import Store
 from trading.streaming import StreamEvent
 
@@ -39,6 +41,44 @@ def sim_gateway(sim: SimGateway) -> Gateway:
 def live_gateway(settings: Settings) -> Gateway:
     px = settings.projectx
     return Gateway(px.base_url, px.user_hub_url, px.market_hub_url, px.username, px.api_key.get_secret_value(), False)
+
+
+def sim_url_gateway(settings: Settings, url: str) -> Gateway:
+    """A simulator running elsewhere (`tradebot sim`), logged into with `[sim]`'s credentials."""
+    base = url.rstrip("/")
+    sim = settings.sim
+    return Gateway(
+        base, base + s.USER_HUB_PATH, base + s.MARKET_HUB_PATH, sim.username, sim.api_key.get_secret_value(), True
+    )
+
+
+def paper_sim_options() -> SimOptions:
+    """The in-process simulator of a paper run: a random market with a month of history, sessions enforced."""
+    return SimOptions(market_mode="random", warmup_days=22, enforce_sessions=True)
+
+
+@contextlib.asynccontextmanager
+async def gateway_for(
+    settings: Settings,
+    clock: Clock,
+    *,
+    sim_url: str | None = None,
+    sim_options: SimOptions | None = None,
+    sim_port: int | None = None,
+) -> AsyncIterator[Gateway]:
+    """What `app.mode` trades against: live, the configured gateway; paper, the simulator at `sim_url`,
+    or one started in-process for the run (on `sim_port`, else `[sim].port`; 0 picks a free one)."""
+    if settings.app.mode != "paper":
+        yield live_gateway(settings)
+    elif sim_url:
+        yield sim_url_gateway(settings, sim_url)
+    else:
+        sim = SimGateway(settings.sim, clock=clock, options=sim_options or paper_sim_options())
+        await sim.start(port=sim_port)
+        try:
+            yield sim_gateway(sim)
+        finally:
+            await sim.stop()
 
 
 async def build_engine(
