@@ -127,7 +127,8 @@ class OrderExecutor:
 
 class HubClient:
     """A supervised SignalR hub client (tokio-tungstenite): reconnect with backoff, re-subscription,
-    token from `token()` at every connect, stale-feed watchdog; see rust_ext/src/stream.rs."""
+    token from `token()` at every connect, stale-feed watchdog (events) and keep-alive watchdog (frames
+    of any kind, pings included); see rust_ext/src/stream.rs."""
 
     def __init__(
         self,
@@ -142,6 +143,7 @@ class HubClient:
         origin_ns: int = 0,
         tz_utc: list[int] | None = None,
         tz_offset: list[int] | None = None,
+        keepalive_stale_s: float | None = None,
     ) -> None: ...
     def start(self) -> Awaitable[None]: ...
     def stop(self) -> None: ...
@@ -169,5 +171,9 @@ class HubClient:
     def stale(self) -> int: ...
     @property
     def silent_s(self) -> float: ...
+    @property
+    def frame_silent_s(self) -> float: ...
+    @property
+    def frames(self) -> int: ...
 
 def decode_burst(data: bytes) -> tuple[int, int, int]: ...

@@ -71,7 +71,7 @@ class ProjectXSettings(Section):
     auth_retry_max_s: float = Field(60.0, gt=0)
     auth_alert_after: int = Field(3, ge=1)
     stale_feed_s: float = Field(30.0, gt=0)
-    user_stale_s: float = Field(180.0, gt=0)
+    user_stale_s: float = Field(30.0, gt=0)  # no user-hub frame (pings included) for this long: stale
 
 
 class SimSettings(Section):

@@ -117,10 +117,12 @@ async def build_engine(
     def token() -> str:
         return client.token or ""
 
-    # The simulator may run on a simulated clock: no wall-clock stale-feed watchdog there.
+    # The simulator may run on a simulated clock: no wall-clock stale-feed (event) watchdog there. The
+    # user hub's keep-alive watchdog runs everywhere: hub pings are wall-clock, also in the simulator; a
+    # stale user hub is rebuilt and its RECONNECTED makes the engine reconcile.
     stale = None if gateway.simulated else settings.projectx.stale_feed_s
     # The Rust stream (tokio-tungstenite) when the extension is loaded and enabled, else signalrcore.
-    user = new_user_stream(gateway.user_hub_url, on_user, token)
+    user = new_user_stream(gateway.user_hub_url, on_user, token, keepalive_stale_s=settings.projectx.user_stale_s)
     market = new_market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
     user.follow_tokens(client)
     market.follow_tokens(client)

@@ -13,6 +13,10 @@
 //! the stale-feed watchdog (no event for `stale_after_s` while something is subscribed) asks Python
 //! whether the market is open (a `("market_hours",)` record answered by `market_hours(open)`, so
 //! the predicate runs on the asyncio loop), then raises a stale alert and forces a reconnect.
+//! The keep-alive watchdog (`keepalive_stale_s`) watches FRAMES instead of events: every frame the
+//! hub sends (events, completions, the type 6 pings it sends every few seconds even when nothing
+//! happens) touches a second clock; none for that long means a silently stalled socket, at any hour,
+//! and is answered the same way (stale alert, forced reconnect) without asking about market hours.
 //! Reconnects are serialised by one lock, as in the Python twin; status and log lines cross as
 //! records with the events, in order.
 
@@ -90,14 +94,17 @@ struct State {
     bars: HashMap<String, TickAggregator>,
 }
 
-/// Client-wide state, kept across connections: the queue for Python, merged quotes, bars and the
-/// time of the last event (for the watchdog).
+/// Client-wide state, kept across connections: the queue for Python, merged quotes, bars, the
+/// time of the last event (for the stale-feed watchdog) and of the last frame of any kind (for the
+/// keep-alive watchdog), both in ns since `epoch` (never 0 once touched).
 struct Shared {
     state: Mutex<State>,
     notify: Notify,
     bucketer: Option<Bucketer>,
     epoch: Instant,
     last_event_ns: AtomicU64,
+    last_frame_ns: AtomicU64,
+    frames: AtomicU64,
 }
 
 impl Shared {
@@ -108,7 +115,17 @@ impl Shared {
             bucketer,
             epoch: Instant::now(),
             last_event_ns: AtomicU64::new(0),
+            last_frame_ns: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
         }
+    }
+
+    fn now_ns(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64).max(1)
+    }
+
+    fn since_s(&self, clock: &AtomicU64) -> f64 {
+        self.now_ns().saturating_sub(clock.load(Ordering::SeqCst)) as f64 / 1e9
     }
 
     fn push(&self, recs: Vec<Rec>) {
@@ -121,14 +138,25 @@ impl Shared {
         self.notify.notify_one();
     }
 
+    /// An event came (or a connection was made).
     fn touch(&self) {
-        let ns = self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
-        self.last_event_ns.store(ns, Ordering::SeqCst);
+        self.last_event_ns.store(self.now_ns(), Ordering::SeqCst);
     }
 
+    /// `n` frames of any kind came (or, with 0, a connection was made).
+    fn touch_frame(&self, n: u64) {
+        self.frames.fetch_add(n, Ordering::SeqCst);
+        self.last_frame_ns.store(self.now_ns(), Ordering::SeqCst);
+    }
+
+    /// Seconds since the last event (or connect).
     fn silent_s(&self) -> f64 {
-        let now = self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
-        now.saturating_sub(self.last_event_ns.load(Ordering::SeqCst)) as f64 / 1e9
+        self.since_s(&self.last_event_ns)
+    }
+
+    /// Seconds since the last frame of any kind (or connect).
+    fn frame_silent_s(&self) -> f64 {
+        self.since_s(&self.last_frame_ns)
     }
 
     /// Turn decoded events into records (merging quotes, aggregating trades).
@@ -272,23 +300,29 @@ fn handle(
     let before = decoder.stats.malformed;
     let mut close: Option<String> = None;
     let mut events = false;
+    let mut frames = 0u64;
     {
         let mut st = shared
             .state
             .lock()
             .map_err(|_| "poisoned state".to_string())?;
-        framer.feed(data, |frame| match decoder.decode(frame) {
-            Decoded::Events(ev) => {
-                events = true;
-                shared.absorb(ev, &mut recs, &mut st)
-            }
-            Decoded::Completion(Some(id), err) => {
-                if let Some(tx) = conn.acks.lock().ok().and_then(|mut a| a.remove(&id)) {
-                    let _ = tx.send(err);
+        framer.feed(data, |frame| {
+            frames += 1; // any frame, pings included: the keep-alive watchdog's clock
+            match decoder.decode(frame) {
+                Decoded::Events(ev) => {
+                    events = true;
+                    shared.absorb(ev, &mut recs, &mut st)
                 }
+                Decoded::Completion(Some(id), err) => {
+                    if let Some(tx) = conn.acks.lock().ok().and_then(|mut a| a.remove(&id)) {
+                        let _ = tx.send(err);
+                    }
+                }
+                Decoded::Close(err) => {
+                    close = Some(err.unwrap_or_else(|| "closed by the hub".into()))
+                }
+                _ => {}
             }
-            Decoded::Close(err) => close = Some(err.unwrap_or_else(|| "closed by the hub".into())),
-            _ => {}
         });
         // Bad frames and bad items inside arrays, counted alike (unknown targets are not).
         let malformed = decoder.stats.malformed - before;
@@ -296,6 +330,9 @@ fn handle(
             recs.push(Rec::Malformed(malformed));
         }
         st.queue.extend(recs);
+    }
+    if frames > 0 {
+        shared.touch_frame(frames);
     }
     if events {
         shared.touch();
@@ -432,6 +469,7 @@ struct Config {
     keep_alive: Duration,
     delays: Vec<Duration>,
     stale_after_s: Option<f64>,
+    keepalive_stale_s: Option<f64>,
 }
 
 type TokenFn = Box<dyn Fn() -> Result<String, String> + Send + Sync>;
@@ -575,8 +613,8 @@ impl Client {
             return Err(e);
         }
         self.status("connected", format!("{} feed connected", self.cfg.hub));
-        if let Some(limit) = self.cfg.stale_after_s {
-            let handle = tokio::spawn(self.clone().watch(limit));
+        if self.cfg.stale_after_s.is_some() || self.cfg.keepalive_stale_s.is_some() {
+            let handle = tokio::spawn(self.clone().watch());
             if let Ok(mut t) = self.tasks.lock() {
                 t.watchdog = Some(handle);
             }
@@ -687,6 +725,7 @@ impl Client {
         }
         self.connects.fetch_add(1, Ordering::SeqCst);
         self.shared.touch();
+        self.shared.touch_frame(0);
         let subs: Vec<(String, serde_json::Value)> = self
             .subs
             .lock()
@@ -811,19 +850,41 @@ impl Client {
         }));
     }
 
-    /// Stale-feed watchdog (as `realtime._watch`).
-    async fn watch(self: Arc<Self>, limit: f64) {
-        let period = watch_period(limit);
+    /// The watchdogs (as `realtime._watch`): keep-alive (no frame for `keepalive_stale_s`, at any
+    /// hour) and stale feed (no event for `stale_after_s` while subscribed and the market is open).
+    async fn watch(self: Arc<Self>) {
+        let (events, frames) = (self.cfg.stale_after_s, self.cfg.keepalive_stale_s);
+        let Some(shortest) = [events, frames].into_iter().flatten().reduce(f64::min) else {
+            return;
+        };
+        let period = watch_period(shortest);
         loop {
             if !self.sleep(period).await {
                 return;
             }
-            let subscribed = self.subs.lock().map(|s| !s.is_empty()).unwrap_or(false);
-            if !self.connected() || !subscribed || self.lock.try_lock().is_err() {
+            if !self.connected() || self.lock.try_lock().is_err() {
                 continue;
             }
+            if let Some(limit) = frames {
+                let silent = self.shared.frame_silent_s();
+                if silent >= limit {
+                    self.went_stale(
+                        format!(
+                            "{} feed sent nothing, not even a keep-alive ping, for {silent:.1} s; reconnecting",
+                            self.cfg.hub
+                        ),
+                        format!("no keep-alive for {silent:.1} s"),
+                    )
+                    .await;
+                    continue;
+                }
+            }
+            let Some(limit) = events else {
+                continue;
+            };
+            let subscribed = self.subs.lock().map(|s| !s.is_empty()).unwrap_or(false);
             let silent = self.shared.silent_s();
-            if silent < limit {
+            if !subscribed || silent < limit {
                 continue;
             }
             let (tx, rx) = oneshot::channel();
@@ -836,19 +897,24 @@ impl Client {
                 r = rx => r.unwrap_or(false),
                 _ = stop.wait_for(|s| *s) => return,
             };
-            if !open {
-                continue;
+            if open {
+                self.went_stale(
+                    format!(
+                        "{} feed silent for {silent:.1} s during market hours; reconnecting",
+                        self.cfg.hub
+                    ),
+                    format!("silent for {silent:.1} s"),
+                )
+                .await;
             }
-            self.stale.fetch_add(1, Ordering::SeqCst);
-            self.status(
-                "stale",
-                format!(
-                    "{} feed silent for {silent:.1} s during market hours; reconnecting",
-                    self.cfg.hub
-                ),
-            );
-            self.reconnect(&format!("silent for {silent:.1} s")).await;
         }
+    }
+
+    /// A watchdog found the connection dead: a stale alert, then a forced reconnect.
+    async fn went_stale(self: &Arc<Self>, message: String, reason: String) {
+        self.stale.fetch_add(1, Ordering::SeqCst);
+        self.status("stale", message);
+        self.reconnect(&reason).await;
     }
 
     fn stop(&self) {
@@ -894,11 +960,12 @@ fn py_err(e: String) -> PyErr {
 #[pymethods]
 impl HubClient {
     /// HubClient(url, hub, token, timeout_s=10, keep_alive_s=10, reconnect_delays_s=(0.5, 1, 2, 5,
-    /// 10, 30), stale_after_s=None, bar_period_ns=None, origin_ns=0, tz_utc=None, tz_offset=None).
+    /// 10, 30), stale_after_s=None, bar_period_ns=None, origin_ns=0, tz_utc=None, tz_offset=None,
+    /// keepalive_stale_s=None).
     /// `url` is the hub's http(s) URL; `hub` names it in status messages ("Market", "User");
     /// `token()` returns the current access token (called at every connect).
     #[new]
-    #[pyo3(signature = (url, hub, token, timeout_s = 10.0, keep_alive_s = 10.0, reconnect_delays_s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0], stale_after_s = None, bar_period_ns = None, origin_ns = 0, tz_utc = None, tz_offset = None))]
+    #[pyo3(signature = (url, hub, token, timeout_s = 10.0, keep_alive_s = 10.0, reconnect_delays_s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0], stale_after_s = None, bar_period_ns = None, origin_ns = 0, tz_utc = None, tz_offset = None, keepalive_stale_s = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         url: String,
@@ -912,6 +979,7 @@ impl HubClient {
         origin_ns: i64,
         tz_utc: Option<Vec<i64>>,
         tz_offset: Option<Vec<i64>>,
+        keepalive_stale_s: Option<f64>,
     ) -> PyResult<Self> {
         let bucketer = match bar_period_ns {
             None => None,
@@ -936,6 +1004,9 @@ impl HubClient {
         if stale_after_s.is_some_and(|s| !positive(s)) {
             return Err(PyValueError::new_err("stale_after_s must be positive"));
         }
+        if keepalive_stale_s.is_some_and(|s| !positive(s)) {
+            return Err(PyValueError::new_err("keepalive_stale_s must be positive"));
+        }
         let mut delays: Vec<Duration> = reconnect_delays_s
             .into_iter()
             .map(Duration::from_secs_f64)
@@ -950,6 +1021,7 @@ impl HubClient {
             keep_alive: Duration::from_secs_f64(keep_alive_s),
             delays,
             stale_after_s,
+            keepalive_stale_s,
         };
         let token: TokenFn = Box::new(move || {
             Python::attach(|py| {
@@ -1126,6 +1198,18 @@ impl HubClient {
     #[getter]
     fn silent_s(&self) -> f64 {
         self.inner.shared.silent_s()
+    }
+
+    /// Seconds since the last frame of any kind, keep-alive pings included (or connect).
+    #[getter]
+    fn frame_silent_s(&self) -> f64 {
+        self.inner.shared.frame_silent_s()
+    }
+
+    /// Frames of any kind received so far (pings included).
+    #[getter]
+    fn frames(&self) -> u64 {
+        self.inner.shared.frames.load(Ordering::SeqCst)
     }
 }
 
@@ -1309,6 +1393,48 @@ mod tests {
     }
 
     #[test]
+    fn every_frame_touches_the_frame_clock_only_events_the_event_clock() {
+        let shared = Shared::new(None);
+        let (c, _rx) = conn();
+        let mut framer = Framer::default();
+        let mut decoder = Decoder::new();
+        let clocks = |s: &Shared| {
+            (
+                s.frames.load(Ordering::SeqCst),
+                s.last_frame_ns.load(Ordering::SeqCst),
+                s.last_event_ns.load(Ordering::SeqCst),
+            )
+        };
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        assert_eq!(feed(b"{}\x1e"), Ok(None)); // handshake
+        assert_eq!(feed(b"{\"type\":6}\x1e"), Ok(None)); // a keep-alive ping
+        let (n, frame, event) = clocks(&shared);
+        assert_eq!((n, event), (2, 0));
+        assert!(frame > 0);
+        // Two pings and half a completion: two frames now, the rest when it is whole.
+        assert_eq!(
+            feed(b"{\"type\":6}\x1e{\"type\":6}\x1e{\"type\":3,"),
+            Ok(None)
+        );
+        let (n, later, event) = clocks(&shared);
+        assert_eq!((n, event), (4, 0));
+        assert!(later >= frame);
+        assert_eq!(feed(b"\"invocationId\":\"9\"}\x1e"), Ok(None));
+        assert_eq!(clocks(&shared).0, 5);
+        assert_eq!(clocks(&shared).2, 0); // pings and completions are not events
+        assert_eq!(
+            feed(b"{\"type\":1,\"target\":\"GatewayUserAccount\",\"arguments\":[{\"id\":1,\"name\":\"A\",\"balance\":1,\"canTrade\":true}]}\x1e"),
+            Ok(None)
+        );
+        let (n, frame, event) = clocks(&shared);
+        assert_eq!(n, 6);
+        assert!(event > 0 && frame >= later);
+        // Nothing framed (a partial frame): no clock moves.
+        assert_eq!(feed(b"{\"type\":"), Ok(None));
+        assert_eq!(clocks(&shared), (6, frame, event));
+    }
+
+    #[test]
     fn a_closed_connection_resolves_invocations_as_lost() {
         let (c, mut rx) = conn();
         assert!(c.close());
@@ -1417,6 +1543,14 @@ mod tests {
     }
 
     fn client(url: &str, stale_after_s: Option<f64>) -> (Arc<Client>, Arc<AtomicU64>) {
+        client_with(url, stale_after_s, None)
+    }
+
+    fn client_with(
+        url: &str,
+        stale_after_s: Option<f64>,
+        keepalive_stale_s: Option<f64>,
+    ) -> (Arc<Client>, Arc<AtomicU64>) {
         let calls = Arc::new(AtomicU64::new(0));
         let c = calls.clone();
         let token: TokenFn =
@@ -1428,6 +1562,7 @@ mod tests {
             keep_alive: Duration::from_secs(10),
             delays: vec![Duration::from_millis(10), Duration::from_millis(20)],
             stale_after_s,
+            keepalive_stale_s,
         };
         (Arc::new(Client::new(cfg, token, None)), calls)
     }
@@ -1582,6 +1717,26 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keepalive_watchdog_rebuilds_a_hub_that_sends_no_frame_at_any_hour() {
+        // This hub never pings: with nothing subscribed and no market-hours question asked, the
+        // keep-alive watchdog raises a stale alert and reconnects.
+        let mut h = hub().await;
+        let (c, _) = client_with(&h.url, None, Some(0.2));
+        c.clone().start().await.unwrap();
+        assert!(matches!(seen(&mut h).await, Seen::Conn(0, _)));
+        let mut log = Vec::new();
+        until(&c, &mut log, status("reconnected")).await;
+        assert_eq!(states(&log), vec!["connected", "stale", "reconnected"]);
+        assert!(
+            matches!(&log.iter().find(|r| matches!(r, Rec::Status("stale", _))), Some(Rec::Status(_, m)) if m.contains("not even a keep-alive ping"))
+        );
+        assert!(!log.iter().any(|r| matches!(r, Rec::MarketHours)));
+        assert!(c.stale.load(Ordering::SeqCst) >= 1);
+        assert!(matches!(seen(&mut h).await, Seen::Conn(1, _)));
+        c.stop();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn token_change_rebuilds_with_the_new_token() {
         let mut h = hub().await;
         let (c, _) = client(&h.url, None);
@@ -1625,6 +1780,7 @@ mod tests {
                 keep_alive: Duration::from_secs(10),
                 delays: vec![],
                 stale_after_s: None,
+                keepalive_stale_s: None,
             },
             Box::new(|| Err("logged out".into())),
             None,

@@ -12,6 +12,13 @@ connection closes (or the watchdog finds it silent, or the token changes) the su
 fresh connection with the current token in the URL, waits for the handshake and re-sends every
 subscription, with backoff between failed attempts.
 
+Liveness: two watchdogs, both answered by a STALE alert and a forced reconnect. The stale-feed one
+(`stale_after_s`, the market hub) counts EVENTS and only while something is subscribed and the market
+is open. The keep-alive one (`keepalive_stale_s`, the user hub, which is quiet when nothing trades)
+counts FRAMES of any kind: the hub sends a SignalR ping (type 6) every few seconds whatever happens, so
+no frame at all for that long means a silently stalled socket, at any hour. Frames are counted in
+the protocol's `parse_messages`, which signalrcore calls on its websocket thread for every message.
+
 Tolerance: a malformed frame (bad JSON, missing fields) or payload (wrong types, unknown enum) is
 logged and skipped; a frame that signalrcore itself cannot parse would kill its receive thread, so
 the JSON protocol is replaced by one that skips bad records.
@@ -87,15 +94,19 @@ class TolerantJsonProtocol(JsonHubProtocol):  # type: ignore[misc]
     """signalrcore's JSON hub protocol, but a record that is not valid JSON or not a valid message is
     logged and skipped instead of raising inside the receive thread (which would drop the socket)."""
 
-    def __init__(self, on_bad: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, on_bad: Callable[[str], None] | None = None, on_frames: Callable[[int], None] | None = None
+    ) -> None:
         super().__init__()
         self._on_bad = on_bad
+        self._on_frames = on_frames
 
     def parse_messages(self, raw: str) -> list[Any]:
         out: list[Any] = []
-        for record in raw.split(self.record_separator):
-            if not record:
-                continue
+        records = [r for r in raw.split(self.record_separator) if r]
+        if self._on_frames is not None and records:
+            self._on_frames(len(records))  # every frame, pings included: the keep-alive clock
+        for record in records:
             try:
                 data = json.loads(record)
                 if not isinstance(data, dict):
@@ -122,6 +133,7 @@ class _HubClient:
         token: TokenProvider,
         *,
         stale_after_s: float | None = None,
+        keepalive_stale_s: float | None = None,
         market_hours: MarketHours = is_market_open,
         connect_timeout_s: float = 10.0,
         reconnect_delays_s: Sequence[float] = RECONNECT_DELAYS_S,
@@ -131,6 +143,7 @@ class _HubClient:
         self._handler = handler
         self._token = token
         self.stale_after_s = stale_after_s
+        self.keepalive_stale_s = keepalive_stale_s
         self._market_hours = market_hours
         self._connect_timeout_s = connect_timeout_s
         self._reconnect_delays = tuple(reconnect_delays_s) or (1.0,)
@@ -153,6 +166,8 @@ class _HubClient:
         self._subscriptions: dict[tuple[str, str], list[Any]] = {}  # (method, key) -> arguments
         self._acks: dict[str, asyncio.Future[str | None]] = {}  # invocation id -> completion
         self.last_event_at = time.monotonic()
+        self._last_frame_at = time.monotonic()
+        self._frames = 0
         self.stats: dict[str, int] = {"events": 0, "batches": 0, "malformed": 0, "connects": 0, "stale": 0}
 
     # ----------------------------------------------------------------------- public
@@ -160,6 +175,16 @@ class _HubClient:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    @property
+    def last_frame_at(self) -> float:
+        """`time.monotonic()` of the last frame of any kind, keep-alive pings included (or connect)."""
+        return self._last_frame_at
+
+    @property
+    def frames(self) -> int:
+        """Frames of any kind received so far (pings included)."""
+        return self._frames
 
     async def start(self) -> None:
         if self._started:
@@ -299,7 +324,11 @@ class _HubClient:
         conn = (
             HubConnectionBuilder()
             .with_url(url, options={"skip_negotiation": True, "transport": HttpTransportType.web_sockets})
-            .with_hub_protocol(TolerantJsonProtocol(lambda _r: self._threadsafe(self._bad_frame, gen)))
+            .with_hub_protocol(
+                TolerantJsonProtocol(
+                    lambda _r: self._threadsafe(self._bad_frame, gen), lambda n: self._on_frames(gen, n)
+                )
+            )
             .build()
         )
         conn.on_open(lambda: self._threadsafe(self._on_open, gen))
@@ -323,7 +352,7 @@ class _HubClient:
             raise StreamError(f"Could not connect the {self.hub} feed: {exc or type(exc).__name__}") from exc
         self._connected = True
         self.stats["connects"] += 1
-        self.last_event_at = time.monotonic()
+        self.last_event_at = self._last_frame_at = time.monotonic()
         subs = list(self._subscriptions.items())
         results = await asyncio.gather(*(self._ack(self._send(method, args)) for (method, _k), args in subs))
         for ((method, _key), args), error in zip(subs, results, strict=True):
@@ -380,25 +409,39 @@ class _HubClient:
             await self._connect_with_backoff("connection lost")
 
     async def _watch(self) -> None:
-        """Stale-feed watchdog: no event for `stale_after_s` while the market is open and something is
-        subscribed → alert and force a reconnect."""
-        limit = self.stale_after_s
-        if limit is None:
+        """The watchdogs: keep-alive (no frame for `keepalive_stale_s`, at any hour) and stale feed (no
+        event for `stale_after_s` while something is subscribed and the market is open) → alert and
+        force a reconnect."""
+        limits = [x for x in (self.stale_after_s, self.keepalive_stale_s) if x is not None]
+        if not limits:
             return
-        period = max(0.05, min(limit / 4, 1.0))
+        period = max(0.05, min(min(limits) / 4, 1.0))
         while True:
             await asyncio.sleep(period)
-            if not self._connected or not self._subscriptions or self._lock.locked():
+            if not self._connected or self._lock.locked():
                 continue
-            silent = time.monotonic() - self.last_event_at
-            if silent < limit or not self._market_hours(_now()):
+            silence = self._silence()
+            if silence is None:
                 continue
+            message, reason = silence
             self.stats["stale"] += 1
-            self._emit_status(
-                StreamState.STALE,
-                f"{self.hub.capitalize()} feed silent for {silent:.1f} s during market hours; reconnecting",
+            self._emit_status(StreamState.STALE, message)
+            await self.reconnect(reason)
+
+    def _silence(self) -> tuple[str, str] | None:
+        """(alert, reconnect reason) when a watchdog's limit is passed, else None."""
+        name = self.hub.capitalize()
+        now = time.monotonic()
+        silent = now - self._last_frame_at
+        if self.keepalive_stale_s is not None and silent >= self.keepalive_stale_s:
+            return (
+                f"{name} feed sent nothing, not even a keep-alive ping, for {silent:.1f} s; reconnecting",
+                f"no keep-alive for {silent:.1f} s",
             )
-            await self.reconnect(f"silent for {silent:.1f} s")
+        limit, silent = self.stale_after_s, now - self.last_event_at
+        if limit is None or not self._subscriptions or silent < limit or not self._market_hours(_now()):
+            return None
+        return f"{name} feed silent for {silent:.1f} s during market hours; reconnecting", f"silent for {silent:.1f} s"
 
     # ----------------------------------------------------------------------- thread bridge and delivery
 
@@ -414,6 +457,12 @@ class _HubClient:
             self._threadsafe(self._on_invocation, event, gen, arguments)
 
         return callback
+
+    def _on_frames(self, gen: int, n: int) -> None:
+        """On the websocket thread, for every message (one writer: the current connection's thread)."""
+        if gen == self._generation:
+            self._last_frame_at = time.monotonic()
+            self._frames += n
 
     def _bad_frame(self, gen: int) -> None:
         if gen == self._generation:
@@ -595,7 +644,8 @@ class UserHub(_HubClient):
     def from_settings(
         cls, settings: ProjectXSettings, handler: BatchHandler, token: TokenProvider, **kwargs: Any
     ) -> UserHub:
-        # The user hub is quiet when nothing trades: its watchdog is opt-in (stale_after_s=settings.user_stale_s).
+        # The user hub is quiet when nothing trades, so its liveness is the hub's keep-alive (frames), not events.
+        kwargs.setdefault("keepalive_stale_s", settings.user_stale_s)
         return cls(settings.user_hub_url, handler, token, **kwargs)
 
     async def subscribe_accounts(self) -> None:

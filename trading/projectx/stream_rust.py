@@ -6,8 +6,9 @@ framing, handshake, pings, invocations/completions, JSON decode (market and user
 models' rules), quote merging, tick->bar aggregation, and the supervision: the token read from the
 token provider at every (re)connect, reconnect with backoff, re-invocation of every remembered
 subscription, connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed
-watchdog. Python receives one batch of records per crossing (`HubClient.next_batch`), builds the
-same event objects as `realtime.py`, runs the batching consumer, and answers the watchdog's
+watchdog (events) and the keep-alive watchdog (frames of any kind, pings included). Python receives
+one batch of records per crossing (`HubClient.next_batch`), builds the same event objects as
+`realtime.py`, runs the batching consumer, and answers the watchdog's
 market-hours question on the loop (the predicate is Python's). The token provider is called from a
 Rust worker thread (holding the GIL) at every (re)connect: it must be a plain read such as
 `ProjectXClient.token`, never something that needs the event loop.
@@ -148,6 +149,8 @@ class _RustTransport:
     stats: dict[str, int]
     last_event_at: float
     stale_after_s: float | None
+    keepalive_stale_s: float | None
+    _last_frame_at: float
     _started: bool
     _stopping: bool
     _loop: asyncio.AbstractEventLoop | None
@@ -175,6 +178,18 @@ class _RustTransport:
         client = self._client
         return client is not None and bool(client.connected)
 
+    @property
+    def last_frame_at(self) -> float:
+        """`time.monotonic()` of the last frame of any kind, keep-alive pings included (or connect)."""
+        client = self._client
+        return self._last_frame_at if client is None else time.monotonic() - float(client.frame_silent_s)
+
+    @property
+    def frames(self) -> int:
+        """Frames of any kind received so far (pings included)."""
+        client = self._client
+        return 0 if client is None else int(client.frames)
+
     async def start(self) -> None:
         if self._started:
             return
@@ -192,6 +207,7 @@ class _RustTransport:
             keep_alive_s=self._keep_alive_s,
             reconnect_delays_s=list(self._reconnect_delays),
             stale_after_s=self.stale_after_s,
+            keepalive_stale_s=self.keepalive_stale_s,
             **self._bar_kwargs,
         )
         for (method, key), args in self._subscriptions.items():  # made before start: remembered only
