@@ -211,6 +211,7 @@ class EngineSettings(Section):
     intent_settle_after_s: float = Field(1.0, ge=0)
     intent_deadline_s: float = Field(120.0, gt=0)
     retry_max_s: float = Field(30.0, gt=0)
+    ready_wait_s: float = Field(30.0, ge=0)
 
 
 class BacktestSettings(Section):

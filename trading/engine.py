@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time as walltime
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
@@ -53,7 +54,7 @@ from trading.orderbook import OrderBook
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
-from trading.store import DuplicateOrderTag, Store, store_unreachable
+from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
 from trading.strategies import STRATEGIES
 from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy, persist, restore
@@ -140,7 +141,7 @@ class Engine:
         self.risk = RiskManager(settings.risk)
         self.balance = Decimal(0)
         self.realized_today = Decimal(0)
-        self.ready = False  # reconciled with the broker; new orders refused until then
+        self._ready = asyncio.Event()  # reconciled with the broker; new orders refused until then
         self.day: TradingDay | None = None
         self._reserved: list[WorkingOrder] = []
         self._unsaved_bars: list[Bar] = []
@@ -154,6 +155,27 @@ class Engine:
         self.reconciles = 0
         self.started = False
         self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        if value:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    async def until_ready(self, within: float) -> bool:
+        """Wait (at most `within` seconds) for the engine to agree with the broker again; the healer
+        is asked to reconcile now. A session event must not meet a reconcile in progress (a token
+        refresh at 09:30, a hub reconnect) and have its orders refused for it."""
+        if not self.ready:
+            self.healer.wake()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), within)
+        return self.ready
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -398,7 +420,11 @@ class Engine:
 
     # ------------------------------------------------------------------ session events (scheduler jobs call these)
     async def session_event(self, event: SessionEvent, day: TradingDay, only: str | None = None) -> int:
-        """Tell the running strategies (or only `only`) of a session event; the orders it placed, counted."""
+        """Tell the running strategies (or only `only`) of a session event; the orders it placed, counted.
+
+        Strategies hear it only once the engine agrees with the broker (bounded by
+        `engine.ready_wait_s`): a reconcile in progress (a token refresh at 09:30, a hub rebuild)
+        must not get the open's entries refused."""
         async with self._lock:
             if self.day is None or self.day.date != day.date:
                 self.day = day
@@ -408,13 +434,21 @@ class Engine:
                 self.realized_today = realized - fees
             if event in (SessionEvent.PRE_OPEN, SessionEvent.OPEN):
                 await self.catch_up_bars()
-            for strategy in self.active():
-                if only is None or strategy.name == only:
-                    strategy.on_session_event(event, day)
-            placing = sum(1 for a in self.actions if isinstance(a, Place))
-            await self._drain()
-            await self._persist(force=True)
-            return placing
+        deadline = walltime.monotonic() + self.settings.engine.ready_wait_s
+        while True:
+            await self.until_ready(max(0.0, deadline - walltime.monotonic()))
+            async with self._lock:
+                if not self.ready and walltime.monotonic() < deadline:
+                    continue  # it changed again while we waited for the lock
+                if not self.ready:
+                    log.warning("%s: the engine still disagrees with the broker; strategies told", event.value)
+                for strategy in self.active():
+                    if only is None or strategy.name == only:
+                        strategy.on_session_event(event, day)
+                placing = sum(1 for a in self.actions if isinstance(a, Place))
+                await self._drain()
+                await self._persist(force=True)
+                return placing
 
     # ------------------------------------------------------------------ stream handlers
     async def on_market(self, batch: Sequence[StreamEvent]) -> None:
@@ -602,8 +636,11 @@ class Engine:
                     await self.store.outbox.enqueue(action.kind, notifications.stored(action.payload, action.strategy))
             except ProjectXError as exc:
                 log.warning("%s failed: %s", type(action).__name__, exc)
+                key = self.healer.retry_later(action, exc) if isinstance(action, Cancel | ModifyStop) else None
                 await self.store.outbox.enqueue(
-                    NotificationKind.ALERT, dict(notifications.alert(f"{type(action).__name__} failed", str(exc)))
+                    NotificationKind.ALERT,
+                    dict(notifications.alert(f"{type(action).__name__} failed", str(exc))),
+                    dedupe_key=None if key is None else f"action-failed-{key}",
                 )
             except Exception as exc:
                 if store_unreachable(exc):  # kept, in order: the healer carries it out when the store is back
@@ -739,6 +776,8 @@ class Engine:
     async def reconcile(self) -> Any:
         from trading.reconcile import reconcile
 
+        if not await self.healer.apply_held():
+            raise DatabaseUnavailable("account events are held until the database is back; reconcile postponed")
         async with self._lock:
             report = await reconcile(self)
             self.reconciles += 1

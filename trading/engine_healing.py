@@ -7,7 +7,9 @@ Every `heal_interval_s` (sooner when woken) the healer, in this order:
    is held here, in order (later batches queue behind it), and applied when the store answers again;
    then a reconcile runs. Nothing a hub delivered is dropped.
 2. **Held actions.** Strategy actions (place, cancel, modify, notify) that failed on the store stay
-   queued on the engine and are carried out when it is back.
+   queued on the engine and are carried out when it is back. A cancel or stop change the broker did
+   not take (429, 5xx, timeout) is tried again, with backoff, for as long as its order is working
+   and not yet as asked (a refusal by the broker itself: a few times, then the broker is right).
 3. **Agreement.** While the engine is not ready (a hub reconnect, a failed or disagreeing reconcile,
    an uncertain placement) it reconciles, with capped backoff until it agrees.
 4. **Intents.** Every order intent without a broker id is settled: looked up at the broker by its
@@ -35,7 +37,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trading.domain import NotificationKind, OrderStatus, PositionSide
-from trading.projectx.errors import ProjectXError, RateLimited
+from trading.engine_context import Action, Cancel, ModifyStop
+from trading.projectx.errors import ApiError, ProjectXError, RateLimited
 from trading.store import store_unreachable
 from trading.store.orders import Intent
 from trading.streaming import StreamEvent
@@ -58,6 +61,7 @@ class HealStats:
     intents_resent: int = 0  # intents sent again with the same tag
     intents_rejected: int = 0  # intents given up past the deadline
     feed_rebuilds: int = 0  # user hub rebuilt after missed events
+    actions_retried: int = 0  # cancels and stop changes tried again
     reconciles_failed: int = 0
     last_error: str = ""
     retry_at: dict[str, float] = field(default_factory=dict)  # tag -> monotonic time of its next send
@@ -80,6 +84,8 @@ class Healer:
         self._seen: dict[str, float] = {}  # tag -> monotonic time an unsettled intent was first seen
         self._failures = 0
         self._pause_until = 0.0
+        self._held_lock = asyncio.Lock()
+        self._later: dict[str, tuple[Cancel | ModifyStop, float]] = {}  # key -> (action, monotonic due time)
 
     # ------------------------------------------------------------------ called by the engine
     def hold(self, events: Sequence[StreamEvent], exc: BaseException) -> None:
@@ -101,13 +107,29 @@ class Healer:
         self.stats.retry_at[tag] = time.monotonic() + delay
         log.warning("intent %s not placed (%s): retrying in %.1f s", tag, exc, delay)
 
+    def retry_later(self, action: Cancel | ModifyStop, exc: ProjectXError) -> str | None:
+        """A cancel or stop change the broker did not take: try again later (see the module notes).
+        Returns its key, or None when it is given up."""
+        if action.order.id is None:
+            return None
+        key = f"{'cancel' if isinstance(action, Cancel) else 'stop'}-{action.order.id}"
+        n = self._attempts.get(key, 0) + 1
+        if isinstance(exc, ApiError) and not isinstance(exc, RateLimited) and n > 3:
+            self._attempts.pop(key, None)
+            return None
+        self._attempts[key] = n
+        wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else None
+        delay = wait if wait is not None else min(self.cfg.retry_max_s, 0.25 * 2 ** (n - 1))
+        self._later[key] = (action, time.monotonic() + delay)
+        return key
+
     def wake(self) -> None:
         self._wake.set()
 
     @property
     def healthy(self) -> bool:
         """Nothing held, nothing waiting to be re-sent."""
-        return not self.held and not self.stats.retry_at
+        return not self.held and not self.stats.retry_at and not self._later
 
     # ------------------------------------------------------------------ the loop
     async def run(self) -> None:
@@ -125,11 +147,12 @@ class Healer:
         if self.held:
             if now < self._next_store_try:
                 return
-            if not await self._apply_held():
+            if not await self.apply_held():
                 return
         if now < self._pause_until:
             return
         try:
+            self._due_actions(now)
             if e.actions and not e._lock.locked():
                 async with e._lock:
                     await e._after()
@@ -147,8 +170,16 @@ class Healer:
             log.warning("healer: %s", self.stats.last_error, exc_info=not store_unreachable(exc))
 
     # ------------------------------------------------------------------ 1. held events
+    async def apply_held(self) -> bool:
+        """Apply the held events in order; False while the store is still unreachable. Every
+        reconcile calls this first: the broker's truth is read after what the hubs delivered."""
+        async with self._held_lock:
+            return await self._apply_held()
+
     async def _apply_held(self) -> bool:
         e = self.engine
+        if not self.held:
+            return True
         while self.held:
             ev = self.held[0]
             try:
@@ -169,7 +200,24 @@ class Healer:
 
     def _backoff_store(self) -> None:
         self._store_failures += 1
-        self._next_store_try = time.monotonic() + min(self.cfg.retry_max_s, 0.25 * 2 ** (self._store_failures - 1))
+        # Capped low: a refused connect costs nothing, and held events should follow the store back at once.
+        self._next_store_try = time.monotonic() + min(1.0, 0.1 * 2 ** (self._store_failures - 1))
+
+    def _due_actions(self, now: float) -> None:
+        """Queue the cancels and stop changes whose retry is due and still needed."""
+        for key, (action, due) in list(self._later.items()):
+            current = self.engine.orders.get(action.order.id or -1, action.order)
+            done = not current.status.is_working or (
+                isinstance(action, ModifyStop) and current.stop_price == action.price
+            )
+            if done:
+                del self._later[key]
+                self._attempts.pop(key, None)
+            elif now >= due:
+                del self._later[key]
+                self.stats.actions_retried += 1
+                retry: Action = action
+                self.engine.actions.append(retry)
 
     # ------------------------------------------------------------------ 3. agreement
     async def _reconcile(self) -> None:

@@ -17,15 +17,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from trading import notifications
 from trading.domain import NotificationKind, OrderStatus
+from trading.projectx.errors import ProjectXError
 
 if TYPE_CHECKING:
     from trading.engine import Engine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,6 +81,13 @@ async def reconcile(engine: Engine) -> ReconcileReport:
     broker_positions = {p.contract_id: p for p in await client.open_positions(account)}
     stored_positions = {p.contract_id: p for p in await store.positions.current(account)}
     engine.positions = dict(broker_positions)
+    for cid in broker_positions.keys() - engine.symbol_of.keys():
+        # a position on a contract no strategy trades (a manual order before a restart, the broker's own
+        # platform): followed on the market feed so it is marked to market and price-checked like any other
+        try:
+            await engine._follow(cid)
+        except ProjectXError as exc:
+            log.warning("cannot follow the position's contract %s: %s", cid, exc)
     for cid, p in broker_positions.items():
         s = stored_positions.get(cid)
         if s is None or (s.side, s.size, s.average_price) != (p.side, p.size, p.average_price):
@@ -104,7 +115,7 @@ async def reconcile(engine: Engine) -> ReconcileReport:
                 )
     for oid in open_ids - stored_ids:
         report.mismatches.append(f"the broker has working order {oid}; the store does not")
-    engine.ready = report.agrees
+    engine.ready = report.agrees and not engine.healer.held  # held events first, then trade
     if not report.agrees:
         await store.outbox.enqueue(
             NotificationKind.ALERT,
