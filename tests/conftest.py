@@ -8,9 +8,11 @@ tables (the schema and `schema_migrations` stay; id sequences are not restarted,
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from trading.store.embedded import start_embedded
 from trading.store.executor import Pool
 
 TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
+POOL_CLOSE_S = 30.0
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -70,10 +73,30 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
     """A fresh pool on the run's database, every data table emptied first."""
     p = await create_pool(database_url, min_size=1, max_size=4)
     try:
+        await release_leftover_leases(p)
         await truncate_data_tables(p)
         yield p
     finally:
-        await p.close()
+        try:
+            await asyncio.wait_for(p.close(), POOL_CLOSE_S)
+        except TimeoutError:  # a connection still out (an engine a failed test left running): not our hang
+            p.terminate()
+
+
+async def release_leftover_leases(p: Pool) -> None:
+    """An account lease (an advisory lock) still held in the run's database belongs to an engine an
+    earlier test left running (it failed before stopping it): end that session, as the emptied tables
+    end its data, so this test's engine is not a standby forever. Said loudly: it is a bug in that test."""
+    pids = await p.fetch(
+        """
+        SELECT DISTINCT pid FROM pg_locks
+        WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """
+    )
+    for r in pids:
+        warnings.warn(f"an earlier test left an account lease held (backend {r['pid']}); ending it", stacklevel=1)
+        await p.execute("SELECT pg_terminate_backend($1)", r["pid"])
 
 
 @pytest_asyncio.fixture
