@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import discord
 
 from bot.render import Card, notification_card
+from trading import notifications
 from trading.clock import Clock, LiveClock
 from trading.config import DiscordChannels, NotificationSettings
 from trading.domain import NotificationKind
@@ -309,7 +310,7 @@ class Notifier:
             "delivered now, in order."
         )
         log.warning(text)
-        payload = {"notice": "alert", "title": "Notifications were delayed", "text": text}
+        payload = dict(notifications.alert("Notifications were delayed", text))
         await self.outbox.enqueue(NotificationKind.ALERT, payload, f"outbox-recovered-{since.isoformat()}")
         self.wake()
 

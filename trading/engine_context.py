@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from trading import notifications
 from trading.domain import Contract, NotificationKind, Order, OrderRequest, Position, Quote
 from trading.marketdata import BarArrays
 from trading.strategies.base import AccountInfo, Decision
@@ -98,7 +99,7 @@ class EngineContext:
                 Notify(
                     self.name,
                     NotificationKind.RISK,
-                    {"title": "Order refused", "text": decision.reason, "custom_tag": request.custom_tag},
+                    dict(notifications.risk("Order refused", decision.reason, custom_tag=request.custom_tag)),
                 )
             )
         return decision

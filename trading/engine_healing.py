@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from trading import notifications
 from trading.domain import NotificationKind, OrderStatus, PositionSide
 from trading.engine_context import Action, Cancel, ModifyStop
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
@@ -314,7 +315,8 @@ class Healer:
             f"(orders {sorted(diff[0])}, positions {sorted(diff[1])}); rebuilding the feed and reconciling"
         )
         log.warning("account feed missed events: %s", text)
-        await e.store.outbox.enqueue(NotificationKind.ALERT, {"title": "Account feed missed events", "text": text})
+        note = notifications.alert("Account feed missed events", text)
+        await e.store.outbox.enqueue(NotificationKind.ALERT, dict(note))
         if e.user_stream is not None:
             try:
                 await e.user_stream.reconnect("missed events")

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from trading import notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
@@ -94,7 +95,7 @@ async def build_engine(
     """Log in, pick the account, build the order path and the hubs; the engine is not started."""
 
     async def auth_trouble(message: str) -> None:
-        await store.outbox.enqueue(NotificationKind.ALERT, {"title": "Broker login failing", "text": message})
+        await store.outbox.enqueue(NotificationKind.ALERT, dict(notifications.alert("Broker login failing", message)))
 
     client = ProjectXClient(
         settings.projectx,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from trading import notifications
 from trading.domain import (
     NotificationKind,
 )
@@ -28,12 +29,12 @@ class RiskAndStats(Positions):
         reason = reason.strip() or "halted by an operator"
         await self.control.kill_switch(True, reason)
         flattened = await self.flatten(f"halted: {reason}")
-        await self.store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading halted", "text": reason})
+        await self.store.outbox.enqueue(NotificationKind.RISK, dict(notifications.risk("Trading halted", reason)))
         return await self.risk_status(), flattened
 
     async def resume(self) -> RiskView:
         await self.control.kill_switch(False, "")
-        await self.store.outbox.enqueue(NotificationKind.RISK, {"title": "Trading resumed", "text": ""})
+        await self.store.outbox.enqueue(NotificationKind.RISK, dict(notifications.risk("Trading resumed", "")))
         return await self.risk_status()
 
     async def latency(self, hours: float = 24.0) -> list[LatencyStats]:
