@@ -92,6 +92,13 @@ async def px(sim: SimGateway) -> AsyncIterator[ProjectXClient]:
         yield client
 
 
+def _has_last_quote(price: str) -> Any:
+    def pred(events: list[StreamEvent]) -> bool:
+        return any(isinstance(e, QuoteEvent) and e.quote.last == Decimal(price) for e in events)
+
+    return pred
+
+
 def _has_last_trade(price: str) -> Any:
     def pred(events: list[StreamEvent]) -> bool:
         return any(isinstance(e, TradesEvent) and e.ticks[-1].price == Decimal(price) for e in events)
@@ -137,8 +144,9 @@ async def test_market_session_is_identical_on_both_paths(sim: SimGateway, px: Pr
         good = {"price": 21010.5, "timestamp": "2026-03-08T07:31:00Z", "type": 1, "volume": 2}
         sim.hubs.market_event(cid, s.EVENT_TRADE, [{"price": 1}, good])  # the bad entry alone is skipped
         await sim.market.trade(cid, "21111", 1, at=t0 + timedelta(minutes=40))
-        for rec in (py_rec, rs_rec):
+        for rec in (py_rec, rs_rec):  # the last print, and the quote the simulator sends after it
             await rec.until(_has_last_trade("21111"))
+            await rec.until(_has_last_quote("21111"))
         assert rs_rec.data() == py_rec.data()
         assert len(rs_rec.data()) > 60
         last_rs, last_py = rs_hub.last_quote(cid), py_hub.last_quote(cid)
