@@ -661,12 +661,17 @@ class Engine:
         else:  # an intent without a broker id: did the broker get it before we died?
             found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
             if found is not None and found.id is not None:
-                if strategy is not None:
-                    self.owner[found.id] = strategy
-                await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
-                await self.apply_order(found)
+                await self.adopt(tag, found, strategy)
                 return found.id
         return await self.send(request, strategy)
+
+    async def adopt(self, tag: str, found: Order, strategy: str | None) -> None:
+        """The broker has the order of an intent we never heard back about: attach it and carry on."""
+        assert found.id is not None
+        if strategy is not None:
+            self.owner[found.id] = strategy
+        await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
+        await self.apply_order(found)
 
     async def send(self, request: OrderRequest, strategy: str | None) -> int | None:
         """Send a recorded intent and settle it: the broker id attached, or rejected, or (when the
@@ -746,7 +751,7 @@ class Engine:
     async def _modify_stop(self, order: Order, price: Decimal) -> None:
         if order.id is None:
             return
-        await self.path.modify_stop(self.account_id, order.id, price)
+        await self.path.modify(self.account_id, order.id, stop_price=price)
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
             dict(notifications.order("modified", order, _contract_of(self, order.contract_id), stop_price=price)),

@@ -25,8 +25,6 @@ class OrderPath(Protocol):
 
     async def cancel(self, account_id: int, order_id: int) -> None: ...
 
-    async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None: ...
-
     async def modify(
         self,
         account_id: int,
@@ -53,9 +51,6 @@ class ExecutorPath:
 
     async def cancel(self, account_id: int, order_id: int) -> None:
         await self.executor.cancel(account_id, order_id)
-
-    async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None:
-        await self.executor.modify(account_id, order_id, stop_price=stop_price)
 
     async def modify(
         self,

@@ -249,33 +249,30 @@ class Healer:
                     self._forget(tag)
             await e._after()
 
-    async def settle(self, intent: Intent) -> None:
-        """One intent to a broker outcome: found by tag, sent again, or rejected past the deadline.
-        The caller holds the engine's lock."""
+    async def settle(self, intent: Intent) -> bool:
+        """One intent to a broker outcome: found by tag, sent again, or rejected past the deadline;
+        False when it is not its turn yet. The caller holds the engine's lock."""
         e = self.engine
         tag = intent.request.custom_tag
         now = time.monotonic()
         first = self._seen.setdefault(tag, now)
         # Wall time since this process first saw it: a broker may list an order a moment after taking it.
         if now - first < self.cfg.intent_settle_after_s or now < self.stats.retry_at.get(tag, 0.0):
-            return
+            return False
         age = e.clock.now() - intent.created_at  # trading time: a stale entry is not sent late
         found = await e.client.find_order_by_tag(e.account_id, tag, intent.created_at - timedelta(minutes=5))
         if found is not None and found.id is not None:
-            if intent.strategy is not None:
-                e.owner[found.id] = intent.strategy
-            await e.store.orders.attach_broker_id(tag, found.id, at=e.clock.now())
-            await e.apply_order(found)
+            await e.adopt(tag, found, intent.strategy)
             self.stats.intents_found += 1
             self._forget(tag)
-            return
+            return True
         if age > timedelta(seconds=self.cfg.intent_deadline_s):
             await e.reject_intent(intent, f"not placed within {self.cfg.intent_deadline_s:.0f} s; given up")
             self.stats.intents_rejected += 1
             self._forget(tag)
-            return
+            return True
         self.stats.intents_resent += 1
-        await e.send(intent.request, intent.strategy)
+        return await e.send(intent.request, intent.strategy) is not None
 
     def settled(self, tag: str) -> None:
         """`tag` reached a broker outcome (placed or rejected), whoever sent it."""

@@ -65,10 +65,6 @@ class LeasedPath:
         await self.lease.wait_held()
         await self.inner.cancel(account_id, order_id)
 
-    async def modify_stop(self, account_id: int, order_id: int, stop_price: Decimal) -> None:
-        await self.lease.wait_held()
-        await self.inner.modify_stop(account_id, order_id, stop_price)
-
     async def modify(
         self,
         account_id: int,

@@ -59,8 +59,8 @@ async def reconcile(engine: Engine) -> ReconcileReport:
     report.orders_seen = len(broker_orders)
     by_id = {o.id: o for o in broker_orders}
     for intent in await store.orders.intents(account):
-        await engine.healer.settle(intent)
-        report.intents_resolved.append(intent.request.custom_tag)
+        if await engine.healer.settle(intent):
+            report.intents_resolved.append(intent.request.custom_tag)
     for stored in await store.orders.open_orders(account):
         if stored.id not in by_id or not by_id[stored.id].status.is_working:
             assert stored.id is not None  # working orders have a broker id (intents are settled above)
