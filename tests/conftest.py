@@ -16,8 +16,10 @@ import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
+from tests.hang_report import HANGS
 from trading.store import Store, create_pool, migrate
 from trading.store.admin import create_database, drop_database, truncate_data_tables
 from trading.store.embedded import start_embedded
@@ -25,6 +27,23 @@ from trading.store.executor import Pool
 
 TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
 POOL_CLOSE_S = 30.0
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True)
+async def _hang_report_loop() -> AsyncIterator[None]:
+    """The run's event loop, for the hang report (tests/hang_report.py)."""
+    HANGS.loop = asyncio.get_running_loop()
+    yield
+    HANGS.loop = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    HANGS.arm(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        HANGS.disarm()
 
 
 @pytest_asyncio.fixture(scope="session")
