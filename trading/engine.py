@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
 HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
 REOPEN = time(18, 0)
+STOP_WAIT_S = 10.0  # a stop lets the handler in progress finish for this long before it cuts it
 
 
 def current_trading_day(now: datetime) -> TradingDay | None:
@@ -276,19 +277,27 @@ class Engine:
             return was_running
 
     async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.flush_bars()
-        for t in list(self._tasks):
-            t.cancel()
-        for t in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        for stream in (self.market_stream, self.user_stream):
+        """Stop handling, stop the feeds, let the account go. Never hangs: each step that does not end
+        within STOP_WAIT_S is logged with its stack and left behind, so the lease is always released."""
+        # The handler in progress finishes first (a fill's cancel sent and the strategy's state saved):
+        # cut in the middle, the saved state would lag what was done at the broker until the next
+        # start's reconcile hands the fill over again. A handler waiting on a lost lease or a dead
+        # broker is cut after STOP_WAIT_S.
+        held = await _ended(asyncio.ensure_future(self._lock.acquire()), "the handler in progress")
+        try:
+            with contextlib.suppress(Exception):
+                await self.flush_bars()
+            tasks = list(self._tasks)
+            for t in tasks:
+                t.cancel()
+            await _ended(asyncio.gather(*tasks, return_exceptions=True), "the engine's tasks", tasks)
+        finally:
+            if held:
+                self._lock.release()
+        for hub, stream in (("market", self.market_stream), ("user", self.user_stream)):
             if stream is not None:
-                with contextlib.suppress(Exception):
-                    await stream.stop()
-        with contextlib.suppress(Exception):
-            await self.metrics.flush()
+                await _ended(asyncio.ensure_future(stream.stop()), f"the {hub} feed's stop")
+        await _ended(asyncio.ensure_future(self.metrics.flush()), "the latency flush")
         from trading.engine_lease import release_account
 
         await release_account(self)  # last: a standby takes over only once this one handles nothing
@@ -589,13 +598,21 @@ class Engine:
             await tx.outbox.enqueue(kind, payload, dedupe_key=f"fill-{fill.id}")
         if not fill.voided:
             self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
+        await self.hand_over(fill)
+        return True
+
+    async def hand_over(self, fill: Fill) -> None:
+        """Tell a stored fill's strategy, carry out what it asks, save its state; then mark the fill
+        handled. A fill stored but never marked (the process died in between) is handed over again by
+        the next reconcile: a strategy takes a repeated fill as a no-op, a repeated cancel finds its
+        order done, a repeated notification has the same key, so handing over twice changes nothing."""
         order = self.orders.get(fill.order_id)
         if order is None:
             try:
                 order = await self.client.order_by_id(self.account_id, fill.order_id)
-            except ProjectXError as exc:
+            except ProjectXError as exc:  # left unhandled: the next reconcile tries again
                 log.warning("order %s of fill %s unknown: %s", fill.order_id, fill.id, exc)
-                return True
+                return
             await self.apply_order(order, notify=False)
         name = self._owner_of(order)
         if name is not None:
@@ -609,7 +626,7 @@ class Engine:
                 self._spawn(self.flatten_all(f"kill switch: {trip.reason}"), "engine-halt")
         await self.risk.save(RepositoryRiskStore(self.store.risk_state), self.account_id)
         await self._after()
-        return True
+        await self.store.fills.mark_handled(fill.id, at=self.clock.now())
 
     # ------------------------------------------------------------------ actions
     async def _after(self) -> None:
@@ -633,7 +650,10 @@ class Engine:
                 elif isinstance(action, ModifyStop):
                     await self._modify_stop(action.order, action.price)
                 elif isinstance(action, Notify):
-                    await self.store.outbox.enqueue(action.kind, notifications.stored(action.payload, action.strategy))
+                    payload = notifications.stored(action.payload, action.strategy)
+                    day = (self.day.date if self.day is not None else self.clock.now().date()).isoformat()
+                    once = notifications.content_key(action.kind, payload, day)
+                    await self.store.outbox.enqueue(action.kind, payload, dedupe_key=once)
             except ProjectXError as exc:
                 log.warning("%s failed: %s", type(action).__name__, exc)
                 key = self.healer.retry_later(action, exc) if isinstance(action, Cancel | ModifyStop) else None
@@ -918,3 +938,20 @@ def _contract_of(engine: Engine, contract_id: str) -> Contract | None:
     """The contract of an id the engine trades (its symbol and tick size for a notification)."""
     symbol = engine.symbol_of.get(contract_id)
     return engine.contracts.get(symbol) if symbol is not None else None
+
+
+async def _ended(step: asyncio.Future[Any], what: str, tasks: Sequence[asyncio.Task[Any]] = ()) -> bool:
+    """Wait up to STOP_WAIT_S for one step of a stop; True when it ended well. One that does not end
+    (a task that swallowed its cancellation, a feed that does not close) is logged with the stacks of
+    `tasks` still running and left behind: `asyncio.wait` never waits for a cancellation to land."""
+    done, _ = await asyncio.wait({step}, timeout=STOP_WAIT_S)
+    if not done:
+        stuck = [t for t in tasks if not t.done()]
+        stacks = "".join(f"\n  {t.get_name()}: {t.get_coro()!r} at {t.get_stack(limit=8)}" for t in stuck)
+        log.error("engine stop: %s did not end within %.0f s; going on%s", what, STOP_WAIT_S, stacks)
+        step.cancel()
+        return False
+    if step.cancelled() or step.exception() is not None:
+        log.warning("engine stop: %s failed: %r", what, None if step.cancelled() else step.exception())
+        return False
+    return True

@@ -8,6 +8,8 @@ so an old row still renders what it carries.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -441,6 +443,14 @@ def risk(
 
 
 # ---------------------------------------------------------------------- storing and reading
+def content_key(kind: NotificationKind, payload: Mapping[str, Any], day: str) -> str:
+    """The dedupe key of a message with no id of its own (a strategy's card, a risk notice): its kind,
+    trading day and content. The same card sent twice on a day (a fill handed over again after a
+    restart, a resumed job) is queued once."""
+    body = json.dumps(payload, sort_keys=True, default=str).encode()
+    return f"{kind.value}-{day}-{hashlib.blake2b(body, digest_size=12).hexdigest()}"
+
+
 def stored(payload: Mapping[str, Any], strategy: str | None = None) -> dict[str, Any]:
     """The JSON object the outbox stores (the strategy that sent it, when it has none yet)."""
     out = dict(payload)

@@ -8,7 +8,8 @@
    refuses a second order with one tag), or, past the deadline, marked rejected and its strategy
    told: nothing is placed twice and nothing waits for a ghost.
 2. Fills: today's trades (Trade/search) are inserted, idempotent by broker trade id; a fill missed
-   during an outage is stored, notified and handed to its strategy exactly once.
+   during an outage is stored, notified and handed to its strategy exactly once. A fill stored but
+   never marked handled (the process died before its strategy acted on it) is handed over again.
 3. Positions: the broker's open positions replace the engine's view; the store gets a snapshot
    where it disagreed.
 4. Check: the store's working orders must equal the broker's (bracket children still suspended
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 class ReconcileReport:
     orders_seen: int = 0
     fills_inserted: list[int] = field(default_factory=list)
+    fills_handed_over: list[int] = field(default_factory=list)
     intents_resolved: list[str] = field(default_factory=list)
     positions_fixed: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
@@ -71,6 +73,9 @@ async def reconcile(engine: Engine) -> ReconcileReport:
     for fill in sorted(await client.search_trades(account, since), key=lambda f: (f.ts_event, f.id)):
         if await engine.apply_fill(fill):
             report.fills_inserted.append(fill.id)
+    for fill in await store.fills.unhandled(account):  # stored, but the process died before its strategy acted
+        await engine.hand_over(fill)
+        report.fills_handed_over.append(fill.id)
     realized, fees = await store.fills.realized_pnl(account, since, now + timedelta(seconds=1))
     engine.realized_today = realized - fees
     for a in await client.accounts():

@@ -97,3 +97,21 @@ class FillRepository:
             end,
         )
         return Decimal(r["pnl"]), Decimal(r["fees"])
+
+    async def mark_handled(self, broker_trade_id: int, at: datetime | None = None) -> None:
+        """The engine told the fill's strategy, carried out what it asked and saved its state."""
+        await self._db.execute(
+            "UPDATE fills SET handled_at = coalesce($2, now()) WHERE broker_trade_id = $1 AND handled_at IS NULL",
+            broker_trade_id,
+            at,
+        )
+
+    async def unhandled(self, account_id: int) -> list[Fill]:
+        """Fills stored but never handled (the process died in between), oldest first: handed over again."""
+        rows = await self._db.fetch(
+            """
+            SELECT * FROM fills WHERE account_id = $1 AND handled_at IS NULL ORDER BY ts_event, broker_trade_id
+            """,
+            account_id,
+        )
+        return [_fill(r) for r in rows]
