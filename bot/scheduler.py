@@ -1,5 +1,5 @@
 """APScheduler 3.11 on the wall clock, in exchange time (America/New_York): the first driver of the
-job functions in `trading/engine_jobs.py` (the second is `trading.engine_runner.ClockDriver`).
+job functions in `trading/engine/jobs.py` (the second is `trading.engine.runner.ClockDriver`).
 
 - Jobs are registered in code at start, each with `replace_existing=True` (a restart replaces, never
   duplicates), `coalesce=True` and `misfire_grace_time` from `[scheduler]`: a restart shortly after
@@ -30,7 +30,7 @@ from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_tr
 from trading.clock import Clock
 from trading.config import Settings
 from trading.engine import current_trading_day
-from trading.engine_jobs import SESSION_JOBS, JobFn, Jobs, day_plan, run_once
+from trading.engine.jobs import SESSION_JOBS, JobFn, Jobs, day_plan, run_once
 from trading.store import Store
 from trading.store.jobs import Outcome
 

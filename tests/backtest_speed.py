@@ -13,7 +13,7 @@ import time
 from datetime import date
 
 from tests.scenario_days import random_walk_year
-from trading.backtest import Backtest
+from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.strategies.overnight_range import OvernightRange
 

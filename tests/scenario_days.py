@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trading import calendar as cal
-from trading.marketdata import BarArrays
+from trading.marketdata.aggregation import BarArrays
 from trading.strategies.levels import NS, ns
 
 OHLC = tuple[float, float, float, float]

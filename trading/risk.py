@@ -30,9 +30,8 @@ from typing import Any, Protocol
 
 from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, session_at, to_ny
 from trading.config import RiskSettings
-from trading.domain import Contract, OrderRequest, Side
-from trading.marketdata import BarArrays
-from trading.strategies.base import Decision
+from trading.domain import Contract, Decision, OrderRequest, Side
+from trading.marketdata.aggregation import BarArrays
 from trading.strategies.levels import atr
 
 ATR_BARS = 14  # the price band's ATR: mean true range of the last 14 one-minute bars

@@ -12,10 +12,10 @@ from decimal import Decimal
 from trading.calendar import trading_day
 from trading.clock import SimClock
 from trading.config import Settings, SimSettings
-from trading.demo import UserEventCounter, barrier, seed_history
+from trading.demo.day import UserEventCounter, barrier, seed_history
 from trading.domain import Bar, to_decimal
 from trading.engine import Engine
-from trading.engine_setup import build_engine, close_engine, sim_gateway
+from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.sim import SimGateway, SimOptions
 from trading.sim.bars import MinuteBar
 from trading.store import Store

@@ -13,7 +13,7 @@ import pytest
 from tests.fakes.pg_cluster import PgCluster
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading.domain import OrderRequest, OrderType, Side
-from trading.engine_lease import AccountNotHeld, account_lease
+from trading.engine.lease import AccountNotHeld, account_lease
 from trading.store import Store, create_pool, migrate
 from trading.store.executor import Pool
 from trading.store.lease import AccountLease

@@ -14,8 +14,8 @@ from tests.integration.test_rest_faults import settings_for as rest_settings
 from trading.clock import LiveClock
 from trading.config import ProjectXSettings, Settings, SimSettings
 from trading.domain import NotificationKind
-from trading.engine_jobs import Jobs, run_once
-from trading.engine_setup import build_engine, sim_gateway
+from trading.engine.jobs import Jobs, run_once
+from trading.engine.setup import build_engine, sim_gateway
 from trading.projectx import schema as s
 from trading.projectx.errors import AuthError, RateLimited, TransportError
 from trading.projectx.rest import ProjectXClient

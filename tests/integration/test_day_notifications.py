@@ -15,7 +15,7 @@ from bot.render import Card, money, notification_card
 from trading import notifications
 from trading.calendar import to_ny
 from trading.config import Settings
-from trading.demo import run_demo
+from trading.demo.day import run_demo
 from trading.domain import NotificationKind
 from trading.store import create_pool
 

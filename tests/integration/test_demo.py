@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trading.config import Settings
-from trading.demo import run_demo
+from trading.demo.day import run_demo
 from trading.store import Store, create_pool
 
 TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]

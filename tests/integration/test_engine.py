@@ -14,9 +14,9 @@ import pytest
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading import native
 from trading.config import RiskSettings, Settings
-from trading.demo import barrier
+from trading.demo.day import barrier
 from trading.domain import NotificationKind, OrderStatus
-from trading.engine_jobs import Jobs, run_once
+from trading.engine.jobs import Jobs, run_once
 from trading.store import Store
 from trading.strategies.base import SessionEvent
 

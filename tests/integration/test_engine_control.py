@@ -10,7 +10,7 @@ import pytest
 
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading.config import Settings
-from trading.demo import barrier
+from trading.demo.day import barrier
 from trading.services import EngineControl, Unavailable
 from trading.store import Store
 

@@ -16,10 +16,10 @@ from tests.conditions import eventually
 from tests.fakes.pg_cluster import PgCluster
 from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.config import EngineSettings, Settings
-from trading.demo import barrier
+from trading.demo.day import barrier
 from trading.domain import NotificationKind, OrderRequest, OrderStatus, OrderType, Side
 from trading.engine import Engine
-from trading.engine_jobs import Jobs, run_once
+from trading.engine.jobs import Jobs, run_once
 from trading.store import Store, create_pool, migrate
 
 TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from bot.render import notification_card
 from tests.integration.engine_harness import DAY, engine_on, sim_day
-from trading.demo import barrier
+from trading.demo.day import barrier
 from trading.domain import NotificationKind
-from trading.engine_jobs import Jobs
+from trading.engine.jobs import Jobs
 from trading.store import Store
 from trading.strategies.base import SessionEvent
 

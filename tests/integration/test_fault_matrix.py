@@ -28,9 +28,9 @@ from tests.conditions import eventually
 from tests.fakes.pg_cluster import PgCluster
 from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.config import EngineSettings, ProjectXSettings, Settings
-from trading.demo import UserEventCounter, barrier
+from trading.demo.day import UserEventCounter, barrier
 from trading.engine import Engine
-from trading.engine_jobs import Jobs, run_once
+from trading.engine.jobs import Jobs, run_once
 from trading.store import Store, create_pool, migrate
 
 LONG, SHORT = "overnight_range:MNQ:long:2026-02-10", "overnight_range:MNQ:short:2026-02-10"

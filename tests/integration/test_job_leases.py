@@ -15,8 +15,8 @@ from tests.integration.test_scheduler import StubJobs, drive
 from trading.calendar import trading_day
 from trading.clock import SimClock
 from trading.config import Settings
-from trading.engine_jobs import Jobs, run_once
-from trading.engine_runner import ClockDriver
+from trading.engine.jobs import Jobs, run_once
+from trading.engine.runner import ClockDriver
 from trading.store import Store
 
 AT = datetime(2026, 2, 10, 14, 30, tzinfo=UTC)  # 09:30 New York

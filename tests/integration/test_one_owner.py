@@ -11,13 +11,12 @@ import pytest
 
 from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.config import Settings
-from trading.demo import barrier
-from trading.domain import OrderRequest, OrderType, Side
+from trading.demo.day import barrier
+from trading.domain import Decision, OrderRequest, OrderType, Side
 from trading.engine import Engine
-from trading.engine_context import EngineContext
+from trading.engine.context import EngineContext
 from trading.services import OrderSpec, RiskRefused, Services
 from trading.store import Store
-from trading.strategies.base import Decision
 
 STRATEGY = "overnight_range"
 

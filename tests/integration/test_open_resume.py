@@ -10,8 +10,8 @@ import time as walltime
 from datetime import timedelta
 
 from tests.integration.engine_harness import DAY, engine_on, sim_day
-from trading.demo import barrier
-from trading.engine_jobs import Jobs, run_once
+from trading.demo.day import barrier
+from trading.engine.jobs import Jobs, run_once
 from trading.store import Store
 from trading.strategies.base import WHOLE_STRATEGY
 

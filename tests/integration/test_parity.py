@@ -1,4 +1,4 @@
-"""Backtest/paper parity: the same day (history, overnight, session) through `trading/backtest.py` and
+"""Backtest/paper parity: the same day (history, overnight, session) through `trading/backtest/runner.py` and
 through the engine on the simulator (the same 1-minute bars replayed on a SimClock) gives the same
 orders and the same fills.
 
@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
-from trading.backtest import BACKTEST_CONTRACTS, Backtest, arrays_from_bars
+from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, arrays_from_bars
 from trading.config import Settings
-from trading.demo import UserEventCounter, barrier
+from trading.demo.day import UserEventCounter, barrier
 from trading.domain import Bar, to_decimal
 from trading.engine import Engine
-from trading.engine_jobs import Jobs, day_plan, run_once
+from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.store import Store
 from trading.strategies.overnight_range import OvernightRange
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tests.integration.engine_harness import DAY, engine_on, sim_day
-from trading.demo import barrier
+from trading.demo.day import barrier
 from trading.domain import NotificationKind
-from trading.engine_jobs import Jobs, run_once
+from trading.engine.jobs import Jobs, run_once
 from trading.sim.bars import MinuteBar
 from trading.store import Store
 

@@ -15,8 +15,8 @@ from bot.scheduler import Scheduler
 from trading.calendar import TradingDay, ny, trading_day
 from trading.clock import LiveClock, SimClock
 from trading.config import Settings
-from trading.engine_jobs import Jobs, day_plan, run_once
-from trading.engine_runner import ClockDriver
+from trading.engine.jobs import Jobs, day_plan, run_once
+from trading.engine.runner import ClockDriver
 from trading.store import Store
 
 WAIT_S = 10.0

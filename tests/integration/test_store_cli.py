@@ -46,7 +46,7 @@ async def test_demo_prints_where_everything_is(
     """The CLI face of the demo (the day itself runs in tests/integration/test_demo.py)."""
     import asyncio
 
-    from trading import demo
+    from trading.demo import day as demo
 
     async def fake_run_demo(settings: Settings, out: Path, **_: object) -> demo.DemoResult:
         return demo.DemoResult("Postgres at 127.0.0.1:5432, database tradebot_demo", [out / "range-MNQ.png"],

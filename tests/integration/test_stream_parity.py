@@ -18,7 +18,7 @@ import pytest
 from trading import native
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import OrderRequest, OrderType, Side
-from trading.marketdata import BarTuple, PyBarAggregator, ny_zone
+from trading.marketdata.aggregation import BarTuple, PyBarAggregator, ny_zone
 from trading.projectx import schema as s
 from trading.projectx.realtime import MarketHub, UserHub
 from trading.projectx.rest import ProjectXClient

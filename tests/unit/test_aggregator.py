@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trading import native
-from trading.marketdata import (
+from trading.marketdata.aggregation import (
     BarAggregator,
     BarArrays,
     PyBarAggregator,

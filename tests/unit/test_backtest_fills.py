@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading.backtest import BACKTEST_CONTRACTS, Ledger
-from trading.backtest_fills import BookEntry, FillRules, OrderBook
+from trading.backtest.fills import BookEntry, FillRules, OrderBook
+from trading.backtest.runner import BACKTEST_CONTRACTS, Ledger
 from trading.domain import Bar, Order, OrderStatus, OrderType, Side
 
 MNQ = BACKTEST_CONTRACTS["MNQ"]

@@ -6,7 +6,7 @@ from datetime import date, time
 from decimal import Decimal
 
 from tests.scenario_days import Scenario, build
-from trading.backtest import Backtest
+from trading.backtest.runner import Backtest
 from trading.config import BacktestSettings, OvernightRangeSettings, RiskSettings
 from trading.risk import KillMode
 from trading.strategies.overnight_range import OvernightRange

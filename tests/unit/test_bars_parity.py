@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trading import native
-from trading.marketdata import BarArrays, aggregate_bars, aggregate_bars_py
+from trading.marketdata.aggregation import BarArrays, aggregate_bars, aggregate_bars_py
 
 MIN = 60_000_000_000
 

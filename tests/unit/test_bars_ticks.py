@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trading import native
-from trading.marketdata import (
+from trading.marketdata.aggregation import (
     BarArrays,
     Bucketer,
     Zone,
@@ -82,7 +82,7 @@ def test_rust_and_python_agree_on_ticks(
 def test_vectorized_twin_equals_reference_loop_on_sorted_ticks(
     rows: list[tuple[int, float, int]], period: int, zone: str, t0: int
 ) -> None:
-    from trading.marketdata import PyBarAggregator
+    from trading.marketdata.aggregation import PyBarAggregator
 
     ts, p, v = _ticks([(abs(g), pr, s) for g, pr, s in rows], t0)
     z = _zone(zone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 
 from tests.scenario_days import Scenario, build
-from trading.backtest import Backtest
+from trading.backtest.runner import Backtest
 from trading.config import EmaCrossSettings, Settings
 from trading.strategies import STRATEGIES, create
 from trading.strategies.ema_cross import EmaCross

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from trading.orderbook import OrderBook
+from trading.marketdata.depth import DepthBook
 from trading.streaming import DepthKind, DepthLevel
 
 T0 = datetime(2026, 2, 10, 14, 30, tzinfo=UTC)
@@ -16,7 +16,7 @@ def lv(kind: DepthKind, price: str, volume: int, s: int = 0) -> DepthLevel:
 
 
 def test_levels_set_replace_and_remove() -> None:
-    book = OrderBook("CON.F.US.MNQ.H26")
+    book = DepthBook("CON.F.US.MNQ.H26")
     book.apply([lv(DepthKind.BID, "100.00", 5), lv(DepthKind.BID, "99.75", 7), lv(DepthKind.ASK, "100.25", 3)])
     book.apply([lv(DepthKind.BID, "99.75", 9, 1), lv(DepthKind.ASK, "100.50", 4, 1)])
     snap = book.snapshot()
@@ -28,7 +28,7 @@ def test_levels_set_replace_and_remove() -> None:
 
 
 def test_a_new_best_clears_levels_through_it() -> None:
-    book = OrderBook("c")
+    book = DepthBook("c")
     book.apply([lv(DepthKind.BID, "100.00", 5), lv(DepthKind.BID, "99.75", 7), lv(DepthKind.ASK, "100.25", 3)])
     book.apply([lv(DepthKind.NEW_BEST_BID, "99.75", 8), lv(DepthKind.BEST_ASK, "100.50", 2)])
     snap = book.snapshot()
@@ -36,7 +36,7 @@ def test_a_new_best_clears_levels_through_it() -> None:
 
 
 def test_reset_clears_and_trades_do_not_change_the_book() -> None:
-    book = OrderBook("c")
+    book = DepthBook("c")
     book.apply([lv(DepthKind.BID, "100.00", 5), lv(DepthKind.TRADE, "100.00", 1), lv(DepthKind.FILL, "101.00", 1)])
     assert book.snapshot().bids == [(Decimal("100.00"), 5)] and book.snapshot().asks == []
     book.apply([lv(DepthKind.RESET, "0", 0), lv(DepthKind.ASK, "101.00", 2)])
@@ -45,7 +45,7 @@ def test_reset_clears_and_trades_do_not_change_the_book() -> None:
 
 
 def test_snapshot_depth_is_limited_and_ordered() -> None:
-    book = OrderBook("c")
+    book = DepthBook("c")
     book.apply([lv(DepthKind.BID, f"{100 - i * 0.25:.2f}", i + 1) for i in range(15)])
     book.apply([lv(DepthKind.ASK, f"{101 + i * 0.25:.2f}", i + 1) for i in reversed(range(15))])
     snap = book.snapshot(3)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.scenario_days import Scenario, build
-from trading.backtest import Backtest, BacktestContext, BacktestResult
+from trading.backtest.runner import Backtest, BacktestContext, BacktestResult
 from trading.config import OvernightRangeSettings
 from trading.domain import Side
 from trading.strategies.base import AccountInfo, SessionEvent

@@ -14,7 +14,7 @@ Rust worker thread (holding the GIL) at every (re)connect: it must be a plain re
 `ProjectXClient.token`, never something that needs the event loop.
 
 Bars: given `bar_period_ns`, trade prints feed a Rust `TickAggregator` per contract (same rules as
-`trading.marketdata`); closed bars go to `on_bars(contract_id, bars)`, `forming_bar(contract_id)`
+`trading.marketdata.aggregation`); closed bars go to `on_bars(contract_id, bars)`, `forming_bar(contract_id)`
 reads the forming bar and `advance_bars(now_ns)` closes bars on the clock when no tick arrives.
 """
 
@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading import domain, native
-from trading.marketdata import BarTuple, Zone
+from trading.marketdata.aggregation import BarTuple, Zone
 from trading.projectx import convert
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError

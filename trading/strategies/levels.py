@@ -17,7 +17,7 @@ import numpy as np
 
 from trading.calendar import CmeSession
 from trading.domain import to_decimal
-from trading.marketdata import BarArrays, aggregate_bars
+from trading.marketdata.aggregation import BarArrays, aggregate_bars
 
 NS = 1_000_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

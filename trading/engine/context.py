@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trading import notifications
-from trading.domain import Contract, NotificationKind, Order, OrderRequest, Position, Quote
-from trading.marketdata import BarArrays
-from trading.strategies.base import AccountInfo, Decision
+from trading.domain import Contract, Decision, NotificationKind, Order, OrderRequest, Position, Quote
+from trading.marketdata.aggregation import BarArrays
+from trading.strategies.base import AccountInfo
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 
 @dataclass(frozen=True, slots=True)

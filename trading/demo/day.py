@@ -24,13 +24,13 @@ from trading import native
 from trading.calendar import TradingDay, trading_day
 from trading.clock import SimClock
 from trading.config import Settings, SimSettings
-from trading.demo_db import open_demo_database
-from trading.demo_market import demo_day, history
+from trading.demo.database import open_demo_database
+from trading.demo.market import demo_day, history
 from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, to_decimal
 from trading.engine import Engine
-from trading.engine_exec import OrderPath, python_path, rust_path
-from trading.engine_jobs import Jobs, day_plan, run_once
-from trading.engine_setup import build_engine, close_engine, sim_gateway
+from trading.engine.jobs import Jobs, day_plan, run_once
+from trading.engine.order_path import OrderPath, python_path, rust_path
+from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.projectx import schema
 from trading.sim import SimGateway, SimOptions
 from trading.sim.bars import MinuteBar

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from trading.cli_common import Subcommands, load, run
+from trading.cli.common import Subcommands, load, run
 
 
 def _missing_credentials(username: str, api_key: str) -> str | None:
@@ -22,8 +22,8 @@ def _missing_credentials(username: str, api_key: str) -> str | None:
 def _backfill(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from trading.bars_backfill import EXIT_USAGE, BackfillError, Login, backfill, in_process_sim, problem_with
     from trading.clock import LiveClock
+    from trading.marketdata.backfill import EXIT_USAGE, BackfillError, Login, backfill, in_process_sim, problem_with
 
     settings = load(args)
     problem = problem_with(args.symbol, args.days)
@@ -85,7 +85,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subcommands) -> None:
-    from trading.backtest_cli import import_csv
+    from trading.cli.backtest import import_csv
 
     bars = sub.add_parser(
         "bars",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from trading.cli_common import Subcommands, load, run
+from trading.cli.common import Subcommands, load, run
 from trading.store import open_database
 from trading.store.migrate import migrate, status
 

@@ -4,7 +4,7 @@ One engine for paper and live: it talks to a ProjectX gateway (the simulator in 
 real one live) through `ProjectXClient` (REST), an `OrderPath` (Rust executor or Python client) and
 the two SignalR hubs. Only the settings differ.
 
-- Strategies see the world through `EngineContext` (engine_context.py). Their actions run right
+- Strategies see the world through `EngineContext` (context.py). Their actions run right
   after each handler, under one lock, so handlers never interleave.
 - An order is written to the store as an intent (by its deterministic customTag) before it is sent;
   a tag already stored with a broker id is never sent again; a stored intent without one is first
@@ -36,6 +36,7 @@ from trading.config import Settings
 from trading.domain import (
     Bar,
     Contract,
+    Decision,
     Fill,
     NotificationKind,
     Order,
@@ -45,19 +46,19 @@ from trading.domain import (
     PositionSide,
     Quote,
 )
-from trading.engine_bars import BarCache, ns
-from trading.engine_context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
-from trading.engine_exec import OrderPath, python_path
-from trading.engine_healing import Healer
+from trading.engine.bars import BarCache, ns
+from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
+from trading.engine.healing import Healer
+from trading.engine.order_path import OrderPath, python_path
+from trading.marketdata.depth import DepthBook
 from trading.metrics import LatencyMetrics
-from trading.orderbook import OrderBook
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
 from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
 from trading.strategies import STRATEGIES
-from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy, persist, restore
+from trading.strategies.base import AccountInfo, SessionEvent, Strategy, persist, restore
 from trading.streaming import (
     AccountEvent,
     DepthEvent,
@@ -133,7 +134,7 @@ class Engine:
         self.symbol_of: dict[str, str] = {}  # contract id -> symbol
         self.bars: dict[str, BarCache] = {}
         self.quotes: dict[str, Quote] = {}
-        self.books: dict[str, OrderBook] = {}  # contract id -> market depth (GatewayDepth)
+        self.books: dict[str, DepthBook] = {}  # contract id -> market depth (GatewayDepth)
         self.orders: dict[int, Order] = {}
         self.owner: dict[int, str] = {}  # broker order id -> strategy name
         self.positions: dict[str, Position] = {}
@@ -181,7 +182,7 @@ class Engine:
     async def start(self) -> None:
         """The account's lease first (a second instance waits here, a hot standby), then contracts, bars,
         risk state, strategies (state restored), streams, then reconcile."""
-        from trading.engine_lease import hold_account
+        from trading.engine.lease import hold_account
 
         await hold_account(self)
         now = self.clock.now()
@@ -227,7 +228,7 @@ class Engine:
 
     async def _subscribe(self, c: Contract) -> None:
         assert self.market_stream is not None
-        self.books.setdefault(c.id, OrderBook(c.id))
+        self.books.setdefault(c.id, DepthBook(c.id))
         await self.market_stream.subscribe_quotes(c.id)
         await self.market_stream.subscribe_trades(c.id)
         await self.market_stream.subscribe_depth(c.id)
@@ -289,7 +290,7 @@ class Engine:
                     await stream.stop()
         with contextlib.suppress(Exception):
             await self.metrics.flush()
-        from trading.engine_lease import release_account
+        from trading.engine.lease import release_account
 
         await release_account(self)  # last: a standby takes over only once this one handles nothing
 
@@ -779,7 +780,7 @@ class Engine:
 
     # ------------------------------------------------------------------ reconciliation, flatten, summary
     async def reconcile(self) -> Any:
-        from trading.reconcile import reconcile
+        from trading.engine.reconcile import reconcile
 
         if not await self.healer.apply_held():
             raise DatabaseUnavailable("account events are held until the database is back; reconcile postponed")

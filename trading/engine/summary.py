@@ -11,7 +11,7 @@ from trading import notifications
 from trading.calendar import TradingDay, to_ny
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 
 def _ms(nanos: int) -> str:

@@ -1,6 +1,6 @@
 """Backfill the store with 1-minute bars of a symbol's front-month contract, from the gateway.
 
-`tradebot bars backfill` is the command (trading/cli_bars.py); this module does the work: log in,
+`tradebot bars backfill` is the command (trading/cli/bars.py); this module does the work: log in,
 find the front month, fetch the bars (the client splits, sorts and rate-limits), then write the
 contract and the bars in one transaction (COPY + upsert), so a re-run replaces the same rows and a
 failure stores nothing.

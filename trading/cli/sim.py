@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from trading.cli_common import load
+    from trading.cli.common import load
 
     settings = load(args)
     if args.fault:

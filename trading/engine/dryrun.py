@@ -16,15 +16,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trading.calendar import TradingDay
-from trading.domain import Contract, NotificationKind, Order, OrderRequest, Position, Quote
-from trading.engine_context import EngineContext
-from trading.marketdata import BarArrays
+from trading.domain import Contract, Decision, NotificationKind, Order, OrderRequest, Position, Quote
+from trading.engine.context import EngineContext
+from trading.marketdata.aggregation import BarArrays
 from trading.risk import WorkingOrder
 from trading.strategies import STRATEGIES
-from trading.strategies.base import AccountInfo, Decision, SessionEvent
+from trading.strategies.base import AccountInfo, SessionEvent
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 
 @dataclass(frozen=True, slots=True)

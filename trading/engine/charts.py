@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from trading.calendar import TradingDay
-from trading.engine_bars import from_ns
-from trading.marketdata import BarArrays
+from trading.engine.bars import from_ns
+from trading.marketdata.aggregation import BarArrays
 
 
 def range_chart(bars: BarArrays, symbol: str, day: TradingDay, path: Path) -> Path:

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from trading.calendar import NotATradingDay, TradingDay, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
 from trading.config import Settings
-from trading.engine import Engine, current_trading_day
-from trading.engine_jobs import Jobs, day_plan, run_once
+from trading.engine.core import Engine, current_trading_day
+from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.store import Store
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ async def running_engine(
     `gateway_for`), log in, build and start the engine (a standby waits inside for its account),
     flush its latency samples while it runs, and tear it all down on the way out. Yields None when
     `stop` came before the engine started (nothing to run then)."""
-    from trading.engine_setup import build_engine, close_engine, gateway_for
+    from trading.engine.setup import build_engine, close_engine, gateway_for
     from trading.store import migrate, open_database
 
     db = await open_database(settings)

@@ -1,4 +1,4 @@
-"""`tradebot demo`: one simulated trading day end to end (see trading/demo.py)."""
+"""`tradebot demo`: one simulated trading day end to end (see trading/demo/day.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from trading.cli_common import Subcommands, load, run
+from trading.cli.common import Subcommands, load, run
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from trading.demo import run_demo
+    from trading.demo.day import run_demo
 
     settings = load(args)
     out = _out_dir(args, settings.app.data_dir)

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable
 
 from trading import __version__, native
-from trading.cli_common import EXIT_CONFIG as EXIT_CONFIG
-from trading.cli_common import EXIT_FAILED as EXIT_FAILED
-from trading.cli_common import Subcommands, failure, load
+from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
+from trading.cli.common import EXIT_FAILED as EXIT_FAILED
+from trading.cli.common import Subcommands, failure, load
 
 
 def _version(_: argparse.Namespace) -> int:
@@ -57,8 +57,11 @@ def register_config(sub: Subcommands) -> None:
 
 def command_groups() -> list[Callable[[Subcommands], None]]:
     # Imported here: a group's module may import heavy parts (the store, the engine) that `version` never needs.
-    from trading import backtest_cli, cli_bars, cli_db, cli_demo
-    from trading.sim import cli as sim_cli
+    from trading.cli import backtest as backtest_cli
+    from trading.cli import bars as cli_bars
+    from trading.cli import db as cli_db
+    from trading.cli import demo as cli_demo
+    from trading.cli import sim as sim_cli
 
     return [
         register_version,
@@ -111,7 +114,3 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr)
         return code
     return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())

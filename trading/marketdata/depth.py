@@ -31,7 +31,7 @@ class BookSnapshot:
     updated: datetime | None
 
 
-class OrderBook:
+class DepthBook:
     def __init__(self, contract_id: str) -> None:
         self.contract_id = contract_id
         self.bids: dict[Decimal, int] = {}

@@ -38,14 +38,14 @@ from typing import TYPE_CHECKING
 
 from trading import notifications
 from trading.domain import NotificationKind, OrderStatus, PositionSide
-from trading.engine_context import Action, Cancel, ModifyStop
+from trading.engine.context import Action, Cancel, ModifyStop
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
 from trading.store import store_unreachable
 from trading.store.orders import Intent
 from trading.streaming import StreamEvent
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 log = logging.getLogger(__name__)
 

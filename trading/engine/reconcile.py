@@ -3,7 +3,7 @@
 1. Orders: every order the broker has since the trading day's start (Order/search) is written to the
    store and the engine's view (its strategy told of any change); working orders in the store the
    broker no longer reports working are read one by one (searchById) and stored as they are.
-   An intent that never got a broker id is settled by the healer (engine_healing.py): looked up by
+   An intent that never got a broker id is settled by the healer (healing.py): looked up by
    its customTag and attached if the broker has it, else sent again with the same tag (the broker
    refuses a second order with one tag), or, past the deadline, marked rejected and its strategy
    told: nothing is placed twice and nothing waits for a ghost.
@@ -27,7 +27,7 @@ from trading.domain import NotificationKind, OrderStatus
 from trading.projectx.errors import ProjectXError
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The runner walks trading days (calendar.py). Per day it fires the strategy's session events at
 their New York times and, between them, every 1-minute bar of the regular session (RTH open to
-NYSE close) through the order book (backtest_fills.py) and then to `strategy.on_bar`. Events at
+NYSE close) through the order book (fills.py) and then to `strategy.on_bar`. Events at
 time T happen before the bar that opens at T. Overnight bars are not replayed bar by bar: they are
 read through `ctx.bars` (levels, ATRs), which is all the strategies need; an overnight-trading
 strategy would need the loop widened.
@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from trading.backtest_fills import BookEntry, FillRules, OrderBook
+from trading.backtest.fills import BookEntry, FillRules, OrderBook
 from trading.calendar import TradingDay, trading_day, trading_days
 from trading.config import BacktestSettings, RiskSettings
 from trading.domain import (
     Bar,
     Contract,
+    Decision,
     NotificationKind,
     Order,
     OrderRequest,
@@ -40,9 +41,9 @@ from trading.domain import (
     Side,
     to_decimal,
 )
-from trading.marketdata import BarArrays
+from trading.marketdata.aggregation import BarArrays
 from trading.risk import Exposure, KillMode, RiskManager, WorkingOrder
-from trading.strategies.base import AccountInfo, Decision, SessionEvent, Strategy
+from trading.strategies.base import AccountInfo, SessionEvent, Strategy
 from trading.strategies.levels import NS, cut, ns
 
 ONE_MINUTE = timedelta(minutes=1)

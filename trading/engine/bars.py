@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from trading.domain import Bar
-from trading.marketdata import NS, BarAggregator, BarArrays, BarTuple, new_bar_aggregator
+from trading.marketdata.aggregation import NS, BarAggregator, BarArrays, BarTuple, new_bar_aggregator
 
 ONE_MINUTE_NS = 60 * NS
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

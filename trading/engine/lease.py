@@ -19,13 +19,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from trading.domain import NotificationKind, OrderRequest
-from trading.engine_exec import OrderPath
+from trading.engine.order_path import OrderPath
 from trading.notifications import alert
 from trading.projectx.errors import ProjectXError
 from trading.store.lease import AccountLease
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 log = logging.getLogger(__name__)
 

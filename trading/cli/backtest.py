@@ -1,4 +1,4 @@
-"""`tradebot backtest …`, and the CSV import behind `tradebot bars import FILE.csv` (trading/cli_bars.py)."""
+"""`tradebot backtest …`, and the CSV import behind `tradebot bars import FILE.csv` (trading/cli/bars.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from trading.cli_common import Subcommands, load, run
+from trading.cli.common import Subcommands, load, run
 from trading.domain import Contract
 
 HISTORY_PAD = timedelta(days=40)  # ATRD needs 15 sessions before the first day
@@ -20,7 +20,7 @@ ONE_DAY = timedelta(days=1)
 
 async def _contract_for(store: Any, symbol: str) -> Contract:
     """The store's active contract for `symbol`, else the offline backtest table's."""
-    from trading.backtest import BACKTEST_CONTRACTS
+    from trading.backtest.runner import BACKTEST_CONTRACTS
 
     found = await store.contracts.by_symbol(symbol)
     if found:
@@ -31,7 +31,7 @@ async def _contract_for(store: Any, symbol: str) -> Contract:
 
 
 async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: date, end: date) -> tuple[Any, Any]:
-    from trading.backtest import BACKTEST_CONTRACTS, arrays_from_bars
+    from trading.backtest.runner import BACKTEST_CONTRACTS, arrays_from_bars
     from trading.calendar import ny
     from trading.domain import Bar
     from trading.store import Store, open_database
@@ -52,7 +52,7 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
 def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from trading.backtest import BACKTEST_CONTRACTS, Backtest, Schedule, load_csv
+    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule, load_csv
     from trading.strategies import STRATEGIES, create
 
     settings = load(args)
@@ -122,7 +122,7 @@ def _backtest(args: argparse.Namespace) -> int:
 async def import_csv(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from trading.backtest import from_ns, load_csv
+    from trading.backtest.runner import from_ns, load_csv
     from trading.domain import Bar
     from trading.store import Store, open_database
 

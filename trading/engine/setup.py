@@ -14,8 +14,8 @@ from trading import notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
-from trading.engine import Engine
-from trading.engine_exec import order_path
+from trading.engine.core import Engine
+from trading.engine.order_path import order_path
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
 from trading.projectx.rest import ProjectXClient

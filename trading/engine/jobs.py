@@ -31,7 +31,7 @@ from trading.store.jobs import HEARTBEAT_S, LEASE_S, PROCESS_OWNER, Outcome
 from trading.strategies.base import SessionEvent
 
 if TYPE_CHECKING:
-    from trading.engine import Engine
+    from trading.engine.core import Engine
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Jobs:
         return run
 
     async def range_charts(self, day: TradingDay) -> list[Path]:
-        from trading.engine_charts import range_chart
+        from trading.engine.charts import range_chart
 
         assert self.chart_dir is not None
         out = []
@@ -174,7 +174,7 @@ class Jobs:
         return out
 
     async def daily_summary(self, day: TradingDay) -> str:
-        from trading.engine_summary import summary_payload
+        from trading.engine.summary import summary_payload
 
         payload = await summary_payload(self.engine, day)
         await self.engine.store.outbox.enqueue(NotificationKind.SUMMARY, payload)

@@ -1,7 +1,7 @@
 """What `tradebot run` needs from the engine library: its arguments, the checks before anything
 starts (live mode refuses without credentials, a simulated clock needs a time zone), and signals.
 
-The `run` command itself belongs to the application (`bot/cli.py`), which `trading/cli.py` finds
+The `run` command itself belongs to the application (`bot/cli.py`), which `trading/cli/` finds
 through the `tradebot.commands` entry point: the engine library never imports `bot/`.
 """
 
@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 
-from trading.cli_common import EXIT_CONFIG, load
+from trading.cli.common import EXIT_CONFIG, load
 from trading.config import Settings
 
 
