@@ -37,8 +37,10 @@ rust-test: install
 	$(CARGO_CHECK) LD_LIBRARY_PATH=$(PYLIB) cargo test --quiet
 	$(CARGO_CHECK) cargo clippy --quiet --all-targets -- -D warnings
 
+# lint-imports: the layers, no circles, trading/ never imports bot/ (contracts in pyproject.toml)
 lint: install
 	$(BIN)/ruff check trading bot tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy trading bot tests bench

@@ -9,7 +9,6 @@ notifications delivered by the bot's own notifier to the console (the one headle
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from trading.cli.common import Subcommands
 from trading.cli.run import RunPlan, add_run_arguments, plan_run, stop_on_signals
@@ -34,10 +33,14 @@ def _main(args: argparse.Namespace) -> int:
     plan = plan_run(args)
     if isinstance(plan, int):
         return plan
+    import asyncio  # here, not at the top: `tradebot --help` imports this module to register `run`
+
     return asyncio.run(_run(plan))
 
 
 async def _run(plan: RunPlan) -> int:
+    import asyncio
+
     from bot.app import console_notifications
     from trading.engine.runner import run_engine
 

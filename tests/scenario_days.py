@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from trading import calendar as cal
 from trading.marketdata.aggregation import BarArrays
-from trading.strategies.levels import NS, ns
+from trading.marketdata.levels import NS, ns
 
 OHLC = tuple[float, float, float, float]
 MINUTE_NS = 60 * NS

@@ -32,7 +32,7 @@ from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, s
 from trading.config import RiskSettings
 from trading.domain import Contract, Decision, OrderRequest, Side
 from trading.marketdata.aggregation import BarArrays
-from trading.strategies.levels import atr
+from trading.marketdata.levels import atr
 
 ATR_BARS = 14  # the price band's ATR: mean true range of the last 14 one-minute bars
 # Always refused, band or not. With no last trade to measure a band from, only these and prices <= 0

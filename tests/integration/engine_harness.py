@@ -16,8 +16,9 @@ from trading.demo.day import UserEventCounter, barrier, seed_history
 from trading.domain import Bar, to_decimal
 from trading.engine import Engine
 from trading.engine.setup import build_engine, close_engine, sim_gateway
-from trading.sim import SimGateway, SimOptions
 from trading.sim.bars import MinuteBar
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.store import Store
 
 DAY = trading_day(date(2026, 2, 10))

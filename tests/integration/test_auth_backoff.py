@@ -19,7 +19,7 @@ from trading.engine.setup import build_engine, sim_gateway
 from trading.projectx import schema as s
 from trading.projectx.errors import AuthError, RateLimited, TransportError
 from trading.projectx.rest import ProjectXClient
-from trading.sim.faults import FaultKind
+from trading.sim.fault_kind import FaultKind
 from trading.sim.gateway import SimGateway
 from trading.store import Store
 

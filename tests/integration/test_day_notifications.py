@@ -11,7 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.render import Card, money, notification_card
+from bot.notices import notification_card
+from bot.render import Card, money
 from trading import notifications
 from trading.calendar import to_ny
 from trading.config import Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from bot.render import notification_card
+from bot.notices import notification_card
 from tests.integration.engine_harness import DAY, engine_on, sim_day
 from trading.demo.day import barrier
 from trading.domain import NotificationKind

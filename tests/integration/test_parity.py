@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
-from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, arrays_from_bars
+from trading.backtest.bars_csv import arrays_from_bars
+from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest
 from trading.config import Settings
 from trading.demo.day import UserEventCounter, barrier
 from trading.domain import Bar, to_decimal

@@ -14,7 +14,9 @@ import pytest
 from tests.integration.test_sim_support import call, client, hub, login, running
 from trading.cli import main as tradebot
 from trading.projectx import schema as s
-from trading.sim import FaultKind, SimGateway, SimOptions
+from trading.sim.fault_kind import FaultKind
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import pytest
 
 from tests.integration.test_sim_support import call, client, hub, running
 from trading.projectx import schema as s
-from trading.sim import SimGateway, SimOptions
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 
 
 @pytest.fixture

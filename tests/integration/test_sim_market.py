@@ -13,7 +13,8 @@ from trading.clock import SimClock
 from trading.config import SimSettings
 from trading.domain import Bar
 from trading.projectx import schema as s
-from trading.sim import SimGateway, SimOptions
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.sim.timebase import cme_equity_open
 
 MONDAY_10_ET = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)  # Monday 10:00 New York (EST)

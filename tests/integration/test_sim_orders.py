@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.test_sim_support import Hub, call, client, hub, running
 from trading.projectx import schema as s
-from trading.sim import SimGateway
+from trading.sim.gateway import SimGateway
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import pytest
 
 from tests.integration.test_sim_support import call, client, login, running
 from trading.projectx import schema as s
-from trading.sim import SimGateway, SimOptions
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.sim.timebase import ScaledClock
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from tests.integration.test_sim_support import call, client, hub, running
 from trading.projectx import schema as s
-from trading.sim import SimGateway
+from trading.sim.gateway import SimGateway
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "projectx"
 

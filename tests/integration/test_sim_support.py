@@ -14,7 +14,8 @@ import httpx
 
 from trading.config import SimSettings
 from trading.projectx import schema as s
-from trading.sim import SimGateway, SimOptions
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 
 WAIT_S = 5.0  # liveness bound for awaited frames (a hang fails the test instead of blocking it)
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from tests.scenario_days import Scenario, build
 from trading import calendar as cal
-from trading.backtest.runner import Backtest, BacktestResult
+from trading.backtest.ledger import BacktestResult
+from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.strategies.overnight_range import OvernightRange
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.scenario_days import Scenario, build
-from trading.backtest.runner import load_csv, write_csv
+from trading.backtest.bars_csv import load_csv, write_csv
 from trading.cli import main
 
 D = date(2025, 6, 11)

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trading.backtest.fills import BookEntry, FillRules, OrderBook
-from trading.backtest.runner import BACKTEST_CONTRACTS, Ledger
+from trading.backtest.ledger import Ledger
+from trading.backtest.runner import BACKTEST_CONTRACTS
 from trading.domain import Bar, Order, OrderStatus, OrderType, Side
 
 MNQ = BACKTEST_CONTRACTS["MNQ"]

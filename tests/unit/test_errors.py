@@ -15,7 +15,7 @@ from trading.projectx.errors import (
     UncertainOutcome,
     WireFormatError,
 )
-from trading.projectx.rest import _error_code, _name
+from trading.projectx.session import _error_code, _name
 
 
 def test_api_error_names_the_endpoint_code_and_message() -> None:

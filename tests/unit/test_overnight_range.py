@@ -12,11 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.scenario_days import Scenario, build
-from trading.backtest.runner import Backtest, BacktestContext, BacktestResult
+from trading.backtest.ledger import BacktestResult
+from trading.backtest.runner import Backtest, BacktestContext
 from trading.config import OvernightRangeSettings
 from trading.domain import Side
+from trading.marketdata.levels import round_half_away
 from trading.strategies.base import AccountInfo, SessionEvent
-from trading.strategies.levels import round_half_away
 from trading.strategies.overnight_range import OvernightRange, custom_tag
 
 D = date(2025, 6, 11)

@@ -9,8 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot import charts, render
-from bot.render import BLUE, GREEN, ORANGE, RED, Card, money, notification_card, ny_time, pages, price, table
+from bot import charts, notices
+from bot.notices import notification_card
+from bot.render import BLUE, GREEN, ORANGE, RED, Card, money, ny_time, pages, price, table
 from trading import notifications
 from trading.domain import (
     Bar,
@@ -116,7 +117,7 @@ def test_price_on_the_tick_grid_and_new_york_time() -> None:
 
 
 def test_every_payload_type_has_its_renderer() -> None:
-    assert set(render._RENDER) == notifications.NOTICES
+    assert set(notices._RENDER) == notifications.NOTICES
 
 
 def test_order_placed_card_prices_on_the_grid_with_its_bracket() -> None:

@@ -13,17 +13,17 @@ Money is exact: fills are Decimal on the tick grid, P&L is ticks x tick value x 
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trading.backtest.bars_csv import EPOCH, from_ns
 from trading.backtest.fills import BookEntry, FillRules, OrderBook
+from trading.backtest.ledger import BacktestResult, Ledger
 from trading.calendar import TradingDay, trading_day, trading_days
 from trading.config import BacktestSettings, RiskSettings
 from trading.domain import (
@@ -42,12 +42,11 @@ from trading.domain import (
     to_decimal,
 )
 from trading.marketdata.aggregation import BarArrays
+from trading.marketdata.levels import NS, cut, ns
 from trading.risk import Exposure, KillMode, RiskManager, WorkingOrder
 from trading.strategies.base import AccountInfo, SessionEvent, Strategy
-from trading.strategies.levels import NS, cut, ns
 
 ONE_MINUTE = timedelta(minutes=1)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Offline contract table (live reads them from the API).
 BACKTEST_CONTRACTS: dict[str, Contract] = {
@@ -74,190 +73,6 @@ class Schedule:
             (day.flatten, SessionEvent.FLATTEN),
             (day.at(self.summary), SessionEvent.SUMMARY),
         ]
-
-
-# ---------------------------------------------------------------------------------------- bar input
-def from_ns(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=int(value) // 1000)
-
-
-def arrays_from_bars(bars: Iterable[Bar]) -> dict[str, BarArrays]:
-    """Group `Bar`s by `contract_id` (the symbol in a backtest), sorted, duplicates dropped (last wins)."""
-    rows: dict[str, list[tuple[int, float, float, float, float, float]]] = {}
-    for b in bars:
-        rows.setdefault(b.contract_id, []).append((ns(b.start), b.open, b.high, b.low, b.close, b.volume))
-    return {sym: _to_arrays(r) for sym, r in rows.items()}
-
-
-def _to_arrays(rows: list[tuple[int, float, float, float, float, float]]) -> BarArrays:
-    dedup = dict((r[0], r) for r in rows)
-    ordered = [dedup[k] for k in sorted(dedup)]
-    ts = np.array([r[0] for r in ordered], dtype=np.int64)
-    f = [np.array([r[k] for r in ordered], dtype=np.float64) for k in range(1, 6)]
-    return BarArrays(ts, f[0], f[1], f[2], f[3], f[4])
-
-
-def load_csv(path: Path | str) -> dict[str, BarArrays]:
-    """`symbol,ts,open,high,low,close,volume` with `ts` ISO-8601 UTC (a header line is required)."""
-    import pandas as pd
-
-    frame = pd.read_csv(path, dtype={"symbol": str})
-    missing = {"symbol", "ts", "open", "high", "low", "close", "volume"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    ts = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
-    frame["ns"] = ts.astype("datetime64[ns, UTC]").astype("int64")
-    out: dict[str, BarArrays] = {}
-    for sym, g in frame.groupby("symbol", sort=True):
-        g = g.drop_duplicates("ns", keep="last").sort_values("ns")
-        out[str(sym)] = BarArrays(
-            g["ns"].to_numpy(np.int64),
-            *(g[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")),
-        )
-    return out
-
-
-def write_csv(path: Path | str, bars: Mapping[str, BarArrays]) -> None:
-    with Path(path).open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["symbol", "ts", "open", "high", "low", "close", "volume"])
-        for sym, a in bars.items():
-            for i in range(len(a.ts)):
-                w.writerow(
-                    [sym, from_ns(int(a.ts[i])).isoformat().replace("+00:00", "Z"), repr(float(a.open[i])),
-                     repr(float(a.high[i])), repr(float(a.low[i])), repr(float(a.close[i])), repr(float(a.volume[i]))]
-                )  # fmt: skip
-
-
-# ---------------------------------------------------------------------------------------- results
-@dataclass
-class Lot:
-    price: Decimal
-    qty: int  # signed
-
-
-@dataclass
-class Ledger:
-    contracts: dict[str, Contract]
-    starting_balance: Decimal
-    fees_per_side: Decimal
-    lots: dict[str, list[Lot]] = field(default_factory=dict)
-    realized: Decimal = Decimal(0)
-    fees: Decimal = Decimal(0)
-    day_start_balance: Decimal = Decimal(0)
-
-    @property
-    def balance(self) -> Decimal:
-        return self.starting_balance + self.realized - self.fees
-
-    def position(self, contract_id: str) -> int:
-        return sum(lot.qty for lot in self.lots.get(contract_id, []))
-
-    def apply(self, contract_id: str, side: Side, qty: int, price: Decimal) -> tuple[Decimal, int]:
-        """Book a fill; returns (realized P&L, ticks) of the part that closed lots (FIFO)."""
-        c = self.contracts[contract_id]
-        self.fees += self.fees_per_side * qty
-        lots = self.lots.setdefault(contract_id, [])
-        signed = side.sign * qty
-        pnl, ticks = Decimal(0), 0
-        while signed and lots and (lots[0].qty > 0) != (signed > 0):
-            lot = lots[0]
-            n = min(abs(lot.qty), abs(signed))
-            long = lot.qty > 0
-            t = c.ticks(price - lot.price) if long else c.ticks(lot.price - price)
-            ticks += t * n
-            pnl += t * c.tick_value * n
-            lot.qty -= n if long else -n
-            signed += n if signed < 0 else -n
-            if lot.qty == 0:
-                lots.pop(0)
-        if signed:
-            lots.append(Lot(price, signed))
-        self.realized += pnl
-        return pnl, ticks
-
-    def unrealized(self, contract_id: str, mark: Decimal) -> Decimal:
-        c = self.contracts[contract_id]
-        return sum(
-            (
-                (c.ticks(mark - lot.price) if lot.qty > 0 else c.ticks(lot.price - mark)) * c.tick_value * abs(lot.qty)
-                for lot in self.lots.get(contract_id, [])
-            ),
-            Decimal(0),
-        )
-
-
-@dataclass
-class BacktestResult:
-    strategy: str
-    start: date
-    end: date
-    starting_balance: Decimal
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    fills: list[dict[str, Any]] = field(default_factory=list)
-    trades: list[dict[str, Any]] = field(default_factory=list)
-    days: list[dict[str, Any]] = field(default_factory=list)
-    notifications: list[dict[str, Any]] = field(default_factory=list)
-    equity: list[tuple[datetime, Decimal]] = field(default_factory=list)
-    fees: Decimal = Decimal(0)
-
-    @property
-    def net_pnl(self) -> Decimal:
-        return sum((Decimal(t["pnl"]) for t in self.trades), Decimal(0)) - self.fees
-
-    @property
-    def win_rate(self) -> float:
-        return sum(1 for t in self.trades if Decimal(t["pnl"]) > 0) / len(self.trades) if self.trades else 0.0
-
-    @property
-    def max_drawdown(self) -> Decimal:
-        peak, worst = self.starting_balance, Decimal(0)
-        for _, eq in self.equity:
-            peak = max(peak, eq)
-            worst = max(worst, peak - eq)
-        return worst
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "strategy": self.strategy,
-            "from": self.start.isoformat(),
-            "to": self.end.isoformat(),
-            "trades": len(self.trades),
-            "net_pnl": str(self.net_pnl),
-            "fees": str(self.fees),
-            "win_rate": round(self.win_rate, 4),
-            "max_drawdown": str(self.max_drawdown),
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary(),
-            "trades": self.trades,
-            "orders": self.orders,
-            "fills": self.fills,
-            "days": self.days,
-            "equity": [{"time": t.isoformat(), "equity": str(e)} for t, e in self.equity],
-        }
-
-    def chart(self, path: Path | str) -> None:
-        """Equity curve PNG (matplotlib, Agg: no display needed)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(10, 4))
-        xs = [self.equity[0][0] if self.equity else datetime.combine(self.start, time(), UTC)]
-        ys = [float(self.starting_balance)]
-        xs += [t for t, _ in self.equity]
-        ys += [float(e) for _, e in self.equity]
-        ax.step(xs, ys, where="post")  # type: ignore[arg-type]
-        ax.set_title(f"{self.strategy} {self.start} - {self.end}: net {self.net_pnl}")
-        ax.set_ylabel("equity")
-        ax.grid(True, alpha=0.3)
-        fig.autofmt_xdate()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------- runner

@@ -1,13 +1,17 @@
 """The `tradebot` command.
 
-Each command group lives in a small `register_*` function (here, or in a `trading/cli_<group>.py`
-module) that adds its subparsers and sets `fn` on each leaf; `command_groups()` lists them in
-help order. To add a command group, write its module and append its `register` to that list.
-Installed packages add groups through the `tradebot.commands` entry point group (a
-`register(subparsers)` function each): the application's `run` comes that way (bot/cli.py), so
-this library never imports the application.
+Each command group lives in its own module here (`trading/cli/<group>.py`) with a `register(sub)` that
+adds its subparsers and sets `fn` on each leaf; `GROUPS` lists them in help order. To add a command
+group, write its module and add its `register` there. Installed packages add groups
+through the `tradebot.commands` entry point group (a `register(subparsers)` function each): the
+application's `run` comes that way (bot/cli.py), so this library never imports the application.
 A command's `fn(args) -> int` returns the exit code; typed errors (bad configuration, refused
-credentials, the broker or the database failing) end it here with one clear line (`cli_common.failure`).
+credentials, the broker or the database failing) end it here with one clear line (`common.failure`).
+
+Start-up: building the parser imports only these light modules (argparse and the group modules); a
+command imports what it needs (settings, store, engine, simulator) inside its `fn`, so `tradebot
+--help` and `tradebot version` load none of it, and one of the library's own commands skips the
+entry point scan.
 """
 
 from __future__ import annotations
@@ -16,63 +20,25 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from trading import __version__, native
+from trading.cli import backtest, bars, config, db, demo, sim, version
 from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
 from trading.cli.common import EXIT_FAILED as EXIT_FAILED
-from trading.cli.common import Subcommands, failure, load
+from trading.cli.common import Subcommands, failure
+
+# The library's own groups, in help order (`--help` lists the plugin groups after them).
+GROUPS: dict[str, Callable[[Subcommands], None]] = {
+    "version": version.register,
+    "config": config.register,
+    "db": db.register,
+    "demo": demo.register,
+    "sim": sim.register,
+    "backtest": backtest.register,
+    "bars": bars.register,
+}
 
 
-def _version(_: argparse.Namespace) -> int:
-    print(f"tradebot {__version__}; execution path: {native.describe()}")
-    return 0
-
-
-def register_version(sub: Subcommands) -> None:
-    sub.add_parser(
-        "version",
-        help="print the version and whether the Rust extension is loaded",
-        description="Print the version and the active execution path (rust or python, and why).",
-    ).set_defaults(fn=_version)
-
-
-def _config_check(args: argparse.Namespace) -> int:
-    import json
-
-    from trading.config import masked
-
-    print(json.dumps(masked(load(args)), indent=2))
-    return 0
-
-
-def register_config(sub: Subcommands) -> None:
-    config = sub.add_parser("config", help="configuration", description="Inspect the configuration.")
-    group = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
-    group.add_parser(
-        "check",
-        help="validate and print the effective configuration (secrets masked)",
-        description="Validate every setting; print the effective configuration with secrets masked. "
-        "Exits 2 with one line per problem when a value is invalid.",
-    ).set_defaults(fn=_config_check)
-
-
-def command_groups() -> list[Callable[[Subcommands], None]]:
-    # Imported here: a group's module may import heavy parts (the store, the engine) that `version` never needs.
-    from trading.cli import backtest as backtest_cli
-    from trading.cli import bars as cli_bars
-    from trading.cli import db as cli_db
-    from trading.cli import demo as cli_demo
-    from trading.cli import sim as sim_cli
-
-    return [
-        register_version,
-        register_config,
-        cli_db.register,
-        cli_demo.register,
-        sim_cli.register,
-        backtest_cli.register,
-        cli_bars.register,
-        *plugin_groups(),
-    ]
+def command_groups(*, plugins: bool = True) -> list[Callable[[Subcommands], None]]:
+    return [*GROUPS.values(), *(plugin_groups() if plugins else [])]
 
 
 PLUGIN_GROUP = "tradebot.commands"
@@ -88,20 +54,33 @@ def plugin_groups() -> list[Callable[[Subcommands], None]]:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tradebot",
         description="Automated futures trading on TopstepX: a Discord bot, its engine and its tools.",
     )
     parser.add_argument("--config", metavar="FILE", help="a TOML file layered over config/default.toml")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in command_groups():
+    for register in command_groups(plugins=plugins):
         register(sub)
     return parser
 
 
+def _command_of(argv: list[str]) -> str | None:
+    """The command word of `argv` (after `--config FILE`), None if there is none before an option."""
+    rest = iter(argv)
+    for word in rest:
+        if word == "--config":
+            next(rest, None)
+        elif not word.startswith("--config="):
+            return None if word.startswith("-") else word
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    # One of the library's own commands needs no entry point scan (importlib.metadata is a slow import).
+    args = build_parser(plugins=_command_of(words) not in GROUPS).parse_args(words)
     try:
         result: int = args.fn(args)
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""`tradebot backtest …`, and the CSV import behind `tradebot bars import FILE.csv` (trading/cli/bars.py)."""
+"""`tradebot backtest …`."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ import json
 import sys
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trading.cli.common import Subcommands, load, run
-from trading.domain import Contract
+
+if TYPE_CHECKING:  # start-up: the parser is built without the domain types
+    from trading.domain import Contract
 
 HISTORY_PAD = timedelta(days=40)  # ATRD needs 15 sessions before the first day
-IMPORT_BATCH = 50_000
 MIDNIGHT = time(0, 0)
 ONE_DAY = timedelta(days=1)
 
 
-async def _contract_for(store: Any, symbol: str) -> Contract:
+async def contract_for(store: Any, symbol: str) -> Contract:
     """The store's active contract for `symbol`, else the offline backtest table's."""
     from trading.backtest.runner import BACKTEST_CONTRACTS
 
@@ -31,7 +32,8 @@ async def _contract_for(store: Any, symbol: str) -> Contract:
 
 
 async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: date, end: date) -> tuple[Any, Any]:
-    from trading.backtest.runner import BACKTEST_CONTRACTS, arrays_from_bars
+    from trading.backtest.bars_csv import arrays_from_bars
+    from trading.backtest.runner import BACKTEST_CONTRACTS
     from trading.calendar import ny
     from trading.domain import Bar
     from trading.store import Store, open_database
@@ -41,7 +43,7 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
     async with await open_database(load(args)) as db:
         store = Store(db.pool)
         for sym in symbols:
-            c = await _contract_for(store, sym)
+            c = await contract_for(store, sym)
             contracts[sym] = c
             rows = await store.bars.range(c.id, "1m", ny(start - HISTORY_PAD, MIDNIGHT), ny(end + ONE_DAY, MIDNIGHT))
             renamed = (Bar(sym, b.timeframe, b.start, b.open, b.high, b.low, b.close, b.volume) for b in rows)
@@ -52,7 +54,8 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
 def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule, load_csv
+    from trading.backtest.bars_csv import load_csv
+    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule
     from trading.strategies import STRATEGIES, create
 
     settings = load(args)
@@ -116,39 +119,6 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.chart:
         result.chart(args.chart)
         print(f"wrote {args.chart}")
-    return 0
-
-
-async def import_csv(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from trading.backtest.runner import from_ns, load_csv
-    from trading.domain import Bar
-    from trading.store import Store, open_database
-
-    try:
-        arrays = load_csv(args.file)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    total = sum(len(a.ts) for a in arrays.values())
-    async with await open_database(load(args)) as db:
-        store = Store(db.pool)
-        with tqdm(total=total, unit="bar", desc="import", file=sys.stderr) as bar:
-            for sym, a in arrays.items():
-                c = await _contract_for(store, sym)
-                if not await store.contracts.get(c.id):
-                    await store.contracts.upsert(c)
-                for lo in range(0, len(a.ts), IMPORT_BATCH):
-                    hi = min(lo + IMPORT_BATCH, len(a.ts))
-                    batch = [
-                        Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]), float(a.low[i]),
-                            float(a.close[i]), float(a.volume[i]))
-                        for i in range(lo, hi)
-                    ]  # fmt: skip
-                    await store.bars.insert_many(batch)
-                    bar.update(hi - lo)
-        print(f"imported {total} bars ({', '.join(f'{s}: {len(a.ts)}' for s, a in arrays.items())}) into {db.where}")
     return 0
 
 

@@ -6,7 +6,10 @@ import argparse
 import sys
 from typing import Any
 
+from trading.cli.backtest import contract_for
 from trading.cli.common import Subcommands, load, run
+
+IMPORT_BATCH = 50_000
 
 
 def _missing_credentials(username: str, api_key: str) -> str | None:
@@ -84,9 +87,40 @@ def _backfill(args: argparse.Namespace) -> int:
     return run(main())
 
 
-def register(sub: Subcommands) -> None:
-    from trading.cli.backtest import import_csv
+async def import_csv(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
 
+    from trading.backtest.bars_csv import from_ns, load_csv
+    from trading.domain import Bar
+    from trading.store import Store, open_database
+
+    try:
+        arrays = load_csv(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    total = sum(len(a.ts) for a in arrays.values())
+    async with await open_database(load(args)) as db:
+        store = Store(db.pool)
+        with tqdm(total=total, unit="bar", desc="import", file=sys.stderr) as bar:
+            for sym, a in arrays.items():
+                c = await contract_for(store, sym)
+                if not await store.contracts.get(c.id):
+                    await store.contracts.upsert(c)
+                for lo in range(0, len(a.ts), IMPORT_BATCH):
+                    hi = min(lo + IMPORT_BATCH, len(a.ts))
+                    batch = [
+                        Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]), float(a.low[i]),
+                            float(a.close[i]), float(a.volume[i]))
+                        for i in range(lo, hi)
+                    ]  # fmt: skip
+                    await store.bars.insert_many(batch)
+                    bar.update(hi - lo)
+        print(f"imported {total} bars ({', '.join(f'{s}: {len(a.ts)}' for s, a in arrays.items())}) into {db.where}")
+    return 0
+
+
+def register(sub: Subcommands) -> None:
     bars = sub.add_parser(
         "bars",
         help="bar data: import a CSV, backfill from the gateway",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from trading.cli.common import Subcommands, load, run
-from trading.store import open_database
-from trading.store.migrate import migrate, status
 
 
 async def _migrate(args: argparse.Namespace) -> int:
+    from trading.store import migrate, open_database
+
     async with await open_database(load(args)) as db:
         applied = await migrate(db.pool)
         print(f"database: {db.where}")
@@ -22,6 +22,8 @@ async def _migrate(args: argparse.Namespace) -> int:
 
 
 async def _status(args: argparse.Namespace) -> int:
+    from trading.store import open_database, status
+
     async with await open_database(load(args)) as db:
         rows = await status(db.pool)
         print(f"database: {db.where}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from trading.cli.common import Subcommands, load, run
@@ -52,6 +51,8 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _log(args: argparse.Namespace) -> None:
+    import logging
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

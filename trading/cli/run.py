@@ -8,16 +8,17 @@ through the `tradebot.commands` entry point: the engine library never imports `b
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import logging
-import signal
 import sys
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from trading.cli.common import EXIT_CONFIG, load
-from trading.config import Settings
+
+if TYPE_CHECKING:  # start-up, not a circle: bot/cli.py imports this module to register `run`
+    import asyncio
+
+    from trading.config import Settings
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -54,6 +55,8 @@ def _missing_credentials(username: str, api_key: str) -> str | None:
 
 def plan_run(args: argparse.Namespace) -> RunPlan | int:
     """The checked run, or the exit code after printing why it cannot start."""
+    import logging
+
     settings = load(args)
     logging.basicConfig(level=settings.app.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the rest
@@ -73,6 +76,10 @@ def plan_run(args: argparse.Namespace) -> RunPlan | int:
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop

@@ -10,19 +10,17 @@ tradebot sim --fault drop_hubs --hub market
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import Any, Literal
 
-from trading.sim.faults import FaultKind
+from trading.cli.common import Subcommands, load
+from trading.sim.fault_kind import FaultKind
 
 IMMEDIATE = ("expire_tokens", "drop_hubs", "stall_hubs", "unstall_hubs", "logout", "clear")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "sim",
         help="run the simulated ProjectX gateway (or inject a fault into a running one)",
@@ -48,8 +46,6 @@ def register(sub: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from trading.cli.common import load
-
     settings = load(args)
     if args.fault:
         url = args.url or f"http://{settings.sim.host}:{args.port or settings.sim.port}"
@@ -58,6 +54,9 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def send_fault(url: str, args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
     body: dict[str, Any] = {"kind": args.fault, "count": args.count, "seconds": args.seconds}
     if args.path:
         body["path"] = args.path
@@ -79,6 +78,8 @@ def send_fault(url: str, args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Any) -> int:
+    import asyncio
+
     from trading.sim.gateway import SimGateway
     from trading.sim.options import SimOptions
 

@@ -32,8 +32,9 @@ from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.engine.order_path import OrderPath, python_path, rust_path
 from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.projectx import schema
-from trading.sim import SimGateway, SimOptions
 from trading.sim.bars import MinuteBar
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.store import Store
 
 DEMO_DAY = date(2026, 2, 10)  # a plain Tuesday: no holiday, no DST change, no early close

@@ -13,15 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from trading import notifications
+from trading.clock import Clock
 from trading.domain import Contract, Decision, NotificationKind, Order, OrderRequest, Position, Quote
+from trading.engine.bars import BarCache
 from trading.marketdata.aggregation import BarArrays
 from trading.strategies.base import AccountInfo
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +56,32 @@ Action = Place | Cancel | ModifyStop | Notify
 _REKIND = {NotificationKind.ENTRY_FILL: "entry_fill", NotificationKind.EXIT_FILL: "exit_fill"}
 
 
+class StrategyHost(Protocol):
+    """What a strategy's context reads and queues on: the engine (core.py), seen from here so that
+    this module needs nothing above it."""
+
+    clock: Clock
+    contracts: dict[str, Contract]
+    quotes: dict[str, Quote]
+    positions: dict[str, Position]
+    disabled: set[str]
+    actions: list[Action]
+
+    def bar_cache(self, symbol: str) -> BarCache: ...
+
+    def last_price(self, symbol: str) -> Decimal | None: ...
+
+    def orders_of(self, name: str) -> list[Order]: ...
+
+    def account_info(self) -> AccountInfo: ...
+
+    def check_risk(self, request: OrderRequest) -> Decision: ...
+
+    def reserve(self, request: OrderRequest) -> None: ...
+
+
 class EngineContext:
-    def __init__(self, engine: Engine, name: str) -> None:
+    def __init__(self, engine: StrategyHost, name: str) -> None:
         self.engine = engine
         self.name = name
 

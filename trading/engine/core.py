@@ -14,6 +14,11 @@ the two SignalR hubs. Only the settings differ.
 - Fills are stored once per broker trade id, with their notification in the same transaction.
 - At start and after every user-hub reconnect the engine reconciles orders, positions and today's
   fills with REST (reconcile.py); until that agrees, `propose` refuses new orders.
+
+Longer than 500 lines on purpose: this is one class, the one owner of one account's state (orders,
+positions, exposure, intents) whose every change happens under its one lock. Splitting its methods
+into mixins would spread that state over files; what runs beside it without owning it already lives
+in the package (context, healing, lease, reconcile, jobs, summary, dry run, order path, bars).
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ from trading.domain import (
 from trading.engine.bars import BarCache, ns
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine.healing import Healer
+from trading.engine.lease import hold_account, release_account
 from trading.engine.order_path import OrderPath, python_path
+from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.marketdata.depth import DepthBook
 from trading.metrics import LatencyMetrics
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
@@ -182,8 +189,6 @@ class Engine:
     async def start(self) -> None:
         """The account's lease first (a second instance waits here, a hot standby), then contracts, bars,
         risk state, strategies (state restored), streams, then reconcile."""
-        from trading.engine.lease import hold_account
-
         await hold_account(self)
         now = self.clock.now()
         self.day = current_trading_day(now)
@@ -290,8 +295,6 @@ class Engine:
                     await stream.stop()
         with contextlib.suppress(Exception):
             await self.metrics.flush()
-        from trading.engine.lease import release_account
-
         await release_account(self)  # last: a standby takes over only once this one handles nothing
 
     def _symbols_of(self, name: str) -> tuple[str, ...]:
@@ -779,9 +782,7 @@ class Engine:
         return ok and (self.user_stream is None or self.user_stream.connected)
 
     # ------------------------------------------------------------------ reconciliation, flatten, summary
-    async def reconcile(self) -> Any:
-        from trading.engine.reconcile import reconcile
-
+    async def reconcile(self) -> ReconcileReport:
         if not await self.healer.apply_held():
             raise DatabaseUnavailable("account events are held until the database is back; reconcile postponed")
         async with self._lock:

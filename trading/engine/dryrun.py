@@ -13,18 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trading.calendar import TradingDay
 from trading.domain import Contract, Decision, NotificationKind, Order, OrderRequest, Position, Quote
 from trading.engine.context import EngineContext
+from trading.engine.core import Engine
 from trading.marketdata.aggregation import BarArrays
 from trading.risk import WorkingOrder
 from trading.strategies import STRATEGIES
 from trading.strategies.base import AccountInfo, SessionEvent
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
 
 
 @dataclass(frozen=True, slots=True)

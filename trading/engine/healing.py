@@ -34,22 +34,58 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from trading import notifications
-from trading.domain import NotificationKind, OrderStatus, PositionSide
+from trading.clock import Clock
+from trading.config import Settings
+from trading.domain import NotificationKind, Order, OrderRequest, OrderStatus, Position, PositionSide
 from trading.engine.context import Action, Cancel, ModifyStop
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
-from trading.store import store_unreachable
+from trading.projectx.rest import ProjectXClient
+from trading.store import Store, store_unreachable
 from trading.store.orders import Intent
-from trading.streaming import StreamEvent
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
+from trading.streaming import StreamEvent, UserStream
 
 log = logging.getLogger(__name__)
 
 Fingerprint = tuple[frozenset[int], frozenset[tuple[str, int]]]
+
+
+class Agreement(Protocol):
+    """A reconcile's outcome as the healer reads it (reconcile.py's `ReconcileReport`)."""
+
+    @property
+    def agrees(self) -> bool: ...
+
+
+class HealedEngine(Protocol):
+    """The engine (core.py) as the healer drives it: its state, its lock, and the steps it heals with."""
+
+    settings: Settings
+    store: Store
+    client: ProjectXClient
+    clock: Clock
+    account_id: int
+    started: bool
+    ready: bool
+    orders: dict[int, Order]
+    positions: dict[str, Position]
+    actions: list[Action]
+    user_stream: UserStream | None
+    _lock: asyncio.Lock
+
+    async def _after(self) -> None: ...
+
+    async def apply_user_event(self, ev: StreamEvent) -> None: ...
+
+    async def adopt(self, tag: str, found: Order, strategy: str | None) -> None: ...
+
+    async def reject_intent(self, intent: Intent, reason: str) -> None: ...
+
+    async def send(self, request: OrderRequest, strategy: str | None) -> int | None: ...
+
+    async def reconcile(self) -> Agreement: ...
 
 
 @dataclass
@@ -69,7 +105,7 @@ class HealStats:
 
 
 class Healer:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: HealedEngine) -> None:
         self.engine = engine
         self.cfg = engine.settings.engine
         self.held: deque[StreamEvent] = deque()

@@ -19,19 +19,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from trading import notifications
 from trading.calendar import TradingDay
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
+from trading.engine.charts import range_chart
+from trading.engine.core import Engine
+from trading.engine.summary import summary_payload
 from trading.store import Store
 from trading.store.jobs import HEARTBEAT_S, LEASE_S, PROCESS_OWNER, Outcome
 from trading.strategies.base import SessionEvent
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +159,6 @@ class Jobs:
         return run
 
     async def range_charts(self, day: TradingDay) -> list[Path]:
-        from trading.engine.charts import range_chart
-
         assert self.chart_dir is not None
         out = []
         for sym in self.engine.contracts:
@@ -174,8 +171,6 @@ class Jobs:
         return out
 
     async def daily_summary(self, day: TradingDay) -> str:
-        from trading.engine.summary import summary_payload
-
         payload = await summary_payload(self.engine, day)
         await self.engine.store.outbox.enqueue(NotificationKind.SUMMARY, payload)
         await self.engine.metrics.flush()

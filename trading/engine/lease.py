@@ -16,20 +16,33 @@ import contextlib
 import logging
 import weakref
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from trading.domain import NotificationKind, OrderRequest
 from trading.engine.order_path import OrderPath
 from trading.notifications import alert
 from trading.projectx.errors import ProjectXError
+from trading.store import Store
 from trading.store.lease import AccountLease
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
 
 log = logging.getLogger(__name__)
 
-_HOLDS: weakref.WeakKeyDictionary[Engine, AccountLease] = weakref.WeakKeyDictionary()
+
+class LeasedEngine(Protocol):
+    """The engine (core.py) as its hold on the account gates and pauses it."""
+
+    store: Store
+    account_id: int
+    path: OrderPath
+    ready: bool
+    _lock: asyncio.Lock
+
+    def _spawn(self, coro: Any, name: str) -> None: ...
+
+    async def reconcile(self) -> object: ...
+
+
+_HOLDS: weakref.WeakKeyDictionary[LeasedEngine, AccountLease] = weakref.WeakKeyDictionary()
 
 
 class AccountNotHeld(ProjectXError):
@@ -82,7 +95,7 @@ class LeasedPath:
         await self.inner.close(account_id, contract_id)
 
 
-async def hold_account(engine: Engine) -> AccountLease:
+async def hold_account(engine: LeasedEngine) -> AccountLease:
     """Wait until this process holds the engine's account; then guard the hold while the engine runs
     (its order path refuses to send anything while the lease is not held)."""
     lease = AccountLease(engine.store.db, engine.account_id)
@@ -96,19 +109,19 @@ async def hold_account(engine: Engine) -> AccountLease:
     return lease
 
 
-def account_lease(engine: Engine) -> AccountLease | None:
+def account_lease(engine: LeasedEngine) -> AccountLease | None:
     """The lease the engine holds (or waits for); None before start and after stop."""
     return _HOLDS.get(engine)
 
 
-async def release_account(engine: Engine) -> None:
+async def release_account(engine: LeasedEngine) -> None:
     """Let the account go (at stop): a standby takes it within a poll."""
     lease = _HOLDS.pop(engine, None)
     if lease is not None:
         await lease.release()
 
 
-async def _guard(engine: Engine, lease: AccountLease) -> None:
+async def _guard(engine: LeasedEngine, lease: AccountLease) -> None:
     while True:
         try:
             await lease.lost()

@@ -20,14 +20,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import Protocol
 
 from trading import notifications
-from trading.domain import NotificationKind, OrderStatus
+from trading.calendar import TradingDay
+from trading.clock import Clock
+from trading.domain import Fill, NotificationKind, Order, OrderStatus, Position
+from trading.engine.healing import Healer
 from trading.projectx.errors import ProjectXError
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
+from trading.projectx.rest import ProjectXClient
+from trading.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,30 @@ class ReconcileReport:
         return not self.mismatches
 
 
-async def reconcile(engine: Engine) -> ReconcileReport:
+class ReconciledEngine(Protocol):
+    """The engine (core.py) as a reconcile reads and corrects it."""
+
+    client: ProjectXClient
+    store: Store
+    clock: Clock
+    account_id: int
+    day: TradingDay | None
+    healer: Healer
+    ready: bool
+    orders: dict[int, Order]
+    positions: dict[str, Position]
+    symbol_of: dict[str, str]
+    realized_today: Decimal
+    balance: Decimal
+
+    async def apply_order(self, order: Order, *, notify: bool = True) -> None: ...
+
+    async def apply_fill(self, fill: Fill) -> bool: ...
+
+    async def _follow(self, contract_id: str) -> None: ...
+
+
+async def reconcile(engine: ReconciledEngine) -> ReconcileReport:
     report = ReconcileReport()
     client, store, account = engine.client, engine.store, engine.account_id
     now = engine.clock.now()

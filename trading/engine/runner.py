@@ -21,17 +21,15 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from trading.calendar import NotATradingDay, TradingDay, next_trading_day, to_ny, trading_day
-from trading.clock import Clock
+from trading.clock import Clock, LiveClock, SimClock
 from trading.config import Settings
 from trading.engine.core import Engine, current_trading_day
 from trading.engine.jobs import Jobs, day_plan, run_once
-from trading.store import Store
-
-if TYPE_CHECKING:
-    from trading.sim import SimOptions
+from trading.engine.setup import build_engine, close_engine, gateway_for
+from trading.sim.options import SimOptions
+from trading.store import Store, migrate, open_database
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +142,6 @@ async def running_engine(
     `gateway_for`), log in, build and start the engine (a standby waits inside for its account),
     flush its latency samples while it runs, and tear it all down on the way out. Yields None when
     `stop` came before the engine started (nothing to run then)."""
-    from trading.engine.setup import build_engine, close_engine, gateway_for
-    from trading.store import migrate, open_database
-
     db = await open_database(settings)
     try:
         await migrate(db.pool)
@@ -186,8 +181,6 @@ async def run_engine(
     its jobs on the clock (`ClockDriver`) until `stop` (SIGINT/SIGTERM in the CLI). Notifications wait
     in the outbox for whoever delivers them: `notifications(settings, store)` is entered around the run
     (the application's console notifier, say); without it they stay queued, nothing is lost."""
-    from trading.clock import LiveClock, SimClock
-
     clock: Clock = SimClock(clock_start, speed=speed) if clock_start is not None else LiveClock()
     stop = stop or asyncio.Event()
     # sim_port 0: an in-process simulator never clashes with a `tradebot sim` on the configured port.

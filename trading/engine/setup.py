@@ -20,7 +20,8 @@ from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.stream_rust import new_market_stream, new_user_stream
-from trading.sim import SimGateway, SimOptions
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 from trading.store import Store
 from trading.streaming import StreamEvent
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trading import notifications
 from trading.calendar import TradingDay, to_ny
-
-if TYPE_CHECKING:
-    from trading.engine.core import Engine
+from trading.engine.core import Engine
 
 
 def _ms(nanos: int) -> str:

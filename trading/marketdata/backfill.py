@@ -105,7 +105,8 @@ async def store_bars(settings: Settings, contract: Contract, bars: list[Bar], pr
 @asynccontextmanager
 async def in_process_sim(settings: Settings, symbol: str, days: int) -> AsyncIterator[Login]:
     """A simulator on a free local port whose market has `days` of history for `symbol`'s front month."""
-    from trading.sim import SimGateway, SimOptions
+    from trading.sim.gateway import SimGateway
+    from trading.sim.options import SimOptions
 
     sim = SimGateway(settings.sim, options=SimOptions(market_mode="manual"))
     await sim.start(port=0)
