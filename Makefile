@@ -9,7 +9,7 @@ PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var(
 CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
 RUST_SRC := $(wildcard rust_ext/src/*.rs) rust_ext/Cargo.toml
 
-.PHONY: demo test install native lint typecheck rust-test pytest bench clean
+.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench clean
 
 demo: install native
 	$(BIN)/tradebot demo
@@ -47,6 +47,10 @@ typecheck: install
 
 pytest: install native
 	$(BIN)/pytest -q
+
+# The inner loop: every test that needs no database and is not marked slow.
+test-fast: install native
+	$(BIN)/pytest -q -m "not db and not slow"
 
 bench: install native
 	$(BIN)/python -m bench

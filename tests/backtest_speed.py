@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import date
 
-from tests.scenario_days import random_walk_year
+from tests.support.scenario_days import random_walk_year
 from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.strategies.overnight_range import OvernightRange

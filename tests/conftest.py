@@ -4,6 +4,7 @@ The server is `TRADEBOT_TEST_DATABASE_URL` when set (any database on it: we only
 own), else a throw-away embedded server. Each run gets its own database `tradebot_test_<random>`,
 migrated once and dropped at the end; each test that asks for `store` or `pool` starts from empty
 tables (the schema and `schema_migrations` stay; id sequences are not restarted, so never assume an id).
+Every test that uses one of those fixtures is marked `db` here (`make test-fast` leaves them out).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from trading.store import Store, create_pool, migrate
@@ -25,6 +27,14 @@ from trading.store.executor import Pool
 
 TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
 POOL_CLOSE_S = 30.0
+DB_FIXTURES = frozenset({"server_url", "database_url", "pool", "store"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `db` every test that needs Postgres (it uses a database fixture, directly or through another)."""
+    for item in items:
+        if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest_asyncio.fixture(scope="session")
