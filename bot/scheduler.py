@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -31,11 +31,9 @@ from trading.clock import Clock
 from trading.config import Settings
 from trading.engine import current_trading_day
 from trading.engine.jobs import SESSION_JOBS, JobFn, Jobs, day_plan, run_once
+from trading.services import Services
 from trading.store import Store
 from trading.store.jobs import Outcome
-
-if TYPE_CHECKING:
-    from trading.services import Services
 
 DailyFn = Callable[[date], Awaitable[str]]
 

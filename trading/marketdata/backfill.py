@@ -18,6 +18,9 @@ from trading.config import Settings
 from trading.domain import Bar, Contract
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
 from trading.projectx.rest import BarsProgress, ProjectXClient
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
+from trading.store import Store, migrate, open_database
 
 TIMEFRAME = "1m"
 MAX_DAYS = 3650
@@ -89,8 +92,6 @@ async def fetch(
 
 async def store_bars(settings: Settings, contract: Contract, bars: list[Bar], progress: StoreProgress | None) -> str:
     """Write the contract and its bars in one transaction; returns where the database is."""
-    from trading.store import Store, migrate, open_database
-
     async with await open_database(settings) as db:
         await migrate(db.pool)
         async with Store(db.pool).transaction() as tx:
@@ -105,9 +106,6 @@ async def store_bars(settings: Settings, contract: Contract, bars: list[Bar], pr
 @asynccontextmanager
 async def in_process_sim(settings: Settings, symbol: str, days: int) -> AsyncIterator[Login]:
     """A simulator on a free local port whose market has `days` of history for `symbol`'s front month."""
-    from trading.sim.gateway import SimGateway
-    from trading.sim.options import SimOptions
-
     sim = SimGateway(settings.sim, options=SimOptions(market_mode="manual"))
     await sim.start(port=0)
     try:
