@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date, time, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trading.cli.common import Subcommands, load, run
@@ -114,6 +112,9 @@ def _backtest(args: argparse.Namespace) -> int:
         f"net P&L {s['net_pnl']} (fees {s['fees']}), win rate {s['win_rate']:.1%}, max drawdown {s['max_drawdown']}"
     )
     if args.json:
+        import json
+        from pathlib import Path
+
         Path(args.json).write_text(json.dumps(result.to_json(), indent=2, default=str))
         print(f"wrote {args.json}")
     if args.chart:

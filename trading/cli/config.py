@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from trading.cli.common import Subcommands, load
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    import json
+
     from trading.config import masked
 
     print(json.dumps(masked(load(args)), indent=2))

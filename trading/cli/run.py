@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from trading.cli.common import EXIT_CONFIG, load
 
@@ -30,8 +29,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (with --clock-start)")
 
 
-@dataclass(frozen=True)
-class RunPlan:
+class RunPlan(NamedTuple):  # not a dataclass: `tradebot --help` imports this module (dataclasses is slow)
     settings: Settings  # app.mode set to what this run is (paper or live)
     sim_url: str | None
     clock_start: datetime | None

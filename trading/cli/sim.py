@@ -10,7 +10,6 @@ tradebot sim --fault drop_hubs --hub market
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Literal
 
@@ -54,6 +53,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def send_fault(url: str, args: argparse.Namespace) -> int:
+    import json
     import urllib.error
     import urllib.request
 
