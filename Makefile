@@ -9,7 +9,7 @@ PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var(
 CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
 RUST_SRC := $(wildcard rust_ext/src/*.rs) rust_ext/Cargo.toml
 
-.PHONY: demo test install native lint typecheck rust-test pytest bench clean
+.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench clean
 
 demo: install native
 	$(BIN)/tradebot demo
@@ -37,14 +37,20 @@ rust-test: install
 	$(CARGO_CHECK) LD_LIBRARY_PATH=$(PYLIB) cargo test --quiet
 	$(CARGO_CHECK) cargo clippy --quiet --all-targets -- -D warnings
 
+# lint-imports: the layers, no circles, trading/ never imports bot/ (contracts in pyproject.toml)
 lint: install
 	$(BIN)/ruff check trading bot tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy trading bot tests bench
 
 pytest: install native
 	$(BIN)/pytest -q
+
+# The inner loop: every test that needs no database and is not marked slow.
+test-fast: install native
+	$(BIN)/pytest -q -m "not db and not slow"
 
 bench: install native
 	$(BIN)/python -m bench

@@ -9,7 +9,13 @@ import numpy as np
 
 from bench.stats import Summary, measure, summarize, table
 from trading import native
-from trading.marketdata import BarArrays, aggregate_bars, aggregate_bars_py, aggregate_ticks, aggregate_ticks_py
+from trading.marketdata.aggregation import (
+    BarArrays,
+    aggregate_bars,
+    aggregate_bars_py,
+    aggregate_ticks,
+    aggregate_ticks_py,
+)
 
 NS = 1_000_000_000
 MIN = 60 * NS

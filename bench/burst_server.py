@@ -21,7 +21,7 @@ from aiohttp import web
 
 from trading.config import SimSettings
 from trading.projectx import schema as s
-from trading.sim import SimGateway
+from trading.sim.gateway import SimGateway
 
 STAMP = "2000-01-01T00:00:00.000000+00:00"
 

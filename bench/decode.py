@@ -59,7 +59,7 @@ def decode_only(quick: bool) -> str:
     """Framing + JSON decode + quote merge of the same recorded burst, in process, no sockets:
     Rust `decode_burst` vs signalrcore's JSON protocol + the Python hub's decode."""
     from bench.burst_server import STAMP, record
-    from trading.projectx.realtime import TolerantJsonProtocol
+    from trading.projectx.hub import TolerantJsonProtocol
 
     frames = asyncio.run(record())
     stamp = datetime.now(UTC).isoformat(timespec="microseconds")

@@ -7,7 +7,8 @@ import asyncio
 import sys
 
 from trading.config import SimSettings
-from trading.sim import SimGateway, SimOptions
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
 
 
 async def serve() -> None:

@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commanding import fail
+from bot.commanding import CommandBot, fail
 from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier, Sink, backoff_s
 from bot.permissions import Permissions
 from bot.scheduler import default_scheduler
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 COGS = ("account", "market", "orders", "position", "trading", "strategy", "risk", "stats", "help")
 
 
-class TradeBot(commands.Bot):
+class TradeBot(CommandBot):
     def __init__(
         self,
         settings: Settings,

@@ -27,7 +27,7 @@ from bot.render import (
 )
 from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
-from trading.orderbook import BookSnapshot
+from trading.marketdata.depth import BookSnapshot
 from trading.services import AccountState, Flattened, Health, Placed, Pnl, Quote, RiskView
 from trading.store.jobs import JobRun
 from trading.store.latency import LatencyStats

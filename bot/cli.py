@@ -1,5 +1,5 @@
 """`tradebot run`, provided by the application through the `tradebot.commands` entry point
-(pyproject.toml): `trading/cli.py` discovers it, so the engine library never imports `bot/`.
+(pyproject.toml): `trading/cli/` discovers it, so the engine library never imports `bot/`.
 
 With a Discord token (and no replay options) the Discord application runs around the engine
 (bot/run.py). Without one the engine runs headless: its jobs on the clock (`ClockDriver`) and the
@@ -9,10 +9,9 @@ notifications delivered by the bot's own notifier to the console (the one headle
 from __future__ import annotations
 
 import argparse
-import asyncio
 
-from trading.cli_common import Subcommands
-from trading.cli_run import RunPlan, add_run_arguments, plan_run, stop_on_signals
+from trading.cli.common import Subcommands
+from trading.cli.run import RunPlan, add_run_arguments, plan_run, stop_on_signals
 
 
 def register(sub: Subcommands) -> None:
@@ -34,12 +33,16 @@ def _main(args: argparse.Namespace) -> int:
     plan = plan_run(args)
     if isinstance(plan, int):
         return plan
+    import asyncio  # here, not at the top: `tradebot --help` imports this module to register `run`
+
     return asyncio.run(_run(plan))
 
 
 async def _run(plan: RunPlan) -> int:
+    import asyncio
+
     from bot.app import console_notifications
-    from trading.engine_runner import run_engine
+    from trading.engine.runner import run_engine
 
     stop = asyncio.Event()
     stop_on_signals(stop)

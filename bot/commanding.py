@@ -10,18 +10,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
-from bot.permissions import Access, Actor
+from bot.notifier import Notifier
+from bot.permissions import Access, Actor, Permissions
 from bot.render import Card, error_card
 from bot.views import Confirm, Pager
-from trading.services import ServiceError
-
-if TYPE_CHECKING:
-    from bot.app import TradeBot
+from trading.config import Settings
+from trading.services import ServiceError, Services
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,19 @@ def access_of(command: app_commands.Command[Any, ..., Any] | app_commands.Contex
     return Access[str(raw).upper()]  # an unmarked command is admin-only: default deny
 
 
-def bot_of(interaction: discord.Interaction) -> TradeBot:
-    from bot.app import TradeBot
+class CommandBot(commands.Bot):
+    """The bot as the commands see it (`interaction.client`): what they reach is declared here and set
+    by the application (`bot.app.TradeBot`), so this module never imports the app that loads the cogs."""
 
+    settings: Settings
+    services: Services
+    permissions: Permissions
+    notifier: Notifier
+
+
+def bot_of(interaction: discord.Interaction) -> CommandBot:
     client = interaction.client
-    assert isinstance(client, TradeBot)
+    assert isinstance(client, CommandBot)
     return client
 
 

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.render import Card, notification_card
+from bot.notices import notification_card
+from bot.render import Card
 from trading import notifications
 from trading.clock import Clock, LiveClock
 from trading.config import DiscordChannels, NotificationSettings

@@ -1,6 +1,6 @@
 """Run the bot: `python -m bot [--config FILE]`.
 
-Starts the engine with `trading.engine_runner.running_engine` (the one start-up: database, the simulator
+Starts the engine with `trading.engine.runner.running_engine` (the one start-up: database, the simulator
 in paper mode, the engine as the one owner of the account: strategies, if any are enabled, hubs, fills
 streamed into the outbox; every order, whoever asks, goes through it) and runs `TradeBot` with the
 Discord token, or headless (console notifications and the same scheduled jobs) without one. Ctrl-C or
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from bot.app import TradeBot, run_headless
 from bot.scheduler import Scheduler, default_scheduler
-from trading.cli_common import failure
-from trading.cli_run import stop_on_signals
+from trading.cli.common import failure
+from trading.cli.run import stop_on_signals
 from trading.clock import Clock, LiveClock
 from trading.config import Settings, load_settings
 from trading.engine import Engine
-from trading.engine_runner import engine_jobs, running_engine
+from trading.engine.runner import engine_jobs, running_engine
 from trading.services import Services
 from trading.sim.options import SimOptions
 from trading.store import Store

@@ -1,5 +1,5 @@
 """APScheduler 3.11 on the wall clock, in exchange time (America/New_York): the first driver of the
-job functions in `trading/engine_jobs.py` (the second is `trading.engine_runner.ClockDriver`).
+job functions in `trading/engine/jobs.py` (the second is `trading.engine.runner.ClockDriver`).
 
 - Jobs are registered in code at start, each with `replace_existing=True` (a restart replaces, never
   duplicates), `coalesce=True` and `misfire_grace_time` from `[scheduler]`: a restart shortly after
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -30,12 +30,10 @@ from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_tr
 from trading.clock import Clock
 from trading.config import Settings
 from trading.engine import current_trading_day
-from trading.engine_jobs import SESSION_JOBS, JobFn, Jobs, day_plan, run_once
+from trading.engine.jobs import SESSION_JOBS, JobFn, Jobs, day_plan, run_once
+from trading.services import Services
 from trading.store import Store
 from trading.store.jobs import Outcome
-
-if TYPE_CHECKING:
-    from trading.services import Services
 
 DailyFn = Callable[[date], Awaitable[str]]
 

@@ -12,8 +12,8 @@ import sys
 import time
 from datetime import date
 
-from tests.scenario_days import random_walk_year
-from trading.backtest import Backtest
+from tests.support.scenario_days import random_walk_year
+from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.strategies.overnight_range import OvernightRange
 

@@ -4,6 +4,7 @@ The server is `TRADEBOT_TEST_DATABASE_URL` when set (any database on it: we only
 own), else a throw-away embedded server. Each run gets its own database `tradebot_test_<random>`,
 migrated once and dropped at the end; each test that asks for `store` or `pool` starts from empty
 tables (the schema and `schema_migrations` stay; id sequences are not restarted, so never assume an id).
+Every test that uses one of those fixtures is marked `db` here (`make test-fast` leaves them out).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.hang_report import HANGS
+from tests.support.hang_report import HANGS
 from trading.store import Store, create_pool, migrate
 from trading.store.admin import create_database, drop_database, truncate_data_tables
 from trading.store.embedded import start_embedded
@@ -27,11 +28,19 @@ from trading.store.executor import Pool
 
 TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
 POOL_CLOSE_S = 30.0
+DB_FIXTURES = frozenset({"server_url", "database_url", "pool", "store"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `db` every test that needs Postgres (it uses a database fixture, directly or through another)."""
+    for item in items:
+        if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest_asyncio.fixture(scope="session", autouse=True)
 async def _hang_report_loop() -> AsyncIterator[None]:
-    """The run's event loop, for the hang report (tests/hang_report.py)."""
+    """The run's event loop, for the hang report (tests/support/hang_report.py)."""
     HANGS.loop = asyncio.get_running_loop()
     yield
     HANGS.loop = None

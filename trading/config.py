@@ -203,7 +203,7 @@ class NotificationSettings(Section):
 
 
 class EngineSettings(Section):
-    """The engine's self-healing loop (trading/engine_healing.py)."""
+    """The engine's self-healing loop (trading/engine/healing.py)."""
 
     heal_interval_s: float = Field(0.5, gt=0)
     reconcile_interval_s: float = Field(5.0, gt=0)

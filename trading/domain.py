@@ -257,6 +257,18 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """Risk's answer to a proposal: approved, or refused with a reason a trader can read."""
+
+    approved: bool
+    reason: str = ""
+    order: Order | None = None  # the working order when the venue answers at once (backtest)
+
+    def __bool__(self) -> bool:
+        return self.approved
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     id: int
     name: str

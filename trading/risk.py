@@ -30,10 +30,11 @@ from typing import Any, Protocol
 
 from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, session_at, to_ny
 from trading.config import RiskSettings
-from trading.domain import Contract, OrderRequest, Side
-from trading.marketdata import BarArrays
-from trading.strategies.base import Decision
-from trading.strategies.levels import atr
+from trading.domain import Contract, Decision, OrderRequest, Side
+from trading.marketdata.aggregation import BarArrays
+from trading.marketdata.levels import atr
+from trading.store.risk_state import KillSwitch
+from trading.store.risk_state import RiskState as StoredRiskState
 
 ATR_BARS = 14  # the price band's ATR: mean true range of the last 14 one-minute bars
 # Always refused, band or not. With no last trade to measure a band from, only these and prices <= 0
@@ -146,9 +147,6 @@ class RepositoryRiskStore:
         )
 
     async def save(self, account_id: int, state: RiskState) -> None:
-        from trading.store.risk_state import KillSwitch
-        from trading.store.risk_state import RiskState as StoredRiskState
-
         switch = KillSwitch.NONE if state.kill_mode is KillMode.OFF else KillSwitch(state.kill_mode.value)
         await self.repo.save(
             StoredRiskState(

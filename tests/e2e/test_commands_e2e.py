@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ADMIN, GENERAL, GUILD, READER, TRADER, World
+from tests.support.discord_world import ADMIN, GENERAL, GUILD, READER, TRADER, World
 from trading.domain import NotificationKind
 
 

@@ -15,10 +15,10 @@ import yarl
 
 from bot.app import TradeBot
 from bot.run import serve
-from tests.e2e.conftest import FILLS, GUILD, ORDERS, e2e_settings
-from tests.e2e.waits import eventually
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.trading_env import SESSION_START, trading_desk
+from tests.support.discord_world import FILLS, GUILD, ORDERS, e2e_settings
+from tests.support.waits import eventually
 from trading.clock import SimClock
 from trading.config import Settings
 from trading.domain import NotificationKind, OrderRequest, OrderType, Side

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import TRADER, World
+from tests.support.discord_world import TRADER, World
 
 
 @pytest.fixture

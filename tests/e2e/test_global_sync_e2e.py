@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import GUILD, READER, World
+from tests.support.discord_world import GUILD, READER, World
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, FILLS, GENERAL, GUILD, World
+from tests.support.discord_world import ADMIN, FILLS, GENERAL, GUILD, World
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ALERTS, FILLS, ORDERS, TRADER, World
-from tests.e2e.waits import eventually
+from tests.support.discord_world import ALERTS, FILLS, ORDERS, TRADER, World
+from tests.support.waits import eventually
 from trading.domain import NotificationKind
 from trading.store import Store
 

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import TRADER, World
+from tests.support.discord_world import TRADER, World
 from trading.domain import is_on_tick
 
 SYMBOLS = st.sampled_from(["MNQ", "MES", "mnq", "XYZ", "", "MNQ.Z99", " MES "])

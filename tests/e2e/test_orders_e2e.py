@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, FILLS, GENERAL, GUILD, ORDERS, READER, TRADER, World
+from tests.support.discord_world import ADMIN, FILLS, GENERAL, GUILD, ORDERS, READER, TRADER, World
 from trading.domain import OrderType
 
 

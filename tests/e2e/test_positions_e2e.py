@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ADMIN, READER, ROLE_TRADER, TRADER, World
+from tests.support.discord_world import ADMIN, READER, ROLE_TRADER, TRADER, World
 
 
 async def open_long(world: World, qty: int = 1) -> None:

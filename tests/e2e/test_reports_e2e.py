@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.reports import latency_report
-from tests.e2e.conftest import LATENCY, World
+from tests.support.discord_world import LATENCY, World
 from trading.domain import LatencySample, NotificationKind
 
 
@@ -36,7 +36,7 @@ async def test_latency_report_posts_once_with_both_paths(world: World) -> None:
 
 
 async def test_summary_with_pnl_curve_carries_a_chart(world: World) -> None:
-    from tests.e2e.conftest import ALERTS
+    from tests.support.discord_world import ALERTS
 
     await world.desk.services.notify(
         NotificationKind.SUMMARY,

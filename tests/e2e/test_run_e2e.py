@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from bot.run import serve
-from tests.e2e.conftest import ADMIN, FILLS, GUILD, READER, TRADER, e2e_settings
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.trading_env import SESSION_START
+from tests.support.discord_world import ADMIN, FILLS, GUILD, READER, TRADER, e2e_settings
 from trading.clock import SimClock
 from trading.config import Settings
 from trading.domain import NotificationKind

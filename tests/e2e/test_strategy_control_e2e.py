@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 from bot.app import TradeBot
-from tests.e2e.conftest import ADMIN, GUILD, READER, TRADER, e2e_settings
 from tests.fakes.discord_interactions import InteractionResult
 from tests.fakes.discord_server import FakeDiscord
-from tests.integration.engine_harness import DAY, SimDay, engine_on, sim_day
-from trading.demo import barrier
+from tests.support.discord_world import ADMIN, GUILD, READER, TRADER, e2e_settings
+from tests.support.engine_harness import DAY, SimDay, engine_on, sim_day
+from trading.demo.day import barrier
 from trading.engine import Engine
 from trading.services import Services
 from trading.store import Store

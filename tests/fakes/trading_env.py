@@ -14,7 +14,7 @@ from typing import Any
 from trading.clock import SimClock
 from trading.config import ProjectXSettings, Settings, SimSettings
 from trading.engine import Engine
-from trading.engine_setup import build_engine, close_engine, sim_gateway
+from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.projectx.rest import ProjectXClient
 from trading.services import Services
 from trading.sim.gateway import SimGateway

@@ -13,7 +13,7 @@ import pytest
 
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import OrderRequest, OrderType, Side
-from trading.engine_exec import order_path
+from trading.engine.order_path import order_path
 from trading.execution import RustExecutor
 from trading.projectx.errors import OrderRejected
 from trading.projectx.rest import ProjectXClient

@@ -1,6 +1,6 @@
 """The spec's "What must be proven" days, backtested; every expectation worked out by hand.
 
-Every scenario (tests/scenario_days.py) has ONH 20050, ONL 19950, ATR5 8, ATRD 40 on MNQ (tick 0.25,
+Every scenario (tests/support/scenario_days.py) has ONH 20050, ONL 19950, ATR5 8, ATRD 40 on MNQ (tick 0.25,
 $0.50 a tick). So, by hand:
   long entry  = 20050 + 0.25 = 20050.25  SL -40 ticks (1.25 x 8 = 10 pts) = 20040.25  TP +320 ticks (80 pts) = 20130.25
   short entry = 19950 - 0.25 = 19949.75  SL +40 ticks = 19959.75  TP -320 ticks = 19869.75
@@ -14,9 +14,10 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
-from tests.scenario_days import Scenario, build
+from tests.support.scenario_days import Scenario, build
 from trading import calendar as cal
-from trading.backtest import Backtest, BacktestResult
+from trading.backtest.ledger import BacktestResult
+from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.strategies.overnight_range import OvernightRange
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from tests import hang_report
-from tests.conditions import eventually
+from tests.support import hang_report
+from tests.support.conditions import eventually
 
 
 async def _stuck_here(never: asyncio.Event) -> None:

@@ -231,7 +231,7 @@ def test_last_prices_come_from_the_last_trade_and_the_bars_atr() -> None:
     import numpy as np
 
     from trading.domain import Contract
-    from trading.marketdata import BarArrays
+    from trading.marketdata.aggregation import BarArrays
 
     class Bars:
         def __init__(self, n: int) -> None:

@@ -3,7 +3,7 @@ interface: `RustMarketStream` and `RustUserStream`.
 
 They are the signalrcore hubs of `realtime.py` with the transport swapped. In Rust: connection,
 framing, handshake, pings, invocations/completions, JSON decode (market and user events, the
-models' rules), quote merging, tick->bar aggregation, and the supervision: the token read from the
+models' rules), quote merging, and the supervision: the token read from the
 token provider at every (re)connect, reconnect with backoff, re-invocation of every remembered
 subscription, connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed
 watchdog (events) and the keep-alive watchdog (frames of any kind, pings included). Python receives
@@ -13,9 +13,8 @@ market-hours question on the loop (the predicate is Python's). The token provide
 Rust worker thread (holding the GIL) at every (re)connect: it must be a plain read such as
 `ProjectXClient.token`, never something that needs the event loop.
 
-Bars: given `bar_period_ns`, trade prints feed a Rust `TickAggregator` per contract (same rules as
-`trading.marketdata`); closed bars go to `on_bars(contract_id, bars)`, `forming_bar(contract_id)`
-reads the forming bar and `advance_bars(now_ns)` closes bars on the clock when no tick arrives.
+The hub carries no bars: the engine aggregates trade prints itself (`trading.marketdata`), so this
+adapter never depends on the layer above it.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from decimal import Decimal
 from typing import Any
 
 from trading import domain, native
-from trading.marketdata import BarTuple, Zone
 from trading.projectx import convert
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError
@@ -52,7 +50,6 @@ from trading.streaming import (
 
 log = logging.getLogger(__name__)
 
-BarsCallback = Callable[[str, list[BarTuple]], None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DEPTH_KIND = {int(t): DepthKind[t.name] for t in s.DomType}
 _AGGRESSOR = {int(s.TradeLogType.BUY): domain.Side.BUY, int(s.TradeLogType.SELL): domain.Side.SELL}
@@ -168,8 +165,7 @@ class _RustTransport:
     _consume: Any
     _drain_then_cancel: Any
 
-    def _init_rust(self, bars: dict[str, Any] | None) -> None:
-        self._bar_kwargs: dict[str, Any] = bars or {}
+    def _init_rust(self) -> None:
         self._client: Any = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -208,7 +204,6 @@ class _RustTransport:
             reconnect_delays_s=list(self._reconnect_delays),
             stale_after_s=self.stale_after_s,
             keepalive_stale_s=self.keepalive_stale_s,
-            **self._bar_kwargs,
         )
         for (method, key), args in self._subscriptions.items():  # made before start: remembered only
             await client.subscribe(method, key, json.dumps(args))
@@ -338,44 +333,11 @@ class _RustTransport:
 
 
 class RustMarketStream(_RustTransport, MarketHub):
-    """`MarketStream` on the Rust transport, with optional streaming bars."""
+    """`MarketStream` on the Rust transport."""
 
-    def __init__(
-        self,
-        url: str,
-        handler: Any,
-        token: Any,
-        *,
-        bar_period_ns: int | None = None,
-        bar_origin_ns: int = 0,
-        bar_zone: Zone | None = None,
-        on_bars: BarsCallback | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, url: str, handler: Any, token: Any, **kwargs: Any) -> None:
         MarketHub.__init__(self, url, handler, token, **kwargs)
-        bars: dict[str, Any] | None = None
-        if bar_period_ns is not None:
-            bars = {"bar_period_ns": bar_period_ns, "origin_ns": bar_origin_ns}
-            if bar_zone is not None:
-                bars |= {"tz_utc": bar_zone.utc.tolist(), "tz_offset": bar_zone.offset.tolist()}
-        self._init_rust(bars)
-        self._on_bars = on_bars
-        self._forming: dict[str, BarTuple | None] = {}
-
-    def forming_bar(self, contract_id: str) -> BarTuple | None:
-        return self._forming.get(contract_id)
-
-    def advance_bars(self, now_ns: int) -> list[tuple[str, BarTuple]]:
-        """Close bars whose time is over; they also go to `on_bars`."""
-        client = self._client
-        if client is None:
-            return []
-        closed: list[tuple[str, BarTuple]] = client.advance(now_ns)
-        for cid, bar in closed:
-            self._forming[cid] = None
-            if self._on_bars is not None:
-                self._on_bars(cid, [bar])
-        return closed
+        self._init_rust()
 
     def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
         kind, cid = rec[0], rec[1]
@@ -406,11 +368,6 @@ class RustMarketStream(_RustTransport, MarketHub):
             )
             if levels:
                 events.append(DepthEvent(cid, levels))
-        elif kind == "bar":
-            if self._on_bars is not None:
-                self._on_bars(cid, [rec[2]])
-        elif kind == "forming":
-            self._forming[cid] = rec[2]
 
 
 class RustUserStream(_RustTransport, UserHub):
@@ -418,7 +375,7 @@ class RustUserStream(_RustTransport, UserHub):
 
     def __init__(self, url: str, handler: Any, token: Any, **kwargs: Any) -> None:
         UserHub.__init__(self, url, handler, token, **kwargs)
-        self._init_rust(None)
+        self._init_rust()
 
     def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
         return None
@@ -426,11 +383,9 @@ class RustUserStream(_RustTransport, UserHub):
 
 def new_market_stream(url: str, handler: Any, token: Any, **kwargs: Any) -> MarketHub:
     """The market stream on the active path: Rust when the extension is loaded and enabled, else
-    signalrcore. Bar options (`bar_period_ns`, `bar_zone`, `bar_origin_ns`, `on_bars`) need Rust."""
+    signalrcore."""
     if native.enabled():
         return RustMarketStream(url, handler, token, **kwargs)
-    for key in ("bar_period_ns", "bar_zone", "bar_origin_ns", "on_bars"):
-        kwargs.pop(key, None)
     return MarketHub(url, handler, token, **kwargs)
 
 

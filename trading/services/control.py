@@ -5,7 +5,7 @@
 - run-now: the strategy's current session step (the newest of today's pre-open, open, last entry,
   flatten, summary whose time has come) run at once, through the engine's usual path: risk before
   every order, intents before placement, the strategy's own once-per-side state and customTags.
-- dry run: today's open worked out on the engine's data, placing nothing (engine_dryrun.py).
+- dry run: today's open worked out on the engine's data, placing nothing (trading/engine/dryrun.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from trading.calendar import to_ny
 from trading.engine import Engine, current_trading_day
-from trading.engine_dryrun import dry_run
-from trading.engine_jobs import SESSION_JOBS, day_plan
+from trading.engine.dryrun import dry_run
+from trading.engine.jobs import SESSION_JOBS, day_plan
 from trading.risk import KillMode, RepositoryRiskStore
 from trading.services.errors import Unavailable
 from trading.strategies import STRATEGIES

@@ -12,7 +12,7 @@ from trading.domain import (
     Bar,
     Contract,
 )
-from trading.orderbook import BookSnapshot
+from trading.marketdata.depth import BookSnapshot
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
 from trading.services.core import ServicesCore
 from trading.services.errors import BadInput, BrokerFailed, NotFound, Unavailable

@@ -4,23 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from trading.projectx import schema as s
 from trading.projectx.convert import contract_to_wire
+from trading.sim.auth import TokenAuthority
 from trading.sim.endpoint import Api, Call, Handler, reply
+from trading.sim.exchange import Exchange
+from trading.sim.faults import FaultInjector
+from trading.sim.market import Market
+from trading.sim.options import SimOptions
 from trading.sim.state import SimOrder
-
-if TYPE_CHECKING:
-    from trading.sim.gateway import SimGateway
+from trading.sim.timebase import ClockLike
 
 
 class RestApi:
-    def __init__(self, sim: SimGateway) -> None:
-        self.sim = sim
-        self.ex = sim.exchange
+    """The handlers, over the gateway's parts (the gateway builds it and adds its routes)."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        auth: TokenAuthority,
+        market: Market,
+        faults: FaultInjector,
+        options: SimOptions,
+        clock: ClockLike,
+        *,
+        username: str,
+        api_key: str,
+    ) -> None:
+        self.ex = exchange
+        self.auth = auth
+        self.market = market
+        self.faults = faults
+        self.options = options
+        self.clock = clock
+        self.username = username
+        self.api_key = api_key
 
     def routes(self, api: Api, app: web.Application) -> None:
         table: dict[str, Handler] = {
@@ -55,8 +76,8 @@ class RestApi:
 
     async def login_key(self, call: Call) -> s.Envelope:
         req = s.LoginKeyRequest.model_validate(call.body)
-        if req.userName.lower() == self.sim.username.lower() and req.apiKey == self.sim.api_key:
-            return reply(s.LoginResponse, token=self.sim.auth.issue(self.sim.username))
+        if req.userName.lower() == self.username.lower() and req.apiKey == self.api_key:
+            return reply(s.LoginResponse, token=self.auth.issue(self.username))
         return reply(s.LoginResponse, s.LoginErrorCode.INVALID_CREDENTIALS, token=None)
 
     async def login_app(self, call: Call) -> s.Envelope:
@@ -65,11 +86,11 @@ class RestApi:
 
     async def validate(self, call: Call) -> s.Envelope:
         assert call.session is not None
-        return reply(s.ValidateResponse, newToken=self.sim.auth.issue(call.session.username))
+        return reply(s.ValidateResponse, newToken=self.auth.issue(call.session.username))
 
     async def logout(self, call: Call) -> s.Envelope:
         if call.token:
-            self.sim.auth.revoke(call.token)
+            self.auth.revoke(call.token)
         return reply(s.Envelope)
 
     # ------------------------------------------------------------------ accounts and contracts
@@ -108,9 +129,9 @@ class RestApi:
             return reply(s.RetrieveBarsResponse, codes.LIMIT_INVALID, f"Invalid limit ({req.limit})")
         if req.startTime is None or req.endTime is None:
             return reply(s.RetrieveBarsResponse)
-        bars = self.sim.market.bars.retrieve(
+        bars = self.market.bars.retrieve(
             req.contractId, req.startTime, req.endTime, req.unit, req.unitNumber, req.limit,
-            req.includePartialBar, self.sim.clock.now(),
+            req.includePartialBar, self.clock.now(),
         )  # fmt: skip
         return reply(s.RetrieveBarsResponse, bars=bars)
 
@@ -118,7 +139,7 @@ class RestApi:
 
     async def place(self, call: Call) -> s.Envelope:
         req = s.PlaceOrderRequest.model_validate(call.body)
-        fault = self.sim.faults.take_reject(call.path)
+        fault = self.faults.take_reject(call.path)
         if fault is not None:
             self.ex.reject_next.append(fault)
         out = self.ex.place(req)
@@ -166,7 +187,7 @@ class RestApi:
         if f.accountId not in self.ex.accounts:
             return reply(s.OrderSearchResponse, s.SearchByAccountErrorCode.ACCOUNT_NOT_FOUND, "Account not found")
         statuses = set(f.statuses) if f.statuses else None
-        contract = None if self.sim.options.query_ignores_contract_filter else f.contractId
+        contract = None if self.options.query_ignores_contract_filter else f.contractId
         rows = [
             o
             for o in self.ex.orders.values()

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from trading.projectx import schema as s
 from trading.sim.auth import Session, SlidingWindow, TokenAuthority, bearer
-from trading.sim.faults import FaultInjector, FaultKind
+from trading.sim.fault_kind import FaultKind
+from trading.sim.faults import FaultInjector
 from trading.sim.options import SimOptions
 
 JSON = "application/json"

@@ -4,25 +4,15 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from trading.sim.auth import TokenAuthority
 from trading.sim.exchange import Exchange
+from trading.sim.fault_kind import FaultKind
 from trading.sim.hubs import Hub, HubServer
 
 DEFAULT_REJECT_MESSAGE = "Order rejected by the simulator (fault injection)"
-
-
-class FaultKind(enum.StrEnum):
-    HTTP_500_BEFORE = "http_500_before"  # 500 before the request is processed: nothing happened
-    HTTP_500_AFTER = "http_500_after"  # processed (an order exists!), then 500
-    DELAY_AFTER = "delay_after"  # processed, then the response waits `seconds` (client time-out)
-    RESET = "reset"  # connection reset before processing
-    RESET_AFTER = "reset_after"  # processed, then the connection is reset
-    RATE_LIMIT = "rate_limit"  # 429 on the next `count` requests
-    REJECT_ORDER = "reject_order"  # the next `count` places are rejected (code 2, order created)
 
 
 class FaultError(ValueError):

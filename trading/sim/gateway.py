@@ -88,7 +88,17 @@ class SimGateway:
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=1 << 20)
-        RestApi(self).routes(self.api, app)
+        rest = RestApi(
+            self.exchange,
+            self.auth,
+            self.market,
+            self.faults,
+            self.options,
+            self.clock,
+            username=self.username,
+            api_key=self.api_key,
+        )
+        rest.routes(self.api, app)
         for hub, path in (("user", s.USER_HUB_PATH), ("market", s.MARKET_HUB_PATH)):
             app.router.add_get(path, _hub_handler(self.hubs, hub))
             app.router.add_post(path + "/negotiate", self.hubs.negotiate)

@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from trading.calendar import TradingDay
-from trading.domain import Bar, Contract, NotificationKind, Order, OrderRequest, Position, Quote
-from trading.marketdata import BarArrays
+from trading.domain import Bar, Contract, Decision, NotificationKind, Order, OrderRequest, Position, Quote
+from trading.marketdata.aggregation import BarArrays
 
 JSON = dict[str, Any]
 
@@ -47,18 +47,6 @@ class AccountInfo:
     def daily_loss_used(self) -> Decimal:
         """Fraction of the daily loss limit already lost today (0 when in profit)."""
         return max(Decimal(0), -self.daily_pnl) / self.daily_loss_limit
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Risk's answer to a proposal: approved, or refused with a reason a trader can read."""
-
-    approved: bool
-    reason: str = ""
-    order: Order | None = None  # the working order when the venue answers at once (backtest)
-
-    def __bool__(self) -> bool:
-        return self.approved
 
 
 class StrategyContext(Protocol):

@@ -17,9 +17,9 @@ from trading import notifications
 from trading.calendar import TradingDay, to_ny, trading_day
 from trading.config import EmaCrossSettings
 from trading.domain import Bar, Bracket, NotificationKind, Order, OrderRequest, OrderType, Side
-from trading.marketdata import aggregate_bars
+from trading.marketdata.aggregation import aggregate_bars
+from trading.marketdata.levels import NS, ema
 from trading.strategies.base import JSON, SessionEvent, Strategy
-from trading.strategies.levels import NS, ema
 
 SEED_DAYS = timedelta(days=3)
 

@@ -9,6 +9,10 @@ Choices where the spec leaves room (each also in the report):
   no price is known, nothing is skipped.
 - A filter that cannot be evaluated (gap without a previous close) blocks the day when enabled.
 - Breakeven counts the bar in which the entry filled (its favourable extreme is a real print).
+
+Longer than 500 lines on purpose: one strategy, its spec rule by rule (levels, filters, the card,
+entries, brackets, breakeven, flatten, state); the indicator maths it shares lives in
+`trading/marketdata/levels.py`.
 """
 
 from __future__ import annotations
@@ -38,8 +42,7 @@ from trading.domain import (
     snap_to_tick,
     to_decimal,
 )
-from trading.strategies.base import JSON, SessionEvent, Strategy
-from trading.strategies.levels import (
+from trading.marketdata.levels import (
     atr,
     five_minute_bars,
     fraction_to_decimal,
@@ -48,6 +51,7 @@ from trading.strategies.levels import (
     session_bars,
     slice_bars,
 )
+from trading.strategies.base import JSON, SessionEvent, Strategy
 
 ATR5_FROM = time(8, 15)
 ATR5_PROVISIONAL_FROM = time(8, 10)

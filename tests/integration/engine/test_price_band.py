@@ -1,0 +1,45 @@
+"""The price band through the engine on the simulator: a bad print of 1e15 in the overnight window makes
+the strategy's long entry a stop at 1e15; risk refuses it with a readable reason and it never reaches
+the broker, while the sane short entry is placed as usual."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from tests.support.engine_harness import DAY, engine_on, sim_day
+from trading.demo.day import barrier
+from trading.domain import NotificationKind
+from trading.engine.jobs import Jobs, run_once
+from trading.sim.bars import MinuteBar
+from trading.store import Store
+
+ABSURD = Decimal("1e15")
+LONG = "overnight_range:MNQ:long:2026-02-10"
+SHORT = "overnight_range:MNQ:short:2026-02-10"
+
+
+async def test_a_strategy_entry_at_an_absurd_price_never_reaches_the_broker(store: Store) -> None:
+    async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day:
+        cid = day.cid("MNQ")
+        bad = DAY.window_start + timedelta(hours=8)  # a bad print in the middle of the night
+        normal = next(b for b in day.bars["MNQ"] if b.start == bad)
+        close = Decimal(str(normal.close))
+        day.sim.market.bars.add_minute_bar(cid, MinuteBar(int(bad.timestamp()), close, ABSURD, close, close, 100))
+        async with engine_on(day, store) as (engine, counter):
+            last = day.sim.exchange.books[cid].last
+            for sym in ("MNQ", "MES"):
+                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+            await barrier(engine, counter, DAY.rth_open)
+            jobs = Jobs(engine)
+            assert await run_once(store, day.clock, "open", DAY.rth_open, jobs.session("open", DAY)) == "ok"
+            await barrier(engine, counter, None)
+
+            placed = day.tagged()
+            assert SHORT in placed and LONG not in placed
+            assert all(o.stop_price is None or o.stop_price < ABSURD for o in day.sim.exchange.orders.values())
+            assert await store.orders.by_tag(LONG) is None  # refused before any intent was written
+            refusals = [m for m in await store.outbox.recent(100) if m.kind is NotificationKind.RISK]
+            reasons = [str(m.payload.get("text", "")) for m in refusals if m.payload.get("custom_tag") == LONG]
+            assert len(reasons) == 1
+            assert "beyond the price band of 2000 ticks" in reasons[0] and f"the last trade {last}" in reasons[0]

@@ -1,0 +1,101 @@
+"""A simulated trading day for engine tests: the simulator on a SimClock with weeks of seeded history
+and the demo day's overnight already in its bar store, and an engine wired to it over the wire."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from trading.calendar import trading_day
+from trading.clock import SimClock
+from trading.config import Settings, SimSettings
+from trading.demo.day import UserEventCounter, barrier, seed_history
+from trading.domain import Bar, to_decimal
+from trading.engine import Engine
+from trading.engine.setup import build_engine, close_engine, sim_gateway
+from trading.sim.bars import MinuteBar
+from trading.sim.gateway import SimGateway
+from trading.sim.options import SimOptions
+from trading.store import Store
+
+DAY = trading_day(date(2026, 2, 10))
+
+
+@dataclass
+class SimDay:
+    sim: SimGateway
+    clock: SimClock
+    bars: dict[str, list[Bar]]
+    history: dict[str, list[Bar]]
+
+    async def preload(self, store: Store) -> None:
+        """The weeks before the day into the store (as earlier runs would have left them)."""
+        for rows in self.history.values():
+            await store.bars.insert_many(rows)
+
+    def cid(self, symbol: str) -> str:
+        return self.sim.contract(symbol)
+
+    def tagged(self) -> dict[str, list[int]]:
+        """Broker order ids by customTag (a tag placed twice would list two ids)."""
+        out: dict[str, list[int]] = {}
+        for o in self.sim.exchange.orders.values():
+            if o.custom_tag:
+                out.setdefault(o.custom_tag, []).append(o.id)
+        return out
+
+    async def trade(self, symbol: str, price: Decimal | str, at: datetime | None = None) -> None:
+        when = at or self.clock.now()
+        if when > self.clock.now():
+            self.clock.set(when)
+        await self.sim.market.trade(self.cid(symbol), str(price), 1, at=when)
+
+
+@asynccontextmanager
+async def sim_day(at: datetime, seed: int = 7) -> AsyncIterator[SimDay]:
+    clock = SimClock(DAY.window_start - timedelta(minutes=1))
+    sim = SimGateway(SimSettings(port=0, seed=seed), clock=clock, options=SimOptions(token_lifetime_s=30 * 86400))
+    await sim.start(port=0)
+    try:
+        past: dict[str, list[Bar]] = {}
+        bars = seed_history(sim, DAY, seed, past)
+        for sym, rows in bars.items():
+            cid = sim.contract(sym)
+            overnight = [b for b in rows if b.start < DAY.rth_open]
+            for b in overnight:
+                o, h, lo, c = (to_decimal(x) for x in (b.open, b.high, b.low, b.close))
+                sim.market.bars.add_minute_bar(cid, MinuteBar(int(b.start.timestamp()), o, h, lo, c, 100))
+            last = to_decimal(overnight[-1].close)
+            book = sim.exchange.books[cid]
+            book.last, book.bid, book.ask = last, last - Decimal("0.25"), last + Decimal("0.25")
+        clock.set(at)
+        yield SimDay(sim, clock, bars, past)
+    finally:
+        await sim.stop()
+
+
+@asynccontextmanager
+async def engine_on(
+    day: SimDay, store: Store, settings: Settings | None = None, *, prefer_rust: bool = True
+) -> AsyncIterator[tuple[Engine, UserEventCounter]]:
+    engine = await build_engine(
+        settings or Settings(),
+        store,
+        day.clock,
+        sim_gateway(day.sim),
+        strategies=["overnight_range"],
+        prefer_rust=prefer_rust,
+    )
+    await day.preload(store)
+    counter = UserEventCounter(engine.account_id)
+    day.sim.exchange.sinks.append(counter)
+    try:
+        await engine.start()
+        await barrier(engine, counter, None)
+        yield engine, counter
+    finally:
+        day.sim.exchange.sinks.remove(counter)
+        await close_engine(engine)

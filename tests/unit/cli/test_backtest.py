@@ -1,0 +1,75 @@
+"""`tradebot backtest` and `tradebot bars import` end to end on a generated scenario day."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+
+from tests.support.scenario_days import Scenario, build
+from trading.backtest.bars_csv import load_csv, write_csv
+from trading.cli import main
+
+D = date(2025, 6, 11)
+LONG_DAY = {
+    time(9, 45): (20040.0, 20060.0, 20040.0, 20058.0),
+    time(10, 30): (20100.0, 20131.0, 20100.0, 20120.0),
+}
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "bars.csv"
+    write_csv(path, build(Scenario(D, rth=LONG_DAY)))
+    return path
+
+
+def test_csv_round_trip(csv_file: Path) -> None:
+    again = load_csv(csv_file)["MNQ"]
+    original = build(Scenario(D, rth=LONG_DAY))["MNQ"]
+    assert (again.ts == original.ts).all() and (again.high == original.high).all()
+
+
+def test_backtest_command_writes_json_and_chart(
+    csv_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, chart = tmp_path / "out.json", tmp_path / "equity.png"
+    code = main(["backtest", "--strategy", "overnight_range", "--symbol", "MNQ", "--from", "2025-06-11",
+                 "--to", "2025-06-11", "--bars", str(csv_file), "--json", str(out), "--chart", str(chart)])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "1 trades, net P&L 160.00" in printed and "win rate 100.0%" in printed
+    data = json.loads(out.read_text())
+    assert [f["price"] for f in data["fills"]] == ["20050.25", "20130.25"]
+    assert {"time", "side", "type", "price", "qty", "customTag", "reason"} <= set(data["fills"][0])
+    assert data["days"][0]["atrd"] == "40.000000"
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_backtest_command_refuses_bad_input(csv_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", "--strategy", "nope", "--from", "2025-06-11", "--to", "2025-06-11",
+                 "--bars", str(csv_file)]) == 2  # fmt: skip
+    assert "unknown strategy 'nope'" in capsys.readouterr().err
+    assert main(["backtest", "--symbol", "MES", "--from", "2025-06-11", "--to", "2025-06-11",
+                 "--bars", str(csv_file)]) == 1  # fmt: skip
+    assert "no 1-minute bars for MES" in capsys.readouterr().err
+    assert main(["backtest", "--symbol", "ZZ", "--from", "2025-06-11", "--to", "2025-06-11",
+                 "--bars", str(csv_file)]) == 2  # fmt: skip
+    assert "no contract spec for ZZ" in capsys.readouterr().err
+
+
+def test_bars_import_then_backtest_from_the_store(
+    csv_file: Path,
+    database_url: str,
+    store: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TRADEBOT_DATABASE__URL", database_url)
+    assert main(["bars", "import", str(csv_file)]) == 0
+    assert "imported" in capsys.readouterr().out
+    code = main(["backtest", "--symbol", "MNQ", "--from", "2025-06-11", "--to", "2025-06-11"])
+    assert code == 0
+    assert "1 trades, net P&L 160.00" in capsys.readouterr().out

@@ -1,0 +1,150 @@
+"""`tradebot bars import FILE.csv` and `tradebot bars backfill --symbol MNQ --days 30`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from trading.cli.backtest import contract_for
+from trading.cli.common import Subcommands, load, run
+
+IMPORT_BATCH = 50_000
+
+
+def _missing_credentials(username: str, api_key: str) -> str | None:
+    missing = [name for name, value in (("projectx.username", username), ("projectx.api_key", api_key)) if not value]
+    if not missing:
+        return None
+    return (
+        f"backfilling from the gateway needs {' and '.join(missing)} (set TRADEBOT_PROJECTX__USERNAME and "
+        "TRADEBOT_PROJECTX__API_KEY in .env); use --sim or --sim-url to backfill from the simulator"
+    )
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from trading.clock import LiveClock
+    from trading.marketdata.backfill import EXIT_USAGE, BackfillError, Login, backfill, in_process_sim, problem_with
+
+    settings = load(args)
+    problem = problem_with(args.symbol, args.days)
+    if problem is None and not (args.sim or args.sim_url):
+        px = settings.projectx
+        problem = _missing_credentials(px.username, px.api_key.get_secret_value())
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    symbol = args.symbol.strip().upper()
+
+    async def main() -> int:
+        fetching = tqdm(total=0, unit="request", desc=f"fetch {symbol}", file=sys.stderr)
+        storing: list[tqdm[Any]] = []  # opened when the fetch is done
+
+        def fetched(done: int, total: int, bars: int) -> None:
+            fetching.total = total
+            fetching.update(done - fetching.n)
+            fetching.set_postfix(bars=bars)
+
+        def stored(done: int, total: int) -> None:
+            if not storing:
+                fetching.close()
+                storing.append(tqdm(total=total, unit="bar", desc=f"store {symbol}", file=sys.stderr))
+            storing[0].update(done - storing[0].n)
+
+        async def go(login: Login) -> int:
+            now = LiveClock().now()
+            try:
+                done = await backfill(
+                    settings, login, symbol, args.days, now, fetch_progress=fetched, store_progress=stored
+                )
+            except BackfillError as exc:
+                failed: BackfillError | None = exc
+            else:
+                failed = None
+            fetching.close()
+            for bar in storing:
+                bar.close()
+            if failed is not None:
+                print(f"error: {failed}", file=sys.stderr)
+                return failed.exit_code
+            print(
+                f"{symbol}: stored {done.bars} 1-minute bars of {done.contract.id} from {done.start:%Y-%m-%d %H:%M} "
+                f"to {done.end:%Y-%m-%d %H:%M} UTC into {done.where}"
+            )
+            return 0
+
+        if args.sim:
+            async with in_process_sim(settings, symbol, args.days) as login:
+                return await go(login)
+        if args.sim_url:
+            sim = settings.sim
+            return await go(Login(args.sim_url.rstrip("/"), sim.username, sim.api_key.get_secret_value()))
+        px = settings.projectx
+        return await go(Login(px.base_url, px.username, px.api_key.get_secret_value()))
+
+    return run(main())
+
+
+async def import_csv(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from trading.backtest.bars_csv import from_ns, load_csv
+    from trading.domain import Bar
+    from trading.store import Store, open_database
+
+    try:
+        arrays = load_csv(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    total = sum(len(a.ts) for a in arrays.values())
+    async with await open_database(load(args)) as db:
+        store = Store(db.pool)
+        with tqdm(total=total, unit="bar", desc="import", file=sys.stderr) as bar:
+            for sym, a in arrays.items():
+                c = await contract_for(store, sym)
+                if not await store.contracts.get(c.id):
+                    await store.contracts.upsert(c)
+                for lo in range(0, len(a.ts), IMPORT_BATCH):
+                    hi = min(lo + IMPORT_BATCH, len(a.ts))
+                    batch = [
+                        Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]), float(a.low[i]),
+                            float(a.close[i]), float(a.volume[i]))
+                        for i in range(lo, hi)
+                    ]  # fmt: skip
+                    await store.bars.insert_many(batch)
+                    bar.update(hi - lo)
+        print(f"imported {total} bars ({', '.join(f'{s}: {len(a.ts)}' for s, a in arrays.items())}) into {db.where}")
+    return 0
+
+
+def register(sub: Subcommands) -> None:
+    bars = sub.add_parser(
+        "bars",
+        help="bar data: import a CSV, backfill from the gateway",
+        description="Fill the store with 1-minute bars.",
+    )
+    group = bars.add_subparsers(dest="bars_command", required=True, metavar="COMMAND")
+    imp = group.add_parser(
+        "import",
+        help="load a CSV of 1-minute bars into the store",
+        description="Load symbol,ts,open,high,low,close,volume (ts ISO-8601 UTC) into the store; existing bars "
+        "are replaced.",
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.set_defaults(fn=lambda args: run(import_csv(args)))
+    fill = group.add_parser(
+        "backfill",
+        help="fetch the last days of 1-minute bars from the gateway into the store",
+        description="Fetch 1-minute bars of the symbol's front-month contract for the last --days from the "
+        "configured gateway (or the simulator) and store them; bars already stored are replaced, so "
+        "running it again is safe.",
+    )
+    fill.add_argument("--symbol", required=True, help="contract root, e.g. MNQ, MES, NQ, ES")
+    fill.add_argument("--days", type=int, default=30, help="how many days back from now (default 30)")
+    source = fill.add_mutually_exclusive_group()
+    source.add_argument("--sim", action="store_true", help="from an in-process simulator (seeded random history)")
+    source.add_argument("--sim-url", metavar="URL", help="from a running simulator (tradebot sim)")
+    fill.set_defaults(fn=_backfill)

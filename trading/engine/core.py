@@ -1,0 +1,959 @@
+"""The engine: feed → bars → strategies → risk → execution, and user-hub events → store → outbox.
+
+One engine for paper and live: it talks to a ProjectX gateway (the simulator in paper mode, the
+real one live) through `ProjectXClient` (REST), an `OrderPath` (Rust executor or Python client) and
+the two SignalR hubs. Only the settings differ.
+
+- Strategies see the world through `EngineContext` (context.py). Their actions run right
+  after each handler, under one lock, so handlers never interleave.
+- An order is written to the store as an intent (by its deterministic customTag) before it is sent;
+  a tag already stored with a broker id is never sent again; a stored intent without one is first
+  looked up at the broker by tag (a crash between intent and answer).
+- Each strategy's state for the trading day is saved to `strategy_state` after every handler that
+  changed it and restored at start, so a restart mid-day continues.
+- Fills are stored once per broker trade id, with their notification in the same transaction.
+- At start and after every user-hub reconnect the engine reconciles orders, positions and today's
+  fills with REST (reconcile.py); until that agrees, `propose` refuses new orders.
+
+Longer than 500 lines on purpose: this is one class, the one owner of one account's state (orders,
+positions, exposure, intents) whose every change happens under its one lock. Splitting its methods
+into mixins would spread that state over files; what runs beside it without owning it already lives
+in the package (context, healing, lease, reconcile, jobs, summary, dry run, order path, bars).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time as walltime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from trading import notifications
+from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
+from trading.clock import Clock
+from trading.config import Settings
+from trading.domain import (
+    Bar,
+    Contract,
+    Decision,
+    Fill,
+    NotificationKind,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    PositionSide,
+    Quote,
+)
+from trading.engine.bars import BarCache, ns
+from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
+from trading.engine.healing import Healer
+from trading.engine.lease import hold_account, release_account
+from trading.engine.order_path import OrderPath, python_path
+from trading.engine.reconcile import ReconcileReport, reconcile
+from trading.marketdata.depth import DepthBook
+from trading.metrics import LatencyMetrics
+from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
+from trading.projectx.rest import ProjectXClient
+from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
+from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
+from trading.store.orders import Intent
+from trading.strategies import STRATEGIES
+from trading.strategies.base import AccountInfo, SessionEvent, Strategy, persist, restore
+from trading.streaming import (
+    AccountEvent,
+    DepthEvent,
+    FillEvent,
+    Hub,
+    MarketStream,
+    OrderEvent,
+    PositionEvent,
+    QuoteEvent,
+    StatusEvent,
+    StreamEvent,
+    StreamState,
+    TradesEvent,
+    UserStream,
+)
+
+log = logging.getLogger(__name__)
+
+BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
+HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
+REOPEN = time(18, 0)
+STOP_WAIT_S = 10.0  # a stop lets the handler in progress finish for this long before it cuts it
+
+
+def current_trading_day(now: datetime) -> TradingDay | None:
+    """The trading day whose overnight window or session `now` belongs to (after 18:00: the next one)."""
+    local = to_ny(now)
+    d = local.date()
+    if local.time() >= REOPEN or not is_trading_day(d):
+        d = next_trading_day(d)
+    try:
+        return trading_day(d)
+    except NotATradingDay:
+        return None
+
+
+class NotReady(Exception):
+    pass
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: ProjectXClient,
+        clock: Clock,
+        *,
+        account_id: int,
+        path: OrderPath | None = None,
+        metrics: LatencyMetrics | None = None,
+        strategies: Sequence[str] | None = None,
+        user_stream: UserStream | None = None,
+        market_stream: MarketStream | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.account_id = account_id
+        self.metrics = metrics or LatencyMetrics(clock, store.latency)
+        self.path: OrderPath = path or python_path(client, self.metrics)
+        self.user_stream = user_stream
+        self.market_stream = market_stream
+        names = (
+            list(strategies)
+            if strategies is not None
+            else [n for n in STRATEGIES if getattr(getattr(settings.strategies, n, None), "enabled", False)]
+        )
+        self.strategy_names = names
+        self.strategies: dict[str, Strategy[Any]] = {}
+        self.disabled: set[str] = set()  # stopped by an operator (persisted in strategy_control)
+        self.contracts: dict[str, Contract] = {}  # symbol -> contract
+        self.symbol_of: dict[str, str] = {}  # contract id -> symbol
+        self.bars: dict[str, BarCache] = {}
+        self.quotes: dict[str, Quote] = {}
+        self.books: dict[str, DepthBook] = {}  # contract id -> market depth (GatewayDepth)
+        self.orders: dict[int, Order] = {}
+        self.owner: dict[int, str] = {}  # broker order id -> strategy name
+        self.positions: dict[str, Position] = {}
+        self.actions: list[Action] = []
+        self.risk = RiskManager(settings.risk)
+        self.balance = Decimal(0)
+        self.realized_today = Decimal(0)
+        self._ready = asyncio.Event()  # reconciled with the broker; new orders refused until then
+        self.day: TradingDay | None = None
+        self._reserved: list[WorkingOrder] = []
+        self._unsaved_bars: list[Bar] = []
+        self._saved: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.events_seen = 0  # user-hub order/fill/position events handled (drivers wait on it)
+        # Newest quote time handled (the simulator sends a print's trade before its quote, on one
+        # connection: a quote handled means everything before it on the market hub was too).
+        self.market_seen_at: datetime | None = None
+        self.reconciles = 0
+        self.started = False
+        self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        if value:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    async def until_ready(self, within: float) -> bool:
+        """Wait (at most `within` seconds) for the engine to agree with the broker again; the healer
+        is asked to reconcile now. A session event must not meet a reconcile in progress (a token
+        refresh at 09:30, a hub reconnect) and have its orders refused for it."""
+        if not self.ready:
+            self.healer.wake()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), within)
+        return self.ready
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """The account's lease first (a second instance waits here, a hot standby), then contracts, bars,
+        risk state, strategies (state restored), streams, then reconcile."""
+        await hold_account(self)
+        now = self.clock.now()
+        self.day = current_trading_day(now)
+        for name, on in (await self.store.strategy_state.enabled_overrides()).items():
+            if on and name not in self.strategy_names and name in STRATEGIES:
+                self.strategy_names.append(name)  # started by an operator before this restart
+            elif not on:
+                self.disabled.add(name)
+        await self._add_symbols(sorted({s for n in self.strategy_names for s in self._symbols_of(n)}), now)
+        self.risk = await RiskManager.load(
+            self.settings.risk, RepositoryRiskStore(self.store.risk_state), self.account_id
+        )
+        for name in self.strategy_names:
+            await self._instantiate(name)
+        if self.user_stream is not None:
+            await self.user_stream.start()
+            await self.user_stream.subscribe_account(self.account_id)
+        if self.market_stream is not None:
+            await self.market_stream.start()
+            for c in self.contracts.values():
+                await self._subscribe(c)
+        await self.reconcile()
+        self.started = True
+        self._spawn(self.healer.run(), "engine-healer")
+
+    async def _add_symbols(self, symbols: Sequence[str], now: datetime) -> list[Contract]:
+        """Front-month contracts, stored bars and backfill for symbols the engine does not trade yet."""
+        added = []
+        for sym in symbols:
+            if sym in self.contracts:
+                continue
+            c = await self.client.front_month(sym)
+            self.contracts[sym] = c
+            self.symbol_of[c.id] = sym
+            await self.store.contracts.upsert(c)
+            self.bars[sym] = BarCache(c.id)
+            start = now - timedelta(days=HISTORY_DAYS)
+            self.bars[sym].add(await self.store.bars.range(c.id, "1m", start, now))
+            await self.backfill(sym, self.bars[sym].latest or start, now)
+            added.append(c)
+        return added
+
+    async def _subscribe(self, c: Contract) -> None:
+        assert self.market_stream is not None
+        self.books.setdefault(c.id, DepthBook(c.id))
+        await self.market_stream.subscribe_quotes(c.id)
+        await self.market_stream.subscribe_trades(c.id)
+        await self.market_stream.subscribe_depth(c.id)
+
+    async def _instantiate(self, name: str) -> Strategy[Any]:
+        cls = STRATEGIES[name]
+        strategy = cls(cls.config_from(getattr(self.settings.strategies, name)), EngineContext(self, name))
+        self.strategies[name] = strategy
+        if self.day is not None:
+            await restore(strategy, self.store.strategy_state, self.day.date)
+            self._saved[name] = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+        return strategy
+
+    # ------------------------------------------------------------------ operator control of one strategy
+    def active(self) -> list[Strategy[Any]]:
+        """The strategies that receive session events, bars and quotes (not stopped by an operator)."""
+        return [s for n, s in self.strategies.items() if n not in self.disabled]
+
+    async def enable(self, name: str, by: str = "") -> bool:
+        """Start one strategy while running (added with its symbols if it was not loaded); persisted.
+        False when it was running already."""
+        if name not in STRATEGIES:
+            raise KeyError(name)
+        async with self._lock:
+            was_running = name in self.strategies and name not in self.disabled
+            await self.store.strategy_state.set_enabled(name, True, by, at=self.clock.now())
+            self.disabled.discard(name)
+            if name not in self.strategies:
+                for c in await self._add_symbols(self._symbols_of(name), self.clock.now()):
+                    if self.market_stream is not None:
+                        await self._subscribe(c)
+                if name not in self.strategy_names:
+                    self.strategy_names.append(name)
+                await self._instantiate(name)
+            return not was_running
+
+    async def disable(self, name: str, by: str = "") -> bool:
+        """Stop one strategy: no more events, so no new orders (its working orders and brackets stay
+        at the broker, still tracked); persisted. False when it was stopped already."""
+        if name not in STRATEGIES:
+            raise KeyError(name)
+        async with self._lock:
+            was_running = name in self.strategies and name not in self.disabled
+            await self.store.strategy_state.set_enabled(name, False, by, at=self.clock.now())
+            self.disabled.add(name)
+            return was_running
+
+    async def stop(self) -> None:
+        """Stop handling, stop the feeds, let the account go. Never hangs: each step that does not end
+        within STOP_WAIT_S is logged with its stack and left behind, so the lease is always released."""
+        # The handler in progress finishes first (a fill's cancel sent and the strategy's state saved):
+        # cut in the middle, the saved state would lag what was done at the broker until the next
+        # start's reconcile hands the fill over again. A handler waiting on a lost lease or a dead
+        # broker is cut after STOP_WAIT_S.
+        held = await _ended(asyncio.ensure_future(self._lock.acquire()), "the handler in progress")
+        try:
+            with contextlib.suppress(Exception):
+                await self.flush_bars()
+            tasks = list(self._tasks)
+            for t in tasks:
+                t.cancel()
+            await _ended(asyncio.gather(*tasks, return_exceptions=True), "the engine's tasks", tasks)
+        finally:
+            if held:
+                self._lock.release()
+        for hub, stream in (("market", self.market_stream), ("user", self.user_stream)):
+            if stream is not None:
+                await _ended(asyncio.ensure_future(stream.stop()), f"the {hub} feed's stop")
+        await _ended(asyncio.ensure_future(self.metrics.flush()), "the latency flush")
+        await release_account(self)  # last: a standby takes over only once this one handles nothing
+
+    def _symbols_of(self, name: str) -> tuple[str, ...]:
+        cfg = getattr(self.settings.strategies, name, None)
+        return tuple(getattr(cfg, "symbols", ()))
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing being handled or carried out right now (drivers wait for it)."""
+        return not self._lock.locked() and not self.actions
+
+    # ------------------------------------------------------------------ views for strategies and risk
+    def bar_cache(self, symbol: str) -> BarCache:
+        return self.bars[symbol]
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        c = self.contracts[symbol]
+        q = self.quotes.get(c.id)
+        if q is not None and q.last is not None:
+            return q.last
+        a = self.bars[symbol].arrays()
+        return c.snap(float(a.close[-1])) if len(a.ts) else None
+
+    def orders_of(self, name: str) -> list[Order]:
+        return [o for oid, o in self.orders.items() if self.owner.get(oid) == name]
+
+    def account_info(self) -> AccountInfo:
+        return AccountInfo(self.account_id, self.balance, self._day_pnl(), self.settings.risk.daily_loss_limit)
+
+    def _unrealized(self) -> Decimal:
+        total = Decimal(0)
+        for cid, p in self.positions.items():
+            sym = self.symbol_of.get(cid)
+            q = self.quotes.get(cid)
+            if sym is not None and q is not None and q.last is not None:
+                total += p.unrealized(self.contracts[sym], q.last)
+        return total
+
+    def _day_pnl(self) -> Decimal:
+        return self.realized_today + self._unrealized()
+
+    def exposure(self) -> Exposure:
+        working = [
+            WorkingOrder(o.contract_id, o.side, o.size)
+            for o in self.orders.values()
+            if o.status.is_working and o.parent_id is None
+        ]
+        return Exposure(
+            positions={
+                cid: p.size * (1 if p.side is PositionSide.LONG else -1) for cid, p in self.positions.items() if p.size
+            },
+            working=working + self._reserved,
+            realized_today=self.realized_today,
+            unrealized=self._unrealized(),
+            balance=self.balance,
+            last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars),
+        )
+
+    def check_risk(self, request: OrderRequest) -> Decision:
+        if not self.ready:
+            return Decision(False, "the engine has not reconciled with the broker yet; no new orders until it has")
+        return self.risk.check(request, self.exposure(), self.clock.now())
+
+    def reserve(self, request: OrderRequest) -> None:
+        """Count an approved proposal as working until it is placed (a second proposal sees it)."""
+        self._reserved.append(WorkingOrder(request.contract_id, request.side, request.size))
+
+    # ------------------------------------------------------------------ bars
+    async def load_bars(self, start: datetime, end: datetime) -> None:
+        """Bars from the store, then whatever the broker has after the newest stored bar (stored too)."""
+        for sym, c in self.contracts.items():
+            cache = self.bars[sym]
+            cache.add(await self.store.bars.range(c.id, "1m", start, end))
+            await self.backfill(sym, cache.latest or start, end)
+
+    async def backfill(self, symbol: str, start: datetime, end: datetime) -> int:
+        c = self.contracts[symbol]
+        try:
+            bars = await self.client.retrieve_bars(c.id, start, end, "1m", include_partial=False)
+        except ProjectXError as exc:
+            log.warning("bar backfill for %s failed: %s", symbol, exc)
+            return 0
+        closed = [b for b in bars if b.start + timedelta(minutes=1) <= end]
+        if closed:
+            await self.store.bars.insert_many(closed)
+            self.bars[symbol].add(closed)
+        return len(closed)
+
+    async def catch_up_bars(self) -> None:
+        """Close the aggregators' bars up to now and fill any gap from the broker (before levels are read)."""
+        now = self.clock.now()
+        for sym in self.contracts:
+            await self._closed_bars(sym, self.bars[sym].aggregator.advance(ns(now)))
+        await self.flush_bars()
+        for sym in self.contracts:
+            # The broker's bars are the reference for levels: re-read the whole overnight window (a
+            # dropped print on the feed must not move the range), and anything after it.
+            start = self.day.window_start if self.day is not None else now - timedelta(days=1)
+            latest = self.bars[sym].latest
+            if latest is not None and latest < start:
+                start = latest
+            await self.backfill(sym, start, now)
+
+    async def flush_bars(self) -> None:
+        """Write the bars closed on the feed since the last flush (one COPY for many bars)."""
+        if self._unsaved_bars:
+            bars, self._unsaved_bars = self._unsaved_bars, []
+            await self.store.bars.insert_many(bars)
+
+    async def _closed_bars(self, symbol: str, rows: list[Any]) -> None:
+        if not rows:
+            return
+        bars = self.bars[symbol].add_tuples(rows)
+        self._unsaved_bars += bars
+        if len(self._unsaved_bars) >= BAR_FLUSH:
+            await self.flush_bars()
+        for bar in bars:
+            for strategy in self.active():
+                if symbol in strategy.symbols:
+                    strategy.on_bar(symbol, bar)
+        await self._after()
+
+    # ------------------------------------------------------------------ session events (scheduler jobs call these)
+    async def session_event(self, event: SessionEvent, day: TradingDay, only: str | None = None) -> int:
+        """Tell the running strategies (or only `only`) of a session event; the orders it placed, counted.
+
+        Strategies hear it only once the engine agrees with the broker (bounded by
+        `engine.ready_wait_s`): a reconcile in progress (a token refresh at 09:30, a hub rebuild)
+        must not get the open's entries refused."""
+        async with self._lock:
+            if self.day is None or self.day.date != day.date:
+                self.day = day
+                realized, fees = await self.store.fills.realized_pnl(
+                    self.account_id, day.window_start, self.clock.now()
+                )
+                self.realized_today = realized - fees
+            if event in (SessionEvent.PRE_OPEN, SessionEvent.OPEN):
+                await self.catch_up_bars()
+        deadline = walltime.monotonic() + self.settings.engine.ready_wait_s
+        while True:
+            await self.until_ready(max(0.0, deadline - walltime.monotonic()))
+            async with self._lock:
+                if not self.ready and walltime.monotonic() < deadline:
+                    continue  # it changed again while we waited for the lock
+                if not self.ready:
+                    log.warning("%s: the engine still disagrees with the broker; strategies told", event.value)
+                for strategy in self.active():
+                    if only is None or strategy.name == only:
+                        strategy.on_session_event(event, day)
+                placing = sum(1 for a in self.actions if isinstance(a, Place))
+                await self._drain()
+                await self._persist(force=True)
+                return placing
+
+    # ------------------------------------------------------------------ stream handlers
+    async def on_market(self, batch: Sequence[StreamEvent]) -> None:
+        for ev in batch:
+            if isinstance(ev, QuoteEvent):
+                q = ev.quote
+                self.quotes[q.contract_id] = q
+                sym = self.symbol_of.get(q.contract_id)
+                if sym is not None:
+                    async with self._lock:
+                        for strategy in self.active():
+                            if sym in strategy.symbols:
+                                strategy.on_quote(sym, q)
+                        if self.actions:
+                            await self._drain()
+                            await self._persist()
+                self._seen_market(q.ts_event)
+            elif isinstance(ev, TradesEvent):
+                sym = self.symbol_of.get(ev.contract_id)
+                if sym is None:
+                    continue
+                agg = self.bars[sym].aggregator
+                rows: list[Any] = []
+                for t in ev.ticks:
+                    rows += agg.push(ns(t.ts_event), float(t.price), float(t.size))
+                async with self._lock:
+                    await self._closed_bars(sym, rows)
+            elif isinstance(ev, DepthEvent):
+                book = self.books.get(ev.contract_id)
+                if book is not None:
+                    book.apply(ev.levels)
+            elif isinstance(ev, StatusEvent) and ev.is_alert:
+                await self.store.outbox.enqueue(
+                    NotificationKind.ALERT, dict(notifications.alert("Market feed", ev.message))
+                )
+
+    def _seen_market(self, at: datetime) -> None:
+        if self.market_seen_at is None or at > self.market_seen_at:
+            self.market_seen_at = at
+
+    async def on_user(self, batch: Sequence[StreamEvent]) -> None:
+        """Apply a user-hub batch in order. Events the store cannot take now (the database down) are
+        held by the healer, with everything after them, and applied when it is back: none is dropped."""
+        if self.healer.held:
+            self.healer.hold(batch, RuntimeError("events held before are still waiting"))
+            return
+        for i, ev in enumerate(batch):
+            try:
+                await self.apply_user_event(ev)
+            except Exception as exc:
+                if store_unreachable(exc):
+                    self.healer.hold(batch[i:], exc)
+                    return
+                # Not a store outage (a bug, a surprise shape): the broker's truth heals it.
+                log.exception("an account event could not be applied; reconciling")
+                self.ready = False
+                self.healer.wake()
+
+    async def apply_user_event(self, ev: StreamEvent) -> None:
+        if isinstance(ev, OrderEvent):
+            async with self._lock:
+                await self.apply_order(ev.order)
+        elif isinstance(ev, FillEvent):
+            async with self._lock:
+                await self.apply_fill(ev.fill)
+        elif isinstance(ev, PositionEvent):
+            await self.store.positions.record(ev.position, at=self.clock.now())
+            self.apply_position(ev.position, ev.closed)
+        elif isinstance(ev, AccountEvent):
+            if ev.account.id == self.account_id:
+                self.balance = ev.account.balance
+        elif isinstance(ev, StatusEvent):
+            await self._on_status(ev)
+        if isinstance(ev, OrderEvent | FillEvent | PositionEvent):
+            self.events_seen += 1
+
+    async def _on_status(self, ev: StatusEvent) -> None:
+        if ev.is_alert:
+            await self.store.outbox.enqueue(
+                NotificationKind.ALERT, dict(notifications.alert("Account feed", ev.message))
+            )
+        if ev.hub is Hub.USER and ev.state in (StreamState.DISCONNECTED, StreamState.LOGOUT):
+            self.ready = False
+        if ev.hub is Hub.USER and ev.state in (StreamState.RECONNECTED, StreamState.TOKEN_REFRESHED):
+            self.ready = False  # the healer reconciles (and retries until the store and broker agree)
+            self.healer.wake()
+
+    def apply_position(self, position: Position, closed: bool = False) -> None:
+        if closed or position.size == 0:
+            self.positions.pop(position.contract_id, None)
+        else:
+            self.positions[position.contract_id] = position
+
+    def _owner_of(self, order: Order) -> str | None:
+        if order.id is not None and order.id in self.owner:
+            return self.owner[order.id]
+        if order.custom_tag:
+            head = order.custom_tag.split(":", 1)[0]
+            if head in self.strategies:
+                return head
+        if order.parent_id is not None:
+            return self.owner.get(order.parent_id)
+        return None
+
+    async def apply_order(self, order: Order, *, notify: bool = True) -> None:
+        """A broker order state (hub event or REST read): store, cache, tell its strategy."""
+        oid = order.id
+        if oid is None:
+            return
+        before = self.orders.get(oid)
+        stored = await self.store.orders.upsert_broker_order(order, at=self.clock.now())
+        if order.custom_tag is None and stored.custom_tag is not None:
+            order = replace(order, custom_tag=stored.custom_tag)
+        self.orders[oid] = order
+        name = self._owner_of(order)
+        if name is not None:
+            self.owner[oid] = name
+        changed = before is None or before.status is not order.status or before.stop_price != order.stop_price
+        done = order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+        was_live = before is None or before.status is not OrderStatus.SUSPENDED
+        if notify and changed and done and name is not None and was_live:
+            await self.store.outbox.enqueue(
+                NotificationKind.ORDER,
+                dict(notifications.order(order.status.value, order, _contract_of(self, order.contract_id))),
+                dedupe_key=f"order-{order.id}-{order.status.value}",
+            )
+        if name is not None and changed:
+            self.strategies[name].on_order_update(order)
+            await self._after()
+
+    async def apply_fill(self, fill: Fill) -> bool:
+        """Store a fill once (with its notification); tell the owning strategy. False for a repeat."""
+        kind = notifications.fill_kind(fill)
+        payload = dict(notifications.fill(fill, _contract_of(self, fill.contract_id)))
+        async with self.store.transaction() as tx:
+            if not await tx.fills.insert(fill):
+                return False
+            await tx.outbox.enqueue(kind, payload, dedupe_key=f"fill-{fill.id}")
+        if not fill.voided:
+            self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
+        await self.hand_over(fill)
+        return True
+
+    async def hand_over(self, fill: Fill) -> None:
+        """Tell a stored fill's strategy, carry out what it asks, save its state; then mark the fill
+        handled. A fill stored but never marked (the process died in between) is handed over again by
+        the next reconcile: a strategy takes a repeated fill as a no-op, a repeated cancel finds its
+        order done, a repeated notification has the same key, so handing over twice changes nothing."""
+        order = self.orders.get(fill.order_id)
+        if order is None:
+            try:
+                order = await self.client.order_by_id(self.account_id, fill.order_id)
+            except ProjectXError as exc:  # left unhandled: the next reconcile tries again
+                log.warning("order %s of fill %s unknown: %s", fill.order_id, fill.id, exc)
+                return
+            await self.apply_order(order, notify=False)
+        name = self._owner_of(order)
+        if name is not None:
+            filled = replace(order, status=OrderStatus.FILLED, fill_volume=order.size, filled_price=fill.price)
+            self.strategies[name].on_fill(filled, fill.price, fill.size, fill.ts_event)
+        for trip in self.risk.mark(self.exposure(), self.clock.now()):
+            self.actions.append(
+                Notify("risk", NotificationKind.RISK, dict(notifications.risk("Kill switch", trip.reason)))
+            )
+            if trip.mode is KillMode.HALTED:  # cancel everything and flatten, outside this handler
+                self._spawn(self.flatten_all(f"kill switch: {trip.reason}"), "engine-halt")
+        await self.risk.save(RepositoryRiskStore(self.store.risk_state), self.account_id)
+        await self._after()
+        await self.store.fills.mark_handled(fill.id, at=self.clock.now())
+
+    # ------------------------------------------------------------------ actions
+    async def _after(self) -> None:
+        await self._drain()
+        await self._persist()
+
+    async def _drain(self) -> None:
+        try:
+            await self._carry_out()
+        finally:
+            self._reserved.clear()
+
+    async def _carry_out(self) -> None:
+        while self.actions:
+            action = self.actions.pop(0)
+            try:
+                if isinstance(action, Place):
+                    await self.place(action.request, action.strategy)
+                elif isinstance(action, Cancel):
+                    await self._cancel(action.order)
+                elif isinstance(action, ModifyStop):
+                    await self._modify_stop(action.order, action.price)
+                elif isinstance(action, Notify):
+                    payload = notifications.stored(action.payload, action.strategy)
+                    day = (self.day.date if self.day is not None else self.clock.now().date()).isoformat()
+                    once = notifications.content_key(action.kind, payload, day)
+                    await self.store.outbox.enqueue(action.kind, payload, dedupe_key=once)
+            except ProjectXError as exc:
+                log.warning("%s failed: %s", type(action).__name__, exc)
+                key = self.healer.retry_later(action, exc) if isinstance(action, Cancel | ModifyStop) else None
+                await self.store.outbox.enqueue(
+                    NotificationKind.ALERT,
+                    dict(notifications.alert(f"{type(action).__name__} failed", str(exc))),
+                    dedupe_key=None if key is None else f"action-failed-{key}",
+                )
+            except Exception as exc:
+                if store_unreachable(exc):  # kept, in order: the healer carries it out when the store is back
+                    self.actions.insert(0, action)
+                raise
+
+    async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
+        """Intent first, then the broker, once per customTag whatever happened before."""
+        tag = request.custom_tag
+        stored = await self.store.orders.by_tag(tag)
+        if stored is not None and stored.id is not None:
+            return stored.id  # placed before (this run or an earlier one)
+        if stored is None:
+            try:
+                await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+            except DuplicateOrderTag:
+                return await self.place(request, strategy)
+        else:  # an intent without a broker id: did the broker get it before we died?
+            found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
+            if found is not None and found.id is not None:
+                await self.adopt(tag, found, strategy)
+                return found.id
+        return await self.send(request, strategy)
+
+    async def adopt(self, tag: str, found: Order, strategy: str | None) -> None:
+        """The broker has the order of an intent we never heard back about: attach it and carry on."""
+        assert found.id is not None
+        if strategy is not None:
+            self.owner[found.id] = strategy
+        await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
+        await self.apply_order(found)
+
+    async def send(self, request: OrderRequest, strategy: str | None) -> int | None:
+        """Send a recorded intent and settle it: the broker id attached, or rejected, or (when the
+        broker did not take it: rate limit, unreachable) left for the healer to send again."""
+        tag = request.custom_tag
+        try:
+            order_id = await self.path.place(request)
+        except OrderRejected as exc:
+            self.healer.settled(tag)
+            await self.store.orders.update_status(
+                custom_tag=tag, status=OrderStatus.REJECTED, detail=str(exc), at=self.clock.now()
+            )
+            rejected = _order_of(request, exc.order_id, OrderStatus.REJECTED)
+            await self.store.outbox.enqueue(
+                NotificationKind.ORDER,
+                dict(
+                    notifications.order("rejected", rejected, _contract_of(self, request.contract_id), error=str(exc))
+                ),
+                dedupe_key=f"order-rejected-{tag}",
+            )
+            if strategy is not None:
+                self.strategies[strategy].on_order_update(rejected)
+            return None
+        except UncertainOutcome as exc:
+            log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, exc)
+            self.ready = False
+            self.healer.wake()
+            return None
+        except ProjectXError as exc:  # refused before the broker took it (429, 5xx, unreachable)
+            self.healer.defer(tag, exc)
+            await self.store.outbox.enqueue(
+                NotificationKind.ALERT,
+                dict(notifications.alert("Order not placed yet", f"{tag}: {exc}; retrying with the same tag")),
+                dedupe_key=f"intent-retry-{tag}",
+            )
+            return None
+        self.healer.settled(tag)
+        if strategy is not None:
+            self.owner[order_id] = strategy
+        current = await self.store.orders.by_tag(tag)
+        if current is not None and current.id is None:
+            await self.store.orders.attach_broker_id(tag, order_id, at=self.clock.now())
+        if order_id not in self.orders:
+            self.orders[order_id] = _order_of(request, order_id, OrderStatus.OPEN)
+        await self.store.outbox.enqueue(
+            NotificationKind.ORDER,
+            dict(
+                notifications.order(
+                    "placed", self.orders[order_id], _contract_of(self, request.contract_id), request=request
+                )
+            ),
+            dedupe_key=f"order-placed-{tag}",
+        )
+        return order_id
+
+    async def reject_intent(self, intent: Intent, reason: str) -> None:
+        """Give up an intent the broker never took: stored rejected, its strategy told, the trader too."""
+        tag = intent.request.custom_tag
+        rejected = await self.store.orders.update_status(
+            custom_tag=tag, status=OrderStatus.REJECTED, detail=reason, at=self.clock.now()
+        )
+        await self.store.outbox.enqueue(
+            NotificationKind.ORDER,
+            dict(notifications.order("rejected", rejected, _contract_of(self, rejected.contract_id), error=reason)),
+            dedupe_key=f"order-rejected-{tag}",
+        )
+        name = intent.strategy or tag.split(":", 1)[0]
+        if name in self.strategies:
+            self.strategies[name].on_order_update(rejected)
+
+    async def _cancel(self, order: Order) -> None:
+        current = self.orders.get(order.id or -1, order)
+        if order.id is None or not current.status.is_working:
+            return
+        await self.path.cancel(self.account_id, order.id)
+
+    async def _modify_stop(self, order: Order, price: Decimal) -> None:
+        if order.id is None:
+            return
+        await self.path.modify(self.account_id, order.id, stop_price=price)
+        await self.store.outbox.enqueue(
+            NotificationKind.ORDER,
+            dict(notifications.order("modified", order, _contract_of(self, order.contract_id), stop_price=price)),
+            dedupe_key=f"order-modified-{order.id}-{price}",
+        )
+
+    async def _persist(self, force: bool = False) -> None:
+        if self.day is None:
+            return
+        for name, strategy in self.strategies.items():
+            state = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+            if force or self._saved.get(name) != state:
+                await persist(strategy, self.store.strategy_state, self.day.date)
+                self._saved[name] = state
+
+    # ------------------------------------------------------------------ housekeeping (scheduler jobs)
+    async def refresh_token(self) -> None:
+        """A fresh session token (the hubs follow it: they rebuild with the new token)."""
+        await self.client.refresh_token()
+
+    async def healthy(self) -> bool:
+        """The broker answers and the user hub is connected."""
+        ok = await self.client.ping()
+        return ok and (self.user_stream is None or self.user_stream.connected)
+
+    # ------------------------------------------------------------------ reconciliation, flatten, summary
+    async def reconcile(self) -> ReconcileReport:
+        if not await self.healer.apply_held():
+            raise DatabaseUnavailable("account events are held until the database is back; reconcile postponed")
+        async with self._lock:
+            report = await reconcile(self)
+            self.reconciles += 1
+            await self._after()
+            return report
+
+    async def flatten_all(self, reason: str) -> dict[str, list[Any]]:
+        """Cancel every working order and close every position (the kill switch, an operator)."""
+        cancelled: list[int] = []
+        closed: list[str] = []
+        errors: list[str] = []  # keeps going past a failure; the caller shows what failed
+        for o in await self.client.search_open_orders(self.account_id):
+            if o.id is not None:
+                try:
+                    await self.path.cancel(self.account_id, o.id)
+                    cancelled.append(o.id)
+                except ProjectXError as exc:
+                    errors.append(f"cancel #{o.id}: {exc}")
+        for p in await self.client.open_positions(self.account_id):
+            try:
+                await self.path.close(self.account_id, p.contract_id)
+                closed.append(p.contract_id)
+            except ProjectXError as exc:
+                errors.append(f"close {p.contract_id}: {exc}")
+        await self.store.outbox.enqueue(
+            NotificationKind.RISK, dict(notifications.risk("Flattened", reason, cancelled=cancelled, closed=closed))
+        )
+        return {"cancelled": cancelled, "closed": closed, "errors": errors}
+
+    # ------------------------------------------------------------------ orders asked for from outside (services)
+    # A slash command, the CLI or a job asks; the engine decides, with the risk check and the exposure
+    # every strategy order sees, and places through the same path (trading.services is the caller).
+    async def submit(self, request: OrderRequest, source: str) -> Submitted:
+        """Risk, reservation and placement (intent, customTag, send, settle) under the engine's lock,
+        exactly as for a strategy's proposal. A tag asked for before is never sent again."""
+        tag = request.custom_tag
+        async with self._lock:
+            if request.contract_id not in self.symbol_of:
+                await self._follow(request.contract_id)
+            stored = await self.store.orders.by_tag(tag)
+            if stored is not None and (stored.id is not None or stored.status is not OrderStatus.INTENT):
+                return Submitted(stored.id, stored, duplicate=True)
+            if stored is not None:  # an intent without a broker id: the broker may have it already
+                since = self.clock.now() - timedelta(days=1)
+                found = await self.client.find_order_by_tag(self.account_id, tag, since)
+                if found is not None and found.id is not None:
+                    await self.apply_order(found)
+                    return Submitted(found.id, found, duplicate=True)
+            decision = self.check_risk(request)
+            if not decision:
+                log.info("%s order %s refused by risk: %s", source, tag, decision.reason)
+                return Submitted(None, stored, refused=decision.reason)
+            self.reserve(request)
+            reserved = self._reserved[-1]
+            try:
+                order_id = await self.place(request, None)
+            finally:
+                if reserved in self._reserved:  # placed: now counted among the working orders
+                    self._reserved.remove(reserved)
+            after = await self.store.orders.by_tag(tag)
+            if order_id is None and after is not None and after.status is OrderStatus.REJECTED:
+                said = await self.store.orders.history(custom_tag=tag)
+                return Submitted(None, after, rejected=said[-1].detail if said else "rejected by the broker")
+            return Submitted(order_id, after)
+
+    async def _follow(self, contract_id: str) -> None:
+        """A contract no strategy trades (a trader's order on it): on the engine's market feed from now
+        on, so its position is marked to market and its prices checked like any other. Its bars are
+        backfilled in the background (the order does not wait for weeks of history)."""
+        c = await self.client.contract_by_id(contract_id)
+        if c.symbol in self.contracts:  # another month of a followed symbol: the feed keeps the one it has
+            return
+        await self.store.contracts.upsert(c)
+        self.contracts[c.symbol] = c
+        self.symbol_of[c.id] = c.symbol
+        self.bars[c.symbol] = BarCache(c.id)
+        if self.market_stream is not None:
+            await self._subscribe(c)
+        now = self.clock.now()
+        self._spawn(self.backfill(c.symbol, now - timedelta(days=HISTORY_DAYS), now), f"engine-backfill-{c.symbol}")
+
+    async def cancel_order(self, order_id: int) -> None:
+        """Cancel one working order at the broker (its order event then updates the engine's view)."""
+        async with self._lock:
+            await self.path.cancel(self.account_id, order_id)
+
+    async def modify_order(
+        self,
+        order_id: int,
+        *,
+        size: int | None = None,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> None:
+        async with self._lock:
+            await self.path.modify(self.account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price)
+
+    async def close_position(self, contract_id: str) -> None:
+        async with self._lock:
+            await self.path.close(self.account_id, contract_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What became of an order asked for from outside: placed (`order_id`), a tag seen before
+    (`duplicate`), refused by risk (`refused`), rejected by the broker (`rejected`), or none of
+    these (`order_id` None: the outcome is uncertain and left to reconciliation by tag)."""
+
+    order_id: int | None
+    order: Order | None  # the stored order or intent, when there is one
+    duplicate: bool = False
+    refused: str = ""
+    rejected: str = ""
+
+
+
+def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:
+    return Order(
+        id=order_id,
+        account_id=request.account_id,
+        contract_id=request.contract_id,
+        side=request.side,
+        type=request.type,
+        size=request.size,
+        status=status,
+        custom_tag=request.custom_tag,
+        limit_price=request.limit_price,
+        stop_price=request.stop_price,
+    )
+
+
+def _contract_of(engine: Engine, contract_id: str) -> Contract | None:
+    """The contract of an id the engine trades (its symbol and tick size for a notification)."""
+    symbol = engine.symbol_of.get(contract_id)
+    return engine.contracts.get(symbol) if symbol is not None else None
+
+
+async def _ended(step: asyncio.Future[Any], what: str, tasks: Sequence[asyncio.Task[Any]] = ()) -> bool:
+    """Wait up to STOP_WAIT_S for one step of a stop; True when it ended well. One that does not end
+    (a task that swallowed its cancellation, a feed that does not close) is logged with the stacks of
+    `tasks` still running and left behind: `asyncio.wait` never waits for a cancellation to land."""
+    done, _ = await asyncio.wait({step}, timeout=STOP_WAIT_S)
+    if not done:
+        stuck = [t for t in tasks if not t.done()]
+        stacks = "".join(f"\n  {t.get_name()}: {t.get_coro()!r} at {t.get_stack(limit=8)}" for t in stuck)
+        log.error("engine stop: %s did not end within %.0f s; going on%s", what, STOP_WAIT_S, stacks)
+        step.cancel()
+        return False
+    if step.cancelled() or step.exception() is not None:
+        log.warning("engine stop: %s failed: %r", what, None if step.cancelled() else step.exception())
+        return False
+    return True
