@@ -18,7 +18,7 @@ async def _handler(batch: Sequence[StreamEvent]) -> None:
 
 def test_python_path_when_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRADEBOT_RUST", "0")
-    m = new_market_stream("http://x/hubs/market", _handler, lambda: "t", bar_period_ns=60)
+    m = new_market_stream("http://x/hubs/market", _handler, lambda: "t")
     u = new_user_stream("http://x/hubs/user", _handler, lambda: "t")
     assert type(m) is MarketHub and type(u) is UserHub
 

@@ -1,5 +1,5 @@
-//! SignalR JSON hub protocol: record-separator framing (frames may span websocket messages),
-//! handshake, pings, completions, and decode of the Gateway events into typed records.
+//! Decode of the ProjectX Gateway hub events carried in SignalR invocations into typed messages
+//! (`messages.rs`), with the Python models' validation rules for user events.
 //!
 //! Malformed input never panics: a bad frame (truncated, wrong types) or an unknown target is
 //! counted, reported through [`Decoded::Skipped`] with a reason, and the stream goes on. In arrays
@@ -8,155 +8,11 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::wire::*;
-
-/// Splits a byte stream into frames at the record separator; keeps a partial tail.
-#[derive(Debug, Default)]
-pub struct Framer {
-    buf: Vec<u8>,
-}
-
-impl Framer {
-    /// Append `data` and call `f` on every complete frame (without its separator).
-    pub fn feed(&mut self, data: &[u8], mut f: impl FnMut(&[u8])) {
-        let mut rest = data;
-        if !self.buf.is_empty() {
-            match rest.iter().position(|&b| b == RECORD_SEPARATOR) {
-                None => {
-                    self.buf.extend_from_slice(rest);
-                    return;
-                }
-                Some(i) => {
-                    self.buf.extend_from_slice(&rest[..i]);
-                    let frame = std::mem::take(&mut self.buf);
-                    if !frame.is_empty() {
-                        f(&frame);
-                    }
-                    rest = &rest[i + 1..];
-                }
-            }
-        }
-        for part in rest.split_inclusive(|&b| b == RECORD_SEPARATOR) {
-            if part.last() == Some(&RECORD_SEPARATOR) {
-                if part.len() > 1 {
-                    f(&part[..part.len() - 1]);
-                }
-            } else {
-                self.buf.extend_from_slice(part);
-            }
-        }
-    }
-
-    pub fn pending(&self) -> usize {
-        self.buf.len()
-    }
-}
-
-/// A quote update as sent (often partial). Times are ns since the epoch (µs precision, UTC).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct QuotePatch {
-    pub last: Option<f64>,
-    pub bid: Option<f64>,
-    pub ask: Option<f64>,
-    pub volume: Option<i64>,
-    pub ts: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TradeRec {
-    pub price: f64,
-    pub ts: i64,
-    pub kind: i64,
-    pub volume: i64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DepthRec {
-    pub ts: Option<i64>,
-    pub kind: i64,
-    pub price: f64,
-    pub volume: i64,
-    pub current_volume: Option<i64>,
-}
-
-/// A GatewayUserOrder item, validated like the Python twin's `OrderModel` + `convert.order_from_wire`
-/// (enums checked, pydantic's lax coercions for numbers/booleans, times as ns since the epoch).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderRec {
-    pub id: i64,
-    pub account_id: i64,
-    pub contract_id: String,
-    pub symbol_id: Option<String>,
-    pub creation_timestamp: Option<i64>,
-    pub update_timestamp: Option<i64>,
-    pub status: i64,
-    pub kind: i64,
-    pub side: i64,
-    pub size: i64,
-    pub limit_price: Option<f64>,
-    pub stop_price: Option<f64>,
-    pub trail_price: Option<f64>,
-    pub fill_volume: i64,
-    pub filled_price: Option<f64>,
-    pub custom_tag: Option<String>,
-    pub parent_order_id: Option<i64>,
-    pub linked_order_id: Option<i64>,
-}
-
-/// A GatewayUserPosition item (`PositionModel`). `closed` when size is 0 or the type is 0 (flat);
-/// `long` is the side (a flat position keeps what its type said: short only for type 2).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PositionRec {
-    pub id: i64,
-    pub account_id: i64,
-    pub contract_id: String,
-    pub creation_timestamp: Option<i64>,
-    pub kind: i64,
-    pub size: i64,
-    pub average_price: f64,
-    pub closed: bool,
-    pub long: bool,
-}
-
-/// A GatewayUserTrade item (`TradeModel`); a fill needs a time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FillRec {
-    pub id: i64,
-    pub account_id: i64,
-    pub contract_id: String,
-    pub creation_timestamp: i64,
-    pub price: f64,
-    pub profit_and_loss: Option<f64>,
-    pub fees: f64,
-    pub side: i64,
-    pub size: i64,
-    pub voided: bool,
-    pub order_id: i64,
-}
-
-/// A GatewayUserAccount item (`AccountModel`; isVisible and simulated default to true).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccountRec {
-    pub id: i64,
-    pub name: String,
-    pub balance: f64,
-    pub can_trade: bool,
-    pub is_visible: bool,
-    pub simulated: bool,
-}
-
-/// One decoded hub event.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    Quote(String, QuotePatch),
-    Trades(String, Vec<TradeRec>),
-    Depth(String, Vec<DepthRec>),
-    Order(Option<i64>, OrderRec),
-    Position(PositionRec),
-    Fill(FillRec),
-    Account(AccountRec),
-    Logout,
-}
+use super::messages::{DepthRec, Event, QuotePatch, QuoteState, TradeRec};
+use crate::common::time::parse_ts;
+use crate::common::wire::*;
+use crate::signalr::frames::{self, Message};
+use crate::signalr::framing::Framer;
 
 /// What one frame was.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,20 +24,6 @@ pub enum Decoded {
     Close(Option<String>),
     Ignored(u8),
     Skipped(String),
-}
-
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(rename = "type", default)]
-    kind: Option<u8>,
-    #[serde(borrow, default)]
-    target: Option<&'a str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(rename = "invocationId", default)]
-    invocation_id: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -258,30 +100,36 @@ impl Decoder {
         Self::default()
     }
 
+    /// A decoder for a connection whose handshake is done (`signalr::handshake`).
+    pub fn after_handshake() -> Self {
+        Decoder {
+            handshaken: true,
+            ..Self::default()
+        }
+    }
+
     /// Decode one frame (without separator). Never panics.
     pub fn decode(&mut self, frame: &[u8]) -> Decoded {
         self.stats.frames += 1;
-        let frame: Frame<'_> = match serde_json::from_slice(frame) {
-            Ok(f) => f,
+        let msg = match frames::parse(frame, self.handshaken) {
+            Ok(m) => m,
             Err(e) => {
                 self.stats.malformed += 1;
-                return Decoded::Skipped(format!("bad frame: {e}"));
+                return Decoded::Skipped(e);
             }
         };
-        if !self.handshaken && frame.kind.is_none() {
-            self.handshaken = true;
-            return Decoded::Handshake(frame.error);
-        }
-        match frame.kind {
-            Some(MSG_INVOCATION) => self.invocation(frame.target, frame.arguments),
-            Some(MSG_COMPLETION) => Decoded::Completion(frame.invocation_id, frame.error),
-            Some(MSG_PING) => Decoded::Ping,
-            Some(MSG_CLOSE) => Decoded::Close(frame.error),
-            Some(k) => Decoded::Ignored(k),
-            None => {
-                self.stats.malformed += 1;
-                Decoded::Skipped("frame without a type".into())
+        match msg {
+            Message::Handshake(err) => {
+                self.handshaken = true;
+                Decoded::Handshake(err.map(Into::into))
             }
+            Message::Invocation { target, arguments } => self.invocation(target, arguments),
+            Message::Completion(id, err) => {
+                Decoded::Completion(id.map(Into::into), err.map(Into::into))
+            }
+            Message::Ping => Decoded::Ping,
+            Message::Close(err) => Decoded::Close(err.map(Into::into)),
+            Message::Ignored(k) => Decoded::Ignored(k),
         }
     }
 
@@ -415,7 +263,8 @@ impl Decoder {
 /// Field readers with the Python twin's (pydantic lax mode) rules for user-hub payloads: absent vs
 /// null vs wrong type as `trading/projectx/models.py` reads them.
 pub mod lax {
-    use super::{parse_ts, AccountRec, FillRec, OrderRec, PositionRec};
+    use crate::common::time::parse_ts;
+    use crate::realtime::messages::{AccountRec, FillRec, OrderRec, PositionRec};
     use serde_json::{Map, Value};
 
     type Obj = Map<String, Value>;
@@ -663,112 +512,27 @@ fn depth(raw: &RawValue) -> Result<DepthRec, String> {
     })
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn num(s: &[u8]) -> Result<i64, String> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return Err("not an ISO-8601 timestamp".into());
-    }
-    Ok(s.iter().fold(0i64, |a, &b| a * 10 + i64::from(b - b'0')))
-}
-
-/// ISO-8601 -> ns since the epoch (UTC), truncated to µs like the Python twin; the `0001-01-01`
-/// "N/A" sentinel gives None. Accepts `Z`, `±HH:MM`, no zone (UTC), any fraction length.
-pub fn parse_ts(text: &str) -> Result<Option<i64>, String> {
-    let b = text.trim().as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return Err(format!("not an ISO-8601 timestamp: {:.40}", text));
-    }
-    let (y, mo, d) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
-    let (h, mi, s) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 59 {
-        return Err(format!("timestamp out of range: {:.40}", text));
-    }
-    let mut i = 19;
-    let mut micros = 0i64;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let frac = &b[start..i];
-        if frac.is_empty() {
-            return Err("empty fraction".into());
-        }
-        for k in 0..6 {
-            micros = micros * 10 + frac.get(k).map_or(0, |&c| i64::from(c - b'0'));
-        }
-    }
-    let offset_s = match &b[i..] {
-        [] | [b'Z'] | [b'z'] => 0,
-        [sign @ (b'+' | b'-'), hh1, hh2, b':', mm1, mm2] => {
-            let v = num(&[*hh1, *hh2])? * 3600 + num(&[*mm1, *mm2])? * 60;
-            if *sign == b'-' {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return Err(format!("bad zone in timestamp: {:.40}", text)),
-    };
-    if y == 1 {
-        return Ok(None);
-    }
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset_s;
-    Ok(Some(secs * 1_000_000_000 + micros * 1_000))
-}
-
-/// decode_burst(data) -> (frames, events, skipped): frame and decode a recorded byte stream and
-/// merge its quotes per contract, all in Rust (the decode cost alone, for the benchmark).
-#[pyo3::pyfunction]
-pub fn decode_burst(py: pyo3::Python<'_>, data: Vec<u8>) -> (u64, u64, u64) {
-    py.detach(move || {
-        let mut framer = Framer::default();
-        let mut decoder = Decoder::new();
-        decoder.handshaken = true;
-        let mut merged: std::collections::HashMap<String, QuotePatch> =
-            std::collections::HashMap::new();
-        let (mut events, mut skipped) = (0u64, 0u64);
-        framer.feed(&data, |f| match decoder.decode(f) {
-            Decoded::Events(ev) => {
-                for e in ev {
-                    events += 1;
-                    if let Event::Quote(cid, p) = e {
-                        let q = merged.entry(cid).or_default();
-                        q.last = p.last.or(q.last);
-                        q.bid = p.bid.or(q.bid);
-                        q.ask = p.ask.or(q.ask);
-                        q.volume = p.volume.or(q.volume);
-                        q.ts = p.ts.or(q.ts);
-                    }
+/// Frame and decode a recorded byte stream and merge its quotes per contract, all in Rust:
+/// `(frames, events, skipped)` (the decode cost alone, for the benchmark).
+pub fn decode_burst(data: &[u8]) -> (u64, u64, u64) {
+    let mut framer = Framer::default();
+    let mut decoder = Decoder::after_handshake();
+    let mut merged: std::collections::HashMap<String, QuoteState> =
+        std::collections::HashMap::new();
+    let (mut events, mut skipped) = (0u64, 0u64);
+    framer.feed(data, |f| match decoder.decode(f) {
+        Decoded::Events(ev) => {
+            for e in ev {
+                events += 1;
+                if let Event::Quote(cid, p) = e {
+                    merged.entry(cid).or_default().merge(p);
                 }
             }
-            Decoded::Skipped(_) => skipped += 1,
-            _ => {}
-        });
-        (decoder.stats.frames, events, skipped)
-    })
-}
-
-pub fn register(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-    use pyo3::types::PyModuleMethods;
-    m.add_function(pyo3::wrap_pyfunction!(decode_burst, m)?)?;
-    Ok(())
+        }
+        Decoded::Skipped(_) => skipped += 1,
+        _ => {}
+    });
+    (decoder.stats.frames, events, skipped)
 }
 
 #[cfg(test)]
