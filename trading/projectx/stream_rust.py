@@ -238,7 +238,7 @@ class _RustTransport:
             self._unfollow()
             self._unfollow = None
         if self._client is not None:
-            self._client.stop()  # the reader delivers what is queued, then ends on ("end",)
+            self._client.stop()  # the reader delivers what is queued, then ends on the EndRecord
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
             _done, pending = await asyncio.wait({reader}, timeout=self._connect_timeout_s)

@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::models::*;
+use super::reconcile::*;
 use super::timing::{RetrySchedule, Stopwatch};
 use super::transport::{attempt, build_client, Attempt};
 use crate::common::time::{format_ts, now_ns};
@@ -31,139 +32,6 @@ const PLACE_LOOKBACK_NS: i64 = 60_000_000_000;
 /// Asks for a fresh access token (after a 401).
 pub type Refresh =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
-
-/// How to find out whether a mutation with an unknown outcome happened.
-#[derive(Debug, Clone, PartialEq)]
-enum Reconcile {
-    Place {
-        account_id: i64,
-        tag: String,
-        since_ns: i64,
-    },
-    Modify {
-        account_id: i64,
-        order_id: i64,
-        size: Option<i64>,
-        limit: Option<f64>,
-        stop: Option<f64>,
-        trail: bool,
-    },
-    Cancel {
-        account_id: i64,
-        order_id: i64,
-    },
-    Close {
-        account_id: i64,
-        contract_id: String,
-    },
-    Nothing,
-}
-
-/// What a reconciliation found.
-#[derive(Debug, Clone, PartialEq)]
-enum Found {
-    Done(Option<i64>),
-    Rejected(i64, String, Option<i64>),
-    Absent,
-    Unknown(String),
-    Uncertain(String),
-}
-
-fn status_name(s: i64) -> &'static str {
-    match s {
-        STATUS_FILLED => "filled",
-        STATUS_CANCELLED => "cancelled",
-        STATUS_EXPIRED => "expired",
-        STATUS_REJECTED => "rejected",
-        _ => "settled",
-    }
-}
-
-fn field_i64(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(Value::as_i64)
-}
-
-/// The order carrying `tag` among `orders`.
-fn with_tag(orders: Option<Vec<Value>>, tag: &str) -> Option<Value> {
-    orders
-        .unwrap_or_default()
-        .into_iter()
-        .find(|o| o.get("customTag").and_then(Value::as_str) == Some(tag))
-}
-
-/// A place whose answer was lost, judged by the order found with its tag (if any).
-fn place_found(hit: Option<Value>) -> Found {
-    match hit {
-        None => Found::Absent,
-        Some(o) if field_i64(&o, "status") == Some(STATUS_REJECTED) => Found::Rejected(
-            PLACE_ORDER_REJECTED,
-            "rejected (found by its tag after the answer was lost)".into(),
-            field_i64(&o, "id"),
-        ),
-        Some(o) => Found::Done(field_i64(&o, "id")),
-    }
-}
-
-/// A modify whose answer was lost, judged by the order as it is now.
-fn modify_found(order: &Value, rec: &Reconcile) -> Found {
-    let Reconcile::Modify {
-        order_id,
-        size,
-        limit,
-        stop,
-        trail,
-        ..
-    } = rec
-    else {
-        return Found::Unknown("not a modify".into());
-    };
-    let same_f = |key: &str, want: &Option<f64>| {
-        want.is_none() || order.get(key).and_then(Value::as_f64) == *want
-    };
-    if (size.is_none() || field_i64(order, "size") == *size)
-        && same_f("limitPrice", limit)
-        && same_f("stopPrice", stop)
-        && !trail
-    {
-        return Found::Done(Some(*order_id));
-    }
-    match field_i64(order, "status") {
-        Some(s @ (STATUS_FILLED | STATUS_CANCELLED | STATUS_EXPIRED | STATUS_REJECTED)) => {
-            Found::Rejected(
-                MODIFY_REJECTED,
-                format!("the order is already {}", status_name(s)),
-                Some(*order_id),
-            )
-        }
-        _ => Found::Absent,
-    }
-}
-
-/// A cancel whose answer was lost, judged by the order as it is now.
-fn cancel_found(order: &Value, order_id: i64) -> Found {
-    match field_i64(order, "status") {
-        Some(STATUS_CANCELLED | STATUS_PENDING_CANCELLATION) => Found::Done(Some(order_id)),
-        Some(s @ (STATUS_FILLED | STATUS_EXPIRED | STATUS_REJECTED)) => Found::Rejected(
-            CANCEL_REJECTED,
-            format!("the order is already {}", status_name(s)),
-            Some(order_id),
-        ),
-        _ => Found::Absent,
-    }
-}
-
-/// A close whose answer was lost, judged by the open positions.
-fn close_found(positions: Option<Vec<Value>>, contract_id: &str) -> Found {
-    let open = positions.unwrap_or_default().iter().any(|p| {
-        p.get("contractId").and_then(Value::as_str) == Some(contract_id)
-            && field_i64(p, "size").unwrap_or(0) != 0
-    });
-    if open {
-        Found::Uncertain(format!("{contract_id} is still open after a lost answer"))
-    } else {
-        Found::Done(None)
-    }
-}
 
 /// The order path against one gateway: a pooled HTTP client, the session token, the retry
 /// schedule and a cache of contract ids by symbol.

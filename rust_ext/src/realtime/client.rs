@@ -11,6 +11,9 @@
 //! answered the same way (stale alert, forced reconnect) without asking about market hours.
 //! Reconnects are serialised by one lock, as in the Python twin; status and log lines are queued
 //! as records with the events, in order.
+//!
+//! Over 500 lines on purpose: connect, loss, rebuild and the watchdogs share one lock, one
+//! connection generation and one stop signal; split apart, those invariants would be spread.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -31,53 +31,6 @@ fn order(tag: &str) -> PlaceOrder {
     }
 }
 
-#[test]
-fn reconciliations_judge_what_the_broker_has() {
-    let orders = Some(vec![json!({"id": 4, "customTag": "a", "status": 1})]);
-    assert_eq!(
-        place_found(with_tag(orders.clone(), "a")),
-        Found::Done(Some(4))
-    );
-    assert_eq!(place_found(with_tag(orders, "b")), Found::Absent);
-    let refused = Some(vec![json!({"id": 4, "customTag": "a", "status": 5})]);
-    assert!(matches!(
-        place_found(with_tag(refused, "a")),
-        Found::Rejected(PLACE_ORDER_REJECTED, _, Some(4))
-    ));
-    let rec = Reconcile::Modify {
-        account_id: 1,
-        order_id: 9,
-        size: Some(2),
-        limit: Some(10.5),
-        stop: None,
-        trail: false,
-    };
-    let as_asked = json!({"size": 2, "limitPrice": 10.5, "status": 1});
-    assert_eq!(modify_found(&as_asked, &rec), Found::Done(Some(9)));
-    assert_eq!(
-        modify_found(&json!({"size": 1, "status": 1}), &rec),
-        Found::Absent
-    );
-    assert_eq!(
-        modify_found(&json!({"size": 1, "status": 2}), &rec),
-        Found::Rejected(
-            MODIFY_REJECTED,
-            "the order is already filled".into(),
-            Some(9)
-        )
-    );
-    assert_eq!(cancel_found(&json!({"status": 7}), 9), Found::Done(Some(9)));
-    assert_eq!(cancel_found(&json!({"status": 1}), 9), Found::Absent);
-    assert!(matches!(
-        cancel_found(&json!({"status": 4}), 9),
-        Found::Rejected(CANCEL_REJECTED, m, _) if m.ends_with("expired")
-    ));
-    let open = Some(vec![json!({"contractId": "C", "size": 1})]);
-    assert!(matches!(close_found(open, "C"), Found::Uncertain(_)));
-    let flat = Some(vec![json!({"contractId": "C", "size": 0})]);
-    assert_eq!(close_found(flat, "C"), Found::Done(None));
-}
-
 #[tokio::test]
 async fn a_lost_place_is_found_by_its_tag_not_sent_twice() {
     let search = json!({"success": true, "errorCode": 0, "orders": [{"id": 77, "customTag": "x", "status": 1}]});
