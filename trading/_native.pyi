@@ -1,7 +1,6 @@
 """Type stub for the Rust extension `trading._native` (rust_ext/)."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,11 +123,150 @@ class OrderExecutor:
     def close_position(self, account_id: int, contract_id: str) -> Awaitable[CallResult]: ...
     def partial_close(self, account_id: int, contract_id: str, size: int) -> Awaitable[CallResult]: ...
     def find_by_tag(self, account_id: int, custom_tag: str, since_ns: int) -> Awaitable[CallResult]: ...
+    def noop(self) -> Awaitable[CallResult]:
+        """A call without I/O: what crossing into the runtime and back to asyncio costs."""
+        ...
+
+class QuoteRecord:
+    """A contract's quote after merging an update (prices as floats, times in ns since the epoch)."""
+
+    contract_id: str
+    last: float | None
+    bid: float | None
+    ask: float | None
+    volume: int | None
+    ts_ns: int | None
+
+class TradePrint:
+    """One trade print; `aggressor` is the wire's TradeLogType (0 buy, 1 sell)."""
+
+    price: float
+    ts_ns: int
+    aggressor: int
+    volume: int
+
+class TradesRecord:
+    contract_id: str
+    prints: list[TradePrint]
+
+class DepthEntry:
+    """One depth level; `dom_type` is the wire's DomType."""
+
+    ts_ns: int | None
+    dom_type: int
+    price: float
+    volume: int
+    current_volume: int | None
+
+class DepthRecord:
+    contract_id: str
+    levels: list[DepthEntry]
+
+class OrderRecord:
+    """A GatewayUserOrder item (validated as `OrderModel`), with its wrapper's action if any."""
+
+    action: int | None
+    id: int
+    account_id: int
+    contract_id: str
+    symbol_id: str | None
+    created_ns: int | None
+    updated_ns: int | None
+    status: int
+    order_type: int
+    side: int
+    size: int
+    limit_price: float | None
+    stop_price: float | None
+    trail_price: float | None
+    fill_volume: int
+    filled_price: float | None
+    custom_tag: str | None
+    parent_order_id: int | None
+    linked_order_id: int | None
+
+class PositionRecord:
+    """A GatewayUserPosition item: `closed` when flat, `long` its side."""
+
+    id: int
+    account_id: int
+    contract_id: str
+    opened_ns: int | None
+    position_type: int
+    size: int
+    average_price: float
+    closed: bool
+    long: bool
+
+class FillRecord:
+    """A GatewayUserTrade item (a fill)."""
+
+    id: int
+    order_id: int
+    account_id: int
+    contract_id: str
+    ts_ns: int
+    price: float
+    profit_and_loss: float | None
+    fees: float
+    side: int
+    size: int
+    voided: bool
+
+class AccountRecord:
+    id: int
+    name: str
+    balance: float
+    can_trade: bool
+    is_visible: bool
+    simulated: bool
+
+class StatusRecord:
+    """A connection state change (a `trading.streaming.StreamState` value) and its message."""
+
+    state: str
+    message: str
+
+class LogRecord:
+    """A log line for Python's logger (`level` as in `logging`)."""
+
+    level: int
+    message: str
+
+class MalformedRecord:
+    """Bad frames and bad items skipped since the last count."""
+
+    count: int
+
+class LogoutRecord:
+    """The broker logged this session out."""
+
+class MarketHoursRecord:
+    """The watchdog found the feed silent: answer with `HubClient.market_hours(open)`."""
+
+class EndRecord:
+    """The client stopped: the last record."""
+
+HubRecord = (
+    QuoteRecord
+    | TradesRecord
+    | DepthRecord
+    | OrderRecord
+    | PositionRecord
+    | FillRecord
+    | AccountRecord
+    | StatusRecord
+    | LogRecord
+    | MalformedRecord
+    | LogoutRecord
+    | MarketHoursRecord
+    | EndRecord
+)
 
 class HubClient:
     """A supervised SignalR hub client (tokio-tungstenite): reconnect with backoff, re-subscription,
     token from `token()` at every connect, stale-feed watchdog (events) and keep-alive watchdog (frames
-    of any kind, pings included); see rust_ext/src/stream.rs."""
+    of any kind, pings included); see rust_ext/src/realtime/."""
 
     def __init__(
         self,
@@ -139,10 +277,6 @@ class HubClient:
         keep_alive_s: float = 10.0,
         reconnect_delays_s: list[float] = ...,
         stale_after_s: float | None = None,
-        bar_period_ns: int | None = None,
-        origin_ns: int = 0,
-        tz_utc: list[int] | None = None,
-        tz_offset: list[int] | None = None,
         keepalive_stale_s: float | None = None,
     ) -> None: ...
     def start(self) -> Awaitable[None]: ...
@@ -152,17 +286,10 @@ class HubClient:
     def subscribe(self, method: str, key: str, args_json: str) -> Awaitable[str | None]: ...
     def unsubscribe(self, method: str, unmethod: str, key: str, args_json: str) -> Awaitable[str | None]: ...
     def market_hours(self, open: bool) -> None: ...
-    def next_batch(self) -> Awaitable[list[tuple[Any, ...]]]:
-        """Records since the last call: ("q", cid, last, bid, ask, volume, ts_ns), ("t", cid, rows),
-        ("d", cid, rows), ("bar", cid, bar), ("forming", cid, bar|None), ("o", action, ...order fields),
-        ("p", (account, contract, long, size, avg), (opened_ns, id, closed)),
-        ("f", (id, order_id, account, contract, side, size), (price, ts_ns, fees, pnl, voided)),
-        ("a", id, name, balance, can_trade, is_visible, simulated), ("logout",), ("bad", n),
-        ("status", state, message), ("log", level, message), ("market_hours",) (answer with
-        `market_hours(open)`), ("end",) after `stop()`."""
+    def next_batch(self) -> Awaitable[list[HubRecord]]:
+        """Records since the last call, in order (waits until there is one); `EndRecord` last after
+        `stop()`. A `MarketHoursRecord` is answered with `market_hours(open)`."""
         ...
-    def advance(self, now_ns: int) -> list[tuple[str, _BarTuple]]: ...
-    def forming(self, contract_id: str) -> _BarTuple | None: ...
     @property
     def connected(self) -> bool: ...
     @property

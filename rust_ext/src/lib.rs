@@ -1,22 +1,17 @@
-//! `trading._native`: the Rust hot paths of tradebot. This file only registers the pieces.
+//! `trading._native`: the Rust hot paths of tradebot, in the adapter shape (NautilusTrader's
+//! `crates/adapters/*/src/`): core modules without pyo3, tested with `cargo test`, and their
+//! bindings in `python/`.
+
+pub mod bars;
+pub mod common;
+pub mod executor;
+pub mod python;
+pub mod realtime;
+pub mod signalr;
 
 use pyo3::prelude::*;
 
-pub mod bars;
-pub mod executor;
-pub mod http;
-pub mod signalr;
-pub mod stream;
-pub mod ticks;
-pub mod wire;
-pub mod zone;
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    bars::register(m)?;
-    executor::register(m)?;
-    stream::register(m)?;
-    signalr::register(m)?;
-    Ok(())
+    python::register(m)
 }

@@ -1,6 +1,6 @@
-"""How Rust executor results cross back into asyncio (`into_awaitable` in executor.rs): many calls
-in flight at once all complete (the loop's inbox is drained in batches), a cancelled call does
-not disturb the ones after it, and each new event loop gets its own wake-up."""
+"""How Rust executor results cross back into asyncio (`into_awaitable` in rust_ext/src/python/bridge.rs):
+many calls in flight at once all complete (the loop's inbox is drained in batches), a cancelled call
+does not disturb the ones after it, and each new event loop gets its own wake-up."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def ny_zone(start_year: int = 2000, end_year: int = 2050, name: str = "America/N
 
 
 class Bucketer:
-    """Python twin of `zone.rs`: which bucket `[start, end)` holds a UTC instant."""
+    """Python twin of `rust_ext/src/bars/zone.rs`: which bucket `[start, end)` holds a UTC instant."""
 
     def __init__(self, period_ns: int, origin_ns: int = 0, zone: Zone | None = None) -> None:
         if period_ns <= 0:
@@ -168,7 +168,7 @@ class BarAggregator(Protocol):
 
 
 class PyBarAggregator:
-    """Python twin of the Rust `BarAggregator` (`ticks.rs`)."""
+    """Python twin of the Rust `BarAggregator` (`rust_ext/src/bars/ticks.rs`)."""
 
     def __init__(self, period_ns: int, origin_ns: int = 0, zone: Zone | None = None) -> None:
         self._b = Bucketer(period_ns, origin_ns, zone)

@@ -3,15 +3,16 @@ interface: `RustMarketStream` and `RustUserStream`.
 
 They are the signalrcore hubs of `realtime.py` with the transport swapped. In Rust: connection,
 framing, handshake, pings, invocations/completions, JSON decode (market and user events, the
-models' rules), quote merging, and the supervision: the token read from the
-token provider at every (re)connect, reconnect with backoff, re-invocation of every remembered
-subscription, connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed
-watchdog (events) and the keep-alive watchdog (frames of any kind, pings included). Python receives
-one batch of records per crossing (`HubClient.next_batch`), builds the same event objects as
-`realtime.py`, runs the batching consumer, and answers the watchdog's
-market-hours question on the loop (the predicate is Python's). The token provider is called from a
-Rust worker thread (holding the GIL) at every (re)connect: it must be a plain read such as
-`ProjectXClient.token`, never something that needs the event loop.
+models' rules), quote merging, and the supervision: the token read from the token provider at every
+(re)connect, reconnect with backoff, re-invocation of every remembered subscription,
+connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed watchdog (events)
+and the keep-alive watchdog (frames of any kind, pings included). Python receives one batch of
+typed records per crossing (`HubClient.next_batch`: `QuoteRecord`, `TradesRecord`, `OrderRecord`,
+`StatusRecord`, ... declared in `trading/_native.pyi`), builds the same event objects as
+`realtime.py`, runs the batching consumer, and answers the watchdog's market-hours question on the
+loop (the predicate is Python's). The token provider is called from a Rust worker thread (holding
+the GIL) at every (re)connect: it must be a plain read such as `ProjectXClient.token`, never
+something that needs the event loop.
 
 The hub carries no bars: the engine aggregates trade prints itself (`trading.marketdata`), so this
 adapter never depends on the layer above it.
@@ -26,7 +27,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from trading import domain, native
 from trading.projectx import convert
@@ -47,6 +49,17 @@ from trading.streaming import (
     StreamState,
     TradesEvent,
 )
+
+if TYPE_CHECKING:
+    from trading._native import (
+        AccountRecord,
+        DepthRecord,
+        FillRecord,
+        OrderRecord,
+        PositionRecord,
+        QuoteRecord,
+        TradesRecord,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -88,52 +101,54 @@ def _dt_opt(ns: int | None) -> datetime | None:
 
 
 _RUST_LOST = "lost"  # what `HubClient.subscribe` resolves to when no completion came
-_USER_KINDS = frozenset({"o", "p", "f", "a"})
 _POSITION_SIDE = {True: domain.PositionSide.LONG, False: domain.PositionSide.SHORT}
+Handler = Callable[[Any, datetime, list[StreamEvent]], None]
 
 
-def _user_event(rec: tuple[Any, ...], now: datetime) -> StreamEvent:
-    """One typed user record from `HubConn.next_batch` as the event the signalrcore path builds."""
-    kind = rec[0]
-    if kind == "o":
-        (_, action, oid, account_id, contract_id, side, otype, size, status, tag,
-         limit, stop, trail, fill_volume, filled, created, updated, parent, linked) = rec  # fmt: skip
-        order = domain.Order(
-            id=oid,
-            account_id=account_id,
-            contract_id=contract_id,
-            side=convert.side_from_wire(side),
-            type=convert.order_type_from_wire(otype),
-            size=size,
-            status=convert.order_status_from_wire(status),
-            custom_tag=tag,
-            limit_price=_dec(limit),
-            stop_price=_dec(stop),
-            trail_price=_dec(trail),
-            fill_volume=fill_volume,
-            filled_price=_dec(filled),
-            created_at=_dt_opt(created),
-            updated_at=_dt_opt(updated),
-            parent_id=parent,
-            linked_id=linked,
-        )
-        return OrderEvent(order, action=action)
-    if kind == "p":
-        (account_id, contract_id, long, size, avg), (opened, pid, closed) = rec[1], rec[2]
-        position = domain.Position(
-            account_id, contract_id, _POSITION_SIDE[long], 0 if closed else abs(size), _dec(avg) or Decimal(0),
-            _dt_opt(opened), pid,
-        )  # fmt: skip
-        return PositionEvent(position, closed=closed)
-    if kind == "f":
-        (fid, order_id, account_id, contract_id, side, size), (price, ts, fees, pnl, voided) = rec[1], rec[2]
-        fill = domain.Fill(
-            fid, order_id, account_id, contract_id, convert.side_from_wire(side), size, _dec(price) or Decimal(0),
-            _dt(ts, now), _dec(fees) or Decimal(0), _dec(pnl), voided, now,
-        )  # fmt: skip
-        return FillEvent(fill)
-    _, aid, name, balance, can_trade, is_visible, simulated = rec
-    return AccountEvent(domain.Account(aid, name, _dec(balance) or Decimal(0), can_trade, is_visible, simulated))
+def _order_event(rec: OrderRecord) -> StreamEvent:
+    order = domain.Order(
+        id=rec.id,
+        account_id=rec.account_id,
+        contract_id=rec.contract_id,
+        side=convert.side_from_wire(rec.side),
+        type=convert.order_type_from_wire(rec.order_type),
+        size=rec.size,
+        status=convert.order_status_from_wire(rec.status),
+        custom_tag=rec.custom_tag,
+        limit_price=_dec(rec.limit_price),
+        stop_price=_dec(rec.stop_price),
+        trail_price=_dec(rec.trail_price),
+        fill_volume=rec.fill_volume,
+        filled_price=_dec(rec.filled_price),
+        created_at=_dt_opt(rec.created_ns),
+        updated_at=_dt_opt(rec.updated_ns),
+        parent_id=rec.parent_order_id,
+        linked_id=rec.linked_order_id,
+    )
+    return OrderEvent(order, action=rec.action)
+
+
+def _position_event(rec: PositionRecord) -> StreamEvent:
+    position = domain.Position(
+        rec.account_id, rec.contract_id, _POSITION_SIDE[rec.long], 0 if rec.closed else abs(rec.size),
+        _dec(rec.average_price) or Decimal(0), _dt_opt(rec.opened_ns), rec.id,
+    )  # fmt: skip
+    return PositionEvent(position, closed=rec.closed)
+
+
+def _fill_event(rec: FillRecord, now: datetime) -> StreamEvent:
+    fill = domain.Fill(
+        rec.id, rec.order_id, rec.account_id, rec.contract_id, convert.side_from_wire(rec.side), rec.size,
+        _dec(rec.price) or Decimal(0), _dt(rec.ts_ns, now), _dec(rec.fees) or Decimal(0), _dec(rec.profit_and_loss),
+        rec.voided, now,
+    )  # fmt: skip
+    return FillEvent(fill)
+
+
+def _account_event(rec: AccountRecord) -> StreamEvent:
+    return AccountEvent(
+        domain.Account(rec.id, rec.name, _dec(rec.balance) or Decimal(0), rec.can_trade, rec.is_visible, rec.simulated)
+    )
 
 
 class _RustTransport:
@@ -208,7 +223,7 @@ class _RustTransport:
         for (method, key), args in self._subscriptions.items():  # made before start: remembered only
             await client.subscribe(method, key, json.dumps(args))
         self._consumer = asyncio.create_task(self._consume(), name=f"{self.hub}-hub-consumer")
-        self._reader = asyncio.create_task(self._read(client), name=f"{self.hub}-rust-reader")
+        self._reader = asyncio.create_task(self._read(mod, client), name=f"{self.hub}-rust-reader")
         try:
             await client.start()
         except BaseException as exc:
@@ -226,7 +241,7 @@ class _RustTransport:
             self._unfollow()
             self._unfollow = None
         if self._client is not None:
-            self._client.stop()  # the reader delivers what is queued, then ends on ("end",)
+            self._client.stop()  # the reader delivers what is queued, then ends on the EndRecord
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
             _done, pending = await asyncio.wait({reader}, timeout=self._connect_timeout_s)
@@ -275,41 +290,40 @@ class _RustTransport:
             log.exception("%s hub: the market-hours check failed; treating the market as closed", self.hub)
             return False
 
-    async def _read(self, client: Any) -> None:
+    async def _read(self, mod: ModuleType, client: Any) -> None:
+        data = self._data_handlers(mod)
         while True:
-            batch: list[tuple[Any, ...]] = await client.next_batch()
+            batch: list[Any] = await client.next_batch()
             self.stats["connects"] = client.connects
             self.stats["stale"] = client.stale
             events: list[StreamEvent] = []
             end = False
             now = datetime.now(UTC)
             for rec in batch:
-                kind = rec[0]
-                if kind == "bad":
-                    self.stats["malformed"] += int(rec[1])
-                elif kind in _USER_KINDS:
-                    self._user_record(rec, now, events)
-                elif kind == "status":
+                on = data.get(type(rec))
+                if on is not None:
+                    try:
+                        on(rec, now, events)
+                    except Exception as exc:  # a record Rust let through but Python cannot read: skipped alone
+                        self.stats["malformed"] += 1
+                        log.warning("%s hub (rust): skipping a record (%s): %.300r", self.hub, exc, rec)
+                elif isinstance(rec, mod.MalformedRecord):
+                    self.stats["malformed"] += rec.count
+                elif isinstance(rec, mod.StatusRecord):
                     self._flush(events)
                     events = []
-                    self._emit_status(StreamState(rec[1]), rec[2])
-                elif kind == "log":
-                    log.log(rec[1], "%s", rec[2])
-                elif kind == "logout":
+                    self._emit_status(StreamState(rec.state), rec.message)
+                elif isinstance(rec, mod.LogRecord):
+                    log.log(rec.level, "%s", rec.message)
+                elif isinstance(rec, mod.LogoutRecord):
                     self._flush(events)
                     events = []
                     self.last_event_at = time.monotonic()
                     self._emit_status(StreamState.LOGOUT, "The broker logged this session out (logged in elsewhere?)")
-                elif kind == "market_hours":
+                elif isinstance(rec, mod.MarketHoursRecord):
                     client.market_hours(self._market_open())
-                elif kind == "end":
+                elif isinstance(rec, mod.EndRecord):
                     end = True
-                else:
-                    try:
-                        self._market_record(rec, now, events)
-                    except Exception as exc:
-                        self.stats["malformed"] += 1
-                        log.warning("%s hub (rust): skipping a record (%s): %.300r", self.hub, exc, rec)
             self._flush(events)
             if end:
                 return
@@ -320,16 +334,10 @@ class _RustTransport:
             self.stats["events"] += len(events)
             self._push(events)
 
-    def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
+    def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
+        """The event records this hub reads, by record class, each to the method that turns it
+        into events."""
         raise NotImplementedError
-
-    def _user_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
-        """A user-hub record decoded and validated in Rust (enums already checked there)."""
-        try:
-            events.append(_user_event(rec, now))
-        except Exception as exc:  # a record Rust let through but Python cannot read: skipped alone
-            self.stats["malformed"] += 1
-            log.warning("%s hub (rust): skipping a user record (%s): %.300r", self.hub, exc, rec)
 
 
 class RustMarketStream(_RustTransport, MarketHub):
@@ -339,46 +347,54 @@ class RustMarketStream(_RustTransport, MarketHub):
         MarketHub.__init__(self, url, handler, token, **kwargs)
         self._init_rust()
 
-    def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
-        kind, cid = rec[0], rec[1]
-        if kind == "q":
-            prev = self._quotes.get(cid)
-            quote = domain.Quote(
-                cid,
-                _dt(rec[6], prev.ts_event if prev else now),
-                _dec(rec[2]),
-                _dec(rec[3]),
-                _dec(rec[4]),
-                rec[5],
-                now,
+    def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
+        return {mod.QuoteRecord: self._on_quote, mod.TradesRecord: self._on_trades, mod.DepthRecord: self._on_depth}
+
+    def _on_quote(self, rec: QuoteRecord, now: datetime, events: list[StreamEvent]) -> None:
+        cid = rec.contract_id
+        prev = self._quotes.get(cid)
+        quote = domain.Quote(
+            cid, _dt(rec.ts_ns, prev.ts_event if prev else now), _dec(rec.last), _dec(rec.bid), _dec(rec.ask),
+            rec.volume, now,
+        )  # fmt: skip
+        self._quotes[cid] = quote
+        events.append(QuoteEvent(quote))
+
+    def _on_trades(self, rec: TradesRecord, now: datetime, events: list[StreamEvent]) -> None:
+        cid = rec.contract_id
+        ticks = tuple(
+            domain.Tick(cid, _dt(p.ts_ns, now), _dec(p.price) or Decimal(0), p.volume, _AGGRESSOR.get(p.aggressor), now)
+            for p in rec.prints
+        )
+        if ticks:
+            events.append(TradesEvent(cid, ticks))
+
+    def _on_depth(self, rec: DepthRecord, now: datetime, events: list[StreamEvent]) -> None:
+        levels = tuple(
+            DepthLevel(
+                _dt(d.ts_ns, now), _DEPTH_KIND[d.dom_type], _dec(d.price) or Decimal(0), d.volume, d.current_volume
             )
-            self._quotes[cid] = quote
-            events.append(QuoteEvent(quote))
-        elif kind == "t":
-            ticks = tuple(
-                domain.Tick(cid, _dt(ts, now), _dec(price) or Decimal(0), vol, _AGGRESSOR.get(side), now)
-                for price, ts, side, vol in rec[2]
-            )
-            if ticks:
-                events.append(TradesEvent(cid, ticks))
-        elif kind == "d":
-            levels = tuple(
-                DepthLevel(_dt(ts, now), _DEPTH_KIND[k], _dec(price) or Decimal(0), vol, cur)
-                for ts, k, price, vol, cur in rec[2]
-            )
-            if levels:
-                events.append(DepthEvent(cid, levels))
+            for d in rec.levels
+        )
+        if levels:
+            events.append(DepthEvent(rec.contract_id, levels))
 
 
 class RustUserStream(_RustTransport, UserHub):
-    """`UserStream` on the Rust transport."""
+    """`UserStream` on the Rust transport. User records are decoded and validated in Rust (enums
+    already checked there)."""
 
     def __init__(self, url: str, handler: Any, token: Any, **kwargs: Any) -> None:
         UserHub.__init__(self, url, handler, token, **kwargs)
         self._init_rust()
 
-    def _market_record(self, rec: tuple[Any, ...], now: datetime, events: list[StreamEvent]) -> None:
-        return None
+    def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
+        return {
+            mod.OrderRecord: lambda rec, _now, events: events.append(_order_event(rec)),
+            mod.PositionRecord: lambda rec, _now, events: events.append(_position_event(rec)),
+            mod.FillRecord: lambda rec, now, events: events.append(_fill_event(rec, now)),
+            mod.AccountRecord: lambda rec, _now, events: events.append(_account_event(rec)),
+        }
 
 
 def new_market_stream(url: str, handler: Any, token: Any, **kwargs: Any) -> MarketHub:

@@ -1,6 +1,6 @@
 //! Ticks -> bars, streaming and batch, with one ordering rule for both.
 //!
-//! The rule (identical in the Python twin, `trading.marketdata`):
+//! The rule (identical in the Python twin, `PyBarAggregator`):
 //! * A bar is *forming* from its first tick until a tick of a later bucket arrives or the clock
 //!   (`advance(now)`) reaches its end; then it is *closed* and emitted once.
 //! * A tick whose time is before the forming bar's start (or, with no bar forming, before the end
@@ -13,59 +13,8 @@
 //! Batch aggregation is the streaming aggregator run over the arrays, with the forming bar
 //! appended at the end.
 
-use crate::zone::Bucketer;
-
-/// One bar; `ts` is the bucket start (UTC ns).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bar {
-    pub ts: i64,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
-
-/// Output columns of an aggregation, one entry per output bar.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct BarColumns {
-    pub ts: Vec<i64>,
-    pub open: Vec<f64>,
-    pub high: Vec<f64>,
-    pub low: Vec<f64>,
-    pub close: Vec<f64>,
-    pub volume: Vec<f64>,
-}
-
-impl BarColumns {
-    pub fn with_capacity(n: usize) -> Self {
-        BarColumns {
-            ts: Vec::with_capacity(n),
-            open: Vec::with_capacity(n),
-            high: Vec::with_capacity(n),
-            low: Vec::with_capacity(n),
-            close: Vec::with_capacity(n),
-            volume: Vec::with_capacity(n),
-        }
-    }
-
-    pub fn push(&mut self, b: &Bar) {
-        self.ts.push(b.ts);
-        self.open.push(b.open);
-        self.high.push(b.high);
-        self.low.push(b.low);
-        self.close.push(b.close);
-        self.volume.push(b.volume);
-    }
-
-    pub fn len(&self) -> usize {
-        self.ts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
-    }
-}
+use super::zone::Bucketer;
+use super::{Bar, BarColumns};
 
 /// Streaming tick aggregator. The forming bar lives in plain fields (no `Option`) so that the
 /// batch loop keeps it in registers.
@@ -229,7 +178,7 @@ pub fn aggregate_ticks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zone::Zone;
+    use crate::bars::zone::Zone;
 
     const MIN: i64 = 60_000_000_000;
 

@@ -1,15 +1,16 @@
 use super::*;
+use crate::realtime::messages::Event;
 
-const QUOTE_FULL: &str = include_str!("../../../tests/data/projectx/hub/quote_full.json");
-const QUOTE_PARTIAL: &str = include_str!("../../../tests/data/projectx/hub/quote_partial.json");
-const TRADE_ARRAY: &str = include_str!("../../../tests/data/projectx/hub/trade_array.json");
-const DEPTH_ARRAY: &str = include_str!("../../../tests/data/projectx/hub/depth_array.json");
-const ORDER_FLAT: &str = include_str!("../../../tests/data/projectx/hub/user_order_flat.json");
+const QUOTE_FULL: &str = include_str!("../../../../tests/data/projectx/hub/quote_full.json");
+const QUOTE_PARTIAL: &str = include_str!("../../../../tests/data/projectx/hub/quote_partial.json");
+const TRADE_ARRAY: &str = include_str!("../../../../tests/data/projectx/hub/trade_array.json");
+const DEPTH_ARRAY: &str = include_str!("../../../../tests/data/projectx/hub/depth_array.json");
+const ORDER_FLAT: &str = include_str!("../../../../tests/data/projectx/hub/user_order_flat.json");
 const ORDER_WRAPPED: &str =
-    include_str!("../../../tests/data/projectx/hub/user_order_wrapped.json");
-const POSITION: &str = include_str!("../../../tests/data/projectx/hub/user_position.json");
-const FILL: &str = include_str!("../../../tests/data/projectx/hub/user_trade.json");
-const ACCOUNT: &str = include_str!("../../../tests/data/projectx/hub/user_account.json");
+    include_str!("../../../../tests/data/projectx/hub/user_order_wrapped.json");
+const POSITION: &str = include_str!("../../../../tests/data/projectx/hub/user_position.json");
+const FILL: &str = include_str!("../../../../tests/data/projectx/hub/user_trade.json");
+const ACCOUNT: &str = include_str!("../../../../tests/data/projectx/hub/user_account.json");
 
 fn ready() -> Decoder {
     let mut d = Decoder::new();
@@ -22,21 +23,6 @@ fn events(d: &mut Decoder, json: &str) -> Vec<Event> {
         Decoded::Events(e) => e,
         other => panic!("not events: {other:?}"),
     }
-}
-
-#[test]
-fn framer_handles_partial_and_multiple_frames() {
-    let mut f = Framer::default();
-    let mut got: Vec<Vec<u8>> = Vec::new();
-    f.feed(b"{\"type\":6}\x1e{\"ty", |x| got.push(x.to_vec()));
-    assert_eq!(got, vec![b"{\"type\":6}".to_vec()]);
-    assert_eq!(f.pending(), 4);
-    f.feed(b"pe\":", |x| got.push(x.to_vec()));
-    f.feed(b"6}\x1e\x1e{}\x1e", |x| got.push(x.to_vec()));
-    assert_eq!(got.len(), 3);
-    assert_eq!(got[1], b"{\"type\":6}".to_vec());
-    assert_eq!(got[2], b"{}".to_vec());
-    assert_eq!(f.pending(), 0);
 }
 
 #[test]
@@ -174,30 +160,6 @@ fn malformed_frames_are_skipped_never_panic() {
     assert!(ev.is_empty());
 }
 
-#[test]
-fn timestamps() {
-    assert_eq!(parse_ts("1970-01-01T00:00:00Z"), Ok(Some(0)));
-    assert_eq!(parse_ts("1970-01-01T01:00:00+01:00"), Ok(Some(0)));
-    assert_eq!(
-        parse_ts("1969-12-31T23:59:59.5-00:00"),
-        Ok(Some(-500_000_000))
-    );
-    assert_eq!(parse_ts("0001-01-01T00:00:00"), Ok(None));
-    assert_eq!(
-        parse_ts("2024-02-29T12:00:00"),
-        Ok(Some(1_709_208_000_000_000_000))
-    );
-    for bad in [
-        "",
-        "2024-13-01T00:00:00",
-        "2024-01-01X00:00:00",
-        "2024-01-01T00:00:00+5",
-        "2024-01-01T00:00:00.",
-    ] {
-        assert!(parse_ts(bad).is_err(), "{bad}");
-    }
-}
-
 fn user(d: &mut Decoder, target: &str, arg: &str) -> Vec<Event> {
     events(
         d,
@@ -307,7 +269,7 @@ fn user_items_follow_the_python_models() {
 #[test]
 fn truncated_user_frames_never_panic() {
     let mut d = ready();
-    let full = include_str!("../../../tests/data/projectx/hub/user_order_wrapped.json");
+    let full = include_str!("../../../../tests/data/projectx/hub/user_order_wrapped.json");
     for cut in 0..full.len() {
         let _ = d.decode(&full.as_bytes()[..cut]);
     }
@@ -320,4 +282,11 @@ fn truncated_user_frames_never_panic() {
     ] {
         let _ = d.decode(junk.as_bytes());
     }
+}
+
+#[test]
+fn decode_burst_counts_frames_events_and_skips() {
+    let quote = QUOTE_FULL.trim();
+    let data = format!("{quote}\u{1e}{quote}\u{1e}{{\"type\":1}}\u{1e}{{\"type\":6}}\u{1e}");
+    assert_eq!(decode_burst(data.as_bytes()), (4, 2, 1));
 }

@@ -1,0 +1,13 @@
+//! The order path: models (request bodies, answers, results), the HTTP transport (reqwest over
+//! rustls, one pooled client), the policy (retry, token refresh), reconciliation after a lost
+//! answer (by tag, by order, by position) and timing (retry schedule, each call's stopwatch). The
+//! awaitable Python class is `python/executor.rs`.
+
+pub mod models;
+pub mod policy;
+pub mod reconcile;
+pub mod timing;
+pub mod transport;
+
+#[cfg(test)]
+mod test_server;

@@ -1,0 +1,125 @@
+//! One HTTP attempt against the gateway and its classification (reqwest over rustls, one pooled
+//! client: keep-alive, TCP_NODELAY); the retry/reconcile policy is in `policy.rs`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::models::Envelope;
+
+/// What one attempt gave.
+#[derive(Debug)]
+pub enum Attempt {
+    Answer(Envelope),
+    Unauthorized,
+    Throttled(Option<f64>),
+    /// Never reached the server (connect failure): nothing happened.
+    Unsent(String),
+    /// Sent, answer lost (5xx, timeout, reset): it may have happened.
+    Lost(String),
+    Status(u16, String),
+    BadAnswer(String),
+}
+
+pub fn build_client(timeout: Duration, max_idle: usize) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(max_idle)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(30))
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .timeout(timeout)
+        .build()
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<f64> {
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+pub async fn attempt(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Attempt {
+    let sent = client
+        .post(url)
+        .bearer_auth(token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(body)
+        .send()
+        .await;
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => return Attempt::Unsent(format!("could not connect ({e})")),
+        Err(e) if e.is_timeout() => return Attempt::Lost("no answer in time".into()),
+        Err(e) => return Attempt::Lost(format!("connection dropped ({e})")),
+    };
+    let status = resp.status().as_u16();
+    match status {
+        401 => return Attempt::Unauthorized,
+        429 => return Attempt::Throttled(retry_after(&resp)),
+        s if s >= 500 => return Attempt::Lost(format!("server error (HTTP {s})")),
+        _ => {}
+    }
+    let bytes = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) if e.is_timeout() => return Attempt::Lost("no answer in time".into()),
+        Err(e) => return Attempt::Lost(format!("connection dropped ({e})")),
+    };
+    if status != 200 {
+        return Attempt::Status(
+            status,
+            String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+        );
+    }
+    match serde_json::from_slice::<Envelope>(&bytes) {
+        Ok(env) => Attempt::Answer(env),
+        Err(e) => Attempt::BadAnswer(format!("unreadable answer: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::test_server::{answer, serve};
+
+    async fn one(status: u16, extra: &str, body: &str) -> Attempt {
+        let server = serve(vec![answer(status, extra, body)]);
+        let client = build_client(Duration::from_secs(5), 1).unwrap();
+        let got = attempt(&client, &server.url, "tok", &serde_json::json!({"a": 1})).await;
+        let (head, sent) = server.seen.lock().unwrap().remove(0);
+        assert!(head
+            .to_ascii_lowercase()
+            .contains("authorization: bearer tok"));
+        assert_eq!(sent, r#"{"a":1}"#);
+        got
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_answer_is_classified() {
+        let ok = one(200, "", r#"{"success":true,"errorCode":0,"orderId":5}"#).await;
+        assert!(matches!(ok, Attempt::Answer(e) if e.success && e.order_id == Some(5)));
+        assert!(matches!(one(401, "", "").await, Attempt::Unauthorized));
+        assert!(matches!(
+            one(429, "Retry-After: 2\r\n", "").await,
+            Attempt::Throttled(Some(s)) if s == 2.0
+        ));
+        assert!(matches!(one(429, "", "").await, Attempt::Throttled(None)));
+        assert!(matches!(one(503, "", "").await, Attempt::Lost(m) if m.contains("503")));
+        assert!(matches!(one(404, "", "gone").await, Attempt::Status(404, t) if t == "gone"));
+        assert!(matches!(
+            one(200, "", "{not json").await,
+            Attempt::BadAnswer(_)
+        ));
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let client = build_client(Duration::from_secs(5), 1).unwrap();
+        let unsent = attempt(&client, &url, "t", &serde_json::json!({})).await;
+        assert!(matches!(unsent, Attempt::Unsent(_)), "{unsent:?}");
+    }
+}

@@ -1,0 +1,232 @@
+//! `HubClient`, the Python face of `realtime::client::Client`. Python takes the client's queue in
+//! one crossing per batch (`next_batch`); each record crosses as a typed, frozen object
+//! (`records.rs`) built on the event loop's thread (`bridge`).
+
+mod records;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::exceptions::{PyConnectionError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
+use pyo3::types::PyList;
+use pyo3::IntoPyObjectExt;
+
+use super::bridge::{self, failed, into_awaitable, ready};
+use crate::realtime::client::{Client, Config, TokenFn};
+use records::{to_py, Names};
+
+/// A supervised hub client. `HubClient(url, hub, token, ...)`, then `await start()`.
+#[pyclass(module = "trading._native", frozen)]
+struct HubClient {
+    inner: Arc<Client>,
+    names: Arc<Mutex<Names>>,
+}
+
+impl Drop for HubClient {
+    /// Forgotten without `stop()` (the Python object collected): end the tasks and the connection.
+    fn drop(&mut self) {
+        if !self.inner.is_stopping() {
+            self.inner.stop();
+        }
+    }
+}
+
+fn args(json: &str) -> PyResult<serde_json::Value> {
+    serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("bad arguments: {e}")))
+}
+
+#[pymethods]
+impl HubClient {
+    /// HubClient(url, hub, token, timeout_s=10, keep_alive_s=10, reconnect_delays_s=(0.5, 1, 2, 5,
+    /// 10, 30), stale_after_s=None, keepalive_stale_s=None).
+    /// `url` is the hub's http(s) URL; `hub` names it in status messages ("Market", "User");
+    /// `token()` returns the current access token (called at every connect, from a worker thread).
+    #[new]
+    #[pyo3(signature = (url, hub, token, timeout_s = 10.0, keep_alive_s = 10.0, reconnect_delays_s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0], stale_after_s = None, keepalive_stale_s = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        url: String,
+        hub: String,
+        token: Py<PyAny>,
+        timeout_s: f64,
+        keep_alive_s: f64,
+        reconnect_delays_s: Vec<f64>,
+        stale_after_s: Option<f64>,
+        keepalive_stale_s: Option<f64>,
+    ) -> PyResult<Self> {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !(positive(timeout_s) && positive(keep_alive_s)) {
+            return Err(PyValueError::new_err("timeouts must be positive"));
+        }
+        if reconnect_delays_s
+            .iter()
+            .any(|d| !(d.is_finite() && *d >= 0.0))
+        {
+            return Err(PyValueError::new_err("reconnect delays must be >= 0"));
+        }
+        if stale_after_s.is_some_and(|s| !positive(s)) {
+            return Err(PyValueError::new_err("stale_after_s must be positive"));
+        }
+        if keepalive_stale_s.is_some_and(|s| !positive(s)) {
+            return Err(PyValueError::new_err("keepalive_stale_s must be positive"));
+        }
+        let mut delays: Vec<Duration> = reconnect_delays_s
+            .into_iter()
+            .map(Duration::from_secs_f64)
+            .collect();
+        if delays.is_empty() {
+            delays.push(Duration::from_secs(1));
+        }
+        let cfg = Config {
+            url,
+            hub,
+            timeout: Duration::from_secs_f64(timeout_s),
+            keep_alive: Duration::from_secs_f64(keep_alive_s),
+            delays,
+            stale_after_s,
+            keepalive_stale_s,
+        };
+        let token: TokenFn = Box::new(move || {
+            Python::attach(|py| {
+                token
+                    .call0(py)
+                    .and_then(|t| t.bind(py).extract::<String>())
+                    .map_err(|e| e.to_string())
+            })
+        });
+        Ok(HubClient {
+            inner: Arc::new(Client::new(cfg, token, bridge::runtime())),
+            names: Arc::default(),
+        })
+    }
+
+    /// Connect (handshake done, subscriptions sent) and start the watchdog; raises
+    /// ConnectionError when the first connection fails (no retry: the caller decides).
+    fn start<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let me = self.inner.clone();
+        into_awaitable(py, async move {
+            match me.start().await {
+                Ok(()) => ready(()),
+                Err(e) => failed(move || PyConnectionError::new_err(e)),
+            }
+        })
+    }
+
+    /// Stop for good: tasks ended, connection closed; `next_batch` ends with an `EndRecord`.
+    fn stop(&self) {
+        self.inner.stop();
+    }
+
+    /// Drop the connection and build a new one (token read again, every subscription re-sent),
+    /// with backoff; reports `reconnected`.
+    fn reconnect<'py>(&self, py: Python<'py>, reason: String) -> PyResult<Bound<'py, PyAny>> {
+        let me = self.inner.clone();
+        into_awaitable(py, async move {
+            me.reconnect(&reason).await;
+            ready(())
+        })
+    }
+
+    /// A new token was issued: rebuild in the background; reports `token_refreshed` after.
+    fn token_changed(&self) {
+        self.inner.token_changed();
+    }
+
+    /// Remember a subscription (re-sent after every reconnect) and, when connected, invoke it:
+    /// resolves to None, the hub's error (the subscription is then forgotten) or "lost".
+    fn subscribe<'py>(
+        &self,
+        py: Python<'py>,
+        method: String,
+        key: String,
+        args_json: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = args(&args_json)?;
+        self.inner.remember(&method, &key, &args);
+        let me = self.inner.clone();
+        into_awaitable(
+            py,
+            async move { ready(me.subscribe(method, key, args).await) },
+        )
+    }
+
+    /// Forget a subscription and, when it was remembered and we are connected, invoke `unmethod`.
+    fn unsubscribe<'py>(
+        &self,
+        py: Python<'py>,
+        method: String,
+        unmethod: String,
+        key: String,
+        args_json: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let call = self
+            .inner
+            .unsubscribe(&method, unmethod, &key, args(&args_json)?);
+        into_awaitable(py, async move { ready(call.await) })
+    }
+
+    /// The answer to a `MarketHoursRecord`: is the market open now?
+    fn market_hours(&self, open: bool) {
+        self.inner.market_hours(open);
+    }
+
+    /// Everything queued since the last call (waits until something is there), as records.
+    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (me, names) = (self.inner.clone(), self.names.clone());
+        into_awaitable(py, async move {
+            let batch = me.shared().next_batch().await;
+            Box::new(move |py: Python<'_>| {
+                let mut names = names
+                    .lock_py_attached(py)
+                    .unwrap_or_else(|e| e.into_inner());
+                let items = batch
+                    .into_iter()
+                    .map(|r| to_py(py, r, &mut names))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, items)?.into_py_any(py)
+            }) as bridge::Outcome
+        })
+    }
+
+    #[getter]
+    fn connected(&self) -> bool {
+        self.inner.connected()
+    }
+
+    /// Successful connections so far (the first one included).
+    #[getter]
+    fn connects(&self) -> u64 {
+        self.inner.connects()
+    }
+
+    /// Stale alerts raised by the watchdog.
+    #[getter]
+    fn stale(&self) -> u64 {
+        self.inner.stale_alerts()
+    }
+
+    /// Seconds since the last event (or connect).
+    #[getter]
+    fn silent_s(&self) -> f64 {
+        self.inner.shared().silent_s()
+    }
+
+    /// Seconds since the last frame of any kind, keep-alive pings included (or connect).
+    #[getter]
+    fn frame_silent_s(&self) -> f64 {
+        self.inner.shared().frame_silent_s()
+    }
+
+    /// Frames of any kind received so far (pings included).
+    #[getter]
+    fn frames(&self) -> u64 {
+        self.inner.shared().frames()
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<HubClient>()?;
+    records::register(m)
+}

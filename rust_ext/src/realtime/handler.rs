@@ -1,0 +1,211 @@
+//! Per-contract state and the consumer's queue: decoded events become records (quotes merged per
+//! contract), queued in order with the client's status and log lines; the consumer takes the
+//! queue in one piece per batch. Two clocks feed the watchdogs: the last event, and the last frame
+//! of any kind (keep-alive pings included).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+use super::messages::{Event, QuoteState, Record};
+
+/// Turns decoded events into records, holding the merged quote of every contract.
+#[derive(Debug, Default)]
+pub struct Handler {
+    quotes: HashMap<String, QuoteState>,
+}
+
+impl Handler {
+    pub fn absorb(&mut self, events: Vec<Event>, out: &mut Vec<Record>) {
+        for ev in events {
+            out.push(match ev {
+                Event::Quote(cid, patch) => {
+                    let q = match self.quotes.get_mut(&cid) {
+                        Some(q) => q,
+                        None => self.quotes.entry(cid.clone()).or_default(),
+                    };
+                    q.merge(patch);
+                    Record::Quote(cid, *q)
+                }
+                Event::Trades(cid, prints) => Record::Trades(cid, prints),
+                Event::Depth(cid, levels) => Record::Depth(cid, levels),
+                Event::Order(action, o) => Record::Order(action, Box::new(o)),
+                Event::Position(p) => Record::Position(p),
+                Event::Fill(f) => Record::Fill(f),
+                Event::Account(a) => Record::Account(a),
+                Event::Logout => Record::Logout,
+            });
+        }
+    }
+}
+
+/// The queue for the consumer and the per-contract state, under one lock.
+#[derive(Debug, Default)]
+pub struct State {
+    pub queue: Vec<Record>,
+    pub handler: Handler,
+}
+
+/// Client-wide state, kept across connections: the queue, the handler, the time of the last
+/// event (stale-feed watchdog) and of the last frame of any kind (keep-alive watchdog), both in ns
+/// since `epoch` (never 0 once touched).
+pub struct Shared {
+    state: Mutex<State>,
+    pub notify: Notify,
+    epoch: Instant,
+    last_event_ns: AtomicU64,
+    last_frame_ns: AtomicU64,
+    frames: AtomicU64,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            epoch: Instant::now(),
+            last_event_ns: AtomicU64::new(0),
+            last_frame_ns: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Shared {
+    /// The state (a poisoned lock is taken over: the queue holds plain data).
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_ns(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64).max(1)
+    }
+
+    fn since_s(&self, clock: &AtomicU64) -> f64 {
+        self.now_ns().saturating_sub(clock.load(Ordering::SeqCst)) as f64 / 1e9
+    }
+
+    /// Queue records and wake the consumer.
+    pub fn push(&self, recs: Vec<Record>) {
+        if recs.is_empty() {
+            return;
+        }
+        self.state().queue.extend(recs);
+        self.notify.notify_one();
+    }
+
+    /// Everything queued since the last call, waiting until something is there.
+    pub async fn next_batch(&self) -> Vec<Record> {
+        loop {
+            let notified = self.notify.notified();
+            let batch = std::mem::take(&mut self.state().queue);
+            if !batch.is_empty() {
+                return batch;
+            }
+            notified.await;
+        }
+    }
+
+    /// An event came (or a connection was made).
+    pub fn touch(&self) {
+        self.last_event_ns.store(self.now_ns(), Ordering::SeqCst);
+    }
+
+    /// `n` frames of any kind came (or, with 0, a connection was made).
+    pub fn touch_frame(&self, n: u64) {
+        self.frames.fetch_add(n, Ordering::SeqCst);
+        self.last_frame_ns.store(self.now_ns(), Ordering::SeqCst);
+    }
+
+    /// Seconds since the last event (or connect).
+    pub fn silent_s(&self) -> f64 {
+        self.since_s(&self.last_event_ns)
+    }
+
+    /// Seconds since the last frame of any kind (or connect).
+    pub fn frame_silent_s(&self) -> f64 {
+        self.since_s(&self.last_frame_ns)
+    }
+
+    /// Frames of any kind received so far (pings included).
+    pub fn frames(&self) -> u64 {
+        self.frames.load(Ordering::SeqCst)
+    }
+
+    #[cfg(test)]
+    pub fn clocks(&self) -> (u64, u64, u64) {
+        (
+            self.frames(),
+            self.last_frame_ns.load(Ordering::SeqCst),
+            self.last_event_ns.load(Ordering::SeqCst),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::realtime::messages::{QuotePatch, TradeRec};
+
+    #[test]
+    fn quotes_merge_per_contract_and_other_events_pass_through() {
+        let mut h = Handler::default();
+        let mut out = Vec::new();
+        let patch = |bid: f64| QuotePatch {
+            bid: Some(bid),
+            ..QuotePatch::default()
+        };
+        let print = TradeRec {
+            price: 1.0,
+            ts: 2,
+            kind: 0,
+            volume: 3,
+        };
+        h.absorb(
+            vec![
+                Event::Quote(
+                    "A".into(),
+                    QuotePatch {
+                        last: Some(5.0),
+                        ..patch(4.0)
+                    },
+                ),
+                Event::Quote("B".into(), patch(9.0)),
+                Event::Trades("A".into(), vec![print.clone()]),
+                Event::Quote("A".into(), patch(4.25)),
+                Event::Logout,
+            ],
+            &mut out,
+        );
+        assert_eq!(out.len(), 5);
+        assert!(matches!(&out[1], Record::Quote(c, q) if c == "B" && q.last.is_none()));
+        assert!(matches!(&out[2], Record::Trades(c, t) if c == "A" && t[0] == print));
+        let Record::Quote(_, q) = &out[3] else {
+            panic!("{out:?}")
+        };
+        assert_eq!((q.last, q.bid), (Some(5.0), Some(4.25)));
+        assert!(matches!(out[4], Record::Logout));
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_everything_queued_in_order() {
+        let shared = std::sync::Arc::new(Shared::default());
+        shared.push(vec![Record::Malformed(1), Record::MarketHours]);
+        shared.push(vec![Record::End]);
+        let batch = shared.next_batch().await;
+        assert!(matches!(
+            batch[..],
+            [Record::Malformed(1), Record::MarketHours, Record::End]
+        ));
+        let waiter = tokio::spawn({
+            let shared = shared.clone();
+            async move { shared.next_batch().await.len() }
+        });
+        tokio::task::yield_now().await;
+        shared.push(vec![Record::Logout]);
+        assert_eq!(waiter.await.unwrap(), 1);
+    }
+}
