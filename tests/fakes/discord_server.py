@@ -10,6 +10,9 @@ tree, receive interactions and answer them, and post messages to channels.
 2.7 connects to `DiscordWebSocket.DEFAULT_GATEWAY` and then to READY's `resume_gateway_url`).
 `set_down(True)` answers every REST call with 503 and drops the gateway; `rate_limit(n)` answers the
 next n channel posts with 429 and a `retry_after`.
+
+Longer than 500 lines on purpose: it is one protocol server (REST routes and the gateway share the
+guild, channel and interaction state); the payload shapes live apart in discord_payloads.py.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ there. Those callbacks do nothing but hand the raw arguments to the event loop w
 `loop.call_soon_threadsafe`; decoding, quote merging and delivery all happen on the loop.
 Callbacks of a connection that has been replaced are ignored (each connection has a generation).
 
+A little over 500 lines on purpose: one connection's supervision (build, watch, rebuild) is one state
+machine; split across files its generation checks would have to be shared state.
+
 Reconnection: one mechanism only, ours. signalrcore's automatic reconnect is never enabled (with it
 and a supervisor both active, live users saw double reconnects and 429 storms, api doc §10.5). When a
 connection closes (or the watchdog finds it silent, or the token changes) the supervisor builds a

@@ -2,6 +2,8 @@
 (login, validate, refresh before expiry, re-auth on 401), the client-side rate limits and the call
 policies every endpoint goes through (reads retried; mutations never retried blindly, reconciled
 with the broker first). rest.py adds the endpoints; the module notes there describe the behaviour.
+A little over 500 lines on purpose: the token and the call policies share one lock and one retry
+schedule, and every endpoint goes through both.
 """
 
 from __future__ import annotations
