@@ -142,6 +142,7 @@ async def running_engine(
     sim_port: int | None = None,
     write: Callable[[str], None] = log.info,
     control: Control | None = None,
+    report: Callable[[str], None] = print,
 ) -> AsyncIterator[RunningEngine | None]:
     """The one start-up of an account's engine (`tradebot run`, headless or with Discord, and
     `python -m bot`): open and migrate the database, pick the gateway `app.mode` asks for (see
@@ -177,7 +178,7 @@ async def running_engine(
             finally:
                 await engine.stop()
                 if started:
-                    await say_left_open(engine, write, flatten_hint(settings, sim_url))
+                    await say_left_open(engine, report, flatten_hint(settings, sim_url))
                 await engine.client.aclose()
     finally:
         await db.close()
@@ -223,7 +224,7 @@ async def run_engine(
     stop = stop or asyncio.Event()
     # sim_port 0: an in-process simulator never clashes with a `tradebot sim` on the configured port.
     async with running_engine(
-        settings, clock, stop, sim_url=sim_url, sim_port=0, write=write, control=control
+        settings, clock, stop, sim_url=sim_url, sim_port=0, write=write, control=control, report=write
     ) as running:
         if running is None:
             return 0
