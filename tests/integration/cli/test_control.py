@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from trading.config import SimSettings
 from trading.projectx import schema as px
 from trading.sim.gateway import SimGateway
 from trading.store import Store
+from trading.store.control import HOST
 from trading.store.lease import AccountLease
 from trading.store.risk_state import KillSwitch
 
@@ -97,6 +99,22 @@ async def test_status_halt_resume_flatten_on_a_running_engine_then_straight_at_t
             assert code == 0, err
             assert "instance: " in out and f"pid {engine.pid}" in out and "New York" in out
             assert "MNQ long 1 @ " in out and "kill switch: off" in out
+
+            # A second instance waits as standby: status lists it; stopped, its row goes.
+            standby_log = tmp_path / "standby.log"
+            standby = start_engine(day, database_url, DAY.rth_open + timedelta(minutes=1), 1.0, standby_log)
+            try:
+
+                async def standing_by() -> bool:
+                    rows = await store.control.instances(account, fresh_s=15)
+                    return any(r.role == "standby" and r.pid == standby.pid for r in rows)
+
+                await wait_for("the standby", standing_by, standby, standby_log)
+                code, out, err = await tradebot(database_url, "status")
+                assert code == 0 and f"standby: {HOST} pid {standby.pid} (seen " in out, (code, out, err)
+            finally:
+                await stop(standby)
+            assert [r.role for r in await store.control.instances(account)] == ["active"]
 
             # halt --reduce-only: the kill switch, nothing cancelled or closed
             code, out, err = await tradebot(database_url, "halt", "--reduce-only", "--reason", "CPI at 08:30")
