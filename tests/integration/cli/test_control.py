@@ -74,11 +74,14 @@ async def test_status_halt_resume_flatten_on_a_running_engine_then_straight_at_t
             await day.trade("MNQ", level + 1)
             mnq = day.cid("MNQ")
 
-            async def published_position() -> bool:
+            async def published_position() -> bool:  # and the opposite entry's cancel: the status has settled
                 rows = await store.control.instances(account)
-                return bool(rows) and any(p["contract_id"] == mnq for p in rows[0].status.get("positions", []))
+                status = rows[0].status if rows else {}
+                orders = {o["id"] for o in status.get("orders", [])}
+                has_position = any(p["contract_id"] == mnq for p in status.get("positions", []))
+                return has_position and orders == {o.id for o in working(day)}
 
-            await wait_for("the engine's status with the MNQ position", published_position, engine, log)
+            await wait_for("the engine's status with the MNQ position and its orders", published_position, engine, log)
 
             code, out, err = await tradebot(database_url, "status", "--json")
             assert code == 0, err
