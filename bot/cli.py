@@ -43,6 +43,7 @@ async def _run(plan: RunPlan) -> int:
 
     from bot.app import console_notifications
     from trading.engine.runner import run_engine
+    from trading.services.commands import serve_control
 
     stop = asyncio.Event()
     stop_on_signals(stop)
@@ -58,4 +59,5 @@ async def _run(plan: RunPlan) -> int:
         speed=plan.speed,
         stop=stop,
         notifications=console_notifications,
+        control=serve_control,  # `tradebot status|flatten|halt|resume` reach this instance through the store
     )

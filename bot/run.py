@@ -25,6 +25,7 @@ from trading.config import Settings, load_settings
 from trading.engine import Engine
 from trading.engine.runner import engine_jobs, running_engine
 from trading.services import Services
+from trading.services.commands import serve_control
 from trading.sim.options import SimOptions
 from trading.store import Store
 
@@ -53,7 +54,8 @@ async def serve(
     sim_options: SimOptions | None = None,
 ) -> None:
     clock = clock or LiveClock()
-    async with running_engine(settings, clock, stop, sim_options=sim_options) as running:
+    # `tradebot status|flatten|halt|resume` reach this instance through the store (serve_control).
+    async with running_engine(settings, clock, stop, sim_options=sim_options, control=serve_control) as running:
         if running is None:  # stopped while waiting as a standby
             return
         store = running.store

@@ -199,9 +199,7 @@ class Engine:
             elif not on:
                 self.disabled.add(name)
         await self._add_symbols(sorted({s for n in self.strategy_names for s in self._symbols_of(n)}), now)
-        self.risk = await RiskManager.load(
-            self.settings.risk, RepositoryRiskStore(self.store.risk_state), self.account_id
-        )
+        await self.load_risk()
         for name in self.strategy_names:
             await self._instantiate(name)
         if self.user_stream is not None:
@@ -214,6 +212,12 @@ class Engine:
         await self.reconcile()
         self.started = True
         self._spawn(self.healer.run(), "engine-healer")
+
+    async def load_risk(self) -> None:
+        """The account's stored risk state (kill switch, the day's numbers, the high-water mark)."""
+        self.risk = await RiskManager.load(
+            self.settings.risk, RepositoryRiskStore(self.store.risk_state), self.account_id
+        )
 
     async def _add_symbols(self, symbols: Sequence[str], now: datetime) -> list[Contract]:
         """Front-month contracts, stored bars and backfill for symbols the engine does not trade yet."""
@@ -331,6 +335,9 @@ class Engine:
             return q.last
         a = self.bars[symbol].arrays()
         return c.snap(float(a.close[-1])) if len(a.ts) else None
+
+    def contracts_by_id(self) -> dict[str, Contract]:
+        return {c.id: c for c in self.contracts.values()}
 
     def orders_of(self, name: str) -> list[Order]:
         return [o for oid, o in self.orders.items() if self.owner.get(oid) == name]

@@ -18,6 +18,7 @@ import weakref
 from decimal import Decimal
 from typing import Any, Protocol
 
+from trading.config import Settings
 from trading.domain import NotificationKind, OrderRequest
 from trading.engine.order_path import OrderPath
 from trading.notifications import alert
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 class LeasedEngine(Protocol):
     """The engine (core.py) as its hold on the account gates and pauses it."""
 
+    settings: Settings
     store: Store
     account_id: int
     path: OrderPath
@@ -100,7 +102,13 @@ async def hold_account(engine: LeasedEngine) -> AccountLease:
     (its order path refuses to send anything while the lease is not held)."""
     lease = AccountLease(engine.store.db, engine.account_id)
     _HOLDS[engine] = lease
-    await lease.acquire()
+    waiting = asyncio.create_task(_say_standby(engine, lease), name="account-standby")
+    try:
+        await lease.acquire()
+    finally:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await waiting
     if not isinstance(engine.path, LeasedPath):
         engine.path = LeasedPath(engine.path, lease)
     else:
@@ -118,7 +126,19 @@ async def release_account(engine: LeasedEngine) -> None:
     """Let the account go (at stop): a standby takes it within a poll."""
     lease = _HOLDS.pop(engine, None)
     if lease is not None:
+        with contextlib.suppress(Exception):  # `tradebot status` no longer lists this instance
+            await asyncio.wait_for(engine.store.control.gone(), lease.check_s * 5)
         await lease.release()
+
+
+async def _say_standby(engine: LeasedEngine, lease: AccountLease) -> None:
+    """While another instance holds the account, say so in the store (`tradebot status` lists standbys)."""
+    mode = engine.settings.app.mode
+    while True:
+        await asyncio.sleep(lease.poll_s)
+        if lease.held_elsewhere:
+            with contextlib.suppress(Exception):  # the database may be away: the wait goes on regardless
+                await engine.store.control.publish(engine.account_id, "standby", mode, {})
 
 
 async def _guard(engine: LeasedEngine, lease: AccountLease) -> None:

@@ -27,7 +27,8 @@ from trading.clock import Clock, LiveClock, SimClock
 from trading.config import Settings
 from trading.engine.core import Engine, current_trading_day
 from trading.engine.jobs import Jobs, day_plan, run_once
-from trading.engine.setup import build_engine, close_engine, gateway_for
+from trading.engine.openbook import broker_book, left_open_lines
+from trading.engine.setup import build_engine, gateway_for
 from trading.sim.options import SimOptions
 from trading.store import Store, migrate, open_database
 
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 
 # Delivers the outbox while the engine runs (entered around the run): the application provides it.
 Notifications = Callable[[Settings, Store], contextlib.AbstractAsyncContextManager[object]]
+# Serves `tradebot status|flatten|halt|resume` while the engine runs (entered once it has started):
+# trading/services/commands.py provides it (the services sit above the engine, so it is passed in).
+Control = Callable[[Engine], contextlib.AbstractAsyncContextManager[object]]
+LEFT_OPEN_WAIT_S = 15.0  # reading what stays open at the broker on the way out never holds the exit longer
 
 
 class ClockDriver:
@@ -136,35 +141,68 @@ async def running_engine(
     sim_options: SimOptions | None = None,
     sim_port: int | None = None,
     write: Callable[[str], None] = log.info,
+    control: Control | None = None,
+    report: Callable[[str], None] = print,
 ) -> AsyncIterator[RunningEngine | None]:
     """The one start-up of an account's engine (`tradebot run`, headless or with Discord, and
     `python -m bot`): open and migrate the database, pick the gateway `app.mode` asks for (see
     `gateway_for`), log in, build and start the engine (a standby waits inside for its account),
-    flush its latency samples while it runs, and tear it all down on the way out. Yields None when
-    `stop` came before the engine started (nothing to run then)."""
+    flush its latency samples while it runs, serve `control` (the CLI's requests) and tear it all down
+    on the way out, saying what stays open at the broker once the engine has stopped (the bracket
+    orders, positions) and how to flatten. Yields None when `stop` came before the engine started
+    (nothing to run then)."""
     db = await open_database(settings)
     try:
         await migrate(db.pool)
         store = Store(db.pool)
         async with gateway_for(settings, clock, sim_url=sim_url, sim_options=sim_options, sim_port=sim_port) as gw:
             engine = await build_engine(settings, store, clock, gw)
+            started = False
             try:
                 if not await start_unless_stopped(engine, stop):
                     yield None
                     return
+                started = True
                 write(f"engine running ({settings.app.mode}), account {engine.account_id}, {describe_now(clock)}")
                 write(f"database: {db.where}; order path: {engine.path.path}")
                 flush = asyncio.create_task(engine.metrics.flush_every(5.0), name="latency-flush")
                 try:
-                    yield RunningEngine(engine, store)
+                    async with contextlib.AsyncExitStack() as serving:
+                        if control is not None:
+                            await serving.enter_async_context(control(engine))
+                        yield RunningEngine(engine, store)
                 finally:
                     flush.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await flush
             finally:
-                await close_engine(engine)
+                await engine.stop()
+                if started:
+                    await say_left_open(engine, report, flatten_hint(settings, sim_url))
+                await engine.client.aclose()
     finally:
         await db.close()
+
+
+def flatten_hint(settings: Settings, sim_url: str | None) -> str:
+    """The command that flattens this run's account (the same gateway and account)."""
+    where = f" --paper --sim-url {sim_url}" if sim_url else (" --paper" if settings.app.mode == "paper" else "")
+    return f"tradebot flatten{where}"
+
+
+async def say_left_open(engine: Engine, write: Callable[[str], None], hint: str) -> None:
+    """After the engine stopped: what stays open at the broker (read there, not from the engine's memory)."""
+    try:
+        book = await asyncio.wait_for(
+            broker_book(engine.client, engine.account_id, engine.clock.now(), engine.contracts_by_id()),
+            LEFT_OPEN_WAIT_S,
+        )
+    except Exception as exc:
+        log.warning("reading what stays open at the broker failed", exc_info=True)
+        write(f"could not read what stays open at the broker ({str(exc) or type(exc).__name__}); to be safe: {hint}")
+        return
+    for line in left_open_lines(book, hint):
+        write(line)
 
 
 async def run_engine(
@@ -176,6 +214,7 @@ async def run_engine(
     stop: asyncio.Event | None = None,
     write: Callable[[str], None] = print,
     notifications: Notifications | None = None,
+    control: Control | None = None,
 ) -> int:
     """Run the engine `app.mode` asks for (paper: the simulator; live: the configured gateway) and drive
     its jobs on the clock (`ClockDriver`) until `stop` (SIGINT/SIGTERM in the CLI). Notifications wait
@@ -184,7 +223,9 @@ async def run_engine(
     clock: Clock = SimClock(clock_start, speed=speed) if clock_start is not None else LiveClock()
     stop = stop or asyncio.Event()
     # sim_port 0: an in-process simulator never clashes with a `tradebot sim` on the configured port.
-    async with running_engine(settings, clock, stop, sim_url=sim_url, sim_port=0, write=write) as running:
+    async with running_engine(
+        settings, clock, stop, sim_url=sim_url, sim_port=0, write=write, control=control, report=write
+    ) as running:
         if running is None:
             return 0
         driver = ClockDriver(running.engine, engine_jobs(settings, running.engine), settings, clock)

@@ -77,12 +77,13 @@ class EngineControl:
         placed = await e.session_event(SESSION_JOBS[step.job], day, only=name)
         return f"{name}: ran the {step.job} step of {day.date.isoformat()} now; {placed} order(s) sent to the broker"
 
-    async def kill_switch(self, halted: bool, reason: str) -> None:
+    async def kill_switch(self, mode: KillMode, reason: str) -> None:
+        """Set the kill switch (OFF resets it) and store it: a restart keeps it."""
         risk = self.engine.risk
-        if halted:
-            risk.trip(KillMode.HALTED, reason, self.engine.clock.now())
-        else:
+        if mode is KillMode.OFF:
             risk.reset()
+        else:
+            risk.trip(mode, reason, self.engine.clock.now())
         await risk.save(RepositoryRiskStore(self.engine.store.risk_state), self.engine.account_id)
 
     async def dry_run(self, name: str) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,8 @@ from trading.domain import (
     NotificationKind,
 )
 from trading.projectx.errors import ProjectXError
+from trading.risk import KillMode
+from trading.services.errors import BadInput
 from trading.services.positions import Positions
 from trading.services.results import (
     Flattened,
@@ -24,16 +26,43 @@ from trading.store.outbox import OutboxMessage
 class RiskAndStats(Positions):
     """Halt and resume; latency, jobs, notifications and health."""
 
+    def _kill_mode(self) -> tuple[KillMode, str]:
+        state = self.engine.risk.state
+        return state.kill_mode, state.kill_reason
+
     async def halt(self, reason: str) -> tuple[RiskView, Flattened]:
-        """Trip the kill switch (HALTED: only flattening allowed), then cancel and close everything."""
+        """Trip the kill switch (HALTED: only flattening allowed), then cancel and close everything.
+        Halting a halted account is refused: nothing changes."""
+        mode, why = self._kill_mode()
+        if mode is KillMode.HALTED:
+            raise BadInput(f"Trading is already halted ({why or 'no reason given'}): nothing changed")
         reason = reason.strip() or "halted by an operator"
-        await self.control.kill_switch(True, reason)
+        await self.control.kill_switch(KillMode.HALTED, reason)
         flattened = await self.flatten(f"halted: {reason}")
         await self.store.outbox.enqueue(NotificationKind.RISK, dict(notifications.risk("Trading halted", reason)))
         return await self.risk_status(), flattened
 
+    async def reduce_only(self, reason: str) -> RiskView:
+        """Trip the kill switch to REDUCE-ONLY: orders that shrink a position still go (the brackets, a
+        close), nothing that opens or adds; working orders and positions stay as they are."""
+        mode, why = self._kill_mode()
+        if mode is KillMode.HALTED:
+            raise BadInput(f"Trading is halted ({why or 'no reason given'}), stricter than reduce-only: resume first")
+        if mode is KillMode.REDUCE_ONLY:
+            raise BadInput(f"Trading is already reduce-only ({why or 'no reason given'}): nothing changed")
+        reason = reason.strip() or "reduce-only by an operator"
+        await self.control.kill_switch(KillMode.REDUCE_ONLY, reason)
+        await self.store.outbox.enqueue(
+            NotificationKind.RISK, dict(notifications.risk("Trading reduce-only", reason))
+        )
+        return await self.risk_status()
+
     async def resume(self) -> RiskView:
-        await self.control.kill_switch(False, "")
+        """Reset the kill switch; refused (nothing changes) when it is not set."""
+        mode, _ = self._kill_mode()
+        if mode is KillMode.OFF:
+            raise BadInput("Trading is not halted: nothing to resume")
+        await self.control.kill_switch(KillMode.OFF, "")
         await self.store.outbox.enqueue(NotificationKind.RISK, dict(notifications.risk("Trading resumed", "")))
         return await self.risk_status()
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from trading.store.audit import AuditRepository
 from trading.store.bars import BarRepository
 from trading.store.contracts import ContractRepository
+from trading.store.control import ControlRepository
 from trading.store.executor import Executor, connection
 from trading.store.fills import FillRepository
 from trading.store.jobs import JobRepository
@@ -33,6 +34,7 @@ class Store:
         self.audit = AuditRepository(db)
         self.strategy_state = StrategyStateRepository(db)
         self.risk_state = RiskStateRepository(db)
+        self.control = ControlRepository(db)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:

@@ -19,20 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.engine.test_restart import TAGS, start_engine, wait_for
+from tests.integration.engine.test_restart import TAGS, start_engine, stop, wait_for
 from tests.support.engine_harness import DAY, SimDay, sim_day
 from trading.projectx import schema as s
 from trading.store import Store
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def kill_9(proc: subprocess.Popen[bytes]) -> None:
@@ -75,7 +65,7 @@ async def test_kill_9_during_the_open_job_then_restart_places_each_missing_entry
         try:
             await wait_for("the resumed open job", all_entries_and_the_open_done, second, log)
         finally:
-            stop(second)
+            await stop(second)
 
     assert once_per_tag(day) == dict.fromkeys(TAGS, 1)
     run = await store.jobs.get("open", DAY.rth_open)
@@ -143,7 +133,7 @@ async def test_a_hot_standby_takes_over_within_seconds_of_a_kill_9_and_places_no
             if primary.poll() is None:
                 kill_9(primary)
             if standby is not None:
-                stop(standby)
+                await stop(standby)
 
     assert placed_before == dict.fromkeys(TAGS, 1)
     assert once_per_tag(day) == dict.fromkeys(TAGS, 1)  # nothing placed twice, by either instance

@@ -55,6 +55,21 @@ async def wait_for(what: str, check: Callable[[], Awaitable[bool]], proc: subpro
         await asyncio.sleep(0.1)
 
 
+async def stop(proc: subprocess.Popen[bytes], within: float = 40.0) -> None:
+    """SIGTERM, then wait for the exit without blocking this loop: on its way out the engine reads what
+    stays open at the broker, from the simulator this test process serves. Killed if it does not end."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + within
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            return
+        await asyncio.sleep(0.1)
+
+
 async def test_kill_9_then_restart_places_nothing_twice_and_loses_no_fill(
     store: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -105,12 +120,7 @@ async def test_kill_9_then_restart_places_nothing_twice_and_loses_no_fill(
         try:
             await wait_for("the missed fill, the entry OCO and the open job's end", recovered, second, log)
         finally:
-            second.send_signal(signal.SIGTERM)
-            try:
-                second.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                second.kill()
-                second.wait()
+            await stop(second)
 
         # one order per tag at the broker, one fill in the store, the open job run once
         assert {tag: len(ids) for tag, ids in day.tagged().items() if tag in TAGS} == dict.fromkeys(TAGS, 1)

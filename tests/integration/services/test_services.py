@@ -144,6 +144,26 @@ async def test_halt_refuses_new_orders_until_resumed(desk: Desk) -> None:
     assert await desk.broker_orders() == 2
 
 
+async def test_the_kill_switch_refuses_what_changes_nothing(desk: Desk, store: Store) -> None:
+    """A halt while halted, a resume with nothing set, reduce-only while halted: refused, nothing stored."""
+    with pytest.raises(BadInput, match="Trading is not halted: nothing to resume"):
+        await desk.services.resume()
+    view = await desk.services.reduce_only("CPI at 08:30")
+    assert (view.kill_switch, view.reason) == ("reduce_only", "CPI at 08:30")
+    with pytest.raises(BadInput, match=r"already reduce-only \(CPI at 08:30\)"):
+        await desk.services.reduce_only("again")
+    with pytest.raises(RiskRefused, match="REDUCE-ONLY"):
+        await desk.services.place_order(market(), "tb-r1")  # it would open a position
+    view, _ = await desk.services.halt("stricter")  # reduce-only to halted: allowed
+    assert view.kill_switch == "halted"
+    with pytest.raises(BadInput, match=r"already halted \(stricter\)"):
+        await desk.services.halt("twice")
+    with pytest.raises(BadInput, match="resume first"):
+        await desk.services.reduce_only("looser")
+    stored = await store.risk_state.get(desk.engine.account_id)
+    assert stored is not None and (stored.kill_switch.value, stored.reason) == ("halted", "stricter")
+
+
 async def test_strategies_in_an_engine_running_none(desk: Desk) -> None:
     assert "overnight_range" in [s["name"] for s in desk.services.strategy_list()]
     with pytest.raises(NotFound, match="No strategy named 'nope'"):
