@@ -27,9 +27,11 @@ store has not seen: a repeated check finds the stop it placed in the engine's or
 it at the broker (reconcile) or, when the process died between the intent and the answer, finds the
 unsettled intent and leaves it to the healer, which looks it up by tag. Nothing is placed twice.
 
-A protective stop of the guard's own whose position is gone (closed by a strategy, a trader, the
-flatten job: closeContract leaves working orders in place) is cancelled once it has been orphaned for
-`grace_s`: left working, it would open a new, naked position when the market reached it.
+The guard's own stops never do more than close their position: one whose position is gone (closed by
+a strategy, a trader, the flatten job: closeContract leaves working orders in place) or turned is
+cancelled, and when all the stops of a contract exceed its position (a trader closed part of it, a
+strategy placed its own stop) the guard's are cut by the excess, newest first (resized, or cancelled),
+once that has lasted `grace_s`: left working, they would open a new, naked position when hit.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ class ProtectionStats:
     stops: int = 0  # protective stops placed
     flattens: int = 0  # uncovered sizes closed at market
     failures: int = 0  # episodes where neither worked
-    orphans_cancelled: int = 0
+    cancelled: int = 0  # own stops cancelled: their position gone or turned, or covered by other stops
+    resized: int = 0  # own stops reduced to what their position still needs
 
 
 def closing_side(position: Position) -> Side:
@@ -150,7 +153,7 @@ class Protection:
         self.cfg = engine.settings.protection
         self.stats = ProtectionStats()
         self._uncovered_since: dict[str, float] = {}  # contract id -> monotonic time first seen uncovered
-        self._orphaned_since: dict[int, float] = {}  # own stop id -> monotonic time its position went
+        self._excess_since: dict[str, float] = {}  # contract id -> monotonic time its own stops exceeded it
         self._contracts: dict[str, Contract] = {}  # contracts of positions the engine does not follow
         self._next = 0.0
 
@@ -174,7 +177,7 @@ class Protection:
                 self._uncovered_since[cid] = time.monotonic()  # another attempt only after another grace
             for cid in self._uncovered_since.keys() - e.positions.keys():
                 del self._uncovered_since[cid]
-            await self._cancel_orphans(now)
+            await self._trim_own(now)
 
     # ------------------------------------------------------------------ protecting one position
     async def _protect(self, position: Position, missing: int) -> None:
@@ -273,25 +276,54 @@ class Protection:
         await self.engine.store.outbox.enqueue(NotificationKind.RISK, dict(payload), dedupe_key=f"protection-{tag}")
 
     # ------------------------------------------------------------------ the guard's own stops left behind
-    async def _cancel_orphans(self, now: float) -> None:
+    async def _trim_own(self, now: float) -> None:
+        """Cut the guard's own stops that would do more than close their position: every one whose
+        position is gone or turned (cancelled), and, newest first, the size by which all the stops of
+        a contract exceed its position (a trader closed part of it, a strategy placed its own stop)."""
         e = self.engine
-        for oid, o in list(e.orders.items()):
-            if not (o.custom_tag or "").startswith(PREFIX) or o.type not in STOPS or o.status not in LIVE:
-                self._orphaned_since.pop(oid, None)
+        orders = list(e.orders.values())
+        own: dict[str, list[Order]] = {}
+        for o in orders:
+            if (o.custom_tag or "").startswith(PREFIX) and o.type in STOPS and o.status in LIVE and o.id is not None:
+                own.setdefault(o.contract_id, []).append(o)
+        for cid in self._excess_since.keys() - own.keys():
+            del self._excess_since[cid]
+        for cid, stops in own.items():
+            p = e.positions.get(cid)
+            held = p is not None and p.size > 0
+            wrong = [o for o in stops if p is None or not held or o.side is not closing_side(p)]
+            right = sorted((o for o in stops if o not in wrong), key=lambda o: o.id or 0, reverse=True)
+            excess = max(0, covered(p, orders) - p.size) if p is not None and held else 0
+            if not wrong and not excess:
+                self._excess_since.pop(cid, None)
                 continue
-            p = e.positions.get(o.contract_id)
-            if p is not None and p.size > 0 and closing_side(p) is o.side:
-                self._orphaned_since.pop(oid, None)
+            if now - self._excess_since.setdefault(cid, now) < self.cfg.grace_s:
                 continue
-            if now - self._orphaned_since.setdefault(oid, now) < self.cfg.grace_s:
-                continue
-            try:
-                await e.path.cancel(e.account_id, oid)
-                self.stats.orphans_cancelled += 1
-                log.info("protective stop #%s (%s) cancelled: its position is gone", oid, o.custom_tag)
-            except ProjectXError as exc:
-                log.warning("cancel of the orphaned protective stop #%s failed: %s; retrying", oid, exc)
-            self._orphaned_since[oid] = time.monotonic()
+            cuts = [(o, 0) for o in wrong]
+            for o in right:
+                cut = min(excess, o.size - o.fill_volume)
+                if cut <= 0:
+                    break
+                cuts.append((o, o.size - cut if cut < o.size - o.fill_volume else 0))
+                excess -= cut
+            for o, keep in cuts:
+                await self._cut(o, keep)
+            self._excess_since[cid] = time.monotonic()  # still too much after this: another grace
+
+    async def _cut(self, o: Order, keep: int) -> None:
+        """Cancel one of the guard's stops (`keep` 0) or reduce it to `keep` contracts."""
+        e = self.engine
+        assert o.id is not None
+        try:
+            if keep:
+                await e.path.modify(e.account_id, o.id, size=keep)
+                self.stats.resized += 1
+            else:
+                await e.path.cancel(e.account_id, o.id)
+                self.stats.cancelled += 1
+            log.info("protective stop #%s (%s) %s: beyond its position", o.id, o.custom_tag, keep or "cancelled")
+        except ProjectXError as exc:
+            log.warning("cutting the protective stop #%s failed: %s; retrying", o.id, exc)
 
 
 def _opened(position: Position) -> str:

@@ -22,6 +22,7 @@ from trading.engine import Engine
 from trading.engine.protection import PREFIX
 from trading.projectx import schema as s
 from trading.projectx.rest import ProjectXClient
+from trading.risk import KillMode
 from trading.sim.state import SimOrder
 from trading.store import Store
 
@@ -54,6 +55,14 @@ async def position_of(engine: Engine, cid: str, size: int) -> float:
     """Wait for the engine to see the position; the wall time it did."""
     await eventually(lambda: cid in engine.positions and engine.positions[cid].size == size, f"position {size}")
     return time.monotonic()
+
+
+async def bought(engine: Engine, day: SimDay, size: int, tag: str) -> str:
+    """A trader's market buy of MNQ through the engine, no bracket; the contract once the engine holds it."""
+    cid = day.cid("MNQ")
+    assert (await engine.submit(market(engine, day, Side.BUY, size, tag), "manual")).order_id is not None
+    await position_of(engine, cid, size)
+    return cid
 
 
 async def checks_pass(engine: Engine, n: int) -> None:
@@ -152,9 +161,7 @@ async def test_a_partial_cover_gets_only_the_missing_size(store: Store, prefer_r
 async def test_the_flatten_action_closes_the_naked_position(store: Store, prefer_rust: bool) -> None:
     settings = guarded(action="flatten")
     async with sim_day(AT) as day, engine_on(day, store, settings, prefer_rust=prefer_rust) as (engine, _):
-        cid = day.cid("MNQ")
-        assert (await engine.submit(market(engine, day, Side.BUY, 2, "tb-flat"), "manual")).order_id is not None
-        await position_of(engine, cid, 2)
+        cid = await bought(engine, day, 2, "tb-flat")
         await eventually(lambda: (engine.account_id, cid) not in day.sim.exchange.positions, "flat at the broker")
         await eventually(lambda: cid not in engine.positions, "flat in the engine's view")
         [close] = protective(day)
@@ -169,9 +176,7 @@ async def test_the_flatten_action_closes_the_naked_position(store: Store, prefer
 async def test_a_market_already_past_the_stop_level_is_closed_at_market(store: Store, prefer_rust: bool) -> None:
     settings = guarded(grace_s=3.0)  # the market falls before the grace is over
     async with sim_day(AT) as day, engine_on(day, store, settings, prefer_rust=prefer_rust) as (engine, counter):
-        cid = day.cid("MNQ")
-        assert (await engine.submit(market(engine, day, Side.BUY, 1, "tb-falls"), "manual")).order_id is not None
-        await position_of(engine, cid, 1)
+        cid = await bought(engine, day, 1, "tb-falls")
         fallen = engine.positions[cid].average_price - 20  # 80 ticks down: past a 40-tick stop
         await day.trade("MNQ", fallen, AT + timedelta(seconds=1))
         await barrier(engine, counter, AT + timedelta(seconds=1))
@@ -204,8 +209,7 @@ async def test_nothing_is_placed_twice_over_repeated_checks_or_a_restart(store: 
     async with sim_day(AT) as day:
         cid = day.cid("MNQ")
         async with engine_on(day, store, guarded(), prefer_rust=prefer_rust) as (engine, _):
-            assert (await engine.submit(market(engine, day, Side.BUY, 1, "tb-once"), "manual")).order_id is not None
-            await position_of(engine, cid, 1)
+            await bought(engine, day, 1, "tb-once")
             await eventually(lambda: bool(working_stops(day)), "protected")
             await checks_pass(engine, int(3 * GRACE_S / 0.1))
             assert len(protective(day)) == 1
@@ -235,11 +239,39 @@ async def test_nothing_is_placed_twice_over_repeated_checks_or_a_restart(store: 
 @PATHS
 async def test_a_protective_stop_whose_position_is_gone_is_cancelled(store: Store, prefer_rust: bool) -> None:
     async with sim_day(AT) as day, engine_on(day, store, guarded(), prefer_rust=prefer_rust) as (engine, _):
-        cid = day.cid("MNQ")
-        assert (await engine.submit(market(engine, day, Side.BUY, 1, "tb-gone"), "manual")).order_id is not None
-        await position_of(engine, cid, 1)
+        cid = await bought(engine, day, 1, "tb-gone")
         await eventually(lambda: bool(working_stops(day)), "protected")
         await engine.close_position(cid)  # closeContract leaves working orders in place
         await eventually(lambda: cid not in engine.positions, "flat")
         await eventually(lambda: not working_stops(day), "the orphaned protective stop cancelled")
-        assert engine.protection.stats.orphans_cancelled == 1
+        assert engine.protection.stats.cancelled == 1
+
+
+@PATHS
+async def test_a_protective_stop_larger_than_what_is_left_of_its_position_is_cut(
+    store: Store, prefer_rust: bool
+) -> None:
+    async with sim_day(AT) as day, engine_on(day, store, guarded(), prefer_rust=prefer_rust) as (engine, _):
+        cid = await bought(engine, day, 3, "tb-three")
+        await eventually(lambda: bool(working_stops(day)), "protected")
+        [stop] = working_stops(day)
+        assert stop.size == 3
+        # the trader sells 1 (the guard's stop would now sell 3 of 2), then protects 1 more by hand
+        assert (await engine.submit(market(engine, day, Side.SELL, 1, "tb-sell-1"), "manual")).order_id is not None
+        await eventually(lambda: stop.size == 2, "the guard's stop cut to the position")
+        level = stop_below(engine, cid) - 10
+        own = OrderRequest(engine.account_id, cid, Side.SELL, OrderType.STOP, 1, "tb-own-stop", stop_price=level)
+        assert (await engine.submit(own, "manual")).order_id is not None
+        await eventually(lambda: stop.size == 1, "cut again: the trader's stop covers part of it")
+        assert [o.size for o in working_stops(day)] == [1] and engine.protection.stats.resized == 2
+
+
+@PATHS
+async def test_a_halted_account_still_gets_its_protective_stop(store: Store, prefer_rust: bool) -> None:
+    async with sim_day(AT) as day, engine_on(day, store, guarded(), prefer_rust=prefer_rust) as (engine, _):
+        await bought(engine, day, 1, "tb-halt")
+        engine.risk.trip(KillMode.HALTED, "halted by an operator", day.clock.now())
+        refused = await engine.submit(market(engine, day, Side.BUY, 1, "tb-more"), "manual")
+        assert "HALTED" in refused.refused  # adding is refused ...
+        await eventually(lambda: bool(working_stops(day)), "... protecting is not")
+        assert working_stops(day)[0].size == 1
