@@ -20,7 +20,8 @@ Every `protection.check_interval_s`, under the engine's lock, for each position 
   refused by a real exchange. With `action = "flatten"` the missing size is always closed at market.
   A stop that risk refuses or the broker rejects falls back to closing at market. One alert per
   episode (keyed by the order's tag); the next attempt, if the position is still uncovered, waits
-  another `grace_s`.
+  another `grace_s`; after attempts that placed nothing (the market closed, the broker away) the
+  wait doubles, up to MAX_RETRY_S, and the failure is said once per position.
 
 Tags are `protect:<contract>:<position id>:<n>`, `n` the first number of that position whose tag the
 store has not seen: a repeated check finds the stop it placed in the engine's orders; a restart finds
@@ -68,6 +69,7 @@ log = logging.getLogger(__name__)
 PREFIX = "protect:"
 STOPS = (OrderType.STOP, OrderType.TRAILING_STOP)
 LIVE = (OrderStatus.OPEN, OrderStatus.PENDING)  # suspended children and pending cancels protect nothing
+MAX_RETRY_S = 300.0  # attempts that placed nothing (the market closed, the broker away) back off up to this
 
 
 class Submission(Protocol):
@@ -153,6 +155,7 @@ class Protection:
         self.cfg = engine.settings.protection
         self.stats = ProtectionStats()
         self._uncovered_since: dict[str, float] = {}  # contract id -> monotonic time first seen uncovered
+        self._failed: dict[str, int] = {}  # contract id -> attempts in a row that placed nothing
         self._excess_since: dict[str, float] = {}  # contract id -> monotonic time its own stops exceeded it
         self._contracts: dict[str, Contract] = {}  # contracts of positions the engine does not follow
         self._next = 0.0
@@ -170,17 +173,22 @@ class Protection:
                 missing = position.size - covered(position, list(e.orders.values()))
                 if position.size <= 0 or missing <= 0:
                     self._uncovered_since.pop(cid, None)
+                    self._failed.pop(cid, None)
                     continue
-                if now - self._uncovered_since.setdefault(cid, now) < self.cfg.grace_s:
+                failed = self._failed.get(cid, 0)
+                wait = self.cfg.grace_s if not failed else min(MAX_RETRY_S, max(1.0, self.cfg.grace_s) * 2**failed)
+                if now - self._uncovered_since.setdefault(cid, now) < wait:
                     continue
-                await self._protect(position, missing)
-                self._uncovered_since[cid] = time.monotonic()  # another attempt only after another grace
+                self._failed[cid] = 0 if await self._protect(position, missing) else failed + 1
+                self._uncovered_since[cid] = time.monotonic()  # another attempt only after another wait
             for cid in self._uncovered_since.keys() - e.positions.keys():
                 del self._uncovered_since[cid]
+                self._failed.pop(cid, None)
             await self._trim_own(now)
 
     # ------------------------------------------------------------------ protecting one position
-    async def _protect(self, position: Position, missing: int) -> None:
+    async def _protect(self, position: Position, missing: int) -> bool:
+        """Place what protects the position; False when nothing could be placed (alerted once)."""
         e = self.engine
         cid = position.contract_id
         prefix = f"{PREFIX}{cid}:{position.id if position.id is not None else _opened(position)}:"
@@ -188,7 +196,7 @@ class Protection:
             contract = await self._contract(cid)
             tag = await self._free_tag(prefix)
             if tag is None:
-                return  # an earlier attempt's intent is still being settled by the healer (by its tag)
+                return True  # an earlier attempt's intent is still being settled by the healer (by its tag)
             last = e.last_price(contract.symbol) if e.symbol_of.get(cid) == contract.symbol else None
             level = stop_level(position, contract, self.cfg.stop_ticks)
             if self.cfg.action == "flatten":
@@ -201,20 +209,21 @@ class Protection:
                     self.stats.stops += 1
                     why = f"no working stop for {missing} of {position.size}; stop placed {self.cfg.stop_ticks} ticks"
                     await self._alert("stop", position, contract, missing, tag, why, level, last)
-                    return
+                    return True
                 reason = f"the protective stop was not placed ({sent.refused or sent.rejected}): closed at market"
                 tag = await self._free_tag(prefix)
                 if tag is None:
-                    return
+                    return True
             sent = await e._submit(self._request(position, missing, tag, None), "protection")
             if sent.refused or sent.rejected:
                 self.stats.failures += 1
                 why = f"{reason}; the closing order was not placed either: {sent.refused or sent.rejected}"
-                await self._alert("failed", position, contract, missing, tag, why, None, last)
-                return
+                await self._alert("failed", position, contract, missing, prefix, why, None, last)
+                return False
             self.stats.flattens += 1
             await self._alert("flatten", position, contract, missing, tag, reason, None, last)
-        except ProjectXError as exc:  # the broker away: the next attempt, after another grace, tries again
+            return True
+        except ProjectXError as exc:  # the broker away: the next attempt, after a longer wait, tries again
             self.stats.failures += 1
             log.warning("protecting %s failed: %s", cid, exc)
             text = f"{position.side.value} {position.size} {cid}: the guard could not act ({exc}); retrying"
@@ -223,6 +232,7 @@ class Protection:
                 dict(notifications.alert("Unprotected position", text)),
                 dedupe_key=f"protection-error-{prefix}",
             )
+            return False
 
     def _request(self, position: Position, size: int, tag: str, level: Decimal | None) -> OrderRequest:
         return OrderRequest(

@@ -275,3 +275,22 @@ async def test_a_halted_account_still_gets_its_protective_stop(store: Store, pre
         assert "HALTED" in refused.refused  # adding is refused ...
         await eventually(lambda: bool(working_stops(day)), "... protecting is not")
         assert working_stops(day)[0].size == 1
+
+
+@PATHS
+async def test_attempts_that_place_nothing_back_off_and_are_said_once(store: Store, prefer_rust: bool) -> None:
+    async with sim_day(AT) as day, engine_on(day, store, guarded(), prefer_rust=prefer_rust) as (engine, _):
+        cid = day.cid("MNQ")
+        async with ProjectXClient(settings_for(day.sim)) as platform:
+            await platform.login()
+            await platform.place_order(OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, 1, "p:1"))
+        day.sim.faults.reject_next_order(count=1000, message="Outside trading hours")  # every place refused
+        await position_of(engine, cid, 1)
+        await eventually(lambda: engine.protection.stats.failures >= 1, "a first attempt refused")
+        await checks_pass(engine, int(4 * GRACE_S / 0.1))
+        # one attempt (a stop, then the market close) at 1 s, 3 s, 7 s...: two in 4 s, not four
+        assert engine.protection.stats.failures <= 2 and len(protective(day)) <= 4
+        day.sim.faults.clear()
+        await eventually(lambda: bool(working_stops(day)), "protected once the broker takes orders", within=30)
+        notes = await alerts(store)
+        assert sorted(str(n["action"]) for n in notes) == ["failed", "stop"]
