@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.integration.engine.test_healing import LONG, fill_long_entry, open_entries
 from tests.integration.projectx.test_rest_faults import settings_for
 from tests.support.conditions import eventually
 from tests.support.engine_harness import DAY, SimDay, engine_on, sim_day
@@ -294,3 +295,24 @@ async def test_attempts_that_place_nothing_back_off_and_are_said_once(store: Sto
         await eventually(lambda: bool(working_stops(day)), "protected once the broker takes orders", within=30)
         notes = await alerts(store)
         assert sorted(str(n["action"]) for n in notes) == ["failed", "stop"]
+
+
+@PATHS
+async def test_a_strategy_fill_with_its_bracket_is_not_doubled_and_is_protected_when_its_stop_goes(
+    store: Store, prefer_rust: bool
+) -> None:
+    async with (
+        sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+        engine_on(day, store, guarded(), prefer_rust=prefer_rust) as (engine, counter),
+    ):
+        await open_entries(day, engine, store, counter)
+        await fill_long_entry(day)
+        cid = day.cid("MNQ")
+        await position_of(engine, cid, 1)
+        entry = day.sim.exchange.orders[day.tagged()[LONG][0]]
+        [sl] = [o for c in entry.children if (o := day.sim.exchange.orders[c]).type == s.OrderType.STOP]
+        await checks_pass(engine, int(3 * GRACE_S / 0.1))
+        assert protective(day) == [], "the strategy's bracket stop covers its fill"
+        await engine.cancel_order(sl.id)
+        await eventually(lambda: bool(working_stops(day)), "protected again")
+        assert working_stops(day)[0].size == 1
