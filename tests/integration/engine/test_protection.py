@@ -58,6 +58,13 @@ async def position_of(engine: Engine, cid: str, size: int) -> float:
     return time.monotonic()
 
 
+def bracket_stop(day: SimDay, entry_id: int) -> SimOrder:
+    """The stop-loss child of an entry placed with a native bracket."""
+    entry = day.sim.exchange.orders[entry_id]
+    [sl] = [o for c in entry.children if (o := day.sim.exchange.orders[c]).type == s.OrderType.STOP]
+    return sl
+
+
 async def bought(engine: Engine, day: SimDay, size: int, tag: str) -> str:
     """A trader's market buy of MNQ through the engine, no bracket; the contract once the engine holds it."""
     cid = day.cid("MNQ")
@@ -126,8 +133,7 @@ async def test_a_position_whose_bracket_stop_is_cancelled_is_protected_again(sto
         sent = await engine.submit(market(engine, day, Side.BUY, 1, "tb-bracket", bracket=bracket), "manual")
         assert sent.order_id is not None
         await position_of(engine, cid, 1)
-        entry = day.sim.exchange.orders[sent.order_id]
-        [sl] = [o for c in entry.children if (o := day.sim.exchange.orders[c]).type == s.OrderType.STOP]
+        sl = bracket_stop(day, sent.order_id)
         await eventually(lambda: sl.id in engine.orders and engine.orders[sl.id].status.value == "open", "SL live")
         await checks_pass(engine, int(3 * GRACE_S / 0.1))
         assert protective(day) == [], "the bracket's own stop covers the position"
@@ -309,8 +315,7 @@ async def test_a_strategy_fill_with_its_bracket_is_not_doubled_and_is_protected_
         await fill_long_entry(day)
         cid = day.cid("MNQ")
         await position_of(engine, cid, 1)
-        entry = day.sim.exchange.orders[day.tagged()[LONG][0]]
-        [sl] = [o for c in entry.children if (o := day.sim.exchange.orders[c]).type == s.OrderType.STOP]
+        sl = bracket_stop(day, day.tagged()[LONG][0])
         await checks_pass(engine, int(3 * GRACE_S / 0.1))
         assert protective(day) == [], "the strategy's bracket stop covers its fill"
         await engine.cancel_order(sl.id)
