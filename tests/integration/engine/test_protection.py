@@ -79,8 +79,8 @@ async def checks_pass(engine: Engine, n: int) -> None:
     await eventually(lambda: engine.protection.stats.checks >= start + n, f"{n} more protection checks")
 
 
-async def alerts(store: Store) -> list[dict[str, object]]:
-    """The guard's alerts, once there is one (it is written right after the broker's answer)."""
+async def alerts(store: Store, n: int = 1) -> list[dict[str, object]]:
+    """The guard's alerts, once there are `n` (each is written right after the broker's answer)."""
 
     async def said() -> list[dict[str, object]]:
         return [
@@ -90,9 +90,9 @@ async def alerts(store: Store) -> list[dict[str, object]]:
         ]
 
     async def some() -> bool:
-        return bool(await said())
+        return len(await said()) >= n
 
-    await eventually(some, "the guard's alert")
+    await eventually(some, f"{n} alert(s) of the guard")
     return await said()
 
 
@@ -299,7 +299,7 @@ async def test_attempts_that_place_nothing_back_off_and_are_said_once(store: Sto
         assert engine.protection.stats.failures <= 2 and len(protective(day)) <= 4
         day.sim.faults.clear()
         await eventually(lambda: bool(working_stops(day)), "protected once the broker takes orders", within=30)
-        notes = await alerts(store)
+        notes = await alerts(store, 2)
         assert sorted(str(n["action"]) for n in notes) == ["failed", "stop"]
 
 
