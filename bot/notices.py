@@ -314,6 +314,39 @@ def message_card(kind: NotificationKind, p: Mapping[str, Any], color: int) -> Ca
     return Card(title=title, description=description, fields=fields(items), color=color)
 
 
+_PROTECTED = {
+    "stop": "protective stop placed",
+    "flatten": "closed at market",
+    "failed": "NOT PROTECTED",
+}
+
+
+def protection_card(kind: NotificationKind, p: Mapping[str, Any], color: int) -> Card:
+    """A position found without a working stop for its full size, and what the guard did about it."""
+    tick = p.get("tick_size")
+    action = str(p.get("action", ""))
+    position = f"{_long_short(p.get('side'))} {p.get('size', '')} {p.get('symbol') or p.get('contract_id') or ''}"
+    title = f"Unprotected position: {position.strip()}, {_PROTECTED.get(action, action)}"
+    closing = "SELL" if str(p.get("side")).lower() in ("long", "buy") else "BUY"
+    order = {
+        "stop": f"{closing} {p.get('uncovered', '')} stop @ {price(p.get('stop_price'), tick)}",
+        "flatten": f"{closing} {p.get('uncovered', '')} at market",
+    }.get(action)
+    items = {
+        "Uncovered": p.get("uncovered"),
+        "Average price": price(p.get("average_price"), tick) if p.get("average_price") is not None else None,
+        "Last": price(p.get("last_price"), tick) if p.get("last_price") is not None else None,
+        "Order": order,
+        "Tag": p.get("custom_tag"),
+    }
+    return Card(
+        title=title,
+        description=str(p.get("reason") or ""),
+        fields=_present(items),
+        color=RED if action != "stop" else ORANGE,
+    )
+
+
 def latency_card(kind: NotificationKind, p: Mapping[str, Any], color: int) -> Card:
     card = message_card(kind, {k: v for k, v in p.items() if k not in ("rows", "headers")}, color)
     if p.get("rows"):
@@ -331,6 +364,7 @@ _RENDER: dict[notifications.Notice, Callable[[NotificationKind, Mapping[str, Any
     "chart": chart_card,
     "alert": message_card,
     "risk": message_card,
+    "protection": protection_card,
     "latency": latency_card,
     "message": message_card,
 }

@@ -38,6 +38,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
 
 
+PROTECTION_ENV = "TRADEBOT_PROTECTION__ENABLED"
+
+
+@pytest.fixture(autouse=True)
+def _position_guard_only_where_asked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The position guard (trading/engine/protection.py) places orders of its own a few seconds after a
+    naked position appears; tests that hold one on purpose would see them. It is on only in tests marked
+    `protection` (the environment wins over explicit settings, so it is set for the others, subprocesses
+    included)."""
+    if request.node.get_closest_marker("protection") is None:
+        monkeypatch.setenv(PROTECTION_ENV, "false")
+    else:
+        monkeypatch.delenv(PROTECTION_ENV, raising=False)
+
+
 @pytest_asyncio.fixture(scope="session", autouse=True)
 async def _hang_report_loop() -> AsyncIterator[None]:
     """The run's event loop, for the hang report (tests/support/hang_report.py)."""

@@ -214,6 +214,16 @@ class EngineSettings(Section):
     ready_wait_s: float = Field(30.0, ge=0)
 
 
+class ProtectionSettings(Section):
+    """Every open position has a protective stop at the broker (trading/engine/protection.py)."""
+
+    enabled: bool = True
+    check_interval_s: float = Field(1.0, gt=0, le=60)
+    grace_s: float = Field(3.0, ge=0, le=300)
+    stop_ticks: int = Field(40, ge=1, le=1000)
+    action: Literal["stop", "flatten"] = "stop"
+
+
 class BacktestSettings(Section):
     fees_per_contract_side: Decimal = Decimal("0")
     slippage_ticks: int = Field(0, ge=0)
@@ -241,6 +251,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     notifications: NotificationSettings = NotificationSettings()
     engine: EngineSettings = EngineSettings()
+    protection: ProtectionSettings = ProtectionSettings()
     backtest: BacktestSettings = BacktestSettings()
 
     @classmethod

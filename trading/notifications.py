@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, NotRequired, TypedDict, cast, get_args
 
-from trading.domain import Contract, Fill, NotificationKind, Order, OrderRequest, OrderStatus, Side
+from trading.domain import Contract, Fill, NotificationKind, Order, OrderRequest, OrderStatus, Position, Side
 
 Notice = Literal[
     "order",
@@ -27,6 +27,7 @@ Notice = Literal[
     "chart",
     "alert",
     "risk",
+    "protection",
     "latency",
     "message",
 ]
@@ -440,6 +441,51 @@ def risk(
     if closed is not None:
         out["closed"] = list(closed)
     return out
+
+
+class ProtectionPayload(TypedDict):
+    notice: Literal["protection"]
+    action: Literal["stop", "flatten", "failed"]  # a stop placed, the uncovered size closed, or neither
+    symbol: str
+    contract_id: str
+    side: str  # the position's: long | short
+    size: int  # the position's
+    uncovered: int  # contracts without a working stop when the guard acted
+    average_price: str
+    stop_price: str | None  # the protective stop's level (action "stop")
+    last_price: str | None
+    reason: str
+    custom_tag: str
+    tick_size: str | None
+
+
+def protection(
+    action: Literal["stop", "flatten", "failed"],
+    position: Position,
+    contract: Contract | None,
+    *,
+    uncovered: int,
+    custom_tag: str,
+    reason: str,
+    stop_price: Decimal | None = None,
+    last_price: Decimal | None = None,
+) -> ProtectionPayload:
+    """A position found without a working stop at the broker for its full size, and what the guard did."""
+    return ProtectionPayload(
+        notice="protection",
+        action=action,
+        symbol=contract.symbol if contract is not None else position.contract_id,
+        contract_id=position.contract_id,
+        side=position.side.value,
+        size=position.size,
+        uncovered=uncovered,
+        average_price=str(position.average_price),
+        stop_price=_s(stop_price),
+        last_price=_s(last_price),
+        reason=reason,
+        custom_tag=custom_tag,
+        tick_size=_tick(contract),
+    )
 
 
 # ---------------------------------------------------------------------- storing and reading

@@ -111,3 +111,13 @@ def test_masked_configuration_hides_every_secret(monkeypatch: pytest.MonkeyPatch
     shown = masked(load_settings())
     assert SECRET not in repr(shown)
     assert shown["discord"]["token"] == shown["projectx"]["api_key"] == shown["database"]["url"] == "********"
+
+
+def test_the_position_guard_is_on_by_default_and_its_settings_are_checked(tmp_path: Path) -> None:
+    guard = load_settings().protection
+    assert (guard.enabled, guard.action, guard.stop_ticks, guard.grace_s) == (True, "stop", 40, 3.0)
+    user = _toml(tmp_path, '[protection]\naction = "close"\nstop_ticks = 0\ngrace_s = -1\n')
+    problems = _problems(user)
+    keys = {p.split(": ")[1]: p for p in problems}
+    assert sorted(keys) == ["protection.action", "protection.grace_s", "protection.stop_ticks"]
+    assert "'stop' or 'flatten'" in keys["protection.action"]

@@ -56,6 +56,7 @@ from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, No
 from trading.engine.healing import Healer
 from trading.engine.lease import hold_account, release_account
 from trading.engine.order_path import OrderPath, python_path
+from trading.engine.protection import Protection
 from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.marketdata.depth import DepthBook
 from trading.metrics import LatencyMetrics
@@ -164,6 +165,7 @@ class Engine:
         self.reconciles = 0
         self.started = False
         self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
+        self.protection = Protection(self)  # every position with a stop at the broker (on the healer's loop)
 
     @property
     def ready(self) -> bool:
@@ -847,35 +849,39 @@ class Engine:
     async def submit(self, request: OrderRequest, source: str) -> Submitted:
         """Risk, reservation and placement (intent, customTag, send, settle) under the engine's lock,
         exactly as for a strategy's proposal. A tag asked for before is never sent again."""
-        tag = request.custom_tag
         async with self._lock:
-            if request.contract_id not in self.symbol_of:
-                await self._follow(request.contract_id)
-            stored = await self.store.orders.by_tag(tag)
-            if stored is not None and (stored.id is not None or stored.status is not OrderStatus.INTENT):
-                return Submitted(stored.id, stored, duplicate=True)
-            if stored is not None:  # an intent without a broker id: the broker may have it already
-                since = self.clock.now() - timedelta(days=1)
-                found = await self.client.find_order_by_tag(self.account_id, tag, since)
-                if found is not None and found.id is not None:
-                    await self.apply_order(found)
-                    return Submitted(found.id, found, duplicate=True)
-            decision = self.check_risk(request)
-            if not decision:
-                log.info("%s order %s refused by risk: %s", source, tag, decision.reason)
-                return Submitted(None, stored, refused=decision.reason)
-            self.reserve(request)
-            reserved = self._reserved[-1]
-            try:
-                order_id = await self.place(request, None)
-            finally:
-                if reserved in self._reserved:  # placed: now counted among the working orders
-                    self._reserved.remove(reserved)
-            after = await self.store.orders.by_tag(tag)
-            if order_id is None and after is not None and after.status is OrderStatus.REJECTED:
-                said = await self.store.orders.history(custom_tag=tag)
-                return Submitted(None, after, rejected=said[-1].detail if said else "rejected by the broker")
-            return Submitted(order_id, after)
+            return await self._submit(request, source)
+
+    async def _submit(self, request: OrderRequest, source: str) -> Submitted:
+        """`submit` with the engine's lock held (the position guard decides and places under it)."""
+        tag = request.custom_tag
+        if request.contract_id not in self.symbol_of:
+            await self._follow(request.contract_id)
+        stored = await self.store.orders.by_tag(tag)
+        if stored is not None and (stored.id is not None or stored.status is not OrderStatus.INTENT):
+            return Submitted(stored.id, stored, duplicate=True)
+        if stored is not None:  # an intent without a broker id: the broker may have it already
+            since = self.clock.now() - timedelta(days=1)
+            found = await self.client.find_order_by_tag(self.account_id, tag, since)
+            if found is not None and found.id is not None:
+                await self.apply_order(found)
+                return Submitted(found.id, found, duplicate=True)
+        decision = self.check_risk(request)
+        if not decision:
+            log.info("%s order %s refused by risk: %s", source, tag, decision.reason)
+            return Submitted(None, stored, refused=decision.reason)
+        self.reserve(request)
+        reserved = self._reserved[-1]
+        try:
+            order_id = await self.place(request, None)
+        finally:
+            if reserved in self._reserved:  # placed: now counted among the working orders
+                self._reserved.remove(reserved)
+        after = await self.store.orders.by_tag(tag)
+        if order_id is None and after is not None and after.status is OrderStatus.REJECTED:
+            said = await self.store.orders.history(custom_tag=tag)
+            return Submitted(None, after, rejected=said[-1].detail if said else "rejected by the broker")
+        return Submitted(order_id, after)
 
     async def _follow(self, contract_id: str) -> None:
         """A contract no strategy trades (a trader's order on it): on the engine's market feed from now

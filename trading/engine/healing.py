@@ -20,6 +20,8 @@ Every `heal_interval_s` (sooner when woken) the healer, in this order:
    reads) every `reconcile_interval_s` while there are positions or working orders, every
    `flat_check_interval_s` otherwise. A difference seen on two checks in a row means the account
    feed missed events (a silent stall, a lost frame): alert, rebuild the user hub, reconcile.
+6. **Protection.** Every open position has a working stop at the broker for its full size, else one
+   is placed (or the position closed) after a grace: protection.py, every `protection.check_interval_s`.
 
 Retry spacing is wall time (faults are); the intent deadline is trading time (the engine's clock).
 """
@@ -41,6 +43,7 @@ from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind, Order, OrderRequest, OrderStatus, Position, PositionSide
 from trading.engine.context import Action, Cancel, ModifyStop
+from trading.engine.protection import Protection
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
 from trading.projectx.rest import ProjectXClient
 from trading.store import Store, store_unreachable
@@ -73,6 +76,7 @@ class HealedEngine(Protocol):
     positions: dict[str, Position]
     actions: list[Action]
     user_stream: UserStream | None
+    protection: Protection
     _lock: asyncio.Lock
 
     async def _after(self) -> None: ...
@@ -199,6 +203,8 @@ class Healer:
                 await self.settle_intents()
             if e.ready and now >= self._next_check:
                 await self._check()
+            if e.ready:
+                await e.protection.check()
             self._failures = 0
         except Exception as exc:  # the loop must survive anything; a later tick retries
             self._failures += 1

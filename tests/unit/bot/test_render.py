@@ -23,6 +23,8 @@ from trading.domain import (
     OrderRequest,
     OrderStatus,
     OrderType,
+    Position,
+    PositionSide,
     Side,
 )
 
@@ -271,3 +273,22 @@ def test_an_unknown_or_empty_payload_is_never_a_bare_title() -> None:
     assert card.title == "Strategy" and _fields(card) == {"Strategy": "ema_cross", "Date": "2026-02-10", "Trades": "2"}
     empty = _render(NotificationKind.STRATEGY, {})
     assert empty.description and empty.text() != "Strategy"
+
+
+def test_protection_card_says_what_was_unprotected_and_what_the_guard_did() -> None:
+    long2 = Position(1, MNQ.id, PositionSide.LONG, 2, Decimal("21019"), id=6125)
+    tag = f"protect:{MNQ.id}:6125:0"
+    stop = notifications.protection(
+        "stop", long2, MNQ, uncovered=2, custom_tag=tag, reason="no working stop", stop_price=Decimal("21009")
+    )
+    card = _render(NotificationKind.RISK, stop)
+    assert card.title == "Unprotected position: LONG 2 MNQ, protective stop placed"
+    f = _fields(card)
+    assert f["Order"] == "SELL 2 stop @ 21009.00" and f["Average price"] == "21019.00" and f["Tag"] == tag
+    assert card.description == "no working stop" and card.color == ORANGE
+    closed = notifications.protection(
+        "flatten", long2, MNQ, uncovered=1, custom_tag=tag, reason="past the level", last_price=Decimal("20990.5")
+    )
+    card = _render(NotificationKind.RISK, closed)
+    assert card.title == "Unprotected position: LONG 2 MNQ, closed at market" and card.color == RED
+    assert _fields(card)["Order"] == "SELL 1 at market" and _fields(card)["Last"] == "20990.50"
