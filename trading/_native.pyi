@@ -1,6 +1,7 @@
 """Type stub for the Rust extension `trading._native` (rust_ext/)."""
 
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +11,16 @@ __version__: str
 _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
 _BarCols = tuple[_I64, _F64, _F64, _F64, _F64, _F64]
-_BarTuple = tuple[int, float, float, float, float, float]
+
+class BarRecord(NamedTuple):
+    """A bar the streaming aggregator closed (or is forming): start in UTC ns, prices, volume."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
 
 def aggregate_bars(
     ts: _I64,
@@ -48,11 +58,11 @@ class BarAggregator:
         tz_utc: _I64 | None = None,
         tz_offset: _I64 | None = None,
     ) -> None: ...
-    def push(self, ts: int, price: float, size: float) -> list[_BarTuple]: ...
-    def push_batch(self, ts: _I64, price: _F64, size: _F64) -> list[_BarTuple]: ...
-    def advance(self, now_ns: int) -> list[_BarTuple]: ...
-    def flush(self) -> list[_BarTuple]: ...
-    def forming(self) -> _BarTuple | None: ...
+    def push(self, ts: int, price: float, size: float) -> list[BarRecord]: ...
+    def push_batch(self, ts: _I64, price: _F64, size: _F64) -> list[BarRecord]: ...
+    def advance(self, now_ns: int) -> list[BarRecord]: ...
+    def flush(self) -> list[BarRecord]: ...
+    def forming(self) -> BarRecord | None: ...
     @property
     def late(self) -> int: ...
     @property

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from trading.domain import Bar
-from trading.marketdata.aggregation import NS, BarAggregator, BarArrays, BarTuple, new_bar_aggregator
+from trading.marketdata.aggregation import NS, BarAggregator, BarArrays, BarRecord, BarRow, new_bar_aggregator
 
 ONE_MINUTE_NS = 60 * NS
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,7 +28,7 @@ class BarCache:
 
     def __init__(self, contract_id: str) -> None:
         self.contract_id = contract_id
-        self._rows: dict[int, BarTuple] = {}
+        self._rows: dict[int, BarRecord] = {}
         self._arrays: BarArrays | None = None
         self.aggregator: BarAggregator = new_bar_aggregator(ONE_MINUTE_NS)
 
@@ -38,21 +38,20 @@ class BarCache:
     def add(self, bars: Iterable[Bar]) -> None:
         for b in bars:
             t = ns(b.start)
-            self._rows[t] = (t, b.open, b.high, b.low, b.close, b.volume)
+            self._rows[t] = BarRecord(t, b.open, b.high, b.low, b.close, b.volume)
         self._arrays = None
 
-    def add_tuples(self, rows: Iterable[BarTuple]) -> list[Bar]:
+    def add_records(self, rows: Iterable[BarRow]) -> list[Bar]:
         out = []
         for r in rows:
-            t = int(r[0])
-            row = (t, float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]))
-            self._rows[t] = row
+            row = BarRecord(int(r.ts), float(r.open), float(r.high), float(r.low), float(r.close), float(r.volume))
+            self._rows[row.ts] = row
             out.append(self.bar(row))
         self._arrays = None
         return out
 
-    def bar(self, r: BarTuple) -> Bar:
-        return Bar(self.contract_id, "1m", from_ns(int(r[0])), r[1], r[2], r[3], r[4], r[5])
+    def bar(self, r: BarRecord) -> Bar:
+        return Bar(self.contract_id, "1m", from_ns(r.ts), r.open, r.high, r.low, r.close, r.volume)
 
     @property
     def latest(self) -> datetime | None:

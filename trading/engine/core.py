@@ -58,6 +58,7 @@ from trading.engine.lease import hold_account, release_account
 from trading.engine.order_path import OrderPath, python_path
 from trading.engine.protection import Protection
 from trading.engine.reconcile import ReconcileReport, reconcile
+from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
 from trading.metrics import LatencyMetrics
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
@@ -427,10 +428,10 @@ class Engine:
             bars, self._unsaved_bars = self._unsaved_bars, []
             await self.store.bars.insert_many(bars)
 
-    async def _closed_bars(self, symbol: str, rows: list[Any]) -> None:
+    async def _closed_bars(self, symbol: str, rows: Sequence[BarRow]) -> None:
         if not rows:
             return
-        bars = self.bars[symbol].add_tuples(rows)
+        bars = self.bars[symbol].add_records(rows)
         self._unsaved_bars += bars
         if len(self._unsaved_bars) >= BAR_FLUSH:
             await self.flush_bars()

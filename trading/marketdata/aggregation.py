@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
@@ -42,9 +43,37 @@ from trading import native
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
-BarTuple = tuple[int, float, float, float, float, float]
 NS = 1_000_000_000
 _I64_MIN = -(2**63)
+
+
+class BarRow(Protocol):
+    """A bar as either streaming aggregator hands it over (Rust `_native.BarRecord`, Python
+    `BarRecord`: NamedTuples with these fields)."""
+
+    @property
+    def ts(self) -> int: ...
+    @property
+    def open(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def close(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+
+
+class BarRecord(NamedTuple):
+    """A bar the Python aggregator closed (or is forming): start in UTC ns, prices, volume."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
 
 
 class BarArrays(NamedTuple):
@@ -154,11 +183,11 @@ class Bucketer:
 class BarAggregator(Protocol):
     """The streaming aggregator (Rust `_native.BarAggregator` or `PyBarAggregator`)."""
 
-    def push(self, ts: int, price: float, size: float) -> list[BarTuple]: ...
-    def push_batch(self, ts: I64, price: F64, size: F64) -> list[BarTuple]: ...
-    def advance(self, now_ns: int) -> list[BarTuple]: ...
-    def flush(self) -> list[BarTuple]: ...
-    def forming(self) -> BarTuple | None: ...
+    def push(self, ts: int, price: float, size: float) -> Sequence[BarRow]: ...
+    def push_batch(self, ts: I64, price: F64, size: F64) -> Sequence[BarRow]: ...
+    def advance(self, now_ns: int) -> Sequence[BarRow]: ...
+    def flush(self) -> Sequence[BarRow]: ...
+    def forming(self) -> BarRow | None: ...
     @property
     def late(self) -> int: ...
     @property
@@ -190,13 +219,13 @@ class PyBarAggregator:
     def period_ns(self) -> int:
         return self._b.period
 
-    def _close(self, out: list[BarTuple]) -> None:
+    def _close(self, out: list[BarRecord]) -> None:
         bar = self._bar
         assert bar is not None
-        out.append((int(bar[0]), bar[1], bar[2], bar[3], bar[4], bar[5]))
+        out.append(BarRecord(int(bar[0]), bar[1], bar[2], bar[3], bar[4], bar[5]))
         self._watermark, self._bar = self._end, None
 
-    def _push(self, t: int, price: float, size: float, out: list[BarTuple]) -> None:
+    def _push(self, t: int, price: float, size: float, out: list[BarRecord]) -> None:
         if not np.isfinite(price):
             self._invalid += 1
             return
@@ -220,34 +249,34 @@ class PyBarAggregator:
         s, self._end = self._b.bucket(t)
         self._bar = [s, price, price, price, price, size]
 
-    def push(self, ts: int, price: float, size: float) -> list[BarTuple]:
-        out: list[BarTuple] = []
+    def push(self, ts: int, price: float, size: float) -> list[BarRecord]:
+        out: list[BarRecord] = []
         self._push(int(ts), float(price), float(size), out)
         return out
 
-    def push_batch(self, ts: I64, price: F64, size: F64) -> list[BarTuple]:
+    def push_batch(self, ts: I64, price: F64, size: F64) -> list[BarRecord]:
         if not len(ts) == len(price) == len(size):
             raise ValueError("all input columns must have the same length")
-        out: list[BarTuple] = []
+        out: list[BarRecord] = []
         for t, p, s in zip(ts.tolist(), price.tolist(), size.tolist(), strict=True):
             self._push(t, p, s, out)
         return out
 
-    def advance(self, now_ns: int) -> list[BarTuple]:
-        out: list[BarTuple] = []
+    def advance(self, now_ns: int) -> list[BarRecord]:
+        out: list[BarRecord] = []
         if self._bar is not None and now_ns >= self._end:
             self._close(out)
         return out
 
-    def flush(self) -> list[BarTuple]:
-        out: list[BarTuple] = []
+    def flush(self) -> list[BarRecord]:
+        out: list[BarRecord] = []
         if self._bar is not None:
             self._close(out)
         return out
 
-    def forming(self) -> BarTuple | None:
+    def forming(self) -> BarRecord | None:
         b = self._bar
-        return None if b is None else (int(b[0]), b[1], b[2], b[3], b[4], b[5])
+        return None if b is None else BarRecord(int(b[0]), b[1], b[2], b[3], b[4], b[5])
 
 
 def new_bar_aggregator(period_ns: int, origin_ns: int = 0, zone: Zone | None = None) -> BarAggregator:
@@ -264,7 +293,7 @@ def _empty() -> BarArrays:
     return BarArrays(np.empty(0, np.int64), *(np.empty(0, np.float64) for _ in range(5)))
 
 
-def _from_tuples(rows: list[BarTuple]) -> BarArrays:
+def _from_tuples(rows: list[BarRecord]) -> BarArrays:
     if not rows:
         return _empty()
     cols = list(zip(*rows, strict=True))

@@ -1,10 +1,12 @@
 //! numpy bindings of `bars/`: the batch aggregations borrow the caller's arrays (never copied) and
-//! return new arrays; the streaming `BarAggregator` returns closed bars as `(ts, open, high, low,
-//! close, volume)` rows, the `BarTuple` its Python twin (`PyBarAggregator`) returns too.
+//! return new arrays; the streaming `BarAggregator` returns closed bars as `BarRecord`s, a
+//! NamedTuple `(ts, open, high, low, close, volume)` declared in `_native.pyi`, the record its Python
+//! twin (`PyBarAggregator`) returns too.
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyList;
 
 use crate::bars::resample::{aggregate, BarSlices};
@@ -107,18 +109,39 @@ fn aggregate_ticks<'py>(
     Ok(to_py(py, out))
 }
 
-type BarTuple = (i64, f64, f64, f64, f64, f64);
+/// The record a streamed bar crosses into Python as: a NamedTuple made once, exported as
+/// `_native.BarRecord` (named fields; a tuple to the twin's equal records).
+static BAR_RECORD: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn tuple(b: &Bar) -> BarTuple {
-    (b.ts, b.open, b.high, b.low, b.close, b.volume)
+fn bar_record(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    BAR_RECORD
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            let fields = ("ts", "open", "high", "low", "close", "volume");
+            let cls = py
+                .import("collections")?
+                .getattr("namedtuple")?
+                .call1(("BarRecord", fields))?;
+            cls.setattr("__module__", "trading._native")?;
+            Ok(cls.unbind())
+        })
+        .map(|cls| cls.bind(py))
+}
+
+fn record<'py>(cls: &Bound<'py, PyAny>, b: &Bar) -> PyResult<Bound<'py, PyAny>> {
+    cls.call1((b.ts, b.open, b.high, b.low, b.close, b.volume))
 }
 
 fn bars_list<'py>(py: Python<'py>, out: &BarColumns) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, out.iter().map(|b| tuple(&b)))
+    let cls = bar_record(py)?;
+    let rows = out
+        .iter()
+        .map(|b| record(cls, &b))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, rows)
 }
 
 /// Streaming aggregator: feed ticks, drive with `advance(now_ns)`; closed bars come back as
-/// lists of (ts, open, high, low, close, volume) tuples.
+/// lists of `BarRecord(ts, open, high, low, close, volume)`.
 #[pyclass(module = "trading._native")]
 struct BarAggregator {
     inner: TickAggregator,
@@ -183,8 +206,11 @@ impl BarAggregator {
         bars_list(py, &out)
     }
 
-    fn forming(&self) -> Option<BarTuple> {
-        self.inner.forming().as_ref().map(tuple)
+    fn forming<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.inner.forming().as_ref() {
+            Some(b) => Ok(Some(record(bar_record(py)?, b)?)),
+            None => Ok(None),
+        }
     }
 
     #[getter]
@@ -207,5 +233,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aggregate_bars, m)?)?;
     m.add_function(wrap_pyfunction!(aggregate_ticks, m)?)?;
     m.add_class::<BarAggregator>()?;
+    m.add("BarRecord", bar_record(m.py())?)?;
     Ok(())
 }

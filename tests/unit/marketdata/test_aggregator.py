@@ -12,6 +12,7 @@ from trading import native
 from trading.marketdata.aggregation import (
     BarAggregator,
     BarArrays,
+    BarRecord,
     PyBarAggregator,
     aggregate_bars,
     aggregate_bars_py,
@@ -101,17 +102,19 @@ def test_clock_closes_bars_and_nothing_is_invented(path: str, monkeypatch: pytes
     assert agg.push(10 * S, 100.0, 1.0) == []
     assert agg.push(20 * S, 101.0, 2.0) == []
     assert agg.advance(MIN - 1) == []
-    assert agg.forming() == (0, 100.0, 101.0, 100.0, 101.0, 3.0)
-    assert agg.advance(MIN) == [(0, 100.0, 101.0, 100.0, 101.0, 3.0)]
+    assert agg.forming() == BarRecord(0, 100.0, 101.0, 100.0, 101.0, 3.0)
+    assert agg.advance(MIN) == [BarRecord(0, 100.0, 101.0, 100.0, 101.0, 3.0)]
     # Market closed for an hour: the clock runs, no bar appears.
     assert all(agg.advance(MIN + k * S) == [] for k in range(0, 3600, 60))
     assert agg.forming() is None
     assert agg.push(30 * S, 99.0, 1.0) == []  # belongs to a closed bar: late
     assert agg.late == 1
     assert agg.push(2 * H, 102.0, 1.0) == []
-    assert agg.push(2 * H + MIN, 103.0, 1.0) == [(2 * H, 102.0, 102.0, 102.0, 102.0, 1.0)]
+    assert agg.push(2 * H + MIN, 103.0, 1.0) == [BarRecord(2 * H, 102.0, 102.0, 102.0, 102.0, 1.0)]
     assert agg.push(2 * H + MIN, float("nan"), 1.0) == [] and agg.invalid == 1
-    assert agg.flush() == [(2 * H + MIN, 103.0, 103.0, 103.0, 103.0, 1.0)]
+    [last] = agg.flush()
+    assert last == BarRecord(2 * H + MIN, 103.0, 103.0, 103.0, 103.0, 1.0)
+    assert (last.ts, last.close, last.volume) == (2 * H + MIN, 103.0, 1.0)  # named fields, on both paths
     assert agg.period_ns == MIN
 
 
