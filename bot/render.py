@@ -18,6 +18,7 @@ from typing import Any
 import discord
 
 from trading.calendar import to_ny
+from trading.domain import tick_text
 
 GREEN = 0x2ECC71
 RED = 0xE74C3C
@@ -146,8 +147,7 @@ def price(value: Any, tick: Any = None) -> str:
         return str(value)
     if t is None or t <= 0:
         return value if isinstance(value, str) else fmt(d)  # an old row: as it was stored
-    exponent = min(int(t.normalize().as_tuple().exponent), 0)
-    return f"{d.quantize(Decimal(1).scaleb(exponent)):f}"
+    return tick_text(d, t)
 
 
 def points(value: Any) -> str:

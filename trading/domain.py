@@ -109,6 +109,13 @@ def is_on_tick(price: Decimal | float | int | str, tick_size: Decimal) -> bool:
     return p == snap_to_tick(p, tick_size)
 
 
+def tick_text(price: Decimal, tick_size: Decimal) -> str:
+    """A price written with as many decimals as the tick size has (0.25 → 2, 1 → 0): the one way a
+    price on a grid is shown to a trader (the caller snaps it first when it may be off the grid)."""
+    places = max(0, -int(tick_size.normalize().as_tuple().exponent))
+    return f"{price.quantize(Decimal(1).scaleb(-places)):f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Contract:
     id: str  # broker contract id, e.g. CON.F.US.MNQ.Z25

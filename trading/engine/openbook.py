@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading.calendar import to_ny
-from trading.domain import Contract, Order, Position, PositionSide
+from trading.domain import Contract, Order, Position, PositionSide, tick_text
 from trading.projectx.rest import ProjectXClient
 
 LAST_PRICE_LOOKBACK = timedelta(hours=6)
@@ -25,10 +25,7 @@ def price_text(price: Decimal | None, contract: Contract | None) -> str | None:
         return None
     if contract is None:
         return str(price)
-    snapped = contract.snap(price)
-    exponent = contract.tick_size.normalize().as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return f"{snapped:.{places}f}"
+    return tick_text(contract.snap(price), contract.tick_size)
 
 
 def ny_text(ts: datetime | None) -> str | None:
