@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from bot.render import (
     table,
 )
 from trading import notifications
+from trading.calendar import NY
 from trading.domain import NotificationKind
 
 _KIND_COLOR = {
@@ -376,7 +377,7 @@ MAX_ATTACHMENT = 8 * 1024 * 1024
 def _image_of(kind: NotificationKind, p: Mapping[str, Any]) -> tuple[str, bytes] | None:
     """A PNG for the card: a chart file the engine wrote (`chart`: path), a P&L curve (`pnl_curve`:
     [[label, value], ...]) or a latency table (`rows`: the /stats latency rows)."""
-    from bot import charts  # matplotlib only when a chart is asked for
+    from trading import charts  # matplotlib only when a chart is asked for
 
     path = p.get("chart")
     if isinstance(path, str) and path:
@@ -385,13 +386,31 @@ def _image_of(kind: NotificationKind, p: Mapping[str, Any]) -> tuple[str, bytes]
             return (f.name if f.suffix == ".png" else "chart.png", f.read_bytes())
     curve = p.get("pnl_curve")
     if isinstance(curve, list) and curve:
-        points = [(str(at), Decimal(str(v))) for at, v in curve]
-        return ("pnl.png", charts.pnl_curve(str(p.get("title") or "P&L"), points))
+        points = [(_curve_time(at, p.get("date")), Decimal(str(v))) for at, v in curve]
+        return ("pnl.png", charts.pnl_png(str(p.get("title") or "P&L"), points))
     rows = p.get("rows")
     if kind is NotificationKind.LATENCY and isinstance(rows, list) and rows:
         headers = p.get("headers") or LATENCY_HEADERS
-        return ("latency.png", charts.latency_table(str(p.get("title") or "Latency"), headers, rows))
+        return ("latency.png", charts.table_png(str(p.get("title") or "Latency"), headers, rows))
     return None
+
+
+def _curve_time(at: Any, day: Any) -> datetime:
+    """A P&L curve point's time: an ISO-8601 timestamp, or (rows stored before it carried the date) a
+    New York wall time on the notification's date."""
+    text = str(at)
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        stamp = None
+    if stamp is not None and stamp.tzinfo is not None:
+        return stamp
+    try:
+        on = date.fromisoformat(str(day)) if day else None
+        wall = time.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"P&L curve point {text!r} is not a time") from exc
+    return datetime.combine(on or datetime.now(NY).date(), wall, NY)
 
 
 def _latency_text(p: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ EMBED_FIELDS_MAX = 25
 FIELD_VALUE_MAX = 1024
 DESCRIPTION_MAX = 4096
 
+
 @dataclass(frozen=True)
 class Card:
     title: str

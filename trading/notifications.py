@@ -365,7 +365,7 @@ class DailySummaryPayload(TypedDict):
     fees: str
     net: str
     latency: str  # the order path's latency table (monospace text)
-    pnl_curve: list[list[str]]  # [[New York time, net P&L of the fill], ...] in fill order
+    pnl_curve: list[list[str]]  # [[New York time (ISO-8601), net P&L of the fill], ...] in fill order
     text: str  # the whole summary as plain text (logs, the job record)
 
 

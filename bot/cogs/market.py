@@ -8,10 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import cards, charts
+from bot import cards
 from bot.cogs.common import symbol_autocomplete
 from bot.commanding import Reply, bot_of, read, run
-from bot.render import Card, table
+from bot.render import Card, ny_time, price, table
+from trading import charts
+from trading.calendar import to_ny
 
 TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h", "4h", "1d")]
 CHART_TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h")]
@@ -71,13 +73,13 @@ class Market(commands.GroupCog, group_name="market", group_description="Contract
             contract, bars = await services.bars(symbol, tf, count)
             rows = [
                 [
-                    f"{b.start:%m-%d %H:%M}",
-                    *(str(contract.snap(v)) for v in (b.open, b.high, b.low, b.close)),
+                    f"{to_ny(b.start):%m-%d %H:%M}",
+                    *(price(contract.snap(v), contract.tick_size) for v in (b.open, b.high, b.low, b.close)),
                     f"{b.volume:g}",
                 ]
                 for b in bars
             ]
-            desc = table(("start UTC", "open", "high", "low", "close", "vol"), rows) if rows else "No bars."
+            desc = table(("start ET", "open", "high", "low", "close", "vol"), rows) if rows else "No bars."
             return Card(title=f"{contract.symbol} {tf} bars", description=desc)
 
         await run(interaction, {"symbol": symbol, "timeframe": tf, "count": count}, work)
@@ -94,18 +96,33 @@ class Market(commands.GroupCog, group_name="market", group_description="Contract
 
         async def work() -> Reply:
             data = await services.chart(symbol, tf)
-            title = f"{data.contract.symbol} {tf} — overnight range {data.on_low} – {data.on_high}"
+            c = data.contract
+            levels = [
+                charts.Level(n, v, charts.LEVEL_COLORS[n])
+                for n, v in (("ONH", data.on_high), ("ONL", data.on_low))
+                if v is not None
+            ]
+            if data.entries is not None:
+                levels += [
+                    charts.Level(n, v, charts.LEVEL_COLORS[n])
+                    for n, v in zip(("Long entry", "Short entry"), data.entries, strict=True)
+                ]
+            marks = [charts.Mark(f.ts_event, f.price, f.side) for f in data.fills]
+            low, high = price(data.on_low, c.tick_size), price(data.on_high, c.tick_size)
+            title = f"{c.symbol} {tf}, overnight range {low} – {high}"
             png = await asyncio.to_thread(
-                charts.candles,
+                charts.candles_png,
                 title,
-                data.bars,
-                on_high=data.on_high,
-                on_low=data.on_low,
+                charts.Candles.of_bars(data.bars),
+                tick_size=c.tick_size,
+                levels=levels,
                 window=(data.window_start, data.window_end),
+                open_at=data.open_at,
+                fills=marks,
             )
             return Card(
                 title=title,
-                description=f"{len(data.bars)} bars since {data.window_start:%Y-%m-%d %H:%M} UTC",
+                description=f"{len(data.bars)} bars since {ny_time(data.window_start)}; {len(marks)} fills today",
                 image=("chart.png", png),
             )
 

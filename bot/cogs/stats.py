@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import cards, charts, render
+from bot import cards, render
 from bot.commanding import Reply, bot_of, read, run
+from trading import charts
 
 
 class StatsCog(commands.GroupCog, group_name="stats", group_description="How the bot is doing"):
@@ -22,7 +23,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
             stats = await services.latency(hours)
             rows = cards.latency_rows(stats)
             png = (
-                await asyncio.to_thread(charts.latency_table, f"Latency, last {hours} h", render.LATENCY_HEADERS, rows)
+                await asyncio.to_thread(charts.table_png, f"Latency, last {hours} h", render.LATENCY_HEADERS, rows)
                 if rows
                 else None
             )

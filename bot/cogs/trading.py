@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import cards, charts
+from bot import cards
 from bot.commanding import Reply, bot_of, read, run
+from trading import charts
 
 PERIODS = [app_commands.Choice(name=p, value=p) for p in ("today", "week", "month")]
 
@@ -43,7 +44,7 @@ class TradingCog(commands.Cog):
 
         async def work() -> Reply:
             p = await services.pnl(which)
-            png = await asyncio.to_thread(charts.pnl_curve, f"P&L {which}", p.by_day) if p.by_day else None
+            png = await asyncio.to_thread(charts.pnl_png, f"P&L {which}", p.by_day) if p.by_day else None
             return cards.pnl(p, png)
 
         await run(interaction, {"period": which}, work, private=True)

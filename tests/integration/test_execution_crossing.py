@@ -32,7 +32,12 @@ async def rust() -> AsyncIterator[tuple[SimGateway, RustExecutor]]:
 
 def _limit(sim: SimGateway) -> OrderRequest:
     return OrderRequest(
-        sim.account_id, sim.contract("MNQ"), Side.BUY, OrderType.LIMIT, 1, uuid.uuid4().hex,
+        sim.account_id,
+        sim.contract("MNQ"),
+        Side.BUY,
+        OrderType.LIMIT,
+        1,
+        uuid.uuid4().hex,
         limit_price=Decimal("20000"),
     )
 

@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from trading import native
-from trading.calendar import TradingDay, trading_day
+from trading import charts, native
+from trading.calendar import TradingDay, to_ny, trading_day
 from trading.clock import SimClock
 from trading.config import Settings, SimSettings
 from trading.demo.database import open_demo_database
@@ -188,6 +188,32 @@ def prints_of(bar: Bar) -> list[tuple[datetime, float]]:
     return [(bar.start + timedelta(seconds=15 * i), p) for i, p in enumerate(path)]
 
 
+LATENCY_COLUMNS = ("operation", "path", "count", "p50 ms", "p95 ms", "p99 ms", "max ms")
+
+
+async def report_images(store: Store, day: TradingDay, out_dir: Path) -> list[Path]:
+    """The day's P&L curve (from the daily summary the engine stored) and the order path's latency
+    table as PNGs beside the range charts: what the Discord cards attach, for a run without Discord."""
+    made: list[Path] = []
+    summaries = [m for m in await store.outbox.recent(500) if m.kind is NotificationKind.SUMMARY]
+    curve = next((m.payload["pnl_curve"] for m in summaries if m.payload.get("pnl_curve")), None)
+    if curve:
+        points = [(datetime.fromisoformat(at), Decimal(v)) for at, v in curve]
+        made.append(out_dir / f"pnl-{day.date.isoformat()}.png")
+        png = await asyncio.to_thread(charts.pnl_png, f"P&L {day.date.isoformat()} (net of fees)", points)
+        made[-1].write_bytes(png)
+    stats = await store.latency.stats()
+    if stats:
+        rows = [
+            [s.operation, s.path, str(s.count), *(f"{v / 1e6:.2f}" for v in (s.p50, s.p95, s.p99, s.max))]
+            for s in stats
+        ]
+        made.append(out_dir / f"latency-{day.date.isoformat()}.png")
+        png = await asyncio.to_thread(charts.table_png, "Order path latency, Rust and Python", LATENCY_COLUMNS, rows)
+        made[-1].write_bytes(png)
+    return made
+
+
 async def run_demo(
     settings: Settings,
     out_dir: Path,
@@ -245,7 +271,7 @@ async def run_demo(
                         occ = plan.pop(0)
                         await barrier(engine, counter, t if minute else None)
                         wall = walltime.monotonic() - started
-                        write(f"{occ.at:%Y-%m-%d %H:%M}Z job {occ.job} (wall {wall:.1f} s)")
+                        write(f"{to_ny(occ.at):%Y-%m-%d %H:%M} ET job {occ.job} (wall {wall:.1f} s)")
                         await run_once(store, clock, occ.job, occ.at, jobs.session(occ.job, day))
                         await barrier(engine, counter, None)
                         await printer.deliver()
@@ -259,6 +285,7 @@ async def run_demo(
                 clock.set(t)
         await barrier(engine, counter, None)
         await printer.deliver()
+        jobs.charts += await report_images(store, day, out_dir)
         orders = await store.db.fetchval("SELECT count(*) FROM orders")
         fills = await store.db.fetchval("SELECT count(*) FROM fills")
         notes = await store.db.fetchval("SELECT count(*) FROM notification_outbox")

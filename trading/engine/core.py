@@ -934,7 +934,6 @@ class Submitted:
     rejected: str = ""
 
 
-
 def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:
     return Order(
         id=order_id,

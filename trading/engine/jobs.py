@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from trading import notifications
+from trading import charts, notifications
 from trading.calendar import TradingDay
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
-from trading.engine.charts import range_chart
 from trading.engine.core import Engine
 from trading.engine.summary import summary_payload
 from trading.store import Store
@@ -159,12 +158,31 @@ class Jobs:
         return run
 
     async def range_charts(self, day: TradingDay) -> list[Path]:
+        """One candlestick chart per symbol of the overnight window so far, with the levels of every
+        strategy that draws them (named and priced as on its range card), written as PNG off the loop."""
         assert self.chart_dir is not None
         out = []
-        for sym in self.engine.contracts:
-            bars = self.engine.bar_cache(sym).window(day.window_start, day.window_end, self.engine.clock.now())
+        now = self.engine.clock.now()
+        for sym, contract in self.engine.contracts.items():
+            bars = self.engine.bar_cache(sym).window(day.window_start, day.window_end, now)
+            levels = [
+                charts.Level(name, price, charts.LEVEL_COLORS.get(name, charts.RANGE))
+                for strategy in self.engine.strategies.values()
+                if isinstance(strategy, charts.DrawsLevels)
+                for name, price in strategy.chart_levels(sym, day, now)
+            ]
             path = self.chart_dir / f"range-{sym}-{day.date.isoformat()}.png"
-            range_chart(bars, sym, day, path)
+            png = await asyncio.to_thread(
+                charts.candles_png,
+                f"{sym} overnight range {day.date.isoformat()}",
+                charts.Candles.of_columns(bars),
+                tick_size=contract.tick_size,
+                levels=levels,
+                window=(day.window_start, day.window_end),
+                open_at=day.rth_open,
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(path.write_bytes, png)
             out.append(path)
             chart = notifications.chart(sym, day.date.isoformat(), str(path))
             await self.engine.store.outbox.enqueue(NotificationKind.STRATEGY, dict(chart))

@@ -31,7 +31,7 @@ async def latency_table(engine: Engine) -> str:
 
 
 async def summary_payload(engine: Engine, day: TradingDay) -> dict[str, Any]:
-    """The SUMMARY notification: the text, and `pnl_curve` ([[New York time, net P&L of the fill], ...]
+    """The SUMMARY notification: the text, and `pnl_curve` ([[New York time (ISO-8601), net P&L of the fill], ...]
     in fill order) from which the notifier draws the day's cumulative P&L chart."""
     until = engine.clock.now() + timedelta(microseconds=1)  # fills up to and including now
     fills = await engine.store.fills.between(engine.account_id, day.window_start, until)
@@ -47,7 +47,7 @@ async def summary_payload(engine: Engine, day: TradingDay) -> dict[str, Any]:
         lines.append(f"  {to_ny(f.ts_event):%H:%M:%S} ET {sym} {f.side.value} {f.size} @ {f.price}{pnl} fees {f.fees}")
         realized += f.pnl or Decimal(0)
         fees += f.fees
-        curve.append([f"{to_ny(f.ts_event):%H:%M:%S}", str((f.pnl or Decimal(0)) - f.fees)])
+        curve.append([to_ny(f.ts_event).isoformat(timespec="seconds"), str((f.pnl or Decimal(0)) - f.fees)])
     lines.append(f"  fills {len(fills)}, realized {realized}, fees {fees}, net {realized - fees}")
     lines.append("latency (order path):")
     table = await latency_table(engine)

@@ -22,6 +22,7 @@ from trading.services.results import (
     ChartData,
     Quote,
 )
+from trading.strategies.overnight_range import entry_levels
 
 
 class AccountMarket(ServicesCore):
@@ -171,7 +172,18 @@ class AccountMarket(ServicesCore):
         overnight = [b for b in bars if day.window_start <= b.start < day.window_end]
         high = contract.snap(max(b.high for b in overnight)) if overnight else None
         low = contract.snap(min(b.low for b in overnight)) if overnight else None
-        return ChartData(contract, timeframe, bars, day.window_start, day.window_end, high, low)
+        entries: tuple[Decimal, Decimal] | None = None
+        if high is not None and low is not None:
+            (_, buy), (_, sell) = entry_levels(contract, high, low, self.settings.strategies.overnight_range.offset)
+            entries = (buy, sell)
+        fills = [
+            f
+            for f in await self.store.fills.between(self.account_id, day.window_start, end + timedelta(microseconds=1))
+            if f.contract_id == contract.id and not f.voided
+        ]
+        return ChartData(
+            contract, timeframe, bars, day.window_start, day.window_end, high, low, entries, fills, day.rth_open
+        )
 
     async def last_price(self, contract: Contract) -> Decimal | None:
         end = self.clock.now()

@@ -10,6 +10,7 @@ from trading.domain import (
     Account,
     Bar,
     Contract,
+    Fill,
     Order,
     OrderRequest,
     OrderType,
@@ -77,6 +78,9 @@ class ChartData:
     window_end: datetime
     on_high: Decimal | None
     on_low: Decimal | None
+    entries: tuple[Decimal, Decimal] | None = None  # the overnight range's buy and sell stops, as placed
+    fills: list[Fill] = field(default_factory=list)  # the day's fills on this contract
+    open_at: datetime | None = None  # the 09:30 open (UTC)
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,7 @@ class RiskAndStats(Positions):
             raise BadInput(f"Trading is already reduce-only ({why or 'no reason given'}): nothing changed")
         reason = reason.strip() or "reduce-only by an operator"
         await self.control.kill_switch(KillMode.REDUCE_ONLY, reason)
-        await self.store.outbox.enqueue(
-            NotificationKind.RISK, dict(notifications.risk("Trading reduce-only", reason))
-        )
+        await self.store.outbox.enqueue(NotificationKind.RISK, dict(notifications.risk("Trading reduce-only", reason)))
         return await self.risk_status()
 
     async def resume(self) -> RiskView:

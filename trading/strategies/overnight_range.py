@@ -194,6 +194,15 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             missing_sessions=missing,
         )
 
+    def chart_levels(self, symbol: str, day: TradingDay, until: datetime) -> list[tuple[str, Decimal]]:
+        """The lines of the range chart, named and priced as on the range card: ONH, ONL and the two
+        entries, from the bars known at `until`."""
+        lv = self.levels(symbol, day, until)
+        if lv.onh is None or lv.onl is None:
+            return []
+        (_, long_level), (_, short_level) = entry_levels(self.ctx.contract(symbol), lv.onh, lv.onl, self.config.offset)
+        return [("ONH", lv.onh), ("ONL", lv.onl), ("Long entry", long_level), ("Short entry", short_level)]
+
     def _previous_close(self, symbol: str, day: TradingDay) -> Decimal | None:
         prev = self._trading_day(previous_trading_day(day.date))
         bars = self.ctx.bars(symbol, prev.rth_open, prev.rth_close)
@@ -366,9 +375,7 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
         tick = Fraction(contract.tick_size)
         stop_ticks = max(c.min_stop_ticks, round_half_away(Fraction(c.stop_atr_mult) * lv.atr5 / tick))
         target_ticks = round_half_away(Fraction(c.target_atrd_mult) * lv.atrd / tick)
-        long_level = contract.snap(lv.onh + c.offset, Rounding.UP)
-        short_level = contract.snap(lv.onl - c.offset, Rounding.DOWN)
-        for side, level in ((Side.BUY, long_level), (Side.SELL, short_level)):
+        for side, level in entry_levels(contract, lv.onh, lv.onl, c.offset):
             tag = custom_tag(self.name, symbol, side, day.date)
             ss = SideState(
                 side=side.value,
@@ -591,6 +598,17 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             self._breakeven(symbol, quote.last, quote.last)
 
 
+def entry_levels(
+    contract: Contract, onh: Decimal, onl: Decimal, offset: Decimal
+) -> tuple[tuple[Side, Decimal], tuple[Side, Decimal]]:
+    """The buy stop above the range and the sell stop below it, on the contract's tick grid, rounded
+    away from the range: the one rule the orders, the range card and the charts all use."""
+    return (
+        (Side.BUY, contract.snap(onh + offset, Rounding.UP)),
+        (Side.SELL, contract.snap(onl - offset, Rounding.DOWN)),
+    )
+
+
 def _planned(c: OvernightRangeSettings, contract: Contract, lv: Levels) -> dict[str, notifications.SidePlan]:
     """The entries the levels known so far give (the 09:25 card's preview: the open decides)."""
     if lv.onh is None or lv.onl is None:
@@ -600,8 +618,7 @@ def _planned(c: OvernightRangeSettings, contract: Contract, lv: Levels) -> dict[
     if lv.atr5 is not None:
         stop = max(c.min_stop_ticks, round_half_away(Fraction(c.stop_atr_mult) * lv.atr5 / tick))
     target = None if lv.atrd is None else round_half_away(Fraction(c.target_atrd_mult) * lv.atrd / tick)
-    levels = ((Side.BUY, contract.snap(lv.onh + c.offset, Rounding.UP)),
-              (Side.SELL, contract.snap(lv.onl - c.offset, Rounding.DOWN)))  # fmt: skip
+    levels = entry_levels(contract, lv.onh, lv.onl, c.offset)
     return {
         side.value: notifications.side_plan(
             side.value, level, c.quantity,

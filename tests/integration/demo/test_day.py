@@ -18,7 +18,12 @@ async def test_the_demo_day_leaves_orders_fills_notifications_jobs_and_latency_i
     result = await run_demo(Settings(), tmp_path, database_url=empty_database_url, write=lines.append)
     assert result.paths[-1] == "python" and len(result.paths) in (1, 2)
     assert empty_database_url not in result.database and "@" not in result.database  # no credentials
-    assert [p.name for p in result.charts] == ["range-MES-2026-02-10.png", "range-MNQ-2026-02-10.png"]
+    assert [p.name for p in result.charts] == [
+        "range-MES-2026-02-10.png",
+        "range-MNQ-2026-02-10.png",
+        "pnl-2026-02-10.png",
+        "latency-2026-02-10.png",
+    ]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in result.charts)
     assert "latency (order path)" in result.summary and "python" in result.summary
     pool = await create_pool(empty_database_url, min_size=1, max_size=2)

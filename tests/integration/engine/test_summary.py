@@ -42,7 +42,7 @@ async def test_the_summary_carries_a_pnl_curve_of_the_days_fills(store: Store) -
         assert len(fills) == 2 and fills[1].pnl is not None and fills[1].pnl > 0
         curve = payload["pnl_curve"]
         assert [Decimal(v) for _, v in curve] == [(f.pnl or Decimal(0)) - f.fees for f in fills]
-        assert curve[0][0] == "09:32:00"  # New York time of the entry fill
+        assert curve[0][0] == "2026-02-10T09:32:00-05:00"  # New York time of the entry fill
         assert sum(Decimal(v) for _, v in curve) == Decimal(payload["net"])
         card = notification_card(NotificationKind.SUMMARY, payload)
         assert card.image is not None and card.image[0] == "pnl.png" and card.image[1].startswith(b"\x89PNG")

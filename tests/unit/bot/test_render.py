@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot import charts, notices
+from bot import notices
 from bot.notices import notification_card
 from bot.render import BLUE, GREEN, ORANGE, RED, Card, money, ny_time, pages, price, table
-from trading import notifications
+from trading import charts, notifications
 from trading.domain import (
-    Bar,
     Bracket,
     Contract,
     Fill,
@@ -61,23 +60,6 @@ def test_money_pages_and_table() -> None:
     assert pages([]) == [""]
     t = table(("a", "bb"), [["1", "2"], ["333", "4"]])
     assert t.splitlines()[1:3] == ["a    bb", "1    2 "]
-
-
-def test_charts_are_png() -> None:
-    start = datetime(2027, 3, 1, 14, 0, tzinfo=UTC)
-    bars = [
-        Bar("C", "5m", start + timedelta(minutes=5 * i), 100 + i, 102 + i, 99 + i, 101 + i - 2 * (i % 2), 10)
-        for i in range(20)
-    ]
-    png = charts.candles(
-        "t", bars, on_high=Decimal("110"), on_low=Decimal("99"), window=(start, start + timedelta(minutes=50))
-    )
-    assert png.startswith(b"\x89PNG")
-    assert charts.candles("empty", []).startswith(b"\x89PNG")
-    assert charts.pnl_curve("p", [(date(2027, 3, 1), Decimal("10")), (date(2027, 3, 2), Decimal("-4"))]).startswith(
-        b"\x89PNG"
-    )
-    assert charts.latency_table("l", ("op", "p50"), [["place", "1.0"]]).startswith(b"\x89PNG")
 
 
 def test_card_with_image_has_attachment() -> None:
@@ -251,7 +233,7 @@ def test_daily_summary_lists_fills_in_new_york_time_and_totals() -> None:
 
 def test_chart_card_attaches_the_png(tmp_path: Path) -> None:
     png = tmp_path / "range-MNQ-2026-02-10.png"
-    png.write_bytes(charts.candles("t", []))
+    png.write_bytes(charts.candles_png("t", charts.Candles.of_bars([]), tick_size=Decimal("0.25")))
     card = _render(NotificationKind.STRATEGY, notifications.chart("MNQ", "2026-02-10", str(png)))
     assert card.title == "MNQ overnight range chart" and card.image is not None
     assert card.image[0] == png.name and _fields(card)["Symbol"] == "MNQ"

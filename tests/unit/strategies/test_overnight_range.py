@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.support.scenario_days import Scenario, build
 from trading.backtest.ledger import BacktestResult
 from trading.backtest.runner import Backtest, BacktestContext
+from trading.calendar import trading_day
 from trading.config import OvernightRangeSettings
 from trading.domain import Side
 from trading.marketdata.levels import round_half_away
@@ -248,3 +249,17 @@ def test_a_flatten_exit_is_notified_with_its_symbol() -> None:
     (exit_fill,) = _payload(r, "exit_fill")
     assert exit_fill["symbol"] == "MNQ" and exit_fill["side"] == "buy"
     assert exit_fill["tag"] == "overnight_range:MNQ:flatten:2025-06-11"
+
+
+def test_the_range_chart_draws_the_levels_of_the_card() -> None:
+    """The 09:25 chart's lines are the 09:25 card's numbers, named as on the card (one rule for both)."""
+    r, bt = run(Scenario(D))
+    card = next(n for n in r.notifications if n.get("card") == "range")
+    assert isinstance(bt.strategy, OvernightRange)
+    day = trading_day(D)
+    lines = dict(bt.strategy.chart_levels("MNQ", day, day.at(time(9, 25))))
+    tick = Decimal(card["tick_size"])
+    shown = {name: f"{value.quantize(tick)}" for name, value in lines.items()}
+    assert shown["ONH"] == card["levels"]["onh"] and shown["ONL"] == card["levels"]["onl"]
+    assert shown["Long entry"] == f"{Decimal(card['sides']['buy']['level']).quantize(tick)}"
+    assert shown["Short entry"] == f"{Decimal(card['sides']['sell']['level']).quantize(tick)}"
