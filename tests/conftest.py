@@ -19,12 +19,19 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, settings
 
 from tests.support.hang_report import HANGS
 from trading.store import Store, create_pool, migrate
 from trading.store.admin import create_database, drop_database, truncate_data_tables
 from trading.store.embedded import start_embedded
 from trading.store.executor import Pool
+
+# Hypothesis's default 200 ms deadline per example is a timing threshold: on a shared, loaded 2-core
+# machine a correct example can take longer, and the suite would flake. Examples are judged on what
+# they return, never on how fast (speed is measured in bench/).
+settings.register_profile("tradebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tradebot")
 
 TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
 POOL_CLOSE_S = 30.0

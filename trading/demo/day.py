@@ -16,7 +16,7 @@ import time as walltime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from trading.clock import SimClock
 from trading.config import Settings, SimSettings
 from trading.demo.database import open_demo_database
 from trading.demo.market import demo_day, history
-from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, to_decimal
+from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, tick_text, to_decimal
 from trading.engine import Engine
 from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.engine.order_path import OrderPath, python_path, rust_path
@@ -104,23 +104,54 @@ class ConsolePrinter:
                 self.delivered += 1
 
 
+def _price(value: Any, tick: Any) -> str:
+    """A price on the contract's tick grid (20984.50, never 20984.5), as the Discord cards write it."""
+    if value in (None, ""):
+        return "—"
+    try:
+        return tick_text(Decimal(str(value)), Decimal(str(tick))) if tick else str(value)
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def _points(value: Any) -> str:
+    """A distance in points, two decimals (an ATR of 6.928571 reads 6.93)."""
+    try:
+        return f"{Decimal(str(value)):.2f}"
+    except (InvalidOperation, ValueError):
+        return "—"
+
+
+def _money(value: Any) -> str:
+    d = Decimal(str(value))
+    return f"-${-d:,.2f}" if d < 0 else f"${d:,.2f}"
+
+
 def describe(kind: NotificationKind, p: dict[str, Any]) -> str:
+    """One console line per notification: the demo's compact log (the Discord cards carry the detail).
+    Prices on the tick grid, times in New York, no Python reprs."""
+    tick = p.get("tick_size")
     if kind is NotificationKind.STRATEGY and p.get("card") in ("range", "open"):
         lv = p.get("levels") or {}
-        head = "range card (provisional)" if p.get("card") == "range" else "open"
+        head = "range card (provisional)" if p.get("card") == "range" else "at the open"
         sides = p.get("sides") or {}
-        side_text = ", ".join(f"{k} {v.get('status')} @ {v.get('level')}" for k, v in sides.items())
-        return (
-            f"{p.get('symbol')} {head}: ONH {lv.get('onh')} ONL {lv.get('onl')} range {lv.get('range')} "
-            f"ATR5 {lv.get('atr5')} ATRD {lv.get('atrd')} blocked={p.get('blocked')} {side_text}".strip()
+        entries = ", ".join(
+            f"{'long' if v.get('side', k) == 'buy' else 'short'} {v.get('status')} @ {_price(v.get('level'), tick)}"
+            for k, v in sides.items()
         )
+        verdict = f"no trade: {p.get('blocked') or p.get('warmup')}" if p.get("blocked") or p.get("warmup") else entries
+        return (
+            f"{p.get('symbol')} {head}: ONH {_price(lv.get('onh'), tick)} ONL {_price(lv.get('onl'), tick)} "
+            f"range {_points(lv.get('range'))} ATR5 {_points(lv.get('atr5'))} ATRD {_points(lv.get('atrd'))}; {verdict}"
+        ).rstrip("; ")
     if kind in (NotificationKind.ENTRY_FILL, NotificationKind.EXIT_FILL):
-        pnl = f" pnl {p['pnl']}" if p.get("pnl") is not None else ""
-        return f"fill {p.get('symbol')} {p.get('side')} {p.get('size')} @ {p.get('price')}{pnl}"
+        pnl = f", P&L {_money(p['pnl'])}" if p.get("pnl") is not None else ""
+        return f"fill {p.get('symbol')} {p.get('side')} {p.get('size')} @ {_price(p.get('price'), tick)}{pnl}"
     if kind is NotificationKind.ORDER:
-        price = p.get("stop_price") or p.get("limit_price") or "market"
-        head = f"order {p.get('event')} #{p.get('order_id')} {p.get('symbol')} {p.get('side')} {p.get('type')}"
-        return f"{head} {price} {p.get('custom_tag') or ''}".strip()
+        stop, limit = p.get("stop_price"), p.get("limit_price")
+        at = f" @ {_price(stop or limit, tick)}" if stop or limit else ""
+        head = f"order {p.get('event')} #{p.get('order_id')} {p.get('symbol')} {p.get('side')} {p.get('size', '')}"
+        return f"{head} {p.get('type')}{at} {p.get('custom_tag') or ''}".replace("  ", " ").strip()
     if kind is NotificationKind.SUMMARY and "text" in p:
         return str(p["text"])
     if kind is NotificationKind.SUMMARY and isinstance(p.get("symbols"), dict):
@@ -128,17 +159,23 @@ def describe(kind: NotificationKind, p: dict[str, Any]) -> str:
         for sym, sd in p["symbols"].items():
             sides = sd.get("sides") or {}
             done = ", ".join(
-                f"{k} {v.get('status')}"
-                + (f" {v.get('fill_price')}->{v.get('exit_price')}" if v.get("exit_price") else "")
+                f"{'long' if k == 'buy' else 'short'} {v.get('status')}"
+                + (f" {v.get('fill_price')} -> {v.get('exit_price')}" if v.get("exit_price") else "")
                 for k, v in sides.items()
             )
             parts.append(f"{sym}: {sd.get('blocked') or done or 'no entries'}")
         return f"{p.get('strategy')} day {p.get('date')}: " + "; ".join(parts)
     if "title" in p:
         return f"{p['title']}: {p.get('text') or p.get('chart') or ''}".rstrip(": ")
+    if p.get("event") in ("entry_fill", "exit_fill"):
+        # the side of a strategy fill is its entry's: an exit of a long sells
+        direction = "long" if p.get("side") == "buy" else "short"
+        what = f"{direction} entry filled" if p["event"] == "entry_fill" else f"{direction} closed"
+        pnl = f", P&L {_money(p['pnl'])}" if p.get("pnl") is not None else ""
+        return f"{p.get('strategy')} {p.get('symbol')} {what} @ {_price(p.get('price'), tick)}{pnl}"
     if p.get("event"):
-        return f"{p.get('strategy')} {p['event']} {p.get('symbol', '')} {p.get('side', '')} @ {p.get('price', '')}"
-    return ", ".join(f"{k}={v}" for k, v in p.items() if k not in ("filters", "symbols"))[:300]
+        return f"{p.get('strategy')} {p['event']} {p.get('symbol', '')}".strip()
+    return ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("filters", "symbols", "notice"))[:300]
 
 
 def seed_history(
