@@ -1,17 +1,23 @@
 """Risk alerts reach a person (issue 11), through the real bot and discord.py against the fake Discord:
 an unprotected position, the guard's stop and the kill switch it trips are posted in the alerts channel
-and sent to each owner by direct message, once; `/risk status` shows what the guard did; an owner whose
-DMs are closed costs one notice in the channel and nothing else."""
+and sent to each owner by direct message, once; `/risk status` shows what the guard did; a restart
+between the channel post and the direct messages repeats and loses none (the crash points in between:
+tests/integration/bot/test_notifier_dm.py); an owner whose DMs are closed costs one notice in the
+channel and nothing else."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from bot.app import TradeBot
 from tests.support.conditions import eventually
 from tests.support.discord_world import ADMIN, ALERTS, TRADER, World
 from tests.support.notifier import titles
+from trading import notifications
+from trading.domain import NotificationKind
 from trading.store import Store
 
 OWNERS = (ADMIN, TRADER)
@@ -55,6 +61,29 @@ async def test_an_unprotected_position_and_the_trip_it_ends_in_reach_each_owner_
     before = {o.id: len(world.fake.dms(o.id)) for o in OWNERS}
     await world.bot.notifier.deliver_once()
     assert {o.id: len(world.fake.dms(o.id)) for o in OWNERS} == before
+
+
+async def test_a_restart_between_the_channel_post_and_the_direct_messages_repeats_and_loses_nothing(
+    world: World,
+) -> None:
+    await world.bot.notifier.stop()
+    trip = notifications.risk("Kill switch", "daily loss limit reached")
+    await world.store.outbox.enqueue(NotificationKind.RISK, dict(trip))
+    await world.bot.notifier.deliver_once()  # one pass: the channel post (and the owners' copies queued)
+    assert titles(world.fake.messages(ALERTS.id)) == ["Kill switch"]
+    assert all(world.fake.dms(o.id) == [] for o in OWNERS)
+    await world.bot.close()  # the process ends here; the next one starts on the same database
+    again = TradeBot(world.settings, world.desk.services, world.store, clock=world.desk.clock, guild_ready_timeout=0.05)
+    await again.login(world.fake.token)
+    task = asyncio.create_task(again.connect(reconnect=True))
+    try:
+        await eventually(lambda: settled(world.store), "the owners' copies delivered by the next process")
+        assert titles(world.fake.messages(ALERTS.id)) == ["Kill switch"]
+        for owner in OWNERS:
+            assert titles(world.fake.dms(owner.id)) == ["Kill switch"]
+    finally:
+        await again.close()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_an_owner_with_closed_dms_is_told_once_in_the_channel(world: World) -> None:
