@@ -355,8 +355,9 @@ class Notifier:
         log.warning("direct message %s to %s refused: %s", group[0].id, exc.user_id, exc)
         text = (
             f"Discord refused a direct message to owner {exc.user_id} ({exc}): their direct messages are closed "
-            "to this bot. Risk alerts still reach this channel; to get them by direct message too, the owner "
-            "allows direct messages from this server's members."
+            "to this bot, or the id in discord.owners is not a user who shares a server with it. Risk alerts "
+            "still reach this channel; to get them by direct message too, the owner allows direct messages "
+            "from this server's members (or the id is corrected)."
         )
         note = notifications.alert("Owner not reachable by direct message", text, coalesce=f"dm-refused-{exc.user_id}")
         day = to_ny(now).date().isoformat()
