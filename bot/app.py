@@ -22,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commanding import CommandBot, fail
-from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier, Sink, backoff_s
+from bot.notifier import ConsoleSink, DirectRoute, DiscordSink, EchoSink, Notifier, Sink, backoff_s
 from bot.permissions import Permissions
 from bot.scheduler import default_scheduler
 from trading.clock import Clock, LiveClock
@@ -57,11 +57,13 @@ class TradeBot(CommandBot):
         self.services = services
         self.store = store
         self.permissions = Permissions(settings.permissions, store.audit)
+        route = None
         if sink is None:
             sink = DiscordSink(self, settings.discord.channels)
+            route = DirectRoute.of(settings.discord)  # the owners' direct messages need Discord itself
             if settings.notifications.console:
                 sink = EchoSink(sink, ConsoleSink())
-        self.notifier = Notifier(store.outbox, sink, settings.notifications)
+        self.notifier = Notifier(store.outbox, sink, settings.notifications, route=route)
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self.tree.error(self._on_tree_error)
         self._keeper: asyncio.Task[None] | None = None

@@ -28,7 +28,7 @@ from bot.render import (
 from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.marketdata.depth import BookSnapshot
-from trading.services import AccountState, Flattened, Health, Placed, Pnl, Quote, RiskView
+from trading.services import AccountState, Flattened, GuardView, Health, Placed, Pnl, Quote, RiskView
 from trading.store.jobs import JobRun
 from trading.store.latency import LatencyStats
 from trading.store.outbox import OutboxMessage
@@ -167,6 +167,19 @@ def risk(v: RiskView) -> Card:
         "Trailing floor": money(v.trailing_floor),
     }
     return Card(title="Risk", fields=fields(items), color=color)
+
+
+def guard(g: GuardView) -> dict[str, Any]:
+    """The position guard's fields on the /risk status card: protection now, and what it did since the start."""
+    if not g.enabled:
+        return {"Position guard": "off (protection.enabled = false)"}
+    now = f"{g.protected} of {g.positions} protected by working stops" if g.positions else "no open position"
+    if g.unprotected:
+        now += f", **{g.unprotected} unprotected**"
+    done = f"{g.stops} stop(s) placed, {g.flattens} closed at market, {g.failures} failed"
+    if g.cancelled or g.resized:
+        done += f"; own stops: {g.cancelled} cancelled, {g.resized} resized"
+    return {"Position guard": now, "Guard since start": done}
 
 
 def compliance(v: RiskView) -> Card:

@@ -54,7 +54,8 @@ def notification_card(
 ) -> Card:
     """The card for one outbox message (one render function per payload type, old rows included);
     `count` > 1 is a coalesced run of the same alert."""
-    card = _RENDER[notifications.notice_of(kind, payload)](kind, payload, _KIND_COLOR.get(kind, GREY))
+    color = RED if payload.get("urgent") is True else _KIND_COLOR.get(kind, GREY)
+    card = _RENDER[notifications.notice_of(kind, payload)](kind, payload, color)
     image = _image_of(kind, payload)
     if image is not None:
         card = replace(card, image=image)
@@ -285,7 +286,10 @@ def chart_card(kind: NotificationKind, p: Mapping[str, Any], color: int) -> Card
     return Card(title=str(p.get("title") or "Chart"), fields=_present(items), color=color)
 
 
-_MESSAGE_KEYS = frozenset({"notice", "title", "text", "message", "fields", "chart", "pnl_curve", "rows", "headers"})
+# Keys that steer delivery or are shown otherwise, never as fields (`urgent` colours the card red).
+_MESSAGE_KEYS = frozenset(
+    {"notice", "title", "text", "message", "fields", "chart", "pnl_curve", "rows", "headers", "urgent", "coalesce"}
+)
 _LABELS = {
     "custom_tag": "Order tag",
     "cancelled": "Orders cancelled",

@@ -13,6 +13,12 @@
   when it recovers, an alert says how long it was down and how many messages were held.
 - Alerts repeating within `coalesce_window_s` are held until the window ends and posted once as
   "feed stale ×12 in 10 min".
+- Risk alerts reach a person: a message `[discord] dm_kinds` / `dm_urgent` route to the owners is copied
+  in the outbox once per owner (`dm:<user id>`) before its channel post, so a crash in between loses no
+  direct message and repeats no post; each copy is then delivered like any message (retries, its own
+  nonce, its own order). A direct message Discord refuses for good (DMs closed: 403, code 50007) is
+  marked refused, not retried, and the alerts channel is told once a day per owner. The console gets
+  no copies: it prints each message once.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,10 +37,11 @@ import discord
 from bot.notices import notification_card
 from bot.render import Card
 from trading import notifications
+from trading.calendar import to_ny
 from trading.clock import Clock, LiveClock
-from trading.config import DiscordChannels, NotificationSettings
+from trading.config import DiscordChannels, DiscordSettings, NotificationSettings
 from trading.domain import NotificationKind
-from trading.store.outbox import OutboxMessage
+from trading.store.outbox import OutboxMessage, dm_channel, dm_user
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,8 @@ class Outbox(Protocol):
     async def claim_batch(self, limit: int = 50, *, now: datetime | None = None) -> list[OutboxMessage]: ...
     async def mark_sent(self, message_id: int, at: datetime | None = None) -> None: ...
     async def mark_retry(self, message_id: int, attempts: int, error: str, retry_at: datetime) -> None: ...
+    async def mark_refused(self, message_id: int, error: str, at: datetime | None = None) -> None: ...
+    async def fan_out(self, message: OutboxMessage, channels: Sequence[str]) -> list[int]: ...
     async def hold(self, message_ids: Sequence[int], until: datetime) -> None: ...
     async def release(self, message_ids: Sequence[int]) -> None: ...
     async def pending_count(self, channels: Sequence[str] | None = None) -> int: ...
@@ -61,6 +71,40 @@ class Sink(Protocol):
 
 class DiscordUnavailable(Exception):
     """Not logged in to Discord (yet, or again): the message waits in the outbox."""
+
+
+class DirectMessageRefused(Exception):
+    """Discord will never deliver this direct message (the user's DMs are closed to the bot): not retried."""
+
+    def __init__(self, user_id: int, detail: str) -> None:
+        self.user_id = user_id
+        super().__init__(detail)
+
+
+# Discord's answers to a direct message that retrying cannot change: 403 (50007, "Cannot send messages to
+# this user": DMs closed, or no server in common), 400 (50033, not a user id), 404 (unknown user).
+REFUSED_DM_STATUSES = frozenset({400, 403, 404})
+
+
+@dataclass(frozen=True, slots=True)
+class DirectRoute:
+    """Which messages the owners also get by direct message (`[discord] owners`, `dm_kinds`, `dm_urgent`)."""
+
+    owners: tuple[int, ...] = ()
+    kinds: frozenset[str] = frozenset()
+    urgent: bool = False
+
+    @classmethod
+    def of(cls, s: DiscordSettings) -> DirectRoute:
+        return cls(tuple(dict.fromkeys(s.owners)), frozenset(s.dm_kinds), s.dm_urgent)
+
+    def destinations(self, m: OutboxMessage) -> list[str]:
+        """The `dm:<id>` channels `m` is copied to: none for a copy itself, or a message not routed."""
+        if not self.owners or m.parent_id is not None or dm_user(m.channel) is not None:
+            return []
+        if not notifications.direct(m.kind, m.payload, self.kinds, self.urgent):
+            return []
+        return [dm_channel(u) for u in self.owners]
 
 
 class ConsoleSink:
@@ -84,6 +128,10 @@ class DiscordSink:
         return cid if cid is not None else self._channels.alerts
 
     async def deliver(self, channel: str, card: Card, nonce: str) -> None:
+        user = dm_user(channel)
+        if user is not None:
+            await self._direct(user, card, nonce)
+            return
         cid = self.channel_id(channel)
         if cid is None:
             await self._console.deliver(channel, card, nonce)
@@ -92,6 +140,18 @@ class DiscordSink:
             raise DiscordUnavailable("not logged in to Discord")
         target = self._client.get_partial_messageable(cid)
         await target.send(embed=card.embed(), files=card.files(), nonce=nonce)
+
+    async def _direct(self, user_id: int, card: Card, nonce: str) -> None:
+        """A direct message: discord.py opens (or reuses) the DM channel, then posts to it."""
+        if self._client.http.token is None or self._client.is_closed():
+            raise DiscordUnavailable("not logged in to Discord")
+        try:
+            dm = await self._client.create_dm(discord.Object(user_id))
+            await dm.send(embed=card.embed(), files=card.files(), nonce=nonce)
+        except discord.HTTPException as exc:
+            if exc.status in REFUSED_DM_STATUSES:
+                raise DirectMessageRefused(user_id, f"{exc.status} (code {exc.code}): {exc.text}") from exc
+            raise
 
 
 class EchoSink:
@@ -103,7 +163,8 @@ class EchoSink:
 
     async def deliver(self, channel: str, card: Card, nonce: str) -> None:
         await self.primary.deliver(channel, card, nonce)
-        await self.echo.deliver(channel, card, nonce)
+        if dm_user(channel) is None:  # the console has printed the channel's copy already
+            await self.echo.deliver(channel, card, nonce)
 
 
 def retry_after_of(exc: BaseException) -> float | None:
@@ -143,8 +204,10 @@ class Notifier:
         *,
         batch: int = 50,
         console: Callable[[str], None] = print,
+        route: DirectRoute | None = None,
     ) -> None:
         self.outbox = outbox
+        self.route = route or DirectRoute()
         self.sink = sink
         self.settings = settings
         self.clock = clock or LiveClock()
@@ -216,6 +279,8 @@ class Notifier:
                 continue
             try:
                 await self._deliver_group(group)
+            except DirectMessageRefused as exc:
+                await self._refused(group, exc)
             except Exception as exc:
                 await self._back_off(group, exc)
                 blocked.add(channel)
@@ -243,6 +308,9 @@ class Notifier:
 
     async def _deliver_group(self, group: list[OutboxMessage]) -> None:
         first, last = group[0], group[-1]
+        for m in group:  # the owners' copies first: a crash after the post must not lose them
+            if channels := self.route.destinations(m):
+                await self.outbox.fan_out(m, channels)
         key = coalesce_key(first)
         now = self.clock.now()
         window = timedelta(seconds=self.settings.coalesce_window_s)
@@ -278,6 +346,23 @@ class Notifier:
         self._outage_channels.add(channel)
         if self._outage_since is None:
             self._outage_since = now
+
+    async def _refused(self, group: list[OutboxMessage], exc: DirectMessageRefused) -> None:
+        """A direct message Discord will never take: not retried; the alerts channel hears of it once a day."""
+        now = self.clock.now()
+        for m in group:
+            await self.outbox.mark_refused(m.id, str(exc), now)
+        log.warning("direct message %s to %s refused: %s", group[0].id, exc.user_id, exc)
+        text = (
+            f"Discord refused a direct message to owner {exc.user_id} ({exc}): their direct messages are closed "
+            "to this bot, or the id in discord.owners is not a user who shares a server with it. Risk alerts "
+            "still reach this channel; to get them by direct message too, the owner allows direct messages "
+            "from this server's members (or the id is corrected)."
+        )
+        note = notifications.alert("Owner not reachable by direct message", text, coalesce=f"dm-refused-{exc.user_id}")
+        day = to_ny(now).date().isoformat()
+        await self.outbox.enqueue(NotificationKind.ALERT, dict(note), f"dm-refused-{exc.user_id}-{day}")
+        self.wake()
 
     # -- an outage: told once while it lasts, reported when it ends --------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
@@ -95,10 +95,19 @@ class DiscordChannels(Section):
     latency: int | None = None
 
 
+# The notification kinds (trading.domain.NotificationKind values; config sits beside domain, not above it).
+NotificationKindName = Literal["entry_fill", "exit_fill", "order", "risk", "alert", "strategy", "summary", "latency"]
+
+
 class DiscordSettings(Section):
     token: SecretStr | None = None
     guild_ids: tuple[int, ...] = ()
     channels: DiscordChannels = DiscordChannels()
+    # Risk alerts reach a person: these users also get, by direct message, the kinds in `dm_kinds` and the
+    # alerts marked urgent (with `dm_urgent`).
+    owners: tuple[Annotated[int, Field(gt=0)], ...] = ()
+    dm_kinds: tuple[NotificationKindName, ...] = ("risk",)
+    dm_urgent: bool = True
 
 
 class PermissionSettings(Section):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, NotRequired, TypedDict, cast, get_args
@@ -408,11 +408,19 @@ class AlertPayload(TypedDict):
     notice: Literal["alert"]
     title: str
     text: str
+    urgent: NotRequired[bool]  # a person must see it now: also sent to the owners by direct message
+    coalesce: NotRequired[str]  # repeats of one key are coalesced (default: the title)
 
 
-def alert(title: str, text: str) -> AlertPayload:
-    """Something an operator must see (a stale feed, a failed job, a reconcile that disagrees)."""
-    return AlertPayload(notice="alert", title=title, text=text)
+def alert(title: str, text: str, *, urgent: bool = False, coalesce: str | None = None) -> AlertPayload:
+    """Something an operator must see (a stale feed, a failed job, a reconcile that disagrees); `urgent`
+    when a person must act now (a position flattened by the dead-man switch, a news blackout)."""
+    out = AlertPayload(notice="alert", title=title, text=text)
+    if urgent:
+        out["urgent"] = True
+    if coalesce is not None:
+        out["coalesce"] = coalesce
+    return out
 
 
 class RiskPayload(TypedDict):
@@ -486,6 +494,13 @@ def protection(
         custom_tag=custom_tag,
         tick_size=_tick(contract),
     )
+
+
+# ---------------------------------------------------------------------- who else must see it
+def direct(kind: NotificationKind, payload: Mapping[str, Any], kinds: Collection[str], urgent: bool) -> bool:
+    """Whether a message also goes to the owners by direct message: its kind is one of `kinds`
+    (`[discord] dm_kinds`), or it is an alert marked urgent and `urgent` (`[discord] dm_urgent`)."""
+    return kind.value in kinds or (urgent and payload.get("urgent") is True)
 
 
 # ---------------------------------------------------------------------- storing and reading

@@ -14,7 +14,9 @@ from bot.render import Card, fields, money
 
 
 class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits and the kill switch"):
-    @app_commands.command(name="status", description="Kill switch and today's loss usage", extras=read())
+    @app_commands.command(
+        name="status", description="Kill switch, today's loss usage and the position guard", extras=read()
+    )
     async def status(self, interaction: discord.Interaction) -> None:
         services = bot_of(interaction).services
 
@@ -25,7 +27,7 @@ class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits an
             held = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.positions.items())) or "flat"
             working = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.working.items())) or "none"
             exposure = {"Positions": held, "Working orders": working, "Open P&L": money(view.unrealized)}
-            return replace(card, fields=card.fields + fields(exposure))
+            return replace(card, fields=card.fields + fields(exposure) + fields(cards.guard(services.guard_status())))
 
         await run(interaction, {}, work, private=True)
 

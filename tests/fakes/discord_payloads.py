@@ -162,6 +162,17 @@ def member_payload(user: FakeUser, roles: list[int], guild_id: int) -> JSON:
     }
 
 
+def dm_channel_payload(channel_id: int, recipient: FakeUser) -> JSON:
+    """A DM channel (type 1) as `POST /users/@me/channels` answers it."""
+    return {
+        "id": str(channel_id),
+        "type": 1,
+        "last_message_id": None,
+        "flags": 0,
+        "recipients": [recipient.payload()],
+    }
+
+
 def message_payload(
     message_id: int, channel_id: int, author: FakeUser, body: JSON, attachments: list[JSON], *, webhook_id: int | None
 ) -> JSON:

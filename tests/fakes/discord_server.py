@@ -11,6 +11,11 @@ tree, receive interactions and answer them, and post messages to channels.
 `set_down(True)` answers every REST call with 503 and drops the gateway; `rate_limit(n)` answers the
 next n channel posts with 429 and a `retry_after`.
 
+Direct messages as discord.py sends them (`Client.create_dm`, `User.send`): `POST /users/@me/channels`
+{recipient_id} opens (or returns the same) DM channel, type 1; posts to it are kept per user
+(`dms(user_id)`); `close_dms(user_id)` makes them refused as Discord does when a user's DMs are closed
+(403, code 50007 "Cannot send messages to this user").
+
 Longer than 500 lines on purpose: it is one protocol server (REST routes and the gateway share the
 guild, channel and interaction state); the payload shapes live apart in discord_payloads.py.
 """
@@ -49,6 +54,7 @@ from tests.fakes.discord_payloads import (
     FakeGuild,
     FakeUser,
     Snowflakes,
+    dm_channel_payload,
     member_payload,
     message_payload,
 )
@@ -110,6 +116,8 @@ class FakeDiscord:
         self._down = False
         self._rate_limits: list[float] = []
         self._lose_answers = 0
+        self._dm_channels: dict[int, int] = {}  # user id -> the id of their DM channel with the bot
+        self._dms_closed: set[int] = set()
         self._runner: web.AppRunner | None = None
         self._session_id = secrets.token_hex(8)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -178,6 +186,28 @@ class FakeDiscord:
     def lose_answers(self, times: int) -> None:
         """Post the next `times` channel messages but answer 503, as if the answer was lost."""
         self._lose_answers += times
+
+    def close_dms(self, user_id: int, closed: bool = True) -> None:
+        """The user's DMs are closed to the bot: a message to them answers 403, code 50007."""
+        if closed:
+            self._dms_closed.add(user_id)
+        else:
+            self._dms_closed.discard(user_id)
+
+    def dms(self, user_id: int) -> list[Response]:
+        """The messages the bot sent the user by direct message, oldest first."""
+        cid = self._dm_channels.get(user_id)
+        return [] if cid is None else self.messages(cid)
+
+    def dms_channel(self, user_id: int) -> int | None:
+        """The id of the user's DM channel with the bot, once discord.py opened it."""
+        return self._dm_channels.get(user_id)
+
+    def _dm_recipient(self, channel_id: int) -> int | None:
+        for user, cid in self._dm_channels.items():
+            if cid == channel_id:
+                return user
+        return None
 
     async def wait_connected(self, within: float = 30.0) -> None:
         await asyncio.wait_for(self._connected.wait(), within)
@@ -412,6 +442,7 @@ class FakeDiscord:
         r = self._routes
         r.append(("GET", re.compile(r"/gateway(/bot)?"), self._get_gateway))
         r.append(("GET", re.compile(r"/users/@me"), self._get_me))
+        r.append(("POST", re.compile(r"/users/@me/channels"), self._create_dm))
         r.append(("GET", re.compile(r"(/oauth2)?/applications/@me"), self._get_app))
         r.append(("PUT", re.compile(r"/applications/(\d+)/commands"), self._put_commands))
         r.append(("PUT", re.compile(r"/applications/(\d+)/guilds/(\d+)/commands"), self._put_commands))
@@ -540,10 +571,24 @@ class FakeDiscord:
         guild, channel = found
         return json_response(guild.channel_payload(channel))
 
+    async def _create_dm(self, request: web.Request, m: re.Match[str]) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        try:
+            user_id = int(body["recipient_id"])
+        except (KeyError, TypeError, ValueError):
+            return _error(400, "Invalid Form Body", 50035)
+        if user_id == self.bot.id:
+            return _error(400, "Invalid Recipient(s)", 50033)
+        cid = self._dm_channels.setdefault(user_id, self.ids.next())
+        return json_response(dm_channel_payload(cid, FakeUser(user_id, f"user-{user_id}")))
+
     async def _post_message(self, request: web.Request, m: re.Match[str]) -> web.Response:
         channel_id = int(m.group(1))
-        if self._channel(channel_id) is None:
+        recipient = self._dm_recipient(channel_id)
+        if self._channel(channel_id) is None and recipient is None:
             return _error(404, "Unknown Channel", 10003)
+        if recipient in self._dms_closed:
+            return _error(403, "Cannot send messages to this user", 50007)
         if self._rate_limits:
             retry_after = self._rate_limits.pop(0)
             body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}

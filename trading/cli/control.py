@@ -51,9 +51,10 @@ def _common(p: argparse.ArgumentParser, verb: str) -> None:
 def register_status(sub: Subcommands) -> None:
     p = sub.add_parser(
         "status",
-        help="the running instance (or the broker's view when none runs): hubs, positions, orders, risk, next jobs",
+        help="the running instance (or the broker's view when none runs): hubs, positions, orders, risk, guard, jobs",
         description="Mode, the instance and any standby, hubs and feed age, positions with unrealized P&L, "
-        "working orders, risk headroom and the next jobs (New York time), as the running instance last "
+        "working orders, risk headroom, the position guard (positions protected now, stops placed, closes at "
+        "market) and the next jobs (New York time), as the running instance last "
         "published it (and how old that is). With no instance running: read from the broker and the store. " + WHERE,
     )
     _common(p, "status")
@@ -338,6 +339,7 @@ def render_status(s: dict[str, Any]) -> list[str]:
         f"risk: balance {r['balance']}, today's P&L {r['day_pnl']} (unrealized {r['unrealized']}); "
         f"daily loss limit {r['daily_loss_limit']}, {r['daily_loss_left']} left{trailing}"
     )
+    lines.append(guard_line(s.get("guard"), running=inst is not None))
     lines.append("positions: " + ("none" if not s["positions"] else ""))
     lines += [f"  {position_line(p)}" for p in s["positions"]]
     lines.append("working orders: " + ("none" if not s["orders"] else ""))
@@ -347,6 +349,19 @@ def render_status(s: dict[str, Any]) -> list[str]:
     if s.get("strategies") is not None and inst is not None:
         lines.append("strategies running: " + (", ".join(x["name"] for x in s["strategies"]) or "none"))
     return [line.rstrip() for line in lines]
+
+
+def guard_line(g: dict[str, Any] | None, *, running: bool) -> str:
+    """The position guard as the running instance published it (trading/services/guard.py)."""
+    if g is None:
+        return "position guard: " + ("not published by this instance" if running else "not running (no instance)")
+    if not g["enabled"]:
+        return "position guard: off (protection.enabled = false)"
+    now = f"{g['protected']} of {g['positions']} position(s) protected by working stops, {g['unprotected']} unprotected"
+    return (
+        f"position guard: {now}; since start {g['stops']} stop(s) placed, {g['flattens']} closed at market, "
+        f"{g['failures']} failed, own stops {g['cancelled']} cancelled and {g['resized']} resized"
+    )
 
 
 def render_result(d: dict[str, Any]) -> list[str]:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from trading.services.control import EngineControl
 from trading.services.errors import BadInput, BrokerFailed, NotFound, RiskRefused, ServiceError, Unavailable
+from trading.services.guard import GuardView
 from trading.services.results import (
     BAR_LOOKBACK,
     MAX_BRACKET_TICKS,
@@ -61,6 +62,7 @@ __all__ = [
     "EngineControl",
     "Factory",
     "Flattened",
+    "GuardView",
     "Health",
     "NotFound",
     "OrderSpec",

@@ -5,7 +5,7 @@
   each out once through `Services` (the very calls Discord's /halt, /resume and /flatten make: there is
   no second flatten or kill-switch path) and writes the outcome; and it publishes the engine's status
   (`engine_instances`, every `PUBLISH_S`): mode, hubs and feed age, positions with unrealized P&L,
-  working orders, risk headroom, next jobs.
+  working orders, risk headroom, the position guard's counts, next jobs.
 - `carry_out(services, verb, args)`: one request, as plain JSON-ready data (the CLI renders it). With no
   instance running the CLI calls it over an engine that is built but not started (the broker and the
   store straight, the account's lease held meanwhile).
@@ -133,6 +133,7 @@ async def engine_status(services: Services) -> dict[str, Any]:
         "positions": positions,
         "orders": orders,
         "risk": risk_data(await services.risk_status()),
+        "guard": services.guard_status().data(),
         "next_jobs": next_jobs(services, now),
         "strategies": [s for s in services.strategy_list() if s["running"]],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trading.risk import KillMode
+from trading.services.guard import GuardView, guard_view
 from trading.services.market import AccountMarket
 from trading.services.results import RiskView
 from trading.store.risk_state import KillSwitch
@@ -35,6 +36,10 @@ class RiskChecks(AccountMarket):
             working=working,
             unrealized=exposure.unrealized,
         )
+
+    def guard_status(self) -> GuardView:
+        """The position guard: positions covered by working stops now, and what it did since the start."""
+        return guard_view(self.engine)
 
     def risk_limits(self) -> dict[str, Any]:
         r = self.settings.risk

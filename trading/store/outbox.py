@@ -7,6 +7,11 @@ unsent message of its channel is in flight (leased) or waiting to be retried aft
 (`attempts > 0`, `next_attempt_at` ahead). A message held back on purpose (a repeated alert waiting to
 be coalesced, `hold`) does not hold the others. Nothing is ever given up: a failed send is retried at
 `next_attempt_at`, for as long as it takes; rows an older version marked `failed` are retried too.
+
+A message the owners must also see by direct message is copied once per owner (`fan_out`): one row per
+destination (channel `dm:<user id>`, `parent_id` the channel message), each delivered, retried and marked
+on its own. A direct message Discord will never take (the owner's DMs closed) is marked `refused` and
+left alone.
 """
 
 from __future__ import annotations
@@ -24,6 +29,18 @@ DEFAULT_LEASE = timedelta(seconds=60)
 # never take a message that sits behind one of them.
 _CLAIM_LOCK = 0x6F75_7462_6F78 & 0x7FFF_FFFF_FFFF_FFFF  # "outbox"
 UNSENT = ("pending", "failed")  # "failed": given up by a version before 004; retried now
+DM_PREFIX = "dm:"  # the channel key of a direct message: dm:<Discord user id>
+
+
+def dm_channel(user_id: int) -> str:
+    return f"{DM_PREFIX}{user_id}"
+
+
+def dm_user(channel: str) -> int | None:
+    """The user a `dm:<id>` channel key sends to (None for a channel of the server)."""
+    if not channel.startswith(DM_PREFIX):
+        return None
+    return int(channel.removeprefix(DM_PREFIX))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,7 @@ class OutboxMessage:
     status: str = "pending"
     last_error: str | None = None
     sent_at: datetime | None = None
+    parent_id: int | None = None  # a direct message: the channel message it copies
 
 
 def _message(r: Record) -> OutboxMessage:
@@ -52,6 +70,7 @@ def _message(r: Record) -> OutboxMessage:
         status=r["status"],
         last_error=r["last_error"],
         sent_at=r["sent_at"],
+        parent_id=r["parent_id"],
     )
 
 
@@ -87,6 +106,30 @@ class OutboxRepository:
             at,
         )
         return new_id
+
+    async def fan_out(self, message: OutboxMessage, channels: Sequence[str]) -> list[int]:
+        """Copy `message` once to each of `channels` (direct messages); the ids of the copies made now.
+        Idempotent: a copy already made (before a crash, say) is not made again."""
+        ids: list[int] = []
+        for channel in channels:
+            new_id = await self._db.fetchval(
+                """
+                INSERT INTO notification_outbox
+                    (kind, channel, payload, dedupe_key, created_at, next_attempt_at, parent_id)
+                VALUES ($1, $2, $3, $4, $5, '-infinity', $6)
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING id
+                """,
+                message.kind.value,
+                channel,
+                message.payload,
+                f"{channel}-of-{message.id}",
+                message.created_at,
+                message.id,
+            )
+            if new_id is not None:
+                ids.append(new_id)
+        return ids
 
     async def claim_batch(
         self, limit: int = 50, *, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
@@ -150,6 +193,19 @@ class OutboxRepository:
             retry_at,
         )
 
+    async def mark_refused(self, message_id: int, error: str, at: datetime | None = None) -> None:
+        """Discord will never take this message (a direct message to a user whose DMs are closed): stop."""
+        await self._db.execute(
+            """
+            UPDATE notification_outbox SET status = 'refused', last_error = $2, sent_at = coalesce($3, now()),
+                locked_until = NULL, attempts = attempts + 1
+            WHERE id = $1
+            """,
+            message_id,
+            error,
+            at,
+        )
+
     async def hold(self, message_ids: Sequence[int], until: datetime) -> None:
         """Keep messages back on purpose until `until` (not a failure: the ones behind them go on)."""
         await self._db.execute(
@@ -181,7 +237,7 @@ class OutboxRepository:
         return None if r is None else _message(r)
 
     async def recent(self, limit: int = 50, *, status: str | None = None) -> list[OutboxMessage]:
-        """The newest messages first, optionally of one status (pending, sent, failed)."""
+        """The newest messages first, optionally of one status (pending, sent, failed, refused)."""
         rows = await self._db.fetch(
             """
             SELECT * FROM notification_outbox WHERE ($2::text IS NULL OR status = $2)

@@ -11,6 +11,7 @@ import pytest
 from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier
 from tests.fakes.discord_payloads import FakeChannel, FakeGuild
 from tests.fakes.discord_server import FakeDiscord
+from tests.support.notifier import drain, logged_in
 from trading.clock import SimClock
 from trading.config import DiscordChannels, NotificationSettings
 from trading.domain import NotificationKind
@@ -27,24 +28,8 @@ T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def discord_client() -> AsyncIterator[tuple[FakeDiscord, discord.Client]]:
-    async with FakeDiscord([GUILD]) as fake:
-        with fake.patched():
-            client = discord.Client(intents=discord.Intents.default(), max_ratelimit_timeout=0.001)
-            await client.login(fake.token)
-            try:
-                yield fake, client
-            finally:
-                await client.close()
-
-
-async def drain(notifier: Notifier, clock: SimClock | None = None, rounds: int = 50) -> None:
-    """Deliver until the outbox has nothing due (advancing a simulated clock past backoffs)."""
-    for _ in range(rounds):
-        if clock is not None:
-            clock.advance(timedelta(seconds=1))
-        await notifier.deliver_once()
-        if await notifier.outbox.pending_count() == 0:
-            return
+    async with logged_in(GUILD) as fake_and_client:
+        yield fake_and_client
 
 
 def titles(fake: FakeDiscord, channel: FakeChannel) -> list[str]:

@@ -59,6 +59,15 @@ async def engine_with_entries(day: SimDay, store: Store, database_url: str, log:
     return engine
 
 
+async def fill_long_entry(day: SimDay) -> int:
+    """The long MNQ entry fills: a position with its bracket. The entry's order id."""
+    long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
+    level = day.sim.exchange.orders[long_id].stop_price
+    assert level is not None
+    await day.trade("MNQ", level + 1)
+    return long_id
+
+
 async def test_status_halt_resume_flatten_on_a_running_engine_then_straight_at_the_broker(
     store: Store, database_url: str, tmp_path: Path
 ) -> None:
@@ -67,11 +76,7 @@ async def test_status_halt_resume_flatten_on_a_running_engine_then_straight_at_t
         account = day.sim.account_id
         engine = await engine_with_entries(day, store, database_url, log)
         try:
-            # The long MNQ entry fills: a position with its bracket.
-            long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
-            level = day.sim.exchange.orders[long_id].stop_price
-            assert level is not None
-            await day.trade("MNQ", level + 1)
+            long_id = await fill_long_entry(day)
             mnq = day.cid("MNQ")
 
             async def published_position() -> bool:  # and the opposite entry's cancel: the status has settled

@@ -250,6 +250,13 @@ def test_alerts_and_risk_messages_carry_their_text_and_details() -> None:
     assert _fields(refused) == {"Order tag": "x"}
 
 
+def test_an_urgent_alert_is_red_and_its_delivery_keys_are_not_shown() -> None:
+    urgent = notifications.alert("Dead-man switch", "feed down: MNQ flattened", urgent=True, coalesce="deadman")
+    card = _render(NotificationKind.ALERT, urgent)
+    assert card.color == RED and _fields(card) == {}
+    assert _render(NotificationKind.ALERT, notifications.alert("Feed", "stale")).color == ORANGE
+
+
 def test_an_unknown_or_empty_payload_is_never_a_bare_title() -> None:
     card = _render(NotificationKind.STRATEGY, {"strategy": "ema_cross", "date": "2026-02-10", "trades": 2})
     assert card.title == "Strategy" and _fields(card) == {"Strategy": "ema_cross", "Date": "2026-02-10", "Trades": "2"}
