@@ -169,6 +169,10 @@ class OvernightRangeSettings(Section):
     daily_loss_used_max: Decimal = Decimal("0.75")
     data_quality_filter: bool = True
     data_quality_min: Decimal = Decimal("0.90")
+    # Plausibility (on by default, beside data quality): an overnight range wider than this share of the
+    # price is bad data, not a market (CME's overnight price limit for equity-index futures is 7 % from
+    # the prior settlement). 0 disables.
+    plausible_range_max: Decimal = Field(Decimal("0.07"), ge=0, le=1)
 
 
 class EmaCrossSettings(Section):

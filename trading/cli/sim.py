@@ -1,7 +1,7 @@
 """`tradebot sim`: run the simulated gateway standalone, or send it a fault / a price over `/sim/...`.
 
-tradebot sim --port 8900                       # serve; prints the login and the URLs
-tradebot sim --market random --warmup-days 3   # seeded random walk with CME sessions
+tradebot sim --port 8900                       # serve a live-like market: 30 days of history, prints in session
+tradebot sim --market manual                   # prices only from /sim/... calls (tests)
 tradebot sim --replay bars.csv --contract CON.F.US.MNQ.Z26 --speed 60
 tradebot sim --fault http_500_after --path /api/Order/place --count 1   # to a running sim
 tradebot sim --fault drop_hubs --hub market
@@ -16,6 +16,8 @@ from typing import Any, Literal
 from trading.cli.common import Subcommands, load
 from trading.sim.fault_kind import FaultKind
 
+WARMUP_DAYS = 30.0  # enough for every strategy's look-back (15 CME sessions for ATRD, with holidays)
+MAX_WARMUP_DAYS = 366.0
 IMMEDIATE = ("expire_tokens", "drop_hubs", "stall_hubs", "unstall_hubs", "logout", "clear")
 
 
@@ -28,8 +30,19 @@ def register(sub: Subcommands) -> None:
     )
     p.add_argument("--host", default=None, help="interface to listen on (default: [sim] host)")
     p.add_argument("--port", type=int, default=None, help="port (default: [sim] port; 0 = any free port)")
-    p.add_argument("--market", choices=("manual", "random", "replay"), default=None, help="price source")
-    p.add_argument("--warmup-days", type=float, default=0.0, help="history generated at start (random market)")
+    p.add_argument(
+        "--market",
+        choices=("random", "manual", "replay"),
+        default=None,
+        help="price source: random (default: a seeded market that looks like the index futures, history "
+        "and live prints in CME hours), manual (prices only from /sim calls, for tests), replay (--replay CSV)",
+    )
+    p.add_argument(
+        "--warmup-days",
+        type=float,
+        default=None,
+        help=f"days of 1-minute history served at start (random market; default {WARMUP_DAYS:g})",
+    )
     p.add_argument("--replay", metavar="CSV", help="replay one-minute bars from a CSV (t,o,h,l,c,v)")
     p.add_argument("--contract", help="contract id the replay drives (default: the MNQ front month)")
     p.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
@@ -91,10 +104,14 @@ def _serve(args: argparse.Namespace, settings: Any) -> int:
         updates["auto_oco_brackets"] = False
     if updates:
         sim_settings = sim_settings.model_copy(update=updates)
-    mode: Literal["manual", "random", "replay"] = args.market or ("replay" if args.replay else "manual")
+    mode: Literal["manual", "random", "replay"] = args.market or ("replay" if args.replay else "random")
+    warmup = args.warmup_days if args.warmup_days is not None else (WARMUP_DAYS if mode == "random" else 0.0)
+    if warmup < 0 or warmup > MAX_WARMUP_DAYS:
+        print(f"error: --warmup-days must be between 0 and {MAX_WARMUP_DAYS:g}, got {warmup:g}", file=sys.stderr)
+        return 2
     options = SimOptions(
         market_mode=mode,
-        warmup_days=args.warmup_days,
+        warmup_days=warmup,
         replay_csv=args.replay,
         replay_contract=args.contract,
         rate_limit_requests=args.rate_limit,

@@ -14,7 +14,7 @@ from trading import notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
-from trading.engine.core import Engine
+from trading.engine.core import HISTORY_DAYS, Engine
 from trading.engine.order_path import order_path
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
@@ -56,7 +56,7 @@ def sim_url_gateway(settings: Settings, url: str) -> Gateway:
 
 def paper_sim_options() -> SimOptions:
     """The in-process simulator of a paper run: a random market with a month of history, sessions enforced."""
-    return SimOptions(market_mode="random", warmup_days=22, enforce_sessions=True)
+    return SimOptions(market_mode="random", warmup_days=HISTORY_DAYS + 6, enforce_sessions=True)
 
 
 @contextlib.asynccontextmanager

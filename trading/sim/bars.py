@@ -61,6 +61,10 @@ class BarStore:
             bar.c = price
             bar.v += size
 
+    def get(self, contract_id: str, start: int) -> MinuteBar | None:
+        """The bar of the minute that starts at `start` (epoch seconds), if any."""
+        return self._bars.get(contract_id, {}).get(start)
+
     def add_minute_bar(self, contract_id: str, bar: MinuteBar) -> None:
         """Insert a whole bar (warm-up history, replay)."""
         bars = self._bars.setdefault(contract_id, {})

@@ -23,18 +23,77 @@ class Product:
     tick_value: Decimal
     start_price: Decimal
     monthly: bool = False
+    # The index whose price path it follows (a micro and its mini share one) and that index's daily
+    # volatility as a fraction of price: about the realised volatility of 2024-25 (annual / sqrt(252):
+    # Nasdaq-100 ~22 %, S&P 500 ~16 %, Russell 2000 ~22 %, S&P MidCap ~18 %, Nikkei ~20 %, bitcoin ~50 %).
+    index: str = ""
+    daily_vol: float = 0.01
 
 
 PRODUCTS: tuple[Product, ...] = (
-    Product("MNQ", "MNQ", "Micro E-mini Nasdaq-100", Decimal("0.25"), Decimal("0.50"), Decimal("25000")),
-    Product("MES", "MES", "Micro E-mini S&P 500", Decimal("0.25"), Decimal("1.25"), Decimal("6800")),
-    Product("ENQ", "NQ", "E-mini NASDAQ-100", Decimal("0.25"), Decimal("5"), Decimal("25000")),
-    Product("EP", "ES", "E-mini S&P 500", Decimal("0.25"), Decimal("12.50"), Decimal("6800")),
-    Product("RTY", "RTY", "E-mini Russell 2000", Decimal("0.1"), Decimal("5"), Decimal("2450")),
-    Product("M2K", "M2K", "Micro E-mini Russell 2000", Decimal("0.1"), Decimal("0.50"), Decimal("2450")),
-    Product("EMD", "EMD", "E-mini S&P MidCap 400", Decimal("0.1"), Decimal("10"), Decimal("3200")),
-    Product("NKD", "NKD", "Nikkei 225 (Dollar)", Decimal("5"), Decimal("25"), Decimal("49000")),
-    Product("MBT", "MBT", "Micro Bitcoin", Decimal("5"), Decimal("0.50"), Decimal("95000"), monthly=True),
+    Product(
+        "MNQ",
+        "MNQ",
+        "Micro E-mini Nasdaq-100",
+        Decimal("0.25"),
+        Decimal("0.50"),
+        Decimal("25000"),
+        index="NDX",
+        daily_vol=0.014,
+    ),
+    Product(
+        "MES",
+        "MES",
+        "Micro E-mini S&P 500",
+        Decimal("0.25"),
+        Decimal("1.25"),
+        Decimal("6800"),
+        index="SPX",
+        daily_vol=0.010,
+    ),
+    Product(
+        "ENQ", "NQ", "E-mini NASDAQ-100", Decimal("0.25"), Decimal("5"), Decimal("25000"), index="NDX", daily_vol=0.014
+    ),
+    Product(
+        "EP", "ES", "E-mini S&P 500", Decimal("0.25"), Decimal("12.50"), Decimal("6800"), index="SPX", daily_vol=0.010
+    ),
+    Product(
+        "RTY", "RTY", "E-mini Russell 2000", Decimal("0.1"), Decimal("5"), Decimal("2450"), index="RUT", daily_vol=0.014
+    ),
+    Product(
+        "M2K",
+        "M2K",
+        "Micro E-mini Russell 2000",
+        Decimal("0.1"),
+        Decimal("0.50"),
+        Decimal("2450"),
+        index="RUT",
+        daily_vol=0.014,
+    ),
+    Product(
+        "EMD",
+        "EMD",
+        "E-mini S&P MidCap 400",
+        Decimal("0.1"),
+        Decimal("10"),
+        Decimal("3200"),
+        index="MID",
+        daily_vol=0.011,
+    ),
+    Product(
+        "NKD", "NKD", "Nikkei 225 (Dollar)", Decimal("5"), Decimal("25"), Decimal("49000"), index="NKY", daily_vol=0.013
+    ),
+    Product(
+        "MBT",
+        "MBT",
+        "Micro Bitcoin",
+        Decimal("5"),
+        Decimal("0.50"),
+        Decimal("95000"),
+        monthly=True,
+        index="BTC",
+        daily_vol=0.032,
+    ),
 )
 
 

@@ -7,22 +7,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import math
 import random
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from trading.domain import Bar, Side, snap_to_tick, to_decimal
 from trading.projectx import schema as s
 from trading.sim.bars import BarStore, MinuteBar
 from trading.sim.exchange import Exchange
+from trading.sim.path import DayBars, Index, PricePath
 from trading.sim.timebase import ClockLike, cme_equity_open, sleep_until
-
-DAILY_VOL = 0.01  # one-day standard deviation as a fraction of price
-SESSION_SECONDS = 23 * 3600
 
 
 class MarketEventSink(Protocol):
@@ -40,12 +39,19 @@ class Market:
         self.rng = random.Random(seed)
         self._task: asyncio.Task[None] | None = None
         contracts = exchange.contracts
+        self.paths: dict[str, PricePath] = {}  # contract id -> its index's price path (random market)
+        by_index: dict[str, PricePath] = {}
         for c in contracts.active:
             product = contracts.product_of[c.id]
             start = to_decimal(start_prices.get(product.ticker, product.start_price))
             book = exchange.books[c.id]
             book.last, book.bid, book.ask = start, start - c.tick_size, start + c.tick_size
             book.prev_close = start
+            index = product.index or product.root
+            if index not in by_index:
+                by_index[index] = PricePath(seed, Index(index, float(start), product.daily_vol))
+            self.paths[c.id] = by_index[index]
+        self._history_end: dict[str, datetime] = {}  # contract id -> first minute without a history bar
 
     # ------------------------------------------------------------------ driving prices
 
@@ -167,32 +173,55 @@ class Market:
         self._task = asyncio.create_task(self._random_loop(step_s), name="sim-market-random")
 
     def warm_up(self, days: float, only: Collection[str] | None = None) -> None:
-        """History for the last `days`: one-minute bars from the same seeded process, sessions respected
-        (for every active contract, or for the contract ids in `only`)."""
+        """History for the last `days`: the one-minute bars of the price path (trading/sim/path.py),
+        sessions respected (for every active contract, or for the contract ids in `only`). The same
+        minute gives the same bar whenever it is asked for, so histories made at different times agree."""
         now = self.clock.now().replace(second=0, microsecond=0)
-        minutes = int(days * 1440)
         for c in self.exchange.contracts.active:
             if only is not None and c.id not in only:
                 continue
-            book = self.exchange.books[c.id]
-            assert book.last is not None
-            sigma = float(book.last) * DAILY_VOL / math.sqrt(SESSION_SECONDS / 60)
-            price = book.last
-            for i in range(minutes, 0, -1):
-                t = now - timedelta(minutes=i)
-                if not cme_equity_open(t):
-                    continue
-                o = price
-                close = snap_to_tick(float(o) + self.rng.gauss(0, sigma), c.tick_size)
-                wick = abs(self.rng.gauss(0, sigma / 2))
-                high = snap_to_tick(float(max(o, close)) + wick, c.tick_size)
-                low = snap_to_tick(float(min(o, close)) - abs(self.rng.gauss(0, sigma / 2)), c.tick_size)
-                self.bars.add_minute_bar(
-                    c.id, MinuteBar(int(t.timestamp()), o, high, low, close, self.rng.randint(20, 400))
-                )
-                price = close
-            book.last, book.bid, book.ask = price, price - c.tick_size, price + c.tick_size
-            book.prev_close = price
+            last = self._fill_history(c.id, now - timedelta(minutes=int(days * 1440)), now)
+            if last is not None:
+                book = self.exchange.books[c.id]
+                book.last, book.bid, book.ask = last.c, last.c - c.tick_size, last.c + c.tick_size
+                book.prev_close = last.c
+
+    def path_bar(self, contract_id: str, start: datetime) -> MinuteBar:
+        """The price path's bar for one minute of one contract, on the contract's tick grid."""
+        utc = start.astimezone(UTC)
+        day = self.paths[contract_id].day(utc.date())
+        return self._grid_bar(contract_id, day, utc.hour * 60 + utc.minute, int(utc.timestamp()))
+
+    def _grid_bar(self, contract_id: str, day: DayBars, k: int, ts: int) -> MinuteBar:
+        tick = self.exchange.contracts.by_id[contract_id].tick_size
+        ft = float(tick)
+        o, h, lo, c = (round(float(col[k]) / ft) * tick for col in (day.o, day.h, day.low, day.c))
+        return MinuteBar(ts, o, h, lo, c, int(day.v[k]))
+
+    def _fill_history(self, contract_id: str, start: datetime, end: datetime) -> MinuteBar | None:
+        """Path bars for the open minutes in [start, end) (a live bar of those minutes is replaced by
+        the path's, keeping its volume); the last one made."""
+        last: MinuteBar | None = None
+        path = self.paths[contract_id]
+        first = int(start.timestamp() // 60) * 60 + (60 if start.timestamp() % 60 else 0)
+        stop = int(end.timestamp())
+        ts = first
+        while ts < stop:
+            d = datetime.fromtimestamp(ts, UTC)
+            day = path.day(d.date())
+            k0 = d.hour * 60 + d.minute
+            k1 = min(1440, k0 + (stop - ts + 59) // 60)
+            for k in np.flatnonzero(day.open[k0:k1]) + k0:
+                at = ts + int(k - k0) * 60
+                bar = self._grid_bar(contract_id, day, int(k), at)
+                live = self.bars.get(contract_id, at)
+                if live is not None:
+                    bar.v = live.v
+                self.bars.add_minute_bar(contract_id, bar)
+                last = bar
+            ts += (k1 - k0) * 60
+        self._history_end[contract_id] = max(end, self._history_end.get(contract_id, end))
+        return last
 
     def new_session(self) -> None:
         """The 18:00 ET reopen: yesterday's last becomes the reference; open/high/low/volume restart."""
@@ -203,33 +232,39 @@ class Market:
             book.volume = 0
 
     async def _random_loop(self, step_s: float) -> None:
+        """Prints along the price path: each minute trades its path bar's open, then its low and high
+        (the order its close suggests), then its close, a quarter minute each; a minute the loop missed
+        (it started late, or slept through it) gets its history bar first, so the bars never have a hole."""
         contracts = self.exchange.contracts.active
         was_open = cme_equity_open(self.clock.now())
         while True:
-            await self.clock.sleep(step_s)
             now = self.clock.now()
             is_open = cme_equity_open(now)
             if is_open and not was_open:
                 self.new_session()
             was_open = is_open
-            if not is_open:
-                continue
-            for c in contracts:
-                book = self.exchange.books[c.id]
-                assert book.last is not None
-                sigma_ticks = float(book.last) * DAILY_VOL / math.sqrt(SESSION_SECONDS / step_s) / float(c.tick_size)
-                move = round(self.rng.gauss(0, sigma_ticks))
-                price = book.last + move * c.tick_size
-                self.quote_(
-                    c.id,
-                    price - c.tick_size,
-                    price + c.tick_size,
-                    self.rng.randint(1, 30),
-                    self.rng.randint(1, 30),
-                    now,
-                )
-                side = Side.BUY if move > 0 or (move == 0 and self.rng.random() < 0.5) else Side.SELL
-                self.print_(c.id, price, self.rng.randint(1, 12), side, now)
+            if is_open:
+                minute = now.replace(second=0, microsecond=0)
+                for c in contracts:
+                    if self._history_end.get(c.id, minute) < minute:
+                        self._fill_history(c.id, self._history_end[c.id], minute)
+                    self._history_end[c.id] = minute
+                    bar = self.path_bar(c.id, minute)
+                    up = bar.c >= bar.o
+                    price = (bar.o, bar.low if up else bar.h, bar.h if up else bar.low, bar.c)[min(3, now.second // 15)]
+                    book = self.exchange.books[c.id]
+                    move = 0 if book.last is None else price - book.last
+                    self.quote_(
+                        c.id,
+                        price - c.tick_size,
+                        price + c.tick_size,
+                        self.rng.randint(1, 30),
+                        self.rng.randint(1, 30),
+                        now,
+                    )
+                    side = Side.BUY if move > 0 or (move == 0 and self.rng.random() < 0.5) else Side.SELL
+                    self.print_(c.id, price, self.rng.randint(1, 12), side, now)
+            await self.clock.sleep(step_s)
 
     # ------------------------------------------------------------------ replay
 

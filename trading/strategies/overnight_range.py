@@ -235,6 +235,17 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
             f"({ratio:.1%} < {c.data_quality_min:.0%}); the range is not trustworthy",
         )
         rng = lv.onh - lv.onl if lv.onh is not None and lv.onl is not None else None
+        share = rng / lv.onl if rng is not None and lv.onl is not None and lv.onl > 0 else None
+        verdict(
+            "plausibility",
+            c.plausible_range_max > 0,
+            None if share is None else share.quantize(Decimal("0.0001")),
+            rng is not None and (share is None or rng < 0 or share > c.plausible_range_max),
+            f"implausible levels: the overnight range {rng} points is "
+            + ("not a range" if share is None or rng is None or rng < 0 else f"{share:.1%} of the price")
+            + f" (more than {c.plausible_range_max:.0%}, wider than the exchange lets the market move "
+            "overnight); check the bar data",
+        )
         verdict(
             "range",
             c.range_filter,

@@ -13,7 +13,7 @@ from trading.projectx import schema as s
 
 async def test_tradebot_sim_serves_and_prints_its_login() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "trading.cli", "sim", "--port", "0", "--market", "random",
+        sys.executable, "-m", "trading.cli", "sim", "--port", "0", "--warmup-days", "2",  # the default market
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

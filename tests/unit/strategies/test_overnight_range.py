@@ -263,3 +263,17 @@ def test_the_range_chart_draws_the_levels_of_the_card() -> None:
     assert shown["ONH"] == card["levels"]["onh"] and shown["ONL"] == card["levels"]["onl"]
     assert shown["Long entry"] == f"{Decimal(card['sides']['buy']['level']).quantize(tick)}"
     assert shown["Short entry"] == f"{Decimal(card['sides']['sell']['level']).quantize(tick)}"
+
+
+def test_implausible_levels_are_refused_and_said_why() -> None:
+    """A 7 % overnight range (the simulator once served one, with a 430-point spike) is bad data: no
+    entries, and the card says so. A wide but possible range trades; 0 switches the check off."""
+    spike = Scenario(D, onh=21600.0, onl=19950.0)  # 1650 points: 8.3 % of the price
+    r, _ = run(spike)
+    assert r.orders == [] and r.days[0]["filters"]["plausibility"]["blocks"] is True
+    assert r.days[0]["blocked"].startswith("implausible levels: the overnight range 1650")
+    assert "8.3% of the price (more than 7%" in r.days[0]["blocked"]
+    wide, _ = run(Scenario(D, onh=20600.0, onl=19950.0))  # 650 points: 3.3 %
+    assert wide.days[0]["filters"]["plausibility"]["blocks"] is False and wide.days[0]["blocked"] is None
+    off, _ = run(spike, plausible_range_max=Decimal(0))
+    assert off.days[0]["filters"]["plausibility"]["enabled"] is False and off.days[0]["blocked"] is None
