@@ -488,6 +488,62 @@ def protection(
     )
 
 
+class DeadmanPayload(TypedDict):
+    """The dead-man switch fired (a risk notice: rendered as one, with its own fields)."""
+
+    notice: Literal["risk"]
+    title: str
+    text: str
+    down: list[str]  # what was down, each with for how long: "user hub (75 s)"
+    down_s: float  # the longest of them
+    cancelled: list[int]
+    closed: list[str]
+
+
+def deadman(down: Mapping[str, float], at_ny: str, cancelled: Sequence[int], closed: Sequence[str]) -> DeadmanPayload:
+    """Positions flattened because the feed or the broker connection was down too long (`down`: what ->
+    seconds down, `at_ny`: when, in New York time)."""
+    parts = [f"{what} ({secs:.0f} s)" for what, secs in sorted(down.items(), key=lambda kv: -kv[1])]
+    longest = max(down.values(), default=0.0)
+    did = f"closed {', '.join(closed)}" if closed else "no position left to close"
+    if cancelled:
+        did += f"; cancelled order(s) {', '.join(f'#{o}' for o in cancelled)}"
+    text = f"Down: {', '.join(parts)}. Flattened through REST at {at_ny}: {did}."
+    return DeadmanPayload(
+        notice="risk", title="Dead-man switch: flattened", text=text, down=parts, down_s=round(longest, 1),
+        cancelled=list(cancelled), closed=list(closed),
+    )  # fmt: skip
+
+
+class BlackoutPayload(TypedDict):
+    """A scheduled-news blackout started acting (a risk notice: rendered as one, with its own fields)."""
+
+    notice: Literal["risk"]
+    title: str
+    text: str
+    event: str
+    release_ny: str  # the event's time, New York
+    window_ny: str  # "13:55–14:05 ET"
+    cancelled: list[int]
+    closed: list[str]
+
+
+def blackout(
+    event: str, release_ny: str, window_ny: str, *, cancelled: Sequence[int] = (), closed: Sequence[str] = ()
+) -> BlackoutPayload:
+    """A news blackout acting: no new entries from strategies during the window (and what it cancelled
+    or closed, when configured to)."""
+    text = f"{event} at {release_ny}: strategies place no entries {window_ny}."
+    if cancelled:
+        text += f" Cancelled working entries {', '.join(f'#{o}' for o in cancelled)}."
+    if closed:
+        text += f" Flattened {', '.join(closed)} before the release."
+    return BlackoutPayload(
+        notice="risk", title=f"News blackout: {event}", text=text, event=event, release_ny=release_ny,
+        window_ny=window_ny, cancelled=list(cancelled), closed=list(closed),
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------- storing and reading
 def content_key(kind: NotificationKind, payload: Mapping[str, Any], day: str) -> str:
     """The dedupe key of a message with no id of its own (a strategy's card, a risk notice): its kind,

@@ -16,7 +16,17 @@ from typing import Any, Literal
 from trading.cli.common import Subcommands, load
 from trading.sim.fault_kind import FaultKind
 
-IMMEDIATE = ("expire_tokens", "drop_hubs", "stall_hubs", "unstall_hubs", "logout", "clear")
+IMMEDIATE = (
+    "expire_tokens",
+    "drop_hubs",
+    "stall_hubs",
+    "unstall_hubs",
+    "refuse_hubs",
+    "accept_hubs",
+    "logout",
+    "up",
+    "clear",
+)
 
 
 def register(sub: Subcommands) -> None:

@@ -53,6 +53,7 @@ from trading.domain import (
 )
 from trading.engine.bars import BarCache, ns
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
+from trading.engine.deadman import DeadMan
 from trading.engine.healing import Healer
 from trading.engine.lease import hold_account, release_account
 from trading.engine.order_path import OrderPath, python_path
@@ -167,6 +168,7 @@ class Engine:
         self.started = False
         self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
         self.protection = Protection(self)  # every position with a stop at the broker (on the healer's loop)
+        self.deadman = DeadMan(self)  # positions closed when the feed or the broker is away too long (same loop)
 
     @property
     def ready(self) -> bool:
@@ -475,8 +477,10 @@ class Engine:
 
     # ------------------------------------------------------------------ stream handlers
     async def on_market(self, batch: Sequence[StreamEvent]) -> None:
+        fed = False
         for ev in batch:
             if isinstance(ev, QuoteEvent):
+                fed = True
                 q = ev.quote
                 self.quotes[q.contract_id] = q
                 sym = self.symbol_of.get(q.contract_id)
@@ -490,6 +494,7 @@ class Engine:
                             await self._persist()
                 self._seen_market(q.ts_event)
             elif isinstance(ev, TradesEvent):
+                fed = True
                 sym = self.symbol_of.get(ev.contract_id)
                 if sym is None:
                     continue
@@ -500,13 +505,18 @@ class Engine:
                 async with self._lock:
                     await self._closed_bars(sym, rows)
             elif isinstance(ev, DepthEvent):
+                fed = True
                 book = self.books.get(ev.contract_id)
                 if book is not None:
                     book.apply(ev.levels)
-            elif isinstance(ev, StatusEvent) and ev.is_alert:
-                await self.store.outbox.enqueue(
-                    NotificationKind.ALERT, dict(notifications.alert("Market feed", ev.message))
-                )
+            elif isinstance(ev, StatusEvent):
+                self.deadman.market_status(ev.state)
+                if ev.is_alert:
+                    await self.store.outbox.enqueue(
+                        NotificationKind.ALERT, dict(notifications.alert("Market feed", ev.message))
+                    )
+        if fed:
+            self.deadman.market_fed()
 
     def _seen_market(self, at: datetime) -> None:
         if self.market_seen_at is None or at > self.market_seen_at:
@@ -932,7 +942,6 @@ class Submitted:
     duplicate: bool = False
     refused: str = ""
     rejected: str = ""
-
 
 
 def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:

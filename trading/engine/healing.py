@@ -43,6 +43,7 @@ from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind, Order, OrderRequest, OrderStatus, Position, PositionSide
 from trading.engine.context import Action, Cancel, ModifyStop
+from trading.engine.deadman import DeadMan
 from trading.engine.protection import Protection
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
 from trading.projectx.rest import ProjectXClient
@@ -77,6 +78,7 @@ class HealedEngine(Protocol):
     actions: list[Action]
     user_stream: UserStream | None
     protection: Protection
+    deadman: DeadMan
     _lock: asyncio.Lock
 
     async def _after(self) -> None: ...
@@ -184,6 +186,10 @@ class Healer:
         e = self.engine
         if not e.started:
             return
+        try:  # first, whatever else is wrong: it is for when nothing else works
+            await e.deadman.check()
+        except Exception as exc:
+            log.warning("dead-man switch: %s", exc, exc_info=not store_unreachable(exc))
         now = time.monotonic()
         if self.held:
             if now < self._next_store_try:
