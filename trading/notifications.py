@@ -522,25 +522,20 @@ class BlackoutPayload(TypedDict):
     title: str
     text: str
     event: str
-    release_ny: str  # the event's time, New York
+    release_ny: str  # the event's release, New York
     window_ny: str  # "13:55–14:05 ET"
     cancelled: list[int]
-    closed: list[str]
 
 
-def blackout(
-    event: str, release_ny: str, window_ny: str, *, cancelled: Sequence[int] = (), closed: Sequence[str] = ()
-) -> BlackoutPayload:
-    """A news blackout acting: no new entries from strategies during the window (and what it cancelled
-    or closed, when configured to)."""
+def blackout(event: str, release_ny: str, window_ny: str, *, cancelled: Sequence[int] = ()) -> BlackoutPayload:
+    """A news blackout acting: strategies place no entries during the window (and the working entries it
+    cancelled, when configured to)."""
     text = f"{event} at {release_ny}: strategies place no entries {window_ny}."
     if cancelled:
         text += f" Cancelled working entries {', '.join(f'#{o}' for o in cancelled)}."
-    if closed:
-        text += f" Flattened {', '.join(closed)} before the release."
     return BlackoutPayload(
         notice="risk", title=f"News blackout: {event}", text=text, event=event, release_ny=release_ny,
-        window_ny=window_ny, cancelled=list(cancelled), closed=list(closed),
+        window_ny=window_ny, cancelled=list(cancelled),
     )  # fmt: skip
 
 

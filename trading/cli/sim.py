@@ -49,7 +49,7 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--path", help="endpoint path the fault applies to (default: every /api path)")
     p.add_argument("--count", type=int, default=1, help="how many requests the fault hits")
     p.add_argument("--seconds", type=float, default=5.0, help="delay for delay_after")
-    p.add_argument("--hub", choices=("user", "market"), help="hub for drop/stall (default: both)")
+    p.add_argument("--hub", choices=("user", "market"), help="hub for drop/stall/refuse (default: both)")
     p.add_argument("--url", help="simulator base URL for --fault (default: http://[sim] host:port)")
     p.set_defaults(fn=_main)
 

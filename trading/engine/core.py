@@ -52,6 +52,7 @@ from trading.domain import (
     Quote,
 )
 from trading.engine.bars import BarCache, ns
+from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine.deadman import DeadMan
 from trading.engine.healing import Healer
@@ -168,6 +169,7 @@ class Engine:
         self.started = False
         self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
         self.protection = Protection(self)  # every position with a stop at the broker (on the healer's loop)
+        self.blackout = Blackout(self)  # news windows: entries refused, cancelled, flattened (on the same loop)
         self.deadman = DeadMan(self)  # positions closed when the feed or the broker is away too long (same loop)
 
     @property
@@ -194,7 +196,8 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """The account's lease first (a second instance waits here, a hot standby), then contracts, bars,
-        risk state, strategies (state restored), streams, then reconcile."""
+        risk state, strategies (state restored), streams, then reconcile. A bad news file stops it first."""
+        self.blackout.load()
         await hold_account(self)
         now = self.clock.now()
         self.day = current_trading_day(now)
@@ -378,6 +381,11 @@ class Engine:
             balance=self.balance,
             last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars),
         )
+
+    def screen(self, request: OrderRequest, *, strategy: bool) -> Decision:
+        """Whether an order may be placed now: a news blackout's window first, then risk."""
+        refused = self.blackout.refusal(request, strategy=strategy)
+        return Decision(False, refused) if refused else self.check_risk(request)
 
     def check_risk(self, request: OrderRequest) -> Decision:
         if not self.ready:
@@ -877,9 +885,9 @@ class Engine:
             if found is not None and found.id is not None:
                 await self.apply_order(found)
                 return Submitted(found.id, found, duplicate=True)
-        decision = self.check_risk(request)
+        decision = self.screen(request, strategy=False)
         if not decision:
-            log.info("%s order %s refused by risk: %s", source, tag, decision.reason)
+            log.info("%s order %s refused: %s", source, tag, decision.reason)
             return Submitted(None, stored, refused=decision.reason)
         self.reserve(request)
         reserved = self._reserved[-1]

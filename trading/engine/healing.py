@@ -42,6 +42,7 @@ from trading import notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind, Order, OrderRequest, OrderStatus, Position, PositionSide
+from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, ModifyStop
 from trading.engine.deadman import DeadMan
 from trading.engine.protection import Protection
@@ -79,6 +80,7 @@ class HealedEngine(Protocol):
     user_stream: UserStream | None
     protection: Protection
     deadman: DeadMan
+    blackout: Blackout
     _lock: asyncio.Lock
 
     async def _after(self) -> None: ...
@@ -211,6 +213,8 @@ class Healer:
                 await self._check()
             if e.ready:
                 await e.protection.check()
+            if e.ready:
+                await e.blackout.check()
             self._failures = 0
         except Exception as exc:  # the loop must survive anything; a later tick retries
             self._failures += 1
