@@ -495,7 +495,7 @@ class DeadmanPayload(TypedDict):
     title: str
     text: str
     down: list[str]  # what was down, each with for how long: "user hub (75 s)"
-    down_s: float  # the longest of them
+    seconds_down: float  # the longest of them
     cancelled: list[int]
     closed: list[str]
 
@@ -510,7 +510,7 @@ def deadman(down: Mapping[str, float], at_ny: str, cancelled: Sequence[int], clo
         did += f"; cancelled order(s) {', '.join(f'#{o}' for o in cancelled)}"
     text = f"Down: {', '.join(parts)}. Flattened through REST at {at_ny}: {did}."
     return DeadmanPayload(
-        notice="risk", title="Dead-man switch: flattened", text=text, down=parts, down_s=round(longest, 1),
+        notice="risk", title="Dead-man switch: flattened", text=text, down=parts, seconds_down=round(longest, 1),
         cancelled=list(cancelled), closed=list(closed),
     )  # fmt: skip
 
@@ -522,8 +522,8 @@ class BlackoutPayload(TypedDict):
     title: str
     text: str
     event: str
-    release_ny: str  # the event's release, New York
-    window_ny: str  # "13:55–14:05 ET"
+    release: str  # the event's release, New York: "Wed 2026-03-18 14:00 ET"
+    window: str  # "13:55–14:05 ET"
     cancelled: list[int]
 
 
@@ -534,8 +534,8 @@ def blackout(event: str, release_ny: str, window_ny: str, *, cancelled: Sequence
     if cancelled:
         text += f" Cancelled working entries {', '.join(f'#{o}' for o in cancelled)}."
     return BlackoutPayload(
-        notice="risk", title=f"News blackout: {event}", text=text, event=event, release_ny=release_ny,
-        window_ny=window_ny, cancelled=list(cancelled),
+        notice="risk", title=f"News blackout: {event}", text=text, event=event, release=release_ny,
+        window=window_ny, cancelled=list(cancelled),
     )  # fmt: skip
 
 

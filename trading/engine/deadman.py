@@ -133,7 +133,7 @@ class DeadMan:
         if self._outage_at is None:
             self._outage_at = self.engine.clock.now()
             self.stats.outages += 1
-            log.warning("dead-man switch: %s down; flattening after %.0f s", ", ".join(self._since), after)
+            log.info("dead-man switch: %s down; positions flattened if it lasts %.0f s", ", ".join(self._since), after)
         if self._done or now - start < after or not self.engine.positions or now < self._next_try:
             return
         if not self._failed:

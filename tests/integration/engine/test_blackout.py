@@ -93,7 +93,7 @@ async def test_entries_cancelled_when_the_window_opens_and_the_position_flattene
         await eventually(said, "the blackout said once")
         [note] = await risk_notes(store, "News blackout: CPI")
         assert sorted(note["cancelled"]) == sorted(entries)
-        assert note["window_ny"] == "09:35–09:50 ET"
+        assert note["window"] == "09:35–09:50 ET"
 
         cid = await bought(engine, day, 1, "tb-in-window")  # a trader's own order passes (refuse_manual off)
         checks = engine.blackout.stats.checks

@@ -71,7 +71,7 @@ async def test_hubs_and_rest_down_flattens_once_rest_answers_after_the_time(stor
         assert cid in note["closed"]
         down = " ".join(note["down"])
         assert USER_HUB in down and MARKET_HUB in down and REST in down
-        assert note["down_s"] >= AFTER_S
+        assert note["seconds_down"] >= AFTER_S
         await eventually(lambda: dm.stats.flattens == 1, "the flatten counted")
         assert dm.stats.recovered == 0, "the hubs are still down: the outage goes on"
         assert len(await deadman_alerts(store)) == 1
