@@ -86,6 +86,7 @@ class DeadMan:
         self._since: dict[str, float] = {}  # what is down -> monotonic time first seen down
         self._stale_since: float | None = None  # the market hub said STALE, and no data came since
         self._outage_at: datetime | None = None  # the engine clock's time the outage began (its alert's key)
+        self._outage_start = 0.0  # and its monotonic time
         self._done = False  # this outage's flatten went through: rest until everything is back
         self._failed = 0
         self._next_try = 0.0
@@ -126,12 +127,13 @@ class DeadMan:
         self._since = self.down(now)
         if not self._since:
             if self._outage_at is not None:
-                self._end()
+                self._end(now)
             return
         start = min(self._since.values())
         self.stats.longest_s = max(self.stats.longest_s, now - start)
         if self._outage_at is None:
             self._outage_at = self.engine.clock.now()
+            self._outage_start = start
             self.stats.outages += 1
             log.info("dead-man switch: %s down; positions flattened if it lasts %.0f s", ", ".join(self._since), after)
         if self._done or now - start < after or not self.engine.positions or now < self._next_try:
@@ -140,8 +142,8 @@ class DeadMan:
             self.stats.fired_after_s = now - start
         await self._flatten(now)
 
-    def _end(self) -> None:
-        log.info("dead-man switch: everything back after %.0f s", self.stats.longest_s)
+    def _end(self, now: float) -> None:
+        log.info("dead-man switch: everything back after %.0f s", now - self._outage_start)
         self.stats.recovered += 1
         self._outage_at = None
         self._done = False
