@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "TRADEBOT_"
@@ -235,6 +235,34 @@ class ProtectionSettings(Section):
     grace_s: float = Field(3.0, ge=0, le=300)
     stop_ticks: int = Field(40, ge=1, le=1000)
     action: Literal["stop", "flatten"] = "stop"
+    # Dead-man switch (trading/engine/deadman.py): a position open while the market feed or the broker
+    # connection has been down this long is flattened through whatever still works; 0 turns it off.
+    deadman_after_s: float = Field(60.0, ge=0, le=3600)
+
+    @field_validator("deadman_after_s")
+    @classmethod
+    def _deadman_not_a_blink(cls, v: float) -> float:
+        if 0 < v < 2:  # a token refresh rebuilds the hubs in about a second: that is not an outage
+            raise ValueError("must be 0 (off) or at least 2 seconds")
+        return v
+
+
+class BlackoutSettings(Section):
+    """Scheduled-news blackout (trading/news.py, trading/engine/blackout.py): event windows from a file."""
+
+    file: Path | None = None  # the trader's news file (TOML, times in New York); None: no blackout
+    minutes_before: int = Field(5, ge=0, le=720)  # a window opens this long before an event's release
+    minutes_after: int = Field(5, ge=0, le=720)  # and closes this long after it
+    cancel_entries: bool = False  # cancel working entry orders when a window opens
+    flatten: bool = False  # close positions (and cancel every working order) before the release
+    flatten_minutes_before: int = Field(1, ge=0, le=720)  # how long before the release (within the window)
+    refuse_manual: bool = False  # also refuse a trader's own opening orders in a window
+    check_interval_s: float = Field(1.0, gt=0, le=60)
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
 
 class BacktestSettings(Section):
@@ -265,6 +293,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = NotificationSettings()
     engine: EngineSettings = EngineSettings()
     protection: ProtectionSettings = ProtectionSettings()
+    blackout: BlackoutSettings = BlackoutSettings()
     backtest: BacktestSettings = BacktestSettings()
 
     @classmethod

@@ -496,6 +496,57 @@ def protection(
     )
 
 
+class DeadmanPayload(TypedDict):
+    """The dead-man switch fired (a risk notice: rendered as one, with its own fields)."""
+
+    notice: Literal["risk"]
+    title: str
+    text: str
+    down: list[str]  # what was down, each with for how long: "user hub (75 s)"
+    seconds_down: float  # the longest of them
+    cancelled: list[int]
+    closed: list[str]
+
+
+def deadman(down: Mapping[str, float], at_ny: str, cancelled: Sequence[int], closed: Sequence[str]) -> DeadmanPayload:
+    """Positions flattened because the feed or the broker connection was down too long (`down`: what ->
+    seconds down, `at_ny`: when, in New York time)."""
+    parts = [f"{what} ({secs:.0f} s)" for what, secs in sorted(down.items(), key=lambda kv: -kv[1])]
+    longest = max(down.values(), default=0.0)
+    did = f"closed {', '.join(closed)}" if closed else "no position left to close"
+    if cancelled:
+        did += f"; cancelled order(s) {', '.join(f'#{o}' for o in cancelled)}"
+    text = f"Down: {', '.join(parts)}. Flattened through REST at {at_ny}: {did}."
+    return DeadmanPayload(
+        notice="risk", title="Dead-man switch: flattened", text=text, down=parts, seconds_down=round(longest, 1),
+        cancelled=list(cancelled), closed=list(closed),
+    )  # fmt: skip
+
+
+class BlackoutPayload(TypedDict):
+    """A scheduled-news blackout started acting (a risk notice: rendered as one, with its own fields)."""
+
+    notice: Literal["risk"]
+    title: str
+    text: str
+    event: str
+    release: str  # the event's release, New York: "Wed 2026-03-18 14:00 ET"
+    window: str  # "13:55–14:05 ET"
+    cancelled: list[int]
+
+
+def blackout(event: str, release_ny: str, window_ny: str, *, cancelled: Sequence[int] = ()) -> BlackoutPayload:
+    """A news blackout acting: strategies place no entries during the window (and the working entries it
+    cancelled, when configured to)."""
+    text = f"{event} at {release_ny}: strategies place no entries {window_ny}."
+    if cancelled:
+        text += f" Cancelled working entries {', '.join(f'#{o}' for o in cancelled)}."
+    return BlackoutPayload(
+        notice="risk", title=f"News blackout: {event}", text=text, event=event, release=release_ny,
+        window=window_ny, cancelled=list(cancelled),
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------------- who else must see it
 def direct(kind: NotificationKind, payload: Mapping[str, Any], kinds: Collection[str], urgent: bool) -> bool:
     """Whether a message also goes to the owners by direct message: its kind is one of `kinds`

@@ -10,9 +10,18 @@ from trading.cli.common import Subcommands, load
 def _config_check(args: argparse.Namespace) -> int:
     import json
 
-    from trading.config import masked
+    from trading.config import ConfigError, masked
+    from trading.news import NewsFileError, describe, file_problems, load_news
 
-    print(json.dumps(masked(load(args)), indent=2))
+    settings = load(args)
+    shown = masked(settings)
+    b = settings.blackout
+    if b.file is not None:  # the news file is part of the configuration: checked, its windows shown
+        try:
+            shown["blackout_windows"] = describe(load_news(b.file, b.minutes_before, b.minutes_after).events)
+        except NewsFileError as exc:
+            raise ConfigError(file_problems(exc)) from None
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -22,6 +31,7 @@ def register(sub: Subcommands) -> None:
     group.add_parser(
         "check",
         help="validate and print the effective configuration (secrets masked)",
-        description="Validate every setting; print the effective configuration with secrets masked. "
-        "Exits 2 with one line per problem when a value is invalid.",
+        description="Validate every setting and the news file of [blackout] (its windows are listed); print "
+        "the effective configuration with secrets masked. Exits 2 with one line per problem when a value "
+        "is invalid.",
     ).set_defaults(fn=_config_check)

@@ -18,7 +18,17 @@ from trading.sim.fault_kind import FaultKind
 
 WARMUP_DAYS = 30.0  # enough for every strategy's look-back (15 CME sessions for ATRD, with holidays)
 MAX_WARMUP_DAYS = 366.0
-IMMEDIATE = ("expire_tokens", "drop_hubs", "stall_hubs", "unstall_hubs", "logout", "clear")
+IMMEDIATE = (
+    "expire_tokens",
+    "drop_hubs",
+    "stall_hubs",
+    "unstall_hubs",
+    "refuse_hubs",
+    "accept_hubs",
+    "logout",
+    "up",
+    "clear",
+)
 
 
 def register(sub: Subcommands) -> None:
@@ -52,7 +62,7 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--path", help="endpoint path the fault applies to (default: every /api path)")
     p.add_argument("--count", type=int, default=1, help="how many requests the fault hits")
     p.add_argument("--seconds", type=float, default=5.0, help="delay for delay_after")
-    p.add_argument("--hub", choices=("user", "market"), help="hub for drop/stall (default: both)")
+    p.add_argument("--hub", choices=("user", "market"), help="hub for drop/stall/refuse (default: both)")
     p.add_argument("--url", help="simulator base URL for --fault (default: http://[sim] host:port)")
     p.set_defaults(fn=_main)
 

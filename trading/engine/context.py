@@ -75,7 +75,7 @@ class StrategyHost(Protocol):
 
     def account_info(self) -> AccountInfo: ...
 
-    def check_risk(self, request: OrderRequest) -> Decision: ...
+    def screen(self, request: OrderRequest, *, strategy: bool) -> Decision: ...
 
     def reserve(self, request: OrderRequest) -> None: ...
 
@@ -113,7 +113,7 @@ class EngineContext:
         if self.name in self.engine.disabled:
             decision = Decision(False, f"{self.name} was stopped by an operator: no new orders")
         else:
-            decision = self.engine.check_risk(request)
+            decision = self.engine.screen(request, strategy=True)
         if decision:
             self.engine.actions.append(Place(self.name, request))
             self.engine.reserve(request)

@@ -52,7 +52,9 @@ from trading.domain import (
     Quote,
 )
 from trading.engine.bars import BarCache, ns
+from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
+from trading.engine.deadman import DeadMan
 from trading.engine.healing import Healer
 from trading.engine.lease import hold_account, release_account
 from trading.engine.order_path import OrderPath, python_path
@@ -167,6 +169,8 @@ class Engine:
         self.started = False
         self.healer = Healer(self)  # settles intents, applies held events, reconciles until agreement
         self.protection = Protection(self)  # every position with a stop at the broker (on the healer's loop)
+        self.blackout = Blackout(self)  # news windows: entries refused, cancelled, flattened (on the same loop)
+        self.deadman = DeadMan(self)  # positions closed when the feed or the broker is away too long (same loop)
 
     @property
     def ready(self) -> bool:
@@ -192,7 +196,8 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """The account's lease first (a second instance waits here, a hot standby), then contracts, bars,
-        risk state, strategies (state restored), streams, then reconcile."""
+        risk state, strategies (state restored), streams, then reconcile. A bad news file stops it first."""
+        self.blackout.load()
         await hold_account(self)
         now = self.clock.now()
         self.day = current_trading_day(now)
@@ -377,6 +382,11 @@ class Engine:
             last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars),
         )
 
+    def screen(self, request: OrderRequest, *, strategy: bool) -> Decision:
+        """Whether an order may be placed now: a news blackout's window first, then risk."""
+        refused = self.blackout.refusal(request, strategy=strategy)
+        return Decision(False, refused) if refused else self.check_risk(request)
+
     def check_risk(self, request: OrderRequest) -> Decision:
         if not self.ready:
             return Decision(False, "the engine has not reconciled with the broker yet; no new orders until it has")
@@ -475,8 +485,10 @@ class Engine:
 
     # ------------------------------------------------------------------ stream handlers
     async def on_market(self, batch: Sequence[StreamEvent]) -> None:
+        fed = False
         for ev in batch:
             if isinstance(ev, QuoteEvent):
+                fed = True
                 q = ev.quote
                 self.quotes[q.contract_id] = q
                 sym = self.symbol_of.get(q.contract_id)
@@ -490,6 +502,7 @@ class Engine:
                             await self._persist()
                 self._seen_market(q.ts_event)
             elif isinstance(ev, TradesEvent):
+                fed = True
                 sym = self.symbol_of.get(ev.contract_id)
                 if sym is None:
                     continue
@@ -500,13 +513,18 @@ class Engine:
                 async with self._lock:
                     await self._closed_bars(sym, rows)
             elif isinstance(ev, DepthEvent):
+                fed = True
                 book = self.books.get(ev.contract_id)
                 if book is not None:
                     book.apply(ev.levels)
-            elif isinstance(ev, StatusEvent) and ev.is_alert:
-                await self.store.outbox.enqueue(
-                    NotificationKind.ALERT, dict(notifications.alert("Market feed", ev.message))
-                )
+            elif isinstance(ev, StatusEvent):
+                self.deadman.market_status(ev.state)
+                if ev.is_alert:
+                    await self.store.outbox.enqueue(
+                        NotificationKind.ALERT, dict(notifications.alert("Market feed", ev.message))
+                    )
+        if fed:
+            self.deadman.market_fed()
 
     def _seen_market(self, at: datetime) -> None:
         if self.market_seen_at is None or at > self.market_seen_at:
@@ -867,9 +885,9 @@ class Engine:
             if found is not None and found.id is not None:
                 await self.apply_order(found)
                 return Submitted(found.id, found, duplicate=True)
-        decision = self.check_risk(request)
+        decision = self.screen(request, strategy=False)
         if not decision:
-            log.info("%s order %s refused by risk: %s", source, tag, decision.reason)
+            log.info("%s order %s refused: %s", source, tag, decision.reason)
             return Submitted(None, stored, refused=decision.reason)
         self.reserve(request)
         reserved = self._reserved[-1]

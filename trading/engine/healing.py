@@ -42,7 +42,9 @@ from trading import notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind, Order, OrderRequest, OrderStatus, Position, PositionSide
+from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, ModifyStop
+from trading.engine.deadman import DeadMan
 from trading.engine.protection import Protection
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
 from trading.projectx.rest import ProjectXClient
@@ -77,6 +79,8 @@ class HealedEngine(Protocol):
     actions: list[Action]
     user_stream: UserStream | None
     protection: Protection
+    deadman: DeadMan
+    blackout: Blackout
     _lock: asyncio.Lock
 
     async def _after(self) -> None: ...
@@ -184,6 +188,10 @@ class Healer:
         e = self.engine
         if not e.started:
             return
+        try:  # first, whatever else is wrong: it is for when nothing else works
+            await e.deadman.check()
+        except Exception as exc:
+            log.warning("dead-man switch: %s", exc, exc_info=not store_unreachable(exc))
         now = time.monotonic()
         if self.held:
             if now < self._next_store_try:
@@ -205,6 +213,8 @@ class Healer:
                 await self._check()
             if e.ready:
                 await e.protection.check()
+            if e.ready:
+                await e.blackout.check()
             self._failures = 0
         except Exception as exc:  # the loop must survive anything; a later tick retries
             self._failures += 1

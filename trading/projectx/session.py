@@ -141,6 +141,9 @@ class Session:
         self._refresher: asyncio.Task[None] | None = None
         counters = ("requests", "retries", "reauth", "refresh", "login", "429", "auth_retries")
         self.stats: dict[str, int] = dict.fromkeys(counters, 0)
+        # Monotonic time of the first request that got no answer (unreachable, dropped, timed out, 5xx)
+        # since the last one that did; None while the gateway answers (the dead-man switch reads it).
+        self.failing_since: float | None = None
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -209,12 +212,19 @@ class Session:
         try:
             resp = await self._http.post(path, json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            self._unanswered()
             raise _Unsent(f"could not connect ({type(exc).__name__})") from exc
         except httpx.TimeoutException as exc:
+            self._unanswered()
             raise _Lost(f"no answer within {self.settings.request_timeout_s:g} s") from exc
         except httpx.TransportError as exc:
+            self._unanswered()
             raise _Lost(f"connection dropped ({type(exc).__name__})") from exc
         status = resp.status_code
+        if status >= 500:
+            self._unanswered()
+        else:
+            self.failing_since = None
         if status == 401:
             raise _Unauthorized("session expired or invalid (HTTP 401)", 401)
         if status == 429:
@@ -236,6 +246,10 @@ class Session:
             return s.parse_json(model, resp.content)
         except s.WireFormatError as exc:
             raise WireFormatError(_name(path), exc.detail) from None
+
+    def _unanswered(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
 
     def _check(self, path: str, env: M) -> M:
         if not env.success:

@@ -106,6 +106,8 @@ class Api:
                 return _too_many(wait)
             faulty = bool(self.faults.active) and self.faults.has(path)
             if faulty:
+                if self.faults.take(FaultKind.DOWN, path):
+                    return web.Response(status=503, text="Service Unavailable (sim fault: the gateway is down)")
                 if self.faults.take(FaultKind.RATE_LIMIT, path):
                     return _too_many(1.0)
                 if self.faults.take(FaultKind.RESET, path):

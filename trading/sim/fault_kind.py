@@ -12,3 +12,4 @@ class FaultKind(enum.StrEnum):
     RESET_AFTER = "reset_after"  # processed, then the connection is reset
     RATE_LIMIT = "rate_limit"  # 429 on the next `count` requests
     REJECT_ORDER = "reject_order"  # the next `count` places are rejected (code 2, order created)
+    DOWN = "down"  # every request answered 503 before processing until the fault is cleared (count ignored)

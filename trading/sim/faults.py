@@ -1,6 +1,7 @@
 """Fault injection for the simulated gateway, driven from tests (`sim.faults`) or over HTTP
 (`/sim/faults`, used by `tradebot sim --fault ...`). Request faults are scoped to an endpoint path
-(None = every `/api/...` path) and a count; hub and token faults act at once."""
+(None = every `/api/...` path) and a count (`down` lasts until cleared: the broker's REST away); hub and
+token faults act at once, and `refuse_hubs` keeps the hubs refusing new connections until `accept_hubs`."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ class FaultInjector:
         """Consume one shot of the first matching fault."""
         for fault in self.active:
             if fault.kind is kind and (fault.path is None or fault.path == path):
-                fault.count -= 1
+                if kind is not FaultKind.DOWN:  # an outage lasts until cleared
+                    fault.count -= 1
                 if fault.count <= 0:
                     self.active.remove(fault)
                 self.fired.append((kind, path))
@@ -92,6 +94,17 @@ class FaultInjector:
     def reject_next_order(self, count: int = 1, message: str = "") -> Fault:
         return self.add(FaultKind.REJECT_ORDER, None, count, message=message)
 
+    def down(self, path: str | None = None) -> Fault:
+        """Every request (to `path`, None = all) answered 503 before processing until `up`."""
+        return self.add(FaultKind.DOWN, path)
+
+    def up(self) -> int:
+        """End every `down` outage; the number ended."""
+        ended = [f for f in self.active if f.kind is FaultKind.DOWN]
+        for f in ended:
+            self.active.remove(f)
+        return len(ended)
+
     # ------------------------------------------------------------------ immediate faults
 
     def expire_tokens(self) -> int:
@@ -108,12 +121,17 @@ class FaultInjector:
     def logout_hubs(self) -> int:
         return self._hubs.logout()
 
+    def refuse_hubs(self, hub: Hub | None = None, on: bool = True) -> int:
+        """Drop the hubs' connections and refuse new ones (503) until called with `on` False."""
+        return self._hubs.refuse(hub, on)
+
     def describe(self) -> list[dict[str, Any]]:
         return [asdict(f) for f in self.active]
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         """The `/sim/faults` control body: `{"kind": ..., "path"?, "count"?, "seconds"?, "message"?, "hub"?}`;
-        kinds beyond the request faults: expire_tokens, drop_hubs, stall_hubs, unstall_hubs, logout, clear."""
+        kinds beyond the request faults: expire_tokens, drop_hubs, stall_hubs, unstall_hubs, refuse_hubs,
+        accept_hubs, logout, up (ends `down`), clear."""
         kind = str(body.get("kind", ""))
         hub = body.get("hub")
         hub_arg: Hub | None = hub if hub in ("user", "market") else None
@@ -122,7 +140,10 @@ class FaultInjector:
             "drop_hubs": lambda: self.drop_hubs(hub_arg, bool(body.get("graceful", False))),
             "stall_hubs": lambda: self.stall_hubs(hub_arg, True),
             "unstall_hubs": lambda: self.stall_hubs(hub_arg, False),
+            "refuse_hubs": lambda: self.refuse_hubs(hub_arg, True),
+            "accept_hubs": lambda: self.refuse_hubs(hub_arg, False),
             "logout": lambda: self.logout_hubs(),
+            "up": lambda: self.up(),
         }
         if kind in immediate:
             return {"kind": kind, "affected": immediate[kind]()}

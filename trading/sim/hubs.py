@@ -99,6 +99,7 @@ class HubServer:
         self.options = options
         self.connections: set[HubConnection] = set()
         self.events_sent = 0
+        self.refusing: set[Hub] = set()  # hubs answering 503 to new connections (a fault: the hub away)
         # A full quote for a contract, sent to a new quote subscriber (set by the gateway).
         self.quote_snapshot: Callable[[str], dict[str, Any] | None] = lambda _cid: None
 
@@ -165,6 +166,16 @@ class HubServer:
                 transport.abort()
         return len(hit)
 
+    def refuse(self, hub: Hub | None = None, on: bool = True) -> int:
+        """`on`: drop the hub's connections (abruptly) and answer 503 to new ones until called with `on`
+        False. The number of connections dropped."""
+        hubs: tuple[Hub, ...] = ("user", "market") if hub is None else (hub,)
+        if not on:
+            self.refusing.difference_update(hubs)
+            return 0
+        self.refusing.update(hubs)
+        return sum(self.drop(h) for h in hubs)
+
     def logout(self) -> int:
         """Send `GatewayLogout` (undocumented; payload [UNCERTAIN] — the sim sends no arguments)."""
         hit = list(self.connections)
@@ -184,6 +195,9 @@ class HubServer:
         return request.query.get(s.HUB_ACCESS_TOKEN_PARAM) or bearer(request.headers.get("Authorization"))
 
     async def negotiate(self, request: web.Request) -> web.StreamResponse:
+        hub: Hub = "user" if request.path.startswith(s.USER_HUB_PATH) else "market"
+        if hub in self.refusing:
+            return web.Response(status=503, text="Service Unavailable (sim fault: hub refusing connections)")
         if self.auth.check(self._token(request)) is None:
             return web.Response(status=401)
         conn_id = secrets.token_urlsafe(16)
@@ -196,6 +210,8 @@ class HubServer:
         return web.json_response(body)
 
     async def handle(self, request: web.Request, hub: Hub) -> web.StreamResponse:
+        if hub in self.refusing:
+            return web.Response(status=503, text="Service Unavailable (sim fault: hub refusing connections)")
         if self.auth.check(self._token(request)) is None:
             return web.Response(status=401)
         # WebSocket pings are answered by hand so that a stalled connection ignores them too.

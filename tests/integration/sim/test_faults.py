@@ -109,6 +109,40 @@ async def test_drop_hub_connections(sim: SimGateway, http: httpx.AsyncClient) ->
         assert (await user.invoke(s.SUBSCRIBE_ACCOUNTS))["result"] is None
 
 
+async def test_refused_hubs_drop_and_turn_new_connections_away_until_accepted(
+    sim: SimGateway, http: httpx.AsyncClient
+) -> None:
+    token = http.headers["Authorization"].split()[1]
+    async with httpx.AsyncClient(base_url=sim.base_url) as control, hub(sim.market_hub_url, token) as market:
+        said = await control.post("/sim/faults", json={"kind": "refuse_hubs", "hub": "market"})
+        assert said.json() == {"kind": "refuse_hubs", "affected": 1}
+        with pytest.raises(ConnectionError):
+            while True:
+                await market.next()
+        negotiate = await http.post(s.MARKET_HUB_PATH + "/negotiate", params={"access_token": token})
+        assert negotiate.status_code == 503
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            async with hub(sim.market_hub_url, token):
+                pass
+        async with hub(sim.user_hub_url, token) as user:  # the other hub still takes connections
+            assert (await user.invoke(s.SUBSCRIBE_ACCOUNTS))["result"] is None
+        await control.post("/sim/faults", json={"kind": "accept_hubs"})
+        async with hub(sim.market_hub_url, token) as again:
+            assert (await again.invoke(s.SUBSCRIBE_CONTRACT_QUOTES, sim.contract("MNQ")))["result"] is None
+
+
+async def test_down_answers_every_request_503_until_up(sim: SimGateway, http: httpx.AsyncClient) -> None:
+    async with httpx.AsyncClient(base_url=sim.base_url) as control:
+        await control.post("/sim/faults", json={"kind": "down"})
+        for _ in range(3):  # not consumed: the gateway stays away
+            assert (await http.post(s.ORDER_PLACE, json=limit(sim, "away"))).status_code == 503
+            assert (await http.post(s.ACCOUNT_SEARCH, json={"onlyActiveAccounts": True})).status_code == 503
+        assert await asyncio.to_thread(tradebot, ["sim", "--fault", "up", "--url", sim.base_url]) == 0
+    assert sim.faults.active == []
+    assert await tags(http, sim) == []  # nothing was processed while down
+    assert (await http.post(s.ORDER_PLACE, json=limit(sim, "back"))).status_code == 200
+
+
 async def test_silent_stall_keeps_the_socket_open_without_events_or_pings(
     sim: SimGateway, http: httpx.AsyncClient
 ) -> None:

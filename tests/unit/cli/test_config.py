@@ -49,6 +49,21 @@ def test_config_check_exits_non_zero_with_one_line_per_problem(
     assert SECRET not in captured.err
 
 
+def test_config_check_lists_the_news_windows_and_names_a_bad_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    news = tmp_path / "news.toml"
+    news.write_text('[[event]]\nname = "CPI"\ndate = 2026-02-11\ntime = "08:30"\nminutes_after = 15\n')
+    monkeypatch.setenv("TRADEBOT_BLACKOUT__FILE", str(news))
+    assert main(["config", "check"]) == 0
+    assert "CPI: Wed 2026-02-11 08:30 ET, window 08:25–08:45 ET" in capsys.readouterr().out
+    news.write_text('[[event]]\nname = "CPI"\ndate = 2026-02-11\ntime = "08:30Z"\n')
+    assert main(["config", "check"]) == EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"  - blackout.file {news}: event 1 (CPI on 2026-02-11): time '08:30Z' carries an offset" in captured.err
+
+
 def test_version_says_which_path_is_active(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("TRADEBOT_RUST", "0")
     assert main(["version"]) == 0
