@@ -8,6 +8,7 @@ An invalid value fails at start with one line per problem: where it came from, t
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -16,12 +17,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 ENV_PREFIX = "TRADEBOT_"
 ROOT = Path(os.environ.get("TRADEBOT_HOME", Path(__file__).resolve().parents[1]))
 DEFAULT_TOML = ROOT / "config" / "default.toml"
+
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -38,7 +42,6 @@ class Section(BaseModel):
 
 class AppSettings(Section):
     mode: Literal["paper", "live"] = "paper"
-    timezone: str = "America/New_York"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     data_dir: Path = Path("~/.local/share/tradebot")
 
@@ -208,7 +211,6 @@ class SchedulerSettings(Section):
 class NotificationSettings(Section):
     console: bool = True
     coalesce_window_s: float = Field(600.0, ge=0)
-    max_attempts: int = Field(8, ge=1)  # accepted for old config files; nothing is ever given up
     retry_base_s: float = Field(1.0, gt=0)
     retry_max_s: float = Field(60.0, gt=0)
     alert_after_s: float = Field(120.0, ge=0)
@@ -295,6 +297,11 @@ class Settings(BaseSettings):
     protection: ProtectionSettings = ProtectionSettings()
     blackout: BlackoutSettings = BlackoutSettings()
     backtest: BacktestSettings = BacktestSettings()
+    _notes: tuple[str, ...] = PrivateAttr(default=())  # what loading ignored (retired settings), for `config check`
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self._notes
 
     @classmethod
     def settings_customise_sources(
@@ -308,6 +315,42 @@ class Settings(BaseSettings):
         # Highest priority first: explicit values (the TOML files, merged by `load_settings`), then
         # the environment, then .env. TOML comes in through init so that env still wins over it.
         return (env_settings, dotenv_settings, init_settings)
+
+
+# Settings that were removed because nothing read them. A file that still sets one loads, with a note
+# (`config check` prints it), unless its value asks for something tradebot does not do: then it is an error.
+RETIRED: dict[tuple[str, str], tuple[Any, str]] = {
+    ("app", "timezone"): (
+        "America/New_York",
+        "every time a trader reads is New York time (ET); there is no time zone setting",
+    ),
+    ("notifications", "max_attempts"): (None, "a notification is retried until delivered, never given up"),
+}
+
+
+def _retire(data: dict[str, Any], where: str) -> tuple[list[str], list[str]]:
+    """Take the retired settings out of `data`: (notes to show, problems when a value cannot be honoured)."""
+    notes, problems = [], []
+    for (section, key), (only, why) in RETIRED.items():
+        table = data.get(section)
+        if not isinstance(table, dict) or key not in table:
+            continue
+        value = table.pop(key)
+        if only is not None and value != only:
+            problems.append(f"{where}: {section}.{key} = {value!r} is not supported: {why}; remove it")
+        else:
+            notes.append(f"{where}: {section}.{key} is no longer a setting ({why}); it was ignored, remove it")
+    return notes, problems
+
+
+def missing_credentials(settings: Settings) -> list[str]:
+    """The gateway credentials live trading needs and the settings lack (names, not values)."""
+    px = settings.projectx
+    return [name for name, v in (("projectx.username", px.username), ("projectx.api_key", px.api_key)) if not _given(v)]
+
+
+def _given(value: str | SecretStr) -> bool:
+    return bool(value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -398,11 +441,16 @@ def load_settings(config_file: Path | str | None = None, env_file: Path | str = 
         data = _merge(data, _read_toml(path))
     known = set(Settings.model_fields)
     unknown = [f"{files[-1] if files else 'config'}: unknown setting [{k}]" for k in data if k not in known]
-    if unknown:
-        raise ConfigError(unknown)
+    notes, retired = _retire(data, str(files[-1]) if files else "config")
+    if unknown or retired:
+        raise ConfigError(unknown + retired)
     env_path = Path(env_file)
     try:
-        return Settings(_env_file=env_path if env_path.is_file() else None, **data)
+        settings = Settings(_env_file=env_path if env_path.is_file() else None, **data)
+        for note in notes:
+            log.warning("%s", note)
+        settings._notes = tuple(notes)
+        return settings
     except SettingsError as exc:
         # A list or table setting given in the environment must be JSON; pydantic-settings names only the section.
         raise ConfigError(_unparsable_env(env_path) or [f"environment: {exc}"]) from None

@@ -114,7 +114,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings | int:
-    from trading.cli.run import _missing_credentials
+    from trading.cli.run import live_without_credentials
 
     settings = load(args)
     paper = args.paper or bool(args.sim_url) or (settings.app.mode == "paper" and not args.live)
@@ -124,7 +124,7 @@ def _settings(args: argparse.Namespace) -> Settings | int:
         px = px.model_copy(update={"account_id": int(wanted), "account_name": ""} if wanted.isdigit() else
                            {"account_id": None, "account_name": wanted})  # fmt: skip
     if not paper:
-        problem = _missing_credentials(px.username, px.api_key.get_secret_value())
+        problem = live_without_credentials(settings.model_copy(update={"projectx": px}))
         if problem:
             print(f"error: {problem.replace('live mode', 'the live account')}", file=sys.stderr)
             return EXIT_CONFIG

@@ -41,8 +41,11 @@ class RunPlan(NamedTuple):  # not a dataclass: `tradebot --help` imports this mo
         return token.get_secret_value() if token else ""
 
 
-def _missing_credentials(username: str, api_key: str) -> str | None:
-    missing = [name for name, value in (("projectx.username", username), ("projectx.api_key", api_key)) if not value]
+def live_without_credentials(settings: Settings) -> str | None:
+    """Why live mode cannot start with these settings (the credentials it lacks), or None."""
+    from trading.config import missing_credentials
+
+    missing = missing_credentials(settings)
     if not missing:
         return None
     return (
@@ -60,7 +63,7 @@ def plan_run(args: argparse.Namespace) -> RunPlan | int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the rest
     paper = args.paper or (settings.app.mode == "paper" and not args.live)
     if not paper:
-        problem = _missing_credentials(settings.projectx.username, settings.projectx.api_key.get_secret_value())
+        problem = live_without_credentials(settings)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return EXIT_CONFIG

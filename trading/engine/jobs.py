@@ -200,7 +200,9 @@ class Jobs:
         now = e.clock.now()
         n = 0
         for sym in e.contracts:
-            start = (e.bar_cache(sym).latest or now - timedelta(days=3)) - timedelta(minutes=5)
+            start = (e.bar_cache(sym).latest or now - timedelta(days=e.settings.scheduler.backfill_days)) - timedelta(
+                minutes=5
+            )
             n += await e.backfill(sym, start, now)
         return f"{n} bars"
 

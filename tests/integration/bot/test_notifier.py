@@ -20,8 +20,9 @@ from trading.store import Store
 FILLS, ORDERS, ALERTS = FakeChannel(501, "fills"), FakeChannel(502, "orders"), FakeChannel(503, "alerts")
 GUILD = FakeGuild(500, "desk", [FILLS, ORDERS, ALERTS])
 CHANNELS = DiscordChannels(fills=FILLS.id, orders=ORDERS.id, alerts=ALERTS.id)
+OLD_MAX_ATTEMPTS = 4  # older versions gave a message up after this many failed attempts
 FAST = NotificationSettings(
-    retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=600, max_attempts=4, alert_after_s=120
+    retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=600, alert_after_s=120
 )
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -136,11 +137,11 @@ async def test_outage_longer_than_the_old_max_attempts_ends_with_everything_once
     for i in range(3):
         await store.outbox.enqueue(NotificationKind.ORDER, {"title": f"order {i}"}, at=clock.now())
     await store.outbox.enqueue(NotificationKind.ENTRY_FILL, {"title": "fill 0"}, at=clock.now())
-    for _ in range(3 * FAST.max_attempts):  # each round one more failed attempt per channel
+    for _ in range(3 * OLD_MAX_ATTEMPTS):  # each round one more failed attempt per channel
         clock.advance(timedelta(seconds=FAST.retry_max_s))
         await notifier.deliver_once()
     head = (await store.outbox.recent(10, status="pending"))[-1]
-    assert head.payload == {"title": "order 0"} and head.attempts > FAST.max_attempts
+    assert head.payload == {"title": "order 0"} and head.attempts > OLD_MAX_ATTEMPTS
     assert await store.outbox.pending_count() == 4 and await store.outbox.recent(10, status="failed") == []
     # A message queued while the head waits for its retry is not sent past it, even with Discord back.
     await store.outbox.enqueue(NotificationKind.ORDER, {"title": "order 3"}, at=clock.now())
@@ -206,14 +207,14 @@ async def test_a_channel_that_refuses_holds_only_its_own_messages(
     held = await store.outbox.enqueue(NotificationKind.ORDER, {"title": "nowhere"}, at=clock.now())
     await store.outbox.enqueue(NotificationKind.ORDER, {"title": "behind it"}, at=clock.now())
     await store.outbox.enqueue(NotificationKind.ENTRY_FILL, {"title": "fill after"}, at=clock.now())
-    for _ in range(2 * FAST.max_attempts):
+    for _ in range(2 * OLD_MAX_ATTEMPTS):
         clock.advance(timedelta(seconds=FAST.retry_max_s))
         await notifier.deliver_once()
     assert titles(fake, FILLS) == ["fill after"]
     assert held is not None
     waiting = await store.outbox.get(held)
     assert waiting is not None and waiting.status == "pending" and "Unknown Channel" in (waiting.last_error or "")
-    assert waiting.attempts > FAST.max_attempts
+    assert waiting.attempts > OLD_MAX_ATTEMPTS
     # The operator fixes the channel id: what waited goes out, in order.
     await drain(Notifier(store.outbox, DiscordSink(client, CHANNELS), FAST, clock), clock)
     assert titles(fake, ORDERS) == ["nowhere", "behind it"]

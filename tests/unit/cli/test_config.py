@@ -103,3 +103,65 @@ def test_the_command_line_help_lists_every_group() -> None:
     listed = done.stdout.split("positional arguments:")[1]
     for group in ("version", "config", "db", "demo", "run", "sim", "backtest", "bars", "status", "flatten", "halt"):
         assert f"\n    {group} " in listed, group
+
+
+def test_config_check_refuses_what_the_run_would_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Live mode without credentials (as `run --live` refuses), a symbol the gateway does not list, a
+    time zone tradebot would not honour: each an error, before anything runs."""
+    live = tmp_path / "live.toml"
+    live.write_text('[app]\nmode = "live"\n')
+    assert main(["--config", str(live), "config", "check"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "app.mode = 'live': live mode needs projectx.username and projectx.api_key" in err
+    symbols = tmp_path / "symbols.toml"
+    symbols.write_text('[strategies.overnight_range]\nsymbols = ["MNQ", "ZZQ"]\n')
+    assert main(["--config", str(symbols), "config", "check"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "strategies.overnight_range.symbols: ZZQ is not a contract the simulator lists" in err
+    assert "MNQ" not in err
+    mars = tmp_path / "mars.toml"
+    mars.write_text('[app]\ntimezone = "Mars/Olympus"\n')
+    assert main(["--config", str(mars), "config", "check"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "app.timezone = 'Mars/Olympus' is not supported: every time a trader reads is New York time (ET)" in err
+
+
+def test_retired_settings_load_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.toml"
+    old.write_text('[app]\ntimezone = "America/New_York"\n[notifications]\nmax_attempts = 8\n')
+    assert main(["--config", str(old), "config", "check"]) == 0
+    captured = capsys.readouterr()
+    assert "note: " in captured.err and "app.timezone is no longer a setting" in captured.err
+    assert "notifications.max_attempts is no longer a setting" in captured.err
+    assert '"timezone"' not in captured.out and '"max_attempts"' not in captured.out
+
+
+def test_every_setting_is_read_somewhere() -> None:
+    """A setting nothing reads is a lie to the trader who sets it: each leaf name of the settings is
+    read as an attribute somewhere in trading/ or bot/ outside trading/config.py."""
+    import re
+
+    from pydantic import BaseModel
+
+    from trading.config import Settings
+
+    root = Path(__file__).resolve().parents[3]
+    files = [*root.joinpath("trading").rglob("*.py"), *root.joinpath("bot").rglob("*.py")]
+    source = "\n".join(p.read_text() for p in files if p.name != "config.py" or p.parent.name != "trading")
+
+    def leaves(model: type[BaseModel], prefix: str) -> list[tuple[str, str]]:
+        out = []
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                out += leaves(ann, f"{prefix}{name}.")
+            else:
+                out.append((prefix + name, name))
+        return out
+
+    unread = [full for full, name in leaves(Settings, "") if not re.search(rf"\.{name}\b|\"{name}\"", source)]
+    assert unread == []
