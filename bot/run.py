@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from bot.app import TradeBot, run_headless
 from bot.scheduler import Scheduler, default_scheduler
 from trading.cli.common import failure
+from trading.cli.logs import configure
 from trading.cli.run import stop_on_signals
 from trading.clock import Clock, LiveClock
 from trading.config import Settings, load_settings
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings(args.config)
-        logging.basicConfig(level=settings.app.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure(settings.app.log_level, 0, settings.app.log_dir)
         asyncio.run(run(settings))
     except Exception as exc:
         known = failure(exc)  # a typed error (configuration, credentials, broker, database): one line

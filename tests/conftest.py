@@ -60,6 +60,13 @@ def _position_guard_only_where_asked(request: pytest.FixtureRequest, monkeypatch
         monkeypatch.delenv(PROTECTION_ENV, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _log_files_stay_in_the_test(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tradebot run` writes a rotating log file (app.log_dir): a test's processes write theirs in a
+    directory of the test's own, never in the home directory, never two tests into one file."""
+    monkeypatch.setenv("TRADEBOT_APP__LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+
+
 @pytest_asyncio.fixture(scope="session", autouse=True)
 async def _hang_report_loop() -> AsyncIterator[None]:
     """The run's event loop, for the hang report (tests/support/hang_report.py)."""

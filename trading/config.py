@@ -44,6 +44,13 @@ class AppSettings(Section):
     mode: Literal["paper", "live"] = "paper"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     data_dir: Path = Path("~/.local/share/tradebot")
+    # `tradebot run` also logs to <log_dir>/tradebot.log, rotated at 10 MB, 5 kept; "" writes no file.
+    log_dir: Path | None = Path("~/.local/share/tradebot/logs")
+
+    @field_validator("log_dir", mode="before")
+    @classmethod
+    def _no_file(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
 
 
 class DatabaseSettings(Section):

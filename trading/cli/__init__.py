@@ -24,6 +24,7 @@ from trading.cli import backtest, bars, config, control, db, demo, sim, version
 from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
 from trading.cli.common import EXIT_FAILED as EXIT_FAILED
 from trading.cli.common import Subcommands, failure
+from trading.cli.verbosity import add_verbosity, verbosity
 
 # The library's own groups, in help order (`--help` lists the plugin groups after them).
 GROUPS: dict[str, Callable[[Subcommands], None]] = {
@@ -67,6 +68,7 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in command_groups(plugins=plugins):
         register(sub)
+    add_verbosity(parser)
     return parser
 
 
@@ -85,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     # One of the library's own commands needs no entry point scan (importlib.metadata is a slow import).
     args = build_parser(plugins=_command_of(words) not in GROUPS).parse_args(words)
+    if getattr(args, "fn", None) is not None:
+        from trading.cli.logs import configure
+
+        configure("WARNING", verbosity(args))  # `run` re-configures from app.log_level, with its log file
     try:
         result: int = args.fn(args)
     except KeyboardInterrupt:

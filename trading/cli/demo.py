@@ -41,7 +41,6 @@ def register(sub: Subcommands) -> None:
     )
     p.add_argument("--seed", type=int, default=7, help="market seed (default 7)")
     p.add_argument("--out", metavar="DIR", help="where charts go (default: app.data_dir/demo)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log engine details")
     p.set_defaults(fn=_main)
 
 
@@ -51,8 +50,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _log(args: argparse.Namespace) -> None:
-    import logging
+    from trading.cli.logs import configure
+    from trading.cli.verbosity import verbosity
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure("WARNING", verbosity(args))  # -v: the engine's INFO lines

@@ -56,11 +56,13 @@ def live_without_credentials(settings: Settings) -> str | None:
 
 def plan_run(args: argparse.Namespace) -> RunPlan | int:
     """The checked run, or the exit code after printing why it cannot start."""
-    import logging
+    from trading.cli.logs import configure
+    from trading.cli.verbosity import verbosity
 
     settings = load(args)
-    logging.basicConfig(level=settings.app.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the rest
+    log_file = configure(settings.app.log_level, verbosity(args), settings.app.log_dir)
+    if log_file is not None:
+        print(f"log file: {log_file} (rotated at 10 MB, 5 kept)", flush=True)
     paper = args.paper or (settings.app.mode == "paper" and not args.live)
     if not paper:
         problem = live_without_credentials(settings)
