@@ -43,13 +43,17 @@ LEFT_OPEN_WAIT_S = 15.0  # reading what stays open at the broker on the way out 
 
 
 class ClockDriver:
-    def __init__(self, engine: Engine, jobs: Jobs, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, jobs: Jobs, settings: Settings, clock: Clock, write: Callable[[str], None] | None = None
+    ) -> None:
         self.engine = engine
         self.jobs = jobs
         self.settings = settings
         self.clock = clock
         self.grace = timedelta(seconds=settings.scheduler.misfire_grace_s)
         self.ran: list[tuple[str, str]] = []  # (job, outcome) in order, for callers and tests
+        # What an operator watching the console needs: each job as it runs, a missed one, the next one.
+        self.write = write or (lambda _line: None)
 
     async def run(self, days: int | None = None) -> None:
         """Drive the day plans from today on (`days` of them, or forever)."""
@@ -61,16 +65,19 @@ class ClockDriver:
                 if occ.at < now - self.grace and not await self._started_unfinished(occ.job, occ.at):
                     claimed = await self.engine.store.jobs.claim_run(occ.job, occ.at, at=now)
                     if claimed:
-                        await self.engine.store.jobs.finish(
-                            occ.job, occ.at, "skipped", f"missed by {now - occ.at} (grace {self.grace})", at=now
-                        )
+                        why = f"missed by {_span(now - occ.at)} (grace {_span(self.grace)})"
+                        await self.engine.store.jobs.finish(occ.job, occ.at, "skipped", why, at=now)
                         self.ran.append((occ.job, "skipped"))
+                        self.write(f"job {occ.job} of {_et(occ.at)} skipped: {why}")
                     continue
+                if occ.at > now:
+                    self.write(f"next job: {occ.job} at {_et(occ.at)} (in {_span(occ.at - now)})")
                 await self.clock.sleep_until(occ.at)
                 outcome = await run_once(
                     self.engine.store, self.clock, occ.job, occ.at, self.jobs.session(occ.job, day)
                 )
                 self.ran.append((occ.job, outcome or "claimed before"))
+                self.write(f"job {occ.job} of {_et(occ.at)}: {outcome or 'run by another instance'}")
             done += 1
             day = _next_day(day.date)
 
@@ -78,6 +85,22 @@ class ClockDriver:
         """Started (in time) by an owner that has not finished it: resumed, not skipped as late."""
         run = await self.engine.store.jobs.get(job, at)
         return run is not None and run.finished_at is None
+
+
+def _et(at: datetime) -> str:
+    return f"{to_ny(at):%a %H:%M} ET"
+
+
+def _span(span: timedelta) -> str:
+    """A duration for a person: 45 s, 12 min, 3 h 05 min, 2 days 4 h."""
+    s = int(span.total_seconds())
+    if s < 120:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 2 * 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} days {s % 86400 // 3600} h"
 
 
 def _next_day(d: date) -> TradingDay | None:
@@ -228,7 +251,7 @@ async def run_engine(
     ) as running:
         if running is None:
             return 0
-        driver = ClockDriver(running.engine, engine_jobs(settings, running.engine), settings, clock)
+        driver = ClockDriver(running.engine, engine_jobs(settings, running.engine), settings, clock, write)
         async with contextlib.AsyncExitStack() as delivery:
             if notifications is not None:
                 await delivery.enter_async_context(notifications(settings, running.store))

@@ -102,9 +102,16 @@ async def test_clock_driver_resumes_a_started_open_past_the_grace_but_skips_an_u
     await store.jobs.claim("open", day.rth_open, owner="killed", lease_s=DEAD)
     clock = SimClock(day.rth_open + timedelta(minutes=20))
     stub = StubJobs()
-    driver = ClockDriver(cast(Any, type("E", (), {"store": store})()), cast(Jobs, stub), Settings(), clock)
+    lines: list[str] = []
+    driver = ClockDriver(
+        cast(Any, type("E", (), {"store": store})()), cast(Jobs, stub), Settings(), clock, lines.append
+    )
     await drive(clock, asyncio.create_task(driver.run(days=1)))
     assert stub.ran == ["open", "last_entry", "flatten", "summary"]
+    # the console says what was missed, what ran, and what comes next, in New York time
+    assert lines[0] == "job pre_open of Tue 09:25 ET skipped: missed by 25 min (grace 5 min)"
+    assert lines[1] == "job open of Tue 09:30 ET: ok"
+    assert lines[2] == "next job: last_entry at Tue 11:00 ET (in 1 h 10 min)"
     pre = await store.jobs.get("pre_open", day.at(time(9, 25)))
     assert pre is not None and pre.outcome == "skipped"
     run = await store.jobs.get("open", day.rth_open)
