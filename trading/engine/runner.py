@@ -87,6 +87,11 @@ class ClockDriver:
         return run is not None and run.finished_at is None
 
 
+def say(line: str) -> None:
+    """A console line, flushed: piped into a file or a container's log it shows at once, not at exit."""
+    print(line, flush=True)
+
+
 def _et(at: datetime) -> str:
     return f"{to_ny(at):%a %H:%M} ET"
 
@@ -235,7 +240,7 @@ async def run_engine(
     clock_start: datetime | None = None,
     speed: float = 1.0,
     stop: asyncio.Event | None = None,
-    write: Callable[[str], None] = print,
+    write: Callable[[str], None] | None = None,
     notifications: Notifications | None = None,
     control: Control | None = None,
 ) -> int:
@@ -245,6 +250,7 @@ async def run_engine(
     (the application's console notifier, say); without it they stay queued, nothing is lost."""
     clock: Clock = SimClock(clock_start, speed=speed) if clock_start is not None else LiveClock()
     stop = stop or asyncio.Event()
+    write = write or say
     # sim_port 0: an in-process simulator never clashes with a `tradebot sim` on the configured port.
     async with running_engine(
         settings, clock, stop, sim_url=sim_url, sim_port=0, write=write, control=control, report=write
