@@ -146,7 +146,13 @@ def _backtest(args: argparse.Namespace) -> int:
         return 2
     missing = [s for s in symbols if s not in bars or len(bars[s].ts) == 0]
     if missing:
-        print(f"error: no 1-minute bars for {', '.join(missing)}", file=sys.stderr)
+        where = (
+            f"in {args.bars}"
+            if args.bars
+            else "in the store: load them with `tradebot bars import FILE.csv` or `tradebot bars backfill --symbol "
+            f"{missing[0]}`"
+        )
+        print(f"error: no 1-minute bars for {', '.join(missing)} {where}", file=sys.stderr)
         return 1
     orc = settings.strategies.overnight_range
     schedule = Schedule(orc.pre_open, orc.last_entry_time, orc.summary, orc.flatten, orc.flatten_minutes_before_close)

@@ -52,7 +52,24 @@ async def test_backtest_on_a_fresh_database_says_what_is_missing(empty_database_
         TRADEBOT_DATABASE__URL=empty_database_url,
     )  # fmt: skip
     assert code == 1 and "Traceback" not in err, err
-    assert err.strip() == "error: no 1-minute bars for MNQ"
+    assert err.strip() == (
+        "error: no 1-minute bars for MNQ in the store: load them with `tradebot bars import FILE.csv` or "
+        "`tradebot bars backfill --symbol MNQ`"
+    )
+
+
+async def test_an_unknown_symbol_stores_nothing(empty_database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "symbol,ts,open,high,low,close,volume\n"
+        "MNQ,2025-06-11T13:30:00Z,20000,20001,19999.75,20000.5,10\n"
+        "ZZ,2025-06-11T13:30:00Z,1,1,1,1,1\n"
+    )
+    code, _, err = await run_command(
+        "trading.cli", "bars", "import", str(path), TRADEBOT_DATABASE__URL=empty_database_url
+    )
+    assert code == 1 and "unknown symbol 'ZZ'" in err and "Traceback" not in err
+    assert await _bar_count(empty_database_url) == 0
 
 
 async def test_a_bad_file_opens_no_database_and_reports_every_line(tmp_path: Path) -> None:
