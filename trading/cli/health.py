@@ -3,7 +3,7 @@ not: the container's HEALTHCHECK and any monitor's probe.
 
 A running instance publishes itself in the store every few seconds (`engine_instances`, written by
 trading/services/commands.py and the standby's lease loop); this reads that, on the database's clock,
-and talks to no broker: a probe must be cheap and must not log in.
+and talks to no broker: a probe must be cheap, must not log in, and changes nothing (it does not migrate).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from trading.cli.common import EXIT_FAILED, Subcommands, load, migrated_database, run
+from trading.cli.common import EXIT_FAILED, Subcommands, load, run
 
 if TYPE_CHECKING:
     from trading.store.control import InstanceRow
@@ -50,10 +50,19 @@ def _health(args: argparse.Namespace) -> int:
 
 
 async def _check(args: argparse.Namespace) -> int:
-    from trading.store import Store
+    from trading.store import Store, open_database, status
     from trading.store.control import HOST
 
-    async with migrated_database(load(args), min_size=1, max_size=1) as db:
+    # A probe only reads: it never migrates (a database no engine has run on yet has no instance).
+    async with await open_database(load(args), min_size=1, max_size=1) as db:
+        pending = [m.name for m in await status(db.pool) if m.state == "pending"]
+        if pending:
+            print(
+                f"error: no engine instance: the database is not migrated ({len(pending)} migration(s) pending), "
+                "so no engine has run on it",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         rows = await Store(db.pool).control.instances(args.account, fresh_s=args.max_age)
     alive = [r for r in rows if not args.this_host or r.host == HOST]
     where = (f" of account {args.account}" if args.account is not None else "") + (

@@ -16,7 +16,9 @@ async def _health(url: str, *argv: str) -> tuple[int, str, str]:
 async def test_a_fresh_database_has_no_live_engine(empty_database_url: str) -> None:
     code, out, err = await _health(empty_database_url)
     assert code == 1 and out == "", err
-    assert err.strip() == "error: no engine instance has a heartbeat within 15 s"  # migrated first: no traceback
+    assert "error: no engine instance: the database is not migrated" in err and "Traceback" not in err
+    code, out, _ = await run_command("trading.cli", "db", "status", TRADEBOT_DATABASE__URL=empty_database_url)
+    assert code == 0 and "applied" not in out  # the probe changed nothing
 
 
 async def test_a_fresh_heartbeat_is_healthy_a_stale_or_gone_one_is_not(store: Store, database_url: str) -> None:
