@@ -108,7 +108,10 @@ class _Read:
 
 
 def _read(path: Path | str) -> _Read:
-    content = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        content = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BarFileError(path, [f"byte {exc.start}: not UTF-8 text (save the file as UTF-8 CSV)"], 1) from None
     first, _, body = content.partition("\n")
     header = [h.strip().lower() for h in next(csv.reader([first]), [])]
     missing = [c for c in COLUMNS if c not in header]

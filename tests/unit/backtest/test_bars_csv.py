@@ -97,6 +97,13 @@ def test_a_missing_column_is_refused(tmp_path: Path) -> None:
     assert _problems(path) == ["line 1: missing column(s) volume in the header"]
 
 
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    good = f"{HEADER}\nMNQ,2025-06-11T13:30:00Z,1,1,1,1,1".encode()
+    path.write_bytes(good + b"\xff\n")
+    assert _problems(path) == [f"byte {len(good)}: not UTF-8 text (save the file as UTF-8 CSV)"]
+
+
 def test_many_problems_show_the_first_ones_and_count_the_rest(tmp_path: Path) -> None:
     rows = [f"MNQ,2025-06-11T13:{m:02d}:00Z,1,1,2,1,1" for m in range(45)]
     with pytest.raises(BarFileError) as caught:
