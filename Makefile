@@ -9,7 +9,7 @@ PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var(
 CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
 RUST_SRC := $(wildcard rust_ext/src/*.rs) rust_ext/Cargo.toml
 
-.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench clean
+.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench clean lock
 
 demo: install native
 	$(BIN)/tradebot demo
@@ -54,6 +54,17 @@ test-fast: install native
 
 bench: install native
 	$(BIN)/python -m bench
+
+# The Docker image's pinned, hashed dependencies: requirements.lock (pyproject.toml's runtime
+# dependencies) and requirements-build.lock (maturin). Run after changing a dependency; uv runs from a
+# throw-away venv, for every platform (--universal) on the image's Python 3.11.
+UV_VERSION := 0.13.9
+LOCK := --universal --python-version 3.11 --quiet --custom-compile-command "make lock"
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(PYTHON) -m venv "$$tmp" \
+	 && "$$tmp/bin/pip" install -q "uv==$(UV_VERSION)" \
+	 && "$$tmp/bin/uv" pip compile pyproject.toml $(LOCK) --generate-hashes -o requirements.lock \
+	 && echo "maturin>=1.7,<2" | "$$tmp/bin/uv" pip compile - $(LOCK) --generate-hashes -o requirements-build.lock
 
 clean:
 	rm -rf $(VENV) rust_ext/target build dist

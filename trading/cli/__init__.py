@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from trading.cli import backtest, bars, config, control, db, demo, sim, version
+from trading.cli import backtest, bars, config, control, db, demo, health, sim, version
 from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
 from trading.cli.common import EXIT_FAILED as EXIT_FAILED
 from trading.cli.common import Subcommands, failure
@@ -39,6 +39,7 @@ GROUPS: dict[str, Callable[[Subcommands], None]] = {
     "flatten": control.register_flatten,
     "halt": control.register_halt,
     "resume": control.register_resume,
+    "health": health.register,
 }
 
 

@@ -7,9 +7,11 @@ import sys
 from datetime import date, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from trading.cli.common import Subcommands, load, run
+from trading.cli.common import Subcommands, load, migrated_database, on_terminal, run
 
 if TYPE_CHECKING:  # start-up: the parser is built without the domain types
+    from pathlib import Path
+
     from trading.domain import Contract
 
 HISTORY_PAD = timedelta(days=40)  # ATRD needs 15 sessions before the first day
@@ -34,11 +36,11 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
     from trading.backtest.runner import BACKTEST_CONTRACTS
     from trading.calendar import ny
     from trading.domain import Bar
-    from trading.store import Store, open_database
+    from trading.store import Store
 
     bars: dict[str, Any] = {}
     contracts = dict(BACKTEST_CONTRACTS)
-    async with await open_database(load(args)) as db:
+    async with migrated_database(load(args)) as db:
         store = Store(db.pool)
         for sym in symbols:
             c = await contract_for(store, sym)
@@ -49,29 +51,86 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
     return bars, contracts
 
 
+def _day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-06-11") from None
+
+
+def _writable(option: str, text: str, formats: tuple[str, ...] = ()) -> Path:
+    """`text` as an output path this process can write (tried by creating it; a file made for the try goes
+    again), in one of `formats` (its suffix) when given; else a ValueError that says why."""
+    from pathlib import Path
+
+    path = Path(text)
+    if path.is_dir():
+        raise ValueError(f"{option} {text!r} is a folder: give a file name")
+    if formats and path.suffix.lower().lstrip(".") not in formats:
+        raise ValueError(f"{option} {text!r}: the file name must end in {', '.join('.' + f for f in formats)}")
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{option} {text!r} cannot be written ({exc.strerror or exc})") from None
+    if not existed:
+        path.unlink()
+    return path
+
+
+def _chart_formats() -> tuple[str, ...]:
+    from matplotlib.figure import Figure
+
+    return tuple(Figure().canvas.get_supported_filetypes())
+
+
+def _problem_with(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, found before any bar is read; None when nothing is."""
+    from trading.backtest.bar_checks import zone
+    from trading.strategies import STRATEGIES
+
+    if args.strategy not in STRATEGIES:
+        return f"unknown strategy {args.strategy!r}; known: {', '.join(sorted(STRATEGIES))}"
+    try:
+        if _day("--to", args.date_to) < _day("--from", args.date_from):
+            return "--to is before --from"
+        if args.json:
+            _writable("--json", args.json)
+        if args.chart:
+            _writable("--chart", args.chart, _chart_formats())
+        if args.tz:
+            zone(args.tz)
+    except ValueError as exc:
+        return str(exc)
+    if args.tz and not args.bars:
+        return "--tz is for the timestamps of a --bars file: give --bars FILE.csv, or leave --tz out"
+    if args.symbol is not None and not all(s.strip() for s in args.symbol):
+        return "--symbol is empty: give a contract root such as MNQ"
+    return None
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from trading.backtest.bars_csv import load_csv
     from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule
-    from trading.strategies import STRATEGIES, create
+    from trading.strategies import create
 
+    problem = _problem_with(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     settings = load(args)
-    if args.strategy not in STRATEGIES:
-        print(f"error: unknown strategy {args.strategy!r}; known: {', '.join(sorted(STRATEGIES))}", file=sys.stderr)
-        return 2
     start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
-    if end < start:
-        print("error: --to is before --from", file=sys.stderr)
-        return 2
     section = getattr(settings.strategies, args.strategy)
-    symbols = list(args.symbol or section.symbols)
+    symbols = [s.strip().upper() for s in args.symbol] if args.symbol else [s.upper() for s in section.symbols]
     strategies = settings.strategies.model_copy(
         update={args.strategy: section.model_copy(update={"symbols": tuple(symbols)})}
     )
     if args.bars:
         try:
-            bars = {s: a for s, a in load_csv(args.bars).items() if s in symbols}
+            bars = {s: a for s, a in load_csv(args.bars, args.tz).items() if s in symbols}
         except (OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -87,7 +146,13 @@ def _backtest(args: argparse.Namespace) -> int:
         return 2
     missing = [s for s in symbols if s not in bars or len(bars[s].ts) == 0]
     if missing:
-        print(f"error: no 1-minute bars for {', '.join(missing)}", file=sys.stderr)
+        where = (
+            f"in {args.bars}"
+            if args.bars
+            else "in the store: load them with `tradebot bars import FILE.csv` or `tradebot bars backfill --symbol "
+            f"{missing[0]}`"
+        )
+        print(f"error: no 1-minute bars for {', '.join(missing)} {where}", file=sys.stderr)
         return 1
     orc = settings.strategies.overnight_range
     schedule = Schedule(orc.pre_open, orc.last_entry_time, orc.summary, orc.flatten, orc.flatten_minutes_before_close)
@@ -99,7 +164,9 @@ def _backtest(args: argparse.Namespace) -> int:
         contracts=contracts,
         schedule=schedule,
     )
-    with tqdm(total=0, unit="day", desc=f"{args.strategy} {'+'.join(symbols)}", file=sys.stderr) as bar:
+    with tqdm(
+        total=0, unit="day", desc=f"{args.strategy} {'+'.join(symbols)}", file=sys.stderr, disable=not on_terminal()
+    ) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -131,10 +198,16 @@ def register(sub: Subcommands) -> None:
         "conventions. Prints trades, P&L, win rate and max drawdown.",
     )
     p.add_argument("--strategy", default="overnight_range", help="strategy name (default overnight_range)")
-    p.add_argument("--symbol", action="append", help="symbol (repeatable); default: the strategy's symbols")
+    p.add_argument("--symbol", action="append", help="symbol, any case (repeatable); default: the strategy's symbols")
     p.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD", help="first trading day")
     p.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last trading day")
-    p.add_argument("--bars", metavar="FILE.csv", help="CSV symbol,ts,open,high,low,close,volume (ts ISO-8601 UTC)")
+    p.add_argument(
+        "--bars",
+        metavar="FILE.csv",
+        help="CSV symbol,ts,open,high,low,close,volume (ts ISO-8601 with its offset), "
+        "checked as `tradebot bars import` checks it",
+    )
+    p.add_argument("--tz", metavar="ZONE", help="with --bars: the time zone of timestamps written without one")
     p.add_argument("--json", metavar="OUT.json", help="write every order, fill, trade and per-day levels")
     p.add_argument("--chart", metavar="OUT.png", help="write the equity curve")
     p.set_defaults(fn=_backtest)

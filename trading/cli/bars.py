@@ -7,9 +7,10 @@ import sys
 from typing import Any
 
 from trading.cli.backtest import contract_for
-from trading.cli.common import Subcommands, load, run
+from trading.cli.common import Subcommands, load, migrated_database, on_terminal, run
 
 IMPORT_BATCH = 50_000
+EXIT_USAGE = 2  # a bad file or argument: nothing stored
 
 
 def _missing_credentials(username: str, api_key: str) -> str | None:
@@ -26,7 +27,7 @@ def _backfill(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from trading.clock import LiveClock
-    from trading.marketdata.backfill import EXIT_USAGE, BackfillError, Login, backfill, in_process_sim, problem_with
+    from trading.marketdata.backfill import BackfillError, Login, backfill, in_process_sim, problem_with
 
     settings = load(args)
     problem = problem_with(args.symbol, args.days)
@@ -37,9 +38,10 @@ def _backfill(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     symbol = args.symbol.strip().upper()
+    shown = on_terminal()
 
     async def main() -> int:
-        fetching = tqdm(total=0, unit="request", desc=f"fetch {symbol}", file=sys.stderr)
+        fetching = tqdm(total=0, unit="request", desc=f"fetch {symbol}", file=sys.stderr, disable=not shown)
         storing: list[tqdm[Any]] = []  # opened when the fetch is done
 
         def fetched(done: int, total: int, bars: int) -> None:
@@ -50,7 +52,9 @@ def _backfill(args: argparse.Namespace) -> int:
         def stored(done: int, total: int) -> None:
             if not storing:
                 fetching.close()
-                storing.append(tqdm(total=total, unit="bar", desc=f"store {symbol}", file=sys.stderr))
+                storing.append(
+                    tqdm(total=total, unit="bar", desc=f"store {symbol}", file=sys.stderr, disable=not shown)
+                )
             storing[0].update(done - storing[0].n)
 
         async def go(login: Login) -> int:
@@ -88,34 +92,37 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 async def import_csv(args: argparse.Namespace) -> int:
+    """Check every row first (nothing opened on a bad file), then store all of it in one transaction."""
     from tqdm import tqdm
 
     from trading.backtest.bars_csv import from_ns, load_csv
     from trading.domain import Bar
-    from trading.store import Store, open_database
+    from trading.store import Store
 
     try:
-        arrays = load_csv(args.file)
+        arrays = load_csv(args.file, args.tz)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     total = sum(len(a.ts) for a in arrays.values())
-    async with await open_database(load(args)) as db:
+    async with migrated_database(load(args)) as db:
         store = Store(db.pool)
-        with tqdm(total=total, unit="bar", desc="import", file=sys.stderr) as bar:
-            for sym, a in arrays.items():
-                c = await contract_for(store, sym)
-                if not await store.contracts.get(c.id):
-                    await store.contracts.upsert(c)
-                for lo in range(0, len(a.ts), IMPORT_BATCH):
-                    hi = min(lo + IMPORT_BATCH, len(a.ts))
-                    batch = [
-                        Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]), float(a.low[i]),
-                            float(a.close[i]), float(a.volume[i]))
-                        for i in range(lo, hi)
-                    ]  # fmt: skip
-                    await store.bars.insert_many(batch)
-                    bar.update(hi - lo)
+        contracts = {sym: await contract_for(store, sym) for sym in arrays}
+        with tqdm(total=total, unit="bar", desc="import", file=sys.stderr, disable=not on_terminal()) as bar:
+            async with store.transaction() as tx:
+                for sym, a in arrays.items():
+                    c = contracts[sym]
+                    if not await tx.contracts.get(c.id):
+                        await tx.contracts.upsert(c)
+                    for lo in range(0, len(a.ts), IMPORT_BATCH):
+                        hi = min(lo + IMPORT_BATCH, len(a.ts))
+                        batch = [
+                            Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]),
+                                float(a.low[i]), float(a.close[i]), float(a.volume[i]))
+                            for i in range(lo, hi)
+                        ]  # fmt: skip
+                        await tx.bars.insert_many(batch)
+                        bar.update(hi - lo)
         print(f"imported {total} bars ({', '.join(f'{s}: {len(a.ts)}' for s, a in arrays.items())}) into {db.where}")
     return 0
 
@@ -130,10 +137,16 @@ def register(sub: Subcommands) -> None:
     imp = group.add_parser(
         "import",
         help="load a CSV of 1-minute bars into the store",
-        description="Load symbol,ts,open,high,low,close,volume (ts ISO-8601 UTC) into the store; existing bars "
-        "are replaced.",
+        description="Load symbol,ts,open,high,low,close,volume (a header line first; ts ISO-8601 with its "
+        "offset, e.g. 2025-06-11T13:30:00Z) into the store; existing bars are replaced. Every row is checked "
+        "first (time zone, whole minutes, numbers, low <= open, close <= high, volume a whole number >= 0): "
+        "any bad row is reported with its line and nothing is stored.",
     )
     imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument(
+        "--tz", metavar="ZONE", help="the time zone of timestamps written without one, e.g. America/New_York "
+        "(without --tz such a timestamp is refused)",
+    )  # fmt: skip
     imp.set_defaults(fn=lambda args: run(import_csv(args)))
     fill = group.add_parser(
         "backfill",

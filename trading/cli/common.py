@@ -7,11 +7,13 @@ imported when a command runs, not here (typing-only names below, for `tradebot -
 from __future__ import annotations
 
 import argparse
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:  # start-up, not a circle: the settings module is the heaviest import of all
     from trading.config import Settings
+    from trading.store import Database
 
 # argparse's subparsers action has a private type; this alias names it for the register functions.
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -30,6 +32,25 @@ def load(args: argparse.Namespace) -> Settings:
     settings = load_settings(getattr(args, "config", None))
     native.set_enabled(settings.rust)
     return settings
+
+
+@asynccontextmanager
+async def migrated_database(settings: Settings, **pool_options: Any) -> AsyncIterator[Database]:
+    """The database a command works on, migrated first: every command that reads or writes the store
+    opens it here, so a fresh database never ends a command in `relation ... does not exist`. (Migrating
+    an up-to-date database is one read under the migrations' advisory lock.)"""
+    from trading.store import migrate, open_database
+
+    async with await open_database(settings, **pool_options) as db:
+        await migrate(db.pool)
+        yield db
+
+
+def on_terminal() -> bool:
+    """Whether stderr is a terminal: progress bars only then (a pipe or a log file gets no `\\r` frames)."""
+    import sys
+
+    return sys.stderr.isatty()
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

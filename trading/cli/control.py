@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from trading.cli.common import EXIT_CONFIG, EXIT_FAILED, Subcommands, load, run
+from trading.cli.common import EXIT_CONFIG, EXIT_FAILED, Subcommands, load, migrated_database, run
 
 if TYPE_CHECKING:  # start-up: `tradebot --help` builds this parser without the engine
     from trading.config import Settings
@@ -135,11 +135,10 @@ def _settings(args: argparse.Namespace) -> Settings | int:
 async def _control(args: argparse.Namespace, settings: Settings) -> int:
     import contextlib
 
-    from trading.store import Store, migrate, open_database
+    from trading.store import Store
     from trading.store.lease import AccountLease
 
-    async with await open_database(settings) as db:
-        await migrate(db.pool)  # as `tradebot run` does: the control tables may be new
+    async with migrated_database(settings) as db:
         store = Store(db.pool)
         async with contextlib.AsyncExitStack() as stack:
             account_id = await _account_from_instances(args, settings, store)

@@ -12,9 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.integration.cli.test_run import run_command
 from tests.integration.engine.test_restart import TAGS, start_engine, stop, tail, wait_for
 from tests.support.engine_harness import DAY, SimDay, sim_day
+from tests.support.processes import run_command
 from trading.config import SimSettings
 from trading.projectx import schema as px
 from trading.sim.gateway import SimGateway

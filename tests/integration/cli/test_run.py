@@ -4,18 +4,15 @@ no secret."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.support.processes import run_command
 from trading.cli import EXIT_CONFIG, EXIT_FAILED, main
 from trading.config import SimSettings
 from trading.sim.gateway import SimGateway
 
-WAIT_S = 60.0  # liveness bound: a start-up that hangs fails the test instead of blocking the run
 WRONG_KEY = "wrong-key-0f3c9a"  # a secret that must never reach the terminal
 
 
@@ -23,24 +20,6 @@ WRONG_KEY = "wrong-key-0f3c9a"  # a secret that must never reach the terminal
 async def sim() -> AsyncIterator[SimGateway]:
     async with SimGateway(SimSettings(port=0)) as gateway:
         yield gateway
-
-
-async def run_command(*argv: str, **env: str) -> tuple[int, str, str]:
-    """A real process (`python -m ...`), awaited without blocking the simulator this test serves."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TRADEBOT_") or k == "TRADEBOT_RUST"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", *argv,
-        env={**base, "TRADEBOT_APP__LOG_LEVEL": "WARNING", **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), WAIT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 def test_live_run_without_credentials_is_a_clear_error(
