@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trading.cli.backtest import contract_for
 from trading.cli.common import Subcommands, load, migrated_database, on_terminal, run
+
+if TYPE_CHECKING:
+    from trading.config import Settings
 
 IMPORT_BATCH = 50_000
 EXIT_USAGE = 2  # a bad file or argument: nothing stored
 
 
-def _missing_credentials(username: str, api_key: str) -> str | None:
-    missing = [name for name, value in (("projectx.username", username), ("projectx.api_key", api_key)) if not value]
+def _missing_credentials(settings: Settings) -> str | None:
+    from trading.config import missing_credentials
+
+    missing = missing_credentials(settings)
     if not missing:
         return None
     return (
@@ -32,8 +37,7 @@ def _backfill(args: argparse.Namespace) -> int:
     settings = load(args)
     problem = problem_with(args.symbol, args.days)
     if problem is None and not (args.sim or args.sim_url):
-        px = settings.projectx
-        problem = _missing_credentials(px.username, px.api_key.get_secret_value())
+        problem = _missing_credentials(settings)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
