@@ -111,7 +111,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
             except ConfigError as exc:
                 problems = "\n".join(f"- {p}" for p in exc.problems)
                 raise BadInput(f"The configuration was not reloaded, nothing changed:\n{problems}") from None
-            done = bot.services.apply_settings(new)
+            done = bot.services.apply_settings(new, bot.settings)
             bot.apply_settings(new)
             source = bot.config_file or os.environ.get("TRADEBOT_CONFIG") or "config/default.toml"
             return cards.reloaded(done, f"Read {source}, .env and the environment")

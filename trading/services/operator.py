@@ -149,13 +149,16 @@ class Operator(Strategies):
             version=await self.version(),
         )
 
-    def apply_settings(self, new: Settings) -> Reloaded:
+    def apply_settings(self, new: Settings, loaded: Settings | None = None) -> Reloaded:
         """Apply a validated configuration: risk limits now (the engine's risk check reads them on every
         order); permissions and notification channels are the bot's to apply (listed in `applied`).
-        Every other changed section is listed in `restart` and left as it is."""
+        Every other changed section is listed in `restart` and left as it is. `loaded` is the
+        configuration as it was read at start (the engine's copy may differ: paper mode points it at the
+        simulator); what changed is measured against it."""
+        was = loaded or self.settings
+        applied = [s for s in HOT_SECTIONS if _section(was, s) != _section(new, s)]
+        restart = [s for s in _sections(was) if s not in HOT_SECTIONS and _section(was, s) != _section(new, s)]
         old = self.settings
-        applied = [s for s in HOT_SECTIONS if _section(old, s) != _section(new, s)]
-        restart = [s for s in _sections(old) if s not in HOT_SECTIONS and _section(old, s) != _section(new, s)]
         channels = old.discord.model_copy(update={"channels": new.discord.channels})
         settings = old.model_copy(update={"permissions": new.permissions, "risk": new.risk, "discord": channels})
         self.settings = self.engine.settings = settings
