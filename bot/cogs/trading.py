@@ -15,6 +15,7 @@ from bot import cards
 from bot.cogs.common import Days
 from bot.commanding import Reply, bot_of, read, run
 from trading import charts
+from trading.services import BadInput
 
 PERIODS = [app_commands.Choice(name=p, value=p) for p in ("today", "week", "month", "daily", "weekly")]
 TABLES = ("daily", "weekly")
@@ -72,6 +73,8 @@ class TradingCog(commands.Cog):
         which = period.value if period else "today"
 
         async def work() -> Reply:
+            if count is not None and which not in TABLES:
+                raise BadInput(f"count is for the daily and weekly tables; {which} is one period")
             if which in TABLES:
                 rows = count or DEFAULT_ROWS[which]
                 return cards.pnl_table(which, await services.pnl_table(which, rows))

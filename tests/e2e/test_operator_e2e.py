@@ -79,6 +79,8 @@ async def test_pnl_daily_and_weekly_tables(world: World) -> None:
     assert too_many.ephemeral and "Weeks must be between 1 and 13" in too_many.text()
     chart = await world.run(READER, "pnl", {"period": "today"})
     assert "P&L today" in chart.text()
+    mixed = await world.run(READER, "pnl", {"period": "week", "count": 3})
+    assert mixed.ephemeral and "count is for the daily and weekly tables" in mixed.text()
 
     performance = await world.run(READER, "stats performance", {"days": 1})
     text = performance.text()
