@@ -203,3 +203,19 @@ async def test_logs_show_the_last_lines_of_the_log_file(world: World, log_to: Pa
     text = shown.text()
     assert shown.ephemeral and f"Log {log_to}, last 2 line(s)" in text, text
     assert "line 4 for the operator" in text and "line 3 for the operator" in text and "line 2 " not in text, text
+
+
+async def test_help_lists_the_operator_commands_with_their_class(world: World) -> None:
+    shown = await world.run(READER, "help")
+    everything = shown.text() + (await world.click(READER, shown, "Next")).text()
+    for line in (
+        "/status` (read)",
+        "/pnl` (read)",
+        "/stats performance` (read)",
+        "/stats version` (read)",
+        "/stats health` (read)",
+        "/stats config` (admin)",
+        "/stats reload` (admin)",
+        "/stats logs` (admin)",
+    ):
+        assert line in everything, line
