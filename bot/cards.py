@@ -339,15 +339,14 @@ def health_runtime(h: Health, notifier_sent: int, notifier_error: str, r: Runtim
     items: dict[str, Any] = {
         "Mode": r.mode,
         "Engine": r.engine,
-        **{h.name.capitalize(): h.state for h in r.hubs},
+        **{hub.name.capitalize(): hub.state for hub in r.hubs},
         "Market feed": feed,
         "Last 1-minute bar": "\n".join(f"{sym} {at}" for sym, at in bars.items()) or "no symbol on the feed",
         "Version": f"{r.version.package} ({r.version.commit or 'no commit'}), {r.version.native}",
     }
-    degraded = any(h.state == "disconnected" for h in r.hubs)
-    if degraded and card.title == "Health: ok":
-        return Card("Health: degraded", card.description, card.fields + fields(items), RED)
-    return Card(card.title, card.description, card.fields + fields(items), card.color)
+    ok = h.broker_ok and h.database_ok and all(hub.state != "disconnected" for hub in r.hubs)
+    title = "Health: ok" if ok else "Health: degraded"
+    return Card(title, card.description, card.fields + fields(items), GREEN if ok else RED)
 
 
 def settings_lines(masked: dict[str, Any], prefix: str = "") -> list[str]:

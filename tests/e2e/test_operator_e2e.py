@@ -99,6 +99,12 @@ async def test_health_has_hubs_feed_last_bar_mode_and_version(world: World) -> N
     assert re.search(r"Last 1-minute bar\nMNQ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ET|none)", text), text
     assert "Version\n" in text and "0.1.0" in text
 
+    stream = world.desk.engine.market_stream
+    assert stream is not None
+    await stream.stop()  # the market hub goes away: health says so
+    down = await world.run(READER, "stats health")
+    assert "Health: degraded" in down.text() and "Market hub\ndisconnected" in down.text(), down.text()
+
 
 async def test_version(world: World) -> None:
     version = await world.run(READER, "stats version")
