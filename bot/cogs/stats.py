@@ -15,9 +15,7 @@ from bot.cogs.common import Days
 from bot.commanding import Reply, admin, bot_of, read, run
 from bot.render import Card
 from trading import charts
-from trading.config import ConfigError, load_settings, masked
-from trading.services import BadInput
-from trading.services.operator import log_file, log_tail
+from trading.config import masked
 from trading.services.operator_views import LOG_MAX_LINES
 
 
@@ -106,13 +104,8 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
         bot = bot_of(interaction)
 
         async def work() -> Reply:
-            try:
-                new = await asyncio.to_thread(load_settings, bot.config_file)
-            except ConfigError as exc:
-                problems = "\n".join(f"- {p}" for p in exc.problems)
-                raise BadInput(f"The configuration was not reloaded, nothing changed:\n{problems}") from None
-            done = bot.services.apply_settings(new, bot.settings)
-            bot.apply_settings(new)
+            new, done = await bot.services.reload_settings(bot.config_file, bot.settings)
+            bot.apply_settings(new)  # the bot's part: whom the allow-lists admit, where notifications go
             source = bot.config_file or os.environ.get("TRADEBOT_CONFIG") or "config/default.toml"
             return cards.reloaded(done, f"Read {source}, .env and the environment")
 
@@ -123,14 +116,16 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
     async def logs(
         self, interaction: discord.Interaction, lines: app_commands.Range[int, 1, LOG_MAX_LINES] = 30
     ) -> None:
+        services = bot_of(interaction).services
+
         async def work() -> Reply:
-            path = log_file()
-            if path is None:
+            tail = await services.log_tail(lines)
+            if tail is None:
                 return Card(
                     title="No log file",
                     description="This process logs to the console only: no log file is configured.",
                 )
-            return cards.logs(str(path), await asyncio.to_thread(log_tail, path, lines))
+            return cards.logs(str(tail[0]), tail[1])
 
         await run(interaction, {"lines": lines}, work, private=True)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from trading import native
 from trading.calendar import to_ny
-from trading.config import ROOT, Settings
+from trading.config import ROOT, ConfigError, Settings, load_settings
 from trading.domain import Fill
 from trading.services.errors import BadInput
 from trading.services.operator_views import (
@@ -148,6 +148,22 @@ class Operator(Strategies):
             last_bars={sym: cache.latest for sym, cache in sorted(e.bars.items())},
             version=await self.version(),
         )
+
+    async def reload_settings(self, config_file: str | None, loaded: Settings) -> tuple[Settings, Reloaded]:
+        """Read and validate the configuration again (`config_file`, else TRADEBOT_CONFIG, with .env and
+        the environment), then apply what can change at run time. An invalid configuration changes
+        nothing: `BadInput` lists each problem."""
+        try:
+            new = await asyncio.to_thread(load_settings, config_file)
+        except ConfigError as exc:
+            problems = "\n".join(f"- {p}" for p in exc.problems)
+            raise BadInput(f"The configuration was not reloaded, nothing changed:\n{problems}") from None
+        return new, self.apply_settings(new, loaded)
+
+    async def log_tail(self, lines: int) -> tuple[Path, list[str]] | None:
+        """The log file and its last `lines` lines, or None when the process logs to the console only."""
+        path = log_file()
+        return None if path is None else (path, await asyncio.to_thread(log_tail, path, lines))
 
     def apply_settings(self, new: Settings, loaded: Settings | None = None) -> Reloaded:
         """Apply a validated configuration: risk limits now (the engine's risk check reads them on every
