@@ -17,7 +17,7 @@ import pytest
 from bot.render import money
 from tests.fakes.discord_interactions import InteractionResult
 from tests.support.conditions import eventually
-from tests.support.discord_world import ADMIN, READER, TRADER, World
+from tests.support.discord_world import ADMIN, ALERTS, FILLS, READER, TRADER, World
 
 SECRET_API_KEY = "px-secret-key-do-not-show"
 
@@ -180,6 +180,18 @@ async def test_reload_validates_first_and_applies_what_can_change_at_run_time(wo
 
     again = await world.run(ADMIN, "stats reload")
     assert "Applied now\nnothing" in again.text(), again.text()
+
+    # New notification channels apply at once: fills now go to the alerts channel.
+    world.bot.config_file = write_config(tmp_path / "moved.toml", GOOD.replace("fills = 8102", f"fills = {ALERTS.id}"))
+    moved = await world.run(ADMIN, "stats reload")
+    assert "Applied now\ndiscord.channels" in moved.text(), moved.text()
+    await world.run(TRADER, "order market", {"symbol": "MNQ", "side": "buy", "quantity": 1})
+
+    def fill_in_alerts() -> bool:
+        return any(m.embeds and m.embeds[0]["title"].startswith("Entry fill") for m in world.fake.messages(ALERTS.id))
+
+    await world.fake.wait_until(fill_in_alerts)
+    assert world.fake.messages(FILLS.id) == []
 
 
 @pytest.fixture
