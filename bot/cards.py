@@ -29,6 +29,15 @@ from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.marketdata.depth import BookSnapshot
 from trading.services import AccountState, Flattened, GuardView, Health, Placed, Pnl, Quote, RiskView
+from trading.services.operator_views import (
+    MarkedPosition,
+    PnlRow,
+    Reloaded,
+    Runtime,
+    Status,
+    SymbolResult,
+    VersionInfo,
+)
 from trading.store.jobs import JobRun
 from trading.store.latency import LatencyStats
 from trading.store.outbox import OutboxMessage
@@ -69,10 +78,6 @@ def orders(items: Sequence[Order]) -> list[Card]:
 
 def position_line(p: Position) -> str:
     return f"{p.side.value.upper()} {p.size} {p.contract_id} @ {p.average_price}"
-
-
-def positions(items: Sequence[Position]) -> list[Card]:
-    return paged("Open positions", [position_line(p) for p in items], "Flat: no open positions.")
 
 
 def placed(p: Placed) -> Card:
@@ -260,3 +265,136 @@ def notifications(pending: int, recent: Sequence[OutboxMessage]) -> Card:
         for m in recent
     ]
     return Card(title=f"Notifications: {pending} pending", description="\n".join(lines) or "Outbox empty.")
+
+
+# ---------------------------------------------------------------------- the operator commands
+def marked_position_line(p: MarkedPosition) -> str:
+    """`MNQ long 1 @ 21000.00, last 21010.25, open P&L $20.50` (prices on the tick grid)."""
+    line = f"{p.symbol} {p.side.name.lower()} {p.size} @ {price(p.average_price, p.tick_size)}"
+    if p.last is not None:
+        line += f", last {price(p.last, p.tick_size)}"
+    return line + (f", open P&L {money(p.unrealized)}" if p.unrealized is not None else ", open P&L — (no quote yet)")
+
+
+def marked_positions(items: Sequence[MarkedPosition]) -> list[Card]:
+    return paged("Open positions", [marked_position_line(p) for p in items], "Flat: no open positions.")
+
+
+def status(s: Status) -> Card:
+    kill = s.kill_switch + (f" ({s.kill_reason})" if s.kill_reason else "")
+    held = [marked_position_line(p) for p in s.positions] or ["flat"]
+    working = [
+        working_order_label(o, s.symbols_of.get(o.contract_id), s.ticks.get(o.contract_id)) for o in s.orders
+    ] or ["none"]
+    items = {
+        "Mode": s.mode,
+        "Engine": s.engine,
+        "Kill switch": kill,
+        "Open contracts": f"{s.open_contracts} of {s.max_contracts} allowed",
+        "Open P&L": money(s.unrealized),
+        "Today's P&L": money(s.day_pnl),
+    }
+    listed = fields(items) + fields(
+        {f"Positions ({len(s.positions)})": "\n".join(held), f"Working orders ({len(s.orders)})": "\n".join(working)},
+        inline=False,
+    )
+    color = RED if s.kill_switch != "none" else GREEN if s.engine == "active" else ORANGE
+    return Card(title=f"Status: {s.mode}, engine {s.engine}", fields=listed, color=color)
+
+
+def working_order_label(o: Order, symbol: str | None, tick: Decimal | None) -> str:
+    """`#9061 MNQ sell limit 1 @ 20600.00` (the contract id when the symbol is not known)."""
+    if o.stop_price is not None and o.limit_price is not None:
+        at = f" stop {price(o.stop_price, tick)} limit {price(o.limit_price, tick)}"
+    else:
+        level = o.limit_price if o.limit_price is not None else o.stop_price
+        at = f" @ {price(level, tick)}" if level is not None else ""
+    return f"#{o.id} {symbol or o.contract_id} {o.side.value} {o.type.value.replace('_', '-')} {o.size}{at}"
+
+
+def pnl_table(unit: str, rows: Sequence[PnlRow]) -> Card:
+    """The daily or weekly table, newest first, with its total."""
+    head = "day (ET)" if unit == "daily" else "week from (ET)"
+    body = [[f"{r.start:%a %m-%d}", money(r.net), money(r.realized), money(r.fees), str(r.trades)] for r in rows]
+    total = sum((r.net for r in rows), Decimal(0))
+    return Card(
+        title=f"P&L {unit}, last {len(rows)} {'day' if unit == 'daily' else 'week'}(s): {money(total)}",
+        description=table((head, "net", "realized", "fees", "trades"), body),
+        color=GREEN if total >= 0 else RED,
+    )
+
+
+def performance(days: int, rows: Sequence[SymbolResult]) -> Card:
+    body = [[r.symbol, str(r.trades), pct(r.win_rate), money(r.net), money(r.fees)] for r in rows]
+    if not body:
+        return Card(
+            title=f"Performance, last {days} day(s)", description="No closed trades in that period.", color=GREY
+        )
+    return Card(
+        title=f"Performance, last {days} day(s)",
+        description=table(("symbol", "trades", "win rate", "net P&L", "fees"), body),
+    )
+
+
+def version(v: VersionInfo) -> Card:
+    items = {"tradebot": v.package, "Commit": v.commit or "unknown (not a git checkout)", "Order path": v.native}
+    return Card(title=f"tradebot {v.package}", fields=fields(items, inline=False))
+
+
+def health_runtime(h: Health, notifier_sent: int, notifier_error: str, r: Runtime) -> Card:
+    """/stats health: the broker, database and notification checks, then the running process."""
+    card = health(h, notifier_sent, notifier_error)
+    if r.feed_seen_at is None:
+        feed = "no market event yet"
+    else:
+        feed = f"{r.feed_age_s:.0f} s ago ({ny_time(r.feed_seen_at, with_date=True)})"
+    bars = {sym: ny_time(at, with_date=True) if at is not None else "none" for sym, at in r.last_bars.items()}
+    items: dict[str, Any] = {
+        "Mode": r.mode,
+        "Engine": r.engine,
+        **{hub.name.capitalize(): hub.state for hub in r.hubs},
+        "Market feed": feed,
+        "Last 1-minute bar": "\n".join(f"{sym} {at}" for sym, at in bars.items()) or "no symbol on the feed",
+        "Version": f"{r.version.package} ({r.version.commit or 'no commit'}), {r.version.native}",
+    }
+    ok = h.broker_ok and h.database_ok and all(hub.state != "disconnected" for hub in r.hubs)
+    title = "Health: ok" if ok else "Health: degraded"
+    return Card(title, card.description, card.fields + fields(items), GREEN if ok else RED)
+
+
+def settings_lines(masked: dict[str, Any], prefix: str = "") -> list[str]:
+    """`section.key = value` per setting (the masked tree: secrets are ********)."""
+    lines = []
+    for key, value in masked.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines += settings_lines(value, f"{name}.")
+        elif isinstance(value, list):
+            lines.append(f"`{name}` = {', '.join(fmt(v) for v in value) or '(none)'}")
+        else:
+            lines.append(f"`{name}` = {fmt(value) if value != '' else '(empty)'}")
+    return lines
+
+
+def config(masked: dict[str, Any]) -> list[Card]:
+    title = "Effective configuration (secrets hidden)"
+    return [Card(title=title, description=p) for p in pages(settings_lines(masked), per_page=40)]
+
+
+def logs(path: str, lines: Sequence[str]) -> list[Card]:
+    """The log's last lines in code blocks (each page under Discord's description limit)."""
+    shown = [ln.replace("```", "'''")[:300] for ln in lines]
+    out = []
+    for page in pages(shown, per_page=25) if shown else [""]:
+        out.append(Card(title=f"Log {path}, last {len(lines)} line(s)", description=f"```\n{page or '(empty)'}\n```"))
+    return out
+
+
+def reloaded(r: Reloaded, source: str) -> Card:
+    if not r.changed:
+        return Card(title="Configuration reloaded: nothing changed", description=source, color=GREY)
+    items = {
+        "Applied now": ", ".join(r.applied) or "nothing",
+        "Changed, needs a restart (not applied)": ", ".join(r.restart) or "nothing",
+    }
+    return Card(title="Configuration reloaded", description=source, fields=fields(items, inline=False), color=GREEN)

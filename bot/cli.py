@@ -35,10 +35,10 @@ def _main(args: argparse.Namespace) -> int:
         return plan
     import asyncio  # here, not at the top: `tradebot --help` imports this module to register `run`
 
-    return asyncio.run(_run(plan))
+    return asyncio.run(_run(plan, getattr(args, "config", None)))
 
 
-async def _run(plan: RunPlan) -> int:
+async def _run(plan: RunPlan, config_file: str | None = None) -> int:
     import asyncio
 
     from bot.app import console_notifications
@@ -50,7 +50,7 @@ async def _run(plan: RunPlan) -> int:
     if plan.discord_token and not plan.sim_url and plan.clock_start is None:
         from bot.run import serve
 
-        await serve(plan.settings, stop)
+        await serve(plan.settings, stop, config_file=config_file)  # the file /stats reload reads again
         return 0
     return await run_engine(
         plan.settings,

@@ -3,6 +3,15 @@
 A command declares its permission class in `extras={"access": "read" | "trade" | "admin"}`; `run`
 reads it from there (so /help and the audit log agree with what is enforced). Errors are ephemeral;
 `private=True` makes the whole answer ephemeral (account data). Long lists become pages.
+
+Where a command may be used, as Discord sees it (our allow-lists in `[permissions]` stay the enforcement):
+- every command is `guild_only` (synced with `contexts: [0]`, `dm_permission: false`): account data never
+  goes to DMs, and `authorize` refuses an interaction without a guild all the same;
+- Discord takes default member permissions per top-level command only, never per subcommand, so a group
+  gets them only when every subcommand in it is trade or admin: trade → Manage Messages
+  (`TRADE_DEFAULT`), admin → Manage Server (`ADMIN_DEFAULT`). A group that mixes read commands stays
+  visible to everyone. Server admins can grant a hidden command to other roles in Server Settings →
+  Integrations; whoever sees a command is still checked against the allow-lists.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.notifier import Notifier
+from bot.notifier import DiscordSink, EchoSink, Notifier
 from bot.permissions import Access, Actor, Permissions
 from bot.render import Card, error_card
 from bot.views import Confirm, Pager
@@ -41,6 +50,14 @@ def admin(**extra: Any) -> dict[str, Any]:
     return {"access": "admin", **extra}
 
 
+TRADE_DEFAULT = discord.Permissions(manage_messages=True)
+ADMIN_DEFAULT = discord.Permissions(manage_guild=True)
+trade_only = app_commands.default_permissions(manage_messages=True)  # a group of trade commands only
+admin_only = app_commands.default_permissions(manage_guild=True)  # a group of admin commands only
+
+NOT_IN_DMS = "tradebot's commands work in a server channel only, never in direct messages."
+
+
 def access_of(command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu | None) -> Access:
     raw = command.extras.get("access", "admin") if command is not None else "admin"
     return Access[str(raw).upper()]  # an unmarked command is admin-only: default deny
@@ -54,6 +71,21 @@ class CommandBot(commands.Bot):
     services: Services
     permissions: Permissions
     notifier: Notifier
+    config_file: str | None = None  # the TOML `/stats reload` reads again (None: TRADEBOT_CONFIG, if set)
+
+    def apply_settings(self, new: Settings) -> None:
+        """What a configuration reload changes in the bot: permissions (whom the allow-lists admit, the
+        confirmation size) and the notification channels. The services apply the risk limits."""
+        discord_settings = self.settings.discord.model_copy(update={"channels": new.discord.channels})
+        self.settings = self.settings.model_copy(
+            update={"permissions": new.permissions, "risk": new.risk, "discord": discord_settings}
+        )
+        self.permissions.settings = new.permissions
+        sink = self.notifier.sink
+        while isinstance(sink, EchoSink):
+            sink = sink.primary
+        if isinstance(sink, DiscordSink):
+            sink.retarget(new.discord.channels)
 
 
 def bot_of(interaction: discord.Interaction) -> CommandBot:
@@ -108,6 +140,9 @@ async def respond(interaction: discord.Interaction, reply: Reply, *, private: bo
 
 
 async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -> bool:
+    if interaction.guild_id is None:  # Discord hides guild-only commands in DMs; a stale client may not
+        await fail(interaction, NOT_IN_DMS)
+        return False
     bot = bot_of(interaction)
     need = access_of(interaction.command)
     decision = await bot.permissions.authorize(actor_of(interaction), name_of(interaction), args, need)

@@ -123,6 +123,10 @@ class DiscordSink:
         self._channels = channels
         self._console = console or ConsoleSink()
 
+    def retarget(self, channels: DiscordChannels) -> None:
+        """New channel ids (a configuration reload): the next delivery goes there."""
+        self._channels = channels
+
     def channel_id(self, key: str) -> int | None:
         cid: int | None = getattr(self._channels, key, None)
         return cid if cid is not None else self._channels.alerts

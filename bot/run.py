@@ -53,6 +53,7 @@ async def serve(
     *,
     clock: Clock | None = None,
     sim_options: SimOptions | None = None,
+    config_file: str | None = None,
 ) -> None:
     clock = clock or LiveClock()
     # `tradebot status|flatten|halt|resume` reach this instance through the store (serve_control).
@@ -72,6 +73,7 @@ async def serve(
                 sched.shutdown()
             return
         bot = TradeBot(settings, wired.services, store, clock=clock)
+        bot.config_file = config_file  # what `/stats reload` reads again (None: TRADEBOT_CONFIG)
         bot.scheduler.attach_engine(engine_jobs(settings, wired.engine))
         async with bot:
             runner = asyncio.create_task(bot.keep_connected(token))  # never raises: Discord is optional
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     async def run(settings: Settings) -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-        await serve(settings, stop)
+        await serve(settings, stop, config_file=args.config)
 
     try:
         settings = load_settings(args.config)

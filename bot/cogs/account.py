@@ -11,6 +11,7 @@ from bot.commanding import Reply, admin, bot_of, read, run
 from bot.render import Card, money
 
 
+@app_commands.guild_only()
 class AccountCog(commands.GroupCog, group_name="account", group_description="The trading account"):
     @app_commands.command(name="list", description="Active accounts on this login", extras=read())
     async def list_(self, interaction: discord.Interaction) -> None:

@@ -1,4 +1,6 @@
-"""What several cogs share: symbol and strategy autocomplete, side/type choices, number parsing."""
+"""What several cogs share: symbol, strategy and order-id autocomplete, side/type choices, the bounds of
+every number a command takes (`app_commands.Range`: Discord's client refuses a value outside them before
+it is sent; risk and the services check the real limits), number parsing."""
 
 from __future__ import annotations
 
@@ -7,9 +9,19 @@ from decimal import Decimal
 import discord
 from discord import app_commands
 
-from bot.commanding import bot_of
-from trading.domain import Side, to_decimal
-from trading.services import BadInput
+from bot import cards
+from bot.commanding import actor_of, bot_of
+from bot.permissions import Access
+from trading.domain import Contract, Side, to_decimal
+from trading.services import MAX_BRACKET_TICKS, MAX_QUANTITY, TRADES_MAX_DAYS, BadInput, ServiceError
+
+# The bounds of every number: hard, sane upper bounds (risk checks the configured limits).
+Quantity = app_commands.Range[int, 1, MAX_QUANTITY]
+Ticks = app_commands.Range[int, 1, MAX_BRACKET_TICKS]
+# Above zero (the smallest tick of a listed future is 0.0000005) and below any futures price.
+Price = app_commands.Range[float, 0.0000001, 10_000_000.0]
+OrderId = app_commands.Range[int, 1, 2**53]  # broker order ids; Discord integers stop at 2**53
+Days = app_commands.Range[int, 1, TRADES_MAX_DAYS]
 
 SIDES = [app_commands.Choice(name="buy", value="buy"), app_commands.Choice(name="sell", value="sell")]
 
@@ -22,6 +34,29 @@ async def symbol_autocomplete(interaction: discord.Interaction, current: str) ->
 async def strategy_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     names = bot_of(interaction).services.strategy_names()
     return [app_commands.Choice(name=n, value=n) for n in names if n.startswith(current.lower())][:25]
+
+
+async def order_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+    """The account's working orders whose label holds what was typed: `#9061 MNQ sell limit 1 @ 20600.00`."""
+    bot = bot_of(interaction)
+    services = bot.services
+    if interaction.guild_id is None or not bot.permissions.decide(actor_of(interaction), Access.TRADE).allowed:
+        return []  # working orders are account data: only for those who may trade them
+    typed = str(current).strip().lower().lstrip("#")
+    choices = []
+    for o in sorted(await services.open_orders(), key=lambda o: o.id or 0):
+        if o.id is None or not o.status.is_working:
+            continue
+        try:
+            contract: Contract | None = await services.contract_by_id(o.contract_id)
+        except ServiceError:  # a name is a nicety: the contract id is shown instead
+            contract = None
+        label = cards.working_order_label(
+            o, contract.symbol if contract else None, contract.tick_size if contract else None
+        )
+        if typed in label.lower():
+            choices.append(app_commands.Choice(name=label[:100], value=o.id))
+    return choices[:25]
 
 
 def side(choice: app_commands.Choice[str] | str) -> Side:

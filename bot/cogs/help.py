@@ -21,6 +21,7 @@ def command_table(tree: app_commands.CommandTree[discord.Client]) -> list[tuple[
 
 class HelpCog(commands.Cog):
     @app_commands.command(name="help", description="Every command and who may use it", extras=read())
+    @app_commands.guild_only()
     async def help(self, interaction: discord.Interaction) -> None:
         bot = bot_of(interaction)
 

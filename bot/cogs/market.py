@@ -19,6 +19,7 @@ TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", 
 CHART_TIMEFRAMES = [app_commands.Choice(name=t, value=t) for t in ("1m", "5m", "15m", "30m", "1h")]
 
 
+@app_commands.guild_only()
 class Market(commands.GroupCog, group_name="market", group_description="Contracts, prices and charts"):
     @app_commands.command(name="contracts", description="Tradable contracts", extras=read())
     @app_commands.describe(search="Filter by name, e.g. NQ (default: all available)")

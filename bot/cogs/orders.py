@@ -16,8 +16,8 @@ from discord.ext import commands
 
 from bot import cards
 from bot.cogs import common
-from bot.cogs.common import SIDES, symbol_autocomplete
-from bot.commanding import authorize, bot_of, confirm, fail, run, trade
+from bot.cogs.common import SIDES, OrderId, Price, Quantity, Ticks, order_autocomplete, symbol_autocomplete
+from bot.commanding import authorize, bot_of, confirm, fail, run, trade, trade_only
 from bot.render import Card
 from trading.domain import OrderType
 from trading.services import BadInput, OrderSpec, ServiceError
@@ -54,13 +54,15 @@ async def submit(interaction: discord.Interaction, args: dict[str, Any], build: 
         await run(interaction, args, place)
 
 
+@app_commands.guild_only()
+@trade_only  # every /order subcommand is a trade command
 class Orders(commands.GroupCog, group_name="order", group_description="Place, change and cancel orders"):
     @app_commands.command(name="market", description="Buy or sell at the market", extras=trade())
     @app_commands.describe(symbol="Contract root, e.g. MNQ", side="buy or sell", quantity="Contracts")
     @app_commands.choices(side=SIDES)
     @app_commands.autocomplete(symbol=symbol_autocomplete)
     async def market(
-        self, interaction: discord.Interaction, symbol: str, side: app_commands.Choice[str], quantity: int
+        self, interaction: discord.Interaction, symbol: str, side: app_commands.Choice[str], quantity: Quantity
     ) -> None:
         args = {"symbol": symbol, "side": side.value, "quantity": quantity}
         await submit(interaction, args, lambda: OrderSpec(symbol, common.side(side), OrderType.MARKET, quantity))
@@ -72,7 +74,12 @@ class Orders(commands.GroupCog, group_name="order", group_description="Place, ch
     @app_commands.choices(side=SIDES)
     @app_commands.autocomplete(symbol=symbol_autocomplete)
     async def limit(
-        self, interaction: discord.Interaction, symbol: str, side: app_commands.Choice[str], quantity: int, price: float
+        self,
+        interaction: discord.Interaction,
+        symbol: str,
+        side: app_commands.Choice[str],
+        quantity: Quantity,
+        price: Price,
     ) -> None:
         args = {"symbol": symbol, "side": side.value, "quantity": quantity, "price": price}
         await submit(
@@ -94,8 +101,8 @@ class Orders(commands.GroupCog, group_name="order", group_description="Place, ch
         interaction: discord.Interaction,
         symbol: str,
         side: app_commands.Choice[str],
-        quantity: int,
-        stop_price: float,
+        quantity: Quantity,
+        stop_price: Price,
     ) -> None:
         args = {"symbol": symbol, "side": side.value, "quantity": quantity, "stop_price": stop_price}
         await submit(
@@ -125,13 +132,13 @@ class Orders(commands.GroupCog, group_name="order", group_description="Place, ch
         interaction: discord.Interaction,
         symbol: str,
         side: app_commands.Choice[str],
-        quantity: int,
+        quantity: Quantity,
         entry: app_commands.Choice[str],
-        price: float | None = None,
-        stop_loss_ticks: int | None = None,
-        take_profit_ticks: int | None = None,
-        stop_loss_price: float | None = None,
-        take_profit_price: float | None = None,
+        price: Price | None = None,
+        stop_loss_ticks: Ticks | None = None,
+        take_profit_ticks: Ticks | None = None,
+        stop_loss_price: Price | None = None,
+        take_profit_price: Price | None = None,
     ) -> None:
         args = {
             "symbol": symbol,
@@ -178,8 +185,8 @@ class Orders(commands.GroupCog, group_name="order", group_description="Place, ch
         interaction: discord.Interaction,
         symbol: str,
         side: app_commands.Choice[str],
-        quantity: int,
-        trail_ticks: int,
+        quantity: Quantity,
+        trail_ticks: Ticks,
     ) -> None:
         args = {"symbol": symbol, "side": side.value, "quantity": quantity, "trail_ticks": trail_ticks}
         await submit(
@@ -190,15 +197,16 @@ class Orders(commands.GroupCog, group_name="order", group_description="Place, ch
 
     @app_commands.command(name="modify", description="Change a working order's price, stop or size", extras=trade())
     @app_commands.describe(
-        order_id="Broker order id (see /orders)", price="New limit price", stop="New stop price", quantity="New size"
+        order_id="A working order (type to filter)", price="New limit price", stop="New stop price", quantity="New size"
     )
+    @app_commands.autocomplete(order_id=order_autocomplete)
     async def modify(
         self,
         interaction: discord.Interaction,
-        order_id: int,
-        price: float | None = None,
-        stop: float | None = None,
-        quantity: int | None = None,
+        order_id: OrderId,
+        price: Price | None = None,
+        stop: Price | None = None,
+        quantity: Quantity | None = None,
     ) -> None:
         services = bot_of(interaction).services
         args = {"order_id": order_id, "price": price, "stop": stop, "quantity": quantity}
@@ -212,8 +220,9 @@ class Orders(commands.GroupCog, group_name="order", group_description="Place, ch
         await run(interaction, args, work)
 
     @app_commands.command(name="cancel", description="Cancel one working order", extras=trade())
-    @app_commands.describe(order_id="Broker order id (see /orders)")
-    async def cancel(self, interaction: discord.Interaction, order_id: int) -> None:
+    @app_commands.describe(order_id="A working order (type to filter)")
+    @app_commands.autocomplete(order_id=order_autocomplete)
+    async def cancel(self, interaction: discord.Interaction, order_id: OrderId) -> None:
         services = bot_of(interaction).services
 
         async def work() -> Card:

@@ -12,13 +12,14 @@ from bot.commanding import Reply, bot_of, confirm, read, run, trade
 from bot.render import Card
 
 
+@app_commands.guild_only()
 class PositionCog(commands.GroupCog, group_name="position", group_description="Open positions"):
-    @app_commands.command(name="list", description="Open positions", extras=read())
+    @app_commands.command(name="list", description="Open positions with their open P&L", extras=read())
     async def list_(self, interaction: discord.Interaction) -> None:
         services = bot_of(interaction).services
 
         async def work() -> Reply:
-            return cards.positions(await services.positions())
+            return cards.marked_positions(await services.marked_positions())
 
         await run(interaction, {}, work, private=True)
 

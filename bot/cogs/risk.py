@@ -13,6 +13,7 @@ from bot.commanding import Reply, admin, bot_of, confirm, read, run
 from bot.render import Card, fields, money
 
 
+@app_commands.guild_only()
 class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits and the kill switch"):
     @app_commands.command(
         name="status", description="Kill switch, today's loss usage and the position guard", extras=read()

@@ -1,18 +1,25 @@
-"""/stats latency | health | jobs | notifications (read)."""
+"""/stats latency | health | jobs | notifications | performance | version (read) and config | reload |
+logs (admin, private): freqtrade's /health, /performance, /version, /show_config, /reload_config, /logs."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import cards, render
-from bot.commanding import Reply, bot_of, read, run
+from bot.cogs.common import Days
+from bot.commanding import Reply, admin, bot_of, read, run
+from bot.render import Card
 from trading import charts
+from trading.config import masked
+from trading.services.operator_views import LOG_MAX_LINES
 
 
+@app_commands.guild_only()
 class StatsCog(commands.GroupCog, group_name="stats", group_description="How the bot is doing"):
     @app_commands.command(name="latency", description="p50/p95/p99 per operation, Rust and Python", extras=read())
     @app_commands.describe(hours="Window in hours (default 24)")
@@ -31,12 +38,15 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
 
         await run(interaction, {"hours": hours}, work)
 
-    @app_commands.command(name="health", description="Broker, database and notification delivery", extras=read())
+    @app_commands.command(
+        name="health", description="Broker, database, hubs, feed age, last bar, mode, version", extras=read()
+    )
     async def health(self, interaction: discord.Interaction) -> None:
         bot = bot_of(interaction)
 
         async def work() -> Reply:
-            return cards.health(await bot.services.health(), bot.notifier.sent, bot.notifier.last_error)
+            s = bot.services
+            return cards.health_runtime(await s.health(), bot.notifier.sent, bot.notifier.last_error, await s.runtime())
 
         await run(interaction, {}, work)
 
@@ -58,6 +68,66 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
             return cards.notifications(pending, recent)
 
         await run(interaction, {}, work)
+
+    @app_commands.command(name="performance", description="Per symbol: closed trades, win rate, net P&L", extras=read())
+    @app_commands.describe(days="How many days back (1-90, default 7)")
+    async def performance(self, interaction: discord.Interaction, days: Days = 7) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.performance(days, await services.performance(days))
+
+        await run(interaction, {"days": days}, work, private=True)
+
+    @app_commands.command(name="version", description="tradebot's version, commit and Rust extension", extras=read())
+    async def version(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.version(await services.version())
+
+        await run(interaction, {}, work)
+
+    @app_commands.command(name="config", description="The effective settings, secrets hidden", extras=admin())
+    async def config(self, interaction: discord.Interaction) -> None:
+        bot = bot_of(interaction)
+
+        async def work() -> Reply:
+            return cards.config(masked(bot.settings))
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(
+        name="reload", description="Re-read the config file; apply permissions, channels, risk limits", extras=admin()
+    )
+    async def reload(self, interaction: discord.Interaction) -> None:
+        bot = bot_of(interaction)
+
+        async def work() -> Reply:
+            new, done = await bot.services.reload_settings(bot.config_file, bot.settings)
+            bot.apply_settings(new)  # the bot's part: whom the allow-lists admit, where notifications go
+            source = bot.config_file or os.environ.get("TRADEBOT_CONFIG") or "config/default.toml"
+            return cards.reloaded(done, f"Read {source}, .env and the environment")
+
+        await run(interaction, {}, work, private=True)
+
+    @app_commands.command(name="logs", description="The last lines of the log file", extras=admin())
+    @app_commands.describe(lines=f"How many lines (1-{LOG_MAX_LINES}, default 30)")
+    async def logs(
+        self, interaction: discord.Interaction, lines: app_commands.Range[int, 1, LOG_MAX_LINES] = 30
+    ) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            tail = await services.log_tail(lines)
+            if tail is None:
+                return Card(
+                    title="No log file",
+                    description="This process logs to the console only: no log file is configured.",
+                )
+            return cards.logs(str(tail[0]), tail[1])
+
+        await run(interaction, {"lines": lines}, work, private=True)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -13,6 +13,7 @@ from bot.commanding import Reply, admin, bot_of, confirm, read, run
 from bot.render import Card, fields
 
 
+@app_commands.guild_only()
 class StrategyCog(commands.GroupCog, group_name="strategy", group_description="Automated strategies"):
     @app_commands.command(name="list", description="Configured strategies", extras=read())
     async def list_(self, interaction: discord.Interaction) -> None:

@@ -1,4 +1,7 @@
-"""/orders, /trades [days], /pnl today|week|month (read, private)."""
+"""/status, /orders, /trades [days], /pnl today|week|month|daily|weekly (read, private).
+
+/status covers freqtrade's /status and /count, /pnl's daily and weekly tables its /daily and /weekly,
+/pnl today|week|month its /profit."""
 
 from __future__ import annotations
 
@@ -9,14 +12,31 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
+from bot.cogs.common import Days
 from bot.commanding import Reply, bot_of, read, run
 from trading import charts
+from trading.services import BadInput
 
-PERIODS = [app_commands.Choice(name=p, value=p) for p in ("today", "week", "month")]
+PERIODS = [app_commands.Choice(name=p, value=p) for p in ("today", "week", "month", "daily", "weekly")]
+TABLES = ("daily", "weekly")
+DEFAULT_ROWS = {"daily": 7, "weekly": 4}
 
 
 class TradingCog(commands.Cog):
+    @app_commands.command(
+        name="status", description="Mode, engine, kill switch, positions with open P&L, orders", extras=read()
+    )
+    @app_commands.guild_only()
+    async def status(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.status(await services.status())
+
+        await run(interaction, {}, work, private=True)
+
     @app_commands.command(name="orders", description="Working orders", extras=read())
+    @app_commands.guild_only()
     async def orders(self, interaction: discord.Interaction) -> None:
         services = bot_of(interaction).services
 
@@ -27,7 +47,8 @@ class TradingCog(commands.Cog):
 
     @app_commands.command(name="trades", description="Executions of the last days", extras=read())
     @app_commands.describe(days="How many days back (1-90)")
-    async def trades(self, interaction: discord.Interaction, days: int = 1) -> None:
+    @app_commands.guild_only()
+    async def trades(self, interaction: discord.Interaction, days: Days = 1) -> None:
         services = bot_of(interaction).services
 
         async def work() -> Reply:
@@ -35,19 +56,33 @@ class TradingCog(commands.Cog):
 
         await run(interaction, {"days": days}, work, private=True)
 
-    @app_commands.command(name="pnl", description="Realized P&L with a chart", extras=read())
-    @app_commands.describe(period="today, week or month")
+    @app_commands.command(name="pnl", description="Realized P&L with a chart, or per day / per week", extras=read())
+    @app_commands.describe(
+        period="today, week or month (with a chart); daily or weekly (a table)",
+        count="Rows of the daily (1-90, default 7) or weekly (1-13, default 4) table",
+    )
     @app_commands.choices(period=PERIODS)
-    async def pnl(self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None) -> None:
+    @app_commands.guild_only()
+    async def pnl(
+        self,
+        interaction: discord.Interaction,
+        period: app_commands.Choice[str] | None = None,
+        count: Days | None = None,
+    ) -> None:
         services = bot_of(interaction).services
         which = period.value if period else "today"
 
         async def work() -> Reply:
+            if count is not None and which not in TABLES:
+                raise BadInput(f"count is for the daily and weekly tables; {which} is one period")
+            if which in TABLES:
+                rows = count or DEFAULT_ROWS[which]
+                return cards.pnl_table(which, await services.pnl_table(which, rows))
             p = await services.pnl(which)
             png = await asyncio.to_thread(charts.pnl_png, f"P&L {which}", p.by_day) if p.by_day else None
             return cards.pnl(p, png)
 
-        await run(interaction, {"period": which}, work, private=True)
+        await run(interaction, {"period": which, "count": count}, work, private=True)
 
 
 async def setup(bot: commands.Bot) -> None:

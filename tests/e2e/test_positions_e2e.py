@@ -13,7 +13,7 @@ async def open_long(world: World, qty: int = 1) -> None:
 async def test_position_list_is_private(world: World) -> None:
     await open_long(world)
     listed = await world.run(READER, "position list")
-    assert listed.ephemeral and "LONG 1 CON.F.US.MNQ" in listed.text()
+    assert listed.ephemeral and "MNQ long 1 @ " in listed.text(), listed.text()
 
 
 async def test_flatten_confirmed(world: World) -> None:

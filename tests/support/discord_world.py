@@ -72,3 +72,25 @@ class World:
 
         await self.fake.wait_until(lambda: len(self.fake.messages(channel.id)) >= count, within)
         return [m.embeds[0]["title"] if m.embeds else m.content for m in self.fake.messages(channel.id)]
+
+
+def synced_command(world: World, name: str, guild_id: int | None = GUILD.id) -> dict[str, Any]:
+    """The command `name` as the bot synced it to the fake Discord (its JSON payload)."""
+    found = [c for c in world.fake.commands.get(guild_id, []) if c["name"] == name]
+    assert found, f"/{name} is not synced to {guild_id}"
+    return found[0]
+
+
+def synced_options(command: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every leaf option of a synced command, with the path of the subcommand it belongs to."""
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(path: str, options: list[dict[str, Any]]) -> None:
+        for o in options:
+            if o["type"] in (1, 2):  # a subcommand or a subcommand group
+                walk(f"{path} {o['name']}", o.get("options") or [])
+            else:
+                out.append((path, o))
+
+    walk(command["name"], command.get("options") or [])
+    return out

@@ -353,14 +353,20 @@ class Engine:
     def account_info(self) -> AccountInfo:
         return AccountInfo(self.account_id, self.balance, self._day_pnl(), self.settings.risk.daily_loss_limit)
 
-    def _unrealized(self) -> Decimal:
-        total = Decimal(0)
+    def marks(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Each open position's last trade and unrealized P&L at it (contract id -> (last, P&L)); a
+        position with no quote yet is left out. The one computation: risk's exposure sums it, the
+        trader's cards show it per position."""
+        out: dict[str, tuple[Decimal, Decimal]] = {}
         for cid, p in self.positions.items():
             sym = self.symbol_of.get(cid)
             q = self.quotes.get(cid)
             if sym is not None and q is not None and q.last is not None:
-                total += p.unrealized(self.contracts[sym], q.last)
-        return total
+                out[cid] = (q.last, p.unrealized(self.contracts[sym], q.last))
+        return out
+
+    def _unrealized(self) -> Decimal:
+        return sum((pnl for _, pnl in self.marks().values()), Decimal(0))
 
     def _day_pnl(self) -> Decimal:
         return self.realized_today + self._unrealized()

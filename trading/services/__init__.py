@@ -21,6 +21,7 @@ from collections.abc import Callable
 from trading.services.control import EngineControl
 from trading.services.errors import BadInput, BrokerFailed, NotFound, RiskRefused, ServiceError, Unavailable
 from trading.services.guard import GuardView
+from trading.services.operator import Operator
 from trading.services.results import (
     BAR_LOOKBACK,
     MAX_BRACKET_TICKS,
@@ -38,13 +39,12 @@ from trading.services.results import (
     RiskView,
     parse_price,
 )
-from trading.services.strategy import Strategies
 
 
-class Services(Strategies):
+class Services(Operator):
     """Every user action, once. The action families are layered, each over the ones it uses:
     core → market (accounts, contracts, market data) → risk (checks, status) → orders → positions
-    (and trades, P&L) → stats (halt/resume, statistics) → strategy."""
+    (and trades, P&L) → stats (halt/resume, statistics) → strategy → operator (status, tables, runtime, reload)."""
 
 
 Factory = Callable[[], Services]
