@@ -21,10 +21,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable
-from datetime import date
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from trading import notifications
+from trading.calendar import session_at
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind, Order, Position
@@ -46,6 +48,7 @@ class RuledEngine(Protocol):
     risk: RiskManager
     orders: dict[int, Order]
     positions: dict[str, Position]
+    realized_today: Decimal
     _lock: asyncio.Lock
 
     def exposure(self) -> Exposure: ...
@@ -81,6 +84,7 @@ class RuleGuard:
         when `save`: after a fill). The caller holds the engine's lock."""
         e = self.engine
         now = e.clock.now()
+        await self._new_day(now)
         exposure = e.exposure()
         trips = e.risk.mark(exposure, now)
         day = "" if e.risk.state.trading_date is None else e.risk.state.trading_date.isoformat()
@@ -103,6 +107,18 @@ class RuleGuard:
         if save or kept != self._saved:
             await e.risk.save(RepositoryRiskStore(e.store.risk_state), e.account_id)
             self._saved = kept
+
+    async def _new_day(self, now: datetime) -> None:
+        """At the 18:00 ET roll the engine's realized P&L still holds the finished day's (it is recounted
+        at the next session event): recount it from the new session's open, so the new day starts at
+        its own P&L (a daily-loss trip cleared at the roll must not trip again on yesterday's loss)."""
+        e = self.engine
+        session = session_at(now)
+        known = e.risk.state.trading_date
+        if session is None or known is None or session.date == known:
+            return
+        realized, fees = await e.store.fills.realized_pnl(e.account_id, session.open, now + timedelta(microseconds=1))
+        e.realized_today = realized - fees
 
     def _flat_time(self) -> None:
         e = self.engine

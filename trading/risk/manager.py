@@ -56,13 +56,15 @@ def profile_of(settings: RiskSettings, account_name: str = "") -> RuleProfile:
     profile, how = resolve(
         settings.profiles_path, settings.profile, settings.overrides, settings.custom_numbers(), account_name
     )
-    if settings.profile != profile.id:
-        log.info("rule profile: %s", how)
+    if settings.profile != profile.id:  # auto: say what it found (before the account is known: quietly)
+        log.log(logging.INFO if account_name else logging.DEBUG, "rule profile: %s", how)
     return profile
 
 
 class RiskManager:
-    def __init__(self, settings: RiskSettings, state: RiskState | None = None, profile: RuleProfile | None = None):
+    def __init__(
+        self, settings: RiskSettings, state: RiskState | None = None, profile: RuleProfile | None = None
+    ) -> None:
         self.settings = settings
         self.profile = profile or profile_of(settings)
         state = state or RiskState(profile=self.profile.id)
