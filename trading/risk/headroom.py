@@ -74,7 +74,7 @@ def headroom(risk: RiskManager, exposure: Exposure, now: datetime) -> list[RuleH
                 p.max_loss,
                 remaining,
                 _ratio(used, p.max_loss),
-                f"floor {floor}{lock}, end-of-day high {risk.state.high_water}",
+                f"floor {floor:,.2f}{lock}, end-of-day high {risk.state.high_water:,.2f}",
             )
         )
     start = risk.starting_balance
@@ -142,7 +142,7 @@ def headroom(risk: RiskManager, exposure: Exposure, now: datetime) -> list[RuleH
                 None,
                 minutes,
                 None,
-                f"flat by {p.flat_time:%H:%M} ET" + ("" if minutes is not None else " (past)"),
+                f"flat by {p.flat_time:%H:%M} ET",  # remaining None: past it
             )
         )
     return out

@@ -1,7 +1,8 @@
 """The account's rule profile on the real engine (the simulator over HTTP and SignalR, real Postgres):
 an open loss crossing 50 % of the daily loss limit is alerted once, from the healing loop's mark (no
 fill needed), and not again after a restart; the risk state and the finished day survive a restart;
-the 18:00 ET roll records the day and leaves the floor where the end-of-day high puts it."""
+the 18:00 ET roll records the day and leaves the floor where the end-of-day high puts it; at the flat
+time a position left is closed, openings are refused, and the daily summary lists every rule."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from trading.calendar import ny
 from trading.config import EngineSettings, RiskSettings, Settings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.engine import Engine
+from trading.engine.summary import summary_text
 from trading.store import Store
 
 AT = DAY.rth_open + timedelta(minutes=30)
@@ -101,3 +103,8 @@ async def test_a_position_left_at_the_flat_time_is_closed_and_no_new_one_opened(
                 OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, 1, "tb-flat-again")
             )
             assert not refused.approved and "past the flat time 16:10 ET" in refused.reason
+            # The daily summary lists each rule of the profile.
+            summary = await summary_text(engine, DAY)
+            assert "rules (Topstep Trading Combine 50K):" in summary, summary
+            assert "  Daily loss limit: " in summary and "  Trailing max loss: " in summary
+            assert "  Time to flat: past (flat by 16:10 ET)" in summary
