@@ -620,6 +620,9 @@ class Engine:
             await tx.outbox.enqueue(kind, payload, dedupe_key=f"fill-{fill.id}")
         if not fill.voided:
             self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
+            # The realized balance follows each fill (the engine takes no account events; a reconcile
+            # sets the broker's): the maximum loss floor and the profit target read it at once.
+            self.balance += (fill.pnl or Decimal(0)) - fill.fees
         await self.hand_over(fill)
         return True
 

@@ -16,6 +16,7 @@ from trading.config import EngineSettings, RiskSettings, Settings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.engine import Engine
 from trading.engine.summary import summary_text
+from trading.risk import KillMode
 from trading.store import Store
 
 AT = DAY.rth_open + timedelta(minutes=30)
@@ -108,3 +109,30 @@ async def test_a_position_left_at_the_flat_time_is_closed_and_no_new_one_opened(
             assert "rules (Topstep Trading Combine 50K):" in summary, summary
             assert "  Daily loss limit: " in summary and "  Trailing max loss: " in summary
             assert "  Time to flat: past (flat by 16:10 ET)" in summary
+
+
+async def test_the_profit_target_reached_turns_the_account_reduce_only_and_says_so(store: Store) -> None:
+    # A Combine 50K with a $100 target (an override), so one MNQ trade reaches it.
+    settings = SETTINGS.model_copy(update={"risk": RiskSettings(profile="tc_50k", overrides={"profit_target": 100})})
+    async with sim_day(AT) as day:
+        cid = day.cid("MNQ")
+        async with engine_on(day, store, settings) as (engine, _):
+            await order(engine, day, Side.BUY, 1, "tb-goal-buy")
+            await eventually(lambda: engine.positions.get(cid) is not None, "the long position")
+            await trade_at(day, engine.positions[cid].average_price + 80)  # +$160 open: not realized yet
+            assert engine.risk.state.kill_mode is KillMode.OFF
+            await order(engine, day, Side.SELL, 1, "tb-goal-sell")
+            await eventually(lambda: engine.positions.get(cid) is None, "flat")
+            await eventually(lambda: engine.risk.state.kill_mode is KillMode.REDUCE_ONLY, "reduce-only")
+
+            async def said() -> bool:
+                return any(m.payload.get("title") == "Goal met: reduce-only" for m in await store.outbox.recent(100))
+
+            await eventually(said, "the goal-met notification")
+            assert "profit target reached" in engine.risk.state.kill_reason
+            refused = engine.check_risk(
+                OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, 1, "tb-goal-again")
+            )
+            assert not refused.approved and "REDUCE-ONLY (profit target reached" in refused.reason
+        async with engine_on(day, store, settings) as (engine, _):  # it stays, across a restart
+            assert engine.risk.state.kill_mode is KillMode.REDUCE_ONLY and engine.risk.state.goal_met
