@@ -120,7 +120,7 @@ async def test_the_profit_target_reached_turns_the_account_reduce_only_and_says_
             await order(engine, day, Side.BUY, 1, "tb-goal-buy")
             await eventually(lambda: engine.positions.get(cid) is not None, "the long position")
             await trade_at(day, engine.positions[cid].average_price + 80)  # +$160 open: not realized yet
-            assert engine.risk.state.kill_mode is KillMode.OFF
+            assert not engine.risk.state.goal_met
             await order(engine, day, Side.SELL, 1, "tb-goal-sell")
             await eventually(lambda: engine.positions.get(cid) is None, "flat")
             await eventually(lambda: engine.risk.state.kill_mode is KillMode.REDUCE_ONLY, "reduce-only")
