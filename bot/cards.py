@@ -187,19 +187,14 @@ def rule_line(h: RuleHeadroom) -> str:
 
 
 def compliance(v: RiskView) -> Card:
-    worst = max(v.daily_loss_used, v.trailing_used)
-    for h in v.rules:
-        if h.rule in ("daily_loss", "max_loss") and h.fraction is not None:
-            worst = max(worst, h.fraction)
+    losses = [h.fraction for h in v.rules if h.rule in ("daily_loss", "max_loss") and h.fraction is not None]
+    worst = max(losses, default=Decimal(0)) if v.rules else max(v.daily_loss_used, v.trailing_used)
     color = GREEN if worst < Decimal("0.5") else ORANGE if worst < Decimal("0.9") else RED
-    items: dict[str, Any] = {}
-    if not any(h.rule == "daily_loss" for h in v.rules):
-        items["Daily loss limit"] = (
-            f"{pct(v.daily_loss_used)} used ({money(v.day_pnl)} of -{money(v.daily_loss_limit)})"
-        )
-    if not any(h.rule == "max_loss" for h in v.rules):
+    items: dict[str, Any] = {h.label: rule_line(h) for h in v.rules}
+    if not v.rules:  # a view without the profile's rules: the two loss limits of [risk]
+        used = f"({money(v.day_pnl)} of -{money(v.daily_loss_limit)})"
+        items["Daily loss limit"] = f"{pct(v.daily_loss_used)} used {used}"
         items["Trailing max loss"] = f"{pct(v.trailing_used)} used (floor {money(v.trailing_floor)})"
-    items.update({h.label: rule_line(h) for h in v.rules})
     title = f"Compliance — {v.profile_label}" if v.profile_label else "Compliance"
     return Card(title=title, fields=fields(items, inline=False), color=color)
 
