@@ -240,3 +240,24 @@ def test_a_previous_trading_day_helper_agrees_with_the_calendar() -> None:
     rm = manager("tc_50k")
     rm.mark(exp(50000), at(MON, 10) - timedelta(hours=15))  # Sunday 19:00 ET
     assert rm.state.trading_date == MON
+
+
+@pytest.mark.parametrize("profile", ["tc_50k", "tc_100k", "tc_150k", "xfa_50k", "xfa_100k", "xfa_150k"])
+def test_every_firm_profile_trails_at_the_end_of_day_then_locks(profile: str) -> None:
+    rm = manager(profile, daily_loss_limit="none")
+    p = rm.profile
+    assert p.starting_balance is not None and p.max_loss is not None and p.max_loss_lock is not None
+    start, mll = p.starting_balance, p.max_loss
+    assert rm.floor == start - mll
+    rm.mark(exp(start + mll, mll), at(MON, 11))  # intraday: nothing moves
+    assert rm.floor == start - mll
+    close_day(rm, MON, start + mll / 2, mll / 2)
+    rm.mark(exp(start + mll / 2), at(TUE, 10))
+    assert rm.floor == start - mll / 2  # trailed at the end of the day
+    close_day(rm, TUE, start + mll + 500, mll / 2 + 500)
+    rm.mark(exp(start + mll + 500), at(WED, 10))
+    assert rm.floor == start + p.max_loss_lock and rm.floor_locked  # locked, not start + 500
+    if p.profit_target is not None:  # the Combine: the target is the next thing
+        assert rm.check(buy(), exp(start + mll + 500), at(WED, 10)).approved
+        trips = rm.mark(exp(start + p.profit_target, p.profit_target - mll - 500), at(WED, 11))
+        assert [t.mode for t in trips] == [KillMode.REDUCE_ONLY]
