@@ -28,6 +28,7 @@ from bot.render import (
 from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.marketdata.depth import BookSnapshot
+from trading.risk import RuleHeadroom
 from trading.services import AccountState, Flattened, GuardView, Health, Placed, Pnl, Quote, RiskView
 from trading.services.operator_views import (
     MarkedPosition,
@@ -187,14 +188,33 @@ def guard(g: GuardView) -> dict[str, Any]:
     return {"Position guard": now, "Guard since start": done}
 
 
+def rule_line(h: RuleHeadroom) -> str:
+    """One rule of the compliance card: used / limit, what is left, how much of it is used."""
+    if h.rule == "flat_time":
+        left = "past" if h.remaining is None else f"{int(h.remaining) // 60} h {int(h.remaining) % 60:02d} min left"
+        return f"{left} ({h.detail})"
+    if h.rule == "consistency":
+        if h.used is None or h.limit is None:
+            return f"no profit yet (target: best day under {pct(h.limit or Decimal(0))} of the total)"
+        return f"best day {pct(h.used)} of the total profit (target under {pct(h.limit)})"
+    if h.rule == "contracts":
+        return f"{fmt(h.used)} of {fmt(h.limit)} ({fmt(h.remaining)} left; {h.detail})"
+    frac = "" if h.fraction is None else f"{pct(h.fraction)} — "
+    detail = f"; {h.detail}" if h.detail else ""
+    return f"{frac}{money(h.used)} of {money(h.limit)}, {money(h.remaining)} left{detail}"
+
+
 def compliance(v: RiskView) -> Card:
-    worst = max(v.daily_loss_used, v.trailing_used)
+    losses = [h.fraction for h in v.rules if h.rule in ("daily_loss", "max_loss") and h.fraction is not None]
+    worst = max(losses, default=Decimal(0)) if v.rules else max(v.daily_loss_used, v.trailing_used)
     color = GREEN if worst < Decimal("0.5") else ORANGE if worst < Decimal("0.9") else RED
-    items = {
-        "Daily loss limit": f"{pct(v.daily_loss_used)} used ({money(v.day_pnl)} of -{money(v.daily_loss_limit)})",
-        "Trailing max loss": f"{pct(v.trailing_used)} used (floor {money(v.trailing_floor)})",
-    }
-    return Card(title="Compliance", fields=fields(items, inline=False), color=color)
+    items: dict[str, Any] = {h.label: rule_line(h) for h in v.rules}
+    if not v.rules:  # a view without the profile's rules: the two loss limits of [risk]
+        used = f"({money(v.day_pnl)} of -{money(v.daily_loss_limit)})"
+        items["Daily loss limit"] = f"{pct(v.daily_loss_used)} used {used}"
+        items["Trailing max loss"] = f"{pct(v.trailing_used)} used (floor {money(v.trailing_floor)})"
+    title = f"Compliance — {v.profile_label}" if v.profile_label else "Compliance"
+    return Card(title=title, fields=fields(items, inline=False), color=color)
 
 
 def account_state(s: AccountState) -> Card:

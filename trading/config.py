@@ -17,8 +17,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+
+from trading import rule_profiles
+from trading.rule_profiles import AUTO, CUSTOM
 
 ENV_PREFIX = "TRADEBOT_"
 ROOT = Path(os.environ.get("TRADEBOT_HOME", Path(__file__).resolve().parents[1]))
@@ -144,6 +156,36 @@ class RiskSettings(Section):
     trading_end: time = time(15, 55)
     price_band_ticks: int = Field(2000, ge=0)  # 0 disables
     price_band_atr: Decimal = Field(Decimal(0), ge=0)  # multiple of the 1-minute ATR; 0 disables
+    # Account rule profile (trading/rule_profiles.py, config/rule_profiles.toml): "custom" (the numbers
+    # above), a profile id, or "auto" (by the account's name, else custom).
+    profile: str = "custom"
+    profiles_file: Path = Path("config/rule_profiles.toml")  # relative to the install (TRADEBOT_HOME)
+    overrides: dict[str, Any] = Field(default_factory=dict)  # any number of the chosen profile
+    daily_profit_cap: Decimal | None = Field(None, gt=0)  # reached: reduce-only until the next trading day
+    alert_levels: tuple[Decimal, ...] = (Decimal("0.5"), Decimal("0.75"), Decimal("0.9"))
+
+    @property
+    def profiles_path(self) -> Path:
+        return self.profiles_file if self.profiles_file.is_absolute() else ROOT / self.profiles_file
+
+    def custom_numbers(self) -> dict[str, Any]:
+        """What the custom profile takes from these settings."""
+        return {
+            "daily_loss_limit": self.daily_loss_limit,
+            "max_loss": self.max_loss_trailing,
+            "max_contracts": self.max_position_total,
+            "daily_profit_cap": self.daily_profit_cap,
+        }
+
+    @model_validator(mode="after")
+    def _profile_resolves(self) -> RiskSettings:
+        # An unknown profile, a bad profiles file or a bad override fails at start (and in `config check`).
+        rule_profiles.resolve(
+            self.profiles_path, CUSTOM if self.profile == AUTO else self.profile, self.overrides, self.custom_numbers()
+        )
+        if any(not 0 < level < 1 for level in self.alert_levels):
+            raise ValueError("alert_levels are fractions between 0 and 1, e.g. [0.5, 0.75, 0.9]")
+        return self
 
 
 class OvernightRangeSettings(Section):

@@ -115,8 +115,15 @@ async def test_risk_read_commands(world: World) -> None:
     assert "Positions\nMNQ +1" in held.text() and "Open P&L" in held.text(), held.text()
     limits = await world.run(READER, "risk limits")
     assert "Max order size" in limits.text() and "5" in limits.text()
+    assert "Rule profile\nCustom ([risk] numbers)" in limits.text(), limits.text()
     compliance = await world.run(READER, "risk compliance")
-    assert "Daily loss limit" in compliance.text() and "Trailing max loss" in compliance.text()
+    text = compliance.text()
+    assert "Compliance — Custom ([risk] numbers)" in text, text
+    # Each rule with used / limit / left: the custom profile's daily and maximum loss and its contract cap
+    # (the MNQ held counts against it).
+    assert "Daily loss limit\n" in text and "of $1,000.00" in text and "left; soft breach" in text, text
+    assert "Trailing max loss\n" in text and "of $2,000.00" in text and "end-of-day high" in text, text
+    assert "Contracts\n1 of 10 (9 left" in text, text
 
 
 async def test_stats_commands(world: World) -> None:

@@ -107,12 +107,21 @@ def test_daily_loss_trips_halted_and_clears_next_trading_day() -> None:
     assert rm.state.kill_mode is KillMode.OFF
 
 
-def test_trailing_max_loss_trips_and_stays() -> None:
+def test_trailing_max_loss_trails_the_end_of_day_balance_then_trips_and_stays() -> None:
+    # Before profiles this high-water mark followed every trade's balance; it now follows the end of
+    # the trading day (the firm's rule): an intraday 52,500 does not raise it.
     rm = RiskManager(SETTINGS)
+    rm.mark(exposure(balance=Decimal("50000")), T)
     rm.mark(exposure(balance=Decimal("52500")), T)
-    trips = rm.mark(exposure(balance=Decimal("50600"), unrealized=Decimal("-100")), T)
+    assert rm.state.high_water == Decimal("50000")
+    assert rm.mark(exposure(balance=Decimal("50600"), unrealized=Decimal("-100")), T) == []
+    next_day = datetime(2025, 6, 12, 14, 0, tzinfo=UTC)
+    rm.mark(exposure(balance=Decimal("52500")), datetime(2025, 6, 11, 19, 0, tzinfo=UTC))  # 15:00 EDT
+    rm.mark(exposure(balance=Decimal("52500")), next_day)  # rolled: the 11th ended at 52,500
+    assert rm.state.high_water == Decimal("52500")
+    trips = rm.mark(exposure(balance=Decimal("50600"), unrealized=Decimal("-100")), next_day)
     assert trips and "trailing max loss" in trips[0].reason and not rm.state.kill_automatic
-    rm.mark(exposure(balance=Decimal("50600")), datetime(2025, 6, 12, 14, 0, tzinfo=UTC))
+    rm.mark(exposure(balance=Decimal("50600")), datetime(2025, 6, 13, 14, 0, tzinfo=UTC))
     assert rm.state.kill_mode is KillMode.HALTED
 
 

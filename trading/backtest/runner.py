@@ -129,9 +129,9 @@ class BacktestContext:
         return Position(1, cid, PositionSide.LONG if qty > 0 else PositionSide.SHORT, abs(qty), avg)
 
     def account(self) -> AccountInfo:
-        return AccountInfo(
-            1, self.runner.ledger.balance, self.runner.day_pnl(), self.runner.risk.settings.daily_loss_limit
-        )
+        risk = self.runner.risk
+        limit = risk.daily_loss_limit or risk.settings.daily_loss_limit  # the rule profile's, else [risk]'s
+        return AccountInfo(1, self.runner.ledger.balance, self.runner.day_pnl(), limit)
 
     def propose(self, request: OrderRequest) -> Decision:
         return self.runner.propose(self, request)

@@ -339,6 +339,13 @@ def render_status(s: dict[str, Any]) -> list[str]:
         f"daily loss limit {r['daily_loss_limit']}, {r['daily_loss_left']} left{trailing}"
     )
     lines.append(guard_line(s.get("guard"), running=inst is not None))
+    rules = [
+        f"{h['label']} {h['used']} of {h['limit']} ({h['remaining']} left)"
+        for h in r.get("rules", [])
+        if h["used"] is not None and h["limit"] is not None
+    ]
+    if rules:
+        lines.append(f"rules ({r.get('profile', 'custom')}): " + "; ".join(rules))
     lines.append("positions: " + ("none" if not s["positions"] else ""))
     lines += [f"  {position_line(p)}" for p in s["positions"]]
     lines.append("working orders: " + ("none" if not s["orders"] else ""))

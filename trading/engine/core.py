@@ -60,12 +60,13 @@ from trading.engine.lease import hold_account, release_account
 from trading.engine.order_path import OrderPath, python_path
 from trading.engine.protection import Protection
 from trading.engine.reconcile import ReconcileReport, reconcile
+from trading.engine.rules import RuleGuard
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
 from trading.metrics import LatencyMetrics
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
-from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, WorkingOrder
+from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder, profile_of
 from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
 from trading.strategies import STRATEGIES
@@ -151,6 +152,7 @@ class Engine:
         self.owner: dict[int, str] = {}  # broker order id -> strategy name
         self.positions: dict[str, Position] = {}
         self.actions: list[Action] = []
+        self.account_name = ""  # the broker's name of the account (rule profile auto-detection)
         self.risk = RiskManager(settings.risk)
         self.balance = Decimal(0)
         self.realized_today = Decimal(0)
@@ -171,6 +173,7 @@ class Engine:
         self.protection = Protection(self)  # every position with a stop at the broker (on the healer's loop)
         self.blackout = Blackout(self)  # news windows: entries refused, cancelled, flattened (on the same loop)
         self.deadman = DeadMan(self)  # positions closed when the feed or the broker is away too long (same loop)
+        self.rules = RuleGuard(self)  # the rule profile: marks, trips, loss alerts, flat time (healer's loop)
 
     @property
     def ready(self) -> bool:
@@ -222,9 +225,13 @@ class Engine:
         self._spawn(self.healer.run(), "engine-healer")
 
     async def load_risk(self) -> None:
-        """The account's stored risk state (kill switch, the day's numbers, the high-water mark)."""
+        """The account's stored risk state (kill switch, the day's numbers, the end-of-day high, the
+        finished days) under the rule profile `[risk]` chooses for this account."""
         self.risk = await RiskManager.load(
-            self.settings.risk, RepositoryRiskStore(self.store.risk_state), self.account_id
+            self.settings.risk,
+            RepositoryRiskStore(self.store.risk_state),
+            self.account_id,
+            profile_of(self.settings.risk, self.account_name),
         )
 
     async def _add_symbols(self, symbols: Sequence[str], now: datetime) -> list[Contract]:
@@ -351,7 +358,8 @@ class Engine:
         return [o for oid, o in self.orders.items() if self.owner.get(oid) == name]
 
     def account_info(self) -> AccountInfo:
-        return AccountInfo(self.account_id, self.balance, self._day_pnl(), self.settings.risk.daily_loss_limit)
+        limit = self.risk.daily_loss_limit or self.settings.risk.daily_loss_limit
+        return AccountInfo(self.account_id, self.balance, self._day_pnl(), limit)
 
     def marks(self) -> dict[str, tuple[Decimal, Decimal]]:
         """Each open position's last trade and unrealized P&L at it (contract id -> (last, P&L)); a
@@ -636,6 +644,9 @@ class Engine:
             await tx.outbox.enqueue(kind, payload, dedupe_key=f"fill-{fill.id}")
         if not fill.voided:
             self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
+            # The realized balance follows each fill (the engine takes no account events; a reconcile
+            # sets the broker's): the maximum loss floor and the profit target read it at once.
+            self.balance += (fill.pnl or Decimal(0)) - fill.fees
         await self.hand_over(fill)
         return True
 
@@ -656,13 +667,7 @@ class Engine:
         if name is not None:
             filled = replace(order, status=OrderStatus.FILLED, fill_volume=order.size, filled_price=fill.price)
             self.strategies[name].on_fill(filled, fill.price, fill.size, fill.ts_event)
-        for trip in self.risk.mark(self.exposure(), self.clock.now()):
-            self.actions.append(
-                Notify("risk", NotificationKind.RISK, dict(notifications.risk("Kill switch", trip.reason)))
-            )
-            if trip.mode is KillMode.HALTED:  # cancel everything and flatten, outside this handler
-                self._spawn(self.flatten_all(f"kill switch: {trip.reason}"), "engine-halt")
-        await self.risk.save(RepositoryRiskStore(self.store.risk_state), self.account_id)
+        await self.rules.mark()  # trips, loss alerts, the risk state saved
         await self._after()
         await self.store.fills.mark_handled(fill.id, at=self.clock.now())
 

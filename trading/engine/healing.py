@@ -22,6 +22,8 @@ Every `heal_interval_s` (sooner when woken) the healer, in this order:
    feed missed events (a silent stall, a lost frame): alert, rebuild the user hub, reconcile.
 6. **Protection.** Every open position has a working stop at the broker for its full size, else one
    is placed (or the position closed) after a grace: protection.py, every `protection.check_interval_s`.
+7. **Rules.** Risk marked to market (open P&L counts), its trips and loss alerts carried out, and the
+   account flattened at the profile's flat time: rules.py.
 
 Retry spacing is wall time (faults are); the intent deadline is trading time (the engine's clock).
 """
@@ -46,6 +48,7 @@ from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, ModifyStop
 from trading.engine.deadman import DeadMan
 from trading.engine.protection import Protection
+from trading.engine.rules import RuleGuard
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
 from trading.projectx.rest import ProjectXClient
 from trading.store import Store, store_unreachable
@@ -81,6 +84,7 @@ class HealedEngine(Protocol):
     protection: Protection
     deadman: DeadMan
     blackout: Blackout
+    rules: RuleGuard
     _lock: asyncio.Lock
 
     async def _after(self) -> None: ...
@@ -215,6 +219,7 @@ class Healer:
                 await e.protection.check()
             if e.ready:
                 await e.blackout.check()
+                await e.rules.check()
             self._failures = 0
         except Exception as exc:  # the loop must survive anything; a later tick retries
             self._failures += 1

@@ -141,6 +141,7 @@ async def build_engine(
         market_stream=market,
     )
     engine.balance = account.balance
+    engine.account_name = account.name  # the rule profile's auto-detection reads it
     holder.append(engine)
     return engine
 

@@ -10,6 +10,7 @@ from typing import Any
 from trading import notifications
 from trading.calendar import TradingDay, to_ny
 from trading.engine.core import Engine
+from trading.risk import headroom
 
 
 def _ms(nanos: int) -> str:
@@ -28,6 +29,23 @@ async def latency_table(engine: Engine) -> str:
         "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
         for r in rows
     )
+
+
+def rule_lines(engine: Engine) -> list[str]:
+    """Each rule of the account's profile: used / limit and what is left (New York time)."""
+    risk = engine.risk
+    out = [f"rules ({risk.profile.label}):"]
+    for h in headroom(risk, engine.exposure(), engine.clock.now()):
+        if h.rule == "flat_time":
+            left = "past" if h.remaining is None else f"{h.remaining} min left"
+            out.append(f"  {h.label}: {left} ({h.detail})")
+        elif h.used is None:
+            out.append(f"  {h.label}: no profit yet ({h.detail})")
+        else:
+            share = "" if h.fraction is None else f" ({(h.fraction * 100).quantize(Decimal('0.1'))} %)"
+            detail = f"; {h.detail}" if h.detail else ""
+            out.append(f"  {h.label}: {h.used} of {h.limit}{share}, {h.remaining} left{detail}")
+    return out
 
 
 async def summary_payload(engine: Engine, day: TradingDay) -> dict[str, Any]:
@@ -49,6 +67,7 @@ async def summary_payload(engine: Engine, day: TradingDay) -> dict[str, Any]:
         fees += f.fees
         curve.append([to_ny(f.ts_event).isoformat(timespec="seconds"), str((f.pnl or Decimal(0)) - f.fees)])
     lines.append(f"  fills {len(fills)}, realized {realized}, fees {fees}, net {realized - fees}")
+    lines += rule_lines(engine)
     lines.append("latency (order path):")
     table = await latency_table(engine)
     lines.append(table)

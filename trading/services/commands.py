@@ -86,6 +86,19 @@ def risk_data(view: RiskView) -> dict[str, Any]:
         "trailing_limit": str(view.trailing_limit),
         "trailing_floor": None if floor is None else str(floor),
         "trailing_left": None if floor is None else str(view.balance - floor),
+        "profile": view.profile,
+        "rules": [
+            {
+                "rule": h.rule,
+                "label": h.label,
+                "used": None if h.used is None else str(h.used),
+                "limit": None if h.limit is None else str(h.limit),
+                "remaining": None if h.remaining is None else str(h.remaining),
+                "fraction": None if h.fraction is None else str(h.fraction),
+                "detail": h.detail,
+            }
+            for h in view.rules
+        ],
     }
 
 

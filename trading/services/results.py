@@ -18,6 +18,7 @@ from trading.domain import (
     Side,
     to_decimal,
 )
+from trading.risk import RuleHeadroom
 from trading.services.errors import BadInput
 
 MAX_QUANTITY = 1000  # beyond any sane futures order: refused as a typo before risk even looks
@@ -98,13 +99,18 @@ class RiskView:
     day_pnl: Decimal
     daily_loss_limit: Decimal
     balance: Decimal
-    high_water: Decimal | None
+    high_water: Decimal | None  # the end-of-day balance high
     trailing_limit: Decimal
     # The engine's exposure, which every order's risk check reads: signed contracts per symbol (positions
     # plus working orders that can open or add), and the open P&L inside `day_pnl`.
     positions: dict[str, int] = field(default_factory=dict)
     working: dict[str, int] = field(default_factory=dict)
     unrealized: Decimal = Decimal(0)
+    # The account's rule profile and each rule's headroom (trading/risk/headroom.py).
+    profile: str = "custom"
+    profile_label: str = ""
+    floor: Decimal | None = None  # the maximum loss floor (end-of-day high - limit, locked where the profile says)
+    rules: list[RuleHeadroom] = field(default_factory=list)
 
     @property
     def daily_loss_used(self) -> Decimal:
@@ -112,13 +118,16 @@ class RiskView:
 
     @property
     def trailing_floor(self) -> Decimal | None:
+        if self.floor is not None:
+            return self.floor
         return None if self.high_water is None else self.high_water - self.trailing_limit
 
     @property
     def trailing_used(self) -> Decimal:
-        if self.high_water is None:
+        floor = self.trailing_floor
+        if floor is None:
             return Decimal(0)
-        return max(Decimal(0), self.high_water - self.balance) / self.trailing_limit
+        return max(Decimal(0), self.trailing_limit - (self.balance + self.unrealized - floor)) / self.trailing_limit
 
 
 @dataclass(frozen=True)
