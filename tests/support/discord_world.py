@@ -42,7 +42,7 @@ def e2e_settings(token: str, **over: Any) -> Settings:
             "confirm_above_size": 2,
             "confirm_timeout_s": 30.0,
         },
-        "notifications": {"poll_interval_s": 0.05, "retry_base_s": 0.05, "max_attempts": 50},
+        "notifications": {"poll_interval_s": 0.05, "retry_base_s": 0.05},
     }
     for key, value in over.items():
         data[key] = {**data.get(key, {}), **value}

@@ -36,6 +36,7 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
     from trading.backtest.runner import BACKTEST_CONTRACTS
     from trading.calendar import ny
     from trading.domain import Bar
+    from trading.marketdata.continuous import continuous
     from trading.store import Store
 
     bars: dict[str, Any] = {}
@@ -45,7 +46,11 @@ async def _bars_from_store(args: argparse.Namespace, symbols: list[str], start: 
         for sym in symbols:
             c = await contract_for(store, sym)
             contracts[sym] = c
-            rows = await store.bars.range(c.id, "1m", ny(start - HISTORY_PAD, MIDNIGHT), ny(end + ONE_DAY, MIDNIGHT))
+            # every month of the symbol: imported history and a later backfill's contract make one series
+            months = await store.bars.range_of_symbol(
+                sym, "1m", ny(start - HISTORY_PAD, MIDNIGHT), ny(end + ONE_DAY, MIDNIGHT)
+            )
+            rows = continuous(months)
             renamed = (Bar(sym, b.timeframe, b.start, b.open, b.high, b.low, b.close, b.volume) for b in rows)
             bars.update(arrays_from_bars(renamed))
     return bars, contracts

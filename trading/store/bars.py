@@ -91,6 +91,25 @@ class BarRepository:
         )
         return [_bar(r) for r in rows]
 
+    async def range_of_symbol(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> list[Bar]:
+        """Bars of every contract month of a root symbol (MNQ: CON.F.US.MNQ.H25, .M25, ...; registered
+        in `contracts`, active or expired) with `start <= bar.start < end`, by start then contract id.
+        History survives a roll and an import stored under another month; `marketdata.continuous`
+        picks one month per day."""
+        rows = await self._db.fetch(
+            """
+            SELECT b.* FROM bars b
+            JOIN contracts c ON c.id = b.contract_id
+            WHERE split_part(c.symbol_id, '.', -1) = $1 AND b.timeframe = $2 AND b.start >= $3 AND b.start < $4
+            ORDER BY b.start, b.contract_id
+            """,
+            symbol,
+            timeframe,
+            start,
+            end,
+        )
+        return [_bar(r) for r in rows]
+
     async def latest(self, contract_id: str, timeframe: str) -> Bar | None:
         r = await self._db.fetchrow(
             "SELECT * FROM bars WHERE contract_id = $1 AND timeframe = $2 ORDER BY start DESC LIMIT 1",

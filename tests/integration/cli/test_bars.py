@@ -4,6 +4,7 @@ row stores nothing and names the line."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,42 @@ def test_any_corrupted_row_fails_the_import_and_stores_nothing(
     err = capsys.readouterr().err
     assert f"line {index + 2}: " in err and "nothing loaded" in err, (kind, err)
     assert asyncio.run(_bar_count(database_url)) == before
+
+
+async def test_imported_history_survives_a_backfill_of_another_contract_month(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Import first (stored under the offline MNQ contract), then a backfill registers the real front
+    month with its own bars: the backtest reads the symbol's months as one series and still finds the
+    imported day (it used to say "no 1-minute bars for MNQ" with every imported row still stored)."""
+    from datetime import UTC, datetime, time
+
+    from tests.support.scenario_days import Scenario, build
+    from trading.backtest.bars_csv import write_csv
+    from trading.domain import Bar, Contract
+    from trading.store import Store
+
+    day = datetime(2025, 6, 11).date()
+    csv = tmp_path / "history.csv"
+    write_csv(csv, build(Scenario(day, rth={time(9, 45): (20040.0, 20060.0, 20040.0, 20058.0)})))
+    code, _, err = await run_command(
+        "trading.cli", "bars", "import", str(csv), TRADEBOT_DATABASE__URL=empty_database_url
+    )
+    assert code == 0, err
+    pool = await create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        store = Store(pool)
+        later = Contract(
+            "CON.F.US.MNQ.Z26", "MNQZ6", "F.US.MNQ", "Micro E-mini Nasdaq-100", Decimal("0.25"), Decimal("0.5")
+        )
+        await store.contracts.upsert(later)  # what `bars backfill` does for the front month of today
+        at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+        await store.bars.insert_many([Bar(later.id, "1m", at, 26000, 26001, 25999, 26000.5, 12)])
+    finally:
+        await pool.close()
+    code, out, err = await run_command(
+        "trading.cli", "backtest", "--symbol", "MNQ", "--from", "2025-06-11", "--to", "2025-06-11",
+        TRADEBOT_DATABASE__URL=empty_database_url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "MNQ 2025-06-11 to 2025-06-11: 1 trades" in out
