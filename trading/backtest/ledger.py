@@ -4,7 +4,7 @@ per side) and the result (orders, fills, trades, days, equity curve, summary, JS
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -122,21 +122,12 @@ class BacktestResult:
         }
 
     def chart(self, path: Path | str) -> None:
-        """Equity curve PNG (matplotlib, Agg: no display needed)."""
-        import matplotlib
+        """The cumulative net P&L of the trades on a New York time axis (trading/charts: the one chart
+        module), written in the format the file name asks for (png, svg, pdf ...)."""
+        from trading.charts.pnl import pnl_figure
+        from trading.charts.style import RENDER
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(10, 4))
-        xs = [self.equity[0][0] if self.equity else datetime.combine(self.start, time(), UTC)]
-        ys = [float(self.starting_balance)]
-        xs += [t for t, _ in self.equity]
-        ys += [float(e) for _, e in self.equity]
-        ax.step(xs, ys, where="post")  # type: ignore[arg-type]
-        ax.set_title(f"{self.strategy} {self.start} - {self.end}: net {self.net_pnl}")
-        ax.set_ylabel("equity")
-        ax.grid(True, alpha=0.3)
-        fig.autofmt_xdate()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        points = [(datetime.fromisoformat(t["exit_time"]), Decimal(t["pnl"]) - Decimal(t["fees"])) for t in self.trades]
+        title = f"{self.strategy} {self.start} to {self.end}: net ${self.net_pnl:,.2f} over {len(self.trades)} trades"
+        with RENDER:
+            pnl_figure(title, points).savefig(path, dpi=100, bbox_inches="tight")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trading.cli.common import Subcommands, load, migrated_database, on_terminal, run
@@ -161,11 +162,16 @@ def _backtest(args: argparse.Namespace) -> int:
         return 1
     orc = settings.strategies.overnight_range
     schedule = Schedule(orc.pre_open, orc.last_entry_time, orc.summary, orc.flatten, orc.flatten_minutes_before_close)
+    costs: dict[str, Any] = {}
+    if args.fees is not None:
+        costs["fees_per_contract_side"] = args.fees
+    if args.slippage_ticks is not None:
+        costs["slippage_ticks"] = args.slippage_ticks
     bt = Backtest(
         lambda ctx: create(args.strategy, strategies, ctx),
         bars,
         risk=settings.risk,
-        settings=settings.backtest,
+        settings=settings.backtest.model_copy(update=costs),
         contracts=contracts,
         schedule=schedule,
     )
@@ -178,21 +184,54 @@ def _backtest(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         result = bt.run(start, end, progress)
+    from trading.backtest.report import report, result_lines, trade_lines
+
     s = result.summary()
+    rep = report(result)
+    fees = bt.ledger.fees_per_side
     print(
         f"{s['strategy']} {'+'.join(symbols)} {s['from']} to {s['to']}: {s['trades']} trades, "
         f"net P&L {s['net_pnl']} (fees {s['fees']}), win rate {s['win_rate']:.1%}, max drawdown {s['max_drawdown']}"
     )
+    print(
+        f"fills: fees ${fees} per contract per side, slippage {bt.rules.slippage_ticks} ticks on stop and market fills"
+    )
+    print()
+    for line in trade_lines(result, contracts):
+        print(line)
+    print()
+    for line in result_lines(rep):
+        print(line)
     if args.json:
         import json
         from pathlib import Path
 
-        Path(args.json).write_text(json.dumps(result.to_json(), indent=2, default=str))
+        Path(args.json).write_text(json.dumps({**result.to_json(), "report": rep}, indent=2, default=str))
         print(f"wrote {args.json}")
     if args.chart:
         result.chart(args.chart)
         print(f"wrote {args.chart}")
     return 0
+
+
+def _fees(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars, e.g. 0.37") from None
+    if not value.is_finite() or value < 0 or value > 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1000 dollars")
+    return value
+
+
+def _ticks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of ticks") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1000 ticks")
+    return value
 
 
 def register(sub: Subcommands) -> None:
@@ -213,6 +252,19 @@ def register(sub: Subcommands) -> None:
         "checked as `tradebot bars import` checks it",
     )
     p.add_argument("--tz", metavar="ZONE", help="with --bars: the time zone of timestamps written without one")
+    p.add_argument(
+        "--fees",
+        type=_fees,
+        metavar="USD",
+        help="fees per contract per side (default backtest.fees_per_contract_side, 0 as the strategy spec's "
+        "checks assume; the simulator charges 0.37 on micros)",
+    )
+    p.add_argument(
+        "--slippage-ticks",
+        type=_ticks,
+        metavar="N",
+        help="ticks worse on every stop and market fill (default backtest.slippage_ticks, 0)",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write every order, fill, trade and per-day levels")
     p.add_argument("--chart", metavar="OUT.png", help="write the equity curve")
     p.set_defaults(fn=_backtest)

@@ -64,3 +64,32 @@ async def test_lower_case_symbol_runs_without_progress_frames_in_a_pipe(csv_file
     assert "MNQ 2025-06-11 to 2025-06-11: 1 trades" in out
     assert "\r" not in err and "day/s" not in err
     assert chart.read_bytes()[:4] == b"\x89PNG"
+
+
+async def test_the_report_prints_the_trades_and_the_results_with_the_costs_asked(
+    csv_file: Path, tmp_path: Path
+) -> None:
+    out_json = tmp_path / "out.json"
+    costs = ["--fees", "0.37", "--slippage-ticks", "1", "--json", str(out_json)]
+    code, out, err = await _backtest("--symbol", "MNQ", "--from", "2025-06-11", "--to", "2025-06-11", "--bars",
+                                     str(csv_file), *costs)  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "fills: fees $0.37 per contract per side, slippage 1 ticks on stop and market fills" in lines
+    head = next(i for i, line in enumerate(lines) if line.startswith("entry ET"))
+    assert lines[head + 1].split()[:5] == ["2025-06-11", "09:45", "15:55", "MNQ", "long"]
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split()[1] == "1" and "$0.74" in total  # one trade, two sides of fees
+    import json
+
+    rep = json.loads(out_json.read_text())["report"]
+    assert rep["total"]["fees"] == "0.74" and rep["by_symbol"]["MNQ"]["trades"] == 1
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), [
+    ("--fees", "-1", "must be between 0 and 1000 dollars"), ("--fees", "lots", "is not an amount in dollars"),
+    ("--slippage-ticks", "1.5", "is not a whole number of ticks"),
+])  # fmt: skip
+async def test_bad_costs_are_refused(flag: str, value: str, says: str) -> None:
+    code, out, err = await _backtest("--from", "2025-06-11", "--to", "2025-06-11", flag, value)
+    assert code == 2 and says in err and out == ""

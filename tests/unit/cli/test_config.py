@@ -151,7 +151,10 @@ def test_every_setting_is_read_somewhere() -> None:
 
     root = Path(__file__).resolve().parents[3]
     files = [*root.joinpath("trading").rglob("*.py"), *root.joinpath("bot").rglob("*.py")]
-    source = "\n".join(p.read_text() for p in files if p.name != "config.py" or p.parent.name != "trading")
+    settings_module = root / "trading" / "config.py"
+    source = "\n".join(p.read_text() for p in files if p != settings_module)
+    # attribute reads count in trading/config.py too (a setting one validator reads), its definitions do not
+    source += "\n" + "\n".join(re.findall(r"\.\w+", settings_module.read_text()))
 
     def leaves(model: type[BaseModel], prefix: str) -> list[tuple[str, str]]:
         out = []
