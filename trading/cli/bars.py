@@ -31,6 +31,7 @@ def _missing_credentials(settings: Settings) -> str | None:
 def _backfill(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from trading.calendar import to_ny
     from trading.clock import LiveClock
     from trading.marketdata.backfill import BackfillError, Login, backfill, in_process_sim, problem_with
 
@@ -78,8 +79,8 @@ def _backfill(args: argparse.Namespace) -> int:
                 print(f"error: {failed}", file=sys.stderr)
                 return failed.exit_code
             print(
-                f"{symbol}: stored {done.bars} 1-minute bars of {done.contract.id} from {done.start:%Y-%m-%d %H:%M} "
-                f"to {done.end:%Y-%m-%d %H:%M} UTC into {done.where}"
+                f"{symbol}: stored {done.bars} 1-minute bars of {done.contract.id} "
+                f"from {to_ny(done.start):%Y-%m-%d %H:%M} ET to {to_ny(done.end):%Y-%m-%d %H:%M} ET into {done.where}"
             )
             return 0
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trading.calendar import TradingDay
+from trading.calendar import TradingDay, to_ny
 from trading.domain import Contract, Decision, NotificationKind, Order, OrderRequest, Position, Quote
 from trading.engine.context import EngineContext
 from trading.engine.core import Engine
@@ -112,7 +112,7 @@ def dry_run(engine: Engine, name: str, day: TradingDay) -> dict[str, dict[str, A
     out: dict[str, dict[str, Any]] = {}
     for symbol in strategy.symbols:
         contract = engine.contracts.get(symbol)
-        row: dict[str, Any] = {"as of": f"{at:%Y-%m-%d %H:%M} UTC", "orders": [], "skipped": []}
+        row: dict[str, Any] = {"as of": f"{to_ny(at):%Y-%m-%d %H:%M} ET", "orders": [], "skipped": []}
         if levels is not None and contract is not None:
             row["levels"] = levels(symbol, day, min(at, day.window_end)).as_json(contract.tick_size)
         for p in ctx.proposals:

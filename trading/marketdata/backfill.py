@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from trading.calendar import to_ny
 from trading.config import Settings
 from trading.domain import Bar, Contract
 from trading.projectx.errors import AmbiguousContract, ContractNotFound, ProjectXError
@@ -134,8 +135,8 @@ async def backfill(
     contract, bars = await fetch(settings, login, symbol, start, end, fetch_progress)
     if not bars:
         raise BackfillError(
-            f"the gateway has no 1-minute bars for {contract.id} between {start:%Y-%m-%d %H:%M} and "
-            f"{end:%Y-%m-%d %H:%M} UTC; nothing stored"
+            f"the gateway has no 1-minute bars for {contract.id} between {to_ny(start):%Y-%m-%d %H:%M} and "
+            f"{to_ny(end):%Y-%m-%d %H:%M} ET; nothing stored"
         )
     where = await store_bars(settings, contract, bars, store_progress)
     return Backfilled(contract, start, end, len(bars), where)
