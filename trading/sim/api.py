@@ -129,6 +129,7 @@ class RestApi:
             return reply(s.RetrieveBarsResponse, codes.LIMIT_INVALID, f"Invalid limit ({req.limit})")
         if req.startTime is None or req.endTime is None:
             return reply(s.RetrieveBarsResponse)
+        self.market.ensure_history(req.contractId, req.startTime)  # the path's history, made when first asked
         bars = self.market.bars.retrieve(
             req.contractId, req.startTime, req.endTime, req.unit, req.unitNumber, req.limit,
             req.includePartialBar, self.clock.now(),

@@ -72,6 +72,21 @@ class BarStore:
             bisect.insort(self._keys.setdefault(contract_id, []), bar.start)
         bars[bar.start] = bar
 
+    def add_minute_bars(self, contract_id: str, bars: list[MinuteBar]) -> None:
+        """Insert many whole bars at once (history made on demand): one sort, not one insertion each."""
+        if not bars:
+            return
+        store = self._bars.setdefault(contract_id, {})
+        keys = self._keys.setdefault(contract_id, [])
+        fresh = [b.start for b in bars if b.start not in store]
+        for b in bars:
+            store[b.start] = b
+        if fresh:
+            if keys and min(fresh) < keys[-1]:
+                keys[:] = sorted(set(keys).union(fresh))
+            else:
+                keys.extend(sorted(fresh))
+
     def minute_bars(self, contract_id: str, start: int, end: int) -> list[MinuteBar]:
         keys = self._keys.get(contract_id, [])
         lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, end)

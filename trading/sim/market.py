@@ -30,6 +30,9 @@ class MarketEventSink(Protocol):
     def market_event(self, contract_id: str, target: str, payload: Any) -> None: ...
 
 
+EAGER_MINUTES = 1440  # the warm-up makes the last day at once; older history when first asked for
+
+
 class Market:
     def __init__(self, exchange: Exchange, clock: ClockLike, seed: int, start_prices: dict[str, str]) -> None:
         self.exchange = exchange
@@ -52,6 +55,8 @@ class Market:
                 by_index[index] = PricePath(seed, Index(index, float(start), product.daily_vol))
             self.paths[c.id] = by_index[index]
         self._history_end: dict[str, datetime] = {}  # contract id -> first minute without a history bar
+        self._history_from: dict[str, datetime] = {}  # contract id -> earliest history minute made so far
+        self._history_floor: dict[str, datetime] = {}  # contract id -> earliest minute the warm-up serves
 
     # ------------------------------------------------------------------ driving prices
 
@@ -175,16 +180,31 @@ class Market:
     def warm_up(self, days: float, only: Collection[str] | None = None) -> None:
         """History for the last `days`: the one-minute bars of the price path (trading/sim/path.py),
         sessions respected (for every active contract, or for the contract ids in `only`). The same
-        minute gives the same bar whenever it is asked for, so histories made at different times agree."""
+        minute gives the same bar whenever it is asked for, so histories made at different times agree.
+        Only the last day is made now (the book's last price); older minutes are made when a request
+        first reaches them (`ensure_history`): a month of nine contracts costs nothing at start."""
         now = self.clock.now().replace(second=0, microsecond=0)
         for c in self.exchange.contracts.active:
             if only is not None and c.id not in only:
                 continue
-            last = self._fill_history(c.id, now - timedelta(minutes=int(days * 1440)), now)
+            recent = now - timedelta(minutes=min(int(days * 1440), EAGER_MINUTES))
+            self._history_floor[c.id] = now - timedelta(minutes=int(days * 1440))
+            self._history_from[c.id] = recent
+            last = self._fill_history(c.id, recent, now)
             if last is not None:
                 book = self.exchange.books[c.id]
                 book.last, book.bid, book.ask = last.c, last.c - c.tick_size, last.c + c.tick_size
                 book.prev_close = last.c
+
+    def ensure_history(self, contract_id: str, start: datetime) -> None:
+        """Make the history bars from `start` (not before the warm-up's first day) that are not made yet."""
+        floor, made = self._history_floor.get(contract_id), self._history_from.get(contract_id)
+        if floor is None or made is None or start >= made:
+            return
+        begin = max(start.replace(second=0, microsecond=0), floor)
+        if begin < made:
+            self._fill_history(contract_id, begin, made)
+            self._history_from[contract_id] = begin
 
     def path_bar(self, contract_id: str, start: datetime) -> MinuteBar:
         """The price path's bar for one minute of one contract, on the contract's tick grid."""
@@ -201,7 +221,7 @@ class Market:
     def _fill_history(self, contract_id: str, start: datetime, end: datetime) -> MinuteBar | None:
         """Path bars for the open minutes in [start, end) (a live bar of those minutes is replaced by
         the path's, keeping its volume); the last one made."""
-        last: MinuteBar | None = None
+        made: list[MinuteBar] = []
         path = self.paths[contract_id]
         first = int(start.timestamp() // 60) * 60 + (60 if start.timestamp() % 60 else 0)
         stop = int(end.timestamp())
@@ -217,11 +237,11 @@ class Market:
                 live = self.bars.get(contract_id, at)
                 if live is not None:
                     bar.v = live.v
-                self.bars.add_minute_bar(contract_id, bar)
-                last = bar
+                made.append(bar)
             ts += (k1 - k0) * 60
+        self.bars.add_minute_bars(contract_id, made)
         self._history_end[contract_id] = max(end, self._history_end.get(contract_id, end))
-        return last
+        return made[-1] if made else None
 
     def new_session(self) -> None:
         """The 18:00 ET reopen: yesterday's last becomes the reference; open/high/low/volume restart."""

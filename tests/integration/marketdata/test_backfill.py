@@ -42,6 +42,8 @@ async def tradebot(*argv: str) -> int:
 
 
 def served(sim: SimGateway, contract_id: str) -> list[tuple[datetime, float, float, float, float, float]]:
+    """Every bar the simulator's warm-up serves (made now, as a request reaching back that far would)."""
+    sim.market.ensure_history(contract_id, datetime(2000, 1, 1, tzinfo=UTC))
     return [
         (datetime.fromtimestamp(b.start, UTC), float(b.o), float(b.h), float(b.low), float(b.c), float(b.v))
         for b in sim.market.bars.minute_bars(contract_id, 0, 2**40)

@@ -128,6 +128,8 @@ async def test_random_walk_starts_a_new_session_at_the_reopen() -> None:
 
 
 def history(sim: SimGateway, symbol: str, start: datetime, end: datetime) -> dict[int, tuple[Any, ...]]:
+    """The bars of [start, end) as a client would get them (made on demand, as for retrieveBars)."""
+    sim.market.ensure_history(sim.contract(symbol), start)
     bars = sim.market.bars.minute_bars(sim.contract(symbol), int(start.timestamp()), int(end.timestamp()))
     return {b.start: (b.o, b.h, b.low, b.c) for b in bars}
 
@@ -144,6 +146,8 @@ async def test_histories_made_at_different_times_agree_minute_for_minute() -> No
         b.market.warm_up(3)
         new = history(b, "MES", later - timedelta(days=3), later)
     shared = old.keys() & new.keys()
+    # made on demand: only what was asked for exists, and no more than the warm-up's days
+    assert min(old) >= int((first - timedelta(days=3)).timestamp())
     assert len(shared) == 960 and all(old[t] == new[t] for t in shared)  # Sunday 18:00 to Monday 10:00 ET
 
 
@@ -172,3 +176,22 @@ async def test_the_live_market_fills_the_minutes_it_missed_and_prints_its_histor
         live = MONDAY_10_ET + timedelta(minutes=5)  # printed second by second through the loop
         path = sim.market.path_bar(cid, live)
         assert bars[int(live.timestamp())] == (path.o, path.h, path.low, path.c)
+
+
+async def test_history_is_made_when_first_asked_and_not_before_the_warm_up() -> None:
+    """A month of warm-up costs nothing at start: the last day is made, older minutes when a
+    retrieveBars first reaches them, never before the warm-up's first day."""
+    clock = SimClock(MONDAY_10_ET)
+    opts = SimOptions(market_mode="manual")
+    async with SimGateway(SimSettings(port=0), clock=clock, options=opts) as sim, client(sim) as http:
+        sim.market.warm_up(30)
+        cid = sim.contract("MES")
+        made = sim.market.bars.minute_bars(cid, 0, 2**40)
+        assert 0 < len(made) <= 1440 and made[0].start >= int((MONDAY_10_ET - timedelta(days=1)).timestamp())
+        body = bars_body(cid, MONDAY_10_ET - timedelta(days=60), MONDAY_10_ET)
+        served = (await call(http, s.RETRIEVE_BARS, body))["bars"]
+        assert len(served) == 20_000  # the request's limit: the most recent bars of what exists
+        made = sim.market.bars.minute_bars(cid, 0, 2**40)
+        oldest = datetime.fromtimestamp(made[0].start, UTC)
+        # the floor (30 days back) is a Saturday: the first bar is the Sunday 18:00 ET reopen after it
+        assert oldest == datetime(2025, 12, 7, 23, 0, tzinfo=UTC) and len(made) > 20_000
