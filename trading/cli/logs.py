@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 NY = ZoneInfo("America/New_York")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FILE = "tradebot.log"
+OURS = "_tradebot"  # marks the handlers `configure` installed (and may replace)
 LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -39,6 +40,19 @@ class NewYorkTime(logging.Formatter):
         return f"{at:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d} ET"
 
 
+class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record comes (a test's capture, then the real one again),
+    never to a stream closed since."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 class DropNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -55,10 +69,11 @@ def configure(base: str = "WARNING", verbosity: int = 0, log_dir: Path | None = 
     """(Re)configure the root logger; returns the log file when one is written."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
+        if getattr(handler, OURS, False):  # ours only: a host's handlers (pytest's capture, say) stay
+            root.removeHandler(handler)
+            handler.close()
     formatter = NewYorkTime(FORMAT)
-    console = logging.StreamHandler(sys.stderr)
+    console = CurrentStderr()
     handlers: list[logging.Handler] = [console]
     path = None
     if log_dir is not None:
@@ -69,6 +84,7 @@ def configure(base: str = "WARNING", verbosity: int = 0, log_dir: Path | None = 
             logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
         )
     for handler in handlers:
+        setattr(handler, OURS, True)
         handler.setFormatter(formatter)
         handler.addFilter(DropNoise())
         root.addHandler(handler)

@@ -62,3 +62,21 @@ def test_the_file_rotates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_no_file_no_tail(tmp_path: Path) -> None:
     assert tail(tmp_path / "none", 10) == []
+
+
+def test_a_hosts_handlers_stay_and_a_closed_stream_is_never_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """Configured inside another program (a test run): its handlers stay, and ours writes to whatever
+    stderr is at the time, never to one closed since."""
+    host = logging.NullHandler()
+    root = logging.getLogger()
+    root.addHandler(host)
+    try:
+        configure("WARNING", 0)
+        configure("INFO", 0)
+        assert host in root.handlers
+        assert sum(1 for h in root.handlers if getattr(h, "_tradebot", False)) == 1
+        logging.getLogger("trading.test").warning("to the stderr of now")
+        assert "to the stderr of now" in capsys.readouterr().err
+    finally:
+        root.removeHandler(host)
+        configure("WARNING", 0)
