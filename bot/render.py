@@ -18,7 +18,7 @@ from typing import Any
 import discord
 
 from trading.calendar import to_ny
-from trading.domain import tick_text
+from trading.domain import money_text, tick_text
 
 GREEN = 0x2ECC71
 RED = 0xE74C3C
@@ -86,10 +86,7 @@ def fmt(value: Any) -> str:
 
 
 def money(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
+    return "—" if value is None else money_text(value)
 
 
 def error_card(message: str) -> Card:

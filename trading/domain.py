@@ -116,6 +116,12 @@ def tick_text(price: Decimal, tick_size: Decimal) -> str:
     return f"{price.quantize(Decimal(1).scaleb(-places)):f}"
 
 
+def money_text(amount: Decimal) -> str:
+    """Dollars as a trader reads them: -$1,234.50 (the one way an amount is written in text)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Contract:
     id: str  # broker contract id, e.g. CON.F.US.MNQ.Z25

@@ -23,7 +23,7 @@ from typing import Any
 
 from trading.backtest.ledger import BacktestResult
 from trading.calendar import to_ny, trading_day, trading_days
-from trading.domain import Contract, tick_text
+from trading.domain import Contract, money_text, tick_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +102,6 @@ def report(result: BacktestResult) -> dict[str, Any]:
     return {"by_symbol": by_symbol, "total": results(result.trades, rth_s, result.max_drawdown).as_json()}
 
 
-def _money(d: Decimal) -> str:
-    return f"-${-d:,.2f}" if d < 0 else f"${d:,.2f}"
-
-
 def _pct(x: float) -> str:
     return f"{x:.1%}"
 
@@ -136,7 +132,7 @@ def trade_lines(result: BacktestResult, contracts: Mapping[str, Contract]) -> li
             f"{to_ny(datetime.fromisoformat(t['exit_time'])):%H:%M}",
             t["symbol"], "long" if t["side"] == "buy" else "short", str(t["qty"]),
             px(t["entry_price"]), px(t["exit_price"]), str(t["ticks"]),
-            _money(Decimal(t["pnl"])), _money(Decimal(t["fees"])), str(t.get("exit_reason") or ""),
+            money_text(Decimal(t["pnl"])), money_text(Decimal(t["fees"])), str(t.get("exit_reason") or ""),
         ])  # fmt: skip
     headers = [
         "entry ET",
@@ -162,8 +158,8 @@ def result_lines(rep: Mapping[str, Any]) -> list[str]:
         pf = r["profit_factor"]
         shown_pf = ("inf" if r["trades"] else "—") if pf is None else f"{Decimal(pf):.2f}"
         return [
-            name, str(r["trades"]), _money(Decimal(r["net_pnl"])), _money(Decimal(r["fees"])), shown_pf,
-            _money(Decimal(r["expectancy"])), _pct(r["win_rate"]), _money(Decimal(r["max_drawdown"])),
+            name, str(r["trades"]), money_text(Decimal(r["net_pnl"])), money_text(Decimal(r["fees"])), shown_pf,
+            money_text(Decimal(r["expectancy"])), _pct(r["win_rate"]), money_text(Decimal(r["max_drawdown"])),
             _pct(r["exposure"]),
         ]  # fmt: skip
 

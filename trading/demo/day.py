@@ -26,7 +26,7 @@ from trading.clock import SimClock
 from trading.config import Settings, SimSettings
 from trading.demo.database import open_demo_database
 from trading.demo.market import demo_day, history
-from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, tick_text, to_decimal
+from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, money_text, tick_text, to_decimal
 from trading.engine import Engine
 from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.engine.order_path import OrderPath, python_path, rust_path
@@ -123,8 +123,7 @@ def _points(value: Any) -> str:
 
 
 def _money(value: Any) -> str:
-    d = Decimal(str(value))
-    return f"-${-d:,.2f}" if d < 0 else f"${d:,.2f}"
+    return money_text(Decimal(str(value)))
 
 
 def describe(kind: NotificationKind, p: dict[str, Any]) -> str:

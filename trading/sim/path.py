@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from math import sqrt
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
-ET = ZoneInfo("America/New_York")
+from trading.sim.timebase import ET
+
 EPOCH = date(2020, 1, 1)  # day 0 of every path: the anchor price
 YEARS = 40  # daily levels are drawn for EPOCH .. EPOCH + YEARS
 MINUTES = 1440

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.support.engine_harness import DAY, engine_on, sim_day
+from tests.support.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.config import Settings
-from trading.demo.day import barrier
+from trading.demo.day import UserEventCounter, barrier
 from trading.domain import NotificationKind
+from trading.engine import Engine
 from trading.engine.jobs import Jobs, run_once
 from trading.sim.bars import MinuteBar
 from trading.store import Store
@@ -18,6 +19,25 @@ from trading.store import Store
 ABSURD = Decimal("1e15")
 LONG = "overnight_range:MNQ:long:2026-02-10"
 SHORT = "overnight_range:MNQ:short:2026-02-10"
+
+
+def bad_print(day: SimDay) -> str:
+    """A high of 1e15 in one MNQ minute in the middle of the night; the MNQ contract id."""
+    cid = day.cid("MNQ")
+    bad = DAY.window_start + timedelta(hours=8)
+    close = Decimal(str(next(b for b in day.bars["MNQ"] if b.start == bad).close))
+    day.sim.market.bars.add_minute_bar(cid, MinuteBar(int(bad.timestamp()), close, ABSURD, close, close, 100))
+    return cid
+
+
+async def run_the_open(day: SimDay, store: Store, engine: Engine, counter: UserEventCounter) -> None:
+    """Both symbols trade at their last price at 09:30, then the open job runs to its end."""
+    for sym in ("MNQ", "MES"):
+        await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+    await barrier(engine, counter, DAY.rth_open)
+    jobs = Jobs(engine)
+    assert await run_once(store, day.clock, "open", DAY.rth_open, jobs.session("open", DAY)) == "ok"
+    await barrier(engine, counter, None)
 
 
 def without_plausibility() -> Settings:
@@ -32,19 +52,10 @@ def without_plausibility() -> Settings:
 
 async def test_a_strategy_entry_at_an_absurd_price_never_reaches_the_broker(store: Store) -> None:
     async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day:
-        cid = day.cid("MNQ")
-        bad = DAY.window_start + timedelta(hours=8)  # a bad print in the middle of the night
-        normal = next(b for b in day.bars["MNQ"] if b.start == bad)
-        close = Decimal(str(normal.close))
-        day.sim.market.bars.add_minute_bar(cid, MinuteBar(int(bad.timestamp()), close, ABSURD, close, close, 100))
+        cid = bad_print(day)
         async with engine_on(day, store, without_plausibility()) as (engine, counter):
             last = day.sim.exchange.books[cid].last
-            for sym in ("MNQ", "MES"):
-                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
-            await barrier(engine, counter, DAY.rth_open)
-            jobs = Jobs(engine)
-            assert await run_once(store, day.clock, "open", DAY.rth_open, jobs.session("open", DAY)) == "ok"
-            await barrier(engine, counter, None)
+            await run_the_open(day, store, engine, counter)
 
             placed = day.tagged()
             assert SHORT in placed and LONG not in placed
@@ -60,17 +71,9 @@ async def test_with_plausibility_on_the_day_is_refused_as_bad_data(store: Store)
     """The default: the same bad print makes the overnight range implausible; neither MNQ entry is
     proposed, the day says why, and MES (clean data) trades as usual."""
     async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day:
-        cid = day.cid("MNQ")
-        bad = DAY.window_start + timedelta(hours=8)
-        close = Decimal(str(next(b for b in day.bars["MNQ"] if b.start == bad).close))
-        day.sim.market.bars.add_minute_bar(cid, MinuteBar(int(bad.timestamp()), close, ABSURD, close, close, 100))
+        bad_print(day)
         async with engine_on(day, store) as (engine, counter):
-            for sym in ("MNQ", "MES"):
-                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
-            await barrier(engine, counter, DAY.rth_open)
-            jobs = Jobs(engine)
-            assert await run_once(store, day.clock, "open", DAY.rth_open, jobs.session("open", DAY)) == "ok"
-            await barrier(engine, counter, None)
+            await run_the_open(day, store, engine, counter)
             placed = day.tagged()
             assert SHORT not in placed and LONG not in placed
             assert "overnight_range:MES:long:2026-02-10" in placed
