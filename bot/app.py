@@ -27,6 +27,7 @@ from bot.permissions import Permissions
 from bot.scheduler import default_scheduler
 from trading.clock import Clock, LiveClock
 from trading.config import Settings
+from trading.metrics import LatencyMetrics
 from trading.services import ServiceError, Services
 from trading.store import Store
 
@@ -63,7 +64,9 @@ class TradeBot(CommandBot):
             route = DirectRoute.of(settings.discord)  # the owners' direct messages need Discord itself
             if settings.notifications.console:
                 sink = EchoSink(sink, ConsoleSink())
-        self.notifier = Notifier(store.outbox, sink, settings.notifications, route=route)
+        self.notifier = Notifier(
+            store.outbox, sink, settings.notifications, route=route, metrics=services.engine.metrics
+        )
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self.tree.error(self._on_tree_error)
         self._keeper: asyncio.Task[None] | None = None
@@ -160,10 +163,13 @@ class TradeBot(CommandBot):
 
 
 @contextlib.asynccontextmanager
-async def console_notifications(settings: Settings, store: Store) -> AsyncIterator[Notifier]:
+async def console_notifications(
+    settings: Settings, store: Store, metrics: LatencyMetrics | None = None
+) -> AsyncIterator[Notifier]:
     """The one headless notification path: the outbox delivered by the notifier to the console
-    (`python -m bot` without a token, and `tradebot run` headless around the engine)."""
-    notifier = Notifier(store.outbox, ConsoleSink(), settings.notifications)
+    (`python -m bot` without a token, and `tradebot run` headless around the engine); `metrics`
+    takes the posted stage's samples."""
+    notifier = Notifier(store.outbox, ConsoleSink(), settings.notifications, metrics=metrics)
     notifier.start()
     try:
         yield notifier
@@ -171,7 +177,9 @@ async def console_notifications(settings: Settings, store: Store) -> AsyncIterat
         await notifier.stop()
 
 
-async def run_headless(settings: Settings, store: Store, stop: asyncio.Event) -> None:
+async def run_headless(
+    settings: Settings, store: Store, stop: asyncio.Event, metrics: LatencyMetrics | None = None
+) -> None:
     """No Discord token: deliver notifications to the console until `stop`."""
-    async with console_notifications(settings, store):
+    async with console_notifications(settings, store, metrics):
         await stop.wait()

@@ -41,6 +41,7 @@ from trading.calendar import to_ny
 from trading.clock import Clock, LiveClock
 from trading.config import DiscordChannels, DiscordSettings, NotificationSettings
 from trading.domain import NotificationKind
+from trading.metrics import LatencyMetrics, stage
 from trading.store.outbox import OutboxMessage, dm_channel, dm_user
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,9 @@ def for_humans(span: timedelta) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+_POSTED = stage("posted")
+
+
 class Notifier:
     def __init__(
         self,
@@ -209,8 +213,10 @@ class Notifier:
         batch: int = 50,
         console: Callable[[str], None] = print,
         route: DirectRoute | None = None,
+        metrics: LatencyMetrics | None = None,
     ) -> None:
         self.outbox = outbox
+        self.metrics = metrics  # the posted stage: stored -> posted, per message
         self.route = route or DirectRoute()
         self.sink = sink
         self.settings = settings
@@ -330,6 +336,12 @@ class Notifier:
         # and a re-send carries the same nonce, which Discord drops.
         for m in [*group[1:], group[0]]:
             await self.outbox.mark_sent(m.id, now)
+        if self.metrics is not None:
+            # On the clock the engine wrote created_at with (live: the wall clock); a message held back
+            # for coalescing counts its wait, as the trader sees it.
+            for m in group:
+                waited = int((now - m.created_at).total_seconds() * 1e9)
+                self.metrics.record(_POSTED, "python", max(0, waited))
         if key is not None:
             self._last_posted[key] = now
         self.sent += 1

@@ -68,7 +68,7 @@ async def serve(
             sched = jobs_scheduler(settings, store, wired, clock)
             sched.start()
             try:
-                await run_headless(settings, store, stop)
+                await run_headless(settings, store, stop, running.engine.metrics)
             finally:
                 sched.shutdown()
             return

@@ -8,7 +8,8 @@ finds no order; delays from `projectx.retry_delays_s`; 401 refreshes the token o
 Retry-After).
 
 Every call returns a `Timed` value (the result, its duration in ns and the path that served it)
-and records one latency sample `(operation, path)` in the metrics sink, failures included.
+and records one latency sample `(operation, path)` in the metrics sink, failures included. Both paths
+are timed from the same Python-side points (around the awaited call), so their samples compare.
 
 Fallback: when the Rust path fails in a way that is not a broker answer (a panic, a binding or
 type error: anything that is not a `ProjectXError`), that call is served by the Python path and
@@ -272,11 +273,14 @@ class RustExecutor:
                 log.exception("Rust executor failed on %s (%s); serving it through the Python path", operation, exc)
             self.fallbacks += 1
             return await fallback()
+        # Timed at the same Python-side points as the Python path (before the call, after its answer),
+        # not Rust's internal elapsed_ns: the two paths' samples measure the same span.
+        nanos = time.perf_counter_ns() - start
         ok = r.outcome == "ok"
-        self.metrics.record(operation, "rust", int(r.elapsed_ns), ok=ok)
+        self.metrics.record(operation, "rust", nanos, ok=ok)
         if not ok:
             _raise_for(r, operation, path, custom_tag, order_id)
-        return Timed(convert_ok(r), int(r.elapsed_ns) or time.perf_counter_ns() - start, "rust")
+        return Timed(convert_ok(r), nanos, "rust")
 
     async def place(self, req: domain.OrderRequest) -> Timed[int]:
         tag = req.custom_tag

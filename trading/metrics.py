@@ -2,12 +2,19 @@
 
 `record()` is cheap and synchronous (it is called on the order path); `flush()` writes what was
 recorded since the last flush in one COPY. Percentiles are exact over the samples kept: every sample
-up to `max_samples` per key, then a uniform reservoir of that size (count and max stay exact).
+up to `max_samples` per key, then a uniform reservoir of that size (count and max stay exact). Each
+histogram also counts its samples into fixed buckets (`BUCKETS_NS`, cumulative counts and a sum): what
+the Prometheus endpoint serves, kept here so the hot path never touches the exporter.
+
+Stages (`STAGES`): the order's way through the bot, each a span ending at the point it is named after
+and measured at the same Python-side points whichever implementation did the work (the sample's path
+is the implementation of the component that did it). Recorded as operation `stage.<name>`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import time
 from collections.abc import Iterator
@@ -19,6 +26,28 @@ from trading.clock import Clock
 from trading.domain import LatencySample
 
 Path = Literal["rust", "python"]
+
+STAGE_PREFIX = "stage."
+# (name, the span it measures), in the order an event travels; the path is the component's implementation.
+STAGES: tuple[tuple[str, str], ...] = (
+    ("decoded", "hub frame received by Python -> decoded into events (the stream's path)"),
+    ("handler", "decoded -> the engine's handler takes the batch (the stream's path)"),
+    ("strategy", "the strategy's callback deciding on a quote, bar or session event (the strategy's path)"),
+    ("risk", "the risk screen of one order (Python)"),
+    ("order_sent", "risk passed -> the order handed to the executor, its intent stored (the executor's path)"),
+    ("acknowledged", "handed to the executor -> the broker's order id back (the executor's path)"),
+    ("fill", "acknowledged -> its first fill event reaches the engine (the executor's path)"),
+    ("stored", "fill event -> the fill and its notification stored (the user stream's path)"),
+    ("posted", "notification stored -> posted to Discord (Python)"),
+)
+STAGE_NAMES = tuple(name for name, _ in STAGES)
+# Prometheus histogram bucket bounds: 10 us .. 10 s (the order path spans both ends).
+BUCKETS_NS: tuple[int, ...] = (*(int(m * 10**e) for e in range(4, 10) for m in (1, 2.5, 5)), 10**10)
+
+
+def stage(name: str) -> str:
+    """The operation a stage's samples are recorded under."""
+    return STAGE_PREFIX + name
 
 
 class LatencySink(Protocol):
@@ -64,9 +93,13 @@ class Histogram:
         self.count = 0
         self.errors = 0
         self.max = 0
+        self.sum = 0
+        self.buckets = [0] * (len(BUCKETS_NS) + 1)  # per bucket (not cumulative); the last is +Inf
 
     def add(self, nanos: int, ok: bool = True) -> None:
         self.count += 1
+        self.sum += nanos
+        self.buckets[bisect.bisect_left(BUCKETS_NS, nanos)] += 1
         if not ok:
             self.errors += 1
         self.max = max(self.max, nanos)
@@ -101,6 +134,7 @@ class LatencyMetrics:
         self._histograms: dict[tuple[str, str], Histogram] = {}
         self._pending: list[LatencySample] = []
         self._flush_lock = asyncio.Lock()
+        self.counters: dict[tuple[str, str, str], int] = {}  # (name, path, outcome) -> count: orders, fills
 
     def record(
         self, operation: str, path: str, nanos: int, *, ok: bool = True, extra: dict[str, str] | None = None
@@ -114,6 +148,15 @@ class LatencyMetrics:
         hist.add(nanos, ok)
         if self._sink is not None:
             self._pending.append(LatencySample(operation, path, nanos, self._clock.now(), ok, extra or {}))
+
+    def count(self, name: str, path: str, outcome: str = "", n: int = 1) -> None:
+        """Add to a counter (orders placed by path and outcome, fills by path): served by Prometheus."""
+        key = (name, path, outcome)
+        self.counters[key] = self.counters.get(key, 0) + n
+
+    def histograms(self) -> list[tuple[str, str, Histogram]]:
+        """(operation, path, histogram) of every key, a snapshot of the keys (for the exporter)."""
+        return [(op, path, h) for (op, path), h in list(self._histograms.items())]
 
     @contextmanager
     def timer(self, operation: str, path: str) -> Iterator[None]:

@@ -180,6 +180,11 @@ class Stream(Protocol):
     @property
     def connected(self) -> bool: ...
 
+    @property
+    def path(self) -> str:
+        """The implementation, "rust" or "python" (the stage timing labels its samples with it)."""
+        ...
+
 
 @runtime_checkable
 class MarketStream(Stream, Protocol):

@@ -63,7 +63,7 @@ from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.engine.rules import RuleGuard
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
-from trading.metrics import LatencyMetrics
+from trading.metrics import LatencyMetrics, stage
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder, profile_of
@@ -89,6 +89,12 @@ from trading.streaming import (
 
 log = logging.getLogger(__name__)
 
+# Stage timing (trading/metrics.py STAGES): operation names, built once.
+_STRATEGY, _RISK, _SENT, _ACKED, _FILL, _STORED = (
+    stage(n) for n in ("strategy", "risk", "order_sent", "acknowledged", "fill", "stored")
+)
+STRATEGY_PATH = "python"
+ACKED_KEPT = 1024  # the engine's strategies are the Python implementations
 BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
 HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
 REOPEN = time(18, 0)
@@ -133,6 +139,7 @@ class Engine:
         self.account_id = account_id
         self.metrics = metrics or LatencyMetrics(clock, store.latency)
         self.path: OrderPath = path or python_path(client, self.metrics)
+        self._acked: dict[int, int] = {}  # broker order id -> perf_counter_ns of its ack (the fill stage)
         self.user_stream = user_stream
         self.market_stream = market_stream
         names = (
@@ -398,8 +405,11 @@ class Engine:
 
     def screen(self, request: OrderRequest, *, strategy: bool) -> Decision:
         """Whether an order may be placed now: a news blackout's window first, then risk."""
+        began = walltime.perf_counter_ns()
         refused = self.blackout.refusal(request, strategy=strategy)
-        return Decision(False, refused) if refused else self.check_risk(request)
+        decision = Decision(False, refused) if refused else self.check_risk(request)
+        self.metrics.record(_RISK, "python", walltime.perf_counter_ns() - began)
+        return decision
 
     def check_risk(self, request: OrderRequest) -> Decision:
         if not self.ready:
@@ -462,7 +472,9 @@ class Engine:
         for bar in bars:
             for strategy in self.active():
                 if symbol in strategy.symbols:
+                    began = walltime.perf_counter_ns()
                     strategy.on_bar(symbol, bar)
+                    self.metrics.record(_STRATEGY, STRATEGY_PATH, walltime.perf_counter_ns() - began)
         await self._after()
 
     # ------------------------------------------------------------------ session events (scheduler jobs call these)
@@ -491,7 +503,9 @@ class Engine:
                     log.warning("%s: the engine still disagrees with the broker; strategies told", event.value)
                 for strategy in self.active():
                     if only is None or strategy.name == only:
+                        began = walltime.perf_counter_ns()
                         strategy.on_session_event(event, day)
+                        self.metrics.record(_STRATEGY, STRATEGY_PATH, walltime.perf_counter_ns() - began)
                 placing = sum(1 for a in self.actions if isinstance(a, Place))
                 await self._drain()
                 await self._persist(force=True)
@@ -510,7 +524,9 @@ class Engine:
                     async with self._lock:
                         for strategy in self.active():
                             if sym in strategy.symbols:
+                                began = walltime.perf_counter_ns()
                                 strategy.on_quote(sym, q)
+                                self.metrics.record(_STRATEGY, STRATEGY_PATH, walltime.perf_counter_ns() - began)
                         if self.actions:
                             await self._drain()
                             await self._persist()
@@ -567,8 +583,9 @@ class Engine:
             async with self._lock:
                 await self.apply_order(ev.order)
         elif isinstance(ev, FillEvent):
+            arrived = walltime.perf_counter_ns()
             async with self._lock:
-                await self.apply_fill(ev.fill)
+                await self.apply_fill(ev.fill, arrived=arrived)
         elif isinstance(ev, PositionEvent):
             await self.store.positions.record(ev.position, at=self.clock.now())
             self.apply_position(ev.position, ev.closed)
@@ -634,14 +651,22 @@ class Engine:
             self.strategies[name].on_order_update(order)
             await self._after()
 
-    async def apply_fill(self, fill: Fill) -> bool:
-        """Store a fill once (with its notification); tell the owning strategy. False for a repeat."""
+    async def apply_fill(self, fill: Fill, *, arrived: int | None = None) -> bool:
+        """Store a fill once (with its notification); tell the owning strategy. False for a repeat.
+        `arrived`: perf_counter_ns when its event reached the engine (a hub fill; the stages are timed)."""
         kind = notifications.fill_kind(fill)
         payload = dict(notifications.fill(fill, _contract_of(self, fill.contract_id)))
         async with self.store.transaction() as tx:
             if not await tx.fills.insert(fill):
                 return False
             await tx.outbox.enqueue(kind, payload, dedupe_key=f"fill-{fill.id}")
+        self.metrics.count("fills", self.path.path)
+        if arrived is not None:
+            acked = self._acked.pop(fill.order_id, None)
+            if acked is not None:
+                self.metrics.record(_FILL, self.path.path, arrived - acked)
+            stream = self.user_stream.path if self.user_stream is not None else "python"
+            self.metrics.record(_STORED, stream, walltime.perf_counter_ns() - arrived)
         if not fill.voided:
             self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
             # The realized balance follows each fill (the engine takes no account events; a reconcile
@@ -712,6 +737,7 @@ class Engine:
 
     async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
         """Intent first, then the broker, once per customTag whatever happened before."""
+        began = walltime.perf_counter_ns()
         tag = request.custom_tag
         stored = await self.store.orders.by_tag(tag)
         if stored is not None and stored.id is not None:
@@ -726,7 +752,7 @@ class Engine:
             if found is not None and found.id is not None:
                 await self.adopt(tag, found, strategy)
                 return found.id
-        return await self.send(request, strategy)
+        return await self.send(request, strategy, since=began)
 
     async def adopt(self, tag: str, found: Order, strategy: str | None) -> None:
         """The broker has the order of an intent we never heard back about: attach it and carry on."""
@@ -736,13 +762,25 @@ class Engine:
         await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
         await self.apply_order(found)
 
-    async def send(self, request: OrderRequest, strategy: str | None) -> int | None:
+    async def send(self, request: OrderRequest, strategy: str | None, *, since: int | None = None) -> int | None:
         """Send a recorded intent and settle it: the broker id attached, or rejected, or (when the
-        broker did not take it: rate limit, unreachable) left for the healer to send again."""
+        broker did not take it: rate limit, unreachable) left for the healer to send again. `since`:
+        perf_counter_ns when the placement began (the order_sent stage is timed from it)."""
         tag = request.custom_tag
+        path = self.path.path
+        sent = walltime.perf_counter_ns()
+        if since is not None:
+            self.metrics.record(_SENT, path, sent - since)
         try:
             order_id = await self.path.place(request)
+            acked = walltime.perf_counter_ns()
+            self.metrics.record(_ACKED, path, acked - sent)
+            self._acked[order_id] = acked
+            if len(self._acked) > ACKED_KEPT:  # orders that never fill (cancelled, expired) age out
+                del self._acked[next(iter(self._acked))]
+            self.metrics.count("orders", path, "placed")
         except OrderRejected as exc:
+            self.metrics.count("orders", path, "rejected")
             self.healer.settled(tag)
             await self.store.orders.update_status(
                 custom_tag=tag, status=OrderStatus.REJECTED, detail=str(exc), at=self.clock.now()
@@ -759,11 +797,13 @@ class Engine:
                 self.strategies[strategy].on_order_update(rejected)
             return None
         except UncertainOutcome as exc:
+            self.metrics.count("orders", path, "uncertain")
             log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, exc)
             self.ready = False
             self.healer.wake()
             return None
         except ProjectXError as exc:  # refused before the broker took it (429, 5xx, unreachable)
+            self.metrics.count("orders", path, "not_sent")
             self.healer.defer(tag, exc)
             await self.store.outbox.enqueue(
                 NotificationKind.ALERT,

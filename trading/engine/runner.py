@@ -29,13 +29,15 @@ from trading.engine.core import Engine, current_trading_day
 from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.engine.openbook import broker_book, left_open_lines
 from trading.engine.setup import build_engine, gateway_for
+from trading.metrics import LatencyMetrics
 from trading.sim.options import SimOptions
 from trading.store import Store, migrate, open_database
 
 log = logging.getLogger(__name__)
 
-# Delivers the outbox while the engine runs (entered around the run): the application provides it.
-Notifications = Callable[[Settings, Store], contextlib.AbstractAsyncContextManager[object]]
+# Delivers the outbox while the engine runs (entered around the run): the application provides it; the
+# engine's metrics take the posted stage's samples.
+Notifications = Callable[[Settings, Store, LatencyMetrics], contextlib.AbstractAsyncContextManager[object]]
 # Serves `tradebot status|flatten|halt|resume` while the engine runs (entered once it has started):
 # trading/services/commands.py provides it (the services sit above the engine, so it is passed in).
 Control = Callable[[Engine], contextlib.AbstractAsyncContextManager[object]]
@@ -260,7 +262,7 @@ async def run_engine(
         driver = ClockDriver(running.engine, engine_jobs(settings, running.engine), settings, clock, write)
         async with contextlib.AsyncExitStack() as delivery:
             if notifications is not None:
-                await delivery.enter_async_context(notifications(settings, running.store))
+                await delivery.enter_async_context(notifications(settings, running.store, running.engine.metrics))
             jobs = asyncio.create_task(driver.run(), name="jobs")
             write("ready")
             await run_until(stop, jobs)

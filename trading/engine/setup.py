@@ -128,6 +128,7 @@ async def build_engine(
     market = new_market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
     user.follow_tokens(client)
     market.follow_tokens(client)
+    user.metrics = market.metrics = metrics  # the decoded and handler stages
     engine = Engine(
         settings,
         store,

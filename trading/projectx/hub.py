@@ -47,6 +47,7 @@ from signalrcore.protocol.json_hub_protocol import JsonHubProtocol
 from signalrcore.types import HttpTransportType
 
 from trading.calendar import is_market_open
+from trading.metrics import LatencyMetrics, stage
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError
 from trading.streaming import (
@@ -111,6 +112,10 @@ class TolerantJsonProtocol(JsonHubProtocol):  # type: ignore[misc]
         return out
 
 
+_DECODED = stage("decoded")
+_HANDLER = stage("handler")
+
+
 class HubClient:
     """What both hubs share: connection, supervisor, watchdog, batching consumer."""
 
@@ -160,6 +165,9 @@ class HubClient:
         self._last_frame_at = time.monotonic()
         self._frames = 0
         self.stats: dict[str, int] = {"events": 0, "batches": 0, "malformed": 0, "connects": 0, "stale": 0}
+        # Stage timing (decoded, handler): set by whoever builds the engine; None records nothing.
+        self.metrics: LatencyMetrics | None = None
+        self._pending_since = 0  # perf_counter_ns when the oldest pending event was pushed
 
     # ----------------------------------------------------------------------- public
 
@@ -459,9 +467,12 @@ class HubClient:
         if gen == self._generation:
             self.stats["malformed"] += 1
 
+    path = "python"  # the implementation, for stage timing (the Rust transport says "rust")
+
     def _on_invocation(self, event: str, gen: int, arguments: Any) -> None:
         if gen != self._generation:
             return
+        received = time.perf_counter_ns()
         self.last_event_at = time.monotonic()
         if event == s.EVENT_LOGOUT:
             self._emit_status(StreamState.LOGOUT, "The broker logged this session out (logged in elsewhere?)")
@@ -475,6 +486,8 @@ class HubClient:
             log.warning("%s hub: skipping a malformed %s event (%s): %.300r", self.hub, event, exc, arguments)
             return
         if events:
+            if self.metrics is not None:
+                self.metrics.record(_DECODED, self.path, time.perf_counter_ns() - received)
             self.stats["events"] += len(events)
             self._push(events)
 
@@ -482,6 +495,8 @@ class HubClient:
         raise NotImplementedError
 
     def _push(self, events: Sequence[StreamEvent]) -> None:
+        if not self._pending:
+            self._pending_since = time.perf_counter_ns()
         self._pending.extend(events)
         self._wake.set()
 
@@ -497,6 +512,8 @@ class HubClient:
                 continue
             batch, self._pending = self._pending, []
             self.stats["batches"] += 1
+            if self.metrics is not None:
+                self.metrics.record(_HANDLER, self.path, time.perf_counter_ns() - self._pending_since)
             try:
                 await self._handler(batch)
             except Exception:

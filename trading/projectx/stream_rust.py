@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from trading import domain, native
+from trading.metrics import LatencyMetrics, stage
 from trading.projectx import convert
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError
@@ -151,14 +152,19 @@ def _account_event(rec: AccountRecord) -> StreamEvent:
     )
 
 
+_DECODED = stage("decoded")
+
+
 class _RustTransport:
     """Replaces the connection, supervision and watchdog of realtime's hub clients (mixin, first in
     the MRO) by the Rust `HubClient`: Python keeps only the event objects, the consumer and the
     market-hours predicate (asked by the Rust watchdog, answered here on the loop)."""
 
+    path = "rust"  # stage timing: this transport's samples
     hub: Hub
     url: str
     stats: dict[str, int]
+    metrics: LatencyMetrics | None
     last_event_at: float
     stale_after_s: float | None
     keepalive_stale_s: float | None
@@ -294,6 +300,7 @@ class _RustTransport:
         data = self._data_handlers(mod)
         while True:
             batch: list[Any] = await client.next_batch()
+            received = time.perf_counter_ns()
             self.stats["connects"] = client.connects
             self.stats["stale"] = client.stale
             events: list[StreamEvent] = []
@@ -324,6 +331,8 @@ class _RustTransport:
                     client.market_hours(self._market_open())
                 elif isinstance(rec, mod.EndRecord):
                     end = True
+            if events and self.metrics is not None:  # the same span as the Python hub's: in Python's hands -> events
+                self.metrics.record(_DECODED, "rust", time.perf_counter_ns() - received)
             self._flush(events)
             if end:
                 return

@@ -1,0 +1,72 @@
+"""Stage timing over the wire: after a strategy's order is placed and filled on the simulator, every
+stage (hub frame decoded, handler, strategy, risk, order sent, acknowledged, fill, stored, posted) has
+samples, on the path of the component that did it, in memory and in Postgres after a flush."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+
+from bot.notifier import ConsoleSink, Notifier
+from tests.support.engine_harness import DAY, engine_on, sim_day
+from tests.support.notifier import drain
+from trading import native
+from trading.config import NotificationSettings
+from trading.demo.day import barrier
+from trading.engine.jobs import Jobs, run_once
+from trading.metrics import STAGE_NAMES, STAGE_PREFIX
+from trading.store import Store
+
+FAST = NotificationSettings(retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=0)
+PYTHON_ONLY = {"strategy", "risk", "posted"}  # no Rust twin in the engine: always the Python path
+
+
+@contextmanager
+def rust_active(on: bool) -> Iterator[None]:
+    """The Rust components (executor and streams) on or off for the engine built inside."""
+    before = native.enabled()
+    native.set_enabled(on)
+    try:
+        yield
+    finally:
+        native.set_enabled(before)
+
+
+@pytest.mark.parametrize("path", ["rust", "python"])
+async def test_every_stage_has_samples_after_an_order_and_its_fill(store: Store, path: str) -> None:
+    if path == "rust" and not native.loaded():
+        pytest.skip("the Rust extension is not built")
+    with rust_active(path == "rust"):
+        async with (
+            sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+            engine_on(day, store, prefer_rust=path == "rust") as (engine, counter),
+        ):
+            assert engine.path.path == path
+            for sym in ("MNQ", "MES"):
+                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+            await barrier(engine, counter, DAY.rth_open)
+            assert await run_once(store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY)) == "ok"
+            await barrier(engine, counter, None)
+            long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
+            level = day.sim.exchange.orders[long_id].stop_price
+            assert level is not None
+            await day.trade("MNQ", level + 2, DAY.rth_open + timedelta(minutes=2))
+            await barrier(engine, counter, None)
+            assert await store.fills.for_order(long_id)
+            quiet = ConsoleSink(lambda _line: None)
+            await drain(Notifier(store.outbox, quiet, FAST, day.clock, metrics=engine.metrics))
+
+            seen = {(s.operation.removeprefix(STAGE_PREFIX), s.path): s for s in engine.metrics.summary()}
+            for name in STAGE_NAMES:
+                want = "python" if name in PYTHON_ONLY else path
+                row = seen.get((name, want))
+                assert row is not None and row.count > 0 and row.p50 >= 0, (name, want, sorted(seen))
+            assert engine.metrics.counters[("orders", path, "placed")] == 4
+            assert engine.metrics.counters[("fills", path, "")] >= 1
+
+            await engine.metrics.flush()
+            stored = {(r.operation, r.path) for r in await store.latency.stats()}
+            assert {(STAGE_PREFIX + n, "python" if n in PYTHON_ONLY else path) for n in STAGE_NAMES} <= stored
