@@ -321,6 +321,13 @@ class BacktestSettings(Section):
     slippage_ticks: int = Field(0, ge=0)
 
 
+class MetricsSettings(Section):
+    """The Prometheus endpoint of `tradebot run` (trading/engine/exporter.py)."""
+
+    prometheus_port: int = Field(0, ge=0, le=65535)  # 0: no endpoint
+    prometheus_host: str = "127.0.0.1"  # the interface it listens on ("0.0.0.0": every one, e.g. in a container)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -346,6 +353,7 @@ class Settings(BaseSettings):
     protection: ProtectionSettings = ProtectionSettings()
     blackout: BlackoutSettings = BlackoutSettings()
     backtest: BacktestSettings = BacktestSettings()
+    metrics: MetricsSettings = MetricsSettings()
     _notes: tuple[str, ...] = PrivateAttr(default=())  # what loading ignored (retired settings), for `config check`
 
     @property

@@ -15,6 +15,7 @@ from trading.config import Settings, SimSettings
 from trading.demo.day import UserEventCounter, barrier, seed_history
 from trading.domain import Bar, to_decimal
 from trading.engine import Engine
+from trading.engine.jobs import Jobs, run_once
 from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.sim.bars import MinuteBar
 from trading.sim.gateway import SimGateway
@@ -99,3 +100,20 @@ async def engine_on(
     finally:
         day.sim.exchange.sinks.remove(counter)
         await close_engine(engine)
+
+
+async def open_and_fill(day: SimDay, engine: Engine, counter: UserEventCounter) -> int:
+    """The 09:30 open print, the open job (four entries placed), then a print through the MNQ long's
+    stop level: that entry fills. Returns its broker order id once the engine has handled the fill."""
+    for sym in ("MNQ", "MES"):
+        await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+    await barrier(engine, counter, DAY.rth_open)
+    outcome = await run_once(engine.store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
+    assert outcome == "ok", outcome
+    await barrier(engine, counter, None)
+    long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
+    level = day.sim.exchange.orders[long_id].stop_price
+    assert level is not None
+    await day.trade("MNQ", level + 2, DAY.rth_open + timedelta(minutes=2))
+    await barrier(engine, counter, None)
+    return long_id

@@ -26,6 +26,7 @@ from trading.calendar import NotATradingDay, TradingDay, next_trading_day, to_ny
 from trading.clock import Clock, LiveClock, SimClock
 from trading.config import Settings
 from trading.engine.core import Engine, current_trading_day
+from trading.engine.exporter import prometheus_endpoint
 from trading.engine.jobs import Jobs, day_plan, run_once
 from trading.engine.openbook import broker_book, left_open_lines
 from trading.engine.setup import build_engine, gateway_for
@@ -200,6 +201,12 @@ async def running_engine(
                     async with contextlib.AsyncExitStack() as serving:
                         if control is not None:
                             await serving.enter_async_context(control(engine))
+                        metrics = settings.metrics
+                        if metrics.prometheus_port:
+                            port = await serving.enter_async_context(
+                                prometheus_endpoint(engine, metrics.prometheus_host, metrics.prometheus_port)
+                            )
+                            write(f"Prometheus metrics: http://{metrics.prometheus_host}:{port}/metrics")
                         yield RunningEngine(engine, store)
                 finally:
                     flush.cancel()

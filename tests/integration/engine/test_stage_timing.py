@@ -11,12 +11,10 @@ from datetime import timedelta
 import pytest
 
 from bot.notifier import ConsoleSink, Notifier
-from tests.support.engine_harness import DAY, engine_on, sim_day
+from tests.support.engine_harness import DAY, engine_on, open_and_fill, sim_day
 from tests.support.notifier import drain
 from trading import native
 from trading.config import NotificationSettings
-from trading.demo.day import barrier
-from trading.engine.jobs import Jobs, run_once
 from trading.metrics import STAGE_NAMES, STAGE_PREFIX
 from trading.store import Store
 
@@ -45,16 +43,7 @@ async def test_every_stage_has_samples_after_an_order_and_its_fill(store: Store,
             engine_on(day, store, prefer_rust=path == "rust") as (engine, counter),
         ):
             assert engine.path.path == path
-            for sym in ("MNQ", "MES"):
-                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
-            await barrier(engine, counter, DAY.rth_open)
-            assert await run_once(store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY)) == "ok"
-            await barrier(engine, counter, None)
-            long_id = day.tagged()["overnight_range:MNQ:long:2026-02-10"][0]
-            level = day.sim.exchange.orders[long_id].stop_price
-            assert level is not None
-            await day.trade("MNQ", level + 2, DAY.rth_open + timedelta(minutes=2))
-            await barrier(engine, counter, None)
+            long_id = await open_and_fill(day, engine, counter)
             assert await store.fills.for_order(long_id)
             quiet = ConsoleSink(lambda _line: None)
             await drain(Notifier(store.outbox, quiet, FAST, day.clock, metrics=engine.metrics))
