@@ -28,6 +28,7 @@ from bot.render import (
 from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.marketdata.depth import BookSnapshot
+from trading.metrics import STAGE_NAMES, STAGE_PREFIX
 from trading.risk import RuleHeadroom
 from trading.services import AccountState, Flattened, GuardView, Health, Placed, Pnl, Quote, RiskView
 from trading.services.operator_views import (
@@ -234,29 +235,49 @@ def _ms(nanos: int) -> str:
     return f"{nanos / 1e6:.2f}"
 
 
+def _latency_order(operation: str) -> tuple[int, int, str]:
+    """Stages first, in the order an event travels (trading/metrics.py STAGES), then the broker calls."""
+    if operation.startswith(STAGE_PREFIX):
+        name = operation.removeprefix(STAGE_PREFIX)
+        return (0, STAGE_NAMES.index(name) if name in STAGE_NAMES else len(STAGE_NAMES), name)
+    return (1, 0, operation)
+
+
 def latency_rows(stats: Sequence[LatencyStats]) -> list[list[str]]:
-    """One row per operation, the Rust and Python paths side by side (— where a path has no samples)."""
+    """One row per operation, the Rust and Python paths side by side (— where a path has no samples):
+    the stage table first (`stage <name>`, in the order an event travels), then the broker calls."""
     by_op: dict[str, dict[str, LatencyStats]] = {}
     for s in stats:
         by_op.setdefault(s.operation, {})[s.path] = s
     rows = []
-    for op in sorted(by_op):
+    for op in sorted(by_op, key=_latency_order):
         rust, py = by_op[op].get("rust"), by_op[op].get("python")
 
         def both(pick: str, r: LatencyStats | None = rust, p: LatencyStats | None = py) -> list[str]:
             return [_ms(getattr(x, pick)) if x is not None else "—" for x in (r, p)]
 
         counts = [str(x.count) if x is not None else "0" for x in (rust, py)]
-        rows.append([op, *both("p50"), *both("p95"), *both("p99"), *both("max"), *counts])
+        label = f"stage {op.removeprefix(STAGE_PREFIX)}" if op.startswith(STAGE_PREFIX) else op
+        rows.append([label, *both("p50"), *both("p95"), *both("p99"), *both("max"), *counts])
     return rows
 
 
 def latency(stats: Sequence[LatencyStats], chart: bytes | None) -> Card:
     rows = latency_rows(stats)
-    desc = table(LATENCY_HEADERS, rows) if rows else "No latency samples in the window."
+    stages = [[r[0].removeprefix("stage "), *r[1:]] for r in rows if r[0].startswith("stage ")]
+    calls = [r for r in rows if not r[0].startswith("stage ")]
+    parts = []
+    if stages:
+        # Each stage is the span ending at the point it names, timed at the same Python-side points on both paths.
+        parts += [
+            "**Stages** (hub frame → Discord; each ends at the point named)",
+            table(("stage", *LATENCY_HEADERS[1:]), stages),
+        ]
+    if calls:
+        parts += ["**Broker calls**", table(LATENCY_HEADERS, calls)]
     return Card(
         title="Latency (Rust and Python side by side)",
-        description=desc,
+        description="\n".join(parts) if parts else "No latency samples in the window.",
         image=("latency.png", chart) if chart else None,
     )
 

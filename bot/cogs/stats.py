@@ -21,7 +21,9 @@ from trading.services.operator_views import LOG_MAX_LINES
 
 @app_commands.guild_only()
 class StatsCog(commands.GroupCog, group_name="stats", group_description="How the bot is doing"):
-    @app_commands.command(name="latency", description="p50/p95/p99 per operation, Rust and Python", extras=read())
+    @app_commands.command(
+        name="latency", description="p50/p95/p99 per stage and broker call, Rust and Python side by side", extras=read()
+    )
     @app_commands.describe(hours="Window in hours (default 24)")
     async def latency(self, interaction: discord.Interaction, hours: app_commands.Range[int, 1, 720] = 24) -> None:
         services = bot_of(interaction).services

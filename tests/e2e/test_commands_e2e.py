@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.support.discord_world import ADMIN, GENERAL, GUILD, READER, TRADER, World, synced_command
 from trading.domain import NotificationKind
+from trading.metrics import stage
 
 
 async def test_commands_are_synced_to_the_guild(world: World) -> None:
@@ -134,13 +135,15 @@ async def test_stats_commands(world: World) -> None:
     now = world.desk.clock.now()
     await world.store.latency.insert_batch(
         [
-            LatencySample("place", path, 1_000_000 * (i + 1), now - timedelta(minutes=1))
+            LatencySample(op, path, 1_000_000 * (i + 1), now - timedelta(minutes=1))
             for i in range(10)
             for path in ("rust", "python")
+            for op in ("place", stage("acknowledged"))
         ]
     )
     latency = await world.run(READER, "stats latency", {"hours": 1})
     assert "place" in latency.text() and "p50 rust" in latency.text() and "p50 py" in latency.text()
+    assert latency.text().index("**Stages**") < latency.text().index("acknowledged") < latency.text().index("place")
     assert latency.last.files and latency.last.files[0][0] == "latency.png"
     health = await world.run(READER, "stats health")
     assert "Health: ok" in health.text()
