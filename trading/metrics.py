@@ -45,6 +45,9 @@ STAGE_NAMES = tuple(name for name, _ in STAGES)
 BUCKETS_NS: tuple[int, ...] = (*(int(m * 10**e) for e in range(4, 10) for m in (1, 2.5, 5)), 10**10)
 
 
+_NO_EXTRA: dict[str, str] = {}  # shared, never written: a sample without extra allocates no dict
+
+
 def stage(name: str) -> str:
     """The operation a stage's samples are recorded under."""
     return STAGE_PREFIX + name
@@ -95,6 +98,7 @@ class Histogram:
         self.max = 0
         self.sum = 0
         self.buckets = [0] * (len(BUCKETS_NS) + 1)  # per bucket (not cumulative); the last is +Inf
+        self.stored_at = -(1 << 62)  # perf_counter_ns of the last sample kept for the store (stages)
 
     def add(self, nanos: int, ok: bool = True) -> None:
         self.count += 1
@@ -125,6 +129,7 @@ class LatencyMetrics:
         batch_size: int = 500,
         max_samples: int = 100_000,
         seed: int = 0,
+        stage_store_every_ns: int = 100_000_000,
     ) -> None:
         self._clock = clock
         self._sink = sink
@@ -134,6 +139,11 @@ class LatencyMetrics:
         self._histograms: dict[tuple[str, str], Histogram] = {}
         self._pending: list[LatencySample] = []
         self._flush_lock = asyncio.Lock()
+        # A stage fires on every quote: its histogram (and Prometheus) takes every sample, the store at
+        # most one per key per this span (taken by time, so independent of the values), to keep
+        # latency_samples at thousands of rows an hour rather than millions a day. Order stages are rare
+        # enough to be stored whole.
+        self._stage_store_every_ns = stage_store_every_ns
         self.counters: dict[tuple[str, str, str], int] = {}  # (name, path, outcome) -> count: orders, fills
 
     def record(
@@ -146,8 +156,14 @@ class LatencyMetrics:
         if hist is None:
             hist = self._histograms[key] = Histogram(self._max_samples, self._rng)
         hist.add(nanos, ok)
-        if self._sink is not None:
-            self._pending.append(LatencySample(operation, path, nanos, self._clock.now(), ok, extra or {}))
+        if self._sink is None:
+            return
+        if operation.startswith(STAGE_PREFIX):
+            now = time.perf_counter_ns()
+            if now - hist.stored_at < self._stage_store_every_ns:
+                return
+            hist.stored_at = now
+        self._pending.append(LatencySample(operation, path, nanos, self._clock.now(), ok, extra or _NO_EXTRA))
 
     def count(self, name: str, path: str, outcome: str = "", n: int = 1) -> None:
         """Add to a counter (orders placed by path and outcome, fills by path): served by Prometheus."""

@@ -8,7 +8,7 @@ import pytest
 
 from trading.clock import SimClock
 from trading.domain import LatencySample
-from trading.metrics import LatencyMetrics, percentile
+from trading.metrics import LatencyMetrics, percentile, stage
 from trading.store import Store
 
 T0 = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
@@ -79,3 +79,18 @@ async def test_a_failed_flush_keeps_the_samples() -> None:
     with pytest.raises(ConnectionError):
         await metrics.flush()
     assert metrics.pending == 1
+
+
+async def test_a_busy_stage_is_thinned_for_the_store_but_counted_whole(store: Store) -> None:
+    metrics = LatencyMetrics(SimClock(T0), store.latency, stage_store_every_ns=3_600 * 10**9)
+    for n in range(1_000):
+        metrics.record(stage("decoded"), "rust", n)
+        metrics.record("place", "rust", n)
+    rows = {(s.operation, s.path): s for s in metrics.summary()}
+    assert rows[(stage("decoded"), "rust")].count == rows[("place", "rust")].count == 1_000
+    assert await metrics.flush() == 1 + 1_000  # the stage's first sample; every broker call
+    assert [s.nanos for s in await store.latency.samples(stage("decoded"))] == [0]
+    every = LatencyMetrics(SimClock(T0), store.latency, stage_store_every_ns=0)
+    for n in range(5):
+        every.record(stage("risk"), "python", n)
+    assert every.pending == 5
