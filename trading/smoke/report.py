@@ -36,6 +36,7 @@ class SmokeReport:
     account_id: int | None = None
     account_name: str = ""
     orders: bool = False
+    forced: str = ""  # why the account would have been refused, when --force ran it anyway
     steps: list[SmokeStep] = field(default_factory=list)
 
     @property
@@ -68,6 +69,7 @@ class SmokeReport:
             "started_at_new_york": f"{to_ny(self.started_at):%Y-%m-%d %H:%M:%S %Z}",
             "account": {"id": self.account_id, "name": self.account_name},
             "orders": self.orders,
+            "forced": self.forced,
             "passed": self.passed,
             "failed": self.failed,
             "skipped": self.skipped,
@@ -81,6 +83,8 @@ class SmokeReport:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines = ["  ".join([*(_cell(r[i], widths[i], i) for i in range(4)), r[4]]).rstrip() for r in rows]
         ran = self.passed + self.failed
+        if self.forced:
+            lines.append(f"forced: {self.forced}")
         lines.append(
             f"{self.passed}/{ran} steps passed ({self.success_rate:.0%}), {self.failed} failed, {self.skipped} skipped"
             f" — account {self.account_name} (#{self.account_id}),"

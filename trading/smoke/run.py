@@ -83,6 +83,7 @@ async def run_smoke(client: ProjectXClient, gateway: Gateway, options: SmokeOpti
     if why is not None and not options.force:
         raise SmokeRefused(f"{why}: smoke places and cancels orders there only with --force")
     report.account_id, report.account_name = account.id, account.name
+    report.forced = why or ""
     contract = await _reads(steps, client, account, options.symbol)
     if not options.orders:
         return report

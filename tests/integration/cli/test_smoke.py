@@ -22,7 +22,7 @@ async def test_smoke_on_the_simulator_places_modifies_and_cancels_on_each_path(t
     assert code == 0, stdout + stderr
     report = json.loads(out.read_text())
     assert report["failed"] == 0 and report["success_rate"] == 1.0 and report["simulated_gateway"]
-    assert report["account"]["name"] == "PRAC-V2-SIM-1" and report["orders"] is True
+    assert report["account"]["name"] == "PRAC-V2-SIM-1" and report["orders"] is True and report["forced"] == ""
     steps = report["steps"]
     assert {s["name"] for s in steps if s["outcome"] == "ok"} >= READS
     paths = ["rust", "python"] if native.enabled() else ["python"]
@@ -54,10 +54,12 @@ async def test_a_funded_or_live_account_is_refused_unless_forced(tmp_path: Path)
             assert stderr.startswith("refused: account ") and why in stderr and "--force" in stderr
             assert not out.exists() and stdout == ""
         assert len(sim.exchange.orders) == before  # nothing placed
+        out = tmp_path / "forced.json"
         code, stdout, stderr = await run_command(
-            "trading.cli", "smoke", "--sim-url", url, "--account", str(funded), "--force"
+            "trading.cli", "smoke", "--sim-url", url, "--account", str(funded), "--force", "--json-out", str(out)
         )
         assert code == 0, stdout + stderr
+        assert json.loads(out.read_text())["forced"].endswith("is a funded account (Topstep Express Funded 50K)")
         assert "XFA-50K-123456" in stdout and len(sim.exchange.orders) == before  # reads only without --orders
 
 
