@@ -93,8 +93,8 @@ log = logging.getLogger(__name__)
 _STRATEGY, _RISK, _SENT, _ACKED, _FILL, _STORED = (
     stage(n) for n in ("strategy", "risk", "order_sent", "acknowledged", "fill", "stored")
 )
-STRATEGY_PATH = "python"
-ACKED_KEPT = 1024  # the engine's strategies are the Python implementations
+STRATEGY_PATH = "python"  # the engine's strategies are the Python implementations
+ACKED_KEPT = 1024  # acknowledged orders remembered for their fill stage
 BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
 HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
 REOPEN = time(18, 0)
@@ -664,7 +664,8 @@ class Engine:
         if arrived is not None:
             acked = self._acked.pop(fill.order_id, None)
             if acked is not None:
-                self.metrics.record(_FILL, self.path.path, arrived - acked)
+                # A market order's fill can reach the hub before its place call returns: 0, not negative.
+                self.metrics.record(_FILL, self.path.path, max(0, arrived - acked))
             stream = self.user_stream.path if self.user_stream is not None else "python"
             self.metrics.record(_STORED, stream, walltime.perf_counter_ns() - arrived)
         if not fill.voided:

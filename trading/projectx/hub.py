@@ -119,6 +119,8 @@ _HANDLER = stage("handler")
 class HubClient:
     """What both hubs share: connection, supervisor, watchdog, batching consumer."""
 
+    path = "python"  # the implementation, for stage timing (the Rust transport says "rust")
+
     hub: Hub
     events: tuple[str, ...] = ()
 
@@ -466,8 +468,6 @@ class HubClient:
     def _bad_frame(self, gen: int) -> None:
         if gen == self._generation:
             self.stats["malformed"] += 1
-
-    path = "python"  # the implementation, for stage timing (the Rust transport says "rust")
 
     def _on_invocation(self, event: str, gen: int, arguments: Any) -> None:
         if gen != self._generation:
