@@ -80,13 +80,16 @@ def _smoke(args: argparse.Namespace) -> int:
             problem = problem.replace("live mode", "smoke against the gateway")
             print(f"error: {problem} (or smoke --sim)", file=sys.stderr)
             return EXIT_CONFIG
-    from trading.smoke import SmokeRefused
+    from trading.smoke import NoSuchAccount, SmokeRefused
 
     try:
         report = run(_run(settings, args, options))
     except SmokeRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except NoSuchAccount as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     print(report.table())
     if args.json_out:
         import json

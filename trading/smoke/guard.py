@@ -24,6 +24,10 @@ class SmokeRefused(Exception):
     """The account is funded or live and `--force` was not given; `str()` says why."""
 
 
+class NoSuchAccount(Exception):
+    """`--account` names no active account of this login; `str()` lists the ones there are."""
+
+
 def refusal(account: Account, profiles_path: Path | None = None) -> str | None:
     """Why a smoke run must not touch this account (None: a practice or combine account)."""
     label = f"account {account.name} (#{account.id})"

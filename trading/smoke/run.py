@@ -20,7 +20,7 @@ from trading.domain import Account, Contract, OrderRequest, OrderStatus, OrderTy
 from trading.engine.setup import Gateway
 from trading.execution import Executor, PythonExecutor, RustExecutor
 from trading.projectx.rest import ProjectXClient
-from trading.smoke.guard import SmokeRefused, refusal
+from trading.smoke.guard import NoSuchAccount, SmokeRefused, refusal
 from trading.smoke.report import SmokeReport, SmokeStep
 
 T = TypeVar("T")
@@ -66,10 +66,12 @@ def _why(exc: BaseException) -> str:
 async def pick_account(client: ProjectXClient, account_id: int | None) -> Account:
     if account_id is None:
         return await client.resolve_account()
-    for a in await client.accounts(only_active=True):
+    accounts = await client.accounts(only_active=True)
+    for a in accounts:
         if a.id == account_id:
             return a
-    raise SmokeRefused(f"no active account #{account_id} on this login")
+    names = ", ".join(f"{a.name} (#{a.id})" for a in accounts) or "none"
+    raise NoSuchAccount(f"no active account #{account_id} on this login; active accounts: {names}")
 
 
 async def run_smoke(client: ProjectXClient, gateway: Gateway, options: SmokeOptions) -> SmokeReport:

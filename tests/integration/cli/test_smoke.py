@@ -61,6 +61,8 @@ async def test_a_funded_or_live_account_is_refused_unless_forced(tmp_path: Path)
         assert code == 0, stdout + stderr
         assert json.loads(out.read_text())["forced"].endswith("is a funded account (Topstep Express Funded 50K)")
         assert "XFA-50K-123456" in stdout and len(sim.exchange.orders) == before  # reads only without --orders
+        code, _, stderr = await run_command("trading.cli", "smoke", "--sim-url", url, "--account", "999999")
+        assert code == 2 and "no active account #999999 on this login; active accounts: PRAC-V2-SIM-1" in stderr
 
 
 async def test_bad_options_are_refused_before_anything_runs(tmp_path: Path) -> None:
