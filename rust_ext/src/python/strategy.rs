@@ -22,6 +22,14 @@ struct Host<'py> {
     error: Option<PyErr>,
 }
 
+type PyBarColumns<'py> = (
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+);
+
 type OrderTuple = (Option<i64>, Option<String>, Option<i64>, String, String, bool, Option<String>, Option<String>);
 
 fn dec_opt(text: Option<String>) -> Option<Dec> {
@@ -94,13 +102,7 @@ impl Context for Host<'_> {
             return Bars::default();
         }
         let got = self.obj.call_method1("bars", (symbol, start, end)).and_then(|r| {
-            let (ts, o, h, l, c): (
-                PyReadonlyArray1<i64>,
-                PyReadonlyArray1<f64>,
-                PyReadonlyArray1<f64>,
-                PyReadonlyArray1<f64>,
-                PyReadonlyArray1<f64>,
-            ) = r.extract()?;
+            let (ts, o, h, l, c): PyBarColumns<'_> = r.extract()?;
             Ok(Bars {
                 ts: ts.to_vec()?,
                 open: o.to_vec()?,

@@ -61,16 +61,16 @@ impl Dec {
         self.mant * pow10(scale - self.scale)
     }
 
-    pub fn add(self, o: Dec) -> Dec {
+    pub fn plus(self, o: Dec) -> Dec {
         let s = self.scale.max(o.scale);
         Dec { mant: self.at_scale(s) + o.at_scale(s), scale: s }
     }
 
-    pub fn sub(self, o: Dec) -> Dec {
-        self.add(o.neg())
+    pub fn minus(self, o: Dec) -> Dec {
+        self.plus(o.negated())
     }
 
-    pub fn neg(self) -> Dec {
+    pub fn negated(self) -> Dec {
         Dec { mant: -self.mant, scale: self.scale }
     }
 
@@ -92,7 +92,7 @@ impl Dec {
 
     /// `price_to_ticks`: price / tick rounded as asked.
     pub fn ticks(self, tick: Dec, rounding: Rounding) -> i64 {
-        let q = self.frac().div(tick.frac());
+        let q = self.frac().over(tick.frac());
         (match rounding {
             Rounding::Up => q.ceil(),
             Rounding::Down => q.floor(),
@@ -169,11 +169,11 @@ impl Frac {
         Frac { num: num / g, den: den / g }
     }
 
-    pub fn mul(self, o: Frac) -> Frac {
+    pub fn times(self, o: Frac) -> Frac {
         Frac::new(self.num * o.num, self.den * o.den)
     }
 
-    pub fn div(self, o: Frac) -> Frac {
+    pub fn over(self, o: Frac) -> Frac {
         Frac::new(self.num * o.den, self.den * o.num)
     }
 
@@ -210,7 +210,7 @@ impl Frac {
 
     /// `format(x, ".Np%")` of a `Decimal`: x x 100, half-even to `places`, then "%".
     pub fn percent(&self, places: u32) -> String {
-        format!("{}%", self.mul(Frac::new(100, 1)).to_dec(places))
+        format!("{}%", self.times(Frac::new(100, 1)).to_dec(places))
     }
 }
 
@@ -235,8 +235,8 @@ mod tests {
 
     #[test]
     fn text_keeps_the_places_decimal_keeps() {
-        assert_eq!(d("21050.0").sub(d("21000.25")).to_string(), "49.75");
-        assert_eq!(d("21050.0").sub(d("21000.0")).to_string(), "50.0");
+        assert_eq!(d("21050.0").minus(d("21000.25")).to_string(), "49.75");
+        assert_eq!(d("21050.0").minus(d("21000.0")).to_string(), "50.0");
         assert_eq!(d("-0.5").to_string(), "-0.5");
         assert_eq!(d("0.05").to_string(), "0.05");
         assert_eq!(d("50").to_string(), "50");

@@ -40,9 +40,9 @@ fn atr(b: &Hlc, period: i64) -> Option<Frac> {
     let mut sum = Dec::ZERO;
     for i in n - p..n {
         let (h, lo, pc) = (Dec::from_f64(b.high[i]), Dec::from_f64(b.low[i]), Dec::from_f64(b.close[i - 1]));
-        sum = sum.add(h.sub(lo).max(h.sub(pc).abs()).max(lo.sub(pc).abs()));
+        sum = sum.plus(h.minus(lo).max(h.minus(pc).abs()).max(lo.minus(pc).abs()));
     }
-    Some(sum.frac().div(Frac::new(period as i128, 1)))
+    Some(sum.frac().over(Frac::new(period as i128, 1)))
 }
 
 /// 5-minute bars aligned to :00, :05, ... (New York's offset is whole hours: UTC alignment is New
@@ -110,7 +110,7 @@ pub fn levels(c: &Config, x: &LevelInputs<'_>) -> Levels {
     Levels {
         onh,
         onl,
-        atr5: if five.high.len() as i64 >= period + 1 { atr(&five, period) } else { None },
+        atr5: if five.high.len() as i64 > period { atr(&five, period) } else { None },
         atrd: if missing == 0 { atr(&daily, period) } else { None },
         present: window.len() as i64,
         expected: x.expected,
@@ -123,7 +123,7 @@ impl Levels {
     pub fn as_json(&self, tick: Dec) -> OrderedMap<Option<String>> {
         let price = |p: Option<Dec>| p.map(|v| v.snap(tick, Rounding::Nearest).to_string());
         let range = match (self.onh, self.onl) {
-            (Some(h), Some(l)) => price(Some(h.sub(l))),
+            (Some(h), Some(l)) => price(Some(h.minus(l))),
             _ => None,
         };
         OrderedMap(vec![
@@ -175,11 +175,11 @@ pub fn filters(
         ),
     );
     let rng = match (lv.onh, lv.onl) {
-        (Some(h), Some(l)) => Some(h.sub(l)),
+        (Some(h), Some(l)) => Some(h.minus(l)),
         _ => None,
     };
     let share = match (rng, lv.onl) {
-        (Some(r), Some(l)) if l > Dec::ZERO => Some(r.frac().div(l.frac())),
+        (Some(r), Some(l)) if l > Dec::ZERO => Some(r.frac().over(l.frac())),
         _ => None,
     };
     let negative = rng.is_some_and(|r| r.is_negative());
@@ -207,7 +207,7 @@ pub fn filters(
         format!("range {} points outside [{}, {}]", show(rng), c.range_min, c.range_max),
     );
     let gap = match (open_price, prev_close) {
-        (Some(o), Some(p)) => Some(o.sub(p).abs()),
+        (Some(o), Some(p)) => Some(o.minus(p).abs()),
         _ => None,
     };
     verdict(
@@ -248,15 +248,15 @@ pub fn filters(
 pub fn entry_levels(tick: Dec, onh: Dec, onl: Dec, offset: Dec) -> [(crate::strategy::Side, Dec); 2] {
     use crate::strategy::Side;
     [
-        (Side::Buy, onh.add(offset).snap(tick, Rounding::Up)),
-        (Side::Sell, onl.sub(offset).snap(tick, Rounding::Down)),
+        (Side::Buy, onh.plus(offset).snap(tick, Rounding::Up)),
+        (Side::Sell, onl.minus(offset).snap(tick, Rounding::Down)),
     ]
 }
 
 /// Bracket distances in ticks: (stop loss, take profit), unsigned.
 pub fn bracket_ticks(c: &Config, tick: Dec, atr5: Option<Frac>, atrd: Option<Frac>) -> (Option<i64>, Option<i64>) {
     let t = tick.frac();
-    let stop = atr5.map(|a| (c.min_stop_ticks).max(c.stop_atr_mult.frac().mul(a).div(t).round_half_away() as i64));
-    let target = atrd.map(|a| c.target_atrd_mult.frac().mul(a).div(t).round_half_away() as i64);
+    let stop = atr5.map(|a| (c.min_stop_ticks).max(c.stop_atr_mult.frac().times(a).over(t).round_half_away() as i64));
+    let target = atrd.map(|a| c.target_atrd_mult.frac().times(a).over(t).round_half_away() as i64);
     (stop, target)
 }

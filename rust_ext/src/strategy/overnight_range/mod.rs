@@ -520,7 +520,7 @@ impl OvernightRange {
                 continue;
             };
             let entry = Dec::parse(fill).unwrap_or(Dec::ZERO);
-            let gain = if ss.side == "buy" { fav_long.sub(entry) } else { entry.sub(fav_short) };
+            let gain = if ss.side == "buy" { fav_long.minus(entry) } else { entry.minus(fav_short) };
             if gain < points {
                 continue;
             }
@@ -664,7 +664,8 @@ impl Strategy for OvernightRange {
             self.watch.clear();
             return Ok(());
         }
-        self.state = Some(serde_json::from_value(v).map_err(|e| format!("overnight_range state: {e}"))?);
+        // From the text, not the `Value` (whose maps sort their keys): the order of the keys is kept.
+        self.state = Some(serde_json::from_str(state).map_err(|e| format!("overnight_range state: {e}"))?);
         self.rewatch();
         Ok(())
     }

@@ -162,6 +162,8 @@ fn a_long_day_places_both_entries_fills_cancels_the_other_moves_to_breakeven_and
     assert_eq!(levels.get("atrd").cloned().flatten().as_deref(), Some("40.000000"));
     assert!(matches!(&ctx.notices[0], Notice::RangeCard { card: "open", blocked: None, .. }));
 
+    ctx.orders[0].status = "filled".into();
+    ctx.orders[0].working = false;
     let entry = ctx.orders[0].clone();
     s.on_fill(&mut ctx, &entry, Dec::parse("20050.25").unwrap(), 1);
     assert_eq!(ctx.cancelled, vec![2]); // entry OCO
