@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.parity import run_both
-from tests.support.scenario_days import OHLC, Scenario, build
+from tests.support.scenario_days import OHLC, Scenario, build, random_walk_year
 from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.strategies.native import RustOvernightRange
@@ -79,3 +79,16 @@ def test_state_saved_by_one_implementation_loads_in_the_other() -> None:
         assert isinstance(other, RustOvernightRange) is (second == "rust")
         other.on_load(saved)
         assert json.dumps(other.on_save()) == json.dumps(saved)  # same keys, same order
+
+
+def test_two_months_of_two_symbols_give_identical_days() -> None:
+    """Many days in one run (state carried from day to day, a DST change, two symbols sharing the
+    account): a random walk through March and April 2025, MNQ and MES, with every filter on."""
+    start, end = date(2025, 3, 1), date(2025, 4, 30)
+    bars = random_walk_year(["MNQ", "MES"], start, end, seed=11)
+    config = OvernightRangeSettings(
+        symbols=("MNQ", "MES"), range_filter=True, gap_filter=True, volatility_filter=True, daily_loss_filter=True,
+        range_min=Decimal("10"), atr5_min=Decimal("1"),
+    )  # fmt: skip
+    result, _ = run_both(config, bars, start, end)
+    assert len(result.days) > 60 and len(result.trades) > 10
