@@ -14,7 +14,8 @@ use crate::strategy::dec::Dec;
 use crate::strategy::overnight_range::config::Config;
 use crate::strategy::overnight_range::OvernightRange;
 use crate::strategy::{
-    Account, Bars, Context, Decision, Notice, OrderKind, OrderView, PlaceRequest, SessionEvent, Strategy, TradingDay,
+    Account, Bars, Context, Decision, Notice, OrderKind, OrderView, PlaceRequest, SessionEvent,
+    Strategy, TradingDay,
 };
 
 struct Host<'py> {
@@ -30,7 +31,16 @@ type PyBarColumns<'py> = (
     PyReadonlyArray1<'py, f64>,
 );
 
-type OrderTuple = (Option<i64>, Option<String>, Option<i64>, String, String, bool, Option<String>, Option<String>);
+type OrderTuple = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+);
 
 fn dec_opt(text: Option<String>) -> Option<Dec> {
     text.and_then(|t| Dec::parse(&t).ok())
@@ -64,7 +74,11 @@ impl<'py> Host<'py> {
         if self.error.is_some() {
             return T::default();
         }
-        match self.obj.call_method1(name, args).and_then(|r| r.extract::<T>().map_err(Into::into)) {
+        match self
+            .obj
+            .call_method1(name, args)
+            .and_then(|r| r.extract::<T>().map_err(Into::into))
+        {
             Ok(v) => v,
             Err(e) => {
                 self.error = Some(e);
@@ -101,16 +115,19 @@ impl Context for Host<'_> {
         if self.error.is_some() {
             return Bars::default();
         }
-        let got = self.obj.call_method1("bars", (symbol, start, end)).and_then(|r| {
-            let (ts, o, h, l, c): PyBarColumns<'_> = r.extract()?;
-            Ok(Bars {
-                ts: ts.to_vec()?,
-                open: o.to_vec()?,
-                high: h.to_vec()?,
-                low: l.to_vec()?,
-                close: c.to_vec()?,
-            })
-        });
+        let got = self
+            .obj
+            .call_method1("bars", (symbol, start, end))
+            .and_then(|r| {
+                let (ts, o, h, l, c): PyBarColumns<'_> = r.extract()?;
+                Ok(Bars {
+                    ts: ts.to_vec()?,
+                    open: o.to_vec()?,
+                    high: h.to_vec()?,
+                    low: l.to_vec()?,
+                    close: c.to_vec()?,
+                })
+            });
         got.unwrap_or_else(|e| {
             self.error = Some(e);
             Bars::default()
@@ -161,7 +178,11 @@ impl Context for Host<'_> {
             r.reason,
         );
         let (approved, reason, order_id): (bool, String, Option<i64>) = self.call("propose", args);
-        Decision { approved, reason, order_id }
+        Decision {
+            approved,
+            reason,
+            order_id,
+        }
     }
 
     fn cancel(&mut self, order_id: i64) {
@@ -174,14 +195,44 @@ impl Context for Host<'_> {
 
     fn notify(&mut self, notice: Notice) {
         match notice {
-            Notice::RangeCard { symbol, card, levels, filters, blocked, sides, warmup } => {
-                self.act("range_card", (symbol, card, levels, filters, blocked, sides, warmup))
-            }
-            Notice::Fill { symbol, exit, side, price, size, tag, entry_price } => self.act(
-                "strategy_fill",
-                (symbol, exit, side.value(), price.to_string(), size, tag, entry_price.map(|p| p.to_string())),
+            Notice::RangeCard {
+                symbol,
+                card,
+                levels,
+                filters,
+                blocked,
+                sides,
+                warmup,
+            } => self.act(
+                "range_card",
+                (symbol, card, levels, filters, blocked, sides, warmup),
             ),
-            Notice::Summary { date, trades, notes, symbols } => {
+            Notice::Fill {
+                symbol,
+                exit,
+                side,
+                price,
+                size,
+                tag,
+                entry_price,
+            } => self.act(
+                "strategy_fill",
+                (
+                    symbol,
+                    exit,
+                    side.value(),
+                    price.to_string(),
+                    size,
+                    tag,
+                    entry_price.map(|p| p.to_string()),
+                ),
+            ),
+            Notice::Summary {
+                date,
+                trades,
+                notes,
+                symbols,
+            } => {
                 let rows: Vec<_> = trades
                     .into_iter()
                     .map(|t| (t.symbol, t.tag, t.side, t.size, t.status, t.entry, t.exit))
@@ -192,11 +243,42 @@ impl Context for Host<'_> {
     }
 }
 
-type DayTuple = (i64, i64, i64, i64, i64, i64, i64, i64, Vec<(i64, i64)>, Option<(i64, i64)>);
+type DayTuple = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Vec<(i64, i64)>,
+    Option<(i64, i64)>,
+);
 
 fn trading_day(t: DayTuple) -> TradingDay {
-    let (y, m, d, window_start, window_end, rth_open, rth_close, flatten, sessions_before, previous_rth) = t;
-    TradingDay { date: (y, m, d), window_start, window_end, rth_open, rth_close, flatten, sessions_before, previous_rth }
+    let (
+        y,
+        m,
+        d,
+        window_start,
+        window_end,
+        rth_open,
+        rth_close,
+        flatten,
+        sessions_before,
+        previous_rth,
+    ) = t;
+    TradingDay {
+        date: (y, m, d),
+        window_start,
+        window_end,
+        rth_open,
+        rth_close,
+        flatten,
+        sessions_before,
+        previous_rth,
+    }
 }
 
 /// OvernightRangeCore(config_json, tz_utc, tz_offset): the Rust overnight range; see `native.py`.
@@ -208,16 +290,32 @@ pub struct PyOvernightRange {
 #[pymethods]
 impl PyOvernightRange {
     #[new]
-    fn new(config_json: &str, tz_utc: PyReadonlyArray1<'_, i64>, tz_offset: PyReadonlyArray1<'_, i64>) -> PyResult<Self> {
+    fn new(
+        config_json: &str,
+        tz_utc: PyReadonlyArray1<'_, i64>,
+        tz_offset: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<Self> {
         let config = Config::from_json(config_json).map_err(PyValueError::new_err)?;
-        let zone = Zone::new(tz_utc.as_slice()?.to_vec(), tz_offset.as_slice()?.to_vec()).map_err(PyValueError::new_err)?;
-        Ok(PyOvernightRange { inner: OvernightRange::new(config, zone) })
+        let zone = Zone::new(tz_utc.as_slice()?.to_vec(), tz_offset.as_slice()?.to_vec())
+            .map_err(PyValueError::new_err)?;
+        Ok(PyOvernightRange {
+            inner: OvernightRange::new(config, zone),
+        })
     }
 
-    fn on_session_event(&mut self, host: Bound<'_, PyAny>, event: &str, day: DayTuple) -> PyResult<()> {
+    fn on_session_event(
+        &mut self,
+        host: Bound<'_, PyAny>,
+        event: &str,
+        day: DayTuple,
+    ) -> PyResult<()> {
         let event = SessionEvent::parse(event).map_err(PyValueError::new_err)?;
-        let mut h = Host { obj: host, error: None };
-        self.inner.on_session_event(&mut h, event, &trading_day(day));
+        let mut h = Host {
+            obj: host,
+            error: None,
+        };
+        self.inner
+            .on_session_event(&mut h, event, &trading_day(day));
         h.finish()
     }
 
@@ -226,28 +324,57 @@ impl PyOvernightRange {
         self.inner.watching(symbol)
     }
 
-    fn on_bar(&mut self, host: Bound<'_, PyAny>, symbol: &str, high: f64, low: f64) -> PyResult<()> {
-        let mut h = Host { obj: host, error: None };
+    fn on_bar(
+        &mut self,
+        host: Bound<'_, PyAny>,
+        symbol: &str,
+        high: f64,
+        low: f64,
+    ) -> PyResult<()> {
+        let mut h = Host {
+            obj: host,
+            error: None,
+        };
         self.inner.on_bar(&mut h, symbol, high, low);
         h.finish()
     }
 
     #[pyo3(signature = (host, symbol, last))]
-    fn on_quote(&mut self, host: Bound<'_, PyAny>, symbol: &str, last: Option<String>) -> PyResult<()> {
-        let mut h = Host { obj: host, error: None };
+    fn on_quote(
+        &mut self,
+        host: Bound<'_, PyAny>,
+        symbol: &str,
+        last: Option<String>,
+    ) -> PyResult<()> {
+        let mut h = Host {
+            obj: host,
+            error: None,
+        };
         self.inner.on_quote(&mut h, symbol, dec_opt(last));
         h.finish()
     }
 
     fn on_order_update(&mut self, host: Bound<'_, PyAny>, order: OrderTuple) -> PyResult<()> {
-        let mut h = Host { obj: host, error: None };
+        let mut h = Host {
+            obj: host,
+            error: None,
+        };
         self.inner.on_order_update(&mut h, &order_view(order));
         h.finish()
     }
 
-    fn on_fill(&mut self, host: Bound<'_, PyAny>, order: OrderTuple, price: &str, size: i64) -> PyResult<()> {
+    fn on_fill(
+        &mut self,
+        host: Bound<'_, PyAny>,
+        order: OrderTuple,
+        price: &str,
+        size: i64,
+    ) -> PyResult<()> {
         let price = Dec::parse(price).map_err(PyValueError::new_err)?;
-        let mut h = Host { obj: host, error: None };
+        let mut h = Host {
+            obj: host,
+            error: None,
+        };
         self.inner.on_fill(&mut h, &order_view(order), price, size);
         h.finish()
     }

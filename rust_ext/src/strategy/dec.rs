@@ -21,7 +21,10 @@ impl Dec {
     pub const ZERO: Dec = Dec { mant: 0, scale: 0 };
 
     pub fn int(n: i64) -> Dec {
-        Dec { mant: n as i128, scale: 0 }
+        Dec {
+            mant: n as i128,
+            scale: 0,
+        }
     }
 
     /// Parse `Decimal` text: "-12.50", "50", "1e16" (an exponent form is normalised).
@@ -38,7 +41,10 @@ impl Dec {
         };
         let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
         if (whole.is_empty() && frac.is_empty())
-            || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
             || whole.len() + frac.len() > 30
         {
             return Err(bad());
@@ -49,7 +55,10 @@ impl Dec {
             mant *= pow10((-scale) as u32);
             scale = 0;
         }
-        Ok(Dec { mant: if neg { -mant } else { mant }, scale: scale as u32 })
+        Ok(Dec {
+            mant: if neg { -mant } else { mant },
+            scale: scale as u32,
+        })
     }
 
     /// A bar price as `trading.domain.to_decimal(float)` takes it: its shortest repr.
@@ -63,7 +72,10 @@ impl Dec {
 
     pub fn plus(self, o: Dec) -> Dec {
         let s = self.scale.max(o.scale);
-        Dec { mant: self.at_scale(s) + o.at_scale(s), scale: s }
+        Dec {
+            mant: self.at_scale(s) + o.at_scale(s),
+            scale: s,
+        }
     }
 
     pub fn minus(self, o: Dec) -> Dec {
@@ -71,15 +83,24 @@ impl Dec {
     }
 
     pub fn negated(self) -> Dec {
-        Dec { mant: -self.mant, scale: self.scale }
+        Dec {
+            mant: -self.mant,
+            scale: self.scale,
+        }
     }
 
     pub fn abs(self) -> Dec {
-        Dec { mant: self.mant.abs(), scale: self.scale }
+        Dec {
+            mant: self.mant.abs(),
+            scale: self.scale,
+        }
     }
 
     pub fn mul_int(self, n: i64) -> Dec {
-        Dec { mant: self.mant * n as i128, scale: self.scale }
+        Dec {
+            mant: self.mant * n as i128,
+            scale: self.scale,
+        }
     }
 
     pub fn is_negative(&self) -> bool {
@@ -166,7 +187,10 @@ impl Frac {
     pub fn new(num: i128, den: i128) -> Frac {
         let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
         let g = gcd(num, den);
-        Frac { num: num / g, den: den / g }
+        Frac {
+            num: num / g,
+            den: den / g,
+        }
     }
 
     pub fn times(self, o: Frac) -> Frac {
@@ -205,7 +229,10 @@ impl Frac {
         let q = scaled.div_euclid(self.den);
         let r2 = 2 * scaled.rem_euclid(self.den);
         let up = r2 > self.den || (r2 == self.den && q % 2 != 0);
-        Dec { mant: q + i128::from(up), scale: places }
+        Dec {
+            mant: q + i128::from(up),
+            scale: places,
+        }
     }
 
     /// `format(x, ".Np%")` of a `Decimal`: x x 100, half-even to `places`, then "%".
@@ -250,9 +277,18 @@ mod tests {
         let tick = d("0.25");
         assert_eq!(d("100.1").snap(tick, Rounding::Up).to_string(), "100.25");
         assert_eq!(d("100.1").snap(tick, Rounding::Down).to_string(), "100.00");
-        assert_eq!(d("100.125").snap(tick, Rounding::Nearest).to_string(), "100.25");
-        assert_eq!(d("-100.125").snap(tick, Rounding::Nearest).to_string(), "-100.25");
-        assert_eq!(d("21000").snap(tick, Rounding::Nearest).to_string(), "21000.00");
+        assert_eq!(
+            d("100.125").snap(tick, Rounding::Nearest).to_string(),
+            "100.25"
+        );
+        assert_eq!(
+            d("-100.125").snap(tick, Rounding::Nearest).to_string(),
+            "-100.25"
+        );
+        assert_eq!(
+            d("21000").snap(tick, Rounding::Nearest).to_string(),
+            "21000.00"
+        );
     }
 
     #[test]

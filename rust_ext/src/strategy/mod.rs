@@ -141,7 +141,11 @@ pub struct Account {
 impl Account {
     /// Fraction of the daily loss limit already lost today (0 when in profit).
     pub fn daily_loss_used(&self) -> dec::Frac {
-        let lost = if self.daily_pnl.is_negative() { self.daily_pnl.negated() } else { Dec::ZERO };
+        let lost = if self.daily_pnl.is_negative() {
+            self.daily_pnl.negated()
+        } else {
+            Dec::ZERO
+        };
         lost.frac().over(self.daily_loss_limit.frac())
     }
 }

@@ -35,34 +35,50 @@ pub struct Config {
 }
 
 fn field<'a>(m: &'a Map<String, Value>, key: &str) -> Result<&'a Value, String> {
-    m.get(key).ok_or_else(|| format!("overnight_range config: {key} is missing"))
+    m.get(key)
+        .ok_or_else(|| format!("overnight_range config: {key} is missing"))
 }
 
 fn dec(m: &Map<String, Value>, key: &str) -> Result<Dec, String> {
     match field(m, key)? {
-        Value::String(s) => Dec::parse(s).map_err(|e| format!("overnight_range config: {key}: {e}")),
+        Value::String(s) => {
+            Dec::parse(s).map_err(|e| format!("overnight_range config: {key}: {e}"))
+        }
         Value::Number(n) => Dec::parse(&n.to_string()),
-        other => Err(format!("overnight_range config: {key} must be a decimal, got {other}")),
+        other => Err(format!(
+            "overnight_range config: {key} must be a decimal, got {other}"
+        )),
     }
 }
 
 fn int(m: &Map<String, Value>, key: &str) -> Result<i64, String> {
-    field(m, key)?.as_i64().ok_or_else(|| format!("overnight_range config: {key} must be an integer"))
+    field(m, key)?
+        .as_i64()
+        .ok_or_else(|| format!("overnight_range config: {key} must be an integer"))
 }
 
 fn flag(m: &Map<String, Value>, key: &str) -> Result<bool, String> {
-    field(m, key)?.as_bool().ok_or_else(|| format!("overnight_range config: {key} must be true or false"))
+    field(m, key)?
+        .as_bool()
+        .ok_or_else(|| format!("overnight_range config: {key} must be true or false"))
 }
 
 impl Config {
     pub fn from_json(text: &str) -> Result<Config, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("overnight_range config: {e}"))?;
-        let m = v.as_object().ok_or("overnight_range config must be an object")?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| format!("overnight_range config: {e}"))?;
+        let m = v
+            .as_object()
+            .ok_or("overnight_range config must be an object")?;
         let symbols = field(m, "symbols")?
             .as_array()
             .ok_or("overnight_range config: symbols must be a list")?
             .iter()
-            .map(|s| s.as_str().map(str::to_string).ok_or("overnight_range config: a symbol must be text"))
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_string)
+                    .ok_or("overnight_range config: a symbol must be text")
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             symbols,

@@ -39,7 +39,11 @@ fn atr(b: &Hlc, period: i64) -> Option<Frac> {
     }
     let mut sum = Dec::ZERO;
     for i in n - p..n {
-        let (h, lo, pc) = (Dec::from_f64(b.high[i]), Dec::from_f64(b.low[i]), Dec::from_f64(b.close[i - 1]));
+        let (h, lo, pc) = (
+            Dec::from_f64(b.high[i]),
+            Dec::from_f64(b.low[i]),
+            Dec::from_f64(b.close[i - 1]),
+        );
         sum = sum.plus(h.minus(lo).max(h.minus(pc).abs()).max(lo.minus(pc).abs()));
     }
     Some(sum.frac().over(Frac::new(period as i128, 1)))
@@ -48,7 +52,11 @@ fn atr(b: &Hlc, period: i64) -> Option<Frac> {
 /// 5-minute bars aligned to :00, :05, ... (New York's offset is whole hours: UTC alignment is New
 /// York alignment).
 fn five_minute(b: &Bars) -> Hlc {
-    let mut out = Hlc { high: vec![], low: vec![], close: vec![] };
+    let mut out = Hlc {
+        high: vec![],
+        low: vec![],
+        close: vec![],
+    };
     let mut bucket = None;
     for i in 0..b.len() {
         let k = b.ts[i].div_euclid(FIVE_MINUTES_NS);
@@ -70,7 +78,11 @@ fn five_minute(b: &Bars) -> Hlc {
 /// One bar per CME session from the 1-minute bars in [open, close); sessions without any bar are
 /// left out and counted as missing.
 fn session_bars(b: &Bars, sessions: &[(i64, i64)]) -> (Hlc, i64) {
-    let mut out = Hlc { high: vec![], low: vec![], close: vec![] };
+    let mut out = Hlc {
+        high: vec![],
+        low: vec![],
+        close: vec![],
+    };
     let mut missing = 0;
     for &(open, close) in sessions {
         let part = b.slice(open, close);
@@ -78,8 +90,10 @@ fn session_bars(b: &Bars, sessions: &[(i64, i64)]) -> (Hlc, i64) {
             missing += 1;
             continue;
         }
-        out.high.push(part.high.iter().copied().fold(f64::MIN, f64::max));
-        out.low.push(part.low.iter().copied().fold(f64::MAX, f64::min));
+        out.high
+            .push(part.high.iter().copied().fold(f64::MIN, f64::max));
+        out.low
+            .push(part.low.iter().copied().fold(f64::MAX, f64::min));
         out.close.push(part.close[part.len() - 1]);
     }
     (out, missing)
@@ -110,8 +124,16 @@ pub fn levels(c: &Config, x: &LevelInputs<'_>) -> Levels {
     Levels {
         onh,
         onl,
-        atr5: if five.high.len() as i64 > period { atr(&five, period) } else { None },
-        atrd: if missing == 0 { atr(&daily, period) } else { None },
+        atr5: if five.high.len() as i64 > period {
+            atr(&five, period)
+        } else {
+            None
+        },
+        atrd: if missing == 0 {
+            atr(&daily, period)
+        } else {
+            None
+        },
         present: window.len() as i64,
         expected: x.expected,
         missing_sessions: missing,
@@ -134,7 +156,10 @@ impl Levels {
             ("atrd".into(), self.atrd.map(|a| a.to_dec(6).to_string())),
             ("bars_present".into(), Some(self.present.to_string())),
             ("bars_expected".into(), Some(self.expected.to_string())),
-            ("missing_sessions".into(), Some(self.missing_sessions.to_string())),
+            (
+                "missing_sessions".into(),
+                Some(self.missing_sessions.to_string()),
+            ),
         ])
     }
 }
@@ -153,13 +178,25 @@ pub fn filters(
 ) -> (OrderedMap<Verdict>, Option<String>) {
     let mut out = OrderedMap::default();
     let mut reasons: Vec<String> = vec![];
-    let mut verdict = |name: &str, enabled: bool, value: Option<String>, blocks: bool, why: String| {
-        out.insert(name, Verdict { enabled, value, blocks: enabled && blocks });
-        if enabled && blocks {
-            reasons.push(why);
-        }
+    let mut verdict =
+        |name: &str, enabled: bool, value: Option<String>, blocks: bool, why: String| {
+            out.insert(
+                name,
+                Verdict {
+                    enabled,
+                    value,
+                    blocks: enabled && blocks,
+                },
+            );
+            if enabled && blocks {
+                reasons.push(why);
+            }
+        };
+    let ratio = if lv.expected != 0 {
+        Frac::new(lv.present as i128, lv.expected as i128)
+    } else {
+        Frac::new(0, 1)
     };
-    let ratio = if lv.expected != 0 { Frac::new(lv.present as i128, lv.expected as i128) } else { Frac::new(0, 1) };
     let quality = Frac::new(lv.present as i128, lv.expected.max(1) as i128);
     verdict(
         "data_quality",
@@ -204,7 +241,12 @@ pub fn filters(
         c.range_filter,
         rng.map(|r| r.to_string()),
         rng.is_none_or(|r| !(c.range_min <= r && r <= c.range_max)),
-        format!("range {} points outside [{}, {}]", show(rng), c.range_min, c.range_max),
+        format!(
+            "range {} points outside [{}, {}]",
+            show(rng),
+            c.range_min,
+            c.range_max
+        ),
     );
     let gap = match (open_price, prev_close) {
         (Some(o), Some(p)) => Some(o.minus(p).abs()),
@@ -225,7 +267,8 @@ pub fn filters(
         "volatility",
         c.volatility_filter,
         a5.map(|a| a.to_string()),
-        lv.atr5.is_none_or(|a| !(c.atr5_min.frac() <= a && a <= c.atr5_max.frac())),
+        lv.atr5
+            .is_none_or(|a| !(c.atr5_min.frac() <= a && a <= c.atr5_max.frac())),
         format!("ATR5 {} outside [{}, {}]", show(a5), c.atr5_min, c.atr5_max),
     );
     let used = account.daily_loss_used();
@@ -245,7 +288,12 @@ pub fn filters(
 }
 
 /// The buy stop above the range (rounded up) and the sell stop below it (rounded down).
-pub fn entry_levels(tick: Dec, onh: Dec, onl: Dec, offset: Dec) -> [(crate::strategy::Side, Dec); 2] {
+pub fn entry_levels(
+    tick: Dec,
+    onh: Dec,
+    onl: Dec,
+    offset: Dec,
+) -> [(crate::strategy::Side, Dec); 2] {
     use crate::strategy::Side;
     [
         (Side::Buy, onh.plus(offset).snap(tick, Rounding::Up)),
@@ -254,9 +302,16 @@ pub fn entry_levels(tick: Dec, onh: Dec, onl: Dec, offset: Dec) -> [(crate::stra
 }
 
 /// Bracket distances in ticks: (stop loss, take profit), unsigned.
-pub fn bracket_ticks(c: &Config, tick: Dec, atr5: Option<Frac>, atrd: Option<Frac>) -> (Option<i64>, Option<i64>) {
+pub fn bracket_ticks(
+    c: &Config,
+    tick: Dec,
+    atr5: Option<Frac>,
+    atrd: Option<Frac>,
+) -> (Option<i64>, Option<i64>) {
     let t = tick.frac();
-    let stop = atr5.map(|a| (c.min_stop_ticks).max(c.stop_atr_mult.frac().times(a).over(t).round_half_away() as i64));
+    let stop = atr5.map(|a| {
+        (c.min_stop_ticks).max(c.stop_atr_mult.frac().times(a).over(t).round_half_away() as i64)
+    });
     let target = atrd.map(|a| c.target_atrd_mult.frac().times(a).over(t).round_half_away() as i64);
     (stop, target)
 }

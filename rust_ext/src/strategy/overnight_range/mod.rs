@@ -17,7 +17,8 @@ use crate::common::time::days_from_civil;
 use crate::strategy::dec::Dec;
 use crate::strategy::json::{text, OrderedMap};
 use crate::strategy::{
-    Context, Notice, OrderKind, OrderView, PlaceRequest, SessionEvent, Side, Strategy, TradeRow, TradingDay,
+    Context, Notice, OrderKind, OrderView, PlaceRequest, SessionEvent, Side, Strategy, TradeRow,
+    TradingDay,
 };
 
 use config::Config;
@@ -62,13 +63,19 @@ pub struct OvernightRange {
 
 impl OvernightRange {
     pub fn new(config: Config, zone: Zone) -> OvernightRange {
-        OvernightRange { config, zone, state: None, watch: vec![] }
+        OvernightRange {
+            config,
+            zone,
+            state: None,
+            watch: vec![],
+        }
     }
 
     /// Wall-clock New York `hm` on the trading day, in UTC ns.
     fn at(&self, day: &TradingDay, hm: (i64, i64)) -> i64 {
         let (y, m, d) = day.date;
-        self.zone.utc_of_local(days_from_civil(y, m, d) * DAY + hm.0 * 3600 * NS + hm.1 * MINUTE)
+        self.zone
+            .utc_of_local(days_from_civil(y, m, d) * DAY + hm.0 * 3600 * NS + hm.1 * MINUTE)
     }
 
     fn day_state(&mut self, day: &TradingDay) {
@@ -86,17 +93,35 @@ impl OvernightRange {
 
     fn needs_breakeven(&self, symbol: &str) -> bool {
         let sd = self.state.as_ref().and_then(|s| s.symbols.get(symbol));
-        sd.is_some_and(|sd| sd.sides.values().any(|ss| ss.status == "filled" && !ss.breakeven_done))
+        sd.is_some_and(|sd| {
+            sd.sides
+                .values()
+                .any(|ss| ss.status == "filled" && !ss.breakeven_done)
+        })
     }
 
     fn rewatch(&mut self) {
         let enabled = self.config.breakeven_enabled && self.state.is_some();
-        let symbols: Vec<String> = self.state.as_ref().map(|s| s.symbols.keys().map(String::from).collect()).unwrap_or_default();
-        self.watch = symbols.into_iter().filter(|s| enabled && self.needs_breakeven(s)).collect();
+        let symbols: Vec<String> = self
+            .state
+            .as_ref()
+            .map(|s| s.symbols.keys().map(String::from).collect())
+            .unwrap_or_default();
+        self.watch = symbols
+            .into_iter()
+            .filter(|s| enabled && self.needs_breakeven(s))
+            .collect();
     }
 
     // ------------------------------------------------------------------ levels
-    fn levels(&self, ctx: &mut dyn Context, symbol: &str, day: &TradingDay, until: i64, atr5_from: (i64, i64)) -> Levels {
+    fn levels(
+        &self,
+        ctx: &mut dyn Context,
+        symbol: &str,
+        day: &TradingDay,
+        until: i64,
+        atr5_from: (i64, i64),
+    ) -> Levels {
         let sessions = &day.sessions_before;
         let first = sessions.first().map_or(day.window_start, |s| s.0);
         let history = ctx.bars(symbol, first - DAY, until);
@@ -235,7 +260,12 @@ impl OvernightRange {
                 std::mem::take(st.symbols.setdefault(symbol))
             };
             self.open_symbol(ctx, day, symbol, &mut sd, &placed);
-            *self.state.as_mut().expect("day state").symbols.setdefault(symbol) = sd;
+            *self
+                .state
+                .as_mut()
+                .expect("day state")
+                .symbols
+                .setdefault(symbol) = sd;
             self.notify_day(ctx, symbol);
         }
         self.rewatch();
@@ -263,7 +293,10 @@ impl OvernightRange {
             custom_tag: ss.tag.clone(),
             stop_price: Dec::parse(&ss.level).ok(),
             bracket: Some((ss.stop_ticks, ss.target_ticks)),
-            reason: format!("overnight {} breakout", if side == Side::Buy { "high" } else { "low" }),
+            reason: format!(
+                "overnight {} breakout",
+                if side == Side::Buy { "high" } else { "low" }
+            ),
         }
     }
 
@@ -287,13 +320,16 @@ impl OvernightRange {
         } else if lv.onh.is_none() || lv.onl.is_none() {
             blocked = blocked.or(Some("no overnight bars".into()));
         } else if lv.atr5.is_none() {
-            blocked = blocked.or(Some("ATR5 unavailable: fewer than 15 five-minute bars in [08:15, 09:30)".into()));
+            blocked = blocked.or(Some(
+                "ATR5 unavailable: fewer than 15 five-minute bars in [08:15, 09:30)".into(),
+            ));
         }
         if blocked.is_some() {
             sd.blocked = blocked;
             return;
         }
-        let (Some(onh), Some(onl), (Some(stop), Some(target))) = (lv.onh, lv.onl, bracket_ticks(c, tick, lv.atr5, lv.atrd))
+        let (Some(onh), Some(onl), (Some(stop), Some(target))) =
+            (lv.onh, lv.onl, bracket_ticks(c, tick, lv.atr5, lv.atrd))
         else {
             return;
         };
@@ -318,12 +354,18 @@ impl OvernightRange {
             }
             sd.sides.insert(side.value(), ss);
         }
-        let filled: Option<String> = sd.sides.values().find(|ss| ss.status == "filled").map(|ss| ss.side.clone());
+        let filled: Option<String> = sd
+            .sides
+            .values()
+            .find(|ss| ss.status == "filled")
+            .map(|ss| ss.side.clone());
         for ss in sd.sides.values_mut() {
             let level = Dec::parse(&ss.level).unwrap_or(Dec::ZERO);
             let side = Side::parse(&ss.side).unwrap_or(Side::Buy);
             if let Some(o) = placed.get(&ss.tag) {
-                if let (Some(f), true, true) = (&filled, c.cancel_opposite_on_fill, ss.status == "working") {
+                if let (Some(f), true, true) =
+                    (&filled, c.cancel_opposite_on_fill, ss.status == "working")
+                {
                     if let Some(id) = o.id {
                         ctx.cancel(id);
                     }
@@ -338,9 +380,16 @@ impl OvernightRange {
                 continue;
             }
             if let Some(p) = last {
-                if if side == Side::Buy { p >= level } else { p <= level } {
+                if if side == Side::Buy {
+                    p >= level
+                } else {
+                    p <= level
+                } {
                     ss.status = "skipped".into();
-                    ss.note = format!("no chase: last price {p} is already at or beyond the entry {}", ss.level);
+                    ss.note = format!(
+                        "no chase: last price {p} is already at or beyond the entry {}",
+                        ss.level
+                    );
                     continue;
                 }
             }
@@ -358,8 +407,16 @@ impl OvernightRange {
     }
 
     fn notify_day(&self, ctx: &mut dyn Context, symbol: &str) {
-        let Some(sd) = self.state.as_ref().and_then(|s| s.symbols.get(symbol)) else { return };
-        let sides = OrderedMap(sd.sides.0.iter().map(|(k, v)| (k.clone(), SidePlan::of(v, self.config.quantity))).collect());
+        let Some(sd) = self.state.as_ref().and_then(|s| s.symbols.get(symbol)) else {
+            return;
+        };
+        let sides = OrderedMap(
+            sd.sides
+                .0
+                .iter()
+                .map(|(k, v)| (k.clone(), SidePlan::of(v, self.config.quantity)))
+                .collect(),
+        );
         ctx.notify(Notice::RangeCard {
             symbol: symbol.into(),
             card: "open",
@@ -372,7 +429,9 @@ impl OvernightRange {
     }
 
     fn cancel_entries(&mut self, ctx: &mut dyn Context, why: &str) {
-        let Some(mut st) = self.state.take() else { return };
+        let Some(mut st) = self.state.take() else {
+            return;
+        };
         for sd in st.symbols.values_mut() {
             for ss in sd.sides.values_mut() {
                 if ss.status != "working" {
@@ -406,7 +465,9 @@ impl OvernightRange {
             let pos = ctx.position(&symbol);
             let st = self.state.as_mut().expect("day state");
             let sd = st.symbols.setdefault(&symbol);
-            let Some((long, size)) = pos.filter(|p| p.1 != 0) else { continue };
+            let Some((long, size)) = pos.filter(|p| p.1 != 0) else {
+                continue;
+            };
             if sd.flattened {
                 continue;
             }
@@ -425,7 +486,9 @@ impl OvernightRange {
     }
 
     fn summary(&self, ctx: &mut dyn Context) {
-        let Some(st) = self.state.as_ref() else { return };
+        let Some(st) = self.state.as_ref() else {
+            return;
+        };
         let mut trades = vec![];
         let mut notes = vec![];
         for (symbol, sd) in &st.symbols.0 {
@@ -447,7 +510,11 @@ impl OvernightRange {
                 .values()
                 .filter(|ss| ss.fill_price.is_none())
                 .map(|ss| {
-                    let note = if ss.note.is_empty() { String::new() } else { format!(" ({})", ss.note) };
+                    let note = if ss.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", ss.note)
+                    };
                     format!("{} {}{note}", ss.side, ss.status)
                 })
                 .collect();
@@ -457,7 +524,12 @@ impl OvernightRange {
                 notes.push((symbol.clone(), unfilled.join("; ")));
             }
         }
-        ctx.notify(Notice::Summary { date: st.date.clone(), trades, notes, symbols: text(&st.symbols) });
+        ctx.notify(Notice::Summary {
+            date: st.date.clone(),
+            trades,
+            notes,
+            symbols: text(&st.symbols),
+        });
     }
 
     // ------------------------------------------------------------------ orders and fills
@@ -466,7 +538,9 @@ impl OvernightRange {
         let st = self.state.as_ref()?;
         for (symbol, sd) in &st.symbols.0 {
             for (key, ss) in &sd.sides.0 {
-                if order.custom_tag.as_deref() == Some(ss.tag.as_str()) || (ss.order_id.is_some() && order.id == ss.order_id) {
+                if order.custom_tag.as_deref() == Some(ss.tag.as_str())
+                    || (ss.order_id.is_some() && order.id == ss.order_id)
+                {
                     return Some((symbol.clone(), key.clone()));
                 }
             }
@@ -496,13 +570,23 @@ impl OvernightRange {
             return None;
         }
         let sd = st.symbols.get(symbol)?;
-        let key = sd.sides.0.iter().rev().find(|(_, ss)| ss.status == "filled")?.0.clone();
+        let key = sd
+            .sides
+            .0
+            .iter()
+            .rev()
+            .find(|(_, ss)| ss.status == "filled")?
+            .0
+            .clone();
         Some((symbol.to_string(), key))
     }
 
     fn side_mut(&mut self, symbol: &str, key: &str) -> &mut SideState {
         let st = self.state.as_mut().expect("day state");
-        st.symbols.get_mut(symbol).and_then(|sd| sd.sides.get_mut(key)).expect("side")
+        st.symbols
+            .get_mut(symbol)
+            .and_then(|sd| sd.sides.get_mut(key))
+            .expect("side")
     }
 
     fn breakeven(&mut self, ctx: &mut dyn Context, symbol: &str, fav_long: Dec, fav_short: Dec) {
@@ -516,16 +600,25 @@ impl OvernightRange {
         for key in keys {
             let points = self.config.breakeven_points;
             let ss = self.side_mut(symbol, &key).clone();
-            let Some(fill) = ss.fill_price.as_deref().filter(|_| ss.status == "filled" && !ss.breakeven_done) else {
+            let Some(fill) = ss
+                .fill_price
+                .as_deref()
+                .filter(|_| ss.status == "filled" && !ss.breakeven_done)
+            else {
                 continue;
             };
             let entry = Dec::parse(fill).unwrap_or(Dec::ZERO);
-            let gain = if ss.side == "buy" { fav_long.minus(entry) } else { entry.minus(fav_short) };
+            let gain = if ss.side == "buy" {
+                fav_long.minus(entry)
+            } else {
+                entry.minus(fav_short)
+            };
             if gain < points {
                 continue;
             }
             for order in ctx.orders() {
-                if order.parent_id == ss.order_id && order.kind == OrderKind::Stop && order.working {
+                if order.parent_id == ss.order_id && order.kind == OrderKind::Stop && order.working
+                {
                     if let Some(id) = order.id {
                         ctx.modify_stop(id, entry);
                     }
@@ -570,7 +663,9 @@ impl Strategy for OvernightRange {
                     self.open(ctx, day);
                 }
             }
-            SessionEvent::LastEntry => self.cancel_entries(ctx, "no new entries after the last entry time"),
+            SessionEvent::LastEntry => {
+                self.cancel_entries(ctx, "no new entries after the last entry time")
+            }
             SessionEvent::Flatten => self.flatten(ctx, day),
             SessionEvent::Summary => self.summary(ctx),
         }
@@ -592,12 +687,16 @@ impl Strategy for OvernightRange {
     }
 
     fn on_order_update(&mut self, _ctx: &mut dyn Context, order: &OrderView) {
-        let Some((symbol, key)) = self.side_of(order) else { return };
+        let Some((symbol, key)) = self.side_of(order) else {
+            return;
+        };
         let ss = self.side_mut(&symbol, &key);
         if order.id.is_some() {
             ss.order_id = order.id;
         }
-        if matches!(order.status.as_str(), "cancelled" | "expired" | "rejected") && ss.status == "working" {
+        if matches!(order.status.as_str(), "cancelled" | "expired" | "rejected")
+            && ss.status == "working"
+        {
             ss.status = "cancelled".into();
         }
     }
@@ -613,8 +712,17 @@ impl Strategy for OvernightRange {
             let (side, tag) = (ss.side.clone(), ss.tag.clone());
             if self.config.cancel_opposite_on_fill {
                 let others: Vec<String> = {
-                    let sd = self.state.as_ref().and_then(|s| s.symbols.get(&symbol)).expect("symbol");
-                    sd.sides.0.iter().filter(|(k, o)| *k != key && o.status == "working").map(|(k, _)| k.clone()).collect()
+                    let sd = self
+                        .state
+                        .as_ref()
+                        .and_then(|s| s.symbols.get(&symbol))
+                        .expect("symbol");
+                    sd.sides
+                        .0
+                        .iter()
+                        .filter(|(k, o)| *k != key && o.status == "working")
+                        .map(|(k, _)| k.clone())
+                        .collect()
                 };
                 for other in others {
                     let other_tag = self.side_mut(&symbol, &other).tag.clone();
@@ -642,13 +750,24 @@ impl Strategy for OvernightRange {
             self.rewatch();
             return;
         }
-        if let Some((symbol, key)) = self.entry_of_child(order).or_else(|| self.entry_of_flatten(order)) {
+        if let Some((symbol, key)) = self
+            .entry_of_child(order)
+            .or_else(|| self.entry_of_flatten(order))
+        {
             let ss = self.side_mut(&symbol, &key);
             ss.status = "closed".into();
             ss.exit_price = Some(price.to_string());
             let entry_price = ss.fill_price.as_deref().and_then(|p| Dec::parse(p).ok());
             let side = Side::parse(&ss.side).unwrap_or(Side::Buy);
-            ctx.notify(Notice::Fill { symbol, exit: true, side, price, size, tag: order.custom_tag.clone(), entry_price });
+            ctx.notify(Notice::Fill {
+                symbol,
+                exit: true,
+                side,
+                price,
+                size,
+                tag: order.custom_tag.clone(),
+                entry_price,
+            });
             self.rewatch();
         }
     }
@@ -658,14 +777,16 @@ impl Strategy for OvernightRange {
     }
 
     fn on_load(&mut self, state: &str) -> Result<(), String> {
-        let v: serde_json::Value = serde_json::from_str(state).map_err(|e| format!("overnight_range state: {e}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(state).map_err(|e| format!("overnight_range state: {e}"))?;
         if v.as_object().is_none_or(|m| m.is_empty()) {
             self.state = None;
             self.watch.clear();
             return Ok(());
         }
         // From the text, not the `Value` (whose maps sort their keys): the order of the keys is kept.
-        self.state = Some(serde_json::from_str(state).map_err(|e| format!("overnight_range state: {e}"))?);
+        self.state =
+            Some(serde_json::from_str(state).map_err(|e| format!("overnight_range state: {e}"))?);
         self.rewatch();
         Ok(())
     }

@@ -56,7 +56,11 @@ pub struct DayState {
 
 impl DayState {
     pub fn new(date: String) -> DayState {
-        DayState { date, opened: false, symbols: OrderedMap::default() }
+        DayState {
+            date,
+            opened: false,
+            symbols: OrderedMap::default(),
+        }
     }
 }
 

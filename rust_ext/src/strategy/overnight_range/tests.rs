@@ -26,7 +26,10 @@ fn day(sessions: usize) -> TradingDay {
         rth_open: d0 + 13 * HOUR + 30 * MIN,
         rth_close: d0 + 20 * HOUR,
         flatten: d0 + 19 * HOUR + 55 * MIN,
-        sessions_before: (0..sessions as i64).rev().map(|k| (ws - (k + 1) * DAY, ws - (k + 1) * DAY + 23 * HOUR)).collect(),
+        sessions_before: (0..sessions as i64)
+            .rev()
+            .map(|k| (ws - (k + 1) * DAY, ws - (k + 1) * DAY + 23 * HOUR))
+            .collect(),
         previous_rth: Some((d0 - DAY + 13 * HOUR + 30 * MIN, d0 - DAY + 20 * HOUR)),
     }
 }
@@ -98,7 +101,10 @@ impl Context for Fake {
         self.position
     }
     fn account(&mut self) -> Account {
-        Account { daily_pnl: Dec::ZERO, daily_loss_limit: Dec::int(1000) }
+        Account {
+            daily_pnl: Dec::ZERO,
+            daily_loss_limit: Dec::int(1000),
+        }
     }
     fn open_minutes(&mut self, start: i64, end: i64) -> i64 {
         (end - start) / MIN
@@ -116,7 +122,11 @@ impl Context for Fake {
             filled_price: None,
         });
         self.placed.push(r);
-        Decision { approved: true, reason: String::new(), order_id: Some(id) }
+        Decision {
+            approved: true,
+            reason: String::new(),
+            order_id: Some(id),
+        }
     }
     fn cancel(&mut self, order_id: i64) {
         self.cancelled.push(order_id);
@@ -135,13 +145,24 @@ impl Context for Fake {
 
 fn setup(sessions: usize, now: i64) -> (OvernightRange, Fake, TradingDay) {
     let d = day(sessions);
-    let fake = Fake { now, bars: bars(&d), ..Fake::default() };
+    let fake = Fake {
+        now,
+        bars: bars(&d),
+        ..Fake::default()
+    };
     let s = OvernightRange::new(Config::from_json(CONFIG).unwrap(), Zone::fixed(-4 * HOUR));
     (s, fake, d)
 }
 
 fn blocked(s: &OvernightRange) -> Option<String> {
-    s.state.as_ref().unwrap().symbols.get("MNQ").unwrap().blocked.clone()
+    s.state
+        .as_ref()
+        .unwrap()
+        .symbols
+        .get("MNQ")
+        .unwrap()
+        .blocked
+        .clone()
 }
 
 #[test]
@@ -149,18 +170,49 @@ fn a_long_day_places_both_entries_fills_cancels_the_other_moves_to_breakeven_and
     let d = day(15);
     let (mut s, mut ctx, _) = setup(15, d.rth_open);
     s.on_session_event(&mut ctx, SessionEvent::Open, &d);
-    let got: Vec<_> = ctx.placed.iter().map(|r| (r.custom_tag.as_str(), r.stop_price.unwrap().to_string(), r.bracket)).collect();
+    let got: Vec<_> = ctx
+        .placed
+        .iter()
+        .map(|r| {
+            (
+                r.custom_tag.as_str(),
+                r.stop_price.unwrap().to_string(),
+                r.bracket,
+            )
+        })
+        .collect();
     assert_eq!(
         got,
         vec![
-            ("overnight_range:MNQ:long:2025-06-11", "20050.25".to_string(), Some((-40, 320))),
-            ("overnight_range:MNQ:short:2025-06-11", "19949.75".to_string(), Some((40, -320))),
+            (
+                "overnight_range:MNQ:long:2025-06-11",
+                "20050.25".to_string(),
+                Some((-40, 320))
+            ),
+            (
+                "overnight_range:MNQ:short:2025-06-11",
+                "19949.75".to_string(),
+                Some((40, -320))
+            ),
         ]
     );
     let levels = &s.state.as_ref().unwrap().symbols.get("MNQ").unwrap().levels;
-    assert_eq!(levels.get("atr5").cloned().flatten().as_deref(), Some("8.000000"));
-    assert_eq!(levels.get("atrd").cloned().flatten().as_deref(), Some("40.000000"));
-    assert!(matches!(&ctx.notices[0], Notice::RangeCard { card: "open", blocked: None, .. }));
+    assert_eq!(
+        levels.get("atr5").cloned().flatten().as_deref(),
+        Some("8.000000")
+    );
+    assert_eq!(
+        levels.get("atrd").cloned().flatten().as_deref(),
+        Some("40.000000")
+    );
+    assert!(matches!(
+        &ctx.notices[0],
+        Notice::RangeCard {
+            card: "open",
+            blocked: None,
+            ..
+        }
+    ));
 
     ctx.orders[0].status = "filled".into();
     ctx.orders[0].working = false;
@@ -187,11 +239,20 @@ fn a_long_day_places_both_entries_fills_cancels_the_other_moves_to_breakeven_and
     ctx.position = Some((true, 1));
     s.on_session_event(&mut ctx, SessionEvent::Flatten, &d);
     let flat = ctx.placed.last().unwrap();
-    assert_eq!((flat.side, flat.kind, flat.custom_tag.as_str()), (Side::Sell, OrderKind::Market, "overnight_range:MNQ:flatten:2025-06-11"));
+    assert_eq!(
+        (flat.side, flat.kind, flat.custom_tag.as_str()),
+        (
+            Side::Sell,
+            OrderKind::Market,
+            "overnight_range:MNQ:flatten:2025-06-11"
+        )
+    );
     assert_eq!(ctx.cancelled, vec![2, 3]);
 
     let saved = s.on_save();
-    assert!(saved.starts_with(r#"{"date":"2025-06-11","opened":true,"symbols":{"MNQ":{"levels":{"onh":"20050.00""#));
+    assert!(saved.starts_with(
+        r#"{"date":"2025-06-11","opened":true,"symbols":{"MNQ":{"levels":{"onh":"20050.00""#
+    ));
     let mut again = OvernightRange::new(Config::from_json(CONFIG).unwrap(), Zone::fixed(-4 * HOUR));
     again.on_load(&saved).unwrap();
     assert_eq!(again.on_save(), saved);
@@ -204,9 +265,22 @@ fn no_chase_skips_a_side_the_market_is_already_beyond() {
     ctx.last = Dec::parse("20060.0").ok();
     s.on_session_event(&mut ctx, SessionEvent::Open, &d);
     assert_eq!(ctx.placed.len(), 1);
-    let buy = s.state.as_ref().unwrap().symbols.get("MNQ").unwrap().sides.get("buy").unwrap().clone();
+    let buy = s
+        .state
+        .as_ref()
+        .unwrap()
+        .symbols
+        .get("MNQ")
+        .unwrap()
+        .sides
+        .get("buy")
+        .unwrap()
+        .clone();
     assert_eq!(buy.status, "skipped");
-    assert_eq!(buy.note, "no chase: last price 20060.0 is already at or beyond the entry 20050.25");
+    assert_eq!(
+        buy.note,
+        "no chase: last price 20060.0 is already at or beyond the entry 20050.25"
+    );
 }
 
 #[test]
@@ -215,21 +289,33 @@ fn warm_up_and_a_late_start_block_the_day_and_say_why() {
     let (mut s, mut ctx, _) = setup(10, d.rth_open);
     s.on_session_event(&mut ctx, SessionEvent::Open, &d);
     assert!(ctx.placed.is_empty());
-    assert_eq!(blocked(&s).unwrap(), "warm-up: 5 of the 15 daily sessions needed for ATRD are missing; no trade");
+    assert_eq!(
+        blocked(&s).unwrap(),
+        "warm-up: 5 of the 15 daily sessions needed for ATRD are missing; no trade"
+    );
 
     let d = day(15);
     let (mut s, mut ctx, _) = setup(15, d.rth_open + 6 * MIN);
     s.on_session_event(&mut ctx, SessionEvent::Open, &d);
     assert!(ctx.placed.is_empty());
-    assert_eq!(blocked(&s).unwrap(), "started 0:06:00 after the open, past the 5-minute grace");
+    assert_eq!(
+        blocked(&s).unwrap(),
+        "started 0:06:00 after the open, past the 5-minute grace"
+    );
 }
 
 #[test]
 fn the_range_filter_writes_its_sentence_as_python_does() {
     let d = day(15);
-    let cfg = CONFIG.replace(r#""range_filter": false"#, r#""range_filter": true"#).replace(r#""range_max": "500""#, r#""range_max": "80""#);
+    let cfg = CONFIG
+        .replace(r#""range_filter": false"#, r#""range_filter": true"#)
+        .replace(r#""range_max": "500""#, r#""range_max": "80""#);
     let mut s = OvernightRange::new(Config::from_json(&cfg).unwrap(), Zone::fixed(-4 * HOUR));
-    let mut ctx = Fake { now: d.rth_open, bars: bars(&d), ..Fake::default() };
+    let mut ctx = Fake {
+        now: d.rth_open,
+        bars: bars(&d),
+        ..Fake::default()
+    };
     s.on_session_event(&mut ctx, SessionEvent::Open, &d);
     assert_eq!(blocked(&s).unwrap(), "range 100.0 points outside [50, 80]");
 }
@@ -237,6 +323,9 @@ fn the_range_filter_writes_its_sentence_as_python_does() {
 #[test]
 fn timedelta_text_matches_python() {
     assert_eq!(timedelta_text(6 * MIN), "0:06:00");
-    assert_eq!(timedelta_text(DAY + 2 * HOUR + 3 * MIN + 4 * NS), "1 day, 2:03:04");
+    assert_eq!(
+        timedelta_text(DAY + 2 * HOUR + 3 * MIN + 4 * NS),
+        "1 day, 2:03:04"
+    );
     assert_eq!(timedelta_text(2 * DAY + NS / 2), "2 days, 0:00:00.500000");
 }
