@@ -19,6 +19,7 @@ from tests.support.parity import run_both
 from tests.support.scenario_days import OHLC, Scenario, build, random_walk_year
 from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
+from trading.domain import Bar
 from trading.strategies.native import RustOvernightRange
 from trading.strategies.overnight_range import OvernightRange
 
@@ -92,3 +93,32 @@ def test_two_months_of_two_symbols_give_identical_days() -> None:
     )  # fmt: skip
     result, _ = run_both(config, bars, start, end)
     assert len(result.days) > 60 and len(result.trades) > 10
+
+
+def test_an_open_cut_short_is_adopted_alike() -> None:
+    """A process that died inside the open job left its entries at the broker and no state: the next
+    open adopts them (by their tags) instead of placing them again, the same in both implementations,
+    including the entry OCO when one of them has filled since."""
+    from trading import calendar as cal
+    from trading.strategies.base import SessionEvent
+
+    d = date(2025, 6, 11)
+    s = Scenario(d)
+    outcomes = []
+    for impl in ("python", "rust"):
+        config = OvernightRangeSettings(symbols=("MNQ",), impl=impl)
+        bt = Backtest(lambda ctx, c=config: OvernightRange(c, ctx), build(s))  # type: ignore[misc]
+        bt.clock = cal.ny(d, time(9, 30))
+        bt.strategy.on_session_event(SessionEvent.OPEN, cal.trading_day(d))  # both entries placed
+        bar = Bar("MNQ", "1m", cal.ny(d, time(9, 31)), 20040.0, 20060.0, 20040.0, 20058.0, 1.0)
+        bt.book.process(bt.contracts["MNQ"].id, bar, bt._on_fill)  # the long fills, the short is cancelled
+        fresh = OvernightRange(config, bt.ctx)  # a new process, no saved state
+        bt.clock = cal.ny(d, time(9, 33))
+        before = len(bt.result.orders)
+        fresh.on_session_event(SessionEvent.OPEN, cal.trading_day(d))
+        outcomes.append((json.dumps(fresh.on_save()), bt.result.orders[before:], bt.result.notifications[-1]))
+    assert outcomes[0] == outcomes[1]
+    sides = json.loads(outcomes[1][0])["symbols"]["MNQ"]["sides"]
+    assert (sides["buy"]["status"], sides["buy"]["fill_price"]) == ("filled", "20050.25")
+    assert (sides["sell"]["status"], sides["sell"]["note"]) == ("cancelled", "the broker has it cancelled")
+    assert outcomes[1][1] == []  # nothing placed again
