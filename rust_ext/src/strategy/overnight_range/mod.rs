@@ -7,6 +7,10 @@
 //! the day and the previous trading day's RTH hours in the `TradingDay`, and answers
 //! `open_minutes`; the New York wall-clock times of ATR5 (08:15, the card's 08:10) come from the
 //! crate's zone table.
+//!
+//! Longer than 500 lines on purpose, like its Python twin: one strategy in the Python file's order
+//! (levels, card, open, entries, OCO, flatten, summary, orders and fills, breakeven), so the two read
+//! side by side; the maths (`levels.rs`), settings (`config.rs`) and state (`state.rs`) are apart.
 
 pub mod config;
 pub mod levels;
