@@ -190,6 +190,7 @@ class RiskSettings(Section):
 
 class OvernightRangeSettings(Section):
     enabled: bool = True
+    impl: Literal["python", "rust"] = "python"  # the strategy's implementation (trading/strategies/native.py)
     symbols: tuple[str, ...] = ("MNQ", "MES")
     quantity: int = Field(1, ge=1)
     window_start: time = time(18, 0)

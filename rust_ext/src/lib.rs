@@ -8,6 +8,7 @@ pub mod executor;
 pub mod python;
 pub mod realtime;
 pub mod signalr;
+pub mod strategy;
 
 use pyo3::prelude::*;
 

@@ -6,6 +6,10 @@ $0.50 a tick). So, by hand:
   short entry = 19950 - 0.25 = 19949.75  SL +40 ticks = 19959.75  TP -320 ticks = 19869.75
   breakeven at 15 points: long 20065.25, short 19934.75.
 Times below are UTC, converted by hand from New York (EDT = UTC-4, EST = UTC-5).
+
+Every day runs against both implementations (`impl` = python | rust): under "rust" the day is
+backtested with both and must give the same orders, fills, levels, notifications, --json and state
+(tests/support/parity.py) before the hand-worked expectations are checked on the Rust run.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from tests.support.parity import IMPLS, run_both, run_one
 from tests.support.scenario_days import Scenario, build
 from trading import calendar as cal
 from trading.backtest.ledger import BacktestResult
 from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
-from trading.strategies.overnight_range import OvernightRange
 
 LONG = "overnight_range:MNQ:long:{d}"
 SHORT = "overnight_range:MNQ:short:{d}"
@@ -32,10 +38,24 @@ LONG_DAY = {
 }
 
 
+IMPL = {"now": "python"}  # set per test by the `impl` fixture
+
+
+@pytest.fixture(autouse=True, params=IMPLS)
+def impl(request: pytest.FixtureRequest) -> str:
+    IMPL["now"] = request.param
+    return str(request.param)
+
+
 def run(s: Scenario, **cfg: Any) -> tuple[BacktestResult, Backtest]:
-    config = OvernightRangeSettings(symbols=("MNQ",), **cfg)
-    bt = Backtest(lambda ctx: OvernightRange(config, ctx), build(s))
-    return bt.run(s.day, s.day), bt
+    return run_days(s, s.day, s.day, **cfg)
+
+
+def run_days(s: Scenario, start: date, end: date, **cfg: Any) -> tuple[BacktestResult, Backtest]:
+    config = OvernightRangeSettings(symbols=("MNQ",), impl=IMPL["now"], **cfg)
+    if config.impl == "rust":
+        return run_both(config, build(s), start, end)
+    return run_one(config, build(s), start, end)
 
 
 def fills(r: BacktestResult) -> list[tuple[str, str, str, str | None]]:
@@ -249,8 +269,7 @@ def test_day_after_an_nyse_only_holiday_mlk() -> None:
         onl_at=cal.ny(date(2025, 1, 20), time(18, 0)),
         rth={time(9, 40): (19960.0, 19962.0, 19940.0, 19945.0)},
     )
-    config = OvernightRangeSettings(symbols=("MNQ",))
-    r = Backtest(lambda ctx: OvernightRange(config, ctx), build(s)).run(date(2025, 1, 20), d)
+    r, _ = run_days(s, date(2025, 1, 20), d)
     assert [row["date"] for row in r.days] == ["2025-01-21"]
     assert r.days[0]["onl"] == "19950.00" and r.days[0]["bars_expected"] == "930"
     assert fills(r) == [

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from trading.backtest.bars_csv import EPOCH, from_ns
 from trading.backtest.fills import BookEntry, FillRules, OrderBook
@@ -47,6 +48,7 @@ from trading.risk import Exposure, KillMode, RiskManager, WorkingOrder
 from trading.strategies.base import AccountInfo, SessionEvent, Strategy
 
 ONE_MINUTE = timedelta(minutes=1)
+IMPLS = ("python", "rust")  # a strategy's implementations (`strategies.<name>.impl`)
 
 # Offline contract table (live reads them from the API).
 BACKTEST_CONTRACTS: dict[str, Contract] = {
@@ -453,14 +455,37 @@ class Backtest:
         return self.risk.state.kill_mode
 
 
+def with_impl(factory: StrategyFactory, impl: str | None) -> StrategyFactory:
+    """The factory, but a strategy with two implementations is built with `impl` ("rust" | "python");
+    a Python-only strategy is built as it is. None keeps what the strategy's settings say."""
+    if impl is None:
+        return factory
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+
+    def build(ctx: BacktestContext) -> Strategy[Any]:
+        from trading.strategies import STRATEGIES
+
+        strategy = factory(ctx)
+        config = strategy.config
+        if isinstance(config, BaseModel) and getattr(config, "impl", impl) != impl:
+            strategy = STRATEGIES[strategy.name](config.model_copy(update={"impl": impl}), ctx)
+        return strategy
+
+    return build
+
+
 def run_backtest(
     factory: StrategyFactory,
     bars: Mapping[str, BarArrays],
     start: date,
     end: date,
+    impl: str | None = None,
     **kwargs: Any,
 ) -> BacktestResult:
-    return Backtest(factory, bars, **kwargs).run(start, end)
+    """Backtest `factory`'s strategy; `impl` chooses the implementation of a strategy that has a Rust
+    one (the backtest loop, fills and ledger are this module's either way)."""
+    return Backtest(with_impl(factory, impl), bars, **kwargs).run(start, end)
 
 
 def symbols_of(bars: Mapping[str, BarArrays]) -> Sequence[str]:

@@ -120,7 +120,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from trading.backtest.bars_csv import load_csv
-    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule
+    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule, with_impl
     from trading.strategies import create
 
     problem = _problem_with(args)
@@ -168,7 +168,7 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.slippage_ticks is not None:
         costs["slippage_ticks"] = args.slippage_ticks
     bt = Backtest(
-        lambda ctx: create(args.strategy, strategies, ctx),
+        with_impl(lambda ctx: create(args.strategy, strategies, ctx), args.impl),
         bars,
         risk=settings.risk,
         settings=settings.backtest.model_copy(update=costs),
@@ -264,6 +264,11 @@ def register(sub: Subcommands) -> None:
         type=_ticks,
         metavar="N",
         help="ticks worse on every stop and market fill (default backtest.slippage_ticks, 0)",
+    )
+    p.add_argument(
+        "--impl",
+        choices=("python", "rust"),
+        help="the strategy's implementation (default: strategies.<name>.impl); a Python-only strategy ignores it",
     )
     p.add_argument("--json", metavar="OUT.json", help="write every order, fill, trade and per-day levels")
     p.add_argument("--chart", metavar="OUT.png", help="write the equity curve")

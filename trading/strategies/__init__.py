@@ -8,9 +8,11 @@ from pydantic import BaseModel
 
 from trading.strategies.base import Strategy, StrategyContext
 from trading.strategies.ema_cross import EmaCross
+from trading.strategies.native import RustOvernightRange
 from trading.strategies.overnight_range import OvernightRange
 
 STRATEGIES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in (OvernightRange, EmaCross)}
+OvernightRange.implementations["rust"] = RustOvernightRange  # `strategies.overnight_range.impl = "rust"`
 
 
 def create(name: str, strategies_settings: BaseModel, ctx: StrategyContext) -> Strategy[Any]:

@@ -132,6 +132,18 @@ class OvernightRange(Strategy[OvernightRangeSettings]):
     def config_type(cls) -> type[OvernightRangeSettings]:
         return OvernightRangeSettings
 
+    # Other implementations by `impl` (trading/strategies/__init__.py registers the Rust one, which
+    # lives in native.py and subclasses this class: registering avoids an import circle).
+    implementations: ClassVar[dict[str, type[OvernightRange]]] = {}
+
+    def __new__(cls, config: OvernightRangeSettings, ctx: Any) -> OvernightRange:
+        """`impl = "rust"` builds the Rust implementation wherever the strategy is built: the engine,
+        the dry run and the backtest need not know there are two."""
+        impl = getattr(config, "impl", "python")
+        if cls is OvernightRange and impl != "python":
+            return super().__new__(cls.implementations[impl])
+        return super().__new__(cls)
+
     def __init__(self, config: OvernightRangeSettings, ctx: Any) -> None:
         super().__init__(config, ctx)
         self.state: DayState | None = None

@@ -9,6 +9,7 @@ mod bench;
 pub mod bridge;
 mod executor;
 mod realtime;
+mod strategy;
 
 /// Add every class and function to the module `trading._native`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -18,5 +19,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     executor::register(m)?;
     realtime::register(m)?;
     bench::register(m)?;
+    strategy::register(m)?;
     Ok(())
 }

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from tests.support.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.backtest.bars_csv import arrays_from_bars
 from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest
@@ -121,8 +123,18 @@ def paper_result(day: SimDay, engine: Engine) -> tuple[list[tuple[Any, ...]], li
     return placed, fills
 
 
-async def test_backtest_and_paper_give_the_same_orders_and_fills(store: Store) -> None:
-    async with sim_day(DAY.rth_open - timedelta(minutes=6)) as day, engine_on(day, store) as (engine, counter):
+@pytest.mark.parametrize("impl", ["python", "rust"])
+async def test_backtest_and_paper_give_the_same_orders_and_fills(store: Store, impl: str) -> None:
+    """Paper runs the strategy's `impl` (the Rust one in the live engine, over the simulator's hubs);
+    the backtest runs the Python one: same orders, same fills."""
+    settings = Settings(strategies={"overnight_range": {"impl": impl}})
+    async with (
+        sim_day(DAY.rth_open - timedelta(minutes=6)) as day,
+        engine_on(day, store, settings) as (engine, counter),
+    ):
+        assert type(engine.strategies["overnight_range"]).__name__ == (
+            "RustOvernightRange" if impl == "rust" else "OvernightRange"
+        )
         await replay_day(day, engine, counter, store)
         paper_placed, paper_fills = paper_result(day, engine)
     bt_placed, bt_fills = backtest_day(day)

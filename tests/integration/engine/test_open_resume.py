@@ -1,13 +1,17 @@
 """The open job resumed after its process died: what is missing is derived from the day's deterministic
 tags at the broker, never from saved state alone. Entries already there are adopted (not placed again,
 whatever risk or no-chase would say now); one that filled while nobody watched cancels its opposite
-entry instead of leaving it working; nothing is placed twice."""
+entry instead of leaving it working; nothing is placed twice. Both implementations of the strategy
+(`strategies.overnight_range.impl`) run every test."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time as walltime
 from datetime import timedelta
+
+import pytest
 
 from tests.integration.projectx.test_rest_faults import settings_for
 from tests.support.engine_harness import DAY, SimDay, engine_on, sim_day
@@ -17,14 +21,23 @@ from trading.engine.jobs import Jobs, run_once
 from trading.projectx.rest import ProjectXClient
 from trading.store import Store
 from trading.strategies.base import WHOLE_STRATEGY
+from trading.strategies.native import RustOvernightRange
 
 WAIT_S = 20.0
 TAG = "overnight_range:{}:{}:2026-02-10"
 
 
+@pytest.fixture(autouse=True, params=["python", "rust"])
+def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TRADEBOT_STRATEGIES__OVERNIGHT_RANGE__IMPL", request.param)
+    return str(request.param)
+
+
 async def open_the_day(day: SimDay, store: Store) -> int:
     """An engine runs the day's open job (four entries placed and saved) and stops; its account id."""
     async with engine_on(day, store) as (engine, counter):
+        rust = os.environ["TRADEBOT_STRATEGIES__OVERNIGHT_RANGE__IMPL"] == "rust"
+        assert isinstance(engine.strategies["overnight_range"], RustOvernightRange) is rust
         for sym in ("MNQ", "MES"):
             await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
         await barrier(engine, counter, DAY.rth_open)

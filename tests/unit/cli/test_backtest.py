@@ -6,11 +6,15 @@ import json
 from datetime import date, time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.support.scenario_days import Scenario, build
 from trading.backtest.bars_csv import load_csv, write_csv
+from trading.calendar import trading_day
 from trading.cli import main
+from trading.marketdata.aggregation import BarArrays
+from trading.marketdata.levels import ns
 
 D = date(2025, 6, 11)
 LONG_DAY = {
@@ -73,3 +77,34 @@ def test_bars_import_then_backtest_from_the_store(
     code = main(["backtest", "--symbol", "MNQ", "--from", "2025-06-11", "--to", "2025-06-11"])
     assert code == 0
     assert "1 trades, net P&L 160.00" in capsys.readouterr().out
+
+
+def test_backtest_impl_rust_and_python_write_the_same_json_byte_for_byte(tmp_path: Path) -> None:
+    """`--impl rust` runs the Rust overnight range: on the scenario data (a long day, a whipsaw, a
+    no-break day, in one CSV with their history) its --json is the Python one's, byte for byte."""
+    days = {
+        date(2025, 6, 11): LONG_DAY,
+        date(2025, 6, 12): {time(9, 45): (20040.0, 20060.0, 19940.0, 19950.0)},
+        date(2025, 6, 13): {},
+    }
+    path = tmp_path / "days.csv"
+    bars = build(Scenario(date(2025, 6, 13), rth=days[date(2025, 6, 13)]))
+    for d, script in days.items():
+        whole, day = build(Scenario(d, rth=script))["MNQ"], trading_day(d)
+        inside = (whole.ts >= ns(day.window_start)) & (whole.ts < ns(day.rth_close))  # that day's own bars
+        part = BarArrays(*(getattr(whole, k)[inside] for k in BarArrays._fields))
+        keep = ~np.isin(bars["MNQ"].ts, part.ts)
+        merged = {k: np.concatenate([getattr(bars["MNQ"], k)[keep], getattr(part, k)]) for k in BarArrays._fields}
+        order = np.argsort(merged["ts"], kind="stable")
+        bars = {"MNQ": BarArrays(*(merged[k][order] for k in BarArrays._fields))}
+    write_csv(path, bars)
+    texts = []
+    for impl in ("python", "rust"):
+        out = tmp_path / f"{impl}.json"
+        code = main(["backtest", "--symbol", "MNQ", "--from", "2025-06-11", "--to", "2025-06-13",
+                     "--bars", str(path), "--impl", impl, "--json", str(out)])  # fmt: skip
+        assert code == 0
+        texts.append(out.read_bytes())
+    assert texts[0] == texts[1]
+    doc = json.loads(texts[1])
+    assert len(doc["days"]) == 3 and len(doc["fills"]) >= 3

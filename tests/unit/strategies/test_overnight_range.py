@@ -1,4 +1,9 @@
-"""Overnight range: warm-up, filters, breakeven, restart, tags and bracket rounding."""
+"""Overnight range: warm-up, filters, breakeven, restart, tags and bracket rounding.
+
+Every test runs against both implementations (`impl` = python | rust); under "rust" each backtest
+also runs the Python one and demands the same orders, fills, levels, notifications and state
+(tests/support/parity.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.parity import IMPLS, run_both, run_one
 from tests.support.scenario_days import Scenario, build
 from trading.backtest.ledger import BacktestResult
 from trading.backtest.runner import Backtest, BacktestContext
@@ -29,14 +36,23 @@ LONG_DAY = {
 }
 
 
+IMPL = {"now": "python"}  # set per test by the `impl` fixture
+
+
+@pytest.fixture(autouse=True, params=IMPLS)
+def impl(request: pytest.FixtureRequest) -> str:
+    IMPL["now"] = request.param
+    return str(request.param)
+
+
+def settings(**cfg: Any) -> OvernightRangeSettings:
+    return OvernightRangeSettings(symbols=("MNQ",), impl=IMPL["now"], **cfg)
+
+
 def run(s: Scenario, ctx_wrapper: Any = None, **cfg: Any) -> tuple[BacktestResult, Backtest]:
-    config = OvernightRangeSettings(symbols=("MNQ",), **cfg)
-
-    def factory(ctx: BacktestContext) -> OvernightRange:
-        return OvernightRange(config, ctx_wrapper(ctx) if ctx_wrapper else ctx)
-
-    bt = Backtest(factory, build(s))
-    return bt.run(s.day, s.day), bt
+    config = settings(**cfg)
+    both = run_both if config.impl == "rust" else run_one
+    return both(config, build(s), s.day, s.day, ctx_wrapper)
 
 
 def test_warm_up_blocks_until_fifteen_sessions() -> None:
@@ -124,7 +140,7 @@ def test_data_quality_filter_can_be_switched_off() -> None:
 
 def test_a_restart_after_the_open_never_places_twice() -> None:
     s = Scenario(D)
-    config = OvernightRangeSettings(symbols=("MNQ",))
+    config = settings()
     bt = Backtest(lambda ctx: OvernightRange(config, ctx), build(s))
     bt.run(s.day, s.day)
     saved = bt.strategy.on_save()
@@ -145,7 +161,7 @@ def test_late_start_after_the_grace_places_nothing() -> None:
     from trading import calendar as cal
 
     s = Scenario(D)
-    config = OvernightRangeSettings(symbols=("MNQ",))
+    config = settings()
     bt = Backtest(lambda ctx: OvernightRange(config, ctx), build(s))
     bt.clock = cal.ny(D, time(9, 36))
     bt.strategy.on_session_event(SessionEvent.OPEN, cal.trading_day(D))
@@ -201,7 +217,7 @@ async def test_state_survives_a_restart_through_the_store(store: Any) -> None:
     from trading.strategies.base import persist, restore
 
     s = Scenario(D, rth={time(9, 45): (20040.0, 20060.0, 20040.0, 20058.0)})
-    config = OvernightRangeSettings(symbols=("MNQ",))
+    config = settings()
     bt = Backtest(lambda ctx: OvernightRange(config, ctx), build(s))
     bt.run(D, D)
     await persist(bt.strategy, store.strategy_state, D)
