@@ -69,7 +69,7 @@ class _Plan:
         cls = STRATEGIES[self.strategy]
         model = cls.config_type()
         self.base: dict[str, Any] = getattr(self.settings.strategies, self.strategy).model_dump()
-        self.space: Space = sp.build(specs, model, self.base)
+        self.space: Space = sp.build(specs, model)
         if args.search == "grid":
             if self.space.size > MAX_GRID:
                 raise ValueError(

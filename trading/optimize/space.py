@@ -26,12 +26,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 MAX_VALUES = 10_000  # values of one parameter
-NOT_SEARCHABLE = ("enabled", "symbols")  # chosen by the command (--symbol), not searched
+NOT_SEARCHABLE = ("enabled", "symbols")
+NUMBERS = (int, float, Decimal)  # chosen by the command (--symbol), not searched
 
 
 class SpaceError(ValueError):
@@ -112,11 +113,14 @@ def _raw_values(name: str, spec: Any) -> list[Any]:
     raise SpaceError(f"{name}: {said}; write {{ values = [...] }} or {{ min = .., max = .., step = .. }}")
 
 
-def _checked(name: str, raw: Sequence[Any], model: type[BaseModel], base: Mapping[str, Any]) -> Dimension:
+def _checked(name: str, raw: Sequence[Any], model: type[BaseModel]) -> Dimension:
     values: list[Any] = []
+    field = model.model_fields[name]
+    # The field alone (its type and bounds); how fields relate is checked per set (check_points).
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])
     for v in raw:
         try:
-            typed = getattr(model.model_validate({**base, name: v}), name)
+            typed = adapter.validate_python(v)
         except ValidationError as exc:
             why = "; ".join(e["msg"] for e in exc.errors())
             raise SpaceError(f"{name} = {v}: not a valid value ({why})") from None
@@ -132,15 +136,20 @@ def parse_flag(text: str) -> tuple[str, dict[str, Any]]:
     name, rest = name.strip(), rest.strip()
     if not eq or not name or not rest:
         raise SpaceError(f"--param {text!r}: write NAME=MIN:MAX:STEP or NAME=V1,V2,...")
-    if ":" in rest and "," not in rest:
-        parts = rest.split(":")
-        if len(parts) != 3:
-            raise SpaceError(f"--param {text!r}: a range is MIN:MAX:STEP")
+    parts = rest.split(":")
+    if len(parts) == 3 and all(_is_number(p) for p in parts):  # else values (a time such as 10:30 is one)
         return name, dict(zip(("min", "max", "step"), parts, strict=True))
     words = [w.strip() for w in rest.split(",")]
     if not all(words):
         raise SpaceError(f"--param {text!r}: an empty value between commas")
     return name, {"values": [_flag_value(w) for w in words]}
+
+
+def _is_number(word: str) -> bool:
+    try:
+        return Decimal(word.strip()).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def _flag_value(word: str) -> Any:
@@ -170,8 +179,8 @@ def read_file(path: Path | str) -> tuple[str | None, dict[str, Any]]:
     return strategy, params
 
 
-def build(specs: Mapping[str, Any], model: type[BaseModel], base: Mapping[str, Any]) -> Space:
-    """The space of `specs` (name -> spec), each value valid for `model` over the `base` settings."""
+def build(specs: Mapping[str, Any], model: type[BaseModel]) -> Space:
+    """The space of `specs` (name -> spec), each value valid for its field of `model`."""
     if not specs:
         raise SpaceError("no parameters to search: give --space FILE.toml or --param NAME=...")
     fields = [f for f in model.model_fields if f not in NOT_SEARCHABLE]
@@ -179,7 +188,9 @@ def build(specs: Mapping[str, Any], model: type[BaseModel], base: Mapping[str, A
     for name, spec in specs.items():
         if name not in fields:
             raise SpaceError(f"unknown parameter {name!r}; {model.__name__} has: {', '.join(fields)}")
-        dims.append(_checked(name, _raw_values(name, spec), model, base))
+        if isinstance(spec, Mapping) and "min" in spec and model.model_fields[name].annotation not in NUMBERS:
+            raise SpaceError(f"{name} is not a number: list its values, {{ values = [...] }} or {name}=V1,V2")
+        dims.append(_checked(name, _raw_values(name, spec), model))
     return Space(tuple(dims))
 
 
