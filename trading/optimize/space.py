@@ -117,7 +117,7 @@ def _checked(name: str, raw: Sequence[Any], model: type[BaseModel]) -> Dimension
     values: list[Any] = []
     field = model.model_fields[name]
     # The field alone (its type and bounds); how fields relate is checked per set (check_points).
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
     for v in raw:
         try:
             typed = adapter.validate_python(v)

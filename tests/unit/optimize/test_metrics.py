@@ -47,7 +47,7 @@ def test_spans_are_new_york_trading_days() -> None:
     assert [t["pnl"] for t in picked] == ["1", "1"]
 
 
-def S(trades: int, net: int, pf: str | None, dd: int) -> Score:  # noqa: N802
+def S(trades: int, net: int, pf: str | None, dd: int) -> Score:
     return Score(trades, Decimal(net), None if pf is None else Decimal(pf), Decimal(dd))
 
 
@@ -79,6 +79,6 @@ def test_ranking_is_a_permutation_ordered_by_the_metric(scores: list[Score], met
     assert sorted(order) == list(range(len(scores)))
     traded = [scores[i] for i in order if scores[i].trades]
     assert [scores[i].trades for i in order].count(0) == len(scores) - len(traded)
-    assert all(scores[i].trades == 0 for i in order[len(traded):])
+    assert all(scores[i].trades == 0 for i in order[len(traded) :])
     values = [s.value(metric) for s in traded]
     assert values == sorted(values, reverse=True)

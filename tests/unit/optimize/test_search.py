@@ -17,7 +17,7 @@ WINDOWS = windows(date(2025, 1, 1), date(2025, 4, 30), 2, 1)  # IS Jan-Feb / OOS
 SETS = [{"stop_atr_mult": Decimal("1.0")}, {"stop_atr_mult": Decimal("2.0")}]
 
 
-def S(net: int, trades: int = 4, dd: int = 10) -> Score:  # noqa: N802
+def S(net: int, trades: int = 4, dd: int = 10) -> Score:
     return Score(trades, Decimal(net), Decimal("1.5") if net > 0 else Decimal("0.5"), Decimal(dd))
 
 

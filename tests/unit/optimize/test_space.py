@@ -18,6 +18,7 @@ from pydantic import BaseModel, model_validator
 from trading.config import OvernightRangeSettings
 from trading.optimize.space import Dimension, Space, SpaceError, build, check_points, parse_flag, read_file
 
+
 def _build(specs: dict[str, Any]) -> Space:
     return build(specs, OvernightRangeSettings)
 
@@ -115,7 +116,7 @@ class _Cross(BaseModel):
 def test_a_set_the_model_refuses_as_a_whole_is_named() -> None:
     space = build({"fast": {"values": [9, 30]}, "slow": {"values": [21, 50]}}, _Cross)
     check_points([space.at(0), space.at(1), space.at(3)], _Cross, {})  # 9/21, 9/50, 30/50
-    with pytest.raises(SpaceError, match="fast=30, slow=21: not a valid setting .*fast must be below slow"):
+    with pytest.raises(SpaceError, match=r"fast=30, slow=21: not a valid setting .*fast must be below slow"):
         check_points(list(space.grid()), _Cross, {})
 
 

@@ -3,6 +3,7 @@ out-of-sample spans tile the range after the first in-sample span, without a gap
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -64,7 +65,7 @@ def test_out_of_sample_spans_tile_the_range(start: date, days: int, is_m: int, o
     for w in ws:
         assert w.is_start <= w.is_end < w.oos_start <= w.oos_end <= end
         assert w.is_end + timedelta(days=1) == w.oos_start
-    for a, b in zip(ws, ws[1:], strict=False):
+    for a, b in itertools.pairwise(ws):
         assert a.oos_end + timedelta(days=1) == b.oos_start  # no gap, no overlap
         assert a.oos_end < end
     assert ws[-1].oos_end == end or add_months(ws[-1].oos_start, oos_m) - timedelta(days=1) == ws[-1].oos_end
