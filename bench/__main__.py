@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench [bars] [orders] [decode] [--quick]`: benchmark tables with ratios
+"""`make bench` / `python -m bench [bars] [orders] [decode] [optimize] [--quick]`: benchmark tables with ratios
 measured in the same run (see each module's docstring for what is compared)."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from trading import native
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("sections", nargs="*", default=["bars", "orders", "decode"], help="bars, orders, decode")
+    ap.add_argument(
+        "sections", nargs="*", default=["bars", "orders", "decode", "optimize"], help="bars, orders, decode, optimize"
+    )
     ap.add_argument("--quick", action="store_true", help="smaller inputs and fewer rounds")
     args = ap.parse_args()
     print(f"# tradebot benchmarks — {platform.python_version()}, {platform.machine()}, path: {native.describe()}")
@@ -29,6 +31,10 @@ def main() -> None:
             from bench import decode
 
             print(decode.run(args.quick), flush=True)
+        elif section == "optimize":
+            from bench import optimize
+
+            print(optimize.run(args.quick), flush=True)
         else:
             ap.error(f"unknown section {section!r}")
 
