@@ -1,6 +1,7 @@
 """A metric over two parameters (the optimizer's heatmap): one cell per pair of values, coloured from red
 (worst) through yellow to green (best), each cell labelled with its value when the grid is small enough
-to read; a pair no run tried is left blank (grey)."""
+to read; a pair no run tried is left blank (grey); an infinite value (a profit factor without a losing
+trade) is drawn in the best colour and labelled "inf"."""
 
 from __future__ import annotations
 
@@ -34,12 +35,13 @@ def heatmap_figure(
     (x_name, x_values), (y_name, y_values) = x, y
     fig = figure(max(6.0, 1.0 + 0.75 * len(x_values)), max(4.0, 1.4 + 0.45 * len(y_values)))
     ax = fig.add_subplot()
-    grid = np.array([[np.nan if v is None or not math.isfinite(v) else v for v in row] for row in cells], dtype=float)
+    # +inf (a profit factor without a loss) is drawn in the best colour and labelled "inf"; None and -inf blank
+    grid = np.array([[np.nan if v is None or v == -math.inf else v for v in row] for row in cells], dtype=float)
     finite = grid[np.isfinite(grid)]
-    if finite.size == 0:
+    if finite.size == 0 and not np.isposinf(grid).any():
         blank(fig, "no values")
     else:
-        lo, hi = float(finite.min()), float(finite.max())
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         cmap = "RdYlGn" if higher_is_better else "RdYlGn_r"
         norm: Normalize
         if center is not None:
@@ -47,7 +49,9 @@ def heatmap_figure(
             norm = TwoSlopeNorm(center, center - reach, center + reach)
         else:
             norm = Normalize(lo, hi if hi > lo else lo + 1)
-        image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto", origin="lower")
+        best = hi if higher_is_better else lo
+        shown = np.where(np.isposinf(grid), best, grid)
+        image = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto", origin="lower")
         ax.set_facecolor(NEUTRAL)
         bar = fig.colorbar(image, ax=ax)
         bar.set_label(metric)
@@ -55,8 +59,9 @@ def heatmap_figure(
         if len(x_values) <= LABEL_CELLS and len(y_values) <= LABEL_CELLS:
             for r, row in enumerate(grid):
                 for c, v in enumerate(row):
-                    if math.isfinite(v):
-                        ax.text(c, r, fmt(float(v)), ha="center", va="center", fontsize=8, color="black")
+                    if not math.isnan(v):
+                        label = "inf" if math.isinf(v) else fmt(float(v))
+                        ax.text(c, r, label, ha="center", va="center", fontsize=8, color="black")
     ax.set_xticks(range(len(x_values)), labels=list(x_values))
     ax.set_yticks(range(len(y_values)), labels=list(y_values))
     ax.set_xlabel(x_name)

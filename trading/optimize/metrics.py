@@ -32,7 +32,7 @@ METRICS: dict[str, str] = {
 class Score:
     trades: int
     net: Decimal
-    profit_factor: Decimal | None  # None: no losing trade
+    profit_factor: Decimal | None  # None: no losing trade (JSON null, as in the backtest report)
     max_drawdown: Decimal
 
     @property
@@ -60,7 +60,7 @@ class Score:
         return {
             "trades": self.trades,
             "net_pnl": str(self.net),
-            "profit_factor": None if pf is None or not self.trades else str(pf.quantize(Decimal("0.0001"))),
+            "profit_factor": None if pf is None else str(pf.quantize(Decimal("0.0001"))),
             "max_drawdown": str(self.max_drawdown),
             "ratio": None if ratio is None else str(ratio.quantize(Decimal("0.0001"))),
         }

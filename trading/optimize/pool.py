@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
-
 from trading.backtest.runner import Schedule, run_backtest
-from trading.config import BacktestSettings, OvernightRangeSettings, RiskSettings
+from trading.config import BacktestSettings, OvernightRangeSettings, RiskSettings, StrategiesSettings
 from trading.domain import Contract
 from trading.marketdata.aggregation import BarArrays
 from trading.optimize.metrics import Score, in_span, score
@@ -43,7 +41,7 @@ class Job:
     """Everything every run shares."""
 
     strategy: str
-    strategies: BaseModel  # the [strategies] settings; the searched section is replaced per set
+    strategies: StrategiesSettings  # the searched section is replaced per set
     bars: Mapping[str, BarArrays]
     contracts: Mapping[str, Contract]
     risk: RiskSettings
@@ -53,7 +51,7 @@ class Job:
     spans: tuple[tuple[date, date], ...] = ()  # scored besides the whole range (walk-forward spans)
     impl: str | None = None  # forwarded to run_backtest when given
 
-    def settings_with(self, params: Mapping[str, Any]) -> BaseModel:
+    def settings_with(self, params: Mapping[str, Any]) -> StrategiesSettings:
         cls = STRATEGIES[self.strategy]
         section = cls.config_from({**getattr(self.strategies, self.strategy).model_dump(), **params})
         return self.strategies.model_copy(update={self.strategy: section})
@@ -65,16 +63,14 @@ class Evaluation:
     spans: tuple[Score, ...]
 
 
-def schedule_for(section: Any) -> Schedule:
+def schedule_for(s: OvernightRangeSettings) -> Schedule:
     """The session times a backtest fires, from the overnight-range settings (as `tradebot backtest`
     takes them), so a searched `last_entry_time` or `flatten` moves the events too."""
-    s: OvernightRangeSettings = section
     return Schedule(s.pre_open, s.last_entry_time, s.summary, s.flatten, s.flatten_minutes_before_close)
 
 
 def evaluate(job: Job, params: Mapping[str, Any]) -> Evaluation:
     strategies = job.settings_with(params)
-    section: Any = getattr(strategies, "overnight_range")  # noqa: B009 (the schedule's times live there)
     extra: dict[str, Any] = {} if job.impl is None else {"impl": job.impl}
     result = run_backtest(
         lambda ctx: create(job.strategy, strategies, ctx),
@@ -84,7 +80,7 @@ def evaluate(job: Job, params: Mapping[str, Any]) -> Evaluation:
         risk=job.risk,
         settings=job.backtest,
         contracts=job.contracts,
-        schedule=schedule_for(section),
+        schedule=schedule_for(strategies.overnight_range),  # the session times live there
         **extra,
     )
     whole = score(result.trades, result.max_drawdown)

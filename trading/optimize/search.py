@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -103,8 +103,6 @@ def optimize(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> Outcome:
-    from dataclasses import replace
-
     job = replace(job, spans=spans_of(windows))
     evaluations = run_all(job, sets, jobs, progress)
     order = ranked([e.whole for e in evaluations], metric)

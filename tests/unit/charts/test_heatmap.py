@@ -41,3 +41,12 @@ def test_nothing_to_draw_says_so() -> None:
     assert [t.get_text() for t in fig.axes[0].texts] == ["no values"]
     assert heatmap_png("dd", X, Y, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], metric="max drawdown", fmt=dollars,
                        higher_is_better=False).startswith(b"\x89PNG")  # fmt: skip
+
+
+def test_an_infinite_profit_factor_is_drawn_best_and_says_inf() -> None:
+    cells: list[list[float | None]] = [[0.8, 1.6, float("inf")], [None, 2.0, 1.1]]
+    fig = heatmap_figure("pf", X, Y, cells, metric="profit factor", fmt=lambda v: f"{v:.2f}", center=1.0)
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["0.80", "1.10", "1.60", "2.00", "inf"]
+    data = ax.images[0].get_array()
+    assert data is not None and float(data[0][2]) == 2.0  # the best finite value's colour
