@@ -51,7 +51,7 @@ def test_the_example_space_file_is_a_valid_space() -> None:
     strategy, specs = read_file(Path(__file__).parents[3] / "config" / "optimize" / "overnight_range.toml")
     assert strategy == "overnight_range"
     space = _build(specs)
-    assert space.names == ["stop_atr_mult", "target_atrd_mult", "breakeven_points"] and space.size == 90
+    assert space.names == ["stop_atr_mult", "breakeven_points", "target_atrd_mult"] and space.size == 90
 
 
 @pytest.mark.parametrize(("specs", "says"), [
