@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STRATEGY = "overnight_range"
 DEFAULT_SAMPLES = 100
+DEFAULT_SEED = 1
 MAX_GRID = 100_000  # sets of a grid search (a random search samples any grid)
 
 
@@ -66,11 +67,14 @@ class _Plan:
             name, spec = sp.parse_flag(flag)
             specs[name] = spec  # a flag overrides the file's range for that parameter
         self.settings = load(args)
+        self.seed: int | None = None  # a random search's
         cls = STRATEGIES[self.strategy]
         model = cls.config_type()
         self.base: dict[str, Any] = getattr(self.settings.strategies, self.strategy).model_dump()
         self.space: Space = sp.build(specs, model)
         if args.search == "grid":
+            if args.samples is not None or args.seed is not None:
+                raise ValueError("--samples and --seed are for --search random; a grid runs every set")
             if self.space.size > MAX_GRID:
                 raise ValueError(
                     f"the grid has {self.space.size:,} sets (at most {MAX_GRID:,}): narrow it, or sample it with "
@@ -78,7 +82,8 @@ class _Plan:
                 )
             self.sets = list(self.space.grid())
         else:
-            self.sets = self.space.sample(args.samples, args.seed)
+            self.seed = DEFAULT_SEED if args.seed is None else args.seed
+            self.sets = self.space.sample(args.samples or DEFAULT_SAMPLES, self.seed)
         sp.check_points(self.sets, model, self.base)
         self.start, self.end = _day("--from", args.date_from), _day("--to", args.date_to)
         if self.end < self.start:
@@ -185,7 +190,7 @@ def _print(args: argparse.Namespace, plan: _Plan, outcome: Any, jobs: int) -> No
     from trading.optimize import table
     from trading.optimize.metrics import METRICS
 
-    kind = "grid" if args.search == "grid" else f"random sample (seed {args.seed})"
+    kind = "grid" if args.search == "grid" else f"random sample (seed {plan.seed})"
     print(
         f"{plan.strategy} {'+'.join(plan.symbols)} {plan.start} to {plan.end}: {len(plan.sets)} parameter sets "
         f"({kind} of {plan.space.size:,}), {jobs} workers, ranked by {METRICS[args.metric]}"
@@ -214,7 +219,7 @@ def _print(args: argparse.Namespace, plan: _Plan, outcome: Any, jobs: int) -> No
             "from": str(plan.start),
             "to": str(plan.end),
             "search": args.search,
-            "seed": args.seed if args.search == "random" else None,
+            "seed": plan.seed,
             "sets": len(plan.sets),
             "space_size": plan.space.size,
             "metric": args.metric,
@@ -251,9 +256,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--param", action="append", metavar="NAME=MIN:MAX:STEP|NAME=V1,V2",
                    help="a parameter to search (repeatable; overrides the same name in --space)")  # fmt: skip
     p.add_argument("--search", choices=("grid", "random"), default="grid", help="every set (default) or a sample")
-    p.add_argument("--samples", type=_positive("sets", MAX_GRID), default=DEFAULT_SAMPLES, metavar="N",
+    p.add_argument("--samples", type=_positive("sets", MAX_GRID), metavar="N",
                    help=f"with --search random: how many sets (default {DEFAULT_SAMPLES})")  # fmt: skip
-    p.add_argument("--seed", type=_seed, default=1, metavar="S", help="with --search random: the seed (default 1)")
+    p.add_argument("--seed", type=_seed, metavar="S", help=f"with --search random: the seed (default {DEFAULT_SEED})")
     p.add_argument("--walk-forward", metavar="IS:OOS", help="months in sample : months out of sample, e.g. 6:1")
     p.add_argument("--metric", choices=("net", "pf", "dd", "ratio"), default="net",
                    help="rank by net P&L (default), profit factor, max drawdown (lowest first) or net P&L / max "

@@ -111,6 +111,7 @@ async def _optimize(*argv: str) -> tuple[int, str, str]:
     (["--param", "stop_atr_mult=1,2", "--impl", "rust"], "--impl"),
     (["--param", "stop_atr_mult=0:1000:0.001"], "at most 10,000"),
     ([], "no parameters to search"),
+    (["--param", "stop_atr_mult=1,2", "--samples", "5"], "--samples and --seed are for --search random"),
 ])  # fmt: skip
 async def test_bad_input_is_refused_before_anything_runs(
     bars_file: Path, tmp_path: Path, argv: list[str], says: str
