@@ -9,7 +9,6 @@ from decimal import Decimal
 from trading.optimize.metrics import Score
 from trading.optimize.pool import Evaluation
 from trading.optimize.search import Outcome, most_chosen, spans_of, walk_forward
-from trading.optimize.space import Dimension, Space
 from trading.optimize.table import as_json, result_lines, walk_forward_lines
 from trading.optimize.windows import windows
 
@@ -65,7 +64,3 @@ def test_lines_and_json_carry_the_verdict() -> None:
         "from": "2025-04-01", "to": "2025-04-30", "trades": 4, "net_pnl": "-10", "profit_factor": "0.5000",
         "max_drawdown": "10", "ratio": "-1.0000",
     }  # fmt: skip
-
-
-def test_the_space_of_the_sets() -> None:
-    assert Space((Dimension("stop_atr_mult", (Decimal("1.0"), Decimal("2.0"))),)).size == 2
