@@ -1,5 +1,5 @@
-"""`make bench` / `python -m bench [bars] [orders] [decode] [backtest] [tick] [--quick]`: benchmark tables with ratios
-measured in the same run (see each module's docstring for what is compared)."""
+"""`make bench` / `python -m bench [SECTION ...] [--quick]` (bars, orders, decode, backtest, tick, optimize): tables
+with ratios measured in the same run (see each module's docstring for what is compared)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def main() -> None:
     ap.add_argument(
         "sections",
         nargs="*",
-        default=["bars", "orders", "decode", "backtest", "tick"],
-        help="bars, orders, decode, backtest, tick",
+        default=["bars", "orders", "decode", "backtest", "tick", "optimize"],
+        help="bars, orders, decode, backtest, tick, optimize",
     )
     ap.add_argument("--quick", action="store_true", help="smaller inputs and fewer rounds")
     args = ap.parse_args()
@@ -42,6 +42,10 @@ def main() -> None:
             from bench import backtest
 
             print(backtest.run(args.quick), flush=True)
+        elif section == "optimize":
+            from bench import optimize
+
+            print(optimize.run(args.quick), flush=True)
         else:
             ap.error(f"unknown section {section!r}")
 

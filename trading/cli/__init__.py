@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from trading.cli import backtest, bars, config, control, db, demo, health, sim, smoke, version
+from trading.cli import backtest, bars, config, control, db, demo, health, optimize, sim, smoke, version
 from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
 from trading.cli.common import EXIT_FAILED as EXIT_FAILED
 from trading.cli.common import Subcommands, failure
@@ -34,6 +34,7 @@ GROUPS: dict[str, Callable[[Subcommands], None]] = {
     "demo": demo.register,
     "sim": sim.register,
     "backtest": backtest.register,
+    "optimize": optimize.register,
     "bars": bars.register,
     "status": control.register_status,
     "flatten": control.register_flatten,

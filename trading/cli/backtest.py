@@ -13,6 +13,7 @@ from trading.cli.common import Subcommands, load, migrated_database, on_terminal
 if TYPE_CHECKING:  # start-up: the parser is built without the domain types
     from pathlib import Path
 
+    from trading.config import BacktestSettings, Settings
     from trading.domain import Contract
 
 HISTORY_PAD = timedelta(days=40)  # ATRD needs 15 sessions before the first day
@@ -116,6 +117,16 @@ def _problem_with(args: argparse.Namespace) -> str | None:
     return None
 
 
+def costs(args: argparse.Namespace, settings: Settings) -> BacktestSettings:
+    """`[backtest]` with the --fees and --slippage-ticks asked (`tradebot optimize` takes them too)."""
+    update: dict[str, Any] = {}
+    if args.fees is not None:
+        update["fees_per_contract_side"] = args.fees
+    if args.slippage_ticks is not None:
+        update["slippage_ticks"] = args.slippage_ticks
+    return settings.backtest.model_copy(update=update)
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -162,16 +173,11 @@ def _backtest(args: argparse.Namespace) -> int:
         return 1
     orc = settings.strategies.overnight_range
     schedule = Schedule(orc.pre_open, orc.last_entry_time, orc.summary, orc.flatten, orc.flatten_minutes_before_close)
-    costs: dict[str, Any] = {}
-    if args.fees is not None:
-        costs["fees_per_contract_side"] = args.fees
-    if args.slippage_ticks is not None:
-        costs["slippage_ticks"] = args.slippage_ticks
     bt = Backtest(
         with_impl(lambda ctx: create(args.strategy, strategies, ctx), args.impl),
         bars,
         risk=settings.risk,
-        settings=settings.backtest.model_copy(update=costs),
+        settings=costs(args, settings),
         contracts=contracts,
         schedule=schedule,
     )

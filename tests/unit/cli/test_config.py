@@ -84,7 +84,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = _leaf_commands(build_parser())
     assert {
         ("config", "check"), ("db", "migrate"), ("db", "status"), ("version",), ("demo",), ("run",), ("sim",),
-        ("backtest",), ("bars", "import"), ("bars", "backfill"), ("status",), ("flatten",), ("halt",), ("resume",),
+        ("backtest",), ("optimize",), ("bars", "import"), ("bars", "backfill"), ("status",), ("flatten",),
+        ("halt",), ("resume",),
     } <= set(commands)  # fmt: skip
     for command in commands:
         with pytest.raises(SystemExit) as exited:
@@ -101,7 +102,8 @@ def test_the_command_line_help_lists_every_group() -> None:
     )
     assert done.returncode == 0, done.stderr
     listed = done.stdout.split("positional arguments:")[1]
-    for group in ("version", "config", "db", "demo", "run", "sim", "backtest", "bars", "status", "flatten", "halt"):
+    for group in ("version", "config", "db", "demo", "run", "sim", "backtest", "optimize", "bars", "status", "flatten",
+                  "halt"):  # fmt: skip
         assert f"\n    {group} " in listed, group
 
 
