@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from trading.backtest.runner import Schedule, run_backtest
+from trading.backtest.runner import IMPLS, Schedule, run_backtest
 from trading.config import BacktestSettings, OvernightRangeSettings, RiskSettings, StrategiesSettings
 from trading.domain import Contract
 from trading.marketdata.aggregation import BarArrays
@@ -33,7 +33,7 @@ def impls() -> tuple[str, ...] | None:
     one implementation only (then `--impl` is refused)."""
     if "impl" not in inspect.signature(run_backtest).parameters:
         return None
-    return ("rust", "python")
+    return IMPLS
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 MAX_VALUES = 10_000  # values of one parameter
-NOT_SEARCHABLE = ("enabled", "symbols")
-NUMBERS = (int, float, Decimal)  # chosen by the command (--symbol), not searched
+# chosen by the command (--symbol, --impl), not searched: the implementation changes speed, never results
+NOT_SEARCHABLE = ("enabled", "symbols", "impl")
+NUMBERS = (int, float, Decimal)
 
 
 class SpaceError(ValueError):

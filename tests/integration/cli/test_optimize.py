@@ -108,7 +108,7 @@ async def _optimize(*argv: str) -> tuple[int, str, str]:
      "--heatmap: 'atr' is not a searched parameter"),
     (["--param", "stop_atr_mult=1,2", "--heatmap", "a,b"], "--heatmap names the axes of the --chart picture"),
     (["--param", "stop_atr_mult=1,2", "--strategy", "nope"], "unknown strategy 'nope'"),
-    (["--param", "stop_atr_mult=1,2", "--impl", "rust"], "--impl"),
+    (["--param", "stop_atr_mult=1,2", "--impl", "cobol"], "--impl 'cobol': one of python, rust"),
     (["--param", "stop_atr_mult=0:1000:0.001"], "at most 10,000"),
     ([], "no parameters to search"),
     (["--param", "stop_atr_mult=1,2", "--samples", "5"], "--samples and --seed are for --search random"),
