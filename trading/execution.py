@@ -10,6 +10,10 @@ Retry-After).
 Every call returns a `Timed` value (the result, its duration in ns and the path that served it)
 and records one latency sample `(operation, path)` in the metrics sink, failures included.
 
+Routing: `trading.engine.order_path.RoutedExecutor` asks `trading.native` which path serves each call
+(the executor's route, its Rust share by customTag, its circuit breaker). Every Rust outcome is fed
+to the executor's breaker: a failure that is not a broker answer counts against it, latency too.
+
 Fallback: when the Rust path fails in a way that is not a broker answer (a panic, a binding or
 type error: anything that is not a `ProjectXError`), that call is served by the Python path and
 the failure is logged once per operation. A place that falls back first looks its customTag up, so
@@ -262,6 +266,7 @@ class RustExecutor:
         order_id: int | None = None,
     ) -> Timed[U]:
         start = time.perf_counter_ns()
+        breaker = native.breaker(native.Component.EXECUTOR)
         try:
             r = await call()
         except ProjectXError:
@@ -271,8 +276,11 @@ class RustExecutor:
                 self._warned.add(operation)
                 log.exception("Rust executor failed on %s (%s); serving it through the Python path", operation, exc)
             self.fallbacks += 1
+            breaker.record(False)
             return await fallback()
         ok = r.outcome == "ok"
+        # A broker answer (even a rejection) is the Rust path working: only its own failures count.
+        breaker.record(True, int(r.elapsed_ns) / 1e6)
         self.metrics.record(operation, "rust", int(r.elapsed_ns), ok=ok)
         if not ok:
             _raise_for(r, operation, path, custom_tag, order_id)
