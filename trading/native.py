@@ -213,8 +213,10 @@ def states() -> list[RouteState]:
 
 
 def restore_defaults() -> None:
-    """Every route back to the built-in defaults and every breaker closed with no count (tests, a new engine)."""
+    """Every route back to the built-in defaults, every breaker closed with no count and no listener
+    (between tests)."""
     global _share
+    _listeners.clear()
     _routes.update(_DEFAULTS)
     _share = 100
     for c in Component:

@@ -34,7 +34,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from trading import notifications
+from trading import native, notifications
 from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
 from trading.config import Settings
@@ -51,6 +51,7 @@ from trading.domain import (
     PositionSide,
     Quote,
 )
+from trading.engine import routes
 from trading.engine.bars import BarCache, ns
 from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
@@ -174,6 +175,8 @@ class Engine:
         self.blackout = Blackout(self)  # news windows: entries refused, cancelled, flattened (on the same loop)
         self.deadman = DeadMan(self)  # positions closed when the feed or the broker is away too long (same loop)
         self.rules = RuleGuard(self)  # the rule profile: marks, trips, loss alerts, flat time (healer's loop)
+        # A circuit breaker's trip (trading/native.py): the alert and the audit row, on the engine's loop.
+        self._unwatch_trips = native.on_trip(lambda trip: self._spawn(routes.tripped(self.store, trip), "route-trip"))
 
     @property
     def ready(self) -> bool:
@@ -323,6 +326,7 @@ class Engine:
             if stream is not None:
                 await _ended(asyncio.ensure_future(stream.stop()), f"the {hub} feed's stop")
         await _ended(asyncio.ensure_future(self.metrics.flush()), "the latency flush")
+        self._unwatch_trips()
         await release_account(self)  # last: a standby takes over only once this one handles nothing
 
     def _symbols_of(self, name: str) -> tuple[str, ...]:

@@ -14,12 +14,13 @@ from trading import notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
+from trading.engine import routes
 from trading.engine.core import HISTORY_DAYS, Engine
 from trading.engine.order_path import order_path
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
+from trading.projectx.failover import market_stream, user_stream
 from trading.projectx.rest import ProjectXClient
-from trading.projectx.stream_rust import new_market_stream, new_user_stream
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
 from trading.store import Store
@@ -123,9 +124,11 @@ async def build_engine(
     # user hub's keep-alive watchdog runs everywhere: hub pings are wall-clock, also in the simulator; a
     # stale user hub is rebuilt and its RECONNECTED makes the engine reconcile.
     stale = None if gateway.simulated else settings.projectx.stale_feed_s
-    # The Rust stream (tokio-tungstenite) when the extension is loaded and enabled, else signalrcore.
-    user = new_user_stream(gateway.user_hub_url, on_user, token, keepalive_stale_s=settings.projectx.user_stale_s)
-    market = new_market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
+    # The routes first ([routing], then an admin's stored choice): they pick each stream's implementation.
+    await routes.load(settings.routing, store)
+    # Each hub on its route (the Rust stream or signalrcore), moved to signalrcore if the Rust one dies.
+    user = user_stream(gateway.user_hub_url, on_user, token, keepalive_stale_s=settings.projectx.user_stale_s)
+    market = market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
     user.follow_tokens(client)
     market.follow_tokens(client)
     engine = Engine(

@@ -1,0 +1,215 @@
+"""A hub whose implementation can change while it runs: the Rust stream (`stream_rust.py`) or
+signalrcore (`realtime.py`), as `trading.native.route` says for the market or user stream.
+
+- When the Rust stream dies (its client ends or its reader fails while nobody stopped it), the
+  component's circuit breaker trips (an alert says why) and the hub moves to signalrcore: the new
+  stream gets every subscription made so far and connects; its first event is a
+  `StatusEvent(RECONNECTED)` saying why, so the engine heals the gap the way it heals any reconnect
+  (the user hub's RECONNECTED makes it reconcile with the broker: an order or fill missed while the
+  hub moved is read back; the market's bars are re-read from the broker before levels are used).
+- `follow_route()` moves it when an admin changed the route (stop the old stream, then start the new:
+  a gap healed the same way, never an event delivered twice).
+
+Events the old stream had queued are still delivered; its status events (the STOPPED of its stop,
+a DISCONNECTED as it dies) are not: the hub did not stop, it changed hands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from trading import domain, native
+from trading.projectx.hub import HubClient, TokenSource
+from trading.projectx.realtime import MarketHub, UserHub
+from trading.projectx.stream_rust import RustMarketStream, RustUserStream, _RustTransport
+from trading.streaming import BatchHandler, Hub, StatusEvent, StreamEvent, StreamState
+
+log = logging.getLogger(__name__)
+
+Path = Literal["rust", "python"]
+Factory = Callable[[Path, BatchHandler], HubClient]
+RETRY_S = 1.0  # a signalrcore stream that cannot connect after a failover is tried again this often
+
+
+class FailoverHub:
+    """The `Stream` face over whichever implementation serves the hub now."""
+
+    def __init__(self, component: native.Component, hub: Hub, build: Factory, handler: BatchHandler) -> None:
+        self.component = component
+        self.hub = hub
+        self._build = build
+        self._handler = handler
+        self._calls: dict[tuple[str, tuple[Any, ...]], None] = {}  # subscriptions made, in order
+        self._unfollow: Callable[[], None] | None = None
+        self._started = False
+        self._moving: asyncio.Task[None] | None = None
+        self.moves = 0  # how many times the hub changed implementation
+        self.current = self._new(self._wanted())
+
+    # ------------------------------------------------------------------ which implementation
+    def _wanted(self) -> Path:
+        return "rust" if native.route(self.component) == "rust" else "python"
+
+    @property
+    def path(self) -> Path:
+        return "rust" if isinstance(self.current, _RustTransport) else "python"
+
+    def _new(self, path: Path) -> HubClient:
+        stream: HubClient | None = None
+
+        async def handler(batch: Sequence[StreamEvent]) -> None:
+            if stream is not self.current:  # a stream that handed over: its data still counts, its status not
+                batch = [ev for ev in batch if not isinstance(ev, StatusEvent)]
+                if not batch:
+                    return
+            await self._handler(batch)
+
+        stream = self._build(path, handler)
+        if isinstance(stream, _RustTransport):
+            stream.on_death = self._died
+        return stream
+
+    def _died(self, reason: str) -> None:
+        if not self._started or self._moving is not None:
+            return
+        native.breaker(self.component).trip(f"the Rust {self.hub} stream died: {reason}")
+        self._moving = asyncio.get_running_loop().create_task(self._fail_over(reason), name=f"{self.hub}-hub-failover")
+
+    async def _fail_over(self, reason: str) -> None:
+        try:
+            while self._started:
+                try:
+                    await self._move("python", f"the Rust stream died ({reason})")
+                    return
+                except Exception:
+                    log.exception("%s hub: signalrcore could not take over yet; trying again", self.hub)
+                    await asyncio.sleep(RETRY_S)
+        finally:
+            self._moving = None
+
+    async def follow_route(self) -> bool:
+        """Move to the implementation the route asks for now (an admin's change); True when it moved."""
+        want = self._wanted()
+        if not self._started or want == self.path or self._moving is not None:
+            return False
+        await self._move(want, "an admin changed its route")
+        return True
+
+    async def _move(self, path: Path, why: str) -> None:
+        old, new = self.current, self._new(path)
+        self.current = new  # from here the old stream's status events are not the hub's
+        for name, args in list(self._calls):
+            await getattr(new, name)(*args)  # before start: remembered, sent on connect
+        with contextlib.suppress(Exception):
+            await old.stop()
+        await new.start()
+        self.moves += 1
+        was = "Rust" if path == "python" else "Python"
+        message = f"{self.hub.capitalize()} feed moved from {was} to {path.capitalize()}: {why}"
+        log.warning("%s", message)
+        new._push([StatusEvent(self.hub, StreamState.RECONNECTED, message, datetime.now(UTC))])
+
+    # ------------------------------------------------------------------ the Stream face
+    async def start(self) -> None:
+        self._started = True
+        await self.current.start()
+
+    async def stop(self) -> None:
+        self._started = False
+        moving, self._moving = self._moving, None
+        if moving is not None and moving is not asyncio.current_task():
+            moving.cancel()
+            await asyncio.gather(moving, return_exceptions=True)
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        await self.current.stop()
+
+    async def reconnect(self, reason: str) -> None:
+        await self.current.reconnect(reason)
+
+    async def token_changed(self, token: str | None = None) -> None:
+        await self.current.token_changed(token or "")
+
+    def follow_tokens(self, tokens: TokenSource) -> None:
+        self._unfollow = tokens.on_token(self.token_changed)
+
+    @property
+    def connected(self) -> bool:
+        return self.current.connected
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.current.stats
+
+    async def _remember(self, name: str, *args: Any) -> None:
+        self._calls[(name, args)] = None
+        await getattr(self.current, name)(*args)
+
+
+class FailoverMarketStream(FailoverHub):
+    async def subscribe_quotes(self, contract_id: str) -> None:
+        await self._remember("subscribe_quotes", contract_id)
+
+    async def subscribe_trades(self, contract_id: str) -> None:
+        await self._remember("subscribe_trades", contract_id)
+
+    async def subscribe_depth(self, contract_id: str) -> None:
+        await self._remember("subscribe_depth", contract_id)
+
+    async def unsubscribe(self, contract_id: str) -> None:
+        for name in ("subscribe_quotes", "subscribe_trades", "subscribe_depth"):
+            self._calls.pop((name, (contract_id,)), None)
+        current = self.current
+        assert isinstance(current, MarketHub)
+        await current.unsubscribe(contract_id)
+
+    def last_quote(self, contract_id: str) -> domain.Quote | None:
+        current = self.current
+        assert isinstance(current, MarketHub)
+        return current.last_quote(contract_id)
+
+
+class FailoverUserStream(FailoverHub):
+    async def subscribe_accounts(self) -> None:
+        await self._remember("subscribe_accounts")
+
+    async def subscribe_account(self, account_id: int) -> None:
+        await self._remember("subscribe_account", account_id)
+
+    async def unsubscribe_account(self, account_id: int) -> None:
+        self._calls.pop(("subscribe_account", (account_id,)), None)
+        current = self.current
+        assert isinstance(current, UserHub)
+        await current.unsubscribe_account(account_id)
+
+
+def market_stream(url: str, handler: BatchHandler, token: Any, **kwargs: Any) -> MarketHub | FailoverMarketStream:
+    """The market stream: routed with failover when the extension is loaded, else signalrcore alone."""
+    if not native.loaded():
+        return MarketHub(url, handler, token, **kwargs)
+
+    def build(path: Path, h: BatchHandler) -> HubClient:
+        if path == "rust":
+            return RustMarketStream(url, h, token, **kwargs)
+        return MarketHub(url, h, token, **kwargs)
+
+    return FailoverMarketStream(native.Component.MARKET_STREAM, Hub.MARKET, build, handler)
+
+
+def user_stream(url: str, handler: BatchHandler, token: Any, **kwargs: Any) -> UserHub | FailoverUserStream:
+    """The user stream: routed with failover when the extension is loaded, else signalrcore alone."""
+    if not native.loaded():
+        return UserHub(url, handler, token, **kwargs)
+
+    def build(path: Path, h: BatchHandler) -> HubClient:
+        if path == "rust":
+            return RustUserStream(url, h, token, **kwargs)
+        return UserHub(url, h, token, **kwargs)
+
+    return FailoverUserStream(native.Component.USER_STREAM, Hub.USER, build, handler)
