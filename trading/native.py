@@ -146,7 +146,7 @@ def check_route(c: Component, mode: str, share: int | None = None) -> Mode:
         raise ValueError("only the executor takes a Rust share")
     if share is not None and not 0 <= share <= 100:
         raise ValueError(f"the Rust share is a percentage 0-100, not {share}")
-    return mode  # type: ignore[return-value]
+    return mode
 
 
 def set_route(c: Component, mode: str, share: int | None = None) -> None:

@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from trading.cli import backtest, bars, config, control, db, demo, health, sim, version
+from trading.cli import backtest, bars, config, control, db, demo, health, route, sim, version
 from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
 from trading.cli.common import EXIT_FAILED as EXIT_FAILED
 from trading.cli.common import Subcommands, failure
@@ -40,6 +40,7 @@ GROUPS: dict[str, Callable[[Subcommands], None]] = {
     "halt": control.register_halt,
     "resume": control.register_resume,
     "health": health.register,
+    "route": route.register,
 }
 
 

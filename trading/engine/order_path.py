@@ -52,6 +52,11 @@ class ExecutorPath:
     def path(self) -> str:
         return self.executor.path
 
+    @property
+    def fallbacks(self) -> int:
+        """Rust calls served by Python after a binding error or a panic (0 on the Python path)."""
+        return int(getattr(self.executor, "fallbacks", 0))
+
     async def place(self, request: OrderRequest) -> int:
         return (await self.executor.place(request)).value
 
