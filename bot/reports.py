@@ -1,5 +1,6 @@
 """Reports the bot posts on a schedule: the latency report (p50/p95/p99 per operation, Rust and
-Python side by side, with each component's route and fallback count). Queued through the outbox like every notification, once per day (dedupe key)."""
+Python side by side, with each component's route and fallback count). Queued through the outbox like
+every notification, once per day (dedupe key)."""
 
 from __future__ import annotations
 

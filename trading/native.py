@@ -171,6 +171,12 @@ def rust_share() -> int:
     return _share
 
 
+def label(c: Component) -> str:
+    """A component's route as the audit writes it: `rust 30 %` for the executor, else the mode."""
+    mode = _routes[c]
+    return f"{mode} {_share} %" if c is Component.EXECUTOR and mode == "rust" else mode
+
+
 def breaker(c: Component) -> Breaker:
     return _breakers[c]
 

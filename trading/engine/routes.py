@@ -60,7 +60,7 @@ async def tripped(store: Store, trip: Trip) -> None:
     await store.outbox.enqueue(
         NotificationKind.ALERT, dict(notifications.alert(f"{c.value} moved to Python", text, urgent=False))
     )
-    await store.routes.audit(c.value, native.configured(c), "python", BREAKER, trip.reason)
+    await store.routes.audit(c.value, native.label(c), "python", BREAKER, trip.reason)
 
 
 async def follow(*streams: Any) -> None:

@@ -40,10 +40,7 @@ def route_text(state: native.RouteState) -> str:
     return text
 
 
-def route_label(c: native.Component) -> str:
-    share = native.rust_share()
-    mode = native.configured(c)
-    return f"{mode} {share} %" if c is native.Component.EXECUTOR and mode == "rust" else mode
+route_label = native.label  # the audit's words for a route (`rust 30 %`)
 
 
 class Routing(Operator):
