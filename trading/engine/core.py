@@ -52,7 +52,7 @@ from trading.domain import (
     Quote,
 )
 from trading.engine import routes
-from trading.engine.bars import BarCache, ns
+from trading.engine.bars import ONE_MINUTE_NS, BarCache, ns
 from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine.deadman import DeadMan
@@ -64,10 +64,12 @@ from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.engine.rules import RuleGuard
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
+from trading.marketdata.shadow import routed_bar_aggregator
 from trading.metrics import LatencyMetrics
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder, profile_of
+from trading.shadow import Comparator
 from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
 from trading.strategies import STRATEGIES
@@ -177,6 +179,10 @@ class Engine:
         self.rules = RuleGuard(self)  # the rule profile: marks, trips, loss alerts, flat time (healer's loop)
         # A circuit breaker's trip (trading/native.py): the alert and the audit row, on the engine's loop.
         self._unwatch_trips = native.on_trip(lambda trip: self._spawn(routes.tripped(self.store, trip), "route-trip"))
+        # The bars' shadow run (route `shadow`): each mismatch stored with both outputs, alerted once per kind.
+        self.parity = Comparator(
+            native.Component.BARS.value, lambda m: self._spawn(routes.mismatch(self.store, m), "parity-mismatch")
+        )
 
     @property
     def ready(self) -> bool:
@@ -247,7 +253,7 @@ class Engine:
             self.contracts[sym] = c
             self.symbol_of[c.id] = sym
             await self.store.contracts.upsert(c)
-            self.bars[sym] = BarCache(c.id)
+            self.bars[sym] = BarCache(c.id, routed_bar_aggregator(ONE_MINUTE_NS, self.parity, sym))
             start = now - timedelta(days=HISTORY_DAYS)
             self.bars[sym].add(await self.store.bars.range(c.id, "1m", start, now))
             await self.backfill(sym, self.bars[sym].latest or start, now)
@@ -455,6 +461,7 @@ class Engine:
         if self._unsaved_bars:
             bars, self._unsaved_bars = self._unsaved_bars, []
             await self.store.bars.insert_many(bars)
+        await routes.count_compared(self.store, self.parity)
 
     async def _closed_bars(self, symbol: str, rows: Sequence[BarRow]) -> None:
         if not rows:

@@ -14,6 +14,7 @@ from trading import native, notifications
 from trading.breaker import Bounds, Trip
 from trading.config import RoutingSettings
 from trading.domain import NotificationKind
+from trading.shadow import Comparator, Mismatch
 from trading.store import Store
 
 log = logging.getLogger(__name__)
@@ -70,3 +71,22 @@ async def follow(*streams: Any) -> None:
         follow_route = getattr(stream, "follow_route", None)
         if follow_route is not None:
             await follow_route()
+
+
+async def mismatch(store: Store, m: Mismatch) -> None:
+    """A shadow run's mismatch: stored with both outputs; the first of its kind alerted (once, ever)."""
+    first = await store.routes.record_mismatch(m.component, m.kind, m.subject, m.python, m.rust)
+    if first:
+        text = f"{m.subject}: Python gave {m.python!r}, Rust {m.rust!r}. Python's output is used; see /stats parity."
+        await store.outbox.enqueue(
+            NotificationKind.ALERT,
+            dict(notifications.alert(f"Parity: {m.component} differ ({m.kind})", text[:1500])),
+            dedupe_key=f"parity-{m.component}-{m.kind}",
+        )
+
+
+async def count_compared(store: Store, comparator: Comparator) -> None:
+    """Add the comparisons made since the last call to the stored count (/stats parity)."""
+    n = comparator.take_compared()
+    if n:
+        await store.routes.count_compared(comparator.component, n)

@@ -84,4 +84,5 @@ class Routing(Operator):
         return await self.routes()
 
     async def parity(self) -> ParityView:
+        await routes.count_compared(self.store, self.engine.parity)
         return ParityView(await self.store.routes.compared(), await self.store.routes.parity())
