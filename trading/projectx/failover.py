@@ -56,7 +56,8 @@ class FailoverHub:
         return "rust" if native.route(self.component) == "rust" else "python"
 
     @property
-    def path(self) -> Path:
+    def path(self) -> str:
+        """rust or python: which implementation serves the hub now."""
         return "rust" if isinstance(self.current, _RustTransport) else "python"
 
     def _new(self, path: Path) -> HubClient:

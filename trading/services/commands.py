@@ -59,8 +59,8 @@ async def carry_out(services: Services, verb: str, args: dict[str, Any]) -> dict
     if verb == "route_set":
         share = args.get("share")
         by = str(args.get("by", ""))
-        view = await services.set_route(str(args.get("component", "")), str(args.get("mode", "")), share, by)
-        return {"routes": routes_data(view)}
+        routes = await services.set_route(str(args.get("component", "")), str(args.get("mode", "")), share, by)
+        return {"routes": routes_data(routes)}
     if verb == "route_reset":
         return {
             "routes": routes_data(await services.reset_route(str(args.get("component", "")), str(args.get("by", ""))))

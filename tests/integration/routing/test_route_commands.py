@@ -43,6 +43,7 @@ async def test_an_admin_moves_the_market_stream_and_the_executor_share(store: St
         executor = next(r for r in result["routes"] if r["component"] == "executor")
         assert (executor["share"], executor["text"]) == (30, "rust (30 % of orders)")
 
+        bad: tuple[str, str, int | None]
         for bad in (
             ("executor", "shadow", None),
             ("bars", "rust", 10),
@@ -50,7 +51,7 @@ async def test_an_admin_moves_the_market_stream_and_the_executor_share(store: St
             ("bars", "fast", None),
         ):
             with pytest.raises(BadInput, match="nothing changed"):
-                await services.set_route(*bad, by="admin#1")
+                await services.set_route(bad[0], bad[1], bad[2], "admin#1")
         with pytest.raises(BadInput, match="already routed"):
             await services.set_route("market_stream", "python", by="admin#1")
         with pytest.raises(BadInput, match="not held on Python"):

@@ -54,6 +54,7 @@ def shadow_bars() -> Settings:
 async def trade_minutes(day: SimDay, engine: Engine, minutes: int) -> None:
     """Three prints a minute for `minutes` minutes, then one more: each of those minutes' bars closed."""
     last = day.sim.exchange.books[day.cid("MNQ")].last
+    assert last is not None
     for m in range(minutes + 1):
         for k in range(3 if m < minutes else 1):
             await day.trade("MNQ", last + Decimal(k) / 4 - Decimal(m % 2), START + timedelta(minutes=m, seconds=10 * k))

@@ -35,10 +35,6 @@ def prices(rec: Recorder) -> list[Decimal]:
     return [t.price for e in rec.events if isinstance(e, TradesEvent) for t in e.ticks]
 
 
-def path_of(stream: FailoverMarketStream) -> str:
-    return stream.path
-
-
 async def test_a_killed_rust_market_stream_falls_back_to_python_without_losing_a_print(
     sim_px: tuple[SimGateway, ProjectXClient],
 ) -> None:
@@ -59,7 +55,7 @@ async def test_a_killed_rust_market_stream_falls_back_to_python_without_losing_a
         await eventually(lambda: prices(rec) == first, "the first prints on the Rust stream")
 
         stream.current._client.stop()  # type: ignore[attr-defined]  # the Rust client ends on its own
-        await eventually(lambda: path_of(stream) == "python" and stream.connected, "signalrcore took the hub over")
+        await eventually(lambda: stream.path == "python" and stream.connected, "signalrcore took the hub over")
         moved = await rec.status(StreamState.RECONNECTED)
         assert "moved from Rust to Python" in moved.message and "died" in moved.message
         assert [t.component for t in trips] == ["market_stream"] and "died" in trips[0].reason
@@ -73,7 +69,7 @@ async def test_a_killed_rust_market_stream_falls_back_to_python_without_losing_a
         assert stream.last_quote(cid) is not None and stream.last_quote(cid).last == later[-1]  # type: ignore[union-attr]
 
         native.reset(native.Component.MARKET_STREAM)  # an admin moves it back
-        assert await stream.follow_route() and path_of(stream) == "rust"
+        assert await stream.follow_route() and stream.path == "rust"
         await eventually(lambda: stream.connected, "the Rust stream connected again")
         for p in (Decimal(20020),):
             await sim.market.trade(cid, p)
