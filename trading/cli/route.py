@@ -35,7 +35,7 @@ def register(sub: Subcommands) -> None:
     st = verbs.add_parser("set", help="route a component: rust, python or shadow")
     st.add_argument("component", help="executor, market_stream, user_stream, bars or strategy")
     st.add_argument("mode", help="rust, python or shadow (bars and strategy only)")
-    st.add_argument("--share", type=int, metavar="PCT", help="executor only: the % of orders sent the Rust way")
+    st.add_argument("--share", type=int, metavar="PCT", help="executor only: the %% of orders sent the Rust way")
     _common(st)
     rs = verbs.add_parser("reset", help="move a component its circuit breaker put on Python back to its route")
     rs.add_argument("component", help="executor, market_stream, user_stream, bars or strategy")
