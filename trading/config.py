@@ -332,14 +332,14 @@ class BreakerSettings(Section):
 
 class RoutingSettings(Section):
     """Which implementation each component uses (trading/native.py): rust, python or shadow (Python
-    serves, Rust computed beside it and compared: bars and strategy only). An admin's change at run time
+    serves, Rust computed beside it and compared; never the executor). An admin's change at run time
     (`/stats route`, `tradebot route set`) is stored and wins over these defaults. TRADEBOT_RUST=0 or
     `rust = false` forces Python everywhere."""
 
     executor: Literal["rust", "python"] = "rust"
     executor_rust_share: int = Field(100, ge=0, le=100)  # % of orders (by customTag hash) sent the Rust way
-    market_stream: Literal["rust", "python"] = "rust"
-    user_stream: Literal["rust", "python"] = "rust"
+    market_stream: Route = "rust"
+    user_stream: Route = "rust"
     bars: Route = "rust"
     strategy: Route = "python"
     breaker: BreakerSettings = BreakerSettings()

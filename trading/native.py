@@ -4,8 +4,8 @@ implementation each component uses now (`route(component)`).
 `TRADEBOT_RUST=0` in the environment (or `rust = false` in settings, applied through
 `set_enabled`) forces the Python twins everywhere at run time. Below that, each component has its
 route (`[routing]` in settings, or an admin's stored choice applied through `set_route`): `rust`,
-`python` or `shadow` (Python serves, the Rust twin is computed beside it and compared: bars and
-strategy only, where nothing can double an order). The executor also has a share of orders sent the
+`python` or `shadow` (Python serves, the Rust twin is computed beside it and compared: bars, the
+streams' decode and strategy, where nothing can double an order). The executor also has a share of orders sent the
 Rust way, chosen by a hash of the customTag (`executor_uses_rust`). A component's circuit breaker
 (`breaker(component)`, trading/breaker.py) holds it on Python once tripped, until `reset` or its
 probation runs out.
@@ -83,9 +83,9 @@ class Component(enum.StrEnum):
 
 Mode = Literal["rust", "python", "shadow"]
 MODES: tuple[Mode, ...] = ("rust", "python", "shadow")
-# Shadow runs only where the Rust twin's output is compared, never acted on twice: an executor in
-# shadow would double orders, and a second stream connection is not a comparison of one feed.
-SHADOWABLE = frozenset({Component.BARS, Component.STRATEGY})
+# Shadow runs only where the Rust twin's output is compared, never acted on: an executor in shadow
+# would double orders. A stream in shadow is a second connection whose events are only compared.
+SHADOWABLE = frozenset({Component.BARS, Component.STRATEGY, Component.MARKET_STREAM, Component.USER_STREAM})
 
 _DEFAULTS: dict[Component, Mode] = {c: ("python" if c is Component.STRATEGY else "rust") for c in Component}
 _routes: dict[Component, Mode] = dict(_DEFAULTS)
@@ -140,7 +140,7 @@ def check_route(c: Component, mode: str, share: int | None = None) -> Mode:
     if mode == "shadow" and c not in SHADOWABLE:
         raise ValueError(
             f"{c.value} cannot run in shadow (only {', '.join(sorted(x.value for x in SHADOWABLE))}): "
-            "a second executor or stream would act twice"
+            "a second executor would place every order twice"
         )
     if share is not None and c is not Component.EXECUTOR:
         raise ValueError("only the executor takes a Rust share")

@@ -183,6 +183,7 @@ class Engine:
         self.parity = Comparator(
             native.Component.BARS.value, lambda m: self._spawn(routes.mismatch(self.store, m), "parity-mismatch")
         )
+        self.comparators: list[Comparator] = [self.parity]  # every shadow run's (the streams' added by setup)
 
     @property
     def ready(self) -> bool:
@@ -339,6 +340,10 @@ class Engine:
         cfg = getattr(self.settings.strategies, name, None)
         return tuple(getattr(cfg, "symbols", ()))
 
+    def spawn(self, coro: Any, name: str) -> None:
+        """Run `coro` as one of the engine's tasks (cancelled when it stops)."""
+        self._spawn(coro, name)
+
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
@@ -461,7 +466,8 @@ class Engine:
         if self._unsaved_bars:
             bars, self._unsaved_bars = self._unsaved_bars, []
             await self.store.bars.insert_many(bars)
-        await routes.count_compared(self.store, self.parity)
+        for comparator in self.comparators:
+            await routes.count_compared(self.store, comparator)
 
     async def _closed_bars(self, symbol: str, rows: Sequence[BarRow]) -> None:
         if not rows:

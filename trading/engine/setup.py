@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from trading import notifications
+from trading import native, notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
@@ -19,8 +19,10 @@ from trading.engine.core import HISTORY_DAYS, Engine
 from trading.engine.order_path import order_path
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
+from trading.projectx.decode_parity import DecodeParity
 from trading.projectx.failover import market_stream, user_stream
 from trading.projectx.rest import ProjectXClient
+from trading.shadow import Comparator, Mismatch
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
 from trading.store import Store
@@ -126,9 +128,23 @@ async def build_engine(
     stale = None if gateway.simulated else settings.projectx.stale_feed_s
     # The routes first ([routing], then an admin's stored choice): they pick each stream's implementation.
     await routes.load(settings.routing, store)
+
     # Each hub on its route (the Rust stream or signalrcore), moved to signalrcore if the Rust one dies.
-    user = user_stream(gateway.user_hub_url, on_user, token, keepalive_stale_s=settings.projectx.user_stale_s)
-    market = market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
+    # Route shadow: a second (Rust) connection per hub whose events are only compared, mismatches stored.
+    def mismatch(m: Mismatch) -> None:
+        if holder:
+            holder[0].spawn(routes.mismatch(store, m), "parity-mismatch")
+
+    compare_user = Comparator(native.Component.USER_STREAM.value, mismatch)
+    compare_market = Comparator(native.Component.MARKET_STREAM.value, mismatch)
+    user = user_stream(
+        gateway.user_hub_url,
+        on_user,
+        token,
+        DecodeParity(compare_user),
+        keepalive_stale_s=settings.projectx.user_stale_s,
+    )
+    market = market_stream(gateway.market_hub_url, on_market, token, DecodeParity(compare_market), stale_after_s=stale)
     user.follow_tokens(client)
     market.follow_tokens(client)
     engine = Engine(
@@ -143,6 +159,7 @@ async def build_engine(
         user_stream=user,
         market_stream=market,
     )
+    engine.comparators += [compare_market, compare_user]
     engine.balance = account.balance
     engine.account_name = account.name  # the rule profile's auto-detection reads it
     holder.append(engine)

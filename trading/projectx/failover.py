@@ -9,6 +9,8 @@ signalrcore (`realtime.py`), as `trading.native.route` says for the market or us
   hub moved is read back; the market's bars are re-read from the broker before levels are used).
 - `follow_route()` moves it when an admin changed the route (stop the old stream, then start the new:
   a gap healed the same way, never an event delivered twice).
+- Route `shadow`: signalrcore serves and a second connection on the Rust stream runs beside it, its
+  events only compared with the served ones (`decode_parity.DecodeParity`), never delivered.
 
 Events the old stream had queued are still delivered; its status events (the STOPPED of its stop,
 a DISCONNECTED as it dies) are not: the hub did not stop, it changed hands.
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from trading import domain, native
+from trading.projectx.decode_parity import DecodeParity
 from trading.projectx.hub import HubClient, TokenSource
 from trading.projectx.realtime import MarketHub, UserHub
 from trading.projectx.stream_rust import RustMarketStream, RustUserStream, _RustTransport
@@ -39,21 +42,33 @@ RETRY_S = 1.0  # a signalrcore stream that cannot connect after a failover is tr
 class FailoverHub:
     """The `Stream` face over whichever implementation serves the hub now."""
 
-    def __init__(self, component: native.Component, hub: Hub, build: Factory, handler: BatchHandler) -> None:
+    def __init__(
+        self,
+        component: native.Component,
+        hub: Hub,
+        build: Factory,
+        handler: BatchHandler,
+        parity: DecodeParity | None = None,
+    ) -> None:
         self.component = component
         self.hub = hub
         self._build = build
         self._handler = handler
+        self.parity = parity  # the shadow run's comparison (route shadow); None: shadow not available
         self._calls: dict[tuple[str, tuple[Any, ...]], None] = {}  # subscriptions made, in order
         self._unfollow: Callable[[], None] | None = None
         self._started = False
         self._moving: asyncio.Task[None] | None = None
         self.moves = 0  # how many times the hub changed implementation
+        self.shadow: HubClient | None = None  # the Rust stream compared beside the serving one
         self.current = self._new(self._wanted())
 
     # ------------------------------------------------------------------ which implementation
     def _wanted(self) -> Path:
         return "rust" if native.route(self.component) == "rust" else "python"
+
+    def _shadow_wanted(self) -> bool:
+        return self.parity is not None and native.route(self.component) == "shadow"
 
     @property
     def path(self) -> str:
@@ -68,12 +83,49 @@ class FailoverHub:
                 batch = [ev for ev in batch if not isinstance(ev, StatusEvent)]
                 if not batch:
                     return
+            elif self.shadow is not None and self.parity is not None:
+                self.parity.python(batch)
             await self._handler(batch)
 
         stream = self._build(path, handler)
         if isinstance(stream, _RustTransport):
             stream.on_death = self._died
         return stream
+
+    # ------------------------------------------------------------------ the shadow stream
+    async def _start_shadow(self) -> None:
+        parity = self.parity
+        if parity is None or self.shadow is not None:
+            return
+
+        async def compare(batch: Sequence[StreamEvent]) -> None:
+            if stream is self.shadow:
+                parity.rust(batch)
+
+        stream = self._build("rust", compare)
+        if isinstance(stream, _RustTransport):
+            stream.on_death = self._shadow_died
+        self.shadow = stream
+        try:
+            for name, args in list(self._calls):
+                await getattr(stream, name)(*args)
+            await stream.start()
+        except Exception:
+            log.exception("%s hub: the Rust shadow stream could not start; no comparison", self.hub)
+            self.shadow = None
+            with contextlib.suppress(Exception):
+                await stream.stop()
+
+    async def _stop_shadow(self) -> None:
+        shadow, self.shadow = self.shadow, None
+        if shadow is not None:
+            with contextlib.suppress(Exception):
+                await shadow.stop()
+
+    def _shadow_died(self, reason: str) -> None:
+        if self._started and self.shadow is not None:
+            native.breaker(self.component).trip(f"the Rust {self.hub} shadow stream died: {reason}")
+            asyncio.get_running_loop().create_task(self._stop_shadow(), name=f"{self.hub}-shadow-stop")
 
     def _died(self, reason: str) -> None:
         if not self._started or self._moving is not None:
@@ -95,11 +147,19 @@ class FailoverHub:
 
     async def follow_route(self) -> bool:
         """Move to the implementation the route asks for now (an admin's change); True when it moved."""
-        want = self._wanted()
-        if not self._started or want == self.path or self._moving is not None:
+        if not self._started or self._moving is not None:
             return False
-        await self._move(want, "an admin changed its route")
-        return True
+        want, moved = self._wanted(), False
+        if want != self.path:
+            await self._move(want, "an admin changed its route")
+            moved = True
+        if self._shadow_wanted() and self.shadow is None:
+            await self._start_shadow()
+            moved = True
+        elif not self._shadow_wanted() and self.shadow is not None:
+            await self._stop_shadow()
+            moved = True
+        return moved
 
     async def _move(self, path: Path, why: str) -> None:
         old, new = self.current, self._new(path)
@@ -119,6 +179,8 @@ class FailoverHub:
     async def start(self) -> None:
         self._started = True
         await self.current.start()
+        if self._shadow_wanted():
+            await self._start_shadow()
 
     async def stop(self) -> None:
         self._started = False
@@ -129,6 +191,7 @@ class FailoverHub:
         if self._unfollow is not None:
             self._unfollow()
             self._unfollow = None
+        await self._stop_shadow()
         await self.current.stop()
 
     async def reconnect(self, reason: str) -> None:
@@ -136,6 +199,8 @@ class FailoverHub:
 
     async def token_changed(self, token: str | None = None) -> None:
         await self.current.token_changed(token or "")
+        if self.shadow is not None:
+            await self.shadow.token_changed(token or "")
 
     def follow_tokens(self, tokens: TokenSource) -> None:
         self._unfollow = tokens.on_token(self.token_changed)
@@ -151,6 +216,11 @@ class FailoverHub:
     async def _remember(self, name: str, *args: Any) -> None:
         self._calls[(name, args)] = None
         await getattr(self.current, name)(*args)
+        if self.shadow is not None:
+            try:
+                await getattr(self.shadow, name)(*args)
+            except Exception:
+                log.exception("%s hub: the Rust shadow stream refused %s", self.hub, name)
 
 
 class FailoverMarketStream(FailoverHub):
@@ -166,9 +236,9 @@ class FailoverMarketStream(FailoverHub):
     async def unsubscribe(self, contract_id: str) -> None:
         for name in ("subscribe_quotes", "subscribe_trades", "subscribe_depth"):
             self._calls.pop((name, (contract_id,)), None)
-        current = self.current
-        assert isinstance(current, MarketHub)
-        await current.unsubscribe(contract_id)
+        for stream in (self.current, self.shadow):
+            if isinstance(stream, MarketHub):
+                await stream.unsubscribe(contract_id)
 
     def last_quote(self, contract_id: str) -> domain.Quote | None:
         current = self.current
@@ -185,13 +255,16 @@ class FailoverUserStream(FailoverHub):
 
     async def unsubscribe_account(self, account_id: int) -> None:
         self._calls.pop(("subscribe_account", (account_id,)), None)
-        current = self.current
-        assert isinstance(current, UserHub)
-        await current.unsubscribe_account(account_id)
+        for stream in (self.current, self.shadow):
+            if isinstance(stream, UserHub):
+                await stream.unsubscribe_account(account_id)
 
 
-def market_stream(url: str, handler: BatchHandler, token: Any, **kwargs: Any) -> MarketHub | FailoverMarketStream:
-    """The market stream: routed with failover when the extension is loaded, else signalrcore alone."""
+def market_stream(
+    url: str, handler: BatchHandler, token: Any, parity: DecodeParity | None = None, **kwargs: Any
+) -> MarketHub | FailoverMarketStream:
+    """The market stream: routed with failover (and a shadow run when given `parity`) when the extension
+    is loaded, else signalrcore alone."""
     if not native.loaded():
         return MarketHub(url, handler, token, **kwargs)
 
@@ -200,11 +273,14 @@ def market_stream(url: str, handler: BatchHandler, token: Any, **kwargs: Any) ->
             return RustMarketStream(url, h, token, **kwargs)
         return MarketHub(url, h, token, **kwargs)
 
-    return FailoverMarketStream(native.Component.MARKET_STREAM, Hub.MARKET, build, handler)
+    return FailoverMarketStream(native.Component.MARKET_STREAM, Hub.MARKET, build, handler, parity)
 
 
-def user_stream(url: str, handler: BatchHandler, token: Any, **kwargs: Any) -> UserHub | FailoverUserStream:
-    """The user stream: routed with failover when the extension is loaded, else signalrcore alone."""
+def user_stream(
+    url: str, handler: BatchHandler, token: Any, parity: DecodeParity | None = None, **kwargs: Any
+) -> UserHub | FailoverUserStream:
+    """The user stream: routed with failover (and a shadow run when given `parity`) when the extension is
+    loaded, else signalrcore alone."""
     if not native.loaded():
         return UserHub(url, handler, token, **kwargs)
 
@@ -213,4 +289,4 @@ def user_stream(url: str, handler: BatchHandler, token: Any, **kwargs: Any) -> U
             return RustUserStream(url, h, token, **kwargs)
         return UserHub(url, h, token, **kwargs)
 
-    return FailoverUserStream(native.Component.USER_STREAM, Hub.USER, build, handler)
+    return FailoverUserStream(native.Component.USER_STREAM, Hub.USER, build, handler, parity)

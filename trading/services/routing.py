@@ -84,5 +84,6 @@ class Routing(Operator):
         return await self.routes()
 
     async def parity(self) -> ParityView:
-        await routes.count_compared(self.store, self.engine.parity)
+        for comparator in self.engine.comparators:
+            await routes.count_compared(self.store, comparator)
         return ParityView(await self.store.routes.compared(), await self.store.routes.parity())

@@ -14,8 +14,10 @@ from tests.support.conditions import eventually
 from trading import native
 from trading.breaker import Trip
 from trading.config import ProjectXSettings, SimSettings
+from trading.projectx.decode_parity import DecodeParity
 from trading.projectx.failover import FailoverMarketStream, market_stream
 from trading.projectx.rest import ProjectXClient
+from trading.shadow import Comparator, Mismatch
 from trading.sim.gateway import SimGateway
 from trading.streaming import StreamState, TradesEvent
 
@@ -74,5 +76,38 @@ async def test_a_killed_rust_market_stream_falls_back_to_python_without_losing_a
         for p in (Decimal(20020),):
             await sim.market.trade(cid, p)
         await eventually(lambda: prices(rec) == [*first, *later, Decimal(20020)], "back on Rust, subscribed")
+    finally:
+        await stream.stop()
+
+
+async def test_the_market_streams_decode_in_shadow_agrees_on_live_events(
+    sim_px: tuple[SimGateway, ProjectXClient],
+) -> None:
+    """Route shadow: signalrcore serves, a Rust connection beside it is compared event by event
+    (quotes, prints, depth); nothing it decodes is delivered, and every pair agrees."""
+    sim, px = sim_px
+    cid = sim.contract("MNQ")
+    native.set_route(native.Component.MARKET_STREAM, "shadow")
+    mismatches: list[Mismatch] = []
+    comparator = Comparator("market_stream", mismatches.append)
+    parity = DecodeParity(comparator)
+    rec = Recorder()
+    stream = market_stream(sim.market_hub_url, rec, lambda: px.token or "", parity)
+    assert isinstance(stream, FailoverMarketStream)
+    await stream.start()
+    try:
+        assert stream.path == "python" and stream.shadow is not None
+        for subscribe in (stream.subscribe_trades, stream.subscribe_quotes, stream.subscribe_depth):
+            await subscribe(cid)
+        await eventually(lambda: stream.shadow is not None and stream.shadow.connected, "the shadow connected")
+        for i in range(10):
+            await sim.market.trade(cid, Decimal(20000) + Decimal(i) / 4, 1 + i % 3)
+            await sim.market.quote(cid, Decimal(19999) + Decimal(i) / 4, Decimal(20001) + Decimal(i) / 4)
+        await eventually(lambda: len(prices(rec)) == 10, "the served prints")
+        await eventually(lambda: comparator.compared >= 30, "every event compared")
+        assert mismatches == [] and comparator.mismatches == {}
+        kinds = {type(e).__name__ for e in rec.events}
+        assert {"TradesEvent", "QuoteEvent", "DepthEvent"} <= kinds
+        assert len(prices(rec)) == 10  # the shadow's events were not delivered
     finally:
         await stream.stop()
