@@ -4,10 +4,11 @@ the served ones in arrival order (`trading.shadow.Comparator`, kinds `decode.quo
 
 Both connections receive the same broadcasts, so their event sequences agree once both are
 subscribed. What differs by nature is left out: the time each side saw an event (`ts_init`, and
-`ts_event` where the gateway sent no time and each side took its own) and the connection's own
-status events. After a mismatch both queues are dropped and comparison starts again
-with the next events (one missed event must not make every later one a mismatch); a side that runs
-more than `MAX_BEHIND` events ahead (the other connection down) drops its oldest.
+`ts_event` where the gateway sent no time and each side took its own), each connection's subscribe
+snapshot and its own status events. After a mismatch that subject's queues are dropped and
+comparison starts again with its next events (one missed event must not make every later one a
+mismatch); a side that runs more than `MAX_BEHIND` events ahead (the other connection down) drops
+its oldest.
 """
 
 from __future__ import annotations
@@ -65,37 +66,61 @@ def _subject(ev: StreamEvent) -> str:
     return ""
 
 
+Key = tuple[str, str]  # (event kind, subject): the sequence both connections see the same way
+
+
 class DecodeParity:
-    """Pairs the served (Python) and shadow (Rust) events in order and compares each pair."""
+    """Pairs the served (Python) and shadow (Rust) events of each kind and subject in order and
+    compares each pair.
+
+    The two connections subscribe at different moments, so one may see an event of a subject the
+    other never gets (a print broadcast between the two subscribes): heads that differ are judged
+    only once both sides hold a second event; an extra event on one side (its partner is the other
+    side's next) is dropped, not a mismatch. Each connection's first quote of a contract is the
+    gateway's snapshot at its own subscribe: not compared."""
 
     def __init__(self, comparator: Comparator) -> None:
         self.comparator = comparator
-        self._python: deque[StreamEvent] = deque()
-        self._rust: deque[StreamEvent] = deque()
+        self._queues: dict[Key, tuple[deque[Any], deque[Any]]] = {}
+        self._snapshots: tuple[set[str], set[str]] = (set(), set())
         self.dropped = 0  # events with no partner (one side ran ahead, or dropped after a mismatch)
-        self._quoted: set[str] = set()  # contracts whose first (snapshot) quote was compared
 
     def python(self, batch: Sequence[StreamEvent]) -> None:
-        self._add(self._python, batch)
+        self._add(0, batch)
 
     def rust(self, batch: Sequence[StreamEvent]) -> None:
-        self._add(self._rust, batch)
+        self._add(1, batch)
 
-    def _add(self, side: deque[StreamEvent], batch: Sequence[StreamEvent]) -> None:
-        side.extend(ev for ev in batch if not isinstance(ev, StatusEvent))
-        while len(side) > MAX_BEHIND:
-            side.popleft()
-            self.dropped += 1
-        while self._python and self._rust:
-            py, rs = self._python.popleft(), self._rust.popleft()
-            kind = "decode." + _KIND.get(type(py).__name__, type(py).__name__)
-            a, b = plain(py), plain(rs)
-            if isinstance(py, QuoteEvent) and isinstance(rs, QuoteEvent) and py.quote.contract_id not in self._quoted:
-                # A contract's first quote is the gateway's snapshot at each connection's own subscribe:
-                # its time is that connection's, the rest is compared.
-                self._quoted.add(py.quote.contract_id)
-                a["quote"]["ts_event"] = b["quote"]["ts_event"] = "subscribe snapshot"
-            if not self.comparator.same(kind, _subject(py), a, b):
-                self.dropped += len(self._python) + len(self._rust)
-                self._python.clear()
-                self._rust.clear()
+    def _add(self, side: int, batch: Sequence[StreamEvent]) -> None:
+        for ev in batch:
+            if isinstance(ev, StatusEvent):
+                continue
+            if isinstance(ev, QuoteEvent) and ev.quote.contract_id not in self._snapshots[side]:
+                self._snapshots[side].add(ev.quote.contract_id)
+                continue
+            key = ("decode." + _KIND.get(type(ev).__name__, type(ev).__name__), _subject(ev))
+            queues = self._queues.setdefault(key, (deque(), deque()))
+            queues[side].append(plain(ev))
+            if len(queues[side]) > MAX_BEHIND:
+                queues[side].popleft()
+                self.dropped += 1
+            self._pair(key, *queues)
+
+    def _pair(self, key: Key, py: deque[Any], rs: deque[Any]) -> None:
+        while py and rs:
+            if py[0] == rs[0]:
+                self.comparator.same(key[0], key[1], py.popleft(), rs.popleft())
+                continue
+            if len(py) < 2 or len(rs) < 2:
+                return  # judged once both sides hold the next event
+            if py[0] == rs[1]:  # an extra event on the Rust side
+                rs.popleft()
+                self.dropped += 1
+            elif rs[0] == py[1]:  # an extra event on the Python side
+                py.popleft()
+                self.dropped += 1
+            else:
+                self.comparator.same(key[0], key[1], py[0], rs[0])
+                self.dropped += len(py) + len(rs) - 2
+                py.clear()
+                rs.clear()

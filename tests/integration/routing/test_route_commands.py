@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -96,3 +97,27 @@ async def test_the_route_command_without_an_instance_stores_for_the_next_start(s
     assert {r["component"]: r["configured"] for r in shown["routes"]}["bars"] == "shadow"
     assert [(c["component"], c["old"], c["new"]) for c in shown["changes"]] == [("bars", "rust", "shadow")]
     assert [(r.component, r.mode) for r in await store.routes.all()] == [("bars", "shadow")]
+
+
+async def test_an_admin_puts_the_market_stream_in_shadow_and_parity_counts_it(store: Store) -> None:
+    async with (
+        sim_day(DAY.rth_open - timedelta(minutes=5)) as day,
+        engine_on(day, store, fast_healing()) as (engine, _counter),
+    ):
+        services = Services(engine)
+        market = engine.market_stream
+        assert isinstance(market, FailoverMarketStream)
+        await services.set_route("market_stream", "shadow", by="admin#1")
+        assert market.path == "python" and market.shadow is not None
+        await eventually(lambda: market.connected and market.shadow is not None and market.shadow.connected, "both")
+        for i in range(5):
+            await day.trade("MNQ", Decimal(day.sim.exchange.books[day.cid("MNQ")].last or 0) + Decimal(i) / 4)
+
+        async def compared() -> bool:
+            return (await services.parity()).compared.get("market_stream", 0) >= 5
+
+        await eventually(compared, "the market events compared")
+        view = await services.parity()
+        assert view.mismatches == []
+        await services.set_route("market_stream", "rust", by="admin#1")
+        assert market.path == "rust" and market.shadow is None
