@@ -112,3 +112,21 @@ def test_bad_routes_are_refused_and_change_nothing() -> None:
     with pytest.raises(ValueError, match="unknown component"):
         native.component("ticker")
     assert native.configured(EX) == "rust" and native.rust_share() == 100
+
+
+async def test_a_slow_rust_executor_past_its_latency_bound_moves_orders_to_python(
+    sim_px: tuple[SimGateway, ProjectXClient],
+) -> None:
+    """The real Rust executor against the simulator, its answers held back (the simulator's delay fault,
+    ten times the bound): the breaker's p95 bound trips and the next order goes through httpx."""
+    sim, px = sim_px
+    native.set_bounds(Bounds(window=3, min_calls=3, max_error_rate=1.0, max_p95_ms=50))
+    rust = await RustExecutor.create(px)
+    routed = RoutedExecutor(rust, rust.fallback)
+    sim.faults.apply({"kind": "delay_after", "path": "/api/Order/place", "count": 3, "seconds": 0.5})
+    got = [(await routed.place(limit(sim))).path for _ in range(3)]
+    assert got == ["rust"] * 3
+    state = native.state(EX)
+    assert state.breaker_open and "p95 latency" in state.reason and state.effective == "python"
+    assert (await routed.place(limit(sim))).path == "python"
+    assert len(sim.exchange.orders) == 4 and routed.fallbacks == 0  # nothing failed, nothing doubled
