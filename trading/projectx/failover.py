@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 Path = Literal["rust", "python"]
 Factory = Callable[[Path, BatchHandler], HubClient]
 RETRY_S = 1.0  # a signalrcore stream that cannot connect after a failover is tried again this often
+DRAIN_S = 10.0  # how long a stream that hands over may take to deliver what it holds
 
 
 class FailoverHub:
@@ -61,6 +62,7 @@ class FailoverHub:
         self._moving: asyncio.Task[None] | None = None
         self.moves = 0  # how many times the hub changed implementation
         self.shadow: HubClient | None = None  # the Rust stream compared beside the serving one
+        self._busy: dict[int, int] = {}  # batches each stream's handler is in (by id of the stream)
         self.current = self._new(self._wanted())
 
     # ------------------------------------------------------------------ which implementation
@@ -83,9 +85,16 @@ class FailoverHub:
                 batch = [ev for ev in batch if not isinstance(ev, StatusEvent)]
                 if not batch:
                     return
-            elif self.shadow is not None and self.parity is not None:
-                self.parity.python(batch)
-            await self._handler(batch)
+            else:
+                if self.shadow is not None and self.parity is not None:
+                    self.parity.python(batch)
+                self._follow_if_changed()
+            self._busy[id(stream)] = self._busy.get(id(stream), 0) + 1
+            try:
+                # Shielded: stopping a stream that hands over never cuts the engine's handling of a batch.
+                await asyncio.shield(self._handler(batch))
+            finally:
+                self._busy[id(stream)] -= 1
 
         stream = self._build(path, handler)
         if isinstance(stream, _RustTransport):
@@ -145,6 +154,19 @@ class FailoverHub:
         finally:
             self._moving = None
 
+    def _follow_if_changed(self) -> None:
+        """A breaker's probation over (the route answers rust again): move back, off the event path."""
+        if self._started and self._moving is None and self._wanted() != self.path:
+            self._moving = asyncio.get_running_loop().create_task(self._follow(), name=f"{self.hub}-hub-follow")
+
+    async def _follow(self) -> None:
+        try:
+            await self._move(self._wanted(), "its circuit breaker's probation is over")
+        except Exception:
+            log.exception("%s hub: could not move back to its route; staying where it is", self.hub)
+        finally:
+            self._moving = None
+
     async def follow_route(self) -> bool:
         """Move to the implementation the route asks for now (an admin's change); True when it moved."""
         if not self._started or self._moving is not None:
@@ -166,14 +188,24 @@ class FailoverHub:
         self.current = new  # from here the old stream's status events are not the hub's
         for name, args in list(self._calls):
             await getattr(new, name)(*args)  # before start: remembered, sent on connect
+        await self._delivered(old)
         with contextlib.suppress(Exception):
             await old.stop()
+        self._busy.pop(id(old), None)
         await new.start()
         self.moves += 1
         was = "Rust" if path == "python" else "Python"
         message = f"{self.hub.capitalize()} feed moved from {was} to {path.capitalize()}: {why}"
         log.warning("%s", message)
         new._push([StatusEvent(self.hub, StreamState.RECONNECTED, message, datetime.now(UTC))])
+
+    async def _delivered(self, stream: HubClient) -> None:
+        """Let a stream that hands over deliver every event it holds (bounded by `DRAIN_S`): nothing it
+        took off its socket is lost to the stop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_S
+        while (self._busy.get(id(stream)) or stream._pending) and loop.time() < deadline:  # noqa: ASYNC110 (a queue with no event to wait on)
+            await asyncio.sleep(0.01)
 
     # ------------------------------------------------------------------ the Stream face
     async def start(self) -> None:

@@ -12,7 +12,7 @@ import pytest
 from tests.integration.projectx.test_realtime_hubs import Recorder
 from tests.support.conditions import eventually
 from trading import native
-from trading.breaker import Trip
+from trading.breaker import Bounds, Trip
 from trading.config import ProjectXSettings, SimSettings
 from trading.projectx.decode_parity import DecodeParity
 from trading.projectx.failover import FailoverMarketStream, market_stream
@@ -109,5 +109,36 @@ async def test_the_market_streams_decode_in_shadow_agrees_on_live_events(
         kinds = {type(e).__name__ for e in rec.events}
         assert {"TradesEvent", "QuoteEvent", "DepthEvent"} <= kinds
         assert len(prices(rec)) == 10  # the shadow's events were not delivered
+    finally:
+        await stream.stop()
+
+
+async def test_after_its_probation_the_market_stream_moves_back_to_rust(
+    sim_px: tuple[SimGateway, ProjectXClient],
+) -> None:
+    sim, px = sim_px
+    cid = sim.contract("MNQ")
+    native.set_bounds(Bounds(probation_s=0.5))
+    rec = Recorder()
+    stream = market_stream(sim.market_hub_url, rec, lambda: px.token or "")
+    assert isinstance(stream, FailoverMarketStream)
+    await stream.start()
+    try:
+        await stream.subscribe_trades(cid)
+        stream.current._client.stop()  # type: ignore[attr-defined]
+        await eventually(lambda: stream.path == "python" and stream.connected, "signalrcore took the hub over")
+        n = [0]
+
+        async def back_on_rust() -> bool:  # the move back happens on the next batch after the probation
+            n[0] += 1
+            await sim.market.trade(cid, Decimal(20000) + Decimal(n[0]) / 4)
+            return stream.path == "rust" and stream.connected
+
+        await eventually(back_on_rust, "back on the Rust stream after the probation", every=0.1)
+        moved = [e for e in rec.events if getattr(e, "state", None) is StreamState.RECONNECTED]
+        assert "probation is over" in moved[-1].message  # type: ignore[union-attr]
+        await sim.market.trade(cid, Decimal(21000))
+        await eventually(lambda: Decimal(21000) in prices(rec), "the next print on Rust")
+        assert prices(rec).count(Decimal(21000)) == 1
     finally:
         await stream.stop()
