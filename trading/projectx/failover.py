@@ -192,7 +192,15 @@ class FailoverHub:
         with contextlib.suppress(Exception):
             await old.stop()
         self._busy.pop(id(old), None)
-        await new.start()
+        try:
+            await new.start()
+        except Exception as exc:
+            if path != "rust":
+                raise
+            # The Rust stream cannot connect where signalrcore may: its breaker trips, Python serves.
+            native.breaker(self.component).trip(f"the Rust {self.hub} stream could not start: {exc}")
+            await self._move("python", f"the Rust stream could not start ({exc})")
+            return
         self.moves += 1
         was = "Rust" if path == "python" else "Python"
         message = f"{self.hub.capitalize()} feed moved from {was} to {path.capitalize()}: {why}"
