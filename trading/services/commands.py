@@ -24,6 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from trading import native
 from trading.calendar import NotATradingDay, next_trading_day, trading_day
 from trading.engine import Engine, current_trading_day
 from trading.engine.jobs import day_plan
@@ -162,7 +163,7 @@ async def engine_status(services: Services) -> dict[str, Any]:
         "as_of_ny": ny_text(now),
         "ready": e.ready,
         "hubs": hubs_data(e, now),
-        "routes": routes_data(await services.routes(changes=0)),
+        "routes": routes_data(RoutesView(native.states(), [], services.executor_fallbacks())),
         "positions": positions,
         "orders": orders,
         "risk": risk_data(await services.risk_status()),
