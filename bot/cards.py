@@ -29,6 +29,7 @@ from trading.calendar import to_ny
 from trading.domain import Account, Contract, Fill, Order, Position
 from trading.marketdata.depth import BookSnapshot
 from trading.metrics import STAGE_NAMES, STAGE_PREFIX
+from trading.native import RouteState
 from trading.risk import RuleHeadroom
 from trading.services import AccountState, Flattened, GuardView, Health, Placed, Pnl, Quote, RiskView
 from trading.services.operator_views import (
@@ -40,6 +41,7 @@ from trading.services.operator_views import (
     SymbolResult,
     VersionInfo,
 )
+from trading.services.routing import ParityView, RoutesView, route_text
 from trading.store.jobs import JobRun
 from trading.store.latency import LatencyStats
 from trading.store.outbox import OutboxMessage
@@ -398,9 +400,51 @@ def health_runtime(h: Health, notifier_sent: int, notifier_error: str, r: Runtim
         "Last 1-minute bar": "\n".join(f"{sym} {at}" for sym, at in bars.items()) or "no symbol on the feed",
         "Version": f"{r.version.package} ({r.version.commit or 'no commit'}), {r.version.native}",
     }
+    if r.routes:
+        items["Routes"] = "\n".join(route_lines(r.routes, r.executor_fallbacks))
     ok = h.broker_ok and h.database_ok and all(hub.state != "disconnected" for hub in r.hubs)
     title = "Health: ok" if ok else "Health: degraded"
     return Card(title, card.description, card.fields + fields(items), GREEN if ok else RED)
+
+
+def route_lines(routes: Sequence[RouteState], executor_fallbacks: int) -> list[str]:
+    """One line per component: what serves it now, and how often it fell back to Python."""
+    lines = []
+    for st in routes:
+        falls = f"; breaker trips {st.fallbacks}" if st.fallbacks else ""
+        calls = (
+            f"; calls served by Python {executor_fallbacks}"
+            if st.component == "executor" and executor_fallbacks
+            else ""
+        )
+        lines.append(f"{st.component}: {route_text(st)}{falls}{calls}")
+    return lines
+
+
+def routes(view: RoutesView) -> Card:
+    """/stats route: every component's route, then the latest changes (who, when, old -> new)."""
+    changes = [
+        f"{ny_time(c.changed_at, with_date=True)} {c.component}: {c.old_route} → {c.new_route}"
+        f" by {c.changed_by or '?'}" + (f" ({c.reason})" if c.reason else "")
+        for c in view.changes
+    ]
+    items = {"Routes": "\n".join(route_lines(view.routes, view.executor_fallbacks))}
+    if changes:
+        items["Latest changes (New York)"] = "\n".join(changes)[:1000]
+    return Card(title="Component routes", fields=fields(items, inline=False))
+
+
+def parity(view: ParityView) -> Card:
+    """/stats parity: comparisons made and mismatches per kind, by component."""
+    lines = [f"{c}: {n} compared" for c, n in sorted(view.compared.items())]
+    lines += [
+        f"{m.component} {m.kind}: {m.mismatches} mismatch{'es' if m.mismatches != 1 else ''}"
+        f" (last {ny_time(m.last_at, with_date=True)})"
+        for m in view.mismatches
+    ]
+    bad = sum(m.mismatches for m in view.mismatches)
+    title = f"Parity: {bad} mismatch{'es' if bad != 1 else ''}" if bad else "Parity: no mismatch"
+    return Card(title, "\n".join(lines) or "No shadow run has compared anything yet.", color=RED if bad else GREEN)
 
 
 def settings_lines(masked: dict[str, Any], prefix: str = "") -> list[str]:

@@ -355,7 +355,8 @@ def protection_card(kind: NotificationKind, p: Mapping[str, Any], color: int) ->
 def latency_card(kind: NotificationKind, p: Mapping[str, Any], color: int) -> Card:
     card = message_card(kind, {k: v for k, v in p.items() if k not in ("rows", "headers")}, color)
     if p.get("rows"):
-        card = replace(card, description=_latency_text(p))
+        text = str(p.get("text") or "")  # the routes the numbers came through, under the table
+        card = replace(card, description=_latency_text(p) + (f"\n{text}" if text else ""))
     return card
 
 

@@ -1,11 +1,12 @@
 """Reports the bot posts on a schedule: the latency report (p50/p95/p99 per operation, Rust and
-Python side by side). Queued through the outbox like every notification, once per day (dedupe key)."""
+Python side by side, with each component's route and fallback count). Queued through the outbox like
+every notification, once per day (dedupe key)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from bot.cards import latency_rows
+from bot.cards import latency_rows, route_lines
 from bot.render import LATENCY_HEADERS
 from trading.domain import NotificationKind
 from trading.services import Services
@@ -14,9 +15,12 @@ from trading.services import Services
 async def latency_report(services: Services, day: date, hours: float = 24.0) -> str:
     stats = await services.latency(hours)
     rows = latency_rows(stats)
+    view = await services.routes(changes=0)
+    # The routes now and each component's fallback count: the report says which path the numbers came from.
+    routes = "Routes now:\n" + "\n".join(route_lines(view.routes, view.executor_fallbacks))
     payload = {
         "title": f"Latency report {day.isoformat()} (last {hours:g} h)",
-        "text": "" if rows else "No latency samples in the window.",
+        "text": routes if rows else f"No latency samples in the window.\n{routes}",
         "headers": list(LATENCY_HEADERS),
         "rows": rows,
     }

@@ -160,3 +160,14 @@ async def release_leftover_leases(p: Pool) -> None:
 async def store(pool: Pool) -> Store:
     """A `Store` on `pool` (empty tables)."""
     return Store(pool)
+
+
+@pytest.fixture(autouse=True)
+def _routes_from_defaults() -> object:
+    """Component routes and circuit breakers (trading/native.py) are process-wide: every test starts and
+    ends with the built-in defaults and closed breakers."""
+    from trading import native
+
+    native.restore_defaults()
+    yield
+    native.restore_defaults()

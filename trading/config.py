@@ -317,6 +317,35 @@ class BlackoutSettings(Section):
         return None if isinstance(v, str) and not v.strip() else v
 
 
+Route = Literal["rust", "python", "shadow"]
+
+
+class BreakerSettings(Section):
+    """The circuit breaker of every Rust component (trading/breaker.py): past these bounds over the last
+    `window` Rust calls or events, the component moves to Python and an alert says why."""
+
+    window: int = Field(50, ge=1, le=10_000)  # the last N outcomes judged
+    min_calls: int = Field(10, ge=1)  # fewer outcomes than this in the window: never judged
+    max_error_rate: float = Field(0.2, gt=0, le=1)  # share of failed Rust calls that trips it
+    max_p95_ms: float = Field(0.0, ge=0)  # p95 latency of the window that trips it; 0 turns the bound off
+    probation_s: float = Field(0.0, ge=0)  # back to the configured route after this long; 0: only an admin
+
+
+class RoutingSettings(Section):
+    """Which implementation each component uses (trading/native.py): rust, python or shadow (Python
+    serves, Rust computed beside it and compared; never the executor). An admin's change at run time
+    (`/stats route`, `tradebot route set`) is stored and wins over these defaults. TRADEBOT_RUST=0 or
+    `rust = false` forces Python everywhere."""
+
+    executor: Literal["rust", "python"] = "rust"
+    executor_rust_share: int = Field(100, ge=0, le=100)  # % of orders (by customTag hash) sent the Rust way
+    market_stream: Route = "rust"
+    user_stream: Route = "rust"
+    bars: Route = "rust"
+    strategy: Route = "python"
+    breaker: BreakerSettings = BreakerSettings()
+
+
 class BacktestSettings(Section):
     fees_per_contract_side: Decimal = Decimal("0")
     slippage_ticks: int = Field(0, ge=0)
@@ -355,6 +384,7 @@ class Settings(BaseSettings):
     blackout: BlackoutSettings = BlackoutSettings()
     backtest: BacktestSettings = BacktestSettings()
     metrics: MetricsSettings = MetricsSettings()
+    routing: RoutingSettings = RoutingSettings()
     _notes: tuple[str, ...] = PrivateAttr(default=())  # what loading ignored (retired settings), for `config check`
 
     @property

@@ -11,6 +11,10 @@ Every call returns a `Timed` value (the result, its duration in ns and the path 
 and records one latency sample `(operation, path)` in the metrics sink, failures included. Both paths
 are timed from the same Python-side points (around the awaited call), so their samples compare.
 
+Routing: `trading.engine.order_path.RoutedExecutor` asks `trading.native` which path serves each call
+(the executor's route, its Rust share by customTag, its circuit breaker). Every Rust outcome is fed
+to the executor's breaker: a failure that is not a broker answer counts against it, latency too.
+
 Fallback: when the Rust path fails in a way that is not a broker answer (a panic, a binding or
 type error: anything that is not a `ProjectXError`), that call is served by the Python path and
 the failure is logged once per operation. A place that falls back first looks its customTag up, so
@@ -263,6 +267,7 @@ class RustExecutor:
         order_id: int | None = None,
     ) -> Timed[U]:
         start = time.perf_counter_ns()
+        breaker = native.breaker(native.Component.EXECUTOR)
         try:
             r = await call()
         except ProjectXError:
@@ -272,11 +277,14 @@ class RustExecutor:
                 self._warned.add(operation)
                 log.exception("Rust executor failed on %s (%s); serving it through the Python path", operation, exc)
             self.fallbacks += 1
+            breaker.record(False)
             return await fallback()
         # Timed at the same Python-side points as the Python path (before the call, after its answer),
         # not Rust's internal elapsed_ns: the two paths' samples measure the same span.
         nanos = time.perf_counter_ns() - start
         ok = r.outcome == "ok"
+        # A broker answer (even a rejection) is the Rust path working: only its own failures count.
+        breaker.record(True, nanos / 1e6)
         self.metrics.record(operation, "rust", nanos, ok=ok)
         if not ok:
             _raise_for(r, operation, path, custom_tag, order_id)

@@ -1,13 +1,27 @@
-"""The one place that says whether the Rust extension is loaded and enabled.
+"""The one place that says whether the Rust extension is loaded and enabled, and which
+implementation each component uses now (`route(component)`).
 
 `TRADEBOT_RUST=0` in the environment (or `rust = false` in settings, applied through
-`set_enabled`) forces the Python twins at run time.
+`set_enabled`) forces the Python twins everywhere at run time. Below that, each component has its
+route (`[routing]` in settings, or an admin's stored choice applied through `set_route`): `rust`,
+`python` or `shadow` (Python serves, the Rust twin is computed beside it and compared: bars, the
+streams' decode and strategy, where nothing can double an order). The executor also has a share of orders sent the
+Rust way, chosen by a hash of the customTag (`executor_uses_rust`). A component's circuit breaker
+(`breaker(component)`, trading/breaker.py) holds it on Python once tripped, until `reset` or its
+probation runs out.
 """
 
 from __future__ import annotations
 
+import enum
 import os
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Literal
+
+from trading.breaker import Bounds, Breaker, TripListener
 
 _native: ModuleType | None
 _import_error: str | None
@@ -56,3 +70,160 @@ def describe() -> str:
         why = "TRADEBOT_RUST=0" if not _env_enabled() else "rust = false in settings"
         return f"python (Rust extension {_native.__version__} loaded, disabled by {why})"
     return f"rust (extension {_native.__version__})"
+
+
+# ------------------------------------------------------------------ per-component routes
+class Component(enum.StrEnum):
+    EXECUTOR = "executor"
+    MARKET_STREAM = "market_stream"
+    USER_STREAM = "user_stream"
+    BARS = "bars"
+    STRATEGY = "strategy"
+
+
+Mode = Literal["rust", "python", "shadow"]
+MODES: tuple[Mode, ...] = ("rust", "python", "shadow")
+# Shadow runs only where the Rust twin's output is compared, never acted on: an executor in shadow
+# would double orders. A stream in shadow is a second connection whose events are only compared.
+SHADOWABLE = frozenset({Component.BARS, Component.STRATEGY, Component.MARKET_STREAM, Component.USER_STREAM})
+
+_DEFAULTS: dict[Component, Mode] = {c: ("python" if c is Component.STRATEGY else "rust") for c in Component}
+_routes: dict[Component, Mode] = dict(_DEFAULTS)
+_share = 100
+_listeners: list[TripListener] = []  # shared by every breaker
+
+
+def _breaker(name: str, bounds: Bounds) -> Breaker:
+    b = Breaker(name, bounds)
+    b.listeners = _listeners
+    return b
+
+
+_breakers: dict[Component, Breaker] = {c: _breaker(c.value, Bounds()) for c in Component}
+
+
+def on_trip(listener: TripListener) -> Callable[[], None]:
+    """Call `listener` whenever a breaker trips; returns the function that stops it."""
+    _listeners.append(listener)
+
+    def stop() -> None:
+        if listener in _listeners:
+            _listeners.remove(listener)
+
+    return stop
+
+
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    """One component as an operator reads it."""
+
+    component: str
+    configured: str  # the route set (settings or an admin)
+    effective: str  # what serves now: python when the extension is off or the breaker open
+    share: int | None  # the executor's Rust share in %, None for the other components
+    breaker_open: bool
+    reason: str  # why it is on Python against its route ("" when it is not)
+    fallbacks: int  # how many times its breaker moved it to Python
+
+
+def component(name: str) -> Component:
+    try:
+        return Component(name.strip().lower().replace("-", "_"))
+    except ValueError:
+        raise ValueError(f"unknown component {name!r}; one of {', '.join(c.value for c in Component)}") from None
+
+
+def check_route(c: Component, mode: str, share: int | None = None) -> Mode:
+    """The route `mode` for component `c`, or ValueError saying why it cannot be."""
+    if mode not in MODES:
+        raise ValueError(f"unknown route {mode!r}; one of {', '.join(MODES)}")
+    if mode == "shadow" and c not in SHADOWABLE:
+        raise ValueError(
+            f"{c.value} cannot run in shadow (only {', '.join(sorted(x.value for x in SHADOWABLE))}): "
+            "a second executor would place every order twice"
+        )
+    if share is not None and c is not Component.EXECUTOR:
+        raise ValueError("only the executor takes a Rust share")
+    if share is not None and not 0 <= share <= 100:
+        raise ValueError(f"the Rust share is a percentage 0-100, not {share}")
+    return mode
+
+
+def set_route(c: Component, mode: str, share: int | None = None) -> None:
+    """Set a component's route (validated first: a bad one changes nothing)."""
+    global _share
+    checked = check_route(c, mode, share)
+    _routes[c] = checked
+    if share is not None:
+        _share = share
+
+
+def set_bounds(bounds: Bounds) -> None:
+    for b in _breakers.values():
+        b.configure(bounds)
+
+
+def configured(c: Component) -> Mode:
+    return _routes[c]
+
+
+def rust_share() -> int:
+    return _share
+
+
+def label(c: Component) -> str:
+    """A component's route as the audit writes it: `rust 30 %` for the executor, else the mode."""
+    mode = _routes[c]
+    return f"{mode} {_share} %" if c is Component.EXECUTOR and mode == "rust" else mode
+
+
+def breaker(c: Component) -> Breaker:
+    return _breakers[c]
+
+
+def route(c: Component) -> Mode:
+    """What serves component `c` now: its route, unless the extension is off or its breaker is open."""
+    if not enabled() or _breakers[c].open:
+        return "python"
+    return _routes[c]
+
+
+def executor_uses_rust(key: str) -> bool:
+    """Whether the call keyed `key` (an order's customTag; its id for modify/cancel) goes the Rust way:
+    the executor routed to Rust and the key's stable hash within the Rust share."""
+    if route(Component.EXECUTOR) != "rust":
+        return False
+    return zlib.crc32(key.encode()) % 100 < _share
+
+
+def reset(c: Component) -> bool:
+    """Close a component's breaker (an admin's command); False when it was not open."""
+    b = _breakers[c]
+    was = b.tripped_at is not None
+    b.reset()
+    return was
+
+
+def state(c: Component) -> RouteState:
+    b = _breakers[c]
+    effective = route(c)
+    off = describe() if not enabled() and _routes[c] != "python" else ""
+    reason = off or (b.reason if b.open else "")
+    return RouteState(
+        c.value, _routes[c], effective, _share if c is Component.EXECUTOR else None, b.open, reason, b.trips
+    )
+
+
+def states() -> list[RouteState]:
+    return [state(c) for c in Component]
+
+
+def restore_defaults() -> None:
+    """Every route back to the built-in defaults, every breaker closed with no count and no listener
+    (between tests)."""
+    global _share
+    _listeners.clear()
+    _routes.update(_DEFAULTS)
+    _share = 100
+    for c in Component:
+        _breakers[c] = _breaker(c.value, _breakers[c].bounds)

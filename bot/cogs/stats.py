@@ -1,5 +1,6 @@
-"""/stats latency | health | jobs | notifications | performance | version (read) and config | reload |
-logs (admin, private): freqtrade's /health, /performance, /version, /show_config, /reload_config, /logs."""
+"""/stats latency | health | jobs | notifications | performance | version | route | parity (read) and
+config | reload | logs | route-set | route-reset (admin, private): freqtrade's /health, /performance,
+/version, /show_config, /reload_config, /logs; the routes of trading/native.py."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from bot import cards, render
 from bot.cogs.common import Days
 from bot.commanding import Reply, admin, bot_of, read, run
 from bot.render import Card
-from trading import charts
+from trading import charts, native
 from trading.config import masked
 from trading.services.operator_views import LOG_MAX_LINES
+
+COMPONENTS = [app_commands.Choice(name=c.value, value=c.value) for c in native.Component]
 
 
 @app_commands.guild_only()
@@ -130,6 +133,62 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
             return cards.logs(str(tail[0]), tail[1])
 
         await run(interaction, {"lines": lines}, work, private=True)
+
+    @app_commands.command(
+        name="route", description="Which implementation (Rust or Python) serves each component", extras=read()
+    )
+    async def route(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.routes(await services.routes())
+
+        await run(interaction, {}, work)
+
+    @app_commands.command(
+        name="route-set", description="Route a component to Rust, Python or shadow (stored, audited)", extras=admin()
+    )
+    @app_commands.describe(
+        component="The component", mode="rust, python or shadow (bars, strategy)", share="Executor: % of orders to Rust"
+    )
+    @app_commands.choices(component=COMPONENTS, mode=[app_commands.Choice(name=m, value=m) for m in native.MODES])
+    async def route_set(
+        self,
+        interaction: discord.Interaction,
+        component: app_commands.Choice[str],
+        mode: app_commands.Choice[str],
+        share: app_commands.Range[int, 0, 100] | None = None,
+    ) -> None:
+        services = bot_of(interaction).services
+        args = {"component": component.value, "mode": mode.value, "share": share}
+
+        async def work() -> Reply:
+            view = await services.set_route(component.value, mode.value, share, str(interaction.user))
+            return cards.routes(view)
+
+        await run(interaction, args, work, private=True)
+
+    @app_commands.command(
+        name="route-reset", description="Move a component its breaker put on Python back to its route", extras=admin()
+    )
+    @app_commands.describe(component="The component")
+    @app_commands.choices(component=COMPONENTS)
+    async def route_reset(self, interaction: discord.Interaction, component: app_commands.Choice[str]) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.routes(await services.reset_route(component.value, str(interaction.user)))
+
+        await run(interaction, {"component": component.value}, work, private=True)
+
+    @app_commands.command(name="parity", description="Shadow runs: comparisons and mismatches", extras=read())
+    async def parity(self, interaction: discord.Interaction) -> None:
+        services = bot_of(interaction).services
+
+        async def work() -> Reply:
+            return cards.parity(await services.parity())
+
+        await run(interaction, {}, work)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -95,6 +95,7 @@ async def test_health_has_hubs_feed_last_bar_mode_and_version(world: World) -> N
     text = health.text()
     assert "Health: ok" in text and "Mode\npaper" in text and "Engine\nactive" in text, text
     assert "User hub\nconnected" in text and "Market hub\nconnected" in text, text
+    assert "Routes\nexecutor: " in text and "market_stream: " in text, text  # each component's route now
     assert re.search(r"Market feed\n\d+ s ago \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ET\)", text), text
     assert re.search(r"Last 1-minute bar\nMNQ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ET|none)", text), text
     assert "Version\n" in text and "0.1.0" in text

@@ -29,6 +29,7 @@ async def test_latency_report_posts_once_with_both_paths(world: World) -> None:
     message = world.fake.messages(LATENCY.id)[0]
     text = message.text()
     assert "p99 rust" in text and "p99 py" in text
+    assert "Routes now:" in text and "executor: " in text and "market_stream: " in text  # each component's path
     row = next(line for line in text.splitlines() if line.startswith("place"))
     assert row.split()[1:3] == ["10.00", "30.00"]  # p50 Rust, p50 Python (ms)
     assert message.files and message.files[0][0] == "latency.png" and message.files[0][1].startswith(b"\x89PNG")

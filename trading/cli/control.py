@@ -330,6 +330,9 @@ def render_status(s: dict[str, Any]) -> list[str]:
             else f"last market event {hubs['last_market_event_ny']} ({age:.1f} s ago)"
         )
         lines.append(f"hubs: user {hubs['user']}, market {hubs['market']}; {feed}")
+    routes = s.get("routes")
+    if routes:
+        lines.append("routes: " + "; ".join(f"{x['component']} {x['text']}" for x in routes))
     r = s["risk"]
     switch = "off" if r["kill_switch"] == "none" else f"{r['kill_switch'].upper()} ({r['reason']})"
     lines.append(f"kill switch: {switch}")

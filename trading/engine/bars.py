@@ -26,11 +26,11 @@ def from_ns(value: int) -> datetime:
 class BarCache:
     """Closed 1-minute bars of one contract by start time (a later write of the same minute wins)."""
 
-    def __init__(self, contract_id: str) -> None:
+    def __init__(self, contract_id: str, aggregator: BarAggregator | None = None) -> None:
         self.contract_id = contract_id
         self._rows: dict[int, BarRecord] = {}
         self._arrays: BarArrays | None = None
-        self.aggregator: BarAggregator = new_bar_aggregator(ONE_MINUTE_NS)
+        self.aggregator: BarAggregator = aggregator or new_bar_aggregator(ONE_MINUTE_NS)
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -34,7 +34,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from trading import notifications
+from trading import native, notifications
 from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
 from trading.config import Settings
@@ -51,7 +51,8 @@ from trading.domain import (
     PositionSide,
     Quote,
 )
-from trading.engine.bars import BarCache, ns
+from trading.engine import routes
+from trading.engine.bars import ONE_MINUTE_NS, BarCache, ns
 from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine.deadman import DeadMan
@@ -63,10 +64,12 @@ from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.engine.rules import RuleGuard
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
+from trading.marketdata.shadow import routed_bar_aggregator
 from trading.metrics import LatencyMetrics, stage
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder, profile_of
+from trading.shadow import Comparator
 from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
 from trading.strategies import STRATEGIES
@@ -181,6 +184,13 @@ class Engine:
         self.blackout = Blackout(self)  # news windows: entries refused, cancelled, flattened (on the same loop)
         self.deadman = DeadMan(self)  # positions closed when the feed or the broker is away too long (same loop)
         self.rules = RuleGuard(self)  # the rule profile: marks, trips, loss alerts, flat time (healer's loop)
+        # A circuit breaker's trip (trading/native.py): the alert and the audit row, on the engine's loop.
+        self._unwatch_trips = native.on_trip(lambda trip: self._spawn(routes.tripped(self.store, trip), "route-trip"))
+        # The bars' shadow run (route `shadow`): each mismatch stored with both outputs, alerted once per kind.
+        self.parity = Comparator(
+            native.Component.BARS.value, lambda m: self._spawn(routes.mismatch(self.store, m), "parity-mismatch")
+        )
+        self.comparators: list[Comparator] = [self.parity]  # every shadow run's (the streams' added by setup)
 
     @property
     def ready(self) -> bool:
@@ -251,7 +261,7 @@ class Engine:
             self.contracts[sym] = c
             self.symbol_of[c.id] = sym
             await self.store.contracts.upsert(c)
-            self.bars[sym] = BarCache(c.id)
+            self.bars[sym] = BarCache(c.id, routed_bar_aggregator(ONE_MINUTE_NS, self.parity, sym))
             start = now - timedelta(days=HISTORY_DAYS)
             self.bars[sym].add(await self.store.bars.range(c.id, "1m", start, now))
             await self.backfill(sym, self.bars[sym].latest or start, now)
@@ -330,11 +340,16 @@ class Engine:
             if stream is not None:
                 await _ended(asyncio.ensure_future(stream.stop()), f"the {hub} feed's stop")
         await _ended(asyncio.ensure_future(self.metrics.flush()), "the latency flush")
+        self._unwatch_trips()
         await release_account(self)  # last: a standby takes over only once this one handles nothing
 
     def _symbols_of(self, name: str) -> tuple[str, ...]:
         cfg = getattr(self.settings.strategies, name, None)
         return tuple(getattr(cfg, "symbols", ()))
+
+    def spawn(self, coro: Any, name: str) -> None:
+        """Run `coro` as one of the engine's tasks (cancelled when it stops)."""
+        self._spawn(coro, name)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -461,6 +476,8 @@ class Engine:
         if self._unsaved_bars:
             bars, self._unsaved_bars = self._unsaved_bars, []
             await self.store.bars.insert_many(bars)
+        for comparator in self.comparators:
+            await routes.count_compared(self.store, comparator)
 
     async def _closed_bars(self, symbol: str, rows: Sequence[BarRow]) -> None:
         if not rows:

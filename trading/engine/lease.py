@@ -72,6 +72,10 @@ class LeasedPath:
     def path(self) -> str:
         return self.inner.path
 
+    @property
+    def fallbacks(self) -> int:
+        return int(getattr(self.inner, "fallbacks", 0))
+
     async def place(self, request: OrderRequest) -> int:
         self._refuse_unless_held()
         return await self.inner.place(request)

@@ -10,16 +10,19 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from trading import notifications
+from trading import native, notifications
 from trading.clock import Clock
 from trading.config import Settings
 from trading.domain import NotificationKind
+from trading.engine import routes
 from trading.engine.core import HISTORY_DAYS, Engine
 from trading.engine.order_path import order_path
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
+from trading.projectx.decode_parity import DecodeParity
+from trading.projectx.failover import market_stream, user_stream
 from trading.projectx.rest import ProjectXClient
-from trading.projectx.stream_rust import new_market_stream, new_user_stream
+from trading.shadow import Comparator, Mismatch
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
 from trading.store import Store
@@ -123,9 +126,25 @@ async def build_engine(
     # user hub's keep-alive watchdog runs everywhere: hub pings are wall-clock, also in the simulator; a
     # stale user hub is rebuilt and its RECONNECTED makes the engine reconcile.
     stale = None if gateway.simulated else settings.projectx.stale_feed_s
-    # The Rust stream (tokio-tungstenite) when the extension is loaded and enabled, else signalrcore.
-    user = new_user_stream(gateway.user_hub_url, on_user, token, keepalive_stale_s=settings.projectx.user_stale_s)
-    market = new_market_stream(gateway.market_hub_url, on_market, token, stale_after_s=stale)
+    # The routes first ([routing], then an admin's stored choice): they pick each stream's implementation.
+    await routes.load(settings.routing, store)
+
+    # Each hub on its route (the Rust stream or signalrcore), moved to signalrcore if the Rust one dies.
+    # Route shadow: a second (Rust) connection per hub whose events are only compared, mismatches stored.
+    def mismatch(m: Mismatch) -> None:
+        if holder:
+            holder[0].spawn(routes.mismatch(store, m), "parity-mismatch")
+
+    compare_user = Comparator(native.Component.USER_STREAM.value, mismatch)
+    compare_market = Comparator(native.Component.MARKET_STREAM.value, mismatch)
+    user = user_stream(
+        gateway.user_hub_url,
+        on_user,
+        token,
+        DecodeParity(compare_user),
+        keepalive_stale_s=settings.projectx.user_stale_s,
+    )
+    market = market_stream(gateway.market_hub_url, on_market, token, DecodeParity(compare_market), stale_after_s=stale)
     user.follow_tokens(client)
     market.follow_tokens(client)
     user.metrics = market.metrics = metrics  # the decoded and handler stages
@@ -141,6 +160,7 @@ async def build_engine(
         user_stream=user,
         market_stream=market,
     )
+    engine.comparators += [compare_market, compare_user]
     engine.balance = account.balance
     engine.account_name = account.name  # the rule profile's auto-detection reads it
     holder.append(engine)

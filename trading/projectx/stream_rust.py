@@ -189,6 +189,14 @@ class _RustTransport:
     def _init_rust(self) -> None:
         self._client: Any = None
         self._reader: asyncio.Task[None] | None = None
+        # Told (with why) when the Rust client ends or its reader fails while nobody stopped it: the
+        # failover stream (trading/projectx/failover.py) moves the hub to signalrcore then.
+        self.on_death: Callable[[str], None] | None = None
+
+    def _died(self, reason: str) -> None:
+        log.error("%s hub (rust): the stream died: %s", self.hub, reason)
+        if self.on_death is not None:
+            self.on_death(reason)
 
     @property
     def connected(self) -> bool:
@@ -297,6 +305,18 @@ class _RustTransport:
             return False
 
     async def _read(self, mod: ModuleType, client: Any) -> None:
+        try:
+            ended = await self._read_batches(mod, client)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._died(f"its reader failed: {exc or type(exc).__name__}")
+            return
+        if ended and not self._stopping:
+            self._died("the Rust client ended without being stopped")
+
+    async def _read_batches(self, mod: ModuleType, client: Any) -> bool:
+        """Deliver batches until the client's EndRecord (True)."""
         data = self._data_handlers(mod)
         while True:
             batch: list[Any] = await client.next_batch()
@@ -335,7 +355,7 @@ class _RustTransport:
                 self.metrics.record(_DECODED, "rust", time.perf_counter_ns() - received)
             self._flush(events)
             if end:
-                return
+                return True
 
     def _flush(self, events: list[StreamEvent]) -> None:
         if events:

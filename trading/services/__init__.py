@@ -21,7 +21,6 @@ from collections.abc import Callable
 from trading.services.control import EngineControl
 from trading.services.errors import BadInput, BrokerFailed, NotFound, RiskRefused, ServiceError, Unavailable
 from trading.services.guard import GuardView
-from trading.services.operator import Operator
 from trading.services.results import (
     BAR_LOOKBACK,
     MAX_BRACKET_TICKS,
@@ -39,12 +38,14 @@ from trading.services.results import (
     RiskView,
     parse_price,
 )
+from trading.services.routing import Routing
 
 
-class Services(Operator):
+class Services(Routing):
     """Every user action, once. The action families are layered, each over the ones it uses:
     core → market (accounts, contracts, market data) → risk (checks, status) → orders → positions
-    (and trades, P&L) → stats (halt/resume, statistics) → strategy → operator (status, tables, runtime, reload)."""
+    (and trades, P&L) → stats (halt/resume, statistics) → strategy → operator (status, tables, runtime, reload)
+    → routing (component routes, parity)."""
 
 
 Factory = Callable[[], Services]

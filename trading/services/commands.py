@@ -19,11 +19,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from trading import native
 from trading.calendar import NotATradingDay, next_trading_day, trading_day
 from trading.engine import Engine, current_trading_day
 from trading.engine.jobs import day_plan
@@ -31,6 +32,7 @@ from trading.engine.openbook import broker_book, ny_text, order_row, position_ro
 from trading.services import Services
 from trading.services.errors import BadInput, ServiceError
 from trading.services.results import Flattened, RiskView
+from trading.services.routing import RoutesView, route_text
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ PUBLISH_S = 2.0  # how often it publishes its status
 FRESH_S = 15.0  # a status older than this belongs to an instance that is gone (or stuck)
 NEXT_JOBS = 3
 
-VERBS = ("flatten", "halt", "reduce_only", "resume")
+VERBS = ("flatten", "halt", "reduce_only", "resume", "route_set", "route_reset")
 
 
 # ------------------------------------------------------------------ the requests
@@ -55,6 +57,15 @@ async def carry_out(services: Services, verb: str, args: dict[str, Any]) -> dict
         return {"risk": risk_data(await services.reduce_only(reason))}
     if verb == "resume":
         return {"risk": risk_data(await services.resume())}
+    if verb == "route_set":
+        share = args.get("share")
+        by = str(args.get("by", ""))
+        routes = await services.set_route(str(args.get("component", "")), str(args.get("mode", "")), share, by)
+        return {"routes": routes_data(routes)}
+    if verb == "route_reset":
+        return {
+            "routes": routes_data(await services.reset_route(str(args.get("component", "")), str(args.get("by", ""))))
+        }
     raise BadInput(f"Unknown request {verb!r}; known: {', '.join(VERBS)}")
 
 
@@ -67,6 +78,15 @@ async def answer(services: Services, verb: str, args: dict[str, Any]) -> tuple[b
     except Exception as exc:
         log.exception("control request %s failed", verb)
         return False, {"error": f"{type(exc).__name__}: {exc}", "refused": False}
+
+
+def routes_data(view: RoutesView) -> list[dict[str, Any]]:
+    """Each component's route as plain data (what `tradebot route show` prints)."""
+    return [
+        {**asdict(st), "text": route_text(st), **({"calls_served_by_python": view.executor_fallbacks}
+                                                  if st.component == "executor" else {})}
+        for st in view.routes
+    ]  # fmt: skip
 
 
 def flattened_data(done: Flattened) -> dict[str, Any]:
@@ -143,6 +163,7 @@ async def engine_status(services: Services) -> dict[str, Any]:
         "as_of_ny": ny_text(now),
         "ready": e.ready,
         "hubs": hubs_data(e, now),
+        "routes": routes_data(RoutesView(native.states(), [], services.executor_fallbacks())),
         "positions": positions,
         "orders": orders,
         "risk": risk_data(await services.risk_status()),

@@ -147,6 +147,8 @@ class Operator(Strategies):
             feed_age_s=None if seen is None else max(0.0, (now - seen).total_seconds()),
             last_bars={sym: cache.latest for sym, cache in sorted(e.bars.items())},
             version=await self.version(),
+            routes=native.states(),
+            executor_fallbacks=int(getattr(e.path, "fallbacks", 0)),
         )
 
     async def reload_settings(self, config_file: str | None, loaded: Settings) -> tuple[Settings, Reloaded]:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from trading.domain import Order, PositionSide
+from trading.native import RouteState
 
 PNL_MAX_DAYS = 90
 PNL_MAX_WEEKS = 13
@@ -101,6 +102,8 @@ class Runtime:
     feed_age_s: float | None
     last_bars: dict[str, datetime | None]  # symbol -> start of its newest 1-minute bar
     version: VersionInfo
+    routes: list[RouteState] = field(default_factory=list)  # each component's implementation now
+    executor_fallbacks: int = 0  # Rust executor calls served by Python (a binding error or a panic)
 
 
 @dataclass(frozen=True)

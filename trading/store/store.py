@@ -17,6 +17,7 @@ from trading.store.orders import OrderRepository
 from trading.store.outbox import OutboxRepository
 from trading.store.positions import PositionRepository
 from trading.store.risk_state import RiskStateRepository
+from trading.store.routes import RouteRepository
 from trading.store.strategy_state import StrategyStateRepository
 
 
@@ -35,6 +36,7 @@ class Store:
         self.strategy_state = StrategyStateRepository(db)
         self.risk_state = RiskStateRepository(db)
         self.control = ControlRepository(db)
+        self.routes = RouteRepository(db)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:
