@@ -351,6 +351,8 @@ class AccountSettings(Section):
     contracts: int | None = Field(None, ge=1)
     # The account's rule profile ("" = [risk].profile).
     profile: str = ""
+    # Copy mode: the name of another [[accounts]] account whose fills and stops this one mirrors.
+    follow: str = ""
 
     @model_validator(mode="after")
     def _one_size_rule(self) -> AccountSettings:
@@ -406,9 +408,20 @@ class Settings(BaseSettings):
             if key in seen:
                 raise ValueError(f"account {account.name!r} is listed twice in [[accounts]]")
             seen.add(key)
+            if account.follow and account.follow.strip().lower() == key:
+                raise ValueError(f"account {account.name!r} cannot follow itself")
             if account.profile and account.profile != AUTO:
                 risk = self.risk
                 rule_profiles.resolve(risk.profiles_path, account.profile, risk.overrides, risk.custom_numbers())
+        by_name = {a.name.strip().lower(): a for a in self.accounts}
+        for account in self.accounts:
+            if not account.follow:
+                continue
+            leader = by_name.get(account.follow.strip().lower())
+            if leader is None:
+                raise ValueError(f"account {account.name!r} follows {account.follow!r}, which is not in [[accounts]]")
+            if leader.follow:
+                raise ValueError(f"account {account.name!r} follows {leader.name!r}, which follows another: no chains")
         return self
 
     def for_account(self, account: AccountSettings) -> Settings:
