@@ -8,12 +8,14 @@ simulator in this test process, on the test database (as tests/integration/engin
 
 from __future__ import annotations
 
+import json
 import signal
 from datetime import timedelta
 from pathlib import Path
 
 from tests.integration.engine.test_restart import TAGS, start_engine, stop, wait_for
 from tests.support.engine_harness import DAY, SimDay, sim_day
+from tests.support.processes import run_command
 from trading.store import Store
 
 NAMES = ("PRAC-V2-SIM-1", "PRAC-V2-SIM-2", "PRAC-V2-SIM-3")
@@ -76,6 +78,11 @@ async def test_kill_9_of_three_accounts_then_restart_leaves_each_consistent_with
         first = start_engine(day, database_url, start, 1.0, log, config)
         try:
             await wait_for("the four entries on each account", entries_placed, first, log)
+            # `tradebot status` shows every account the process runs.
+            code, out, err = await run_command("trading.cli", "status", "--json", TRADEBOT_DATABASE__URL=database_url)
+            assert code == 0, err
+            shown = json.loads(out)
+            assert [(s["account_id"], s["account_name"]) for s in shown] == list(zip(ids, NAMES, strict=True))
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
