@@ -11,7 +11,7 @@ from trading import native
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("sections", nargs="*", default=["bars", "orders", "decode"], help="bars, orders, decode")
+    ap.add_argument("sections", nargs="*", default=["bars", "orders", "decode"], help="bars, orders, decode, accounts")
     ap.add_argument("--quick", action="store_true", help="smaller inputs and fewer rounds")
     args = ap.parse_args()
     print(f"# tradebot benchmarks — {platform.python_version()}, {platform.machine()}, path: {native.describe()}")
@@ -25,6 +25,10 @@ def main() -> None:
             from bench import orders
 
             print(orders.run(args.quick), flush=True)
+        elif section == "accounts":
+            from bench import accounts
+
+            print(accounts.run(args.quick), flush=True)
         elif section == "decode":
             from bench import decode
 
