@@ -134,3 +134,57 @@ async def test_kill_9_of_three_accounts_then_restart_leaves_each_consistent_with
             stored = await store.fills.between(account_id, DAY.window_start, DAY.rth_open + timedelta(days=1))
             assert sorted(f.id for f in stored) == broker_fills
             assert day.sim.exchange.positions[(account_id, day.cid("MNQ"))].net == size
+
+
+async def test_a_second_process_is_the_hot_standby_of_each_account_and_takes_each_over(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    """Two processes with the same [[accounts]]: the second waits as the standby of every account (each
+    its own lease); after a kill -9 of the first it takes over each account, and a fill that came while
+    nobody traded is stored once per account, with nothing placed twice."""
+    config = tmp_path / "accounts.toml"
+    config.write_text(CONFIG)
+    primary_log, standby_log = tmp_path / "primary.log", tmp_path / "standby.log"
+    async with sim_day(DAY.rth_open) as day:
+        ids = [day.sim.account_id, day.sim.add_account(NAMES[1]).id, day.sim.add_account(NAMES[2]).id]
+        await day.preload(store)
+
+        async def opened() -> bool:
+            return all(set(tagged(day, account_id)) >= set(TAGS) for account_id in ids)
+
+        async def roles(pid: int, role: str) -> bool:
+            rows = await store.control.instances(fresh_s=15.0)
+            return {r.account_id for r in rows if r.pid == pid and r.role == role} == set(ids)
+
+        primary = start_engine(day, database_url, DAY.rth_open, 1.0, primary_log, config)
+        standby = None
+        try:
+            await wait_for("the primary's entries on each account", opened, primary, primary_log)
+            standby = start_engine(day, database_url, DAY.rth_open + timedelta(minutes=1), 1.0, standby_log, config)
+            await wait_for("the standby of every account", lambda: roles(standby.pid, "standby"), standby, standby_log)
+            primary.send_signal(signal.SIGKILL)
+            primary.wait(timeout=10)
+            long_ids = [tagged(day, i)[LONG][0] for i in ids]
+            level = day.sim.exchange.orders[long_ids[0]].stop_price
+            assert level is not None
+            await day.trade("MNQ", level + 1, DAY.rth_open + timedelta(minutes=2))
+            missed = [next(f for f in day.sim.exchange.fills if f.order_id == oid) for oid in long_ids]
+            await wait_for(
+                "the standby active on every account", lambda: roles(standby.pid, "active"), standby, standby_log
+            )
+
+            async def recovered() -> bool:
+                return all([await store.fills.get(f.id) is not None for f in missed])
+
+            await wait_for("each account's fill after the takeover", recovered, standby, standby_log)
+        finally:
+            if primary.poll() is None:
+                primary.kill()
+                primary.wait()
+            if standby is not None:
+                await stop(standby)
+        for account_id in ids:
+            by_tag = tagged(day, account_id)
+            assert {tag: len(by_tag[tag]) for tag in TAGS} == dict.fromkeys(TAGS, 1)
+        for f in missed:
+            assert len(await store.fills.for_order(f.order_id)) == 1
