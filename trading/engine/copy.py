@@ -48,6 +48,7 @@ class Follower:
     plan: AccountSettings
     expected: dict[str, int] = field(default_factory=dict)  # contract id -> net the copier moved it to
     twins: dict[int, int] = field(default_factory=dict)  # leader stop id -> follower twin stop id
+    twin_contract: dict[int, str] = field(default_factory=dict)  # leader stop id -> its contract id
     ahead: dict[str, int] = field(default_factory=dict)  # contract id -> checks seen ahead of the leader
 
     def target(self, leader_net: int) -> int:
@@ -157,6 +158,8 @@ class Copier:
             await self._refused(f, request, out.refused or out.rejected, fill)
             return
         f.expected[cid] = target
+        if target == 0:  # flat: a twin stop left working could open a position the leader does not have
+            await self._drop_twins(f, cid)
 
     async def _refused(self, f: Follower, request: OrderRequest, why: str, fill: Fill) -> None:
         text = (
@@ -210,6 +213,7 @@ class Copier:
         out = await f.engine.submit(request, "copy")
         if out.order_id is not None:
             f.twins[order.id] = out.order_id
+            f.twin_contract[order.id] = order.contract_id
         elif out.refused or out.rejected:
             await self._alert(f, "Copy stop refused", out.refused or out.rejected, f"stop-{order.id}")
 
@@ -232,11 +236,7 @@ class Copier:
                 await self._flatten(f, cid, mine, theirs)
 
     async def _flatten(self, f: Follower, cid: str, mine: int, theirs: int) -> None:
-        for lid, twin in list(f.twins.items()):
-            order = f.engine.orders.get(twin)
-            if order is not None and order.contract_id == cid:
-                f.twins.pop(lid, None)
-                await self._cancel_quietly(f, twin)
+        await self._drop_twins(f, cid)
         why = f"{f.name} held {mine:+d} of {cid} while {self.leader.account_name} held {theirs:+d}"
         try:
             await f.engine.close_position(cid)
@@ -246,6 +246,12 @@ class Copier:
             await self._alert(f, "Copy divergence: flatten failed", f"{why}; {exc}", None, urgent=True)
 
     # ------------------------------------------------------------------ helpers
+    async def _drop_twins(self, f: Follower, cid: str) -> None:
+        for lid, twin in list(f.twins.items()):
+            if f.twin_contract.get(lid) == cid:
+                f.twins.pop(lid, None)
+                await self._cancel_quietly(f, twin)
+
     async def _cancel_quietly(self, f: Follower, order_id: int) -> None:
         with contextlib.suppress(ProjectXError):  # already filled or cancelled: nothing left to cancel
             await f.engine.cancel_order(order_id)

@@ -34,12 +34,17 @@ LONG = "overnight_range:MNQ:long:2026-02-10"
 
 
 async def settle(engines: list[tuple[Engine, UserEventCounter]], copier: Copier) -> None:
-    """The leader's events handled, the copier done with them, the followers' answers handled."""
+    """The leader's events handled, the copier done with them, the followers' answers handled. (Three
+    engines and a copier on a loaded machine: a longer liveness bound than one engine's barrier.)"""
+
+    def caught_up(engine: Engine, counter: UserEventCounter) -> bool:
+        return engine.events_seen >= counter.count and engine.idle
+
     leader, counter = engines[0]
-    await barrier(leader, counter, None)
+    await eventually(lambda: caught_up(leader, counter), "the leader caught up")
     await eventually(lambda: copier.idle, "the copier idle")
     for engine, c in engines[1:]:
-        await barrier(engine, c, None)
+        await eventually(lambda e=engine, c=c: caught_up(e, c), f"{engine.account_name} caught up")
 
 
 def fills(day: SimDay, engine: Engine) -> list[tuple[str, str, int]]:
