@@ -17,15 +17,3 @@ ALTER TABLE strategy_control ADD PRIMARY KEY (account_id, strategy);
 
 ALTER TABLE orders DROP CONSTRAINT orders_custom_tag_key;
 ALTER TABLE orders ADD CONSTRAINT orders_account_custom_tag_key UNIQUE (account_id, custom_tag);
-
--- Each account's plan as an operator last set it (strategies and size), over the config's [[accounts]].
-CREATE TABLE account_plans (
-    account_id  bigint PRIMARY KEY,
-    name        text NOT NULL,
-    strategies  text[] NOT NULL DEFAULT '{}',
-    multiplier  numeric NOT NULL DEFAULT 1 CHECK (multiplier > 0),
-    contracts   integer CHECK (contracts IS NULL OR contracts > 0),
-    leader      text,                          -- copy mode: the account this one mirrors (its name)
-    changed_by  text NOT NULL DEFAULT '',
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
