@@ -197,6 +197,10 @@ async def _account_from_instances(args: argparse.Namespace, settings: Settings, 
     want = settings.projectx.account_id
     if want is not None:
         return want if any(r.account_id == want for r in live) else None
+    name = settings.projectx.account_name.strip().lower()
+    named = {r.account_id for r in live if name and str(r.status.get("account_name", "")).lower() == name}
+    if len(named) == 1:  # --account NAME of an account a running instance trades ([[accounts]])
+        return named.pop()
     if args.account is None and len({r.account_id for r in live}) == 1:
         return live[0].account_id
     return None

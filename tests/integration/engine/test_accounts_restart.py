@@ -83,6 +83,11 @@ async def test_kill_9_of_three_accounts_then_restart_leaves_each_consistent_with
             assert code == 0, err
             shown = json.loads(out)
             assert [(s["account_id"], s["account_name"]) for s in shown] == list(zip(ids, NAMES, strict=True))
+            code, out, err = await run_command(
+                "trading.cli", "status", "--json", "--account", NAMES[1].lower(), TRADEBOT_DATABASE__URL=database_url
+            )
+            assert code == 0, err
+            assert json.loads(out)["account_id"] == ids[1]
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
