@@ -36,7 +36,14 @@ import asyncpg
 from bench.stats import fmt, pct
 from trading import native
 from trading.clock import LiveClock
-from trading.config import AccountSettings, DatabaseSettings, RiskSettings, Settings, SimSettings
+from trading.config import (
+    AccountSettings,
+    DatabaseSettings,
+    ProtectionSettings,
+    RiskSettings,
+    Settings,
+    SimSettings,
+)
 from trading.engine.copy import Copier, running
 from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.projectx import schema as s
@@ -185,6 +192,9 @@ async def _mirror(path: str, trades: int, server: str) -> list[float]:
     settings = Settings(  # any hour of the day: the bench runs on the wall clock
         accounts=(leader_plan, follower_plan),
         risk=RiskSettings(trading_start=dtime(0, 0), trading_end=dtime(23, 59, 59)),
+        # The leader is traded by hand without stops: its position guard would add stops (and the
+        # follower twins of them) whenever a copy is slow; the bench measures the copy alone.
+        protection=ProtectionSettings(enabled=False),
         database=DatabaseSettings(pool_max=8),
     )
     clock = LiveClock()
