@@ -45,6 +45,7 @@ from trading.config import (
     SimSettings,
 )
 from trading.engine.copy import Copier, running
+from trading.engine.core import Engine
 from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.projectx import schema as s
 from trading.sim.gateway import SimGateway
@@ -225,6 +226,9 @@ async def _mirror(path: str, trades: int, server: str) -> list[float]:
                 )
                 if not await _within(functools.partial(_more, timing.received, before), 10.0):
                     await _within(lambda: copier.idle, 10.0)  # refused by the follower (notified): no sample
+                # One copy at a time: the follower has heard back about its order before the leader trades
+                # again (else its risk counts a flood of unconfirmed orders as working and refuses).
+                await _within(functools.partial(_settled, follower), 10.0)
         refused = [
             m.payload.get("text") for m in await store.outbox.recent(1000) if m.payload.get("title") == "Copy refused"
         ]
@@ -242,6 +246,10 @@ async def _mirror(path: str, trades: int, server: str) -> list[float]:
         await pool.close()
         await _drop_database(server, db)
         native.set_enabled(True)
+
+
+def _settled(engine: Engine) -> bool:
+    return engine.idle and not any(o.status.is_working for o in engine.orders.values())
 
 
 def _more(marks: dict[int, int], before: int) -> bool:
