@@ -15,7 +15,7 @@ def main() -> None:
         "sections",
         nargs="*",
         default=["bars", "orders", "decode", "backtest", "tick", "optimize"],
-        help="bars, orders, decode, backtest, tick, optimize",
+        help="bars, orders, decode, backtest, tick, optimize; accounts (not by default: minutes)",
     )
     ap.add_argument("--quick", action="store_true", help="smaller inputs and fewer rounds")
     args = ap.parse_args()
@@ -30,6 +30,10 @@ def main() -> None:
             from bench import orders
 
             print(orders.run(args.quick), flush=True)
+        elif section == "accounts":
+            from bench import accounts
+
+            print(accounts.run(args.quick), flush=True)
         elif section == "decode":
             from bench import decode
 

@@ -61,6 +61,8 @@ def notification_card(
         card = replace(card, image=image)
     if count > 1:
         card = replace(card, title=f"{card.title} ×{count} in {_span(span or timedelta())}", image=None)
+    if payload.get("account"):  # several accounts in one process: each message names its account
+        card = replace(card, title=f"[{payload['account']}] {card.title}")
     return card
 
 

@@ -96,6 +96,9 @@ class ProjectXSettings(Section):
     user_stale_s: float = Field(30.0, gt=0)  # no user-hub frame (pings included) for this long: stale
 
 
+FIRST_SIM_ACCOUNT = "PRAC-V2-SIM-1"  # the simulator's practice account, always there
+
+
 class SimSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8900, ge=0, le=65535)
@@ -106,6 +109,20 @@ class SimSettings(Section):
     auto_oco_brackets: bool = True
     starting_balance: Decimal = Decimal("50000")
     fees_per_contract: Decimal = Decimal("0.37")
+    # More accounts of the one simulated login, after the first (PRAC-V2-SIM-1): names, in id order.
+    extra_accounts: tuple[str, ...] = ()
+
+    @field_validator("extra_accounts")
+    @classmethod
+    def _distinct_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        seen = {FIRST_SIM_ACCOUNT.lower()}
+        for name in names:
+            if not name.strip():
+                raise ValueError("an extra simulated account needs a name")
+            if name.lower() in seen:
+                raise ValueError(f"simulated account name {name!r} is used twice")
+            seen.add(name.lower())
+        return names
 
 
 class DiscordChannels(Section):
@@ -358,6 +375,36 @@ class MetricsSettings(Section):
     prometheus_host: str = "127.0.0.1"  # the interface it listens on ("0.0.0.0": every one, e.g. in a container)
 
 
+class AccountSettings(Section):
+    """One account of the gateway login traded by this process (`[[accounts]]`): several tables, one
+    engine each, each with its own risk, lease, reconciliation and store rows."""
+
+    name: str  # the broker's account name (case-insensitive), as Account/search lists it
+    # The strategies this account runs (None: the ones [strategies] enables).
+    strategies: tuple[str, ...] | None = None
+    # Size rule of the strategies' opening orders: a multiplier of what the strategy asks (rounded down,
+    # at least 1), or a fixed number of contracts (then the multiplier is not used).
+    multiplier: Decimal = Field(Decimal(1), gt=0)
+    contracts: int | None = Field(None, ge=1)
+    # The account's rule profile ("" = [risk].profile).
+    profile: str = ""
+    # Copy mode: the name of another [[accounts]] account whose fills and stops this one mirrors.
+    follow: str = ""
+
+    @model_validator(mode="after")
+    def _one_size_rule(self) -> AccountSettings:
+        if not self.name.strip():
+            raise ValueError("an [[accounts]] table needs the account's name")
+        if self.contracts is not None and self.multiplier != 1:
+            raise ValueError(f"account {self.name!r}: give multiplier or contracts, not both")
+        return self
+
+    def sized(self, asked: int) -> int:
+        if self.contracts is not None:
+            return self.contracts
+        return max(1, int(asked * self.multiplier))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -385,11 +432,42 @@ class Settings(BaseSettings):
     backtest: BacktestSettings = BacktestSettings()
     metrics: MetricsSettings = MetricsSettings()
     routing: RoutingSettings = RoutingSettings()
+    accounts: tuple[AccountSettings, ...] = ()  # [[accounts]]: several accounts in one process
     _notes: tuple[str, ...] = PrivateAttr(default=())  # what loading ignored (retired settings), for `config check`
 
     @property
     def notes(self) -> tuple[str, ...]:
         return self._notes
+
+    @model_validator(mode="after")
+    def _accounts_are_distinct(self) -> Settings:
+        seen: set[str] = set()
+        for account in self.accounts:
+            key = account.name.strip().lower()
+            if key in seen:
+                raise ValueError(f"account {account.name!r} is listed twice in [[accounts]]")
+            seen.add(key)
+            if account.follow and account.follow.strip().lower() == key:
+                raise ValueError(f"account {account.name!r} cannot follow itself")
+            if account.profile and account.profile != AUTO:
+                risk = self.risk
+                rule_profiles.resolve(risk.profiles_path, account.profile, risk.overrides, risk.custom_numbers())
+        by_name = {a.name.strip().lower(): a for a in self.accounts}
+        for account in self.accounts:
+            if not account.follow:
+                continue
+            leader = by_name.get(account.follow.strip().lower())
+            if leader is None:
+                raise ValueError(f"account {account.name!r} follows {account.follow!r}, which is not in [[accounts]]")
+            if leader.follow:
+                raise ValueError(f"account {account.name!r} follows {leader.name!r}, which follows another: no chains")
+        return self
+
+    def for_account(self, account: AccountSettings) -> Settings:
+        """These settings as one account's engine sees them (its rule profile)."""
+        if not account.profile:
+            return self
+        return self.model_copy(update={"risk": self.risk.model_copy(update={"profile": account.profile})})
 
     @classmethod
     def settings_customise_sources(

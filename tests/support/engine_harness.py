@@ -15,12 +15,13 @@ from trading.config import Settings, SimSettings
 from trading.demo.day import UserEventCounter, barrier, seed_history
 from trading.domain import Bar, to_decimal
 from trading.engine import Engine
+from trading.engine.copy import Copier, copiers_for, running
 from trading.engine.jobs import Jobs, run_once
 from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.sim.bars import MinuteBar
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
-from trading.store import Store
+from trading.store import Store, create_pool
 
 DAY = trading_day(date(2026, 2, 10))
 
@@ -117,3 +118,42 @@ async def open_and_fill(day: SimDay, engine: Engine, counter: UserEventCounter) 
     await day.trade("MNQ", level + 2, DAY.rth_open + timedelta(minutes=2))
     await barrier(engine, counter, None)
     return long_id
+
+
+@asynccontextmanager
+async def accounts_on(
+    day: SimDay, database_url: str, settings: Settings, *, prefer_rust: bool = True
+) -> AsyncIterator[list[tuple[Engine, UserEventCounter]]]:
+    """One engine per `settings.accounts` table on the day's simulator (the accounts must exist there),
+    each started and caught up, as `tradebot run` with `[[accounts]]` builds them: on a pool of its own,
+    grown by a connection per account for the leases (trading/engine/accounts.py)."""
+    pool = await create_pool(database_url, min_size=1, max_size=4 + len(settings.accounts))
+    store = Store(pool)
+    await day.preload(store)
+    engines: list[tuple[Engine, UserEventCounter]] = []
+    try:
+        for plan in settings.accounts:
+            engine = await build_engine(
+                settings, store, day.clock, sim_gateway(day.sim), plan=plan, prefer_rust=prefer_rust
+            )
+            counter = UserEventCounter(engine.account_id)
+            day.sim.exchange.sinks.append(counter)
+            engines.append((engine, counter))
+            await engine.start()
+        for engine, counter in engines:
+            await barrier(engine, counter, None)
+        yield engines
+    finally:
+        for engine, counter in engines:
+            day.sim.exchange.sinks.remove(counter)
+            await close_engine(engine)
+        await pool.close()
+
+
+@asynccontextmanager
+async def copying(engines: list[tuple[Engine, UserEventCounter]], settings: Settings) -> AsyncIterator[list[Copier]]:
+    """Copy mode over started engines, as `tradebot run` with `follow` in [[accounts]] runs it."""
+    async with running(
+        copiers_for({e.account_name.lower(): e for e, _ in engines}, list(settings.accounts))
+    ) as copiers:
+        yield copiers

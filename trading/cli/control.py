@@ -141,6 +141,10 @@ async def _control(args: argparse.Namespace, settings: Settings) -> int:
     async with migrated_database(settings) as db:
         store = Store(db.pool)
         async with contextlib.AsyncExitStack() as stack:
+            if args.verb == "status" and args.account is None and settings.projectx.account_id is None:
+                shown = await _status_of_every_account(args, store)
+                if shown:
+                    return 0
             account_id = await _account_from_instances(args, settings, store)
             engine: Engine | None = None
             if account_id is None:
@@ -163,6 +167,28 @@ async def _control(args: argparse.Namespace, settings: Settings) -> int:
                 await lease.release()
 
 
+async def _status_of_every_account(args: argparse.Namespace, store: Store) -> bool:
+    """`tradebot status` with no account while instances run several ([[accounts]]): each account's
+    status, one after another (JSON: a list). False when fewer than two accounts are running."""
+    from trading.services.commands import FRESH_S
+
+    rows = await store.control.instances(fresh_s=FRESH_S)
+    active = {r.account_id: r for r in sorted(rows, key=lambda r: r.account_id) if r.role == "active"}
+    if len(active) < 2:
+        return False
+    statuses = []
+    for account_id, row in active.items():
+        standbys = [r for r in rows if r.role == "standby" and r.account_id == account_id]
+        statuses.append(
+            {**row.status, "instance": _instance_data(row), "standby": [_instance_data(r) for r in standbys]}
+        )
+    if args.json:
+        print(_dumps(statuses))
+    else:
+        print("\n\n".join("\n".join(render_status(s)) for s in statuses))
+    return True
+
+
 async def _account_from_instances(args: argparse.Namespace, settings: Settings, store: Store) -> int | None:
     """The account to act on when the store already names it (a running instance): no broker login then."""
     from trading.services.commands import FRESH_S
@@ -171,6 +197,10 @@ async def _account_from_instances(args: argparse.Namespace, settings: Settings, 
     want = settings.projectx.account_id
     if want is not None:
         return want if any(r.account_id == want for r in live) else None
+    name = settings.projectx.account_name.strip().lower()
+    named = {r.account_id for r in live if name and str(r.status.get("account_name", "")).lower() == name}
+    if len(named) == 1:  # --account NAME of an account a running instance trades ([[accounts]])
+        return named.pop()
     if args.account is None and len({r.account_id for r in live}) == 1:
         return live[0].account_id
     return None
@@ -291,7 +321,7 @@ def _instance_data(r: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _dumps(data: dict[str, Any]) -> str:
+def _dumps(data: dict[str, Any] | list[dict[str, Any]]) -> str:
     import json
 
     return json.dumps(data, indent=2, default=str)
@@ -305,7 +335,8 @@ def _out(args: argparse.Namespace, data: dict[str, Any], text: list[str]) -> Non
 def render_status(s: dict[str, Any]) -> list[str]:
     from trading.engine.openbook import order_line, position_line
 
-    lines = [f"account {s['account_id']} ({s['mode']}), as of {s['as_of_ny']}"]
+    name = f" {s['account_name']}" if s.get("account_name") else ""
+    lines = [f"account {s['account_id']}{name} ({s['mode']}), as of {s['as_of_ny']}"]
     inst = s.get("instance")
     if inst is None:
         lines.append("instance: none runs this account; read from the broker and the store")

@@ -13,7 +13,7 @@ async def _demo(args: argparse.Namespace) -> int:
 
     settings = load(args)
     out = _out_dir(args, settings.app.data_dir)
-    result = await run_demo(settings, out, seed=args.seed)
+    result = await run_demo(settings, out, seed=args.seed, followers=args.followers)
     print()
     print(f"database: {result.database}")
     print(f"rows: {result.orders} orders, {result.fills} fills, {result.notifications} notifications")
@@ -41,6 +41,10 @@ def register(sub: Subcommands) -> None:
     )
     p.add_argument("--seed", type=int, default=7, help="market seed (default 7)")
     p.add_argument("--out", metavar="DIR", help="where charts go (default: app.data_dir/demo)")
+    p.add_argument(
+        "--followers", type=int, default=2, choices=range(6), metavar="N",
+        help="accounts mirroring the demo's account in copy mode, at 1x, 2x, ... its size (default 2; 0: none)",
+    )  # fmt: skip
     p.set_defaults(fn=_main)
 
 

@@ -134,7 +134,8 @@ def _serve(args: argparse.Namespace, settings: Any) -> int:
             print(f"ProjectX simulator on {sim.base_url}  (market: {mode})")
             print(f"  userName: {sim.username}")
             print(f"  apiKey:   {sim.api_key}")
-            print(f"  accountId: {sim.account_id}")
+            for acc in sim.exchange.accounts.values():  # [sim] extra_accounts: several on the one login
+                print(f"  accountId: {acc.id}  ({acc.name})")
             print(f"  REST:       {sim.base_url}/api/...")
             print(f"  user hub:   {sim.user_hub_url}")
             print(f"  market hub: {sim.market_hub_url}")

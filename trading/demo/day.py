@@ -12,6 +12,7 @@ is the same every run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time as walltime
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from trading.calendar import TradingDay, to_ny, trading_day
 from trading.clock import SimClock
 from trading.config import Settings, SimSettings
 from trading.demo.database import open_demo_database
+from trading.demo.followers import copy_mode
 from trading.demo.market import demo_day, history
 from trading.domain import Bar, NotificationKind, OrderRequest, OrderType, Side, money_text, tick_text, to_decimal
 from trading.engine import Engine
@@ -99,7 +101,8 @@ class ConsolePrinter:
     async def deliver(self) -> None:
         while batch := await self.store.outbox.claim_batch(100):
             for m in batch:
-                self.write(f"  [{m.channel}] {describe(m.kind, m.payload)}")
+                account = f"[{m.payload['account']}] " if m.payload.get("account") else ""
+                self.write(f"  [{m.channel}] {account}{describe(m.kind, m.payload)}")
                 await self.store.outbox.mark_sent(m.id)
                 self.delivered += 1
 
@@ -257,6 +260,7 @@ async def run_demo(
     seed: int = 7,
     write: Callable[[str], None] = print,
     database_url: str | None = None,
+    followers: int = 0,
 ) -> DemoResult:
     started = walltime.monotonic()
     day = trading_day(DEMO_DAY)
@@ -266,6 +270,7 @@ async def run_demo(
     await sim.start(port=0)
     db = await open_demo_database(settings, database_url)
     engine: Engine | None = None
+    copy = contextlib.AsyncExitStack()
     try:
         store = Store(db.pool)
         write(f"database: {db.where}")
@@ -275,6 +280,8 @@ async def run_demo(
         engine = await build_engine(settings, store, clock, sim_gateway(sim), strategies=["overnight_range"])
         await engine.start()
         write(f"engine started, history loaded (wall {walltime.monotonic() - started:.1f} s)")
+        if followers:
+            await copy.enter_async_context(copy_mode(engine, sim, settings, store, clock, followers, write))
         counter = UserEventCounter(engine.account_id)
         sim.exchange.sinks.append(counter)
         printer = ConsolePrinter(store, write)
@@ -320,6 +327,7 @@ async def run_demo(
             if t > clock.now():
                 clock.set(t)
         await barrier(engine, counter, None)
+        await copy.aclose()  # the followers have caught up with the leader's last fill
         await printer.deliver()
         jobs.charts += await report_images(store, day, out_dir)
         orders = await store.db.fetchval("SELECT count(*) FROM orders")
@@ -330,6 +338,7 @@ async def run_demo(
             walltime.monotonic() - started, paths,
         )  # fmt: skip
     finally:
+        await copy.aclose()
         if engine is not None:
             await close_engine(engine)
         await sim.stop()

@@ -79,6 +79,8 @@ class StrategyHost(Protocol):
 
     def reserve(self, request: OrderRequest) -> None: ...
 
+    def sized(self, request: OrderRequest) -> OrderRequest: ...
+
 
 class EngineContext:
     def __init__(self, engine: StrategyHost, name: str) -> None:
@@ -110,6 +112,7 @@ class EngineContext:
         return self.engine.account_info()
 
     def propose(self, request: OrderRequest) -> Decision:
+        request = self.engine.sized(request)  # the account's size rule ([[accounts]])
         if self.name in self.engine.disabled:
             decision = Decision(False, f"{self.name} was stopped by an operator: no new orders")
         else:

@@ -32,12 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from trading import native, notifications
 from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
-from trading.config import Settings
+from trading.config import AccountSettings, Settings
 from trading.domain import (
     Bar,
     Contract,
@@ -50,6 +50,7 @@ from trading.domain import (
     Position,
     PositionSide,
     Quote,
+    Side,
 )
 from trading.engine import routes
 from trading.engine.bars import ONE_MINUTE_NS, BarCache, ns
@@ -120,6 +121,14 @@ class NotReady(Exception):
     pass
 
 
+class AccountWatcher(Protocol):
+    """Told, without waiting, of each new fill (with the wall-clock ns it was taken) and order state."""
+
+    def fill(self, fill: Fill, seen_ns: int) -> None: ...
+
+    def order(self, order: Order, before: Order | None) -> None: ...
+
+
 class Engine:
     def __init__(
         self,
@@ -134,8 +143,12 @@ class Engine:
         strategies: Sequence[str] | None = None,
         user_stream: UserStream | None = None,
         market_stream: MarketStream | None = None,
+        plan: AccountSettings | None = None,
     ) -> None:
         self.settings = settings
+        self.plan = plan  # this account's [[accounts]] table in a multi-account process (its size rule)
+        # Who is told of this account's new fills and order states (copy mode's leader: engine/copy.py).
+        self.watchers: list[AccountWatcher] = []
         self.store = store
         self.client = client
         self.clock = clock
@@ -431,6 +444,17 @@ class Engine:
             return Decision(False, "the engine has not reconciled with the broker yet; no new orders until it has")
         return self.risk.check(request, self.exposure(), self.clock.now())
 
+    def sized(self, request: OrderRequest) -> OrderRequest:
+        """The account's size rule on a strategy's order. An order that reduces the open position is an
+        exit the strategy sized from this account's real position: left as asked."""
+        if self.plan is None:
+            return request
+        pos = self.positions.get(request.contract_id)
+        if pos is not None and pos.size and (pos.side is PositionSide.LONG) != (request.side is Side.BUY):
+            return request
+        size = self.plan.sized(request.size)
+        return request if size == request.size else replace(request, size=size)
+
     def reserve(self, request: OrderRequest) -> None:
         """Count an approved proposal as working until it is placed (a second proposal sees it)."""
         self._reserved.append(WorkingOrder(request.contract_id, request.side, request.size))
@@ -652,6 +676,8 @@ class Engine:
         if order.custom_tag is None and stored.custom_tag is not None:
             order = replace(order, custom_tag=stored.custom_tag)
         self.orders[oid] = order
+        for w in self.watchers:
+            w.order(order, before)
         name = self._owner_of(order)
         if name is not None:
             self.owner[oid] = name
@@ -671,6 +697,7 @@ class Engine:
     async def apply_fill(self, fill: Fill, *, arrived: int | None = None) -> bool:
         """Store a fill once (with its notification); tell the owning strategy. False for a repeat.
         `arrived`: perf_counter_ns when its event reached the engine (a hub fill; the stages are timed)."""
+        seen_ns = walltime.perf_counter_ns()
         kind = notifications.fill_kind(fill)
         payload = dict(notifications.fill(fill, _contract_of(self, fill.contract_id)))
         async with self.store.transaction() as tx:
@@ -685,6 +712,8 @@ class Engine:
                 self.metrics.record(_FILL, self.path.path, max(0, arrived - acked))
             stream = self.user_stream.path if self.user_stream is not None else "python"
             self.metrics.record(_STORED, stream, walltime.perf_counter_ns() - arrived)
+        for w in self.watchers:
+            w.fill(fill, seen_ns)
         if not fill.voided:
             self.realized_today += (fill.pnl or Decimal(0)) - fill.fees
             # The realized balance follows each fill (the engine takes no account events; a reconcile

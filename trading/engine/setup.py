@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 from trading import native, notifications
 from trading.clock import Clock
-from trading.config import Settings
-from trading.domain import NotificationKind
+from trading.config import AccountSettings, Settings
+from trading.domain import Account, NotificationKind
 from trading.engine import routes
 from trading.engine.core import HISTORY_DAYS, Engine
 from trading.engine.order_path import order_path
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
 from trading.projectx.decode_parity import DecodeParity
+from trading.projectx.errors import ProjectXError
 from trading.projectx.failover import market_stream, user_stream
 from trading.projectx.rest import ProjectXClient
 from trading.shadow import Comparator, Mismatch
@@ -95,8 +96,11 @@ async def build_engine(
     strategies: Sequence[str] | None = None,
     prefer_rust: bool = True,
     metrics: LatencyMetrics | None = None,
+    plan: AccountSettings | None = None,
 ) -> Engine:
-    """Log in, pick the account, build the order path and the hubs; the engine is not started."""
+    """Log in, pick the account, build the order path and the hubs; the engine is not started.
+    `plan`: one account of a multi-account process (`[[accounts]]`): that account by name, its
+    strategies, size rule and rule profile, and a store scoped to it."""
 
     async def auth_trouble(message: str) -> None:
         await store.outbox.enqueue(NotificationKind.ALERT, dict(notifications.alert("Broker login failing", message)))
@@ -109,7 +113,11 @@ async def build_engine(
         on_auth_trouble=auth_trouble,
     )
     await client.login(patient=True)  # a throttled or failing gateway at start is waited out, never fatal
-    account = await client.resolve_account()
+    account = await client.resolve_account() if plan is None else await _named_account(client, plan.name)
+    if plan is not None:
+        store = store.for_account(account.id, account.name)
+        settings = settings.for_account(plan)
+        strategies = plan.strategies if strategies is None else strategies
     metrics = metrics or LatencyMetrics(clock, store.latency)
     holder: list[Engine] = []
 
@@ -159,12 +167,22 @@ async def build_engine(
         strategies=strategies,
         user_stream=user,
         market_stream=market,
+        plan=plan,
     )
     engine.comparators += [compare_market, compare_user]
     engine.balance = account.balance
     engine.account_name = account.name  # the rule profile's auto-detection reads it
     holder.append(engine)
     return engine
+
+
+async def _named_account(client: ProjectXClient, name: str) -> Account:
+    accounts = await client.accounts(only_active=True)
+    for account in accounts:
+        if account.name.lower() == name.strip().lower():
+            return account
+    listed = ", ".join(f"{a.name} (#{a.id})" for a in accounts) or "none"
+    raise ProjectXError(f"No active account {name!r} on this login; active accounts: {listed}")
 
 
 async def close_engine(engine: Engine) -> None:

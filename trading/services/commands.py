@@ -159,6 +159,7 @@ async def engine_status(services: Services) -> dict[str, Any]:
         "running": True,
         "mode": services.settings.app.mode,
         "account_id": e.account_id,
+        "account_name": e.account_name,
         "as_of": now.isoformat(),
         "as_of_ny": ny_text(now),
         "ready": e.ready,

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from trading.config import SimSettings
+from trading.config import FIRST_SIM_ACCOUNT, SimSettings
 from trading.projectx import schema as s
 from trading.sim.api import RestApi
 from trading.sim.auth import TokenAuthority
@@ -58,7 +58,9 @@ class SimGateway:
         self.market.sinks.append(self.hubs)
         if self.options.enforce_sessions:
             self.exchange.session_open = lambda _cid: cme_equity_open(self.clock.now())
-        self.account_id = self.add_account("PRAC-V2-SIM-1").id
+        self.account_id = self.add_account(FIRST_SIM_ACCOUNT).id
+        for name in self.settings.extra_accounts:  # several accounts on one login, each its own books
+            self.add_account(name)
         self.api = Api(self.auth, self.faults, self.options)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -105,6 +107,8 @@ class SimGateway:
         app.router.add_post("/sim/faults", self._control_faults)
         app.router.add_get("/sim/faults", self._list_faults)
         app.router.add_get("/sim/stats", self._stats)
+        app.router.add_get("/sim/accounts", self._list_accounts)
+        app.router.add_post("/sim/accounts", self._control_add_account)
         app.router.add_post("/sim/market/trade", self._control_trade)
         app.router.add_post("/sim/market/quote", self._control_quote)
         return app
@@ -184,6 +188,24 @@ class SimGateway:
 
     async def _list_faults(self, _: web.Request) -> web.Response:
         return json_response({"faults": self.faults.describe(), "fired": [list(f) for f in self.faults.fired]})
+
+    async def _list_accounts(self, _: web.Request) -> web.Response:
+        return json_response({"accounts": [a.model().to_wire() for a in self.exchange.accounts.values()]})
+
+    async def _control_add_account(self, request: web.Request) -> web.Response:
+        """Another account on the login: `{"name": ..., "balance"?: "50000", "simulated"?: true}`."""
+        try:
+            body = await request.json()
+            name = str(body["name"]).strip()
+            if not name:
+                raise ValueError("an account needs a name")
+            if any(a.name.lower() == name.lower() for a in self.exchange.accounts.values()):
+                raise ValueError(f"account {name!r} exists")
+            balance = Decimal(str(body["balance"])) if body.get("balance") is not None else None
+            acc = self.add_account(name, balance, simulated=bool(body.get("simulated", True)))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            return json_response({"error": f"bad account: {exc}"}, 400)
+        return json_response({"account": acc.model().to_wire()})
 
     async def _control_trade(self, request: web.Request) -> web.Response:
         body = await request.json()

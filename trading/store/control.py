@@ -69,8 +69,9 @@ def _instance(r: Record) -> InstanceRow:
 
 
 class ControlRepository:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, instance: str = INSTANCE) -> None:
         self._db = db
+        self.instance = instance  # a multi-account process is one instance per account (its engine)
 
     # ------------------------------------------------------------------ requests
     async def request(
@@ -91,7 +92,7 @@ class ControlRepository:
             )
         )
 
-    async def take(self, account_id: int, by: str = INSTANCE) -> ControlCommand | None:
+    async def take(self, account_id: int, by: str | None = None) -> ControlCommand | None:
         """The oldest waiting request of the account, marked picked by `by` (once: nobody else gets it)."""
         r = await self._db.fetchrow(
             """
@@ -104,7 +105,7 @@ class ControlRepository:
             RETURNING *
             """,
             account_id,
-            by,
+            by or self.instance,
         )
         return None if r is None else _command(r)
 
@@ -131,7 +132,7 @@ class ControlRepository:
 
     # ------------------------------------------------------------------ instances
     async def publish(
-        self, account_id: int, role: Role, mode: str, status: dict[str, Any], *, instance: str = INSTANCE
+        self, account_id: int, role: Role, mode: str, status: dict[str, Any], *, instance: str | None = None
     ) -> None:
         """This instance is alive (with its status when active); refreshed every few seconds."""
         await self._db.execute(
@@ -143,7 +144,7 @@ class ControlRepository:
                 started_at = CASE WHEN engine_instances.role = excluded.role THEN engine_instances.started_at
                                   ELSE now() END  -- a standby that took over: active since now
             """,
-            instance,
+            instance or self.instance,
             account_id,
             role,
             mode,
@@ -152,9 +153,9 @@ class ControlRepository:
             status,
         )
 
-    async def gone(self, instance: str = INSTANCE) -> None:
+    async def gone(self, instance: str | None = None) -> None:
         """This instance stops: its row goes (an operator sees at once that it no longer runs)."""
-        await self._db.execute("DELETE FROM engine_instances WHERE instance = $1", instance)
+        await self._db.execute("DELETE FROM engine_instances WHERE instance = $1", instance or self.instance)
 
     async def instances(self, account_id: int | None = None, *, fresh_s: float | None = None) -> list[InstanceRow]:
         """The instances (of one account, or all), active first, newest first; only those seen within

@@ -59,8 +59,9 @@ def _run(r: Record) -> JobRun:
 
 
 class JobRepository:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, account: int = 0) -> None:
         self._db = db
+        self._account = account  # 0: the one account of a single-account process (migration 009)
 
     async def claim(
         self,
@@ -75,9 +76,9 @@ class JobRepository:
         Otherwise say why not: another owner's lease is live (held), or it ran to the end (finished)."""
         r = await self._db.fetchrow(
             """
-            INSERT INTO job_runs (job, scheduled_for, started_at, owner, lease_until, heartbeat_at)
-            VALUES ($1, $2, coalesce($3, now()), $4, now() + make_interval(secs => $5), now())
-            ON CONFLICT (job, scheduled_for) DO UPDATE
+            INSERT INTO job_runs (job, scheduled_for, started_at, owner, lease_until, heartbeat_at, account_id)
+            VALUES ($1, $2, coalesce($3, now()), $4, now() + make_interval(secs => $5), now(), $6)
+            ON CONFLICT (account_id, job, scheduled_for) DO UPDATE
                 SET owner = excluded.owner, lease_until = excluded.lease_until, heartbeat_at = now(),
                     attempts = job_runs.attempts + 1
                 WHERE job_runs.finished_at IS NULL AND (job_runs.lease_until IS NULL OR job_runs.lease_until < now())
@@ -88,6 +89,7 @@ class JobRepository:
             at,
             owner,
             lease_s,
+            self._account,
         )
         if r is not None:
             run = _run(r)
@@ -107,12 +109,14 @@ class JobRepository:
         renewed = await self._db.fetchval(
             """
             UPDATE job_runs SET lease_until = now() + make_interval(secs => $4), heartbeat_at = now()
-            WHERE job = $1 AND scheduled_for = $2 AND owner = $3 AND finished_at IS NULL RETURNING true
+            WHERE job = $1 AND scheduled_for = $2 AND owner = $3 AND finished_at IS NULL AND account_id = $5
+            RETURNING true
             """,
             job,
             scheduled_for,
             owner,
             lease_s,
+            self._account,
         )
         return renewed is not None
 
@@ -130,7 +134,8 @@ class JobRepository:
         done = await self._db.fetchval(
             """
             UPDATE job_runs SET finished_at = coalesce($5, now()), outcome = $3, detail = $4, lease_until = NULL
-            WHERE job = $1 AND scheduled_for = $2 AND ($6::text IS NULL OR owner = $6) RETURNING true
+            WHERE job = $1 AND scheduled_for = $2 AND ($6::text IS NULL OR owner = $6) AND account_id = $7
+            RETURNING true
             """,
             job,
             scheduled_for,
@@ -138,25 +143,43 @@ class JobRepository:
             detail,
             at,
             owner,
+            self._account,
         )
         return done is not None
 
     async def get(self, job: str, scheduled_for: datetime) -> JobRun | None:
-        r = await self._db.fetchrow("SELECT * FROM job_runs WHERE job = $1 AND scheduled_for = $2", job, scheduled_for)
+        r = await self._db.fetchrow(
+            "SELECT * FROM job_runs WHERE job = $1 AND scheduled_for = $2 AND account_id = $3",
+            job,
+            scheduled_for,
+            self._account,
+        )
         return None if r is None else _run(r)
 
     async def unfinished(self, since: datetime) -> list[JobRun]:
         """Runs started for `since` or later that never finished (a live owner's, or a dead one's)."""
         rows = await self._db.fetch(
-            "SELECT * FROM job_runs WHERE finished_at IS NULL AND scheduled_for >= $1 ORDER BY scheduled_for, id",
+            """
+            SELECT * FROM job_runs WHERE finished_at IS NULL AND scheduled_for >= $1 AND account_id = $2
+            ORDER BY scheduled_for, id
+            """,
             since,
+            self._account,
         )
         return [_run(r) for r in rows]
 
     async def last_run(self, job: str) -> JobRun | None:
-        r = await self._db.fetchrow("SELECT * FROM job_runs WHERE job = $1 ORDER BY scheduled_for DESC LIMIT 1", job)
+        r = await self._db.fetchrow(
+            "SELECT * FROM job_runs WHERE job = $1 AND account_id = $2 ORDER BY scheduled_for DESC LIMIT 1",
+            job,
+            self._account,
+        )
         return None if r is None else _run(r)
 
     async def recent(self, limit: int = 20) -> list[JobRun]:
-        rows = await self._db.fetch("SELECT * FROM job_runs ORDER BY scheduled_for DESC, id DESC LIMIT $1", limit)
+        rows = await self._db.fetch(
+            "SELECT * FROM job_runs WHERE account_id = $2 ORDER BY scheduled_for DESC, id DESC LIMIT $1",
+            limit,
+            self._account,
+        )
         return [_run(r) for r in rows]

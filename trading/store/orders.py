@@ -88,8 +88,11 @@ async def _history(conn: Connection, row_id: int, status: OrderStatus, detail: s
 
 
 class OrderRepository:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, account: int | None = None) -> None:
         self._db = db
+        # A customTag is unique per account (migration 009): a store scoped to one account looks tags up
+        # in that account only; unscoped (a single-account process), in every row.
+        self._account = account
 
     async def record_intent(
         self, request: OrderRequest, strategy: str | None = None, at: datetime | None = None
@@ -139,12 +142,13 @@ class OrderRepository:
             r = await conn.fetchrow(
                 """
                 UPDATE orders SET broker_order_id = $2, status = $3, updated_at = coalesce($4, now())
-                WHERE custom_tag = $1 RETURNING *
+                WHERE custom_tag = $1 AND ($5::bigint IS NULL OR account_id = $5) RETURNING *
                 """,
                 custom_tag,
                 broker_order_id,
                 status.value,
                 at,
+                self._account,
             )
             if r is None:
                 raise UnknownOrder(f"no order with tag {custom_tag!r} was recorded before placement")
@@ -170,7 +174,12 @@ class OrderRepository:
             raise ValueError("update_status needs exactly one of custom_tag or broker_order_id")
         column, key = ("custom_tag", custom_tag) if custom_tag is not None else ("broker_order_id", broker_order_id)
         async with connection(self._db) as conn, conn.transaction():
-            before = await conn.fetchrow(f"SELECT id, status FROM orders WHERE {column} = $1 FOR UPDATE", key)
+            before = await conn.fetchrow(
+                f"SELECT id, status FROM orders WHERE {column} = $1 AND ($2::bigint IS NULL OR account_id = $2) "
+                "FOR UPDATE",
+                key,
+                self._account,
+            )
             if before is None:
                 raise UnknownOrder(f"no stored order with {column.replace('_', ' ')} {key!r}")
             r = await conn.fetchrow(
@@ -203,11 +212,12 @@ class OrderRepository:
             before = await conn.fetchrow(
                 """
                 SELECT id, status FROM orders
-                WHERE broker_order_id = $1 OR (custom_tag IS NOT NULL AND custom_tag = $2)
+                WHERE broker_order_id = $1 OR (custom_tag IS NOT NULL AND custom_tag = $2 AND account_id = $3)
                 ORDER BY (broker_order_id = $1) DESC NULLS LAST LIMIT 1 FOR UPDATE
                 """,
                 order.id,
                 order.custom_tag,
+                order.account_id,
             )
             values = (
                 order.id,
@@ -258,7 +268,11 @@ class OrderRepository:
         return _order(r)
 
     async def by_tag(self, custom_tag: str) -> Order | None:
-        r = await self._db.fetchrow("SELECT * FROM orders WHERE custom_tag = $1", custom_tag)
+        r = await self._db.fetchrow(
+            "SELECT * FROM orders WHERE custom_tag = $1 AND ($2::bigint IS NULL OR account_id = $2)",
+            custom_tag,
+            self._account,
+        )
         return None if r is None else _order(r)
 
     async def by_broker_id(self, broker_order_id: int) -> Order | None:
@@ -303,14 +317,20 @@ class OrderRepository:
         rows = await self._db.fetch(
             """
             SELECT h.status, h.detail, h.at FROM order_status_history h JOIN orders o ON o.id = h.order_id
-            WHERE ($1::text IS NOT NULL AND o.custom_tag = $1) OR ($2::bigint IS NOT NULL AND o.broker_order_id = $2)
+            WHERE (($1::text IS NOT NULL AND o.custom_tag = $1) OR ($2::bigint IS NOT NULL AND o.broker_order_id = $2))
+              AND ($3::bigint IS NULL OR o.account_id = $3)
             ORDER BY h.id
             """,
             custom_tag,
             broker_order_id,
+            self._account,
         )
         return [OrderEvent(OrderStatus(r["status"]), r["detail"], r["at"]) for r in rows]
 
     async def strategy_of(self, custom_tag: str) -> str | None:
-        value: str | None = await self._db.fetchval("SELECT strategy FROM orders WHERE custom_tag = $1", custom_tag)
+        value: str | None = await self._db.fetchval(
+            "SELECT strategy FROM orders WHERE custom_tag = $1 AND ($2::bigint IS NULL OR account_id = $2)",
+            custom_tag,
+            self._account,
+        )
         return value

@@ -75,8 +75,12 @@ def _message(r: Record) -> OutboxMessage:
 
 
 class OutboxRepository:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, account: int | None = None, account_name: str = "") -> None:
         self._db = db
+        # Scoped to one account of a multi-account process: its messages name the account, and their
+        # dedupe keys are the account's own (two accounts' "order placed <tag>" are two messages).
+        self._account = account
+        self._account_name = account_name
 
     async def enqueue(
         self,
@@ -92,6 +96,9 @@ class OutboxRepository:
         A new message is due at once whatever clock the deliverer runs on (a simulated clock may be
         behind the database's): only a retry sets a time before which it is not claimed.
         """
+        if self._account is not None:
+            payload = {**payload, "account": self._account_name or str(self._account)}
+            dedupe_key = None if dedupe_key is None else f"acct-{self._account}-{dedupe_key}"
         new_id: int | None = await self._db.fetchval(
             """
             INSERT INTO notification_outbox (kind, channel, payload, dedupe_key, created_at, next_attempt_at)

@@ -26,7 +26,7 @@ TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for sid
 
 
 def start_engine(
-    day: SimDay, database_url: str, clock_start: datetime, speed: float, log: Path
+    day: SimDay, database_url: str, clock_start: datetime, speed: float, log: Path, config: Path | None = None
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -34,8 +34,9 @@ def start_engine(
         "TRADEBOT_APP__DATA_DIR": str(log.parent),
         "TRADEBOT_APP__LOG_LEVEL": "WARNING",
     }
+    layered = ["--config", str(config)] if config is not None else []  # before the command word
     cmd = [
-        sys.executable, "-m", "trading.cli", "run", "--paper", "--sim-url", day.sim.base_url,
+        sys.executable, "-m", "trading.cli", *layered, "run", "--paper", "--sim-url", day.sim.base_url,
         "--clock-start", clock_start.isoformat(), "--speed", str(speed),
     ]  # fmt: skip
     return subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)

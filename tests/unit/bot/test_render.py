@@ -281,3 +281,11 @@ def test_protection_card_says_what_was_unprotected_and_what_the_guard_did() -> N
     card = _render(NotificationKind.RISK, closed)
     assert card.title == "Unprotected position: LONG 2 MNQ, closed at market" and card.color == RED
     assert _fields(card)["Order"] == "SELL 1 at market" and _fields(card)["Last"] == "20990.50"
+
+
+def test_a_notification_of_one_of_several_accounts_names_the_account() -> None:
+    payload = dict(notifications.risk("Copy refused", "the follower's risk refused"))
+    assert notification_card(NotificationKind.RISK, payload).title == "Copy refused"
+    named = notification_card(NotificationKind.RISK, {**payload, "account": "PRAC-V2-SIM-2"})
+    assert named.title == "[PRAC-V2-SIM-2] Copy refused"
+    assert named.text().startswith("[PRAC-V2-SIM-2] Copy refused")
