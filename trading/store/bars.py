@@ -27,7 +27,12 @@ INSERT INTO bars (contract_id, timeframe, start, open, high, low, close, volume)
 SELECT contract_id, timeframe, start, open, high, low, close, volume FROM bars_stage
 ON CONFLICT (contract_id, timeframe, start) DO UPDATE SET
     open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume
+WHERE (bars.open, bars.high, bars.low, bars.close, bars.volume)
+    IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
 """
+# The WHERE: a backfill mostly re-reads bars already stored unchanged; those rows are left as they are
+# (no new row version, no WAL). MERGE, DELETE + INSERT and UPDATE + INSERT … WHERE NOT EXISTS measured
+# no better than ON CONFLICT here (300k changed rows, 3 rounds each, interleaved).
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
