@@ -1,7 +1,8 @@
 """`make bench` / `python -m bench [SECTION ...] [--quick] [--out FILE]`: benchmark tables with ratios
 measured in the same run, then every goal as goal / figure / verdict. A full run (every section, not
 --quick) writes BENCHMARKS.md: the machine, the command, each figure's median and spread, its ratio
-to its baseline. Sections: bars (aggregation), bars_pg (bars into Postgres), orders (place + cancel,
+to its baseline. Sections: bars (aggregation), bars_pg (bars into Postgres), intent (the store's share of
+tick -> order), orders (place + cancel,
 unpinned and pinned), decode (the market stream). See each module's docstring for what is compared."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bench import machine
 from bench.goals import Section
 from trading import native
 
-SECTIONS = ("bars", "bars_pg", "orders", "decode")
+SECTIONS = ("bars", "bars_pg", "intent", "orders", "decode")
 
 
 def section(name: str, quick: bool) -> list[Section]:
@@ -27,6 +28,10 @@ def section(name: str, quick: bool) -> list[Section]:
         from bench import bars_pg
 
         return [bars_pg.run(quick)]
+    if name == "intent":
+        from bench import intent
+
+        return [intent.run(quick)]
     if name == "orders":
         from bench import orders
 
