@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,7 +91,12 @@ def main() -> None:
     print(f"# order path: {native.describe()}", flush=True)
     done: list[Section] = []
     for name in args.sections:
-        for s in section(name, args.quick):
+        try:
+            got = section(name, args.quick)
+        except Exception as exc:  # one section failing does not lose the others' figures
+            traceback.print_exc()
+            got = [Section(name, [f"\n## {name}: failed ({type(exc).__name__}: {exc})"])]
+        for s in got:
             for t in s.tables:
                 print(t, flush=True)
             for g in s.goals:

@@ -87,7 +87,7 @@ async def _timed(fn: Callable[[], Awaitable[object]]) -> float:
 
 
 async def _run(url: str, n: int, reps: int) -> Section:
-    pool = await create_pool(url, min_size=1, max_size=2)
+    pool = await create_pool(url, min_size=1, max_size=2, command_timeout=None)  # 1M rows on a busy machine
     store = Store(pool)
     new_cols, other_cols = columns(n), columns(n, shift=0.5)
     rates: dict[str, list[float]] = {}
