@@ -238,12 +238,18 @@ def goals(reps: dict[str, list[Rep]], where: str) -> list[Goal]:
     rust = [x.p50 - f for x, f in zip(reps[RUST], floor, strict=True)]
     httpx_ = [x.p50 - f for x, f in zip(reps[HTTPX], floor, strict=True)]
     less = [h / max(r, 1_000.0) for h, r in zip(httpx_, rust, strict=True)]  # rust within 1 µs of the floor: 1 µs
+    # Rust below the asyncio floor (it happens pinned: the floor's client then shares its CPU with
+    # its own event loop's wake-ups while the tokio worker does not): "added time" has no meaning,
+    # so no verdict rather than a "met" on a negative figure.
+    below = statistics.median(rust) <= 0
+    note = "rust faster than the asyncio floor here: no verdict" if below else ""
     out = [
         Goal(f"orders, {where}: rust added over the raw-socket floor, p50", "≤ 50 µs",
-             Figure(tuple(x / 1e3 for x in rust), "µs"), at_most(rust, 50_000),
-             baseline=f"floor p50 {fmt(statistics.median(floor))}"),
+             Figure(tuple(x / 1e3 for x in rust), "µs"), None if below else at_most(rust, 50_000),
+             baseline=f"floor p50 {fmt(statistics.median(floor))}", note=note),
         Goal(f"orders, {where}: httpx added / rust added, p50", "≥ 5×", Figure(tuple(less), "×"),
-             at_least(less, 5.0), baseline=f"httpx added {fmt(statistics.median(httpx_))}"),
+             None if below else at_least(less, 5.0), baseline=f"httpx added {fmt(statistics.median(httpx_))}",
+             note=note),
     ]  # fmt: skip
     if BARE in reps:
         layer = [x.p50 - b.p50 for x, b in zip(reps[RUST], reps[BARE], strict=True)]
