@@ -13,6 +13,7 @@ import statistics
 import time
 from datetime import date
 
+from bench.goals import Figure, Goal, Section
 from bench.stats import fmt
 from tests.support.parity import json_text
 from tests.support.scenario_days import random_walk_year
@@ -39,7 +40,7 @@ def _verdict(met: bool) -> str:
     return "met" if met else "missed"
 
 
-def run(quick: bool = False) -> str:
+def run(quick: bool = False) -> Section:
     runs = 3
     bars = random_walk_year(["MNQ", "MES"], START, END)
     n = sum(len(a.ts) for a in bars.values())
@@ -65,4 +66,9 @@ def run(quick: bool = False) -> str:
         "runs (s): python " + ", ".join(f"{t:.2f}" for t in py) + "; rust " + ", ".join(f"{t:.2f}" for t in rs)
     )
     lines.append("(both rows: the Python backtest loop, fills and ledger; only the strategy's implementation differs)")
-    return "\n".join(lines)
+    goals = [
+        Goal("backtest, one year MNQ+MES, rust impl", f"≤ {GOAL_S:.2f} s", Figure(tuple(rs), "s"), r <= GOAL_S,
+             baseline=f"python impl {p:.2f} s in the same run", note="" if same else "the two --json differ"),
+        Goal("backtest speed-up python / rust", f"≥ {GOAL_RATIO:.0f}×", Figure((ratio,), "×"), ratio >= GOAL_RATIO),
+    ]  # fmt: skip
+    return Section("backtest", ["\n".join(lines)], goals)

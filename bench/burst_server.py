@@ -6,7 +6,8 @@ simulator's partial quotes). Then it serves `/hubs/market`: after the handshake,
 `SubscribeContractQuotes` is answered and the recorded frames are replayed `repeat` times, coalesced
 `per_message` to a websocket message (as the simulator's writer does under load), each message
 stamped with its send time in the quotes' `timestamp` (so the client can measure delivery lag).
-Prints `READY <url>`; serves until stdin closes."""
+With `paced` as the third argument each frame goes alone in its message, PACE_S apart (a single
+quote's arrival -> handler, nothing queued behind it). Prints `READY <url>`; serves until stdin closes."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from trading.projectx import schema as s
 from trading.sim.gateway import SimGateway
 
 STAMP = "2000-01-01T00:00:00.000000+00:00"
+PACE_S = 0.002  # paced mode: the pause before each single-quote message
 
 
 async def record(n: int = 1000) -> list[str]:
@@ -67,7 +69,7 @@ async def _login(http: aiohttp.ClientSession, sim: SimGateway) -> str:
         return token
 
 
-def serve_app(frames: list[str], repeat: int, per_message: int) -> web.Application:
+def serve_app(frames: list[str], repeat: int, per_message: int, paced: bool = False) -> web.Application:
     chunks = ["".join(frames[i : i + per_message]) for i in range(0, len(frames), per_message)]
 
     async def hub(request: web.Request) -> web.WebSocketResponse:
@@ -85,6 +87,14 @@ def serve_app(frames: list[str], repeat: int, per_message: int) -> web.Applicati
                         json.dumps({"type": 3, "invocationId": d.get("invocationId"), "result": None})
                         + s.RECORD_SEPARATOR
                     )
+                    if paced:  # one quote per message, apart: each arrives alone (arrival -> handler)
+                        for _ in range(repeat):
+                            for frame in frames:
+                                await asyncio.sleep(PACE_S)
+                                await ws.send_str(
+                                    frame.replace(STAMP, datetime.now(UTC).isoformat(timespec="microseconds"))
+                                )
+                        continue
                     for _ in range(repeat):
                         for chunk in chunks:
                             await ws.send_str(
@@ -97,9 +107,9 @@ def serve_app(frames: list[str], repeat: int, per_message: int) -> web.Applicati
     return app
 
 
-async def main(repeat: int, per_message: int) -> None:
+async def main(repeat: int, per_message: int, paced: bool) -> None:
     frames = await record()
-    runner = web.AppRunner(serve_app(frames, repeat, per_message))
+    runner = web.AppRunner(serve_app(frames, repeat, per_message, paced))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -110,4 +120,4 @@ async def main(repeat: int, per_message: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:] == ["paced"]))

@@ -1,58 +1,82 @@
 """Market hub decode: a recorded burst of GatewayQuote frames (recorded from the simulator, replayed
 by `bench.burst_server` in its own process) through the Rust stream and the signalrcore path, each
-into the same batch handler. Reports quotes per second (first to last delivery) and the delivery
+into the same batch handler. Reports quotes per second (subscription to last delivery) and the delivery
 lag per quote (handler time minus the server's send stamp): p50/p95/p99."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+import aiohttp
+
+from bench import burst_server
+from bench.goals import Figure, Goal, Section, at_least, at_most
 from bench.stats import Summary, fmt, summarize
 from trading import native
+from trading.projectx import schema as s
 from trading.projectx.realtime import MarketHub
 from trading.projectx.stream_rust import RustMarketStream
 from trading.streaming import QuoteEvent, StreamEvent
 
+CID = "CON.F.US.MNQ.Z26"
+FLOOR = "aiohttp+json floor"
+COALESCED = "rust, coalesced"
+
 
 class Counter:
-    def __init__(self, n: int) -> None:
-        self.n, self.count = n, 0
+    def __init__(self, n: int, every: int = 10) -> None:
+        self.n, self.count, self.every = n, 0, every
         self.lags: list[float] = []
         self.first = self.last = 0.0
         self.done = asyncio.Event()
+        self.skipped: Callable[[], int] = lambda: 0  # quotes the stream coalesced away (consumed, not delivered)
 
     async def __call__(self, batch: Sequence[StreamEvent]) -> None:
         now = datetime.now(UTC)
         t = time.perf_counter()
         for e in batch:
             if isinstance(e, QuoteEvent):
-                if self.count == 0:
+                if self.first == 0.0:
                     self.first = t
                 self.count += 1
-                if self.count % 10 == 0:
+                if self.count % self.every == 0:
                     self.lags.append((now - e.quote.ts_event).total_seconds() * 1e9)
         self.last = t
-        if self.count >= self.n:
+        if self.count + self.skipped() >= self.n:
             self.done.set()
 
 
-async def _one(kind: str, url: str, n: int) -> tuple[Summary, float]:
-    counter = Counter(n)
-    cls = RustMarketStream if kind == "rust" else MarketHub
-    hub = cls(url, counter, lambda: "bench", stale_after_s=None)
+async def _one(kind: str, url: str, n: int, every: int = 10) -> tuple[Summary, float]:
+    if kind == FLOOR:
+        return await _floor(url, n, every)
+    counter = Counter(n, 1 if kind == COALESCED else every)  # few quotes are delivered: sample each
+    hub: MarketHub
+    if kind == COALESCED:
+        rust = RustMarketStream(url, counter, lambda: "bench", stale_after_s=None, coalesce_quotes=True)
+        counter.skipped = lambda: rust.stats["coalesced"]
+        hub = rust
+    elif kind == "rust":
+        hub = RustMarketStream(url, counter, lambda: "bench", stale_after_s=None)
+    else:
+        hub = MarketHub(url, counter, lambda: "bench", stale_after_s=None)
     await hub.start()
     try:
-        await hub.subscribe_quotes("CON.F.US.MNQ.Z26")
+        # The clock starts at the subscription (the server's burst answers it): a stream that delivers
+        # few, coalesced, batches is timed over the whole burst, not between its first and last batch.
+        counter.first = time.perf_counter()
+        await hub.subscribe_quotes(CID)
         await asyncio.wait_for(counter.done.wait(), 600)
     finally:
         await hub.stop()
-    rate = counter.count / max(counter.last - counter.first, 1e-9)
-    return summarize(f"{kind} stream", counter.lags), rate
+    rate = (counter.count + counter.skipped()) / max(counter.last - counter.first, 1e-9)
+    return summarize(f"{kind} stream", counter.lags or [float("nan")]), rate
 
 
 def decode_only(quick: bool) -> str:
@@ -95,41 +119,106 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def run(quick: bool = False) -> str:
-    return decode_only(quick) + "\n" + stream(quick)
+async def _floor(url: str, n: int, every: int) -> tuple[Summary, float]:
+    """The plain floor: aiohttp's websocket and json.loads per frame, the quote's stamp parsed; no
+    hub object, no event, no handler call."""
+    lags: list[float] = []
+    count, first, last = 0, 0.0, 0.0
+    async with aiohttp.ClientSession() as http, http.ws_connect(url.replace("http", "ws", 1) + "?access_token=x") as ws:
+        await ws.send_str(s.HANDSHAKE_REQUEST)
+        await ws.receive()
+        subscribe = {"type": 1, "invocationId": "1", "target": s.SUBSCRIBE_CONTRACT_QUOTES, "arguments": [CID]}
+        first = time.perf_counter()  # as the hubs: from the subscription
+        await ws.send_str(json.dumps(subscribe) + s.RECORD_SEPARATOR)
+        while count < n:
+            msg = await ws.receive()
+            now, t = datetime.now(UTC), time.perf_counter()
+            for f in str(msg.data).split(s.RECORD_SEPARATOR):
+                if not f:
+                    continue
+                d = json.loads(f)
+                if d.get("target") == s.EVENT_QUOTE:
+                    count += 1
+                    if count % every == 0:
+                        lags.append(
+                            (now - datetime.fromisoformat(d["arguments"][1]["timestamp"])).total_seconds() * 1e9
+                        )
+            last = t
+    return summarize(FLOOR, lags), count / max(last - first, 1e-9)
 
 
-def stream(quick: bool = False) -> str:
-    repeat = 20 if quick else 100
+def _server(*args: str) -> tuple[subprocess.Popen[str], str, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.burst_server", str(repeat), "100"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", "bench.burst_server", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
+    assert proc.stdout is not None
+    ready = proc.stdout.readline().split()
+    return proc, ready[1], int(ready[2])
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.stdin is not None:
+        proc.stdin.close()
+    proc.wait(timeout=10)
+
+
+def run(quick: bool = False) -> Section:
+    kinds = (["rust", COALESCED] if native.enabled() else []) + ["signalrcore", FLOOR]
+    reps = 3
+    # Burst: quotes per second delivered to the handler.
+    proc, url, n = _server(str(20 if quick else 100), "100")
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    burst_lag: dict[str, list[float]] = {k: [] for k in kinds}
     try:
-        assert proc.stdout is not None
-        ready = proc.stdout.readline().split()
-        url, n = ready[1], int(ready[2])
-        rows: list[tuple[Summary, float]] = []
-        kinds = (["rust"] if native.enabled() else []) + ["signalrcore"]
-        for kind in kinds:
-            rows.append(asyncio.run(_one(kind, url, n)))
+        for _ in range(reps):
+            for kind in kinds:
+                summary, rate = asyncio.run(_one(kind, url, n))
+                rates[kind].append(rate)
+                burst_lag[kind].append(summary.p99)
     finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        proc.wait(timeout=10)
-    base = rows[0][1]
+        _stop(proc)
+    # Paced: one quote per message, each alone: arrival -> handler, every quote sampled.
+    proc, url, m = _server("1", "1", "paced")
+    single = [k for k in kinds if k != COALESCED]  # one quote per message: nothing to coalesce
+    paced: dict[str, list[Summary]] = {k: [] for k in single}
+    try:
+        for _ in range(reps):
+            for kind in single:
+                paced[kind].append(asyncio.run(_one(kind, url, m, every=1))[0])
+    finally:
+        _stop(proc)
+    head = f"{'path':<22} {'quotes/s':>12} {'range':>16} {'burst lag p99':>14} {'single p50':>11} {'single p99':>11}"
     lines = [
-        f"\n## market hub decode: {n:,} recorded GatewayQuote frames, 100 per websocket message",
-        f"{'path':<20} {'quotes/s':>12} {'× rust':>8} {'lag p50':>10} {'lag p95':>10} {'lag p99':>10} {'max':>10}",
+        f"\n## market stream into Python handlers: {n:,} quotes in messages of 100 (rate), then {m:,} quotes"
+        f" one per message {burst_server.PACE_S * 1e3:.0f} ms apart (single quote: server stamp -> handler);"
+        f" medians of {reps} runs",
+        head,
+        "-" * len(head),
     ]
-    for s_, rate in rows:
+    for kind in kinds:
+        got = Figure(tuple(rates[kind]), "quotes/s")
+        p50 = statistics.median(x.p50 for x in paced[kind]) if kind in paced else float("nan")
+        p99 = statistics.median(x.p99 for x in paced[kind]) if kind in paced else float("nan")
         lines.append(
-            f"{s_.name:<20} {rate:>12,.0f} {base / rate:>8.2f} {fmt(s_.p50):>10} {fmt(s_.p95):>10} "
-            f"{fmt(s_.p99):>10} {fmt(s_.hi):>10}"
+            f"{kind:<22} {got.median:>12,.0f} {got.spread:>16} {fmt(statistics.median(burst_lag[kind])):>14}"
+            f" {fmt(p50):>11} {fmt(p99):>11}"
         )
     lines.append(
-        "(lag: server send stamp to the batch handler, sampled every 10th quote; × rust: how many times slower)"
+        f"('{FLOOR}': aiohttp websocket + json.loads per frame, no hub, no handler: the floor;"
+        f" '{COALESCED}': quotes/s counts the quotes consumed, delivered or coalesced away)"
     )
-    return "\n".join(lines)
+    goals: list[Goal] = []
+    if "rust" in kinds:
+        vs_signalrcore = statistics.median(rates[COALESCED]) / statistics.median(rates["signalrcore"])
+        above = [r.p99 - f.p99 for r, f in zip(paced["rust"], paced[FLOOR], strict=True)]
+        goals = [
+            Goal("stream: quotes/s into handlers (rust, coalesced to the latest per contract per batch)",
+                 "≥ 500k quotes/s", Figure(tuple(rates[COALESCED]), "quotes/s"), at_least(rates[COALESCED], 500_000),
+                 baseline=f"{vs_signalrcore:.2f}× signalrcore"),
+            Goal("stream: single quote arrival -> handler p99 above the aiohttp+json floor (rust)", "≤ 50 µs",
+                 Figure(tuple(x / 1e3 for x in above), "µs"), at_most(above, 50_000),
+                 baseline=f"floor p99 {fmt(statistics.median(x.p99 for x in paced[FLOOR]))}"),
+            Goal("stream: quotes/s into handlers (rust, every quote built)", "-",
+                 Figure(tuple(rates["rust"]), "quotes/s"), None),
+        ]  # fmt: skip
+    return Section("market stream", [decode_only(quick), "\n".join(lines)], goals)

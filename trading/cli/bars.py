@@ -100,8 +100,7 @@ async def import_csv(args: argparse.Namespace) -> int:
     """Check every row first (nothing opened on a bad file), then store all of it in one transaction."""
     from tqdm import tqdm
 
-    from trading.backtest.bars_csv import from_ns, load_csv
-    from trading.domain import Bar
+    from trading.backtest.bars_csv import load_csv
     from trading.store import Store
 
     try:
@@ -121,12 +120,10 @@ async def import_csv(args: argparse.Namespace) -> int:
                         await tx.contracts.upsert(c)
                     for lo in range(0, len(a.ts), IMPORT_BATCH):
                         hi = min(lo + IMPORT_BATCH, len(a.ts))
-                        batch = [
-                            Bar(c.id, "1m", from_ns(int(a.ts[i])), float(a.open[i]), float(a.high[i]),
-                                float(a.low[i]), float(a.close[i]), float(a.volume[i]))
-                            for i in range(lo, hi)
-                        ]  # fmt: skip
-                        await tx.bars.insert_many(batch)
+                        await tx.bars.insert_arrays(
+                            c.id, "1m", a.ts[lo:hi], a.open[lo:hi], a.high[lo:hi], a.low[lo:hi],
+                            a.close[lo:hi], a.volume[lo:hi],
+                        )  # fmt: skip
                         bar.update(hi - lo)
         print(f"imported {total} bars ({', '.join(f'{s}: {len(a.ts)}' for s, a in arrays.items())}) into {db.where}")
     return 0

@@ -319,7 +319,7 @@ class _RustTransport:
         """Deliver batches until the client's EndRecord (True)."""
         data = self._data_handlers(mod)
         while True:
-            batch: list[Any] = await client.next_batch()
+            batch: list[Any] = self._keep(mod, await client.next_batch())
             received = time.perf_counter_ns()
             self.stats["connects"] = client.connects
             self.stats["stale"] = client.stale
@@ -363,6 +363,10 @@ class _RustTransport:
             self.stats["events"] += len(events)
             self._push(events)
 
+    def _keep(self, mod: ModuleType, batch: list[Any]) -> list[Any]:
+        """The records of a batch worth turning into events (all of them unless a hub says otherwise)."""
+        return batch
+
     def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
         """The event records this hub reads, by record class, each to the method that turns it
         into events."""
@@ -372,9 +376,30 @@ class _RustTransport:
 class RustMarketStream(_RustTransport, MarketHub):
     """`MarketStream` on the Rust transport."""
 
-    def __init__(self, url: str, handler: Any, token: Any, **kwargs: Any) -> None:
+    def __init__(self, url: str, handler: Any, token: Any, *, coalesce_quotes: bool = False, **kwargs: Any) -> None:
+        """`coalesce_quotes`: for a consumer that needs only each contract's latest quote (a price
+        board, a mark to market), a batch carries one quote per contract, its last: the quote is the
+        merged state, so the earlier ones of the batch add nothing it needs, and their Python objects
+        are never built. Off by default: the engine hands every quote to its strategies."""
         MarketHub.__init__(self, url, handler, token, **kwargs)
         self._init_rust()
+        self._coalesce_quotes = coalesce_quotes
+        self.stats.setdefault("coalesced", 0)
+
+    def _keep(self, mod: ModuleType, batch: list[Any]) -> list[Any]:
+        if not self._coalesce_quotes:
+            return batch
+        quote = mod.QuoteRecord
+        last: dict[str, int] = {}
+        for i, rec in enumerate(batch):
+            if type(rec) is quote:
+                last[rec.contract_id] = i
+        n = sum(1 for rec in batch if type(rec) is quote)
+        if n == len(last):
+            return batch
+        self.stats["coalesced"] += n - len(last)
+        keep = set(last.values())
+        return [rec for i, rec in enumerate(batch) if type(rec) is not quote or i in keep]
 
     def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
         return {mod.QuoteRecord: self._on_quote, mod.TradesRecord: self._on_trades, mod.DepthRecord: self._on_depth}

@@ -1,0 +1,135 @@
+"""Bars written from columns (`BarRepository.insert_arrays`) against a real Postgres: the straight COPY
+of new bars, the merge of overlapping ones, duplicates within a batch, a writer racing the check, and
+a model (a dict of starts) under hypothesis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.conditions import eventually
+from trading.domain import Bar
+from trading.store import Store, create_pool
+
+T0 = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
+NS0 = int(T0.timestamp()) * 1_000_000_000
+MIN = 60 * 1_000_000_000
+CID = "CON.F.US.MNQ.H26"
+
+
+def columns(minutes: list[int], closes: list[float]) -> tuple[np.ndarray, ...]:
+    ts = NS0 + np.asarray(minutes, np.int64) * MIN
+    c = np.asarray(closes, np.float64)
+    return ts, c - 1, c + 2, c - 3, c, np.full(len(c), 10.0)
+
+
+async def closes(store: Store, contract_id: str = CID) -> dict[int, float]:
+    got = await store.bars.range(contract_id, "1m", T0 - timedelta(days=1), T0 + timedelta(days=1))
+    return {int((b.start - T0) / timedelta(minutes=1)): b.close for b in got}
+
+
+async def test_new_bars_are_copied_and_read_back_exactly(store: Store) -> None:
+    assert await store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [100.25, 101.5, 99.75])) == 3
+    got = await store.bars.range(CID, "1m", T0, T0 + timedelta(minutes=3))
+    assert got[1] == Bar(CID, "1m", T0 + timedelta(minutes=1), 100.5, 103.5, 98.5, 101.5, 10.0)
+    assert [b.start for b in got] == [T0 + timedelta(minutes=m) for m in range(3)]
+    assert got[0].start.tzinfo is not None
+
+
+async def test_overlapping_bars_replace_stored_ones_and_keep_the_rest(store: Store) -> None:
+    await store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2, 3, 4], [100, 101, 102, 103, 104]))
+    # every row overlaps
+    assert await store.bars.insert_arrays(CID, "1m", *columns([1, 2], [201, 202])) == 2
+    # partial: 3 and 4 replaced, 5 and 6 new; 0..2 outside the batch untouched
+    assert await store.bars.insert_arrays(CID, "1m", *columns([3, 4, 5, 6], [303, 304, 305, 306])) == 4
+    # a gap inside the batch's range keeps what is stored there (2 is not in this batch)
+    assert await store.bars.insert_arrays(CID, "1m", *columns([1, 3], [401, 403])) == 2
+    assert await closes(store) == {0: 100, 1: 401, 2: 202, 3: 403, 4: 304, 5: 305, 6: 306}
+
+
+async def test_a_batch_holding_a_start_twice_keeps_its_last_copy_in_any_order(store: Store) -> None:
+    # new bars (straight COPY would refuse the duplicate) and out of order
+    assert await store.bars.insert_arrays(CID, "1m", *columns([2, 0, 2, 1, 0], [1, 2, 3, 4, 5])) == 3
+    assert await closes(store) == {0: 5, 1: 4, 2: 3}
+    # overlapping (the merge would refuse to touch a row twice)
+    assert await store.bars.insert_arrays(CID, "1m", *columns([1, 1, 5], [7, 8, 9])) == 2
+    assert await closes(store) == {0: 5, 1: 8, 2: 3, 5: 9}
+
+
+async def test_batches_inside_one_transaction_merge_only_their_own_rows(store: Store) -> None:
+    await store.bars.insert_arrays(CID, "1m", *columns([0, 1], [1, 1]))
+    async with store.transaction() as tx:
+        await tx.bars.insert_arrays(CID, "1m", *columns([0], [50]))
+        await tx.bars.insert_arrays(CID, "1m", *columns([1], [60]))
+        await tx.bars.insert_arrays(CID, "1m", *columns([0, 1], [70, 70]))
+        await tx.bars.insert_arrays(CID, "1m", *columns([9], [90]))
+    assert await closes(store) == {0: 70, 1: 70, 9: 90}
+
+
+async def test_bad_columns_are_refused_and_nothing_is_stored(store: Store) -> None:
+    ts, o, h, lo, c, v = columns([0, 1], [1, 2])
+    with pytest.raises(ValueError, match="different lengths"):
+        await store.bars.insert_arrays(CID, "1m", ts, o, h, lo, c[:1], v)
+    assert await store.bars.insert_arrays(CID, "1m", *columns([], [])) == 0
+    assert await closes(store) == {}
+
+
+async def test_a_writer_storing_a_bar_after_the_check_sends_the_batch_to_the_merge(store: Store) -> None:
+    """The range check sees nothing (the other writer has not committed), the COPY then waits on the
+    other writer's key and fails when it commits: the batch is merged instead, its values win."""
+    async with store.db.acquire() as other:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO bars (contract_id, timeframe, start, open, high, low, close, volume)"
+            " VALUES ($1, '1m', $2, 1, 1, 1, 1, 1)",
+            CID,
+            T0 + timedelta(minutes=1),
+        )
+        task = asyncio.create_task(store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [10, 11, 12])))
+
+        async def copy_waits() -> bool:
+            n: int = await store.db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%'"
+            )
+            return n > 0
+
+        await eventually(copy_waits, "the COPY waiting on the other writer's bar")
+        await tx.commit()
+    assert await task == 3
+    assert await closes(store) == {0: 10, 1: 11, 2: 12}
+
+
+minutes = st.lists(st.integers(0, 40), max_size=30)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=minutes, batch=minutes, data=st.data())
+def test_any_batch_leaves_what_a_dict_would(
+    stored: list[int], batch: list[int], data: st.DataObject, database_url: str
+) -> None:
+    values = data.draw(st.lists(st.integers(1, 10**6), min_size=len(batch), max_size=len(batch)), label="closes")
+
+    async def run() -> None:
+        pool = await create_pool(database_url, min_size=1, max_size=2)
+        try:
+            store = Store(pool)
+            cid = f"CON.F.US.HYP.{data.draw(st.integers(0, 10**9), label='contract')}"
+            await pool.execute("DELETE FROM bars WHERE contract_id = $1", cid)
+            model: dict[int, float] = {}
+            await store.bars.insert_arrays(cid, "1m", *columns(stored, [float(m) for m in stored]))
+            model.update({m: float(m) for m in stored})
+            written = await store.bars.insert_arrays(cid, "1m", *columns(batch, [float(v) for v in values]))
+            model.update({m: float(v) for m, v in zip(batch, values, strict=True)})
+            assert written == len(set(batch))
+            assert await closes(store, cid) == model
+            await pool.execute("DELETE FROM bars WHERE contract_id = $1", cid)
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
