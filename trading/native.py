@@ -89,6 +89,7 @@ SHADOWABLE = frozenset({Component.BARS, Component.STRATEGY, Component.MARKET_STR
 
 _DEFAULTS: dict[Component, Mode] = {c: ("python" if c is Component.STRATEGY else "rust") for c in Component}
 _routes: dict[Component, Mode] = dict(_DEFAULTS)
+_explicit: set[Component] = set()  # the routes set by settings or an admin (the strategy's may be left unset)
 _share = 100
 _listeners: list[TripListener] = []  # shared by every breaker
 
@@ -154,6 +155,7 @@ def set_route(c: Component, mode: str, share: int | None = None) -> None:
     global _share
     checked = check_route(c, mode, share)
     _routes[c] = checked
+    _explicit.add(c)
     if share is not None:
         _share = share
 
@@ -188,6 +190,20 @@ def route(c: Component) -> Mode:
     return _routes[c]
 
 
+def strategy_route(impl: str) -> Mode:
+    """What serves a strategy that has a Rust implementation, `impl` being its own setting
+    (`strategies.<name>.impl`). The one rule: the strategy component's route decides for every such
+    strategy (`python`: Python serves; `rust`: Rust serves; `shadow`: Python serves and the Rust twin
+    decides beside it, compared); while that route was never set (no `[routing] strategy`, no admin's
+    choice) each strategy's `impl` is its route. Below both: the extension off (TRADEBOT_RUST=0,
+    `rust = false`) or the strategy breaker open means Python. Python-only strategies never ask."""
+    if not enabled() or _breakers[Component.STRATEGY].open:
+        return "python"
+    if Component.STRATEGY in _explicit:
+        return _routes[Component.STRATEGY]
+    return check_route(Component.STRATEGY, impl)
+
+
 def executor_uses_rust(key: str) -> bool:
     """Whether the call keyed `key` (an order's customTag; its id for modify/cancel) goes the Rust way:
     the executor routed to Rust and the key's stable hash within the Rust share."""
@@ -209,8 +225,9 @@ def state(c: Component) -> RouteState:
     effective = route(c)
     off = describe() if not enabled() and _routes[c] != "python" else ""
     reason = off or (b.reason if b.open else "")
+    configured_as = _routes[c] if c is not Component.STRATEGY or c in _explicit else "impl"  # strategy_route
     return RouteState(
-        c.value, _routes[c], effective, _share if c is Component.EXECUTOR else None, b.open, reason, b.trips
+        c.value, configured_as, effective, _share if c is Component.EXECUTOR else None, b.open, reason, b.trips
     )
 
 
@@ -224,6 +241,7 @@ def restore_defaults() -> None:
     global _share
     _listeners.clear()
     _routes.update(_DEFAULTS)
+    _explicit.clear()
     _share = 100
     for c in Component:
         _breakers[c] = _breaker(c.value, _breakers[c].bounds)
