@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import time as walltime
+from collections import Counter
 from dataclasses import asdict
 from typing import Any, Protocol
 
@@ -106,6 +107,7 @@ class StrategyRoutes:
         self.engine = engine
         self.comparator = comparator
         self.twins: dict[str, Strategy[Any]] = {}  # shadow: each strategy's Rust twin
+        self.acted: Counter[str] = Counter()  # shadow: events on which the serving strategy queued an action
 
     # ------------------------------------------------------------------ which implementation
     def mode(self, name: str) -> str:
@@ -174,6 +176,8 @@ class StrategyRoutes:
             subject = f"{name} {event}" + (f" {args[0]}" if args and isinstance(args[0], str) else "")
             if done:
                 python_actions = [plain(a) for a in self.engine.actions[queued:]]
+                if python_actions:
+                    self.acted[event] += 1
                 self.comparator.same(f"strategy.{event}", subject, python_actions, rust_actions)
                 self.comparator.same("strategy.state", subject, _state(strategy.on_save()), rust_state)
             else:
