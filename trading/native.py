@@ -90,6 +90,7 @@ SHADOWABLE = frozenset({Component.BARS, Component.STRATEGY, Component.MARKET_STR
 _DEFAULTS: dict[Component, Mode] = {c: ("python" if c is Component.STRATEGY else "rust") for c in Component}
 _routes: dict[Component, Mode] = dict(_DEFAULTS)
 _explicit: set[Component] = set()  # the routes set by settings or an admin (the strategy's may be left unset)
+UNSET = "impl"  # the strategy's route, never set: each strategy's `impl` serves (strategy_route)
 _share = 100
 _listeners: list[TripListener] = []  # shared by every breaker
 
@@ -175,8 +176,21 @@ def rust_share() -> int:
 
 def label(c: Component) -> str:
     """A component's route as the audit writes it: `rust 30 %` for the executor, else the mode."""
+    if not explicit(c):
+        return UNSET
     mode = _routes[c]
     return f"{mode} {_share} %" if c is Component.EXECUTOR and mode == "rust" else mode
+
+
+def explicit(c: Component) -> bool:
+    """Whether `c`'s route was set (settings or an admin); only the strategy's may be unset."""
+    return c is not Component.STRATEGY or c in _explicit
+
+
+def forget_route(c: Component) -> None:
+    """Back to unset (the strategy: each strategy's `impl` again); a store that failed undoes a set."""
+    _explicit.discard(c)
+    _routes[c] = _DEFAULTS[c]
 
 
 def breaker(c: Component) -> Breaker:
@@ -222,10 +236,10 @@ def reset(c: Component) -> bool:
 
 def state(c: Component) -> RouteState:
     b = _breakers[c]
-    effective = route(c)
-    off = describe() if not enabled() and _routes[c] != "python" else ""
+    configured_as = _routes[c] if explicit(c) else UNSET
+    effective = route(c) if explicit(c) or not enabled() or b.open else UNSET
+    off = describe() if not enabled() and configured_as != "python" else ""
     reason = off or (b.reason if b.open else "")
-    configured_as = _routes[c] if c is not Component.STRATEGY or c in _explicit else "impl"  # strategy_route
     return RouteState(
         c.value, configured_as, effective, _share if c is Component.EXECUTOR else None, b.open, reason, b.trips
     )

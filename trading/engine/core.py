@@ -290,6 +290,13 @@ class Engine:
             self._saved[name] = json.dumps(strategy.on_save(), sort_keys=True, default=str)
         return strategy
 
+    async def follow_strategy_routes(self) -> None:
+        """Apply the strategy route now (an admin's change): each strategy whose implementation it changes
+        is swapped, its state carried, under the lock (between two events)."""
+        async with self._lock:
+            for name in list(self.strategies):
+                self.strategy_routes.serving(name)
+
     # ------------------------------------------------------------------ operator control of one strategy
     def active(self) -> list[Strategy[Any]]:
         """The strategies that receive session events, bars and quotes (not stopped by an operator)."""
