@@ -151,22 +151,29 @@ async def test_a_route_change_mid_day_carries_the_state_and_changes_no_order(sto
     served: list[tuple[str, str]] = []
     async with sim_day(START) as day, engine_on(day, store, routed(None)) as (engine, counter):
 
-        async def switch(step: str) -> None:
-            served.append((step, type(engine.strategies[NAME]).__name__))
+        services = Services(engine)
+
+        async def switch(step: str) -> None:  # an admin's `route set strategy ...`: applied at once
             if step == "open":
-                native.set_route(native.Component.STRATEGY, "rust")
+                await services.set_route("strategy", "rust", by="admin#1")
             elif step == "flatten":
-                native.set_route(native.Component.STRATEGY, "python")
+                await services.set_route("strategy", "python", by="admin#1")
+            served.append((step, type(engine.strategies[NAME]).__name__))
 
         await run_day(day, engine, counter, switch)
         assert broker_day(day) == pure_python
         assert engine.strategies[NAME].on_save() == pure_state
-    # the swap happens at the next event: Rust handled the open, the fill and its updates; Python the rest
+        changes = await store.routes.changes()
+        assert sorted((c.component, c.old_route, c.new_route, c.changed_by) for c in changes) == [
+            ("strategy", "impl", "rust", "admin#1"),
+            ("strategy", "rust", "python", "admin#1"),
+        ]
+    # Rust handled the open, the fill and its order updates; Python the card, the flatten and the summary
     assert served == [
         ("pre_open", "OvernightRange"),
-        ("open", "OvernightRange"),
+        ("open", "RustOvernightRange"),
         ("fill", "RustOvernightRange"),
-        ("flatten", "RustOvernightRange"),
+        ("flatten", "OvernightRange"),
         ("summary", "OvernightRange"),
     ]
 
