@@ -151,7 +151,7 @@ class StrategyRoutes:
         """Event `event` (a Strategy handler's name) with `args` to strategy `name`."""
         strategy = self.serving(name)
         twin = self._shadow(name, strategy, event, args) if self.mode(name) == "shadow" else None
-        queued = len(self.engine.actions)
+        queued, reserved = len(self.engine.actions), len(self.engine._reserved)
         impl = impl_of(strategy)
         began = walltime.perf_counter_ns()
         if impl == RUST:
@@ -161,9 +161,9 @@ class StrategyRoutes:
             except Exception as exc:
                 log.exception("the Rust %s raised on %s; Python takes over", name, event)
                 del self.engine.actions[queued:]
-                self.engine._reserved.clear()
+                del self.engine._reserved[reserved:]
                 breaker.trip(f"the Rust {name} strategy raised on {event}: {type(exc).__name__}: {exc}")
-                strategy = self._swap(name, PYTHON, json.loads(self.engine._saved.get(name, "{}")))
+                strategy = self._swap(name, PYTHON, self._before(name, strategy))
                 impl, began = PYTHON, walltime.perf_counter_ns()
                 getattr(strategy, event)(*args)
             else:
@@ -182,6 +182,19 @@ class StrategyRoutes:
                 self.comparator.same("strategy.state", subject, _state(strategy.on_save()), rust_state)
             else:
                 self.comparator.same("strategy.error", subject, None, rust_actions)
+
+    def _before(self, name: str, failed: Strategy[Any]) -> JSON:
+        """The state from before the event that failed: the engine's last saved one (saved after every
+        handler that changed it); without one (no trading day yet), what the failed instance holds."""
+        saved = self.engine._saved.get(name)
+        if saved is not None:
+            state: JSON = json.loads(saved)
+            return state
+        try:
+            return failed.on_save()
+        except Exception:
+            log.exception("the failed Rust %s cannot save its state either; Python starts empty", name)
+            return {}
 
     def _shadow(self, name: str, strategy: Strategy[Any], event: str, args: tuple[Any, ...]) -> tuple[bool, Any, Any]:
         """The Rust twin handles the event from the serving strategy's state: (ran, its actions as
