@@ -150,7 +150,6 @@ async def test_a_route_change_mid_day_carries_the_state_and_changes_no_order(sto
 
     served: list[tuple[str, str]] = []
     async with sim_day(START) as day, engine_on(day, store, routed(None)) as (engine, counter):
-
         services = Services(engine)
 
         async def switch(step: str) -> None:  # an admin's `route set strategy ...`: applied at once
