@@ -359,7 +359,9 @@ class RoutingSettings(Section):
     market_stream: Route = "rust"
     user_stream: Route = "rust"
     bars: Route = "rust"
-    strategy: Route = "python"
+    # The route of every strategy that has a Rust implementation; None (unset): each strategy's own
+    # `impl` (trading/native.py strategy_route).
+    strategy: Route | None = None
     breaker: BreakerSettings = BreakerSettings()
 
 

@@ -89,6 +89,8 @@ SHADOWABLE = frozenset({Component.BARS, Component.STRATEGY, Component.MARKET_STR
 
 _DEFAULTS: dict[Component, Mode] = {c: ("python" if c is Component.STRATEGY else "rust") for c in Component}
 _routes: dict[Component, Mode] = dict(_DEFAULTS)
+_explicit: set[Component] = set()  # the routes set by settings or an admin (the strategy's may be left unset)
+UNSET = "impl"  # the strategy's route, never set: each strategy's `impl` serves (strategy_route)
 _share = 100
 _listeners: list[TripListener] = []  # shared by every breaker
 
@@ -154,6 +156,7 @@ def set_route(c: Component, mode: str, share: int | None = None) -> None:
     global _share
     checked = check_route(c, mode, share)
     _routes[c] = checked
+    _explicit.add(c)
     if share is not None:
         _share = share
 
@@ -173,8 +176,21 @@ def rust_share() -> int:
 
 def label(c: Component) -> str:
     """A component's route as the audit writes it: `rust 30 %` for the executor, else the mode."""
+    if not explicit(c):
+        return UNSET
     mode = _routes[c]
     return f"{mode} {_share} %" if c is Component.EXECUTOR and mode == "rust" else mode
+
+
+def explicit(c: Component) -> bool:
+    """Whether `c`'s route was set (settings or an admin); only the strategy's may be unset."""
+    return c is not Component.STRATEGY or c in _explicit
+
+
+def forget_route(c: Component) -> None:
+    """Back to unset (the strategy: each strategy's `impl` again); a store that failed undoes a set."""
+    _explicit.discard(c)
+    _routes[c] = _DEFAULTS[c]
 
 
 def breaker(c: Component) -> Breaker:
@@ -186,6 +202,20 @@ def route(c: Component) -> Mode:
     if not enabled() or _breakers[c].open:
         return "python"
     return _routes[c]
+
+
+def strategy_route(impl: str) -> Mode:
+    """What serves a strategy that has a Rust implementation, `impl` being its own setting
+    (`strategies.<name>.impl`). The one rule: the strategy component's route decides for every such
+    strategy (`python`: Python serves; `rust`: Rust serves; `shadow`: Python serves and the Rust twin
+    decides beside it, compared); while that route was never set (no `[routing] strategy`, no admin's
+    choice) each strategy's `impl` is its route. Below both: the extension off (TRADEBOT_RUST=0,
+    `rust = false`) or the strategy breaker open means Python. Python-only strategies never ask."""
+    if not enabled() or _breakers[Component.STRATEGY].open:
+        return "python"
+    if Component.STRATEGY in _explicit:
+        return _routes[Component.STRATEGY]
+    return check_route(Component.STRATEGY, impl)
 
 
 def executor_uses_rust(key: str) -> bool:
@@ -206,11 +236,12 @@ def reset(c: Component) -> bool:
 
 def state(c: Component) -> RouteState:
     b = _breakers[c]
-    effective = route(c)
-    off = describe() if not enabled() and _routes[c] != "python" else ""
+    configured_as = _routes[c] if explicit(c) else UNSET
+    effective = route(c) if explicit(c) or not enabled() or b.open else UNSET
+    off = describe() if not enabled() and configured_as != "python" else ""
     reason = off or (b.reason if b.open else "")
     return RouteState(
-        c.value, _routes[c], effective, _share if c is Component.EXECUTOR else None, b.open, reason, b.trips
+        c.value, configured_as, effective, _share if c is Component.EXECUTOR else None, b.open, reason, b.trips
     )
 
 
@@ -224,6 +255,7 @@ def restore_defaults() -> None:
     global _share
     _listeners.clear()
     _routes.update(_DEFAULTS)
+    _explicit.clear()
     _share = 100
     for c in Component:
         _breakers[c] = _breaker(c.value, _breakers[c].bounds)

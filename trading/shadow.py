@@ -37,11 +37,13 @@ class Comparator:
         self.compared = 0
         self._unflushed = 0  # comparisons not yet counted in the store
         self.mismatches: Counter[str] = Counter()
+        self.by_kind: Counter[str] = Counter()  # comparisons made, per kind
 
     def same(self, kind: str, subject: str, python: Any, rust: Any) -> bool:
         """Compare one pair of outputs (equal as plain data); a mismatch goes to the sink."""
         self.compared += 1
         self._unflushed += 1
+        self.by_kind[kind] += 1
         if python == rust:
             return True
         self.mismatches[kind] += 1

@@ -112,7 +112,11 @@ async def _store_only(args: argparse.Namespace, store: Store, settings: Any) -> 
     c = native.component(args.component)
     mode = args.mode.strip().lower()
     old = route_label(c)
-    if mode == native.configured(c) and (args.share is None or args.share == native.rust_share()):
+    if (
+        native.explicit(c)
+        and mode == native.configured(c)
+        and (args.share is None or args.share == native.rust_share())
+    ):
         print(f"error: {c.value} is already routed {old}: nothing changed", file=sys.stderr)
         return EXIT_REFUSED
     native.set_route(c, mode, args.share)

@@ -63,6 +63,7 @@ from trading.engine.order_path import OrderPath, python_path
 from trading.engine.protection import Protection
 from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.engine.rules import RuleGuard
+from trading.engine.strategy_route import StrategyRoutes
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
 from trading.marketdata.shadow import routed_bar_aggregator
@@ -94,10 +95,7 @@ from trading.streaming import (
 log = logging.getLogger(__name__)
 
 # Stage timing (trading/metrics.py STAGES): operation names, built once.
-_STRATEGY, _RISK, _SENT, _ACKED, _FILL, _STORED = (
-    stage(n) for n in ("strategy", "risk", "order_sent", "acknowledged", "fill", "stored")
-)
-STRATEGY_PATH = "python"  # the engine's strategies are the Python implementations
+_RISK, _SENT, _ACKED, _FILL, _STORED = (stage(n) for n in ("risk", "order_sent", "acknowledged", "fill", "stored"))
 ACKED_KEPT = 1024  # acknowledged orders remembered for their fill stage
 BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
 HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
@@ -203,7 +201,16 @@ class Engine:
         self.parity = Comparator(
             native.Component.BARS.value, lambda m: self._spawn(routes.mismatch(self.store, m), "parity-mismatch")
         )
-        self.comparators: list[Comparator] = [self.parity]  # every shadow run's (the streams' added by setup)
+        # The strategy component's route: which implementation serves, swaps, fallback, shadow run.
+        self.strategy_routes = StrategyRoutes(
+            self,
+            Comparator(
+                native.Component.STRATEGY.value,
+                lambda m: self._spawn(routes.mismatch(self.store, m), "parity-mismatch"),
+            ),
+        )
+        # every shadow run's comparator (the streams' added by setup)
+        self.comparators: list[Comparator] = [self.parity, self.strategy_routes.comparator]
 
     @property
     def ready(self) -> bool:
@@ -289,13 +296,19 @@ class Engine:
         await self.market_stream.subscribe_depth(c.id)
 
     async def _instantiate(self, name: str) -> Strategy[Any]:
-        cls = STRATEGIES[name]
-        strategy = cls(cls.config_from(getattr(self.settings.strategies, name)), EngineContext(self, name))
+        strategy = self.strategy_routes.create(name, EngineContext(self, name))
         self.strategies[name] = strategy
         if self.day is not None:
             await restore(strategy, self.store.strategy_state, self.day.date)
             self._saved[name] = json.dumps(strategy.on_save(), sort_keys=True, default=str)
         return strategy
+
+    async def follow_strategy_routes(self) -> None:
+        """Apply the strategy route now (an admin's change): each strategy whose implementation it changes
+        is swapped, its state carried, under the lock (between two events)."""
+        async with self._lock:
+            for name in list(self.strategies):
+                self.strategy_routes.serving(name)
 
     # ------------------------------------------------------------------ operator control of one strategy
     def active(self) -> list[Strategy[Any]]:
@@ -513,9 +526,7 @@ class Engine:
         for bar in bars:
             for strategy in self.active():
                 if symbol in strategy.symbols:
-                    began = walltime.perf_counter_ns()
-                    strategy.on_bar(symbol, bar)
-                    self.metrics.record(_STRATEGY, STRATEGY_PATH, walltime.perf_counter_ns() - began)
+                    self.strategy_routes.handle(strategy.name, "on_bar", symbol, bar)
         await self._after()
 
     # ------------------------------------------------------------------ session events (scheduler jobs call these)
@@ -544,9 +555,7 @@ class Engine:
                     log.warning("%s: the engine still disagrees with the broker; strategies told", event.value)
                 for strategy in self.active():
                     if only is None or strategy.name == only:
-                        began = walltime.perf_counter_ns()
-                        strategy.on_session_event(event, day)
-                        self.metrics.record(_STRATEGY, STRATEGY_PATH, walltime.perf_counter_ns() - began)
+                        self.strategy_routes.handle(strategy.name, "on_session_event", event, day)
                 placing = sum(1 for a in self.actions if isinstance(a, Place))
                 await self._drain()
                 await self._persist(force=True)
@@ -565,9 +574,7 @@ class Engine:
                     async with self._lock:
                         for strategy in self.active():
                             if sym in strategy.symbols:
-                                began = walltime.perf_counter_ns()
-                                strategy.on_quote(sym, q)
-                                self.metrics.record(_STRATEGY, STRATEGY_PATH, walltime.perf_counter_ns() - began)
+                                self.strategy_routes.handle(strategy.name, "on_quote", sym, q)
                         if self.actions:
                             await self._drain()
                             await self._persist()
@@ -691,7 +698,7 @@ class Engine:
                 dedupe_key=f"order-{order.id}-{order.status.value}",
             )
         if name is not None and changed:
-            self.strategies[name].on_order_update(order)
+            self.strategy_routes.handle(name, "on_order_update", order)
             await self._after()
 
     async def apply_fill(self, fill: Fill, *, arrived: int | None = None) -> bool:
@@ -738,7 +745,7 @@ class Engine:
         name = self._owner_of(order)
         if name is not None:
             filled = replace(order, status=OrderStatus.FILLED, fill_volume=order.size, filled_price=fill.price)
-            self.strategies[name].on_fill(filled, fill.price, fill.size, fill.ts_event)
+            self.strategy_routes.handle(name, "on_fill", filled, fill.price, fill.size, fill.ts_event)
         await self.rules.mark()  # trips, loss alerts, the risk state saved
         await self._after()
         await self.store.fills.mark_handled(fill.id, at=self.clock.now())
@@ -852,7 +859,7 @@ class Engine:
                 dedupe_key=f"order-rejected-{tag}",
             )
             if strategy is not None:
-                self.strategies[strategy].on_order_update(rejected)
+                self.strategy_routes.handle(strategy, "on_order_update", rejected)
             return None
         except UncertainOutcome as exc:
             self.metrics.count("orders", path, "uncertain")

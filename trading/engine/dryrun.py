@@ -21,7 +21,6 @@ from trading.engine.context import EngineContext
 from trading.engine.core import Engine
 from trading.marketdata.aggregation import BarArrays
 from trading.risk import WorkingOrder
-from trading.strategies import STRATEGIES
 from trading.strategies.base import AccountInfo, SessionEvent
 
 
@@ -103,8 +102,7 @@ def dry_run(engine: Engine, name: str, day: TradingDay) -> dict[str, dict[str, A
     """Per symbol: levels (when the strategy has them), orders it would place, sides it would skip and why."""
     at = max(engine.clock.now(), day.rth_open)
     ctx = DryRunContext(engine, name, at)
-    cls = STRATEGIES[name]
-    strategy = cls(cls.config_from(getattr(engine.settings.strategies, name)), ctx)
+    strategy = engine.strategy_routes.create(name, ctx)  # the implementation the route serves now
     strategy.on_session_event(SessionEvent.OPEN, day)
     state = strategy.on_save()
     days = state.get("symbols", {}) if isinstance(state, dict) else {}

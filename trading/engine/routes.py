@@ -34,7 +34,8 @@ def apply_settings(routing: RoutingSettings) -> None:
     native.set_route(native.Component.MARKET_STREAM, routing.market_stream)
     native.set_route(native.Component.USER_STREAM, routing.user_stream)
     native.set_route(native.Component.BARS, routing.bars)
-    native.set_route(native.Component.STRATEGY, routing.strategy)
+    if routing.strategy is not None:  # unset: each strategy's `impl` (native.strategy_route)
+        native.set_route(native.Component.STRATEGY, routing.strategy)
 
 
 async def load(routing: RoutingSettings, store: Store) -> None:

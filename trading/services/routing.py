@@ -30,6 +30,8 @@ class ParityView:
 
 def route_text(state: native.RouteState) -> str:
     """`rust (50 % of orders)`, `python (breaker: ...)`: what an operator reads."""
+    if state.effective == native.UNSET:
+        return "each strategy's impl setting (no route set)"
     text = state.effective
     if state.share is not None and state.effective == "rust":
         text += f" ({state.share} % of orders)"
@@ -59,17 +61,28 @@ class Routing(Operator):
         except ValueError as exc:
             raise BadInput(f"{exc}: nothing changed") from None
         old, old_mode, old_share = route_label(c), native.configured(c), native.rust_share()
-        if checked == old_mode and (share is None or share == old_share):
+        was_set = native.explicit(c)
+        if was_set and checked == old_mode and (share is None or share == old_share):
             raise BadInput(f"{c.value} is already routed {old}: nothing changed")
         native.set_route(c, checked, share)
         new = route_label(c)
         try:
             await self.store.routes.set(c.value, checked, share, by[:MAX_BY], old, new)
         except Exception:
-            native.set_route(c, old_mode, old_share if share is not None else None)  # not stored: not changed
+            if was_set:
+                native.set_route(c, old_mode, old_share if share is not None else None)  # not stored: not changed
+            else:
+                native.forget_route(c)
             raise
-        await routes.follow(self.engine.market_stream, self.engine.user_stream)
+        await self._follow()
         return await self.routes()
+
+    async def _follow(self) -> None:
+        """The routes applied now: a stream moves at once, a strategy is swapped between two events."""
+        await routes.follow(self.engine.market_stream, self.engine.user_stream)
+        follow_strategies = getattr(self.engine, "follow_strategy_routes", None)
+        if follow_strategies is not None:
+            await follow_strategies()
 
     async def reset_route(self, component: str, by: str = "") -> RoutesView:
         """Close a tripped breaker (an admin's command): the component goes back to its route."""
@@ -80,7 +93,7 @@ class Routing(Operator):
         if not native.reset(c):
             raise BadInput(f"{c.value} is not held on Python by its breaker: nothing changed")
         await self.store.routes.audit(c.value, "python", route_label(c), by[:MAX_BY], "breaker reset by an admin")
-        await routes.follow(self.engine.market_stream, self.engine.user_stream)
+        await self._follow()
         return await self.routes()
 
     async def parity(self) -> ParityView:
