@@ -15,9 +15,12 @@ from bot.render import Card, money
 class AccountCog(commands.GroupCog, group_name="account", group_description="The trading account"):
     @app_commands.command(name="list", description="Active accounts on this login", extras=read())
     async def list_(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
+        services = bot.services
 
         async def work() -> Reply:
+            if bot.desk.process is not None:  # [[accounts]]: the accounts this process trades
+                return cards.account_rows(await bot.desk.rows())
             return cards.accounts(await services.accounts(), services.account_id)
 
         await run(interaction, {}, work, private=True)

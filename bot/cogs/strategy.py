@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.common import strategy_autocomplete
+from bot.cogs.common import account_autocomplete, account_services, strategy_autocomplete
 from bot.commanding import Reply, admin, bot_of, confirm, read, run
 from bot.render import Card, fields
 
@@ -64,34 +64,36 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
         await run(interaction, {"name": name}, work)
 
     @app_commands.command(name="start", description="Start a strategy", extras=admin())
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def start(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def start(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def check() -> None:
-            await services.strategy_status(name)
+            await account_services(interaction, account).strategy_status(name)
 
         async def action() -> Card:
             return Card(
-                title=f"Strategy {name}", description=await services.strategy_start(name, str(interaction.user))
+                title=f"Strategy {name}",
+                description=await account_services(interaction, account).strategy_start(name, str(interaction.user)),
             )
 
-        await confirm(interaction, {"name": name}, f"start strategy {name}", action, check=check)
+        what = f"start strategy {name}" + (f" on {account}" if account else "")
+        await confirm(interaction, {"name": name, "account": account}, what, action, check=check)
 
     @app_commands.command(name="stop", description="Stop a strategy", extras=admin())
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def stop(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def stop(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def check() -> None:
-            await services.strategy_status(name)
+            await account_services(interaction, account).strategy_status(name)
 
         async def action() -> Card:
-            return Card(title=f"Strategy {name}", description=await services.strategy_stop(name, str(interaction.user)))
+            return Card(
+                title=f"Strategy {name}",
+                description=await account_services(interaction, account).strategy_stop(name, str(interaction.user)),
+            )
 
-        await confirm(interaction, {"name": name}, f"stop strategy {name}", action, check=check)
+        what = f"stop strategy {name}" + (f" on {account}" if account else "")
+        await confirm(interaction, {"name": name, "account": account}, what, action, check=check)
 
     @app_commands.command(name="run-now", description="Run the strategy's session step now", extras=admin())
     @app_commands.describe(name="Strategy name")
