@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.cogs.common import account_autocomplete, account_services
+from bot.cogs.common import account_autocomplete, account_services, titled
 from bot.commanding import Reply, admin, confirm, read, run
 from bot.render import Card, fields, money
 
@@ -30,7 +30,8 @@ class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits an
             held = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.positions.items())) or "flat"
             working = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.working.items())) or "none"
             exposure = {"Positions": held, "Working orders": working, "Open P&L": money(view.unrealized)}
-            return replace(card, fields=card.fields + fields(exposure) + fields(cards.guard(services.guard_status())))
+            guarded = card.fields + fields(exposure) + fields(cards.guard(services.guard_status()))
+            return titled(replace(card, fields=guarded), interaction, services)
 
         await run(interaction, {"account": account}, work, private=True)
 
