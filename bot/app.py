@@ -47,6 +47,7 @@ class TradeBot(CommandBot):
         sink: Sink | None = None,
         clock: Clock | None = None,
         desk: AccountDesk | None = None,
+        posted: LatencyMetrics | None = None,
         **options: Any,
     ) -> None:
         options.setdefault("guild_ready_timeout", 2.0)
@@ -68,7 +69,7 @@ class TradeBot(CommandBot):
             if settings.notifications.console:
                 sink = EchoSink(sink, ConsoleSink())
         self.notifier = Notifier(
-            store.outbox, sink, settings.notifications, route=route, metrics=services.engine.metrics
+            store.outbox, sink, settings.notifications, route=route, metrics=posted or services.engine.metrics
         )
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self.tree.error(self._on_tree_error)

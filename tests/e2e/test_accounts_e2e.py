@@ -99,10 +99,10 @@ async def test_the_bot_addresses_each_of_three_accounts(store: Store, database_u
                 no_option = await fake.invoke(READER, GUILD, channel, "orders")
                 assert no_option.ephemeral and "runs several accounts" in no_option.text(), no_option.text()
 
-                name = {"name": "overnight_range"}
-                refused = await fake.invoke(ADMIN, GUILD, channel, "strategy stop", {**name, "account": "NOPE"})
+                strategy = {"name": "overnight_range"}
+                refused = await fake.invoke(ADMIN, GUILD, channel, "strategy stop", {**strategy, "account": "NOPE"})
                 assert refused.ephemeral and "No account named 'NOPE'" in refused.text(), refused.text()
-                asked = await fake.invoke(ADMIN, GUILD, channel, "strategy stop", {**name, "account": B})
+                asked = await fake.invoke(ADMIN, GUILD, channel, "strategy stop", {**strategy, "account": B})
                 assert f"stop strategy overnight_range on {B}" in asked.text(), asked.text()
                 stopped = await confirmed(fake, asked)
                 assert "overnight_range stopped" in stopped.text(), stopped.text()
