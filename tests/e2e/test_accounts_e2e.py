@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 from bot.app import TradeBot
+from bot.run import serve_accounts
 from tests.fakes.discord_interactions import InteractionResult
 from tests.fakes.discord_server import FakeDiscord
+from tests.support.conditions import eventually
 from tests.support.discord_world import ADMIN, GUILD, READER, e2e_settings
 from tests.support.engine_harness import DAY, accounts_on, sim_day
 from trading.config import AccountSettings, Settings
@@ -111,3 +113,39 @@ async def test_the_bot_addresses_each_of_three_accounts(store: Store, database_u
                     assert await other.store.strategy_state.enabled_overrides() == {}, other.account_name
                 assert not Services(b).control.running("overnight_range")
                 assert Services(a).control.running("overnight_range")
+
+
+async def test_the_bot_runs_a_process_of_three_accounts(store: Store, database_url: str) -> None:
+    """`tradebot run` with `[[accounts]]` and a Discord token: `serve_accounts` starts every account's engine
+    through `run_accounts` and the bot addresses each; a stop ends all of it."""
+    async with sim_day(DAY.rth_open) as day, FakeDiscord([GUILD]) as fake:
+        day.sim.add_account(B)
+        day.sim.add_account(C, balance=Decimal("48030"))
+        await day.preload(store)
+        settings = e2e_settings(fake.token, app={"mode": "paper"}, database={"url": database_url}).model_copy(
+            update={"accounts": SETTINGS.accounts}
+        )
+        stop = asyncio.Event()
+        lines: list[str] = []
+        with fake.patched():
+            serving = asyncio.create_task(
+                serve_accounts(settings, stop, clock=day.clock, sim_url=day.sim.base_url, write=lines.append)
+            )
+            try:
+                await fake.wait_connected()
+                channel = GUILD.channels[0]
+                await eventually(lambda: "pnl" in fake.synced(GUILD.id), "the commands synced")
+
+                async def all_three() -> bool:
+                    listed = (await fake.invoke(READER, GUILD, channel, "account list")).text()
+                    return listed.count("— trading") == 3
+
+                await eventually(all_three, "three accounts trading in /account list")
+                choices = await fake.autocomplete(READER, GUILD, channel, "trades", {"account": ""}, focused="account")
+                assert [ch["value"] for ch in choices.choices] == [A, B, C]
+                trades = (await fake.invoke(READER, GUILD, channel, "trades", {"account": C})).text()
+                assert f"[{C}]" in trades and A not in trades, trades
+            finally:
+                stop.set()
+                assert await serving == 0, lines
+        assert "ready" in lines and any(f"copy mode: {A} -> {B}" in ln for ln in lines), lines
