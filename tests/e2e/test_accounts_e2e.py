@@ -112,6 +112,10 @@ async def test_the_bot_addresses_each_of_three_accounts(store: Store, database_u
                 for other in (a, c):
                     assert await other.store.strategy_state.enabled_overrides() == {}, other.account_name
                 assert not Services(b).control.running("overnight_range")
+                listing = await fake.invoke(READER, GUILD, channel, "strategy list", {"account": B})
+                assert "not running" in listing.text(), listing.text()
+                switch = await fake.invoke(ADMIN, GUILD, channel, "account switch", {"account": C})
+                assert switch.ephemeral and "nothing was switched" in switch.text(), switch.text()
                 assert Services(a).control.running("overnight_range")
 
 
