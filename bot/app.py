@@ -29,6 +29,7 @@ from trading.clock import Clock, LiveClock
 from trading.config import Settings
 from trading.metrics import LatencyMetrics
 from trading.services import ServiceError, Services
+from trading.services.accounts import AccountDesk
 from trading.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class TradeBot(CommandBot):
         *,
         sink: Sink | None = None,
         clock: Clock | None = None,
+        desk: AccountDesk | None = None,
+        posted: LatencyMetrics | None = None,
         **options: Any,
     ) -> None:
         options.setdefault("guild_ready_timeout", 2.0)
@@ -55,7 +58,8 @@ class TradeBot(CommandBot):
             command_prefix=commands.when_mentioned, intents=discord.Intents.default(), help_command=None, **options
         )
         self.settings = settings
-        self.services = services
+        self.services = services  # several accounts: the first one's (market data, the daily report)
+        self.desk = desk or AccountDesk.single(services)
         self.store = store
         self.permissions = Permissions(settings.permissions, store.audit)
         route = None
@@ -65,7 +69,7 @@ class TradeBot(CommandBot):
             if settings.notifications.console:
                 sink = EchoSink(sink, ConsoleSink())
         self.notifier = Notifier(
-            store.outbox, sink, settings.notifications, route=route, metrics=services.engine.metrics
+            store.outbox, sink, settings.notifications, route=route, metrics=posted or services.engine.metrics
         )
         self.scheduler = default_scheduler(settings, store, services, clock or LiveClock())
         self.tree.error(self._on_tree_error)

@@ -32,6 +32,7 @@ from trading.metrics import STAGE_NAMES, STAGE_PREFIX
 from trading.native import RouteState
 from trading.risk import RuleHeadroom
 from trading.services import AccountState, Flattened, GuardView, Health, Placed, Pnl, Quote, RiskView
+from trading.services.accounts import AccountRow
 from trading.services.operator_views import (
     MarkedPosition,
     PnlRow,
@@ -68,6 +69,26 @@ def accounts(items: Sequence[Account], current: int | None) -> list[Card]:
         for a in items
     ]
     return paged("Accounts", lines, "No active accounts on this login.")
+
+
+def account_rows(rows: Sequence[AccountRow]) -> list[Card]:
+    """`/account list` with several accounts: balance, day P&L, the tightest loss rule, state, leader."""
+    lines = []
+    for r in rows:
+        head = f"**{r.name}**" + (f" ({r.account_id})" if r.account_id else "") + f" — {r.state}"
+        if r.leader:
+            head += f", copies {r.leader}"
+        if r.balance is None:
+            lines.append(head + (f": {r.error}" if r.error else ""))
+            continue
+        rule = r.tightest
+        room = (
+            f"{rule.label} {money(rule.used)} / {money(rule.limit)}"
+            if rule is not None and rule.used is not None and rule.limit is not None
+            else "no loss rule"
+        )
+        lines.append(f"{head}\nbalance {money(r.balance)}, day P&L {money(r.day_pnl)}, tightest: {room}")
+    return paged("Accounts", lines, "No accounts in [[accounts]].")
 
 
 def order_line(o: Order) -> str:

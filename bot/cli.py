@@ -47,20 +47,18 @@ async def _run(plan: RunPlan, config_file: str | None = None) -> int:
 
     stop = asyncio.Event()
     stop_on_signals(stop)
-    if plan.settings.accounts and plan.discord_token:
-        # The Discord faces (/account list, an account option) are one account's for now: not started.
-        print("[[accounts]] runs headless: the Discord bot for several accounts is not built yet", flush=True)
-    elif plan.discord_token and not plan.sim_url and plan.clock_start is None:
-        from bot.run import serve
-
-        await serve(plan.settings, stop, config_file=config_file)  # the file /stats reload reads again
-        return 0
-    if plan.settings.accounts:  # [[accounts]]: several accounts, one engine each, headless
+    if plan.settings.accounts:  # [[accounts]]: several accounts, one engine each
         from trading.clock import Clock, LiveClock, SimClock
         from trading.engine.accounts import run_accounts
         from trading.engine.runner import say
 
         clock: Clock = SimClock(plan.clock_start, speed=plan.speed) if plan.clock_start is not None else LiveClock()
+        if plan.discord_token:  # and the Discord bot addressing each of them
+            from bot.run import serve_accounts
+
+            return await serve_accounts(
+                plan.settings, stop, clock=clock, sim_url=plan.sim_url, config_file=config_file, write=say
+            )
         return await run_accounts(
             plan.settings,
             clock,
@@ -70,6 +68,11 @@ async def _run(plan: RunPlan, config_file: str | None = None) -> int:
             notifications=console_notifications,
             control=serve_control,
         )
+    if plan.discord_token and not plan.sim_url and plan.clock_start is None:
+        from bot.run import serve
+
+        await serve(plan.settings, stop, config_file=config_file)  # the file /stats reload reads again
+        return 0
     return await run_engine(
         plan.settings,
         sim_url=plan.sim_url,

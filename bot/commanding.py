@@ -31,6 +31,7 @@ from bot.render import Card, error_card
 from bot.views import Confirm, Pager
 from trading.config import Settings
 from trading.services import ServiceError, Services
+from trading.services.accounts import AccountDesk
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class CommandBot(commands.Bot):
 
     settings: Settings
     services: Services
+    desk: AccountDesk  # every account the process runs, by name (one account: its services)
     permissions: Permissions
     notifier: Notifier
     config_file: str | None = None  # the TOML `/stats reload` reads again (None: TRADEBOT_CONFIG, if set)
@@ -139,11 +141,34 @@ async def respond(interaction: discord.Interaction, reply: Reply, *, private: bo
         await interaction.response.send_message(ephemeral=private, **kwargs)
 
 
+# With several accounts, a command that acts on or reads one account must name it (an `account` option);
+# these serve every account alike: the market data of the login, the list of accounts, the help.
+SHARED_COMMANDS = ("account list", "help", "market")
+SEVERAL_ACCOUNTS = (
+    "This bot runs several accounts and this command has no account option yet: nothing was done. "
+    "Per account: /pnl, /trades, /risk and /strategy with account:. Accounts: "
+)
+
+
+def per_account_ready(interaction: discord.Interaction, bot: CommandBot) -> bool:
+    """One account, or a command that names its account or serves every account alike."""
+    command = interaction.command
+    if not bot.desk.several or not isinstance(command, app_commands.Command):
+        return True
+    if any(p.name == "account" for p in command.parameters):
+        return True
+    name = command.qualified_name
+    return any(name == s or name.startswith(s + " ") for s in SHARED_COMMANDS)
+
+
 async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -> bool:
     if interaction.guild_id is None:  # Discord hides guild-only commands in DMs; a stale client may not
         await fail(interaction, NOT_IN_DMS)
         return False
     bot = bot_of(interaction)
+    if not per_account_ready(interaction, bot):
+        await fail(interaction, SEVERAL_ACCOUNTS + ", ".join(bot.desk.names()))
+        return False
     need = access_of(interaction.command)
     decision = await bot.permissions.authorize(actor_of(interaction), name_of(interaction), args, need)
     if not decision.allowed:

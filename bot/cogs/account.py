@@ -7,55 +7,69 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
+from bot.cogs.common import account_autocomplete, account_services
 from bot.commanding import Reply, admin, bot_of, read, run
 from bot.render import Card, money
+from trading.services import BadInput
 
 
 @app_commands.guild_only()
 class AccountCog(commands.GroupCog, group_name="account", group_description="The trading account"):
     @app_commands.command(name="list", description="Active accounts on this login", extras=read())
     async def list_(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
+        services = bot.services
 
         async def work() -> Reply:
+            if bot.desk.process is not None:  # [[accounts]]: the accounts this process trades
+                return cards.account_rows(await bot.desk.rows())
             return cards.accounts(await services.accounts(), services.account_id)
 
         await run(interaction, {}, work, private=True)
 
     @app_commands.command(name="info", description="The account the bot trades", extras=read())
-    async def info(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def info(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             return cards.account(await services.account())
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="balance", description="Balance of the traded account", extras=read())
-    async def balance(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def balance(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             a = await services.account()
             return Card(title=f"Balance {money(a.balance)}", description=a.name)
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="state", description="Balance, positions, orders and risk at a glance", extras=read())
-    async def state(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def state(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             return cards.account_state(await services.account_state())
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="switch", description="Trade another account on this login", extras=admin())
     @app_commands.describe(account="Account name or id (see /account list)")
     async def switch(self, interaction: discord.Interaction, account: str) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
+        services = bot.services
 
         async def work() -> Reply:
+            if bot.desk.several:
+                raise BadInput(
+                    "Every account in [[accounts]] trades in this process: name one with account: "
+                    "(/account info, /pnl, /trades, /risk, /strategy); nothing was switched"
+                )
             a = await services.switch_account(account)
             return Card(title=f"Now trading {a.name}", description=f"Account {a.id}, balance {money(a.balance)}")
 

@@ -4,16 +4,17 @@ it is sent; risk and the services check the real limits), number parsing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import discord
 from discord import app_commands
 
 from bot import cards
-from bot.commanding import actor_of, bot_of
+from bot.commanding import Reply, actor_of, bot_of
 from bot.permissions import Access
 from trading.domain import Contract, Side, to_decimal
-from trading.services import MAX_BRACKET_TICKS, MAX_QUANTITY, TRADES_MAX_DAYS, BadInput, ServiceError
+from trading.services import MAX_BRACKET_TICKS, MAX_QUANTITY, TRADES_MAX_DAYS, BadInput, ServiceError, Services
 
 # The bounds of every number: hard, sane upper bounds (risk checks the configured limits).
 Quantity = app_commands.Range[int, 1, MAX_QUANTITY]
@@ -77,3 +78,25 @@ def price(value: float | None, what: str = "price") -> Decimal | None:
     if d <= 0:
         raise BadInput(f"The {what} must be positive, got {d}")
     return d
+
+
+async def account_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """The accounts this process trades, whose name holds what was typed."""
+    typed = str(current).strip().lower()
+    names = bot_of(interaction).desk.names()
+    return [app_commands.Choice(name=n, value=n) for n in names if typed in n.lower()][:25]
+
+
+def account_services(interaction: discord.Interaction, account: str | None) -> Services:
+    """The services of the named account (none named: the one account; refused when there are several)."""
+    return bot_of(interaction).desk.services(account)
+
+
+def titled(reply: Reply, interaction: discord.Interaction, services: Services) -> Reply:
+    """With several accounts, each answer's title names its account."""
+    if not bot_of(interaction).desk.several:
+        return reply
+    name = services.engine.account_name
+    if isinstance(reply, list):
+        return [replace(c, title=f"[{name}] {c.title}") for c in reply]
+    return replace(reply, title=f"[{name}] {reply.title}")

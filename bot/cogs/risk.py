@@ -9,7 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.commanding import Reply, admin, bot_of, confirm, read, run
+from bot.cogs.common import account_autocomplete, account_services, titled
+from bot.commanding import Reply, admin, confirm, read, run
 from bot.render import Card, fields, money
 
 
@@ -18,60 +19,70 @@ class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits an
     @app_commands.command(
         name="status", description="Kill switch, today's loss usage and the position guard", extras=read()
     )
-    async def status(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def status(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             view = await services.risk_status()
             card = cards.risk(view)
             # The engine's exposure: what every order's risk check (a strategy's or a trader's) reads.
             held = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.positions.items())) or "flat"
             working = ", ".join(f"{s} {q:+d}" for s, q in sorted(view.working.items())) or "none"
             exposure = {"Positions": held, "Working orders": working, "Open P&L": money(view.unrealized)}
-            return replace(card, fields=card.fields + fields(exposure) + fields(cards.guard(services.guard_status())))
+            guarded = card.fields + fields(exposure) + fields(cards.guard(services.guard_status()))
+            return titled(replace(card, fields=guarded), interaction, services)
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="limits", description="Configured risk limits", extras=read())
-    async def limits(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def limits(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             return Card(title="Risk limits", fields=fields(services.risk_limits()))
 
-        await run(interaction, {}, work)
+        await run(interaction, {"account": account}, work)
 
     @app_commands.command(name="compliance", description="Daily-loss and trailing-drawdown usage", extras=read())
-    async def compliance(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def compliance(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             return cards.compliance(await services.risk_status())
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="halt", description="Trip the kill switch: no new orders", extras=admin())
-    @app_commands.describe(reason="Why (shown to everyone)")
-    async def halt(self, interaction: discord.Interaction, reason: str = "") -> None:
-        services = bot_of(interaction).services
+    @app_commands.describe(reason="Why (shown to everyone)", account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def halt(self, interaction: discord.Interaction, reason: str = "", account: str | None = None) -> None:
+        async def check() -> None:
+            account_services(interaction, account)
 
         async def action() -> Card:
+            services = account_services(interaction, account)
             view, flattened = await services.halt(reason)
             card = cards.risk(view)
             done = cards.flattened(flattened)
             return Card(card.title + " — halted", done.title, card.fields + done.fields, card.color)
 
         what = "halt trading: kill switch on, cancel every order, close every position"
-        await confirm(interaction, {"reason": reason}, what, action)
+        if account:
+            what += f" on {account}"
+        await confirm(interaction, {"reason": reason, "account": account}, what, action, check=check)
 
     @app_commands.command(name="resume", description="Reset the kill switch", extras=admin())
-    async def resume(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def resume(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             return cards.risk(await services.resume())
 
-        await run(interaction, {}, work)
+        await run(interaction, {"account": account}, work)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -8,18 +8,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.common import strategy_autocomplete
-from bot.commanding import Reply, admin, bot_of, confirm, read, run
+from bot.cogs.common import account_autocomplete, account_services, strategy_autocomplete
+from bot.commanding import Reply, admin, confirm, read, run
 from bot.render import Card, fields
 
 
 @app_commands.guild_only()
 class StrategyCog(commands.GroupCog, group_name="strategy", group_description="Automated strategies"):
     @app_commands.command(name="list", description="Configured strategies", extras=read())
-    async def list_(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def list_(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             lines = [
                 f"**{s['name']}** {'enabled' if s['enabled'] else 'disabled'}, "
                 f"{'running' if s['running'] else 'not running'} — {s['symbols']}"
@@ -27,15 +28,14 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
             ]
             return Card(title="Strategies", description="\n".join(lines))
 
-        await run(interaction, {}, work)
+        await run(interaction, {"account": account}, work)
 
     @app_commands.command(name="status", description="Today's state of a strategy", extras=read())
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def status(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def status(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             st = await services.strategy_status(name)
             symbols = st.pop("symbols", {})
             items = {k: v for k, v in st.items() if k != "name"}
@@ -44,65 +44,65 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
             )
             return Card(title=f"Strategy {st['name']}", fields=fields(items))
 
-        await run(interaction, {"name": name}, work)
+        await run(interaction, {"name": name, "account": account}, work)
 
     @app_commands.command(
         name="test", description="Today's levels and the orders it would place (places nothing)", extras=read()
     )
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def test(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def test(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             plan = await services.strategy_test(name)
             return Card(
                 title=f"Dry run of {name}: today's open (nothing placed)",
                 fields=fields({sym: dry_run_text(row) for sym, row in plan.items()}, inline=False),
             )
 
-        await run(interaction, {"name": name}, work)
+        await run(interaction, {"name": name, "account": account}, work)
 
     @app_commands.command(name="start", description="Start a strategy", extras=admin())
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def start(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def start(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def check() -> None:
-            await services.strategy_status(name)
+            await account_services(interaction, account).strategy_status(name)
 
         async def action() -> Card:
             return Card(
-                title=f"Strategy {name}", description=await services.strategy_start(name, str(interaction.user))
+                title=f"Strategy {name}",
+                description=await account_services(interaction, account).strategy_start(name, str(interaction.user)),
             )
 
-        await confirm(interaction, {"name": name}, f"start strategy {name}", action, check=check)
+        what = f"start strategy {name}" + (f" on {account}" if account else "")
+        await confirm(interaction, {"name": name, "account": account}, what, action, check=check)
 
     @app_commands.command(name="stop", description="Stop a strategy", extras=admin())
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def stop(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def stop(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def check() -> None:
-            await services.strategy_status(name)
+            await account_services(interaction, account).strategy_status(name)
 
         async def action() -> Card:
-            return Card(title=f"Strategy {name}", description=await services.strategy_stop(name, str(interaction.user)))
+            return Card(
+                title=f"Strategy {name}",
+                description=await account_services(interaction, account).strategy_stop(name, str(interaction.user)),
+            )
 
-        await confirm(interaction, {"name": name}, f"stop strategy {name}", action, check=check)
+        what = f"stop strategy {name}" + (f" on {account}" if account else "")
+        await confirm(interaction, {"name": name, "account": account}, what, action, check=check)
 
     @app_commands.command(name="run-now", description="Run the strategy's session step now", extras=admin())
-    @app_commands.describe(name="Strategy name")
-    @app_commands.autocomplete(name=strategy_autocomplete)
-    async def run_now(self, interaction: discord.Interaction, name: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(name="Strategy name", account="Which account (with several)")
+    @app_commands.autocomplete(name=strategy_autocomplete, account=account_autocomplete)
+    async def run_now(self, interaction: discord.Interaction, name: str, account: str | None = None) -> None:
         async def work() -> Reply:
+            services = account_services(interaction, account)
             return Card(title=f"Strategy {name}", description=await services.strategy_run_now(name))
 
-        await run(interaction, {"name": name}, work)
+        await run(interaction, {"name": name, "account": account}, work)
 
 
 def dry_run_text(row: dict[str, Any]) -> str:

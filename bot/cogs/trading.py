@@ -12,10 +12,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.cogs.common import Days
+from bot.cogs.common import Days, account_autocomplete, account_services, titled
 from bot.commanding import Reply, bot_of, read, run
 from trading import charts
-from trading.services import BadInput
+from trading.services import BadInput, Services
 
 PERIODS = [app_commands.Choice(name=p, value=p) for p in ("today", "week", "month", "daily", "weekly")]
 TABLES = ("daily", "weekly")
@@ -46,21 +46,23 @@ class TradingCog(commands.Cog):
         await run(interaction, {}, work, private=True)
 
     @app_commands.command(name="trades", description="Executions of the last days", extras=read())
-    @app_commands.describe(days="How many days back (1-90)")
+    @app_commands.describe(days="How many days back (1-90)", account="Which account (with several)")
+    @app_commands.autocomplete(account=account_autocomplete)
     @app_commands.guild_only()
-    async def trades(self, interaction: discord.Interaction, days: Days = 1) -> None:
-        services = bot_of(interaction).services
-
+    async def trades(self, interaction: discord.Interaction, days: Days = 1, account: str | None = None) -> None:
         async def work() -> Reply:
-            return cards.fills(await services.trades(days), days)
+            services = account_services(interaction, account)
+            return titled(cards.fills(await services.trades(days), days), interaction, services)
 
-        await run(interaction, {"days": days}, work, private=True)
+        await run(interaction, {"days": days, "account": account}, work, private=True)
 
     @app_commands.command(name="pnl", description="Realized P&L with a chart, or per day / per week", extras=read())
     @app_commands.describe(
         period="today, week or month (with a chart); daily or weekly (a table)",
         count="Rows of the daily (1-90, default 7) or weekly (1-13, default 4) table",
+        account="Which account (with several)",
     )
+    @app_commands.autocomplete(account=account_autocomplete)
     @app_commands.choices(period=PERIODS)
     @app_commands.guild_only()
     async def pnl(
@@ -68,11 +70,15 @@ class TradingCog(commands.Cog):
         interaction: discord.Interaction,
         period: app_commands.Choice[str] | None = None,
         count: Days | None = None,
+        account: str | None = None,
     ) -> None:
-        services = bot_of(interaction).services
         which = period.value if period else "today"
 
         async def work() -> Reply:
+            services = account_services(interaction, account)
+            return titled(await answer(services), interaction, services)
+
+        async def answer(services: Services) -> Reply:
             if count is not None and which not in TABLES:
                 raise BadInput(f"count is for the daily and weekly tables; {which} is one period")
             if which in TABLES:
@@ -82,7 +88,7 @@ class TradingCog(commands.Cog):
             png = await asyncio.to_thread(charts.pnl_png, f"P&L {which}", p.by_day) if p.by_day else None
             return cards.pnl(p, png)
 
-        await run(interaction, {"period": which, "count": count}, work, private=True)
+        await run(interaction, {"period": which, "count": count, "account": account}, work, private=True)
 
 
 async def setup(bot: commands.Bot) -> None:

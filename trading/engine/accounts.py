@@ -205,10 +205,7 @@ async def copy_when_running(process: AccountsProcess, stop: asyncio.Event, write
     if not involved:
         return
     for r in involved:
-        waiting = [asyncio.create_task(r.running.wait()), asyncio.create_task(r.ended.wait())]
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        for t in waiting:
-            t.cancel()
+        await settled(r)
     engines = {r.plan.name.lower(): r.engine for r in involved if r.engine is not None and r.running.is_set()}
     copiers = copiers_for(engines, [r.plan for r in process.runs])
     for c in copiers:
@@ -216,6 +213,34 @@ async def copy_when_running(process: AccountsProcess, stop: asyncio.Event, write
         write(f"copy mode: {c.leader.account_name} -> {names}")
     async with running(copiers):
         await stop.wait()
+
+
+async def settled(run: AccountRun) -> None:
+    """Until the account trades (a standby: once it has taken the account over) or has ended."""
+    waiting = [asyncio.create_task(run.running.wait()), asyncio.create_task(run.ended.wait())]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in waiting:
+            t.cancel()
+
+
+async def first_trading(process: AccountsProcess) -> Engine | None:
+    """Until one account of the process trades (its engine), or every account has ended (None)."""
+    pending = {asyncio.create_task(settled(r)) for r in process.runs}
+    try:
+        while pending:
+            for r in process.runs:
+                if r.running.is_set() and r.engine is not None:
+                    return r.engine
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for r in process.runs:
+            if r.running.is_set() and r.engine is not None and not r.ended.is_set():
+                return r.engine
+        return None
+    finally:
+        for t in pending:
+            t.cancel()
 
 
 def _is_leader(run: AccountRun, process: AccountsProcess) -> bool:
