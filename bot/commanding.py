@@ -142,8 +142,10 @@ async def respond(interaction: discord.Interaction, reply: Reply, *, private: bo
 
 
 # With several accounts, a command that acts on or reads one account must name it (an `account` option);
-# these serve every account alike: the market data of the login, the list of accounts, the help.
-SHARED_COMMANDS = ("account list", "help", "market")
+# these serve every account alike: the market data of the login, the list of accounts, the help, and
+# the latency table (the process's samples: every engine writes the one table, and the mirror stage of
+# copy mode spans a leader and its followers).
+SHARED_COMMANDS = ("account list", "help", "market", "stats latency")
 SEVERAL_ACCOUNTS = (
     "This bot runs several accounts and this command has no account option yet: nothing was done. "
     "Per account: /pnl, /trades, /risk and /strategy with account:. Accounts: "

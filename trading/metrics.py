@@ -39,8 +39,12 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("fill", "acknowledged -> its first fill event reaches the engine (the executor's path)"),
     ("stored", "fill event -> the fill and its notification stored (the user stream's path)"),
     ("posted", "notification stored -> posted to Discord (Python)"),
+    # Copy mode (several accounts): a leader's fill taken by its engine -> the follower's order handed to
+    # the follower's engine (the follower's order path); the order's own stages follow from there.
+    ("mirror", "leader fill taken -> the follower's order handed to its engine (the follower's executor path)"),
 )
 STAGE_NAMES = tuple(name for name, _ in STAGES)
+COPY_STAGES = ("mirror",)  # only a process with copy mode records these
 # Prometheus histogram bucket bounds: 10 us .. 10 s (the order path spans both ends).
 BUCKETS_NS: tuple[int, ...] = (*(int(m * 10**e) for e in range(4, 10) for m in (1, 2.5, 5)), 10**10)
 

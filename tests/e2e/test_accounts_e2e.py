@@ -100,6 +100,8 @@ async def test_the_bot_addresses_each_of_three_accounts(store: Store, database_u
                 assert f"[{C}]" in risk and A not in risk, risk
                 no_option = await fake.invoke(READER, GUILD, channel, "orders")
                 assert no_option.ephemeral and "runs several accounts" in no_option.text(), no_option.text()
+                latency = await fake.invoke(READER, GUILD, channel, "stats latency")  # the process's, shared
+                assert "runs several accounts" not in latency.text() and "Latency" in latency.text(), latency.text()
 
                 strategy = {"name": "overnight_range"}
                 refused = await fake.invoke(ADMIN, GUILD, channel, "strategy stop", {**strategy, "account": "NOPE"})

@@ -32,6 +32,7 @@ from trading import notifications
 from trading.config import AccountSettings
 from trading.domain import Fill, NotificationKind, Order, OrderRequest, OrderStatus, OrderType, PositionSide, Side
 from trading.engine.core import Engine
+from trading.metrics import stage
 from trading.projectx.errors import ProjectXError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 CHECK_S = 1.0  # how often followers are compared with the leader
 DIVERGENCE_CHECKS = 2  # a follower ahead of the leader this many checks in a row is flattened
 STOP_TYPES = (OrderType.STOP, OrderType.TRAILING_STOP)
-MIRROR_STAGE = "mirror"
+MIRROR_STAGE = stage("mirror")  # stage.mirror: in the stage table, Prometheus and the store
 
 
 @dataclass
