@@ -217,6 +217,11 @@ class RustOvernightRange(OvernightRange):
 
         self._run(call)
 
+    def acts_on_bar(self, symbol: str) -> bool:
+        """False when `on_bar(symbol, ...)` does nothing until another event comes: the backtest then
+        skips such bars (trading/backtest/skip.py)."""
+        return bool(self.core.watching(symbol))
+
     def on_bar(self, symbol: str, bar: Bar) -> None:
         if self.core.watching(symbol):  # hot path: nothing to do unless a breakeven is pending
             self._run(lambda: self.core.on_bar(self.host, symbol, bar.high, bar.low))
