@@ -52,7 +52,7 @@ def test_two_months_with_tight_risk_skip_like_they_replay() -> None:
         symbols=("MNQ", "MES"), impl="rust", range_filter=True, gap_filter=True, volatility_filter=True,
         daily_loss_filter=True, range_min=Decimal("10"), atr5_min=Decimal("1"), breakeven_enabled=True,
     )  # fmt: skip
-    for risk in (tight(60, 400, None), tight(1000, 150, 40)):
+    for risk in (tight(20, 5000, 15), tight(1000, 150, 40)):  # loss limit + cap; floor + cap
         skipped, _ = run_one(config, bars, start, end, risk=risk)
         replayed, _ = run_one(config, bars, start, end, risk=risk, skip=False)
         assert json_text(skipped) == json_text(replayed)
