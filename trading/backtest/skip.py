@@ -2,17 +2,18 @@
 
 The Python loop (runner.py) stays the one authority on fills, the ledger, risk and the strategy. Before
 each bar it would replay, it asks the Rust core (`trading._native.backtest_advance`) how far every bar is
-a no-op: no working order can fill (float check with half a tick of margin), the strategy does not act on
-the symbol's bars (`Strategy.acts_on_bar`), and marking the position to market cannot trip the kill switch
-(the loss limit, the trailing floor, the profit cap, with a margin wider than tick rounding). The loop
-then jumps there; the marks the skipped bars would have set are set from the last of them. Any bar the
-core is unsure of is replayed by the loop, so the result is the Python backtest's, byte for byte.
+a no-op: no working order can fill (float check with half a tick of margin), the bar reaches none of the
+strategy's bar triggers (`bar_triggers`: the levels at which its `on_bar` acts, checked the same way), and
+marking the position to market cannot trip the kill switch (the loss limit, the trailing floor, the
+profit cap, with a margin wider than tick rounding). The loop then jumps there; the marks the skipped bars
+would have set are set from the last of them. Any bar the core is unsure of is replayed by the loop, so
+the result is the Python backtest's, byte for byte.
 
 What a skipped bar leaves out, and why nothing reads it: `RiskManager.mark`'s remembered day P&L (only
 the live status view reads it; the backtest's checks use the exposure they are given), and the
-strategy's `on_bar` (a no-op unless `acts_on_bar`).
+strategy's `on_bar` (a no-op on a bar that reaches none of its `bar_triggers`).
 
-Used only for a strategy that says which bars it acts on (the Rust overnight range); others replay
+Used only for a strategy that says at which prices its bars act (the Rust overnight range); others replay
 every bar.
 """
 
@@ -41,9 +42,9 @@ def _level(price: Decimal | None) -> Decimal:
 
 
 def skipper_of(runner: Backtest) -> Skipper | None:
-    """A skipper for this backtest, or None: its strategy must say which bars it acts on, and the Rust
+    """A skipper for this backtest, or None: its strategy must say at which prices its bars act, and the Rust
     extension must be there."""
-    acts = getattr(runner.strategy, "acts_on_bar", None)
+    acts = getattr(runner.strategy, "bar_triggers", None)
     ext = native.module()
     advance = getattr(ext, "backtest_advance", None) if ext is not None else None
     if acts is None or advance is None:
@@ -52,7 +53,9 @@ def skipper_of(runner: Backtest) -> Skipper | None:
 
 
 class Skipper:
-    def __init__(self, runner: Backtest, acts: Callable[[str], bool], advance: Callable[..., Any]) -> None:
+    def __init__(
+        self, runner: Backtest, acts: Callable[[str], list[tuple[bool, float]] | None], advance: Callable[..., Any]
+    ) -> None:
         self.runner = runner
         self.acts = acts
         self._advance = advance
@@ -104,10 +107,13 @@ class Skipper:
                 )
                 for e in rn.book.working(c.id)
             ]
+            triggers = self.acts(sym)
+            # A bar trigger is a level a bar must reach, as a stop order's: buy high >= level, sell low <= level.
+            orders += [("stop", buy, level, 0) for buy, level in triggers or ()]
             lots = [(float(lot.price), lot.qty) for lot in rn.ledger.lots.get(c.id, [])]
             mark = rn.marks.get(c.id)
             money = (float(c.tick_size), float(c.tick_value), None if mark is None else float(mark))
-            lanes.append((a.ts, a.high, a.low, a.close, ptr[sym], hi, orders, self.acts(sym), lots, money))
+            lanes.append((a.ts, a.high, a.low, a.close, ptr[sym], hi, orders, triggers is None, lots, money))
         stop, moved = self._advance(lanes, self._guard(day), until)
         for sym, (nxt, marked) in zip(symbols, moved, strict=True):
             ptr[sym] = nxt

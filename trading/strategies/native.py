@@ -217,10 +217,13 @@ class RustOvernightRange(OvernightRange):
 
         self._run(call)
 
-    def acts_on_bar(self, symbol: str) -> bool:
-        """False when `on_bar(symbol, ...)` does nothing until another event comes: the backtest then
-        skips such bars (trading/backtest/skip.py)."""
-        return bool(self.core.watching(symbol))
+    def bar_triggers(self, symbol: str) -> list[tuple[bool, float]] | None:
+        """Until another event comes, `on_bar(symbol, ...)` acts only on a bar that reaches one of these
+        (buy, level): a buy's high at or above its level, a sell's low at or below it (an entry awaiting
+        its breakeven); [] when it does nothing, None when any bar may act. The backtest skips the bars
+        that reach none (trading/backtest/skip.py)."""
+        triggers: list[tuple[bool, float]] = self.core.bar_triggers(symbol)
+        return None if not triggers and self.core.watching(symbol) else triggers
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
         if self.core.watching(symbol):  # hot path: nothing to do unless a breakeven is pending
