@@ -21,20 +21,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from trading import native
+from trading.backtest.fills import OrderBook
+from trading.backtest.ledger import Ledger
 from trading.calendar import TradingDay
-from trading.domain import OrderType, Side, to_decimal
+from trading.domain import Contract, OrderType, Side, to_decimal
 from trading.marketdata.aggregation import BarArrays
 from trading.marketdata.levels import ns
-from trading.risk import KillMode
-
-if TYPE_CHECKING:
-    from trading.backtest.runner import Backtest
+from trading.risk import KillMode, RiskManager
 
 KINDS = {OrderType.MARKET: "market", OrderType.LIMIT: "limit", OrderType.STOP: "stop"}
 NEVER = 2**63 - 1
+
+
+class Backtest(Protocol):
+    """What the skip reads of the backtest (runner.py's `Backtest`)."""
+
+    @property
+    def strategy(self) -> object: ...
+    @property
+    def risk(self) -> RiskManager: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def book(self) -> OrderBook: ...
+    @property
+    def contracts(self) -> dict[str, Contract]: ...
+    @property
+    def marks(self) -> dict[str, Decimal]: ...
 
 
 def _level(price: Decimal | None) -> Decimal:
