@@ -112,7 +112,11 @@ impl OvernightRange {
             .filter_map(|ss| {
                 let entry = Dec::parse(ss.fill_price.as_deref()?).ok()?;
                 let buy = ss.side == "buy";
-                let level = if buy { entry.plus(points) } else { entry.minus(points) };
+                let level = if buy {
+                    entry.plus(points)
+                } else {
+                    entry.minus(points)
+                };
                 Some((buy, level.to_string().parse::<f64>().ok()?))
             })
             .collect()
