@@ -321,10 +321,31 @@ def decode_burst(data: bytes) -> tuple[int, int, int]: ...
 StrategyOrderRow = tuple[int | None, str | None, int | None, str, str, bool, str | None, str | None]
 StrategyDay = tuple[int, int, int, int, int, int, int, int, list[tuple[int, int]], tuple[int, int] | None]
 
+# backtest/ (trading/backtest/skip.py): skip the bars that change nothing
+BacktestOrder = tuple[str, bool, float, int]  # kind (market|limit|stop), buy, level, active from (UTC ns)
+BacktestLane = tuple[
+    _I64,
+    _F64,
+    _F64,
+    _F64,
+    int,
+    int,
+    list[BacktestOrder],
+    bool,
+    list[tuple[float, int]],
+    tuple[float, float, float | None],
+]  # ts, high, low, close, next, end, working orders, strategy watching, lots, (tick size, tick value, mark)
+BacktestGuard = tuple[float, float, float | None, float | None, float | None, bool, bool]
+
+def backtest_advance(
+    lanes: list[BacktestLane], guard: BacktestGuard, until: int
+) -> tuple[int | None, list[tuple[int, int | None]]]: ...
+
 class OvernightRangeCore:
     def __init__(self, config_json: str, tz_utc: _I64, tz_offset: _I64) -> None: ...
     def on_session_event(self, host: Any, event: str, day: StrategyDay) -> None: ...
     def watching(self, symbol: str) -> bool: ...
+    def bar_triggers(self, symbol: str) -> list[tuple[bool, float]]: ...
     def on_bar(self, host: Any, symbol: str, high: float, low: float) -> None: ...
     def on_quote(self, host: Any, symbol: str, last: str | None) -> None: ...
     def on_order_update(self, host: Any, order: StrategyOrderRow) -> None: ...

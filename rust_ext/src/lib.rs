@@ -2,6 +2,7 @@
 //! `crates/adapters/*/src/`): core modules without pyo3, tested with `cargo test`, and their
 //! bindings in `python/`.
 
+pub mod backtest;
 pub mod bars;
 pub mod common;
 pub mod executor;

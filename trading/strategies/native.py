@@ -217,6 +217,14 @@ class RustOvernightRange(OvernightRange):
 
         self._run(call)
 
+    def bar_triggers(self, symbol: str) -> list[tuple[bool, float]] | None:
+        """Until another event comes, `on_bar(symbol, ...)` acts only on a bar that reaches one of these
+        (buy, level): a buy's high at or above its level, a sell's low at or below it (an entry awaiting
+        its breakeven); [] when it does nothing, None when any bar may act. The backtest skips the bars
+        that reach none (trading/backtest/skip.py)."""
+        triggers: list[tuple[bool, float]] = self.core.bar_triggers(symbol)
+        return None if not triggers and self.core.watching(symbol) else triggers
+
     def on_bar(self, symbol: str, bar: Bar) -> None:
         if self.core.watching(symbol):  # hot path: nothing to do unless a breakeven is pending
             self._run(lambda: self.core.on_bar(self.host, symbol, bar.high, bar.low))

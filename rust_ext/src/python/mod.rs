@@ -4,6 +4,7 @@
 
 use pyo3::prelude::*;
 
+mod backtest;
 mod bars;
 mod bench;
 pub mod bridge;
@@ -15,6 +16,7 @@ mod strategy;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bridge::init_runtime();
+    backtest::register(m)?;
     bars::register(m)?;
     executor::register(m)?;
     realtime::register(m)?;

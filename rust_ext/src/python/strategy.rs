@@ -324,6 +324,11 @@ impl PyOvernightRange {
         self.inner.watching(symbol)
     }
 
+    /// (buy, level) per entry awaiting its breakeven: a bar acts only when it reaches one.
+    fn bar_triggers(&self, symbol: &str) -> Vec<(bool, f64)> {
+        self.inner.bar_triggers(symbol)
+    }
+
     fn on_bar(
         &mut self,
         host: Bound<'_, PyAny>,

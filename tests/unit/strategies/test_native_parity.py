@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.parity import run_both
-from tests.support.scenario_days import OHLC, Scenario, build, random_walk_year
+from tests.support.random_days import rth_script
+from tests.support.scenario_days import Scenario, build, random_walk_year
 from trading.backtest.runner import Backtest
 from trading.config import OvernightRangeSettings
 from trading.domain import Bar
@@ -24,21 +25,6 @@ from trading.strategies.native import RustOvernightRange
 from trading.strategies.overnight_range import OvernightRange
 
 DAYS = (date(2025, 6, 11), date(2025, 3, 10), date(2025, 11, 3), date(2025, 11, 28), date(2025, 1, 21))
-
-
-@st.composite
-def rth_script(draw: st.DrawFn, base: float) -> dict[time, OHLC]:
-    minutes = draw(st.lists(st.integers(0, 389), min_size=0, max_size=25, unique=True))
-    price = base
-    out: dict[time, OHLC] = {}
-    for m in sorted(minutes):
-        step = draw(st.integers(-160, 160)) * 0.25
-        up, down = draw(st.integers(0, 120)) * 0.25, draw(st.integers(0, 120)) * 0.25
-        o = price + draw(st.integers(-40, 40)) * 0.25
-        c = o + step
-        out[time(9 + (30 + m) // 60, (30 + m) % 60)] = (o, max(o, c) + up, min(o, c) - down, c)
-        price = c
-    return out
 
 
 @given(

@@ -95,6 +95,33 @@ impl OvernightRange {
         self.watch.iter().any(|s| s == symbol)
     }
 
+    /// The prices at which a bar of `symbol` can act: (buy, level) per entry awaiting its breakeven;
+    /// a buy's bar acts when its high reaches the level, a sell's when its low does. Empty when not
+    /// watching. A backtest skips the bars that reach none of them (`backtest/skip.rs`).
+    pub fn bar_triggers(&self, symbol: &str) -> Vec<(bool, f64)> {
+        if !self.watching(symbol) {
+            return vec![];
+        }
+        let Some(sd) = self.state.as_ref().and_then(|s| s.symbols.get(symbol)) else {
+            return vec![];
+        };
+        let points = self.config.breakeven_points;
+        sd.sides
+            .values()
+            .filter(|ss| ss.status == "filled" && !ss.breakeven_done)
+            .filter_map(|ss| {
+                let entry = Dec::parse(ss.fill_price.as_deref()?).ok()?;
+                let buy = ss.side == "buy";
+                let level = if buy {
+                    entry.plus(points)
+                } else {
+                    entry.minus(points)
+                };
+                Some((buy, level.to_string().parse::<f64>().ok()?))
+            })
+            .collect()
+    }
+
     fn needs_breakeven(&self, symbol: &str) -> bool {
         let sd = self.state.as_ref().and_then(|s| s.symbols.get(symbol));
         sd.is_some_and(|sd| {

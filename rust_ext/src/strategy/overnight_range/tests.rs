@@ -230,11 +230,13 @@ fn a_long_day_places_both_entries_fills_cancels_the_other_moves_to_breakeven_and
         stop_price: Dec::parse("20040.25").ok(),
         filled_price: None,
     });
+    assert_eq!(s.bar_triggers("MNQ"), vec![(true, 20065.25)]); // the breakeven's 15 points
     s.on_bar(&mut ctx, "MNQ", 20065.0, 20050.0); // 14.75 points: not yet
     assert!(ctx.modified.is_empty());
     s.on_bar(&mut ctx, "MNQ", 20065.25, 20050.0);
     assert_eq!(ctx.modified, vec![(3, "20050.25".to_string())]);
     assert!(!s.watching("MNQ"));
+    assert!(s.bar_triggers("MNQ").is_empty());
 
     ctx.position = Some((true, 1));
     s.on_session_event(&mut ctx, SessionEvent::Flatten, &d);
