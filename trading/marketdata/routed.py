@@ -137,9 +137,9 @@ class RoutedBarAggregator:
         new = self._build(mode)
         for chunk in self._kept:
             if isinstance(chunk[0], np.ndarray):
-                new.push_batch(*chunk)  # type: ignore[arg-type]
+                new.push_batch(*chunk)
             else:
-                new.push(*chunk)  # type: ignore[arg-type]
+                new.push(*chunk)
         return new
 
     def _follow(self) -> native.Mode:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+
 from trading.marketdata.aggregation import (
     F64,
     I64,

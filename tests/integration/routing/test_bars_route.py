@@ -55,7 +55,7 @@ async def session(day: SimDay, engine: Engine, counter: UserEventCounter, before
     implementation after each print."""
     last = day.sim.exchange.books[day.cid("MNQ")].last
     assert last is not None
-    served = []
+    served: list[str] = []
     for i in range(MINUTES * PER_MINUTE):
         m, k = divmod(i, PER_MINUTE)
         await before(i)
@@ -94,7 +94,7 @@ async def test_a_rust_aggregator_error_mid_minute_trips_and_python_keeps_every_p
 
             async def break_it(i: int) -> None:
                 if i == PER_MINUTE + 1:  # the second print of the second minute: mid-minute
-                    agg.inner = RaisesAt(agg.inner, 1)  # type: ignore[assignment]
+                    agg.inner = RaisesAt(agg.inner, 1)
 
             served = await session(day, engine, counter, break_it)
             assert served == ["rust"] * (PER_MINUTE + 1) + ["python"] * (MINUTES * PER_MINUTE - PER_MINUTE - 1)

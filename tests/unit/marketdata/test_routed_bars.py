@@ -67,7 +67,7 @@ class RaisesAt:
 def test_a_rust_error_at_any_print_loses_nothing(at: int) -> None:
     ps = prints()
     agg = RoutedBarAggregator(MIN, None, "MNQ")
-    assert agg.mode == "rust"
+    assert native.route(BARS) == "rust"
     agg.inner = RaisesAt(agg.inner, at)
     out = agg.push_prints(ps[:200]) + agg.push_prints(ps[200:]) + agg.flush()
     assert rows(out) == pure(ps)
