@@ -17,6 +17,7 @@ from trading import native
 from trading.breaker import Bounds
 from trading.marketdata.aggregation import NS, BarRecord, BarRow, PyBarAggregator
 from trading.marketdata.routed import RoutedBarAggregator
+from trading.marketdata.shadow import ShadowBarAggregator
 from trading.shadow import Comparator
 
 pytestmark = pytest.mark.skipif(not native.enabled(), reason="Rust path not active")
@@ -134,3 +135,16 @@ def test_the_breaker_hears_one_sample_per_call_and_a_latency_bound_applies() -> 
         assert agg.mode == "python" and rows(out) == pure(ps)
     finally:
         native.set_bounds(Bounds())
+
+
+def test_a_shadow_twin_that_raises_is_a_mismatch_and_trips_the_breaker() -> None:
+    native.set_route(BARS, "shadow")
+    comparator = Comparator("bars", lambda m: None)
+    agg = RoutedBarAggregator(MIN, comparator, "MNQ")
+    shadow = agg.inner
+    assert isinstance(shadow, ShadowBarAggregator)
+    shadow.rust = RaisesAt(shadow.rust, 30)
+    ps = prints(200)
+    out = agg.push_prints(ps[:100]) + agg.push_prints(ps[100:]) + agg.flush()
+    assert rows(out) == pure(ps)  # Python served throughout
+    assert "bars.error" in comparator.mismatches and native.breaker(BARS).open and agg.mode == "python"
