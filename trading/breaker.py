@@ -42,6 +42,7 @@ class Breaker:
         self.bounds = bounds
         self._monotonic = monotonic
         self._outcomes: deque[tuple[bool, float | None]] = deque(maxlen=bounds.window)
+        self._failed = 0  # failures in the window, kept as outcomes come and go (record is on hot paths: bars)
         self.reason = ""  # why it is open now ("" when closed)
         self.tripped_at: float | None = None
         self.trips = 0  # how many times it moved the component to Python (fallback count)
@@ -62,12 +63,18 @@ class Breaker:
     def configure(self, bounds: Bounds) -> None:
         self.bounds = bounds
         self._outcomes = deque(self._outcomes, maxlen=bounds.window)
+        self._failed = sum(1 for ok, _ in self._outcomes if not ok)
 
     def record(self, ok: bool, millis: float | None = None) -> None:
         """One outcome of the Rust path; trips when the window is past a bound."""
         if self.tripped_at is not None:
             return
-        self._outcomes.append((ok, millis))
+        window = self._outcomes
+        if len(window) == window.maxlen and window and not window[0][0]:
+            self._failed -= 1  # the oldest, a failure, leaves the window
+        window.append((ok, millis))
+        if not ok:
+            self._failed += 1
         reason = self._judge()
         if reason:
             self.trip(reason)
@@ -77,7 +84,7 @@ class Breaker:
         n = len(self._outcomes)
         if n < b.min_calls:
             return ""
-        failed = sum(1 for ok, _ in self._outcomes if not ok)
+        failed = self._failed
         if failed / n > b.max_error_rate:
             return f"{failed} of the last {n} Rust calls failed (bound {b.max_error_rate:.0%})"
         if b.max_p95_ms > 0:
@@ -109,3 +116,4 @@ class Breaker:
         self.tripped_at = None
         self.reason = ""
         self._outcomes.clear()
+        self._failed = 0

@@ -1,5 +1,5 @@
 """The engine's 1-minute bar cache per symbol: loaded from the store, gap-filled from the broker,
-extended by the streaming aggregator; read by strategies through `ctx.bars` as `BarArrays`."""
+extended by the streaming aggregator (on the bars route); read by strategies through `ctx.bars` as `BarArrays`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from trading.domain import Bar
-from trading.marketdata.aggregation import NS, BarAggregator, BarArrays, BarRecord, BarRow, new_bar_aggregator
+from trading.marketdata.aggregation import NS, BarArrays, BarRecord, BarRow
+from trading.marketdata.routed import RoutedBarAggregator
 
 ONE_MINUTE_NS = 60 * NS
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,11 +27,12 @@ def from_ns(value: int) -> datetime:
 class BarCache:
     """Closed 1-minute bars of one contract by start time (a later write of the same minute wins)."""
 
-    def __init__(self, contract_id: str, aggregator: BarAggregator | None = None) -> None:
+    def __init__(self, contract_id: str, aggregator: RoutedBarAggregator | None = None) -> None:
         self.contract_id = contract_id
         self._rows: dict[int, BarRecord] = {}
         self._arrays: BarArrays | None = None
-        self.aggregator: BarAggregator = aggregator or new_bar_aggregator(ONE_MINUTE_NS)
+        # the feed's aggregator, on the bars route (trading/marketdata/routed.py)
+        self.aggregator = aggregator or RoutedBarAggregator(ONE_MINUTE_NS, None, contract_id)
 
     def __len__(self) -> int:
         return len(self._rows)

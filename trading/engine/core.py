@@ -66,7 +66,7 @@ from trading.engine.rules import RuleGuard
 from trading.engine.strategy_route import StrategyRoutes
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
-from trading.marketdata.shadow import routed_bar_aggregator
+from trading.marketdata.routed import RoutedBarAggregator
 from trading.metrics import LatencyMetrics, stage
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
@@ -281,7 +281,7 @@ class Engine:
             self.contracts[sym] = c
             self.symbol_of[c.id] = sym
             await self.store.contracts.upsert(c)
-            self.bars[sym] = BarCache(c.id, routed_bar_aggregator(ONE_MINUTE_NS, self.parity, sym))
+            self.bars[sym] = BarCache(c.id, RoutedBarAggregator(ONE_MINUTE_NS, self.parity, sym))
             start = now - timedelta(days=HISTORY_DAYS)
             self.bars[sym].add(await self.store.bars.range(c.id, "1m", start, now))
             await self.backfill(sym, self.bars[sym].latest or start, now)
@@ -584,10 +584,10 @@ class Engine:
                 sym = self.symbol_of.get(ev.contract_id)
                 if sym is None:
                     continue
-                agg = self.bars[sym].aggregator
-                rows: list[Any] = []
-                for t in ev.ticks:
-                    rows += agg.push(ns(t.ts_event), float(t.price), float(t.size))
+                # the bars route read once per event: a change or a trip takes over at the next print
+                rows = self.bars[sym].aggregator.push_prints(
+                    (ns(t.ts_event), float(t.price), float(t.size)) for t in ev.ticks
+                )
                 async with self._lock:
                     await self._closed_bars(sym, rows)
             elif isinstance(ev, DepthEvent):
@@ -1026,7 +1026,7 @@ class Engine:
         await self.store.contracts.upsert(c)
         self.contracts[c.symbol] = c
         self.symbol_of[c.id] = c.symbol
-        self.bars[c.symbol] = BarCache(c.id)
+        self.bars[c.symbol] = BarCache(c.id, RoutedBarAggregator(ONE_MINUTE_NS, self.parity, c.symbol))
         if self.market_stream is not None:
             await self._subscribe(c)
         now = self.clock.now()

@@ -67,7 +67,8 @@ async def tripped(store: Store, trip: Trip) -> None:
 
 async def follow(*streams: Any) -> None:
     """Apply the routes now (an admin's change) to the engine's streams: each moves if its route changed
-    (a failover stream; a plain one stays). The executor, bars and strategy read `native` per call."""
+    (a failover stream; a plain one stays). The executor and the bars read `native` per call (the bars
+    once per feed event: trading/marketdata/routed.py); the strategies are swapped by the engine."""
     for stream in streams:
         follow_route = getattr(stream, "follow_route", None)
         if follow_route is not None:

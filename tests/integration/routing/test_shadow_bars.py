@@ -67,7 +67,7 @@ async def test_shadow_bars_agree_on_live_prints(store: Store) -> None:
         sim_day(START - timedelta(seconds=30)) as day,
         engine_on(day, store, shadow_bars()) as (engine, _counter),
     ):
-        agg = engine.bars["MNQ"].aggregator
+        agg = engine.bars["MNQ"].aggregator.inner  # the bars route's aggregator now
         assert isinstance(agg, ShadowBarAggregator)
         await trade_minutes(day, engine, 4)
         view = await Services(engine).parity()
@@ -80,7 +80,7 @@ async def test_an_injected_difference_is_stored_and_alerted_once(store: Store) -
         sim_day(START - timedelta(seconds=30)) as day,
         engine_on(day, store, shadow_bars()) as (engine, _counter),
     ):
-        agg = engine.bars["MNQ"].aggregator
+        agg = engine.bars["MNQ"].aggregator.inner
         assert isinstance(agg, ShadowBarAggregator)
         agg.rust = CloseOneTickHigh(agg.rust)  # type: ignore[assignment]
         await trade_minutes(day, engine, 3)
