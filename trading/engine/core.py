@@ -145,6 +145,8 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.plan = plan  # this account's [[accounts]] table in a multi-account process (its size rule)
+        # The table as configured: `plan` is this with the size rule an admin stored (/account size) on top.
+        self.configured_plan = plan
         # Who is told of this account's new fills and order states (copy mode's leader: engine/copy.py).
         self.watchers: list[AccountWatcher] = []
         self.store = store
