@@ -1,0 +1,101 @@
+"""An account's size rule changed at run time (`/account size`, `tradebot account size`: the services'
+`set_size`), on two accounts of one process on the simulator over HTTP and SignalR and the real
+Postgres: B's next entries use B's new rule, A's stay as its table says; the rule is stored, so a
+restart of the process keeps it; a reset goes back to the table's rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.support.engine_harness import DAY, SimDay, accounts_on, sim_day
+from trading.config import AccountSettings, EngineSettings, Settings
+from trading.demo.day import barrier
+from trading.domain import OrderRequest, OrderType, Side
+from trading.engine import Engine
+from trading.engine.jobs import Jobs, run_once
+from trading.services import BadInput, Services
+from trading.store import Store
+
+A, B = "PRAC-V2-SIM-1", "PRAC-V2-SIM-2"
+STRATEGY = ("overnight_range",)
+SETTINGS = Settings(
+    engine=EngineSettings(heal_interval_s=0.05),
+    accounts=(
+        AccountSettings(name=A, strategies=STRATEGY),
+        AccountSettings(name=B, strategies=STRATEGY, multiplier=Decimal(2)),
+    ),
+)
+TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]
+
+
+def entry_sizes(day: SimDay, engine: Engine) -> dict[str, int]:
+    """The account's strategy entries at the broker, by tag: their sizes."""
+    return {
+        o.custom_tag: o.size
+        for o in day.sim.exchange.orders.values()
+        if o.account_id == engine.account_id and o.custom_tag in TAGS
+    }
+
+
+def asked(engine: Engine, cid: str, size: int = 1) -> int:
+    """What the engine's size rule makes of a strategy's opening order of `size`."""
+    return engine.sized(OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, size, "t")).size
+
+
+async def test_a_size_rule_changed_at_run_time_sizes_the_accounts_next_entries_and_survives_a_restart(
+    store: Store, database_url: str
+) -> None:
+    async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day:
+        day.sim.add_account(B)
+        cid = day.cid("MNQ")
+        async with accounts_on(day, database_url, SETTINGS) as engines:
+            (a, _), (b, _) = engines
+            assert (asked(a, cid), asked(b, cid)) == (1, 2)  # the tables' rules
+
+            # At run time, B's rule becomes 3 contracts: stored, applied at once, A untouched.
+            change = await Services(b).set_size(contracts=3, by="test")
+            assert (change.account, change.old, change.new, change.stored) == (B, "×2", "3 contracts", True)
+            # Bad input changes nothing: both, neither, out of range.
+            for kwargs in (
+                {"multiplier": Decimal(2), "contracts": 2},
+                {},
+                {"contracts": 0},
+                {"multiplier": Decimal(0)},
+            ):
+                with pytest.raises(BadInput, match="nothing changed"):
+                    await Services(b).set_size(**kwargs)
+            assert (asked(a, cid), asked(b, cid)) == (1, 3)
+
+            for sym in ("MNQ", "MES"):  # the 09:30 open print (inside the range: no chase)
+                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+            for engine, counter in engines:
+                await barrier(engine, counter, DAY.rth_open)
+            for engine, _ in engines:
+                run = await run_once(engine.store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
+                assert run == "ok", engine.account_name
+            for engine, counter in engines:
+                await barrier(engine, counter, None)
+            # B's entries (the strategy asks for 1) are B's new rule; A's are as its table says.
+            assert entry_sizes(day, a) == dict.fromkeys(TAGS, 1)
+            assert entry_sizes(day, b) == dict.fromkeys(TAGS, 3)
+
+        stored = await store.size_rules.get(B)
+        assert stored is not None and (stored.contracts, stored.multiplier, stored.changed_by) == (3, None, "test")
+        assert await store.size_rules.get(A) is None
+
+        # A restart of the process: B's stored rule wins over its table again, A keeps its table's.
+        async with accounts_on(day, database_url, SETTINGS) as engines:
+            (a, _), (b, _) = engines
+            assert (asked(a, cid), asked(b, cid)) == (1, 3)
+            change = await Services(b).set_size(multiplier=Decimal("1.5"), by="test")
+            assert (change.old, change.new) == ("3 contracts", "×1.5")
+            assert asked(b, cid, 3) == 4  # 3 × 1.5 rounded down
+            change = await Services(b).set_size(reset=True, by="test")
+            assert (change.new, change.stored) == ("×2", False)
+            assert (asked(a, cid), asked(b, cid)) == (1, 2)
+            with pytest.raises(BadInput, match="no size rule set"):
+                await Services(b).set_size(reset=True)
+        assert await store.size_rules.get(B) is None
