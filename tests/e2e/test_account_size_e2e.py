@@ -8,17 +8,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.e2e.test_accounts_e2e import SETTINGS, bot_over, process_of
+from tests.integration.engine.test_account_size import asked
 from tests.support.discord_world import ADMIN, GUILD, READER
 from tests.support.engine_harness import DAY, accounts_on, sim_day
-from trading.domain import OrderRequest, OrderType, Side
-from trading.engine import Engine
 from trading.store import Store
 
 A, B, C = (plan.name for plan in SETTINGS.accounts)
-
-
-def sized(engine: Engine, cid: str, size: int) -> int:
-    return engine.sized(OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, size, "t")).size
 
 
 def line_of(listed: str, name: str) -> str:
@@ -52,7 +47,7 @@ async def test_an_admin_sets_an_accounts_size_and_account_list_shows_it(store: S
                 listed = (await fake.invoke(READER, GUILD, channel, "account list")).text()
                 assert "size 2 contracts" in line_of(listed, C), listed
                 assert "size ×1" in line_of(listed, A) and "size ×1" in line_of(listed, B), listed
-                assert [sized(e, cid, 1) for e in (a, b, c)] == [1, 1, 2]
+                assert [asked(e, cid) for e in (a, b, c)] == [1, 1, 2]
 
                 for args, says in (
                     ({"account": B, "multiplier": 2.0, "contracts": 2}, "not multiplier and contracts"),
@@ -65,12 +60,12 @@ async def test_an_admin_sets_an_accounts_size_and_account_list_shows_it(store: S
                     assert refused.ephemeral and says in refused.text(), (args, refused.text())
                 reader = await fake.invoke(READER, GUILD, channel, "account size", {"account": B, "contracts": 5})
                 assert reader.ephemeral and "admin" in reader.text().lower(), reader.text()
-                assert [sized(e, cid, 1) for e in (a, b, c)] == [1, 1, 2]  # nothing changed
+                assert [asked(e, cid) for e in (a, b, c)] == [1, 1, 2]  # nothing changed
                 assert await store.size_rules.get(B) is None
 
                 half = await fake.invoke(ADMIN, GUILD, channel, "account size", {"account": B, "multiplier": 1.5})
                 assert f"{B}: size ×1.5" in half.text(), half.text()
-                assert sized(b, cid, 3) == 4
+                assert asked(b, cid, 3) == 4
                 back = await fake.invoke(ADMIN, GUILD, channel, "account size", {"account": C, "reset": True})
                 assert f"{C}: size ×1" in back.text() and "back to its [[accounts]] table's rule" in back.text()
                 listed = (await fake.invoke(READER, GUILD, channel, "account list")).text()

@@ -13,7 +13,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from trading.cli.common import EXIT_FAILED, Subcommands, load, migrated_database, run
+from trading.cli.common import EXIT_FAILED, Subcommands, answered, cli_user, load, migrated_database, run
 
 if TYPE_CHECKING:
     from trading.config import Settings
@@ -81,14 +81,6 @@ def _main(args: argparse.Namespace) -> int:
     return run(_size(args))
 
 
-def _by() -> str:
-    import getpass
-
-    from trading.store.control import HOST
-
-    return f"cli {getpass.getuser()}@{HOST}"
-
-
 async def _size(args: argparse.Namespace) -> int:
     from trading.services.commands import FRESH_S
     from trading.services.errors import ServiceError
@@ -105,7 +97,7 @@ async def _size(args: argparse.Namespace) -> int:
         "multiplier": None if args.multiplier is None else str(_multiplier(args)),
         "contracts": args.contracts,
         "reset": bool(args.reset),
-        "by": _by(),
+        "by": cli_user(),
     }
     async with migrated_database(settings) as db:
         store = Store(db.pool)
@@ -155,19 +147,11 @@ async def _through_instance(
     args: argparse.Namespace, store: Store, account_id: int, request: dict[str, Any]
 ) -> tuple[int, dict[str, Any]]:
     """The instance that runs the account applies it (its next opening order) and stores it."""
-    import asyncio
-    import time
-
     command_id = await store.control.request(account_id, "account_size", request, request["by"], args.timeout)
-    deadline = time.monotonic() + args.timeout
-    while (cmd := await store.control.get(command_id)) is not None and cmd.done_at is None:
-        if time.monotonic() > deadline:
-            gone = await store.control.withdraw(command_id)
-            what = "withdrawn, nothing was done" if gone else "it may still be carrying it out"
-            return EXIT_FAILED, {"error": f"the instance of account {account_id} gave no answer in {args.timeout:g} s: "
-                                          f"{what}"}  # fmt: skip
-        await asyncio.sleep(0.1)
-    assert cmd is not None
+    cmd, what = await answered(store, command_id, args.timeout)
+    if cmd is None:
+        return EXIT_FAILED, {"error": f"the instance of account {account_id} gave no answer in {args.timeout:g} s: "
+                                      f"{what}"}  # fmt: skip
     result = cmd.result or {}
     if not cmd.ok:
         return (EXIT_REFUSED if result.get("refused") else EXIT_FAILED), {"error": result.get("error", "failed")}

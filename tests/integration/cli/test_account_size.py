@@ -11,10 +11,10 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from tests.integration.engine.test_account_size import asked
 from tests.support.engine_harness import DAY, accounts_on, sim_day
 from tests.support.processes import run_command
 from trading.config import AccountSettings, Settings
-from trading.domain import OrderRequest, OrderType, Side
 from trading.services.commands import serve_control
 from trading.store import Store
 
@@ -93,19 +93,14 @@ async def test_with_an_instance_running_the_account_it_applies_the_rule_at_once(
         async with accounts_on(day, database_url, settings) as engines:
             (a, _), (b, _) = engines
 
-            def asked(engine_index: int) -> int:
-                engine = engines[engine_index][0]
-                request = OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, 1, "t")
-                return engine.sized(request).size
-
             async with serve_control(b):
                 code, out, err = await run_command("trading.cli", "account", "size", B, "--contracts", "4", **env)
                 assert code == 0, err
                 assert f"{B}: size ×2 → 4 contracts (stored)" in out and "the running instance" in out
-                assert (asked(0), asked(1)) == (1, 4)  # applied at once in B's engine; A untouched
+                assert (asked(a, cid), asked(b, cid)) == (1, 4)  # applied at once in B's engine; A untouched
                 code, _out, err = await run_command("trading.cli", "account", "size", B, "--contracts", "2000", **env)
                 assert code == 2 and "contracts must be between" in err
-                assert asked(1) == 4
+                assert asked(b, cid) == 4
         stored = await store.size_rules.get(B)
         assert stored is not None and stored.contracts == 4
         assert a.plan is not None and a.plan.contracts is None

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support.engine_harness import DAY, SimDay, accounts_on, sim_day
+from tests.integration.engine.test_accounts import TAGS, broker_orders, caught_up
+from tests.support.engine_harness import DAY, accounts_on, sim_day
 from trading.config import AccountSettings, EngineSettings, Settings
 from trading.demo.day import barrier
 from trading.domain import OrderRequest, OrderType, Side
@@ -28,20 +29,10 @@ SETTINGS = Settings(
         AccountSettings(name=B, strategies=STRATEGY, multiplier=Decimal(2)),
     ),
 )
-TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]
-
-
-def entry_sizes(day: SimDay, engine: Engine) -> dict[str, int]:
-    """The account's strategy entries at the broker, by tag: their sizes."""
-    return {
-        o.custom_tag: o.size
-        for o in day.sim.exchange.orders.values()
-        if o.account_id == engine.account_id and o.custom_tag in TAGS
-    }
 
 
 def asked(engine: Engine, cid: str, size: int = 1) -> int:
-    """What the engine's size rule makes of a strategy's opening order of `size`."""
+    """What the engine's size rule makes of a strategy's opening order of `size` (an account's rule now)."""
     return engine.sized(OrderRequest(engine.account_id, cid, Side.BUY, OrderType.MARKET, size, "t")).size
 
 
@@ -76,11 +67,10 @@ async def test_a_size_rule_changed_at_run_time_sizes_the_accounts_next_entries_a
             for engine, _ in engines:
                 run = await run_once(engine.store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
                 assert run == "ok", engine.account_name
-            for engine, counter in engines:
-                await barrier(engine, counter, None)
+            await caught_up(day, engines)
             # B's entries (the strategy asks for 1) are B's new rule; A's are as its table says.
-            assert entry_sizes(day, a) == dict.fromkeys(TAGS, 1)
-            assert entry_sizes(day, b) == dict.fromkeys(TAGS, 3)
+            assert broker_orders(day, a) == dict.fromkeys(TAGS, 1)
+            assert broker_orders(day, b) == dict.fromkeys(TAGS, 3)
 
         stored = await store.size_rules.get(B)
         assert stored is not None and (stored.contracts, stored.multiplier, stored.changed_by) == (3, None, "test")
