@@ -10,13 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.engine.test_accounts import TAGS, broker_orders, caught_up
+from tests.integration.engine.test_accounts import TAGS, broker_orders, open_on_each
 from tests.support.engine_harness import DAY, accounts_on, sim_day
 from trading.config import AccountSettings, EngineSettings, Settings
-from trading.demo.day import barrier
 from trading.domain import OrderRequest, OrderType, Side
 from trading.engine import Engine
-from trading.engine.jobs import Jobs, run_once
 from trading.services import BadInput, Services
 from trading.store import Store
 
@@ -60,14 +58,7 @@ async def test_a_size_rule_changed_at_run_time_sizes_the_accounts_next_entries_a
                     await Services(b).set_size(**kwargs)
             assert (asked(a, cid), asked(b, cid)) == (1, 3)
 
-            for sym in ("MNQ", "MES"):  # the 09:30 open print (inside the range: no chase)
-                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
-            for engine, counter in engines:
-                await barrier(engine, counter, DAY.rth_open)
-            for engine, _ in engines:
-                run = await run_once(engine.store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
-                assert run == "ok", engine.account_name
-            await caught_up(day, engines)
+            await open_on_each(day, engines)  # the day's open: each account's strategy entries
             # B's entries (the strategy asks for 1) are B's new rule; A's are as its table says.
             assert broker_orders(day, a) == dict.fromkeys(TAGS, 1)
             assert broker_orders(day, b) == dict.fromkeys(TAGS, 3)
