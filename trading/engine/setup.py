@@ -17,7 +17,6 @@ from trading.domain import Account, NotificationKind
 from trading.engine import routes
 from trading.engine.core import HISTORY_DAYS, Engine
 from trading.engine.order_path import order_path
-from trading.engine.sizing import load_stored_rule
 from trading.metrics import LatencyMetrics
 from trading.projectx import schema as s
 from trading.projectx.decode_parity import DecodeParity
@@ -174,7 +173,6 @@ async def build_engine(
     engine.balance = account.balance
     engine.account_name = account.name  # the rule profile's auto-detection reads it
     holder.append(engine)
-    await load_stored_rule(engine)  # an admin's /account size over the [[accounts]] table's rule
     return engine
 
 

@@ -1,13 +1,13 @@
 """An account's size rule chosen at run time (`/account size`, `tradebot account size`), over its
-[[accounts]] table's: stored (migration 014), loaded when the account's engine is built, and applied to
-the running engine at once (`Engine.sized` reads `engine.plan` on every opening order: no restart)."""
+[[accounts]] table's: stored (migration 014), loaded when the account's engine starts (`Engine.start`,
+once the account's lease is held: a standby taking over reads the latest), and applied to the running
+engine at once (`Engine.sized` reads `engine.plan` on every opening order: no restart)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from trading.config import AccountSettings
-from trading.engine.core import Engine
 from trading.store.size_rules import StoredSizeRule
 
 MAX_MULTIPLIER = Decimal(100)  # beyond any sane copy ratio: refused as a typo
@@ -53,11 +53,3 @@ def size_problem(multiplier: Decimal | None, contracts: int | None, reset: bool)
     if contracts is not None and not (1 <= contracts <= MAX_CONTRACTS):
         return f"contracts must be between 1 and {MAX_CONTRACTS}, got {contracts}"
     return None
-
-
-async def load_stored_rule(engine: Engine) -> None:
-    """The rule an admin stored for this account, if any, over its table's (at build: before any order)."""
-    if engine.configured_plan is None:
-        return
-    rule = await engine.store.size_rules.get(engine.configured_plan.name)
-    engine.plan = with_stored(engine.configured_plan, rule)

@@ -15,6 +15,7 @@ from tests.support.engine_harness import DAY, accounts_on, sim_day
 from trading.config import AccountSettings, EngineSettings, Settings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.engine import Engine
+from trading.engine.copy import Follower
 from trading.services import BadInput, Services
 from trading.store import Store
 
@@ -57,6 +58,8 @@ async def test_a_size_rule_changed_at_run_time_sizes_the_accounts_next_entries_a
                 with pytest.raises(BadInput, match="nothing changed"):
                     await Services(b).set_size(**kwargs)
             assert (asked(a, cid), asked(b, cid)) == (1, 3)
+            # Copy mode sizes a follower by its engine's rule as it is now (the leader's net 1 short: 3 short).
+            assert Follower(b, SETTINGS.accounts[1]).target(-1) == -3
 
             await open_on_each(day, engines)  # the day's open: each account's strategy entries
             # B's entries (the strategy asks for 1) are B's new rule; A's are as its table says.
