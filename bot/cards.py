@@ -78,6 +78,8 @@ def account_rows(rows: Sequence[AccountRow]) -> list[Card]:
         head = f"**{r.name}**" + (f" ({r.account_id})" if r.account_id else "") + f" — {r.state}"
         if r.leader:
             head += f", copies {r.leader}"
+        if r.size:
+            head += f", size {r.size}"
         if r.balance is None:
             lines.append(head + (f": {r.error}" if r.error else ""))
             continue

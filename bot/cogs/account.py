@@ -1,6 +1,8 @@
-"""/account list | info | balance | state (read, private) and /account switch (admin)."""
+"""/account list | info | balance | state (read, private) and /account size | switch (admin)."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import discord
 from discord import app_commands
@@ -10,7 +12,11 @@ from bot import cards
 from bot.cogs.common import account_autocomplete, account_services
 from bot.commanding import Reply, admin, bot_of, read, run
 from bot.render import Card, money
+from trading.engine.sizing import MAX_CONTRACTS, MAX_MULTIPLIER, MIN_MULTIPLIER
 from trading.services import BadInput
+
+Multiplier = app_commands.Range[float, float(MIN_MULTIPLIER), float(MAX_MULTIPLIER)]
+Contracts = app_commands.Range[int, 1, MAX_CONTRACTS]
 
 
 @app_commands.guild_only()
@@ -57,6 +63,40 @@ class AccountCog(commands.GroupCog, group_name="account", group_description="The
             return cards.account_state(await services.account_state())
 
         await run(interaction, {"account": account}, work, private=True)
+
+    @app_commands.command(
+        name="size", description="An account's size rule: a multiplier or fixed contracts (stored)", extras=admin()
+    )
+    @app_commands.describe(
+        account="Which account",
+        multiplier="Size = what the strategy asks × this (rounded down, at least 1)",
+        contracts="Every opening order is this many contracts",
+        reset="Back to the [[accounts]] table's rule",
+    )
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def size(
+        self,
+        interaction: discord.Interaction,
+        account: str,
+        multiplier: Multiplier | None = None,
+        contracts: Contracts | None = None,
+        reset: bool = False,
+    ) -> None:
+        # Spec choice: applied at once without a confirmation step (it places nothing; the next opening
+        # order uses it), admin/trader permission as /strategy start, audited by `run` like every command.
+        async def work() -> Reply:
+            services = account_services(interaction, account)
+            change = await services.set_size(
+                None if multiplier is None else Decimal(str(multiplier)), contracts, reset, str(interaction.user)
+            )
+            how = "stored: a restart keeps it" if change.stored else "back to its [[accounts]] table's rule"
+            return Card(
+                title=f"{change.account}: size {change.new}",
+                description=f"Was {change.old}; {how}. Its next opening order uses it.",
+            )
+
+        args = {"account": account, "multiplier": multiplier, "contracts": contracts, "reset": reset}
+        await run(interaction, args, work, private=True)
 
     @app_commands.command(name="switch", description="Trade another account on this login", extras=admin())
     @app_commands.describe(account="Account name or id (see /account list)")

@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from trading.cli import backtest, bars, config, control, db, demo, health, optimize, route, sim, smoke, version
+from trading.cli import account, backtest, bars, config, control, db, demo, health, optimize, route, sim, smoke, version
 from trading.cli.common import EXIT_CONFIG as EXIT_CONFIG
 from trading.cli.common import EXIT_FAILED as EXIT_FAILED
 from trading.cli.common import Subcommands, failure
@@ -43,6 +43,7 @@ GROUPS: dict[str, Callable[[Subcommands], None]] = {
     "health": health.register,
     "smoke": smoke.register,
     "route": route.register,
+    "account": account.register,
 }
 
 

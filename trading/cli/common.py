@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:  # start-up, not a circle: the settings module is the heaviest import of all
     from trading.config import Settings
-    from trading.store import Database
+    from trading.store import Database, Store
+    from trading.store.control import ControlCommand
 
 # argparse's subparsers action has a private type; this alias names it for the register functions.
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -44,6 +45,33 @@ async def migrated_database(settings: Settings, **pool_options: Any) -> AsyncIte
     async with await open_database(settings, **pool_options) as db:
         await migrate(db.pool)
         yield db
+
+
+def cli_user() -> str:
+    """Who asks, in what the store keeps of a command line's change (`cli user@host`)."""
+    import getpass
+
+    from trading.store.control import HOST
+
+    return f"cli {getpass.getuser()}@{HOST}"
+
+
+async def answered(store: Store, command_id: int, timeout_s: float) -> tuple[ControlCommand | None, str]:
+    """A request to a running instance (`control_commands`) once it is answered: (the command, "").
+    No answer in `timeout_s`: (None, what became of it), the request withdrawn if it was not yet taken."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cmd = await store.control.get(command_id)
+        assert cmd is not None
+        if cmd.done_at is not None:
+            return cmd, ""
+        if time.monotonic() > deadline:
+            gone = await store.control.withdraw(command_id)
+            return None, "withdrawn, nothing was done" if gone else "it may still be carrying it out"
+        await asyncio.sleep(0.1)
 
 
 def on_terminal() -> bool:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from trading.cli.common import EXIT_FAILED, Subcommands, load, migrated_database, run
+from trading.cli.common import EXIT_FAILED, Subcommands, answered, cli_user, load, migrated_database, run
 
 if TYPE_CHECKING:
     from trading.store import Store
@@ -94,14 +94,6 @@ async def _route(args: argparse.Namespace) -> int:
         return await _store_only(args, store, settings)
 
 
-def _by() -> str:
-    import getpass
-
-    from trading.store.control import HOST
-
-    return f"cli {getpass.getuser()}@{HOST}"
-
-
 async def _store_only(args: argparse.Namespace, store: Store, settings: Any) -> int:
     """No instance runs: the route is stored (and audited) for the next start."""
     from trading import native
@@ -121,7 +113,7 @@ async def _store_only(args: argparse.Namespace, store: Store, settings: Any) -> 
         return EXIT_REFUSED
     native.set_route(c, mode, args.share)
     new = route_label(c)
-    await store.routes.set(c.value, mode, args.share, _by(), old, new)
+    await store.routes.set(c.value, mode, args.share, cli_user(), old, new)
     data = {"component": c.value, "old": old, "new": new, "via": "the store (no instance runs: applied at its start)"}
     print(_dumps(data) if args.json else f"{c.value}: {old} → {new}; stored, applied when an instance starts")
     return 0
@@ -129,31 +121,19 @@ async def _store_only(args: argparse.Namespace, store: Store, settings: Any) -> 
 
 async def _through_instances(args: argparse.Namespace, store: Store, accounts: list[int]) -> int:
     """Each running instance applies it (the routes are per process; each stores and audits the same row)."""
-    import asyncio
-    import time
 
     verb = "route_set" if args.route_verb == "set" else "route_reset"
-    request: dict[str, Any] = {"component": args.component, "by": _by()}
+    request: dict[str, Any] = {"component": args.component, "by": cli_user()}
     if verb == "route_set":
         request.update(mode=args.mode, share=args.share)
     worst = 0
     for account_id in sorted(set(accounts)):
         command_id = await store.control.request(account_id, verb, request, request["by"], args.timeout)
-        deadline = time.monotonic() + args.timeout
-        while True:
-            cmd = await store.control.get(command_id)
-            assert cmd is not None
-            if cmd.done_at is not None:
-                break
-            if time.monotonic() > deadline:
-                gone = await store.control.withdraw(command_id)
-                what = "withdrawn, nothing was done" if gone else "it may still be carrying it out"
-                print(f"error: the instance of account {account_id} gave no answer in {args.timeout:g} s: {what}",
-                      file=sys.stderr)  # fmt: skip
-                worst = EXIT_FAILED
-                break
-            await asyncio.sleep(0.1)
-        if cmd.done_at is None:
+        cmd, what = await answered(store, command_id, args.timeout)
+        if cmd is None:
+            print(f"error: the instance of account {account_id} gave no answer in {args.timeout:g} s: {what}",
+                  file=sys.stderr)  # fmt: skip
+            worst = EXIT_FAILED
             continue
         result = cmd.result or {}
         if not cmd.ok:

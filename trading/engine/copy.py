@@ -55,7 +55,9 @@ class Follower:
     def target(self, leader_net: int) -> int:
         if leader_net == 0:
             return 0
-        return (1 if leader_net > 0 else -1) * self.plan.sized(abs(leader_net))
+        # The follower engine's rule as it is now (an admin's /account size applies at once), else its table.
+        plan = self.engine.plan or self.plan
+        return (1 if leader_net > 0 else -1) * plan.sized(abs(leader_net))
 
     @property
     def name(self) -> str:

@@ -63,6 +63,7 @@ from trading.engine.order_path import OrderPath, python_path
 from trading.engine.protection import Protection
 from trading.engine.reconcile import ReconcileReport, reconcile
 from trading.engine.rules import RuleGuard
+from trading.engine.sizing import with_stored
 from trading.engine.strategy_route import StrategyRoutes
 from trading.marketdata.aggregation import BarRow
 from trading.marketdata.depth import DepthBook
@@ -145,6 +146,8 @@ class Engine:
     ) -> None:
         self.settings = settings
         self.plan = plan  # this account's [[accounts]] table in a multi-account process (its size rule)
+        # The table as configured: `plan` is this with the size rule an admin stored (/account size) on top.
+        self.configured_plan = plan
         # Who is told of this account's new fills and order states (copy mode's leader: engine/copy.py).
         self.watchers: list[AccountWatcher] = []
         self.store = store
@@ -239,6 +242,7 @@ class Engine:
         risk state, strategies (state restored), streams, then reconcile. A bad news file stops it first."""
         self.blackout.load()
         await hold_account(self)
+        await self.load_size_rule()
         now = self.clock.now()
         self.day = current_trading_day(now)
         for name, on in (await self.store.strategy_state.enabled_overrides()).items():
@@ -260,6 +264,12 @@ class Engine:
         await self.reconcile()
         self.started = True
         self._spawn(self.healer.run(), "engine-healer")
+
+    async def load_size_rule(self) -> None:
+        """The size rule an admin stored for this account (/account size) over its [[accounts]] table's:
+        read once the account is ours (a standby taking over reads the active instance's latest)."""
+        if self.configured_plan is not None:
+            self.plan = with_stored(self.configured_plan, await self.store.size_rules.get(self.configured_plan.name))
 
     async def load_risk(self) -> None:
         """The account's stored risk state (kill switch, the day's numbers, the end-of-day high, the

@@ -38,14 +38,14 @@ from trading.services.results import (
     RiskView,
     parse_price,
 )
-from trading.services.routing import Routing
+from trading.services.sizing import Sizing
 
 
-class Services(Routing):
+class Services(Sizing):
     """Every user action, once. The action families are layered, each over the ones it uses:
     core → market (accounts, contracts, market data) → risk (checks, status) → orders → positions
     (and trades, P&L) → stats (halt/resume, statistics) → strategy → operator (status, tables, runtime, reload)
-    → routing (component routes, parity)."""
+    → routing (component routes, parity) → sizing (each account's size rule)."""
 
 
 Factory = Callable[[], Services]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from trading.engine.accounts import AccountRun, AccountsProcess
+from trading.engine.sizing import rule_text
 from trading.risk import KillMode, RuleHeadroom
 from trading.risk.headroom import ALERTED_RULES
 from trading.services import Services
@@ -31,6 +32,7 @@ class AccountRow:
     state: str  # trading | halted | reduce-only | standby | not started
     leader: str = ""  # copy mode: the account this one follows
     error: str = ""
+    size: str = ""  # its size rule now (`×1.5`, `2 contracts`): [[accounts]] or an admin's /account size
 
 
 class AccountDesk:
@@ -108,6 +110,7 @@ class AccountDesk:
                         _state(r),
                         r.plan.follow.strip(),
                         r.error,
+                        rule_text(r.engine.plan if r.engine is not None else r.plan),
                     )
                 )
         return out
@@ -132,7 +135,9 @@ async def _row(services: Services, name: str, leader: str) -> AccountRow:
     state = {KillMode.OFF: "trading", KillMode.HALTED: "halted", KillMode.REDUCE_ONLY: "reduce-only"}[mode]
     loss_rules = [h for h in view.rules if h.rule in ALERTED_RULES and h.fraction is not None]
     tightest = max(loss_rules, key=lambda h: h.fraction or Decimal(0), default=None)
-    return AccountRow(name, engine.account_id, view.balance, view.day_pnl, tightest, state, leader)
+    return AccountRow(
+        name, engine.account_id, view.balance, view.day_pnl, tightest, state, leader, size=services.size_rule()
+    )
 
 
 __all__ = ["AccountDesk", "AccountRow"]

@@ -41,7 +41,7 @@ PUBLISH_S = 2.0  # how often it publishes its status
 FRESH_S = 15.0  # a status older than this belongs to an instance that is gone (or stuck)
 NEXT_JOBS = 3
 
-VERBS = ("flatten", "halt", "reduce_only", "resume", "route_set", "route_reset")
+VERBS = ("flatten", "halt", "reduce_only", "resume", "route_set", "route_reset", "account_size")
 
 
 # ------------------------------------------------------------------ the requests
@@ -66,6 +66,15 @@ async def carry_out(services: Services, verb: str, args: dict[str, Any]) -> dict
         return {
             "routes": routes_data(await services.reset_route(str(args.get("component", "")), str(args.get("by", ""))))
         }
+    if verb == "account_size":  # `tradebot account size`: this account's rule from its next opening order
+        multiplier, contracts = args.get("multiplier"), args.get("contracts")
+        change = await services.set_size(
+            None if multiplier is None else Decimal(str(multiplier)),
+            None if contracts is None else int(contracts),
+            bool(args.get("reset", False)),
+            str(args.get("by", "")),
+        )
+        return {"size": asdict(change)}
     raise BadInput(f"Unknown request {verb!r}; known: {', '.join(VERBS)}")
 
 

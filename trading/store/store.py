@@ -18,6 +18,7 @@ from trading.store.outbox import OutboxRepository
 from trading.store.positions import PositionRepository
 from trading.store.risk_state import RiskStateRepository
 from trading.store.routes import RouteRepository
+from trading.store.size_rules import SizeRuleRepository
 from trading.store.strategy_state import StrategyStateRepository
 
 
@@ -42,6 +43,7 @@ class Store:
         self.risk_state = RiskStateRepository(db)
         self.control = ControlRepository(db, INSTANCE if account is None else f"{INSTANCE}#{account}")
         self.routes = RouteRepository(db)
+        self.size_rules = SizeRuleRepository(db)
 
     def for_account(self, account: int, name: str = "") -> Store:
         """The same database seen by one account's engine in a multi-account process."""

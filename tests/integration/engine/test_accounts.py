@@ -54,6 +54,18 @@ async def caught_up(day: SimDay, engines: list[tuple[Engine, UserEventCounter]])
         await barrier(engine, counter, None)
 
 
+async def open_on_each(day: SimDay, engines: list[tuple[Engine, UserEventCounter]]) -> None:
+    """The 09:30 open print (inside the range: no chase), then each account's open job, once; caught up."""
+    for sym in ("MNQ", "MES"):
+        await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
+    for engine, counter in engines:
+        await barrier(engine, counter, DAY.rth_open)
+    for engine, _ in engines:
+        run = await run_once(engine.store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
+        assert run == "ok", engine.account_name
+    await caught_up(day, engines)
+
+
 async def consistent(day: SimDay, store: Store, engine: Engine) -> None:
     """The engine, its store rows and the broker agree on the account."""
     report = await engine.reconcile()
@@ -83,16 +95,8 @@ async def test_three_accounts_trade_their_own_sizes_and_a_breach_halts_only_its_
             assert [e.account_name for e, _ in engines] == [A, B, C]
             assert len({e.account_id for e, _ in engines}) == 3
             assert (a.risk.profile.id, c.risk.profile.id) == ("custom", "tc_50k")
-            for sym in ("MNQ", "MES"):  # the 09:30 open print (inside the range: no chase)
-                await day.trade(sym, str(day.sim.exchange.books[day.cid(sym)].last), DAY.rth_open)
-            for engine, counter in engines:
-                await barrier(engine, counter, DAY.rth_open)
-
             # Each account runs the open job once: its own job run, its own strategy state.
-            for engine, _ in engines:
-                run = await run_once(engine.store, day.clock, "open", DAY.rth_open, Jobs(engine).session("open", DAY))
-                assert run == "ok", engine.account_name
-            await caught_up(day, engines)
+            await open_on_each(day, engines)
             # The same tags on three accounts, each sized by its account's rule (the strategy asks for 1).
             assert broker_orders(day, a) == dict.fromkeys(TAGS, 1)
             assert broker_orders(day, b) == dict.fromkeys(TAGS, 2)

@@ -14,6 +14,7 @@ EXPECTED = {
     "/account balance": "read",
     "/account info": "read",
     "/account list": "read",
+    "/account size": "admin",
     "/account state": "read",
     "/account switch": "admin",
     "/help": "read",
