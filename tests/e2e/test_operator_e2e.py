@@ -199,6 +199,9 @@ async def test_reload_validates_first_and_applies_what_can_change_at_run_time(wo
 def log_to(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "tradebot.log"
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2)
+    # Only this test's lines reach the file: the world's own loggers (the notifier retrying a delivery, say)
+    # may write between the test's lines and the command, and "the last 2 lines" would be theirs.
+    handler.addFilter(logging.Filter("tradebot.test"))
     root = logging.getLogger()
     root.addHandler(handler)
     try:
