@@ -25,14 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
+from bench.bars_pg import server_url
 from bench.stats import fmt, pct
 from trading import native
 from trading.clock import LiveClock
@@ -51,34 +49,17 @@ from trading.projectx import schema as s
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
 from trading.store import Store, create_pool, migrate
+from trading.store.admin import create_database, drop_database
 
 COUNTS = (1, 5, 20)
 READY_S = 600.0  # liveness bound on a child's start-up
 
 
 def _server_url() -> str:
-    url = os.environ.get("TRADEBOT_TEST_DATABASE_URL") or os.environ.get("TRADEBOT_DATABASE__URL")
+    url = server_url()
     if not url:
-        raise SystemExit("bench accounts: set TRADEBOT_TEST_DATABASE_URL to a Postgres server")
+        raise SystemExit("bench accounts: set TRADEBOT_BENCH_DATABASE_URL (or TRADEBOT_TEST_DATABASE_URL) to a server")
     return url
-
-
-async def _scratch_database(server: str) -> str:
-    name = f"tradebot_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_database(server: str, url: str) -> None:
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _cpu_s(pid: int) -> float:
@@ -97,7 +78,7 @@ def _rss_mb(pid: int) -> float:
 async def _cost(n: int, window_s: float, server: str) -> tuple[float, float, float]:
     """(start-up s, CPU % over the window, RSS MB) of one process running `n` accounts."""
     names = [f"PRAC-V2-SIM-{i + 1}" for i in range(n)]
-    db = await _scratch_database(server)
+    db = await create_database(server, "tradebot_bench")
     sim = SimGateway(
         SimSettings(port=0, extra_accounts=tuple(names[1:])),
         options=SimOptions(market_mode="random", warmup_days=3, token_lifetime_s=86400),
@@ -155,7 +136,7 @@ async def _cost(n: int, window_s: float, server: str) -> tuple[float, float, flo
                     proc.kill()
                     await proc.wait()
             await sim.stop()
-            await _drop_database(server, db)
+            await drop_database(server, db)
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:
@@ -179,7 +160,7 @@ class _Timing:
 
 async def _mirror(path: str, trades: int, server: str) -> list[float]:
     native.set_enabled(path == "rust")
-    db = await _scratch_database(server)
+    db = await create_database(server, "tradebot_bench")
     pool = await create_pool(db, max_size=8)
     await migrate(pool)
     store = Store(pool)
@@ -244,7 +225,7 @@ async def _mirror(path: str, trades: int, server: str) -> list[float]:
         await close_engine(leader)
         await sim.stop()
         await pool.close()
-        await _drop_database(server, db)
+        await drop_database(server, db)
         native.set_enabled(True)
 
 

@@ -146,6 +146,20 @@ def _section(n: int, reps: int, rates: dict[str, list[float]]) -> Section:
     return Section(title, ["\n".join(lines)], goals)
 
 
+async def on_scratch_database(server: str, body: Callable[[str], Awaitable[Section]]) -> Section:
+    """`body(url)` on a migrated database of its own on `server`, dropped afterwards (the Postgres sections)."""
+    url = await create_database(server, "tradebot_bench")
+    try:
+        pool = await create_pool(url, min_size=1, max_size=1)
+        try:
+            await migrate(pool)
+        finally:
+            await pool.close()
+        return await body(url)
+    finally:
+        await drop_database(server, url)
+
+
 def server_url() -> str | None:
     return os.environ.get("TRADEBOT_BENCH_DATABASE_URL") or os.environ.get("TRADEBOT_TEST_DATABASE_URL")
 
@@ -158,16 +172,5 @@ def run(quick: bool = False) -> Section:
             ["\n## bars into Postgres: skipped (set TRADEBOT_BENCH_DATABASE_URL to a Postgres server URL)"],
         )
 
-    async def main() -> Section:
-        url = await create_database(server, "tradebot_bench")
-        try:
-            pool = await create_pool(url, min_size=1, max_size=1)
-            try:
-                await migrate(pool)
-            finally:
-                await pool.close()
-            return await _run(url, 100_000 if quick else 1_000_000, 3)
-        finally:
-            await drop_database(server, url)
-
-    return asyncio.run(main())
+    rows = 100_000 if quick else 1_000_000
+    return asyncio.run(on_scratch_database(server, lambda url: _run(url, rows, 3)))

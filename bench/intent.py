@@ -16,12 +16,11 @@ import time
 import uuid
 from decimal import Decimal
 
-from bench.bars_pg import server_url
+from bench.bars_pg import on_scratch_database, server_url
 from bench.goals import Figure, Goal, Section
 from bench.stats import fmt, pct
 from trading.domain import OrderRequest, OrderType, Side
-from trading.store import Store, create_pool, migrate
-from trading.store.admin import create_database, drop_database
+from trading.store import Store, create_pool
 from trading.store.executor import Pool
 
 CHUNK = 25
@@ -118,16 +117,5 @@ def run(quick: bool = False) -> Section:
     if server is None:
         return Section("intent", ["\n## intent: skipped (set TRADEBOT_BENCH_DATABASE_URL to a Postgres server URL)"])
 
-    async def main() -> Section:
-        url = await create_database(server, "tradebot_bench")
-        try:
-            pool = await create_pool(url, min_size=1, max_size=1)
-            try:
-                await migrate(pool)
-            finally:
-                await pool.close()
-            return await _run(url, 100 if quick else 500, 3)
-        finally:
-            await drop_database(server, url)
-
-    return asyncio.run(main())
+    orders = 100 if quick else 500
+    return asyncio.run(on_scratch_database(server, lambda url: _run(url, orders, 3)))
