@@ -51,6 +51,8 @@ MAX_EXPONENT = 30  # 2**30 × any base is past any cap: keeps the maths finite a
 
 
 class Outbox(Protocol):
+    @property
+    def closed(self) -> bool: ...
     async def enqueue(
         self, kind: NotificationKind, payload: dict[str, Any], dedupe_key: str | None = None
     ) -> int | None: ...
@@ -260,6 +262,9 @@ class Notifier:
             try:
                 busy = await self.deliver_once()
             except Exception as exc:  # the database misbehaved: log, keep the loop alive
+                if self.outbox.closed:  # closed for good, not misbehaving: retrying would only log forever
+                    log.warning("the store's database is closed: notification delivery stops")
+                    return
                 log.exception("notification delivery failed")
                 self.last_error = str(exc)
                 busy = 0

@@ -151,10 +151,16 @@ async def _bot_for(
     bot = TradeBot(settings, Services(first), store, clock=clock, desk=AccountDesk(accounts), posted=posted)
     bot.config_file = config_file
     async with bot:
+        # The keeper in a task of its own, as in `serve`: a close() from inside the keeper task is taken for
+        # discord.py dropping the connection (only Discord goes); closed from here, when this face is
+        # cancelled, it is the shutdown: the scheduler and the notifier stop too.
+        runner = asyncio.create_task(bot.keep_connected(token))  # never raises: Discord is optional
         try:
-            await bot.keep_connected(token)  # never raises: Discord is optional
+            await asyncio.shield(runner)
         finally:
             await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
 
 
 def main(argv: list[str] | None = None) -> int:

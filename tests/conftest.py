@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,22 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     finally:
         HANGS.disarm()
+
+
+@pytest.fixture(autouse=True)
+def _no_notifier_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A notifier loop still running after its test (the test, or what it drove, never stopped it) would
+    poll on in the run's shared event loop, on a database its test closed, logging into later tests'
+    output. Cancelled at the test's teardown (after its other fixtures': autouse fixtures are set up
+    first) and said loudly: it is a bug in that test or in a shutdown path."""
+    yield
+    loop = HANGS.loop
+    if loop is None or loop.is_closed():
+        return
+    for task in asyncio.all_tasks(loop):
+        if task.get_name() == "notifier" and not task.done():
+            warnings.warn(f"{request.node.nodeid} left a notifier running; cancelled", stacklevel=1)
+            task.cancel()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
+import pytest
+
 from bot.app import TradeBot
 from bot.run import serve_accounts
 from tests.fakes.discord_interactions import InteractionResult
@@ -121,7 +123,9 @@ async def test_the_bot_addresses_each_of_three_accounts(store: Store, database_u
                 assert Services(a).control.running("overnight_range")
 
 
-async def test_the_bot_runs_a_process_of_three_accounts(store: Store, database_url: str) -> None:
+async def test_the_bot_runs_a_process_of_three_accounts(
+    store: Store, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """`tradebot run` with `[[accounts]]` and a Discord token: `serve_accounts` starts every account's engine
     through `run_accounts` and the bot addresses each; a stop ends all of it."""
     async with sim_day(DAY.rth_open) as day, FakeDiscord([GUILD]) as fake:
@@ -154,4 +158,8 @@ async def test_the_bot_runs_a_process_of_three_accounts(store: Store, database_u
             finally:
                 stop.set()
                 assert await serving == 0, lines
+        # The stop ended the bot's notifier with it (not only its Discord connection): stopped by the shutdown,
+        # not left to find its database closed under it.
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "notifier" and not t.done()]
+        assert "notification delivery stops" not in caplog.text
         assert "ready" in lines and any(f"copy mode: {A} -> {B}" in ln for ln in lines), lines

@@ -27,6 +27,13 @@ async def connection(executor: Executor) -> AsyncIterator[Connection]:
         yield executor
 
 
+def is_closed(executor: Executor) -> bool:
+    """The pool is closing or closed (or the bound connection is): nothing run on it can succeed again."""
+    if isinstance(executor, asyncpg.Pool):
+        return bool(executor.is_closing())
+    return bool(executor.is_closed())
+
+
 _releases: set[asyncio.Task[None]] = set()
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trading.domain import NotificationKind
-from trading.store.executor import Executor, Record, connection
+from trading.store.executor import Executor, Record, connection, is_closed
 
 DEFAULT_LEASE = timedelta(seconds=60)
 # Claims take this transaction lock in turn, so a second deliverer sees the first one's leases and can
@@ -81,6 +81,11 @@ class OutboxRepository:
         # dedupe keys are the account's own (two accounts' "order placed <tag>" are two messages).
         self._account = account
         self._account_name = account_name
+
+    @property
+    def closed(self) -> bool:
+        """Its database is closed for good (the process is shutting down): no claim can succeed again."""
+        return is_closed(self._db)
 
     async def enqueue(
         self,

@@ -11,11 +11,12 @@ import pytest
 from bot.notifier import ConsoleSink, DiscordSink, EchoSink, Notifier
 from tests.fakes.discord_payloads import FakeChannel, FakeGuild
 from tests.fakes.discord_server import FakeDiscord
+from tests.support.conditions import eventually
 from tests.support.notifier import drain, logged_in
 from trading.clock import SimClock
 from trading.config import DiscordChannels, NotificationSettings
 from trading.domain import NotificationKind
-from trading.store import Store
+from trading.store import Store, create_pool
 
 FILLS, ORDERS, ALERTS = FakeChannel(501, "fills"), FakeChannel(502, "orders"), FakeChannel(503, "alerts")
 GUILD = FakeGuild(500, "desk", [FILLS, ORDERS, ALERTS])
@@ -236,3 +237,20 @@ async def test_console_echo_after_discord(store: Store, discord_client: tuple[Fa
     await store.outbox.enqueue(NotificationKind.ORDER, {"title": "echoed"})
     await notifier.deliver_once()
     assert titles(fake, ORDERS) == ["echoed"] and lines == ["[orders] echoed"]
+
+
+async def test_a_closed_database_ends_the_delivery_loop_instead_of_logging_forever(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The process is shutting down: its pool closed under a notifier nobody stopped. The loop ends, said
+    once, instead of retrying every poll for ever (a failing claim on an open pool is still retried)."""
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    notifier = Notifier(Store(pool).outbox, ConsoleSink(lambda _: None), FAST)
+    notifier.start()
+    await pool.close()
+    task = notifier._task
+    assert task is not None
+    await eventually(task.done, "the loop ended on the closed pool")
+    assert "notification delivery stops" in caplog.text
+    assert "notification delivery failed" not in caplog.text
+    await notifier.stop()
