@@ -5,7 +5,12 @@ order path against project-x-py's, both on the same simulator process (bench/sim
 - `httpx (execution.py)`: `PythonExecutor` over `ProjectXClient`, the path without the extension;
 - `project-x-py <version>`: the SDK's `OrderManager.place_order` + `cancel_order` over its own
   `ProjectX` client, in its own venv and process (bench/sdk_venv.py, bench/sdk_client.py: it needs
-  Python ≥ 3.12) in its best case: client-side rate limiter off, logging quiet, no realtime hubs.
+  Python ≥ 3.12) in its best case: client-side rate limiter off, logging quiet, no realtime hubs;
+- `project-x-py <version> HTTP layer (info)`: the same process calling the SDK's `_make_request`
+  (what OrderManager calls) with the same bodies: what its order bookkeeping adds; no verdict;
+- `raw socket floor (info)`: bench/orders.py's minimal asyncio HTTP client, the same bodies: what
+  the simulator itself takes. No client's p99 goes below the simulator's, so a p99 ratio is capped
+  near (SDK p99 / floor p99).
 
 Our two run in this process with our client-side rate limit lifted too. Each of `reps` repetitions
 runs `n` sequential round trips per contender, interleaved in chunks of 50 with the order rotating
@@ -26,16 +31,19 @@ from typing import Any
 from bench import machine, sdk_venv, simserver
 from bench.goals import Figure, Goal, Section, at_least
 from bench.interleave import CHUNK, Chunk, Rep, interleaved, timed
+from bench.orders import RawHttp
 from bench.stats import fmt
 from trading import native
 from trading.config import ProjectXSettings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.execution import PythonExecutor, RustExecutor
+from trading.projectx import schema as s
 from trading.projectx.rest import ProjectXClient
 
 GOAL = 5.0
 RUST = "rust (execution.py)"
 PYTHON = "httpx (execution.py)"
+FLOOR = "raw socket floor (info)"
 CLIENT = Path(__file__).with_name("sdk_client.py")
 
 
@@ -65,8 +73,16 @@ class SdkProcess:
         return out
 
     async def chunk(self, n: int, start: int) -> list[float]:
+        """n round trips through the SDK's OrderManager."""
+        return await self._run(f"RUN {n} {start}")
+
+    async def http_chunk(self, n: int, start: int) -> list[float]:
+        """n round trips through the SDK's HTTP layer alone (`_make_request`, no OrderManager)."""
+        return await self._run(f"RUN {n} {start} http")
+
+    async def _run(self, command: str) -> list[float]:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(f"RUN {n} {start}\n".encode())
+        self.proc.stdin.write(f"{command}\n".encode())
         await self.proc.stdin.drain()
         return [float(x) for x in (await self._reply())["ns"]]
 
@@ -95,7 +111,8 @@ def _ratios(reps: dict[str, list[Rep]], num: str, den: str, q: str) -> list[floa
 
 
 def _table(title: str, sdk: str, reps: dict[str, list[Rep]], about: list[str]) -> str:
-    head = (f"{'path':<27} {'p50':>9} {'p95':>9} {'p99':>9} {'p50 range':>19} {'p99 range':>19}"
+    w = max(map(len, reps))
+    head = (f"{'path':<{w}} {'p50':>9} {'p95':>9} {'p99':>9} {'p50 range':>19} {'p99 range':>19}"
             f" {'sdk/x p50':>9} {'p99':>5}")  # fmt: skip
     lines = [f"\n## {title}", head, "-" * len(head)]
     for name, r in reps.items():
@@ -103,7 +120,7 @@ def _table(title: str, sdk: str, reps: dict[str, list[Rep]], about: list[str]) -
         med = [statistics.median(getattr(x, q) for x in r) for q in ("p50", "p95", "p99")]
         k50, k99 = (statistics.median(_ratios(reps, sdk, name, q)) for q in ("p50", "p99"))
         lines.append(
-            f"{name:<27} {fmt(med[0]):>9} {fmt(med[1]):>9} {fmt(med[2]):>9}"
+            f"{name:<{w}} {fmt(med[0]):>9} {fmt(med[1]):>9} {fmt(med[2]):>9}"
             f" {fmt(min(p50s)) + '..' + fmt(max(p50s)):>19} {fmt(min(p99s)) + '..' + fmt(max(p99s)):>19}"
             f" {k50:>9.2f} {k99:>5.2f}"
         )
@@ -115,7 +132,8 @@ def _table(title: str, sdk: str, reps: dict[str, list[Rep]], about: list[str]) -
 def goals(reps: dict[str, list[Rep]], sdk: str, ours: str, load: str) -> list[Goal]:
     """The bot's order path (Rust when the extension is there) gets the verdicts; the other is shown."""
     out: list[Goal] = []
-    for name in (n for n in reps if n != sdk):
+    floor = reps.get(FLOOR)
+    for name in (n for n in reps if not n.startswith(sdk) and n != FLOOR):
         for q in ("p50", "p99"):
             ratio = _ratios(reps, sdk, name, q)
             base = statistics.median(getattr(x, q) for x in reps[sdk])
@@ -123,7 +141,8 @@ def goals(reps: dict[str, list[Rep]], sdk: str, ours: str, load: str) -> list[Go
             out.append(Goal(
                 f"vs {sdk}: place+cancel, {name}, {q}", f"≥ {GOAL:.0f}× faster", Figure(tuple(ratio), "×"),
                 at_least(ratio, GOAL) if name == ours else None,
-                baseline=f"SDK {q} {fmt(base)}, ours {fmt(mine)}",
+                baseline=f"SDK {q} {fmt(base)}, ours {fmt(mine)}"
+                + (f", simulator floor {fmt(statistics.median(getattr(x, q) for x in floor))}" if floor else ""),
                 note=f"load {load}" if name == ours else "information: not the bot's order path here",
             ))  # fmt: skip
     return out
@@ -163,7 +182,7 @@ async def _run(exe: Path, sim: simserver.Running, n: int, reps: int) -> Section:
     sdk = await SdkProcess.start(exe, sim)
     try:
         async with ProjectXClient(settings) as px:
-            await px.login()
+            token = await px.login()
             contenders: dict[str, Chunk] = {}
             if native.enabled():
                 rust = await RustExecutor.create(px)
@@ -178,8 +197,21 @@ async def _run(exe: Path, sim: simserver.Running, n: int, reps: int) -> Section:
                 await py.cancel(sim.account_id, (await py.place(request("p", i))).value)
 
             contenders[PYTHON] = timed(py_once)
+            host, port = sim.base_url.removeprefix("http://").split(":")
+            raw = RawHttp(host, int(port), token)
+            await raw.connect()
+
+            async def raw_once(i: int) -> None:
+                body = {"accountId": sim.account_id, "contractId": sim.contract_id, "type": 1, "side": 0,
+                        "size": 1, "limitPrice": 20000, "customTag": f"s-{tag}-{i}"}  # fmt: skip
+                placed = await raw.post(s.ORDER_PLACE, body)
+                await raw.post(s.ORDER_CANCEL, {"accountId": sim.account_id, "orderId": placed["orderId"]})
+
+            contenders[FLOOR] = timed(raw_once)
             contenders[sdk.name] = sdk.chunk
+            contenders[f"{sdk.name} HTTP layer (info)"] = sdk.http_chunk
             results = await interleaved(contenders, n, reps)
+            await raw.close()
     finally:
         await sdk.close()
     load = machine.load()

@@ -4,8 +4,10 @@ it imports the standard library and project_x_py only.
     <sdk venv>/bin/python bench/sdk_client.py BASE_URL ACCOUNT_ID CONTRACT_ID
 
 Logs in to the simulator with its credentials, then answers on stdout, one JSON line each:
-first `{"ready": ..., "version": ..., "settings": ...}`, then for every `RUN n start` line read from
-stdin the n place + cancel round trips' times in ns (`{"ns": [...]}`); EOF or `QUIT` ends it. The
+first `{"ready": ..., "version": ..., "settings": ...}`, then for every `RUN n start [http]` line read
+from stdin the n place + cancel round trips' times in ns (`{"ns": [...]}`); EOF or `QUIT` ends it.
+`http` takes the SDK's HTTP layer alone (`client._make_request`, what OrderManager calls) instead of
+OrderManager: what the SDK's order bookkeeping costs on top. The
 SDK's loggers write INFO to stdout, so the replies go to a duplicate of the original stdout and
 sys.stdout is pointed at stderr.
 
@@ -74,6 +76,13 @@ async def serve(base_url: str, account_id: int, contract_id: str, out: TextIO) -
             if not await orders.cancel_order(placed.orderId):
                 raise SystemExit(f"the SDK could not cancel order {placed.orderId}")
 
+        async def http_once(i: int) -> None:
+            body = {"accountId": account_id, "contractId": contract_id, "type": LIMIT_ORDER, "side": BUY,
+                    "size": 1, "limitPrice": LIMIT, "customTag": f"h-{tag}-{i}"}  # fmt: skip
+            placed = await client._make_request("POST", "/Order/place", data=body)
+            await client._make_request("POST", "/Order/cancel", data={"accountId": account_id,
+                                                                      "orderId": placed["orderId"]})  # fmt: skip
+
         await once(-1)
         client._client.event_hooks = {}
         settings = {
@@ -88,11 +97,11 @@ async def serve(base_url: str, account_id: int, contract_id: str, out: TextIO) -
         while line := (await loop.run_in_executor(None, sys.stdin.readline)).split():
             if line[0] != "RUN":
                 break
-            n, start = int(line[1]), int(line[2])
+            n, start, how = int(line[1]), int(line[2]), once if line[3:] != ["http"] else http_once
             ns: list[int] = []
             for i in range(start, start + n):
                 t0 = time.perf_counter_ns()
-                await once(i)
+                await how(i)
                 ns.append(time.perf_counter_ns() - t0)
             _reply(out, {"ns": ns})
 
