@@ -148,11 +148,11 @@ def goals(reps: dict[str, list[Rep]], sdk: str, ours: str, load: str) -> list[Go
     return out
 
 
-def unavailable(why: str) -> Section:
+def unavailable(headline: str, why: str) -> Section:
     """The goal rows with no figure: the SDK did not run, so there is nothing to compare."""
     nothing = Figure((float("nan"),), "×")
     rows = [Goal(f"vs project-x-py: place+cancel, our order path, {q}", f"≥ {GOAL:.0f}× faster", nothing, None,
-                 note=f"n/a: SDK not installable or not running: {why}") for q in ("p50", "p99")]  # fmt: skip
+                 note=f"n/a: {headline}: {why}") for q in ("p50", "p99")]  # fmt: skip
     return Section("vs project-x-py", [f"\n## against project-x-py: not measured ({why})"], rows)
 
 
@@ -160,13 +160,13 @@ def run(quick: bool = False, reps: int | None = None) -> Section:
     try:
         exe = sdk_venv.python()
     except sdk_venv.SdkUnavailable as exc:
-        return unavailable(str(exc))
+        return unavailable("SDK not installable", str(exc))
     n, r = (300, 3) if quick else (1000, 5)
     with simserver.running() as sim:
         try:
             return asyncio.run(_run(exe, sim, n, reps or r))
         except RuntimeError as exc:
-            return unavailable(str(exc))
+            return unavailable("SDK did not run", str(exc))
 
 
 async def _run(exe: Path, sim: simserver.Running, n: int, reps: int) -> Section:

@@ -23,7 +23,7 @@ def test_ratios_are_paired_per_repetition_and_only_our_path_gets_a_verdict() -> 
 
 
 def test_without_the_sdk_the_goal_rows_say_why() -> None:
-    section = unavailable("pip could not reach PyPI")
+    section = unavailable("SDK not installable", "pip could not reach PyPI")
     assert [g.verdict for g in section.goals] == ["n/a", "n/a"]
     assert all("n/a: SDK not installable" in g.remarks and "PyPI" in g.remarks for g in section.goals)
     assert all(g.figure.text() == "n/a" for g in section.goals)
