@@ -47,6 +47,10 @@ FLOOR = "raw socket floor (info)"
 CLIENT = Path(__file__).with_name("sdk_client.py")
 
 
+class SdkDied(Exception):
+    """project-x-py's process ended before answering (its stderr, shown above, says why)."""
+
+
 class SdkProcess:
     """project-x-py in its own venv and process, asked for round trips a chunk at a time."""
 
@@ -68,7 +72,7 @@ class SdkProcess:
         line = await self.proc.stdout.readline()
         if not line:
             await self.proc.wait()
-            raise RuntimeError(f"project-x-py's process ended (exit {self.proc.returncode}); its stderr says why")
+            raise SdkDied(f"project-x-py's process ended (exit {self.proc.returncode}); its stderr says why")
         out: dict[str, Any] = json.loads(line)
         return out
 
@@ -165,7 +169,7 @@ def run(quick: bool = False, reps: int | None = None) -> Section:
     with simserver.running() as sim:
         try:
             return asyncio.run(_run(exe, sim, n, reps or r))
-        except RuntimeError as exc:
+        except SdkDied as exc:
             return unavailable("SDK did not run", str(exc))
 
 
