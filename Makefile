@@ -9,7 +9,7 @@ PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var(
 CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
 RUST_SRC := $(wildcard rust_ext/src/*.rs) rust_ext/Cargo.toml
 
-.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench clean lock
+.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench bench-sdk clean lock
 
 demo: install native
 	$(BIN)/tradebot demo
@@ -54,6 +54,12 @@ test-fast: install native
 
 bench: install native
 	$(BIN)/python -m bench
+
+# The comparison with project-x-py alone; its venv (.bench-venv/sdk-<version>, a Python >= 3.12 from
+# PATH or pyenv, the SDK from PyPI) is made first if missing. `make bench` makes it too on first use.
+bench-sdk: install native
+	$(BIN)/python -m bench.sdk_venv
+	$(BIN)/python -m bench sdk
 
 # The Docker image's pinned, hashed dependencies: requirements.lock (pyproject.toml's runtime
 # dependencies) and requirements-build.lock (maturin). Run after changing a dependency; uv runs from a

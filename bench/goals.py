@@ -1,13 +1,21 @@
 """A benchmark goal and its verdict, from figures measured in the same run.
 
 Every section returns its tables (text) and its goals; `python -m bench` prints each goal as
-goal / figure / verdict and writes them, with the machine and the command, into BENCHMARKS.md."""
+goal / figure / verdict and writes them, with the machine and the command, into BENCHMARKS.md.
+
+A verdict stands on a figure only when the figure can be what it claims: a cost (a time) below zero,
+or a value that is not finite, is a broken measurement (a baseline that was not the floor, two
+spans that do not nest), and "met" on it would be a lie: such a goal's verdict is "invalid", with
+the reason."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+TIME_UNITS = frozenset({"ns", "µs", "ms", "s"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +24,7 @@ class Figure:
 
     values: tuple[float, ...]
     unit: str  # "rows/s", "µs", "×"
+    signed: bool = False  # True: the quantity may be below zero (a difference that can go either way)
 
     @property
     def median(self) -> float:
@@ -26,7 +35,22 @@ class Figure:
         return f"{_num(min(self.values))}..{_num(max(self.values))}"
 
     def text(self) -> str:
+        if not self.values or all(math.isnan(v) for v in self.values):
+            return "n/a"
         return f"{_num(self.median)} {self.unit} (median of {len(self.values)}; {self.spread})"
+
+    def problem(self) -> str:
+        """Why no verdict can stand on this figure; "" when one can. Times (costs), rates and ratios
+        cannot be below zero; a median below zero means the measurement, not the code, is wrong."""
+        if not self.values:
+            return "no values measured"
+        odd = sum(not math.isfinite(v) for v in self.values)
+        if odd:
+            return f"{odd} of {len(self.values)} values not finite"
+        if not self.signed and self.median < 0:
+            what = "cost" if self.unit in TIME_UNITS else "figure"
+            return f"a negative {what} ({_num(self.median)} {self.unit}) is a broken measurement, not a goal met"
+        return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +64,20 @@ class Goal:
 
     @property
     def verdict(self) -> str:
-        return "n/a" if self.met is None else ("met" if self.met else "MISSED")
+        if self.met is None:
+            return "n/a"
+        if self.figure.problem():
+            return "invalid"
+        return "met" if self.met else "MISSED"
+
+    @property
+    def remarks(self) -> str:
+        """The reason of an invalid verdict, the baseline, the note."""
+        why = self.figure.problem() if self.verdict == "invalid" else ""
+        return "; ".join(x for x in (why and f"invalid: {why}", self.baseline, self.note) if x)
 
     def line(self) -> str:
-        extra = "; ".join(x for x in (self.baseline, self.note) if x)
+        extra = self.remarks
         return f"[{self.verdict:>6}] {self.name}: goal {self.goal}; figure {self.figure.text()}" + (
             f"; {extra}" if extra else ""
         )
@@ -65,8 +99,8 @@ def at_most(values: Sequence[float], bound: float) -> bool:
 
 
 def _num(x: float) -> str:
-    if x != x:
-        return "n/a"
+    if not math.isfinite(x):
+        return "n/a" if math.isnan(x) else str(x)
     a = abs(x)
     if a >= 1e6:
         return f"{x / 1e6:.2f}M"

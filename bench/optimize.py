@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+from bench.goals import Figure, Goal, Section
 from tests.support.scenario_days import random_walk_year
 from trading.config import BacktestSettings, OvernightRangeSettings, RiskSettings, StrategiesSettings
 from trading.optimize.pool import Job, cores, impls
@@ -50,7 +51,7 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run(quick: bool = False) -> str:
+def run(quick: bool = False) -> Section:
     bars = random_walk_year([SYMBOL], START, END)
     strategies = StrategiesSettings(overnight_range=OvernightRangeSettings(symbols=(SYMBOL,)))
     space = build(SPACE, OvernightRangeSettings)
@@ -91,4 +92,11 @@ def run(quick: bool = False) -> str:
     )
     if len(rows) > 1:
         lines.append(f"ratio {rows[1].impl} / {rows[0].impl} per set: {rows[1].per_1000_s / rows[0].per_1000_s:.1f}x")
-    return "\n".join(lines)
+    goals = [
+        Goal(f"optimize: {SETS:,} parameter sets, {r.impl} impl, wall", f"≤ {GOAL_S:.0f} s",
+             Figure((r.per_1000_s,), "s"), r.per_1000_s <= GOAL_S,
+             baseline=f"cpu {r.cpu_s:.1f} s over {workers} workers",
+             note="" if r.sets == SETS else f"scaled from {r.sets} sets")
+        for r in rows
+    ]  # fmt: skip
+    return Section("optimize", ["\n".join(lines)], goals)

@@ -1,10 +1,15 @@
-"""The simulator in its own process for the order benchmark (server CPU apart from client CPU),
-without rate limits. Prints `READY <base_url>` and serves until stdin closes."""
+"""The simulator in its own process for the order benchmarks (server CPU apart from client CPU),
+without rate limits. Prints `READY <base_url> <account_id> <contract_id>` and serves until stdin
+closes; `running()` starts it from a benchmark and stops it on leaving."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from trading.config import SimSettings
 from trading.sim.gateway import SimGateway
@@ -19,6 +24,30 @@ async def serve() -> None:
         await sim.market.trade(cid, "21000.25", 1)
         print(f"READY {sim.base_url} {sim.account_id} {cid}", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    base_url: str
+    account_id: int
+    contract_id: str  # MNQ, quoted 21000 / 21000.25
+
+
+@contextmanager
+def running() -> Iterator[Running]:
+    """The simulator in a child process for the time of the block."""
+    proc = subprocess.Popen([sys.executable, "-m", "bench.simserver"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().split()
+        if not ready or ready[0] != "READY":
+            raise RuntimeError(f"the simulator did not start (said {ready!r})")
+        yield Running(ready[1], int(ready[2]), ready[3])
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":
