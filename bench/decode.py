@@ -63,8 +63,13 @@ class Counter:
         self.first = self.last = 0.0
         self.done = asyncio.Event()
         self.skipped: Callable[[], int] = lambda: 0  # quotes the stream coalesced away (consumed, not delivered)
+        # Rust streams: seconds since the Rust client handled its last frame; with it, each sampled lag
+        # splits into arrival -> Rust handled and the hand-off Rust handled -> handler (`handoffs`).
+        self.handled: Callable[[], float] | None = None
+        self.handoffs: list[float] = []
 
     async def __call__(self, batch: Sequence[StreamEvent]) -> None:
+        handoff = self.handled() * 1e9 if self.handled is not None else None
         now = datetime.now(UTC)
         t = time.perf_counter()
         for e in batch:
@@ -74,14 +79,16 @@ class Counter:
                 self.count += 1
                 if self.count % self.every == 0:
                     self.lags.append((now - e.quote.ts_event).total_seconds() * 1e9)
+                    if handoff is not None:
+                        self.handoffs.append(handoff)
         self.last = t
         if self.count + self.skipped() >= self.n:
             self.done.set()
 
 
-async def _one(kind: str, url: str, n: int, every: int = 10) -> tuple[Summary, float]:
+async def _one(kind: str, url: str, n: int, every: int = 10) -> tuple[Summary, float, Summary | None]:
     if kind == FLOOR:
-        return await _floor(url, n, every)
+        return (*await _floor(url, n, every), None)
     counter = Counter(n, 1 if kind == COALESCED else every)  # few quotes are delivered: sample each
     hub: MarketHub
     if kind == COALESCED:
@@ -94,6 +101,9 @@ async def _one(kind: str, url: str, n: int, every: int = 10) -> tuple[Summary, f
         hub = RecordsStream(url, counter, lambda: "bench", stale_after_s=None)
     else:
         hub = MarketHub(url, counter, lambda: "bench", stale_after_s=None)
+    if isinstance(hub, RustMarketStream):
+        rust_hub = hub
+        counter.handled = lambda: float(rust_hub._client.frame_silent_s)
     await hub.start()
     try:
         # The clock starts at the subscription (the server's burst answers it): a stream that delivers
@@ -104,7 +114,8 @@ async def _one(kind: str, url: str, n: int, every: int = 10) -> tuple[Summary, f
     finally:
         await hub.stop()
     rate = (counter.count + counter.skipped()) / max(counter.last - counter.first, 1e-9)
-    return summarize(f"{kind} stream", counter.lags or [float("nan")]), rate
+    handoff = summarize(f"{kind} hand-off", counter.handoffs) if counter.handoffs else None
+    return summarize(f"{kind} stream", counter.lags or [float("nan")]), rate, handoff
 
 
 def decode_only(quick: bool) -> str:
@@ -200,7 +211,7 @@ def run(quick: bool = False) -> Section:
     try:
         for _ in range(reps):
             for kind in kinds:
-                summary, rate = asyncio.run(_one(kind, url, n))
+                summary, rate, _ = asyncio.run(_one(kind, url, n))
                 rates[kind].append(rate)
                 burst_lag[kind].append(summary.p99)
     finally:
@@ -209,10 +220,14 @@ def run(quick: bool = False) -> Section:
     proc, url, m = _server("1", "1", "paced")
     single = [k for k in kinds if k != COALESCED]  # one quote per message: nothing to coalesce
     paced: dict[str, list[Summary]] = {k: [] for k in single}
+    handoffs: dict[str, list[Summary]] = {k: [] for k in single}
     try:
         for _ in range(reps):
             for kind in single:
-                paced[kind].append(asyncio.run(_one(kind, url, m, every=1))[0])
+                lag, _, handoff = asyncio.run(_one(kind, url, m, every=1))
+                paced[kind].append(lag)
+                if handoff is not None:
+                    handoffs[kind].append(handoff)
     finally:
         _stop(proc)
     head = f"{'path':<22} {'quotes/s':>12} {'range':>16} {'burst lag p99':>14} {'single p50':>11} {'single p99':>11}"
@@ -235,6 +250,14 @@ def run(quick: bool = False) -> Section:
         f"('{FLOOR}': aiohttp websocket + json.loads per frame, no hub, no handler: the floor;"
         f" '{COALESCED}': quotes/s counts the quotes consumed, delivered or coalesced away)"
     )
+    for kind, got_handoffs in handoffs.items():
+        if got_handoffs:  # the single-quote lag split where the Rust client handled the frame
+            ho50 = statistics.median(x.p50 for x in got_handoffs)
+            ho99 = statistics.median(x.p99 for x in got_handoffs)
+            lines.append(
+                f"{kind}: single quote, Rust handled -> handler (the hand-off to the loop thread)"
+                f" p50 {fmt(ho50)}, p99 {fmt(ho99)}; the rest is server stamp -> Rust handled"
+            )
     goals: list[Goal] = []
     if "rust" in kinds:
         vs_signalrcore = statistics.median(rates[COALESCED]) / statistics.median(rates["signalrcore"])
