@@ -138,7 +138,8 @@ class OrderExecutor:
         ...
 
 class QuoteRecord:
-    """A contract's quote after merging an update (prices as floats, times in ns since the epoch)."""
+    """A contract's quote after merging an update (prices as floats, times in ns since the epoch);
+    not made once `HubClient.build_quotes` was called (quotes cross as events then)."""
 
     contract_id: str
     last: float | None
@@ -288,7 +289,18 @@ class HubClient:
         reconnect_delays_s: list[float] = ...,
         stale_after_s: float | None = None,
         keepalive_stale_s: float | None = None,
-    ) -> None: ...
+        coalesce_quotes: bool = False,
+    ) -> None:
+        """`coalesce_quotes`: a batch carries each contract's last quote only (the earlier ones are
+        dropped before they cross, counted in `coalesced`)."""
+        ...
+    def build_quotes(
+        self, event_type: type, quote_type: type, price: Callable[[float], object], clock: Callable[[], object]
+    ) -> None:
+        """From now on a quote crosses as `event_type` (`trading.streaming.QuoteEvent`) holding a
+        `quote_type` (`trading.projectx.lazy_quote.LazyQuote`) built in place, not as a `QuoteRecord`:
+        `price(x)` makes a price object from a float (cached by value), `clock()` a batch's `ts_init`."""
+        ...
     def start(self) -> Awaitable[None]: ...
     def stop(self) -> None: ...
     def reconnect(self, reason: str) -> Awaitable[None]: ...
@@ -297,7 +309,8 @@ class HubClient:
     def unsubscribe(self, method: str, unmethod: str, key: str, args_json: str) -> Awaitable[str | None]: ...
     def market_hours(self, open: bool) -> None: ...
     def next_batch(self) -> Awaitable[list[HubRecord]]:
-        """Records since the last call, in order (waits until there is one); `EndRecord` last after
+        """Records since the last call, in order (waits until there is one; quotes as `QuoteEvent`s
+        after `build_quotes`); `EndRecord` last after
         `stop()`. A `MarketHoursRecord` is answered with `market_hours(open)`."""
         ...
     @property
@@ -312,6 +325,10 @@ class HubClient:
     def frame_silent_s(self) -> float: ...
     @property
     def frames(self) -> int: ...
+    @property
+    def coalesced(self) -> int:
+        """Quotes dropped by `coalesce_quotes` so far."""
+        ...
 
 def decode_burst(data: bytes) -> tuple[int, int, int]: ...
 

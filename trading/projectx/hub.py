@@ -155,6 +155,7 @@ class HubClient:
         self._lock = asyncio.Lock()
         self._pending: list[StreamEvent] = []
         self._wake = asyncio.Event()
+        self._handling = asyncio.Lock()  # held while the handler runs: batches never overlap
         self._consumer: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -500,9 +501,12 @@ class HubClient:
         self._pending.extend(events)
         self._wake.set()
 
-    def _emit_status(self, state: StreamState, message: str) -> None:
+    def _status_event(self, state: StreamState, message: str) -> StatusEvent:
         log.log(logging.WARNING if state in (StreamState.STALE, StreamState.LOGOUT) else logging.INFO, "%s", message)
-        self._push([StatusEvent(self.hub, state, message, _now())])
+        return StatusEvent(self.hub, state, message, _now())
+
+    def _emit_status(self, state: StreamState, message: str) -> None:
+        self._push([self._status_event(state, message)])
 
     async def _consume(self) -> None:
         while True:
@@ -510,14 +514,21 @@ class HubClient:
             self._wake.clear()
             if not self._pending:
                 continue
-            batch, self._pending = self._pending, []
-            self.stats["batches"] += 1
-            if self.metrics is not None:
-                self.metrics.record(_HANDLER, self.path, time.perf_counter_ns() - self._pending_since)
-            try:
-                await self._handler(batch)
-            except Exception:
-                log.exception("%s hub: the event handler failed on a batch of %d", self.hub, len(batch))
+            async with self._handling:
+                batch, self._pending = self._pending, []
+                if batch:
+                    await self._deliver(batch, self._pending_since)
+
+    async def _deliver(self, batch: list[StreamEvent], since_ns: int) -> None:
+        """Hand one batch to the handler (the caller holds `_handling`); `since_ns`: when its
+        oldest event was in Python's hands (perf_counter_ns), for the handler stage's timing."""
+        self.stats["batches"] += 1
+        if self.metrics is not None:
+            self.metrics.record(_HANDLER, self.path, time.perf_counter_ns() - since_ns)
+        try:
+            await self._handler(batch)
+        except Exception:
+            log.exception("%s hub: the event handler failed on a batch of %d", self.hub, len(batch))
 
     async def _drain_then_cancel(self, consumer: asyncio.Task[None]) -> None:
         # Let the consumer deliver what is pending (the STOPPED status included), then end it.

@@ -7,12 +7,23 @@ models' rules), quote merging, and the supervision: the token read from the toke
 (re)connect, reconnect with backoff, re-invocation of every remembered subscription,
 connected/disconnected/reconnected/token_refreshed/stale status, the stale-feed watchdog (events)
 and the keep-alive watchdog (frames of any kind, pings included). Python receives one batch of
-typed records per crossing (`HubClient.next_batch`: `QuoteRecord`, `TradesRecord`, `OrderRecord`,
+typed records per crossing (`HubClient.next_batch`: `TradesRecord`, `OrderRecord`,
 `StatusRecord`, ... declared in `trading/_native.pyi`), builds the same event objects as
-`realtime.py`, runs the batching consumer, and answers the watchdog's market-hours question on the
-loop (the predicate is Python's). The token provider is called from a Rust worker thread (holding
-the GIL) at every (re)connect: it must be a plain read such as `ProjectXClient.token`, never
-something that needs the event loop.
+`realtime.py`, hands each batch to the handler itself, and answers the watchdog's market-hours
+question on the loop (the predicate is Python's).
+
+Quotes, the hot kind, cross already built: Rust makes each `QuoteEvent` and its quote, a
+`LazyQuote` whose event time is made on first read (`trading/projectx/lazy_quote.py`); with
+`coalesce_quotes` it drops a batch's earlier quotes of a contract before anything is built.
+
+One wake-up per batch: the reader awaits the handler on the batch it just took (under the lock the
+consumer task also takes, so batches never overlap), rather than queueing it for the consumer task
+(a second task step per batch). While the handler runs, Rust keeps queueing: the next batch holds
+everything that came meanwhile (and, coalescing, only each contract's last quote of it). The
+consumer task delivers what Python itself queues (STOPPED, the failover's RECONNECTED).
+
+The token provider is called from a Rust worker thread (holding the GIL) at every (re)connect: it
+must be a plain read such as `ProjectXClient.token`, never something that needs the event loop.
 
 The hub carries no bars: the engine aggregates trade prints itself (`trading.marketdata`), so this
 adapter never depends on the layer above it.
@@ -35,6 +46,7 @@ from trading.metrics import LatencyMetrics, stage
 from trading.projectx import convert
 from trading.projectx import schema as s
 from trading.projectx.errors import StreamError
+from trading.projectx.lazy_quote import LazyQuote
 from trading.projectx.realtime import MarketHub, UserHub
 from trading.streaming import (
     AccountEvent,
@@ -58,7 +70,6 @@ if TYPE_CHECKING:
         FillRecord,
         OrderRecord,
         PositionRecord,
-        QuoteRecord,
         TradesRecord,
     )
 
@@ -95,6 +106,10 @@ def _dec(x: float | None) -> Decimal | None:
             _DEC_CACHE.clear()
         d = _DEC_CACHE[x] = Decimal(int(x)) if x.is_integer() else Decimal(repr(x))
     return d
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _dt_opt(ns: int | None) -> datetime | None:
@@ -181,9 +196,12 @@ class _RustTransport:
     _market_hours: Callable[[datetime], bool]
     _subscriptions: dict[tuple[str, str], list[Any]]
     _token: Callable[[], str]
+    _handling: asyncio.Lock
     _push: Any
     _emit_status: Any
+    _status_event: Any
     _consume: Any
+    _deliver: Any
     _drain_then_cancel: Any
 
     def _init_rust(self) -> None:
@@ -233,7 +251,9 @@ class _RustTransport:
             reconnect_delays_s=list(self._reconnect_delays),
             stale_after_s=self.stale_after_s,
             keepalive_stale_s=self.keepalive_stale_s,
+            **self._client_options(),
         )
+        self._prepare(client)
         for (method, key), args in self._subscriptions.items():  # made before start: remembered only
             await client.subscribe(method, key, json.dumps(args))
         self._consumer = asyncio.create_task(self._consume(), name=f"{self.hub}-hub-consumer")
@@ -318,15 +338,21 @@ class _RustTransport:
     async def _read_batches(self, mod: ModuleType, client: Any) -> bool:
         """Deliver batches until the client's EndRecord (True)."""
         data = self._data_handlers(mod)
+        quotes = self._last_quotes()
         while True:
-            batch: list[Any] = self._keep(mod, await client.next_batch())
+            batch: list[Any] = await client.next_batch()
             received = time.perf_counter_ns()
             self.stats["connects"] = client.connects
             self.stats["stale"] = client.stale
             events: list[StreamEvent] = []
+            statuses = 0
             end = False
             now = datetime.now(UTC)
             for rec in batch:
+                if type(rec) is QuoteEvent:  # built in Rust: kept as the contract's last quote
+                    quotes[rec.quote.contract_id] = rec.quote
+                    events.append(rec)
+                    continue
                 on = data.get(type(rec))
                 if on is not None:
                     try:
@@ -337,35 +363,47 @@ class _RustTransport:
                 elif isinstance(rec, mod.MalformedRecord):
                     self.stats["malformed"] += rec.count
                 elif isinstance(rec, mod.StatusRecord):
-                    self._flush(events)
-                    events = []
-                    self._emit_status(StreamState(rec.state), rec.message)
+                    statuses += 1
+                    events.append(self._status_event(StreamState(rec.state), rec.message))
                 elif isinstance(rec, mod.LogRecord):
                     log.log(rec.level, "%s", rec.message)
                 elif isinstance(rec, mod.LogoutRecord):
-                    self._flush(events)
-                    events = []
+                    statuses += 1
                     self.last_event_at = time.monotonic()
-                    self._emit_status(StreamState.LOGOUT, "The broker logged this session out (logged in elsewhere?)")
+                    events.append(
+                        self._status_event(
+                            StreamState.LOGOUT, "The broker logged this session out (logged in elsewhere?)"
+                        )
+                    )
                 elif isinstance(rec, mod.MarketHoursRecord):
                     client.market_hours(self._market_open())
                 elif isinstance(rec, mod.EndRecord):
                     end = True
-            if events and self.metrics is not None:  # the same span as the Python hub's: in Python's hands -> events
-                self.metrics.record(_DECODED, "rust", time.perf_counter_ns() - received)
-            self._flush(events)
+            self._count(client)
+            if len(events) > statuses:  # data events (statuses travel in the same batch, in order)
+                self.last_event_at = time.monotonic()
+                self.stats["events"] += len(events) - statuses
+                if self.metrics is not None:  # the same span as the Python hub's: in Python's hands -> events
+                    self.metrics.record(_DECODED, "rust", time.perf_counter_ns() - received)
+            if events:
+                async with self._handling:
+                    await self._deliver(events, received)
             if end:
                 return True
 
-    def _flush(self, events: list[StreamEvent]) -> None:
-        if events:
-            self.last_event_at = time.monotonic()
-            self.stats["events"] += len(events)
-            self._push(events)
+    def _count(self, client: Any) -> None:
+        """Counters the client keeps (read once per batch)."""
 
-    def _keep(self, mod: ModuleType, batch: list[Any]) -> list[Any]:
-        """The records of a batch worth turning into events (all of them unless a hub says otherwise)."""
-        return batch
+    def _prepare(self, client: Any) -> None:
+        """Set the new client up before it connects."""
+
+    def _last_quotes(self) -> dict[str, domain.Quote]:
+        """Where each contract's last quote is kept (the quotes Rust builds as events)."""
+        return {}
+
+    def _client_options(self) -> dict[str, Any]:
+        """Keyword arguments of this hub's `HubClient`."""
+        return {}
 
     def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
         """The event records this hub reads, by record class, each to the method that turns it
@@ -379,40 +417,28 @@ class RustMarketStream(_RustTransport, MarketHub):
     def __init__(self, url: str, handler: Any, token: Any, *, coalesce_quotes: bool = False, **kwargs: Any) -> None:
         """`coalesce_quotes`: for a consumer that needs only each contract's latest quote (a price
         board, a mark to market), a batch carries one quote per contract, its last: the quote is the
-        merged state, so the earlier ones of the batch add nothing it needs, and their Python objects
-        are never built. Off by default: the engine hands every quote to its strategies."""
+        merged state, so the earlier ones of the batch add nothing it needs: Rust drops them before
+        any Python object is made (counted in `stats["coalesced"]`). Off by default: the engine
+        hands every quote to its strategies."""
         MarketHub.__init__(self, url, handler, token, **kwargs)
         self._init_rust()
         self._coalesce_quotes = coalesce_quotes
         self.stats.setdefault("coalesced", 0)
 
-    def _keep(self, mod: ModuleType, batch: list[Any]) -> list[Any]:
-        if not self._coalesce_quotes:
-            return batch
-        quote = mod.QuoteRecord
-        last: dict[str, int] = {}
-        for i, rec in enumerate(batch):
-            if type(rec) is quote:
-                last[rec.contract_id] = i
-        n = sum(1 for rec in batch if type(rec) is quote)
-        if n == len(last):
-            return batch
-        self.stats["coalesced"] += n - len(last)
-        keep = set(last.values())
-        return [rec for i, rec in enumerate(batch) if type(rec) is not quote or i in keep]
+    def _client_options(self) -> dict[str, Any]:
+        return {"coalesce_quotes": self._coalesce_quotes}
+
+    def _count(self, client: Any) -> None:
+        self.stats["coalesced"] = client.coalesced
+
+    def _prepare(self, client: Any) -> None:
+        client.build_quotes(QuoteEvent, LazyQuote, _dec, _now)
+
+    def _last_quotes(self) -> dict[str, domain.Quote]:
+        return self._quotes
 
     def _data_handlers(self, mod: ModuleType) -> dict[type, Handler]:
-        return {mod.QuoteRecord: self._on_quote, mod.TradesRecord: self._on_trades, mod.DepthRecord: self._on_depth}
-
-    def _on_quote(self, rec: QuoteRecord, now: datetime, events: list[StreamEvent]) -> None:
-        cid = rec.contract_id
-        prev = self._quotes.get(cid)
-        quote = domain.Quote(
-            cid, _dt(rec.ts_ns, prev.ts_event if prev else now), _dec(rec.last), _dec(rec.bid), _dec(rec.ask),
-            rec.volume, now,
-        )  # fmt: skip
-        self._quotes[cid] = quote
-        events.append(QuoteEvent(quote))
+        return {mod.TradesRecord: self._on_trades, mod.DepthRecord: self._on_depth}
 
     def _on_trades(self, rec: TradesRecord, now: datetime, events: list[StreamEvent]) -> None:
         cid = rec.contract_id

@@ -4,7 +4,7 @@
 //! of any kind (keep-alive pings included).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -49,6 +49,40 @@ pub struct State {
     pub handler: Handler,
 }
 
+/// Each contract's last quote of `batch`, at its own place; the earlier quotes of a contract are
+/// dropped (a quote is the merged state: a later one holds everything an earlier one said). Every
+/// other record is kept, in order. Returns the batch and how many quotes it dropped.
+pub fn coalesce_quotes(batch: Vec<Record>) -> (Vec<Record>, u64) {
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in batch.iter().enumerate() {
+        if let Record::Quote(cid, _) = r {
+            last.insert(cid.as_str(), i);
+        }
+    }
+    let quotes = batch
+        .iter()
+        .filter(|r| matches!(r, Record::Quote(..)))
+        .count();
+    let dropped = (quotes - last.len()) as u64;
+    if dropped == 0 {
+        return (batch, 0);
+    }
+    let keep: Vec<bool> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Record::Quote(cid, _) => last.get(cid.as_str()) == Some(&i),
+            _ => true,
+        })
+        .collect();
+    let out = batch
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect();
+    (out, dropped)
+}
+
 /// Client-wide state, kept across connections: the queue, the handler, the time of the last
 /// event (stale-feed watchdog) and of the last frame of any kind (keep-alive watchdog), both in ns
 /// since `epoch` (never 0 once touched).
@@ -59,6 +93,9 @@ pub struct Shared {
     last_event_ns: AtomicU64,
     last_frame_ns: AtomicU64,
     frames: AtomicU64,
+    /// Hand over each contract's last quote per batch only (`coalesce_quotes`).
+    coalesce: AtomicBool,
+    coalesced: AtomicU64,
 }
 
 impl Default for Shared {
@@ -70,6 +107,8 @@ impl Default for Shared {
             last_event_ns: AtomicU64::new(0),
             last_frame_ns: AtomicU64::new(0),
             frames: AtomicU64::new(0),
+            coalesce: AtomicBool::new(false),
+            coalesced: AtomicU64::new(0),
         }
     }
 }
@@ -97,16 +136,33 @@ impl Shared {
         self.notify.notify_one();
     }
 
-    /// Everything queued since the last call, waiting until something is there.
+    /// Everything queued since the last call, waiting until something is there (with
+    /// coalescing on, each contract's last quote of it only).
     pub async fn next_batch(&self) -> Vec<Record> {
         loop {
             let notified = self.notify.notified();
             let batch = std::mem::take(&mut self.state().queue);
             if !batch.is_empty() {
+                if !self.coalesce.load(Ordering::Relaxed) {
+                    return batch;
+                }
+                let (batch, dropped) = coalesce_quotes(batch);
+                self.coalesced.fetch_add(dropped, Ordering::Relaxed);
                 return batch;
             }
             notified.await;
         }
+    }
+
+    /// For a consumer that needs each contract's latest quote only: the earlier quotes of a
+    /// batch are dropped before they cross into Python.
+    pub fn set_coalesce(&self, on: bool) {
+        self.coalesce.store(on, Ordering::Relaxed);
+    }
+
+    /// Quotes dropped by coalescing so far.
+    pub fn coalesced(&self) -> u64 {
+        self.coalesced.load(Ordering::Relaxed)
     }
 
     /// An event came (or a connection was made).
@@ -188,6 +244,46 @@ mod tests {
         };
         assert_eq!((q.last, q.bid), (Some(5.0), Some(4.25)));
         assert!(matches!(out[4], Record::Logout));
+    }
+
+    fn quote(cid: &str, bid: f64) -> Record {
+        Record::Quote(
+            cid.into(),
+            QuoteState {
+                bid: Some(bid),
+                ..QuoteState::default()
+            },
+        )
+    }
+
+    #[test]
+    fn coalescing_keeps_each_contracts_last_quote_in_its_place() {
+        let batch = vec![
+            quote("A", 1.0),
+            quote("B", 2.0),
+            Record::Logout,
+            quote("A", 3.0),
+            Record::MarketHours,
+            quote("A", 4.0),
+        ];
+        let (out, dropped) = coalesce_quotes(batch);
+        assert_eq!(dropped, 2);
+        assert!(
+            matches!(&out[..], [Record::Quote(b, _), Record::Logout, Record::MarketHours, Record::Quote(a, q)]
+            if b == "B" && a == "A" && q.bid == Some(4.0))
+        );
+        let (same, none) = coalesce_quotes(vec![quote("A", 1.0), quote("B", 2.0)]);
+        assert_eq!((same.len(), none), (2, 0));
+    }
+
+    #[tokio::test]
+    async fn a_coalescing_batch_counts_what_it_dropped() {
+        let shared = Shared::default();
+        shared.set_coalesce(true);
+        shared.push(vec![quote("A", 1.0), quote("A", 2.0), quote("A", 3.0)]);
+        let batch = shared.next_batch().await;
+        assert!(matches!(&batch[..], [Record::Quote(_, q)] if q.bid == Some(3.0)));
+        assert_eq!(shared.coalesced(), 2);
     }
 
     #[tokio::test]

@@ -44,6 +44,37 @@ struct QuoteWireB<'a> {
     timestamp: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// A GatewayQuote invocation read in one pass (the hot frame: one per quote).
+#[derive(Deserialize)]
+struct QuoteFrame<'a> {
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(borrow)]
+    target: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    arguments: (std::borrow::Cow<'a, str>, QuoteWireB<'a>),
+}
+
+/// The text every GatewayQuote frame holds (its target), looked for before the one-pass read.
+const QUOTE_TARGET: &[u8] = b"\"GatewayQuote\"";
+
+fn quote_patch(q: QuoteWireB<'_>) -> Result<QuotePatch, String> {
+    let t1 = q.timestamp.as_deref().map(parse_ts).transpose()?.flatten();
+    let t2 = q
+        .last_updated
+        .as_deref()
+        .map(parse_ts)
+        .transpose()?
+        .flatten();
+    Ok(QuotePatch {
+        last: q.last,
+        bid: q.bid,
+        ask: q.ask,
+        volume: q.volume,
+        ts: t1.or(t2),
+    })
+}
+
 #[derive(Deserialize)]
 struct TradeWire<'a> {
     price: f64,
@@ -113,6 +144,9 @@ impl Decoder {
     /// Decode one frame (without separator). Never panics.
     pub fn decode(&mut self, frame: &[u8]) -> Decoded {
         self.stats.frames += 1;
+        if let Some(quote) = self.quote_frame(frame) {
+            return quote;
+        }
         let msg = match frames::parse(frame, self.handshaken) {
             Ok(m) => m,
             Err(e) => {
@@ -133,6 +167,23 @@ impl Decoder {
             Message::Close(err) => Decoded::Close(err.map(Into::into)),
             Message::Ignored(k) => Decoded::Ignored(k),
         }
+    }
+
+    /// A well-formed GatewayQuote invocation in one typed pass (frame, arguments and payload at
+    /// once, rather than three); anything else (or anything odd) takes the general path, which
+    /// says what is wrong with it.
+    fn quote_frame(&mut self, frame: &[u8]) -> Option<Decoded> {
+        let quote = |w: &[u8]| w[0] == b'"' && w == QUOTE_TARGET;
+        if !self.handshaken || !frame.windows(QUOTE_TARGET.len()).any(quote) {
+            return None;
+        }
+        let f: QuoteFrame<'_> = serde_json::from_slice(frame).ok()?;
+        if f.kind != MSG_INVOCATION || f.target != EVENT_QUOTE {
+            return None;
+        }
+        let (cid, q) = f.arguments;
+        let patch = quote_patch(q).ok()?;
+        Some(Decoded::Events(vec![Event::Quote(cid.into_owned(), patch)]))
     }
 
     fn invocation(&mut self, target: Option<&str>, args: Option<&RawValue>) -> Decoded {
@@ -167,22 +218,7 @@ impl Decoder {
             EVENT_QUOTE => {
                 let q: QuoteWireB<'_> =
                     serde_json::from_str(payload.get()).map_err(|e| e.to_string())?;
-                let t1 = q.timestamp.as_deref().map(parse_ts).transpose()?.flatten();
-                let t2 = q
-                    .last_updated
-                    .as_deref()
-                    .map(parse_ts)
-                    .transpose()?
-                    .flatten();
-                let ts = t1.or(t2);
-                let patch = QuotePatch {
-                    last: q.last,
-                    bid: q.bid,
-                    ask: q.ask,
-                    volume: q.volume,
-                    ts,
-                };
-                Ok(vec![Event::Quote(cid, patch)])
+                Ok(vec![Event::Quote(cid, quote_patch(q)?)])
             }
             EVENT_TRADE => {
                 let mut recs = Vec::new();

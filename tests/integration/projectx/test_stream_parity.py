@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +20,7 @@ from trading import native
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.projectx import schema as s
+from trading.projectx.lazy_quote import LazyQuote
 from trading.projectx.realtime import MarketHub, UserHub
 from trading.projectx.rest import ProjectXClient
 from trading.projectx.stream_rust import RustMarketStream, RustUserStream
@@ -138,6 +140,10 @@ async def test_market_session_is_identical_on_both_paths(sim: SimGateway, px: Pr
             await rec.until(_has_last_quote("21111"))
         assert rs_rec.data() == py_rec.data()
         assert len(rs_rec.data()) > 60
+        # Rust builds its quote events itself: lazy quotes, off the cycle collector's lists.
+        rs_quotes = [e for e in rs_rec.events if isinstance(e, QuoteEvent)]
+        assert rs_quotes and all(type(e.quote) is LazyQuote for e in rs_quotes)
+        assert not any(gc.is_tracked(e) or gc.is_tracked(e.quote) for e in rs_quotes)
         last_rs, last_py = rs_hub.last_quote(cid), py_hub.last_quote(cid)
         assert last_rs is not None and last_py is not None
         assert dataclasses.replace(last_rs, ts_init=None) == dataclasses.replace(last_py, ts_init=None)

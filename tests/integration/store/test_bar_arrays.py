@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tests.support.conditions import eventually
 from trading.domain import Bar
 from trading.store import Store, create_pool
+from trading.store.executor import Pool
 
 T0 = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
 NS0 = int(T0.timestamp()) * 1_000_000_000
@@ -50,6 +51,24 @@ async def test_overlapping_bars_replace_stored_ones_and_keep_the_rest(store: Sto
     # a gap inside the batch's range keeps what is stored there (2 is not in this batch)
     assert await store.bars.insert_arrays(CID, "1m", *columns([1, 3], [401, 403])) == 2
     assert await closes(store) == {0: 100, 1: 401, 2: 202, 3: 403, 4: 304, 5: 305, 6: 306}
+
+
+async def test_overlapping_bars_with_unchanged_values_are_left_as_they_are(store: Store, pool: Pool) -> None:
+    """A backfill re-reading stored history writes nothing: no new row version where nothing changed."""
+
+    async def versions() -> dict[int, str]:
+        rows = await pool.fetch("SELECT start, xmin::text AS v FROM bars WHERE contract_id = $1", CID)
+        return {int((r["start"] - T0) / timedelta(minutes=1)): r["v"] for r in rows}
+
+    await store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [100, 101, 102]))
+    stored = await versions()
+    assert await store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [100, 101, 102])) == 3
+    assert await versions() == stored
+    # one value changed among unchanged ones, and one new bar: only those two are written
+    assert await store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2, 3], [100, 151, 102, 103])) == 4
+    after = await versions()
+    assert {m for m in stored if after[m] != stored[m]} == {1}
+    assert await closes(store) == {0: 100, 1: 151, 2: 102, 3: 103}
 
 
 async def test_a_batch_holding_a_start_twice_keeps_its_last_copy_in_any_order(store: Store) -> None:

@@ -15,13 +15,21 @@ use pyo3::IntoPyObjectExt;
 
 use super::bridge::{self, failed, into_awaitable, ready};
 use crate::realtime::client::{Client, Config, TokenFn};
-use records::{to_py, Names};
+use records::{batch_to_py, Names, Prices, QuoteObjects};
+
+/// What the records of a batch are built with, on the loop's thread.
+#[derive(Default)]
+struct Builders {
+    names: Names,
+    prices: Prices,
+    quotes: Option<QuoteObjects>,
+}
 
 /// A supervised hub client. `HubClient(url, hub, token, ...)`, then `await start()`.
 #[pyclass(module = "trading._native", frozen)]
 struct HubClient {
     inner: Arc<Client>,
-    names: Arc<Mutex<Names>>,
+    builders: Arc<Mutex<Builders>>,
 }
 
 impl Drop for HubClient {
@@ -40,11 +48,13 @@ fn args(json: &str) -> PyResult<serde_json::Value> {
 #[pymethods]
 impl HubClient {
     /// HubClient(url, hub, token, timeout_s=10, keep_alive_s=10, reconnect_delays_s=(0.5, 1, 2, 5,
-    /// 10, 30), stale_after_s=None, keepalive_stale_s=None).
+    /// 10, 30), stale_after_s=None, keepalive_stale_s=None, coalesce_quotes=False).
     /// `url` is the hub's http(s) URL; `hub` names it in status messages ("Market", "User");
-    /// `token()` returns the current access token (called at every connect, from a worker thread).
+    /// `token()` returns the current access token (called at every connect, from a worker thread);
+    /// `coalesce_quotes`: a batch carries each contract's last quote only (the earlier ones are
+    /// dropped before they cross, counted in `coalesced`).
     #[new]
-    #[pyo3(signature = (url, hub, token, timeout_s = 10.0, keep_alive_s = 10.0, reconnect_delays_s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0], stale_after_s = None, keepalive_stale_s = None))]
+    #[pyo3(signature = (url, hub, token, timeout_s = 10.0, keep_alive_s = 10.0, reconnect_delays_s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 30.0], stale_after_s = None, keepalive_stale_s = None, coalesce_quotes = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         url: String,
@@ -55,6 +65,7 @@ impl HubClient {
         reconnect_delays_s: Vec<f64>,
         stale_after_s: Option<f64>,
         keepalive_stale_s: Option<f64>,
+        coalesce_quotes: bool,
     ) -> PyResult<Self> {
         let positive = |x: f64| x.is_finite() && x > 0.0;
         if !(positive(timeout_s) && positive(keep_alive_s)) {
@@ -96,10 +107,31 @@ impl HubClient {
                     .map_err(|e| e.to_string())
             })
         });
+        let inner = Arc::new(Client::new(cfg, token, bridge::runtime()));
+        inner.shared().set_coalesce(coalesce_quotes);
         Ok(HubClient {
-            inner: Arc::new(Client::new(cfg, token, bridge::runtime())),
-            names: Arc::default(),
+            inner,
+            builders: Arc::default(),
         })
+    }
+
+    /// From now on a quote crosses as `event_type` holding a `quote_type` built in place (see
+    /// `trading.projectx.lazy_quote.LazyQuote`), not as a `QuoteRecord`: `price(x)` makes a price
+    /// object from a float (cached by value), `clock()` the batch's `ts_init`.
+    fn build_quotes(
+        &self,
+        py: Python<'_>,
+        event_type: Py<PyAny>,
+        quote_type: Py<PyAny>,
+        price: Py<PyAny>,
+        clock: Py<PyAny>,
+    ) -> PyResult<()> {
+        let objects = QuoteObjects::new(py, event_type, quote_type, price, clock)?;
+        self.builders
+            .lock_py_attached(py)
+            .unwrap_or_else(|e| e.into_inner())
+            .quotes = Some(objects);
+        Ok(())
     }
 
     /// Connect (handshake done, subscriptions sent) and start the watchdog; raises
@@ -174,20 +206,24 @@ impl HubClient {
 
     /// Everything queued since the last call (waits until something is there), as records.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (me, names) = (self.inner.clone(), self.names.clone());
+        let (me, builders) = (self.inner.clone(), self.builders.clone());
         into_awaitable(py, async move {
             let batch = me.shared().next_batch().await;
             Box::new(move |py: Python<'_>| {
-                let mut names = names
+                let mut guard = builders
                     .lock_py_attached(py)
                     .unwrap_or_else(|e| e.into_inner());
-                let items = batch
-                    .into_iter()
-                    .map(|r| to_py(py, r, &mut names))
-                    .collect::<PyResult<Vec<_>>>()?;
+                let b = &mut *guard;
+                let items = batch_to_py(py, batch, &mut b.names, &mut b.prices, b.quotes.as_ref())?;
                 PyList::new(py, items)?.into_py_any(py)
             }) as bridge::Outcome
         })
+    }
+
+    /// Quotes dropped by `coalesce_quotes` so far.
+    #[getter]
+    fn coalesced(&self) -> u64 {
+        self.inner.shared().coalesced()
     }
 
     #[getter]

@@ -290,3 +290,46 @@ fn decode_burst_counts_frames_events_and_skips() {
     let data = format!("{quote}\u{1e}{quote}\u{1e}{{\"type\":1}}\u{1e}{{\"type\":6}}\u{1e}");
     assert_eq!(decode_burst(data.as_bytes()), (4, 2, 1));
 }
+
+/// The general path alone (the one-pass quote path skipped), for comparison.
+fn general(d: &mut Decoder, frame: &str) -> Decoded {
+    match frames::parse(frame.as_bytes(), true) {
+        Ok(Message::Invocation { target, arguments }) => d.invocation(target, arguments),
+        Ok(_) => panic!("not an invocation: {frame}"),
+        Err(e) => Decoded::Skipped(e),
+    }
+}
+
+#[test]
+fn a_quote_frame_reads_the_same_in_one_pass_as_in_three() {
+    let frames = [
+        QUOTE_FULL.trim().to_string(),
+        QUOTE_PARTIAL.trim().to_string(),
+        // fields in another order, an escape in the contract id, unknown fields, an invocation id
+        r#"{"arguments":["CON.F.US.\u004dNQ.H26",{"bestBid":1.25,"x":[1,{"y":2}],"timestamp":"2026-01-02T15:00:00Z"}],"invocationId":"4","target":"GatewayQuote","type":1}"#.into(),
+        r#"{"type":1,"target":"GatewayQuote","arguments":["A",{"lastUpdated":"2026-01-02T15:00:00.5+00:00","volume":3}]}"#.into(),
+    ];
+    for frame in &frames {
+        let mut fast = ready();
+        let mut slow = ready();
+        let one = fast.quote_frame(frame.as_bytes());
+        assert!(one.is_some(), "not read in one pass: {frame}");
+        assert_eq!(one.unwrap(), general(&mut slow, frame), "{frame}");
+    }
+    // Odd ones take the general path, which says what is wrong (and counts it).
+    for frame in [
+        r#"{"type":1,"target":"GatewayQuote","arguments":["A",{"lastPrice":"not a price"}]}"#,
+        r#"{"type":1,"target":"GatewayQuote","arguments":["A"]}"#,
+        r#"{"type":1,"target":"GatewayQuote","arguments":["A",{},3]}"#,
+        r#"{"type":1,"target":"GatewayQuote","arguments":["A",{"timestamp":"yesterday"}]}"#,
+        r#"{"type":1,"target":"GatewayTrade","arguments":["A",{"note":"GatewayQuote"}]}"#,
+    ] {
+        let mut d = ready();
+        assert_eq!(d.quote_frame(frame.as_bytes()), None, "{frame}");
+        assert_eq!(
+            d.decode(frame.as_bytes()),
+            general(&mut ready(), frame),
+            "{frame}"
+        );
+    }
+}
