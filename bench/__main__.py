@@ -4,7 +4,8 @@ measured in the same run, then every goal as goal / figure / verdict. A full run
 to its baseline. Sections: bars (aggregation), bars_pg (bars into Postgres), intent (the store's share of
 tick -> order), orders (place + cancel,
 unpinned and pinned), decode (the market stream), backtest (Python vs Rust strategy), tick (a quote to
-its order inside the strategy), optimize (1,000 parameter sets); accounts (CPU and memory per account, mirror
+its order inside the strategy), risk (one risk check, Python vs Rust),
+optimize (1,000 parameter sets); accounts (CPU and memory per account, mirror
 latency) only when named: it takes minutes. See each module's docstring for what is compared."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bench import machine
 from bench.goals import Section
 from trading import native
 
-SECTIONS = ("bars", "bars_pg", "intent", "orders", "decode", "backtest", "tick", "optimize")
+SECTIONS = ("bars", "bars_pg", "intent", "orders", "decode", "backtest", "tick", "risk", "optimize")
 ON_REQUEST = ("accounts",)  # not in a default run: minutes of start-ups
 
 
@@ -52,6 +53,10 @@ def section(name: str, quick: bool) -> list[Section]:
         from bench import tick
 
         return [Section("tick → order inside the strategy", [tick.run(quick)])]
+    if name == "risk":
+        from bench import risk
+
+        return [Section("risk check", [risk.run(quick)])]
     if name == "optimize":
         from bench import optimize
 
