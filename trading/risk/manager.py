@@ -66,7 +66,7 @@ class RiskManager:
     def __init__(
         self, settings: RiskSettings, state: RiskState | None = None, profile: RuleProfile | None = None
     ) -> None:
-        self.settings = settings
+        self._settings = settings
         self.profile = profile or profile_of(settings)
         state = state or RiskState(profile=self.profile.id)
         if state.profile != self.profile.id:
@@ -86,6 +86,16 @@ class RiskManager:
             state = replace(state, high_water=self.profile.starting_balance)
         self.state = state
         # `[risk] impl`: the Rust check (trading/risk/native.py) or None (Python checks every order).
+        self._rust = rust_check(settings, self.profile)
+
+    @property
+    def settings(self) -> RiskSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: RiskSettings) -> None:
+        """New limits while running (a configuration reload): the Rust check is rebuilt with them."""
+        self._settings = settings
         self._rust = rust_check(settings, self.profile)
 
     # ---------------------------------------------------------------- persistence

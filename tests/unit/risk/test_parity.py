@@ -235,3 +235,39 @@ def test_the_sentences_of_each_rule_match() -> None:
         decided = rust.rust_check(order, exposure, t)
         assert decided is not None and decided == python.check(order, exposure, t)
     assert Decimal("1e9") == risk_manager.MAX_SANE_PRICE
+
+
+def test_a_backtest_gives_the_same_result_with_either_check() -> None:
+    """A week of scenario days through the overnight range: the same result, every order decided by Rust."""
+    from tests.support.scenario_days import Scenario, build
+    from trading.backtest.runner import Backtest
+    from trading.config import OvernightRangeSettings
+    from trading.strategies.overnight_range import OvernightRange
+
+    results = []
+    for impl in ("python", "rust"):
+        config = OvernightRangeSettings(symbols=("MNQ",))
+        bars = build(Scenario(date(2025, 6, 11)), extra_days_after=5)
+        bt = Backtest(lambda ctx: OvernightRange(config, ctx), bars, risk=RiskSettings(impl=impl))  # noqa: B023
+        if impl == "rust":
+            assert bt.risk._rust is not None
+
+            def python_check(*_: object) -> Decision:
+                raise AssertionError("the Rust check left an order to Python")
+
+            bt.risk.python_check = python_check  # type: ignore[method-assign,assignment]
+        results.append(repr(bt.run(date(2025, 6, 11), date(2025, 6, 18))))
+    assert results[0] == results[1]
+
+
+def test_new_limits_reach_the_rust_check() -> None:
+    """A configuration reload sets `settings`: the Rust check answers with the new limits."""
+    t = datetime(2025, 6, 11, 14, tzinfo=UTC)
+    rm = RiskManager(RiskSettings(max_order_size=2, impl="rust"))
+    order = OrderRequest(1, CONTRACTS[0], Side.BUY, OrderType.MARKET, 2, "t")
+    assert rm.rust_check(order, Exposure(balance=Decimal(50000)), t) == Decision(True)
+    rm.settings = RiskSettings(max_order_size=1, impl="rust")
+    refused = rm.rust_check(order, Exposure(balance=Decimal(50000)), t)
+    assert refused == Decision(False, "order size 2 exceeds the maximum of 1 contracts per order")
+    rm.settings = RiskSettings(max_order_size=1)
+    assert rm.rust_check(order, Exposure(balance=Decimal(50000)), t) is None  # impl = "python" again
