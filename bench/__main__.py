@@ -2,7 +2,8 @@
 measured in the same run, then every goal as goal / figure / verdict. Sections: bars (aggregation),
 bars_pg (bars into Postgres), intent (the store's share of tick -> order), orders (place + cancel,
 unpinned and pinned), sdk (place + cancel against project-x-py, in its own venv), decode (the market
-stream), backtest (Python vs Rust strategy), tick (a quote to its order inside the strategy), optimize
+stream), backtest (Python vs Rust strategy), tick (a quote to its order inside the strategy), risk (one
+risk check, Python vs Rust), optimize
 (1,000 parameter sets); accounts (CPU and memory per account, mirror latency) only when named: it
 takes minutes. See each module's docstring for what is compared.
 
@@ -23,7 +24,7 @@ from bench import machine
 from bench.goals import Section
 from trading import native
 
-SECTIONS = ("bars", "bars_pg", "intent", "orders", "sdk", "decode", "backtest", "tick", "optimize")
+SECTIONS = ("bars", "bars_pg", "intent", "orders", "sdk", "decode", "backtest", "tick", "risk", "optimize")
 PAGE = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 ON_REQUEST = ("accounts",)  # not in a default run: minutes of start-ups
 
@@ -61,6 +62,10 @@ def section(name: str, quick: bool) -> list[Section]:
         from bench import tick
 
         return [Section("tick → order inside the strategy", [tick.run(quick)])]
+    if name == "risk":
+        from bench import risk
+
+        return [Section("risk check", [risk.run(quick)])]
     if name == "optimize":
         from bench import optimize
 

@@ -187,3 +187,27 @@ def _routes_from_defaults() -> object:
     native.restore_defaults()
     yield
     native.restore_defaults()
+
+
+@pytest.fixture(params=["python", "rust"])
+def risk_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a risk test against both implementations of the check (trading/risk/native.py). With Rust,
+    every manager gets the Rust check whatever `[risk] impl` says, and every answer it gives is also
+    compared with Python's for the same call."""
+    from trading import native
+    from trading.risk import manager
+    from trading.risk.native import RustRiskCheck
+
+    if request.param == "rust":
+        if not native.enabled():
+            pytest.skip("the Rust extension is not active")
+        monkeypatch.setattr(manager, "rust_check", RustRiskCheck)
+        original = manager.RiskManager.check
+
+        def both(self: manager.RiskManager, req: object, exp: object, now: object) -> object:
+            decided = original(self, req, exp, now)  # type: ignore[arg-type]
+            assert decided == self.python_check(req, exp, now)  # type: ignore[arg-type]
+            return decided
+
+        monkeypatch.setattr(manager.RiskManager, "check", both)
+    return str(request.param)

@@ -369,3 +369,51 @@ class OvernightRangeCore:
     def on_fill(self, host: Any, order: StrategyOrderRow, price: str, size: int) -> None: ...
     def on_save(self) -> str: ...
     def on_load(self, state: str) -> None: ...
+
+# The pure risk check (rust_ext/src/risk/, trading/risk/native.py): check's codes.
+RISK_REFUSED: int
+RISK_APPROVED: int
+RISK_ROLL: int
+RISK_NEED_YEARS: int
+RISK_UNDECIDED: int
+
+class RiskCore:
+    def __init__(
+        self,
+        *,
+        tz_utc: _I64,
+        tz_offset: _I64,
+        max_order_size: int,
+        max_position_per_symbol: int,
+        max_position_total: int,
+        trading_start: int,
+        trading_end: int,
+        price_band_ticks: int,
+        price_band_atr: str,
+        label: str,
+        starting_balance: str | None,
+        profit_target: str | None,
+        daily_loss_limit: str | None,
+        daily_profit_cap: str | None,
+        max_loss: str | None,
+        max_loss_lock: str | None,
+        max_contracts: int | None,
+        scaling: list[tuple[str, int]],
+        micros_per_lot: int,
+        flat_time: int | None,
+        window: tuple[int, int] | None,
+    ) -> None: ...
+    def set_state(
+        self,
+        *,
+        kill_mode: str,
+        kill_reason: str,
+        trading_date: int | None,
+        high_water: str | None,
+        start_balance: str | None,
+        last_end_balance: str | None,
+        goal_met: bool,
+        cap_tripped: bool,
+    ) -> None: ...
+    def add_year(self, year: int, cme: list[tuple[int, int, int]], nyse: list[tuple[int, int, int]]) -> None: ...
+    def check(self, request: Any, exposure: Any, now_ns: int) -> tuple[int, str, int]: ...

@@ -139,6 +139,13 @@ def cme_session(d: date) -> CmeSession | None:
     return _year(d.year).cme.get(d)
 
 
+def year_tables(year: int) -> tuple[list[tuple[date, datetime, datetime]], list[tuple[date, datetime, datetime]]]:
+    """One year's CME Globex equity sessions and NYSE sessions as (date, open, close) rows, oldest
+    first: the tables of the Rust risk check's calendar (trading/risk/native.py)."""
+    yr = _year(year)
+    return [(d, yr.cme[d].open, yr.cme[d].close) for d in yr.cme_dates], [(d, *yr.nyse[d]) for d in sorted(yr.nyse)]
+
+
 def cme_sessions(start: date, end: date) -> list[CmeSession]:
     """CME sessions with trade dates in [start, end], oldest first."""
     out: list[CmeSession] = []

@@ -180,6 +180,8 @@ class RiskSettings(Section):
     overrides: dict[str, Any] = Field(default_factory=dict)  # any number of the chosen profile
     daily_profit_cap: Decimal | None = Field(None, gt=0)  # reached: reduce-only until the next trading day
     alert_levels: tuple[Decimal, ...] = (Decimal("0.5"), Decimal("0.75"), Decimal("0.9"))
+    # Which implementation checks each order (trading/risk/native.py): the same answers either way.
+    impl: Literal["python", "rust"] = "python"
 
     @property
     def profiles_path(self) -> Path:

@@ -8,6 +8,7 @@ pub mod common;
 pub mod executor;
 pub mod python;
 pub mod realtime;
+pub mod risk;
 pub mod signalr;
 pub mod strategy;
 

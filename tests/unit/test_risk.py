@@ -13,6 +13,8 @@ from trading.config import RiskSettings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.risk import Exposure, KillMode, PriceRef, RepositoryRiskStore, RiskManager, RiskState, WorkingOrder
 
+pytestmark = pytest.mark.usefixtures("risk_impl")  # every test against both implementations
+
 MNQ = "CON.F.US.MNQ.Z25"
 MES = "CON.F.US.MES.Z25"
 # Wednesday 2025-06-11, 10:00 EDT: inside 09:30-15:55.

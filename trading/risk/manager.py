@@ -40,6 +40,7 @@ from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, s
 from trading.config import RiskSettings
 from trading.domain import Decision, OrderRequest
 from trading.risk.exposure import Exposure, PriceRef, WorkingOrder
+from trading.risk.native import build as rust_check
 from trading.risk.state import DayRecord, KillMode, KillSwitchTripped, RiskState, RiskStateStore
 from trading.risk.window import in_window, past_flat
 from trading.rule_profiles import RuleProfile, is_micro, resolve
@@ -65,7 +66,7 @@ class RiskManager:
     def __init__(
         self, settings: RiskSettings, state: RiskState | None = None, profile: RuleProfile | None = None
     ) -> None:
-        self.settings = settings
+        self._settings = settings
         self.profile = profile or profile_of(settings)
         state = state or RiskState(profile=self.profile.id)
         if state.profile != self.profile.id:
@@ -84,6 +85,18 @@ class RiskManager:
         if state.high_water is None and self.profile.starting_balance is not None:
             state = replace(state, high_water=self.profile.starting_balance)
         self.state = state
+        # `[risk] impl`: the Rust check (trading/risk/native.py) or None (Python checks every order).
+        self._rust = rust_check(settings, self.profile)
+
+    @property
+    def settings(self) -> RiskSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: RiskSettings) -> None:
+        """New limits while running (a configuration reload): the Rust check is rebuilt with them."""
+        self._settings = settings
+        self._rust = rust_check(settings, self.profile)
 
     # ---------------------------------------------------------------- persistence
     async def save(self, store: RiskStateStore, account_id: int) -> None:
@@ -256,6 +269,18 @@ class RiskManager:
 
     # ---------------------------------------------------------------- the check
     def check(self, request: OrderRequest, exposure: Exposure, now: datetime) -> Decision:
+        """Allowed, or refused with a sentence: the Rust check's answer when `[risk] impl = "rust"`
+        and it can decide the order exactly, else `python_check`'s (the same answer)."""
+        decided = self.rust_check(request, exposure, now)
+        return decided if decided is not None else self.python_check(request, exposure, now)
+
+    def rust_check(self, request: OrderRequest, exposure: Exposure, now: datetime) -> Decision | None:
+        """The Rust check's answer; None without it or where it leaves the order to Python."""
+        if self._rust is None:
+            return None
+        return self._rust.check(request, exposure, now, lambda: self.state, self._roll_day)
+
+    def python_check(self, request: OrderRequest, exposure: Exposure, now: datetime) -> Decision:
         self._roll_day(now)
         s, p = self.settings, self.profile
         pos = exposure.positions.get(request.contract_id, 0)

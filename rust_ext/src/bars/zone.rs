@@ -62,6 +62,17 @@ impl Zone {
     /// UTC instant of local time `local`: first occurrence when ambiguous, the transition
     /// instant when `local` falls in a gap.
     pub fn utc_of_local(&self, local: i64) -> i64 {
+        self.wall(local, true)
+    }
+
+    /// UTC instant of wall-clock `local` as Python's `zoneinfo` reads it (`fold=0`): the first
+    /// occurrence when ambiguous; in a gap, the offset in force before the transition (02:30 on the
+    /// spring-forward day is 03:30 daylight time), where `utc_of_local` gives the transition instant.
+    pub fn utc_of_wall(&self, local: i64) -> i64 {
+        self.wall(local, false)
+    }
+
+    fn wall(&self, local: i64, gap_to_transition: bool) -> i64 {
         let guess = local.saturating_sub(self.offs[0]);
         let i = self
             .trans
@@ -84,7 +95,11 @@ impl Zone {
             if local.saturating_sub(self.offs[k - 1]) >= self.trans[k]
                 && self.trans[k] > local.saturating_sub(self.offs[k])
             {
-                return self.trans[k];
+                return if gap_to_transition {
+                    self.trans[k]
+                } else {
+                    local.saturating_sub(self.offs[k - 1])
+                };
             }
         }
         guess
@@ -205,7 +220,8 @@ mod tests {
         // Local 02:30 on 2024-03-10 does not exist.
         let local_0230 = spring - 5 * H + 30 * MIN;
         assert_eq!(z.utc_of_local(local_0230), spring);
-        // Every instant lies in its bucket for a 4 h period across both transitions.
+        assert_eq!(z.utc_of_wall(local_0230), spring + 30 * MIN); // zoneinfo: 03:30 EDT
+                                                                  // Every instant lies in its bucket for a 4 h period across both transitions.
         let b = Bucketer::new(4 * H, 0, z).unwrap();
         for t in (spring - 30 * H..spring + 30 * H).step_by((7 * MIN) as usize) {
             let (s, e) = b.bucket(t);

@@ -10,6 +10,7 @@ mod bench;
 pub mod bridge;
 mod executor;
 mod realtime;
+mod risk;
 mod strategy;
 
 /// Add every class and function to the module `trading._native`.
@@ -22,5 +23,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     realtime::register(m)?;
     bench::register(m)?;
     strategy::register(m)?;
+    risk::register(m)?;
     Ok(())
 }

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from tests.support.engine_harness import DAY, SimDay, engine_on, sim_day
 from trading.config import Settings
 from trading.demo.day import UserEventCounter, barrier
@@ -15,6 +17,8 @@ from trading.engine import Engine
 from trading.engine.jobs import Jobs, run_once
 from trading.sim.bars import MinuteBar
 from trading.store import Store
+
+pytestmark = pytest.mark.usefixtures("risk_impl")  # the engine with either risk check
 
 ABSURD = Decimal("1e15")
 LONG = "overnight_range:MNQ:long:2026-02-10"

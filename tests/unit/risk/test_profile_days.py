@@ -15,6 +15,8 @@ from trading.config import RiskSettings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.risk import Exposure, KillMode, RiskManager, WorkingOrder, crossings, headroom, profile_of
 
+pytestmark = pytest.mark.usefixtures("risk_impl")  # every test against both implementations
+
 NQ = "CON.F.US.ENQ.U25"
 MNQ = "CON.F.US.MNQ.U25"
 # The week of Monday 2025-06-09 (no holiday).
