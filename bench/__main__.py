@@ -2,7 +2,7 @@
 measured in the same run, then every goal as goal / figure / verdict. A full run (every section, not
 --quick) writes BENCHMARKS.md: the machine, the command, each figure's median and spread, its ratio
 to its baseline. Sections: bars (aggregation), bars_pg (bars into Postgres), intent (the store's share of
-tick -> order), orders (place + cancel,
+tick -> order), tick_order (the whole tick -> order span, real engine on the simulator), orders (place + cancel,
 unpinned and pinned), decode (the market stream), backtest (Python vs Rust strategy), tick (a quote to
 its order inside the strategy), optimize (1,000 parameter sets); accounts (CPU and memory per account, mirror
 latency) only when named: it takes minutes. See each module's docstring for what is compared."""
@@ -19,7 +19,7 @@ from bench import machine
 from bench.goals import Section
 from trading import native
 
-SECTIONS = ("bars", "bars_pg", "intent", "orders", "decode", "backtest", "tick", "optimize")
+SECTIONS = ("bars", "bars_pg", "intent", "tick_order", "orders", "decode", "backtest", "tick", "optimize")
 ON_REQUEST = ("accounts",)  # not in a default run: minutes of start-ups
 
 
@@ -36,6 +36,10 @@ def section(name: str, quick: bool) -> list[Section]:
         from bench import intent
 
         return [intent.run(quick)]
+    if name == "tick_order":
+        from bench import tick_order
+
+        return [tick_order.run(quick)]
     if name == "orders":
         from bench import orders
 

@@ -325,7 +325,10 @@ class _RustTransport:
             self.stats["stale"] = client.stale
             events: list[StreamEvent] = []
             end = False
-            now = datetime.now(UTC)
+            # "When we saw it" (ts_init): the batch's oldest frame off the socket, stamped in Rust
+            # before any decoding (older builds: now).
+            seen: int = getattr(client, "batch_seen_ns", 0)
+            now = _EPOCH + timedelta(microseconds=seen // 1000) if seen else datetime.now(UTC)
             for rec in batch:
                 on = data.get(type(rec))
                 if on is not None:

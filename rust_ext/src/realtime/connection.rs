@@ -16,6 +16,7 @@ use super::client::Client;
 use super::handler::Shared;
 use super::messages::Record;
 use super::parse::{Decoded, Decoder};
+use crate::common::time::now_ns;
 use crate::common::wire::{HANDSHAKE_REQUEST, HUB_ACCESS_TOKEN_PARAM, PING_FRAME};
 use crate::signalr::frames;
 use crate::signalr::framing::Framer;
@@ -131,6 +132,7 @@ pub fn handle(
     framer: &mut Framer,
     decoder: &mut Decoder,
 ) -> Option<String> {
+    let seen = now_ns(); // the frame is off the socket: before any framing or decoding
     let mut recs = Vec::new();
     let before = decoder.stats.malformed;
     let mut close: Option<String> = None;
@@ -156,6 +158,9 @@ pub fn handle(
         let malformed = decoder.stats.malformed - before;
         if malformed > 0 {
             recs.push(Record::Malformed(malformed));
+        }
+        if !recs.is_empty() && st.seen_ns == 0 {
+            st.seen_ns = seen;
         }
         st.queue.extend(recs);
     }

@@ -47,6 +47,9 @@ impl Handler {
 pub struct State {
     pub queue: Vec<Record>,
     pub handler: Handler,
+    /// Wall-clock ns since the epoch at which the oldest hub frame whose records wait in `queue`
+    /// was taken off the socket (0: none waiting): the start of the bot's tick -> order span.
+    pub seen_ns: i64,
 }
 
 /// Client-wide state, kept across connections: the queue, the handler, the time of the last
@@ -99,11 +102,19 @@ impl Shared {
 
     /// Everything queued since the last call, waiting until something is there.
     pub async fn next_batch(&self) -> Vec<Record> {
+        self.next_batch_seen().await.0
+    }
+
+    /// `next_batch` and when its oldest hub frame was taken off the socket (`State::seen_ns`).
+    pub async fn next_batch_seen(&self) -> (Vec<Record>, i64) {
         loop {
             let notified = self.notify.notified();
-            let batch = std::mem::take(&mut self.state().queue);
-            if !batch.is_empty() {
-                return batch;
+            {
+                let mut st = self.state();
+                if !st.queue.is_empty() {
+                    let seen = std::mem::take(&mut st.seen_ns);
+                    return (std::mem::take(&mut st.queue), seen);
+                }
             }
             notified.await;
         }

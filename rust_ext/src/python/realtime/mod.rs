@@ -4,6 +4,7 @@
 
 mod records;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ use records::{to_py, Names};
 struct HubClient {
     inner: Arc<Client>,
     names: Arc<Mutex<Names>>,
+    /// `batch_seen_ns` of the batch `next_batch` handed over last.
+    seen_ns: Arc<AtomicI64>,
 }
 
 impl Drop for HubClient {
@@ -99,6 +102,7 @@ impl HubClient {
         Ok(HubClient {
             inner: Arc::new(Client::new(cfg, token, bridge::runtime())),
             names: Arc::default(),
+            seen_ns: Arc::default(),
         })
     }
 
@@ -174,9 +178,10 @@ impl HubClient {
 
     /// Everything queued since the last call (waits until something is there), as records.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (me, names) = (self.inner.clone(), self.names.clone());
+        let (me, names, seen_ns) = (self.inner.clone(), self.names.clone(), self.seen_ns.clone());
         into_awaitable(py, async move {
-            let batch = me.shared().next_batch().await;
+            let (batch, seen) = me.shared().next_batch_seen().await;
+            seen_ns.store(seen, Ordering::Release);
             Box::new(move |py: Python<'_>| {
                 let mut names = names
                     .lock_py_attached(py)
@@ -223,6 +228,13 @@ impl HubClient {
     #[getter]
     fn frames(&self) -> u64 {
         self.inner.shared().frames()
+    }
+
+    /// Wall-clock ns since the epoch at which the oldest hub frame of the batch `next_batch` returned
+    /// last was taken off the socket (0 when that batch held no hub data: status records only).
+    #[getter]
+    fn batch_seen_ns(&self) -> i64 {
+        self.seen_ns.load(Ordering::Acquire)
     }
 }
 
