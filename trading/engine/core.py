@@ -162,6 +162,9 @@ class Engine:
         # While a quote's actions are carried out: when that quote's hub frame came off the socket (wall ns;
         # 0 otherwise), the start of the tick -> order stage.
         self._tick_ns = 0
+        # customTag -> the broker's answer to an order sent while its intent's write failed (the store away):
+        # the order id, or None when the answer was lost; written and settled when the store is back.
+        self._unrecorded: dict[str, int | None] = {}
         self.user_stream = user_stream
         self.market_stream = market_stream
         names = (
@@ -809,34 +812,80 @@ class Engine:
                 raise
 
     async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
-        """Intent first, then the broker, once per customTag whatever happened before.
+        """Once per customTag whatever happened before: the intent written while the order is sent.
 
-        Between a tick and its order the store is written once: the intent, one statement (`record_intent`);
-        a tag seen before is found by the insert failing on it, not by reading first.
-
-        The intent is durable before the send, not written alongside it. Overlapping them would save one
-        round trip (~150-300 µs here) but a crash between the send and the intent's commit leaves a broker
-        order with no row: the next run's strategy proposes the same tag, finds no intent, sends again, and
-        the broker answers the duplicate tag with a rejection (no second order, but we would store the
-        order as rejected while it works at the broker until a reconcile corrects it). Intent first, a
-        crash anywhere leaves a row the healer settles by tag (`healing.py`), and the fault matrix holds
-        as it is."""
+        Between a tick and its order the store is written once, one statement (`record_intent`), and the
+        send does not wait for it: the write and the send are in flight together and both are awaited
+        before anything acts on the answer. Why that is as safe as intent-first:
+        - the customTag is deterministic and the broker refuses a second order with one tag (errorCode
+          2, no order created), so a send can never make a second order, whatever the store says;
+        - the write fails on a tag seen before (`DuplicateOrderTag`): our send was then either the
+          broker's duplicate (refused: the stored order stands, or is looked up by its tag and adopted)
+          or the first send of an intent that never went (accepted: its id attached) — `_sent_again`;
+        - the store fails (down): the answer is kept in memory (`_unrecorded`) and the action goes back
+          to the queue; when the store is back the intent is written and settled with that answer, not
+          sent again (`_record_sent`);
+        - the process dies after the send, before the write's commit: the broker has an order the store
+          does not. The restart's reconcile (before any new order is accepted) writes every broker order
+          of the day into the store, so a strategy proposing the same tag again meets it
+          (`DuplicateOrderTag`, its broker id attached: nothing sent) — and were it proposed before the
+          row is there, the broker refuses the duplicate and the lookup by tag adopts the order.
+        `tests/integration/engine/test_intent_overlap.py` kills the engine in that window and restarts it.
+        """
         began = walltime.perf_counter_ns()
         tag = request.custom_tag
+        if tag in self._unrecorded:
+            return await self._record_sent(request, strategy)
+        recording = asyncio.ensure_future(
+            self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+        )
         try:
-            await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+            answer = await self._at_broker(request, since=began)
+        except BaseException:
+            # not a broker answer (cancelled, a bug): the write still ends before this does
+            await asyncio.gather(recording, return_exceptions=True)
+            raise
+        try:
+            await recording
         except DuplicateOrderTag:
-            stored = await self.store.orders.by_tag(tag)
-            if stored is None:  # gone again in between (an operator's clean-up): write it afresh
-                return await self.place(request, strategy)
-            if stored.id is not None:
-                return stored.id  # placed before (this run or an earlier one)
-            # an intent without a broker id: did the broker get it before we died?
-            found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
-            if found is not None and found.id is not None:
-                await self.adopt(tag, found, strategy)
-                return found.id
-        return await self.send(request, strategy, since=began)
+            return await self._sent_again(request, strategy, answer)
+        except Exception:
+            if isinstance(answer, int):
+                self._unrecorded[tag] = answer
+            elif isinstance(answer, UncertainOutcome):
+                self._unrecorded[tag] = None
+            raise  # the store is away: the action waits in the queue (`_carry_out`), `_record_sent` ends it
+        return await self._settle(request, strategy, answer)
+
+    async def _sent_again(self, request: OrderRequest, strategy: str | None, answer: int | ProjectXError) -> int | None:
+        """The tag was in the store already and our send went out with it."""
+        tag = request.custom_tag
+        stored = await self.store.orders.by_tag(tag)
+        if stored is None:  # gone in between (an operator's clean-up): written afresh, then as any answer
+            await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+            return await self._settle(request, strategy, answer)
+        if isinstance(answer, int):  # the broker took it: the stored intent had never gone out
+            return await self._settle(request, strategy, answer)
+        if stored.id is not None:
+            return stored.id  # placed before (this run or an earlier one): ours was the broker's duplicate
+        # an intent without a broker id, and our send refused or lost: did the broker get it before?
+        found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
+        if found is not None and found.id is not None and found.status is not OrderStatus.REJECTED:
+            await self.adopt(tag, found, strategy)
+            return found.id
+        return await self._settle(request, strategy, answer)
+
+    async def _record_sent(self, request: OrderRequest, strategy: str | None) -> int | None:
+        """An order sent while the store was away: its intent written now, settled with the answer kept."""
+        tag = request.custom_tag
+        with contextlib.suppress(DuplicateOrderTag):  # the user hub's report or a reconcile stored it meanwhile
+            await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+        order_id = self._unrecorded.pop(tag)
+        if order_id is None:  # the answer was lost: the healer settles it by its tag
+            self.ready = False
+            self.healer.wake()
+            return None
+        return await self._settle(request, strategy, order_id)
 
     async def adopt(self, tag: str, found: Order, strategy: str | None) -> None:
         """The broker has the order of an intent we never heard back about: attach it and carry on."""
@@ -850,7 +899,11 @@ class Engine:
         """Send a recorded intent and settle it: the broker id attached, or rejected, or (when the
         broker did not take it: rate limit, unreachable) left for the healer to send again. `since`:
         perf_counter_ns when the placement began (the order_sent stage is timed from it)."""
-        tag = request.custom_tag
+        return await self._settle(request, strategy, await self._at_broker(request, since=since))
+
+    async def _at_broker(self, request: OrderRequest, *, since: int | None = None) -> int | ProjectXError:
+        """The order sent: the broker's order id, or the broker's answer that is not one (rejected,
+        uncertain, not taken), returned for `_settle` once the intent is written."""
         path = self.path.path
         sent = walltime.perf_counter_ns()
         if since is not None:
@@ -860,13 +913,21 @@ class Engine:
                 order_id = await self.path.place(request)
             finally:
                 self._tick_to_order(path)
-            acked = walltime.perf_counter_ns()
-            self.metrics.record(_ACKED, path, acked - sent)
-            self._acked[order_id] = acked
-            if len(self._acked) > ACKED_KEPT:  # orders that never fill (cancelled, expired) age out
-                del self._acked[next(iter(self._acked))]
-            self.metrics.count("orders", path, "placed")
-        except OrderRejected as exc:
+        except ProjectXError as exc:
+            return exc
+        acked = walltime.perf_counter_ns()
+        self.metrics.record(_ACKED, path, acked - sent)
+        self._acked[order_id] = acked
+        if len(self._acked) > ACKED_KEPT:  # orders that never fill (cancelled, expired) age out
+            del self._acked[next(iter(self._acked))]
+        return order_id
+
+    async def _settle(self, request: OrderRequest, strategy: str | None, answer: int | ProjectXError) -> int | None:
+        """The broker's answer to an order whose intent is stored, carried into the store and the engine."""
+        tag = request.custom_tag
+        path = self.path.path
+        if isinstance(answer, OrderRejected):
+            exc = answer
             self.metrics.count("orders", path, "rejected")
             self.healer.settled(tag)
             await self.store.orders.update_status(
@@ -883,21 +944,23 @@ class Engine:
             if strategy is not None:
                 self.strategy_routes.handle(strategy, "on_order_update", rejected)
             return None
-        except UncertainOutcome as exc:
+        if isinstance(answer, UncertainOutcome):
             self.metrics.count("orders", path, "uncertain")
-            log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, exc)
+            log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, answer)
             self.ready = False
             self.healer.wake()
             return None
-        except ProjectXError as exc:  # refused before the broker took it (429, 5xx, unreachable)
+        if isinstance(answer, ProjectXError):  # refused before the broker took it (429, 5xx, unreachable)
             self.metrics.count("orders", path, "not_sent")
-            self.healer.defer(tag, exc)
+            self.healer.defer(tag, answer)
             await self.store.outbox.enqueue(
                 NotificationKind.ALERT,
-                dict(notifications.alert("Order not placed yet", f"{tag}: {exc}; retrying with the same tag")),
+                dict(notifications.alert("Order not placed yet", f"{tag}: {answer}; retrying with the same tag")),
                 dedupe_key=f"intent-retry-{tag}",
             )
             return None
+        order_id = answer
+        self.metrics.count("orders", path, "placed")
         self.healer.settled(tag)
         if strategy is not None:
             self.owner[order_id] = strategy
