@@ -45,7 +45,7 @@ from bench.stats import fmt, pct
 from trading import native
 from trading.clock import LiveClock
 from trading.config import ProjectXSettings, RiskSettings, RoutingSettings, Settings, StrategiesSettings
-from trading.domain import OrderRequest, OrderType, Quote, Side
+from trading.domain import Order, OrderRequest, OrderType, Quote, Side
 from trading.engine.setup import build_engine, close_engine, sim_url_gateway
 from trading.metrics import STAGE_PREFIX, LatencyMetrics, stage
 from trading.store import Store, create_pool
@@ -66,7 +66,8 @@ class TriggerSettings(BaseModel):
 
 
 class Trigger(Strategy[TriggerSettings]):
-    """Every quote with a bid: a buy limit 400 points under it (it rests), then the previous one cancelled."""
+    """Every quote with a bid: a buy limit 400 points under it (it rests), then the previous one cancelled
+    (reported working since: a cancel queued before its report would only be refused)."""
 
     name: ClassVar[str] = NAME
 
@@ -74,6 +75,7 @@ class Trigger(Strategy[TriggerSettings]):
         super().__init__(config, ctx)
         self.n = 0
         self.run = uuid.uuid4().hex[:8]  # tags unique across the engines of a run (one database)
+        self.working: dict[int, Order] = {}  # its orders the engine reported working, not yet cancelled
         self.cancelled: set[int] = set()
 
     @classmethod
@@ -85,14 +87,25 @@ class Trigger(Strategy[TriggerSettings]):
             return
         self.n += 1
         contract = self.ctx.contract(symbol)
-        working = [o for o in self.ctx.orders() if o.status.is_working and o.id not in self.cancelled]
         tag = f"{NAME}:{self.run}:{self.n}"
         price = quote.bid - 400
         account = self.ctx.account().account_id
         self.ctx.propose(OrderRequest(account, contract.id, Side.BUY, OrderType.LIMIT, 1, tag, limit_price=price))
-        for o in working:
+        for oid, o in self.working.items():
             self.ctx.cancel(o)
-            self.cancelled.add(o.id or 0)
+            self.cancelled.add(oid)
+        self.working.clear()
+
+    def on_order_update(self, order: Order) -> None:
+        # Kept from the engine's reports rather than read back from ctx.orders() on every quote: that list
+        # holds every order of the run (hundreds here), where a real strategy has a handful a day.
+        if order.id is None:
+            return
+        mine = (order.custom_tag or "").startswith(f"{NAME}:{self.run}:")
+        if mine and order.status.is_working and order.id not in self.cancelled:
+            self.working[order.id] = order
+        else:
+            self.working.pop(order.id, None)
 
 
 STRATEGIES.setdefault(NAME, Trigger)
