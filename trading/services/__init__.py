@@ -7,8 +7,9 @@ render what it returns (plain dataclasses). Nothing here knows about Discord.
   `RiskRefused`; broker failures surface as `BrokerFailed` with the broker client's trader-worded text.
 - `Services(engine)` is built over the running engine, the one owner of the account (freqtrade's
   `RPC(freqtrade)`): an order is validated here, then `Engine.submit` decides with the risk check and
-  the exposure every strategy order sees, and places it the same way (intent first, under a customTag
-  the caller derives from the request, e.g. the Discord interaction: one tag never places twice).
+  the exposure every strategy order sees, and places it the same way (its intent written with the send,
+  under a customTag the caller derives from the request, e.g. the Discord interaction: one tag never
+  places twice).
   Cancel, modify, close, flatten and the kill switch go through the engine too.
 - Fills reach the store and the notification outbox through the engine's user-hub events (and its
   reconciliation), deduplicated by trade id: there is no second fill path.

@@ -1,5 +1,5 @@
-"""Orders: validate as typed, then the engine decides and places (its risk check, intent first, once per
-customTag); modify and cancel through the engine."""
+"""Orders: validate as typed, then the engine decides and places (its risk check, the intent written with
+the send, once per customTag); modify and cancel through the engine."""
 
 from __future__ import annotations
 
