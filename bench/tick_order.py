@@ -45,7 +45,7 @@ from bench.stats import fmt, pct
 from trading import native
 from trading.clock import LiveClock
 from trading.config import ProjectXSettings, RiskSettings, RoutingSettings, Settings, StrategiesSettings
-from trading.domain import Order, OrderRequest, OrderType, Quote, Side
+from trading.domain import OrderRequest, OrderType, Quote, Side
 from trading.engine.setup import build_engine, close_engine, sim_url_gateway
 from trading.metrics import STAGE_PREFIX, LatencyMetrics, stage
 from trading.store import Store, create_pool
@@ -67,7 +67,7 @@ class TriggerSettings(BaseModel):
 
 class Trigger(Strategy[TriggerSettings]):
     """Every quote with a bid: a buy limit 400 points under it (it rests), then the previous one cancelled
-    (reported working since: a cancel queued before its report would only be refused)."""
+    (once: the engine may still show it working until the broker reports the cancel)."""
 
     name: ClassVar[str] = NAME
 
@@ -75,8 +75,7 @@ class Trigger(Strategy[TriggerSettings]):
         super().__init__(config, ctx)
         self.n = 0
         self.run = uuid.uuid4().hex[:8]  # tags unique across the engines of a run (one database)
-        self.working: dict[int, Order] = {}  # its orders the engine reported working, not yet cancelled
-        self.cancelled: set[int] = set()
+        self.cancelled: set[int] = set()  # asked once: the engine's view may still say working meanwhile
 
     @classmethod
     def config_type(cls) -> type[TriggerSettings]:
@@ -87,25 +86,16 @@ class Trigger(Strategy[TriggerSettings]):
             return
         self.n += 1
         contract = self.ctx.contract(symbol)
+        # its working orders as the engine sees them (every order of the run is in that list, hundreds
+        # here where a real strategy has a handful a day: part of the 'strategy' stage below)
+        working = [o for o in self.ctx.orders() if o.status.is_working and o.id not in self.cancelled]
         tag = f"{NAME}:{self.run}:{self.n}"
         price = quote.bid - 400
         account = self.ctx.account().account_id
         self.ctx.propose(OrderRequest(account, contract.id, Side.BUY, OrderType.LIMIT, 1, tag, limit_price=price))
-        for oid, o in self.working.items():
+        for o in working:
             self.ctx.cancel(o)
-            self.cancelled.add(oid)
-        self.working.clear()
-
-    def on_order_update(self, order: Order) -> None:
-        # Kept from the engine's reports rather than read back from ctx.orders() on every quote: that list
-        # holds every order of the run (hundreds here), where a real strategy has a handful a day.
-        if order.id is None:
-            return
-        mine = (order.custom_tag or "").startswith(f"{NAME}:{self.run}:")
-        if mine and order.status.is_working and order.id not in self.cancelled:
-            self.working[order.id] = order
-        else:
-            self.working.pop(order.id, None)
+            self.cancelled.add(o.id or 0)
 
 
 STRATEGIES.setdefault(NAME, Trigger)

@@ -291,7 +291,7 @@ class RustExecutor:
         # Timed at the same Python-side points as the Python path (before the call, after its answer),
         # not Rust's internal elapsed_ns: the two paths' samples measure the same span.
         nanos = time.perf_counter_ns() - start
-        sent_at.set(r.sent_ns)
+        sent_at.set(getattr(r, "sent_ns", 0))  # builds before the stamp have none
         ok = r.outcome == "ok"
         # A broker answer (even a rejection) is the Rust path working: only its own failures count.
         breaker.record(True, nanos / 1e6)

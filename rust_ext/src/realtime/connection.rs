@@ -362,6 +362,27 @@ mod tests {
             .any(|r| matches!(r, Record::Account(a) if a.id == 1)));
     }
 
+    #[tokio::test]
+    async fn a_batch_carries_when_its_oldest_frame_came_off_the_socket() {
+        let shared = Shared::default();
+        let (c, _rx) = conn();
+        let mut framer = Framer::default();
+        let mut decoder = Decoder::new();
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        let quote =
+            b"{\"type\":1,\"target\":\"GatewayQuote\",\"arguments\":[\"A\",{\"bestBid\":1}]}\x1e";
+        feed(b"{}\x1e"); // the handshake: nothing queued, no stamp
+        assert_eq!(shared.state().seen_ns, 0);
+        let before = now_ns();
+        feed(quote);
+        let first = shared.state().seen_ns;
+        assert!(first >= before, "{first} < {before}");
+        feed(quote); // a later frame of the same batch keeps the oldest stamp
+        let (batch, seen) = shared.next_batch_seen().await;
+        assert_eq!((batch.len(), seen), (2, first));
+        assert_eq!(shared.state().seen_ns, 0); // taken with the batch
+    }
+
     #[test]
     fn every_frame_touches_the_frame_clock_only_events_the_event_clock() {
         let shared = Shared::default();
