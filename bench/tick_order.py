@@ -34,6 +34,7 @@ import sys
 import uuid
 from datetime import time
 from decimal import Decimal
+from time import time_ns
 from typing import Any, ClassVar
 
 import httpx
@@ -46,6 +47,7 @@ from trading import native
 from trading.clock import LiveClock
 from trading.config import ProjectXSettings, RiskSettings, RoutingSettings, Settings, StrategiesSettings
 from trading.domain import OrderRequest, OrderType, Quote, Side
+from trading.engine.bars import ns
 from trading.engine.setup import build_engine, close_engine, sim_url_gateway
 from trading.metrics import STAGE_PREFIX, LatencyMetrics, stage
 from trading.store import Store, create_pool
@@ -55,6 +57,7 @@ from trading.strategies.base import Strategy
 NAME = "bench_trigger"
 TICK = stage("tick_to_order")
 BREAKDOWN = ("decoded", "handler", "strategy", "risk", "order_sent")
+REACHED = "frame -> strategy callback"
 GOAL_NS = 1_000_000
 SETTLE_S = 0.02
 
@@ -75,6 +78,7 @@ class Trigger(Strategy[TriggerSettings]):
         super().__init__(config, ctx)
         self.n = 0
         self.run = uuid.uuid4().hex[:8]  # tags unique across the engines of a run (one database)
+        self.reached: list[int] = []
         self.cancelled: set[int] = set()  # asked once: the engine's view may still say working meanwhile
 
     @classmethod
@@ -84,6 +88,8 @@ class Trigger(Strategy[TriggerSettings]):
     def on_quote(self, symbol: str, quote: Quote) -> None:
         if quote.bid is None:
             return
+        if quote.ts_init is not None:  # the quote's frame off the socket -> this callback (same wall clock)
+            self.reached.append(time_ns() - ns(quote.ts_init))
         self.n += 1
         contract = self.ctx.contract(symbol)
         # its working orders as the engine sees them (every order of the run is in that list, hundreds
@@ -187,6 +193,8 @@ async def _one(path: str, url: str, base: str, cid: str, n: int, bid0: Decimal) 
             for name in BREAKDOWN
         }
         out["python" if path == "python" else "rust"] = metrics.samples(TICK, path)
+        trigger = engine.strategies[NAME]
+        out[REACHED] = sorted(getattr(trigger, "reached", [])[-n:])
         return out
     finally:
         await close_engine(engine)
@@ -200,7 +208,7 @@ async def _run(url: str, base: str, cid: str, n: int, reps: int) -> Section:
     for rep in range(reps):
         for path in paths if rep % 2 == 0 else paths[::-1]:
             got[path].append(await _one(path, url, base, cid, n, bid0))
-    head = f"{'span':<30} {'p50':>10} {'p99':>10} {'p50 range':>22} {'p99 range':>22}"
+    head = f"{'span':<34} {'p50':>10} {'p99':>10} {'p50 range':>22} {'p99 range':>22}"
     lines = [
         f"\n## tick -> order, whole bot-internal span: {n} quotes × {reps} repetitions per path "
         "(real engine, trigger strategy, sim in its own process)",
@@ -211,21 +219,24 @@ async def _run(url: str, base: str, cid: str, n: int, reps: int) -> Section:
     def row(label: str, reps_: list[list[int]]) -> None:
         reps_ = [r for r in reps_ if r]
         if not reps_:
-            lines.append(f"{label:<30} {'n/a':>10}")
+            lines.append(f"{label:<34} {'n/a':>10}")
             return
         p50s, p99s = [pct(r, 0.5) for r in reps_], [pct(r, 0.99) for r in reps_]
         lines.append(
-            f"{label:<30} {fmt(statistics.median(p50s)):>10} {fmt(statistics.median(p99s)):>10}"
+            f"{label:<34} {fmt(statistics.median(p50s)):>10} {fmt(statistics.median(p99s)):>10}"
             f" {fmt(min(p50s)) + '..' + fmt(max(p50s)):>22} {fmt(min(p99s)) + '..' + fmt(max(p99s)):>22}"
         )
 
     for path in paths:
         row(f"{path}: tick -> order", [r[path] for r in got[path]])
+        row(f"  {path}: {REACHED}", [r[REACHED] for r in got[path]])
         for name in BREAKDOWN:
             row(f"  {path}: stage {name}", [r[name] for r in got[path]])
     lines.append(
-        "(stages: 'decoded' frame in Python's hands -> events, 'handler' -> the engine's handler, 'strategy' the "
-        "callback, 'risk' the screen, 'order_sent' risk passed -> handed to the executor with the intent stored; "
+        f"('{REACHED}': the quote's frame off the socket (its ts_init) -> the strategy's on_quote; "
+        "stages: 'decoded' frame in Python's hands -> events, 'handler' -> the engine's handler, 'strategy' the "
+        "callback, 'risk' the screen, 'order_sent' risk passed -> handed to the executor (the intent written "
+        "beside the send); "
         "the tick -> order span holds them all plus the hops between)"
     )
     goals: list[Goal] = []
