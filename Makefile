@@ -7,7 +7,7 @@ PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var(
 # cargo test/clippy build without maturin's extension-module env: keep their artefacts apart so
 # neither invalidates the other's pyo3 build.
 CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
-RUST_SRC := $(wildcard rust_ext/src/*.rs) rust_ext/Cargo.toml
+RUST_SRC := $(shell find rust_ext/src -name "*.rs") rust_ext/Cargo.toml rust_ext/Cargo.lock
 
 .PHONY: demo test test-fast install native lint typecheck rust-test pytest bench bench-sdk clean lock
 

@@ -1,6 +1,7 @@
 """`make bench` / `python -m bench [SECTION ...] [--quick] [--out FILE]`: benchmark tables with ratios
 measured in the same run, then every goal as goal / figure / verdict. Sections: bars (aggregation),
-bars_pg (bars into Postgres), intent (the store's share of tick -> order), orders (place + cancel,
+bars_pg (bars into Postgres), intent (the store's share of tick -> order), tick_order (the whole tick ->
+order span, a real engine on the simulator), orders (place + cancel,
 unpinned and pinned), sdk (place + cancel against project-x-py, in its own venv), decode (the market
 stream), backtest (Python vs Rust strategy), tick (a quote to its order inside the strategy), risk (one
 risk check, Python vs Rust), optimize
@@ -24,7 +25,7 @@ from bench import machine
 from bench.goals import Section
 from trading import native
 
-SECTIONS = ("bars", "bars_pg", "intent", "orders", "sdk", "decode", "backtest", "tick", "risk", "optimize")
+SECTIONS = ("bars", "bars_pg", "intent", "tick_order", "orders", "sdk", "decode", "backtest", "tick", "risk", "optimize")
 PAGE = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 ON_REQUEST = ("accounts",)  # not in a default run: minutes of start-ups
 
@@ -42,6 +43,10 @@ def section(name: str, quick: bool) -> list[Section]:
         from bench import intent
 
         return [intent.run(quick)]
+    if name == "tick_order":
+        from bench import tick_order
+
+        return [tick_order.run(quick)]
     if name == "orders":
         from bench import orders
 

@@ -1,5 +1,6 @@
 """The store's share of tick -> order: what `Engine.place` waits for before the order is sent (the
-intent made durable) and after (the broker id attached), now and before.
+intent made durable; intent first, as `Engine.place` argues) and after (the broker id attached), now and
+before; the `tick_order` section measures the whole span.
 
 - now: `record_intent` (one statement: the order and its first history row; the pooled connection's
   reset not waited for), then `settle_intent` (one conditional statement);
@@ -107,7 +108,7 @@ async def _run(url: str, n: int, reps: int) -> Section:
         Figure(tuple(now99), "µs"),
         None,
         baseline=f"{ratio:.2f}× less than before (p99 {statistics.median(before99):.0f} µs)",
-        note="the whole span (hub frame -> order bytes) is not benchmarked yet",
+        note="intent first (engine/core.py place): the whole span is the tick_order section",
     )
     return Section("intent", ["\n".join(lines)], [goal])
 

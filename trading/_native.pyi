@@ -72,7 +72,8 @@ class BarAggregator:
 
 class CallResult:
     """Outcome of one executor call: ok, rejected, uncertain, transport, rate_limited, auth,
-    http_status or bad_answer; `elapsed_ns` is the call's own duration."""
+    http_status or bad_answer; `elapsed_ns` is the call's own duration; `sent_ns` the wall-clock time
+    (ns since the epoch) its first request was handed to the connection, 0 if it never was."""
 
     @property
     def outcome(self) -> str: ...
@@ -92,6 +93,8 @@ class CallResult:
     def elapsed_ns(self) -> int: ...
     @property
     def attempts(self) -> int: ...
+    @property
+    def sent_ns(self) -> int: ...
 
 class OrderExecutor:
     def __init__(
@@ -328,6 +331,11 @@ class HubClient:
     @property
     def coalesced(self) -> int:
         """Quotes dropped by `coalesce_quotes` so far."""
+        ...
+    @property
+    def batch_seen_ns(self) -> int:
+        """Wall-clock ns since the epoch at which the oldest hub frame of the last batch `next_batch`
+        returned was taken off the socket (0: that batch held no hub data)."""
         ...
 
 def decode_burst(data: bytes) -> tuple[int, int, int]: ...

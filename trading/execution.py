@@ -47,6 +47,7 @@ from trading.projectx.errors import (
     WireFormatError,
 )
 from trading.projectx.rest import PLACE_LOOKBACK, ProjectXClient
+from trading.projectx.session import sent_at
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,14 @@ class _NullRecorder:
         return None
 
 
+def sent_ns() -> int:
+    """Wall-clock ns since the epoch at which the last call this task awaited on an `Executor` handed its
+    (first) request to the HTTP connection; 0 when it sent nothing. Either path marks the same point."""
+    return sent_at.get()
+
+
 async def _timed(metrics: LatencyRecorder, operation: str, path: Path, call: Callable[[], Awaitable[T]]) -> Timed[T]:
+    sent_at.set(0)
     start = time.perf_counter_ns()
     ok = False
     try:
@@ -266,6 +274,7 @@ class RustExecutor:
         custom_tag: str | None = None,
         order_id: int | None = None,
     ) -> Timed[U]:
+        sent_at.set(0)
         start = time.perf_counter_ns()
         breaker = native.breaker(native.Component.EXECUTOR)
         try:
@@ -282,6 +291,7 @@ class RustExecutor:
         # Timed at the same Python-side points as the Python path (before the call, after its answer),
         # not Rust's internal elapsed_ns: the two paths' samples measure the same span.
         nanos = time.perf_counter_ns() - start
+        sent_at.set(getattr(r, "sent_ns", 0))  # builds before the stamp have none
         ok = r.outcome == "ok"
         # A broker answer (even a rejection) is the Rust path working: only its own failures count.
         breaker.record(True, nanos / 1e6)

@@ -35,6 +35,9 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("strategy", "the strategy's callback deciding on a quote, bar or session event (the strategy's path)"),
     ("risk", "the risk screen of one order (Python)"),
     ("order_sent", "risk passed -> the order handed to the executor, its intent stored (the executor's path)"),
+    # The whole bot-internal span of an order a quote triggers, measured the same way on both paths.
+    ("tick_to_order", "hub frame off the socket -> the order request handed to the HTTP connection, for an "
+     "order or stop move a quote triggers (the executor's path)"),
     ("acknowledged", "handed to the executor -> the broker's order id back (the executor's path)"),
     ("fill", "acknowledged -> its first fill event reaches the engine (the executor's path)"),
     ("stored", "fill event -> the fill and its notification stored (the user stream's path)"),
@@ -45,6 +48,7 @@ STAGES: tuple[tuple[str, str], ...] = (
 )
 STAGE_NAMES = tuple(name for name, _ in STAGES)
 COPY_STAGES = ("mirror",)  # only a process with copy mode records these
+QUOTE_STAGES = ("tick_to_order",)  # only an order a quote triggers records these (not a session job's)
 # Prometheus histogram bucket bounds: 10 us .. 10 s (the order path spans both ends).
 BUCKETS_NS: tuple[int, ...] = (*(int(m * 10**e) for e in range(4, 10) for m in (1, 2.5, 5)), 10**10)
 

@@ -34,7 +34,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from trading import native, notifications
+from trading import execution, native, notifications
 from trading.calendar import NotATradingDay, TradingDay, is_trading_day, next_trading_day, to_ny, trading_day
 from trading.clock import Clock
 from trading.config import AccountSettings, Settings
@@ -96,7 +96,9 @@ from trading.streaming import (
 log = logging.getLogger(__name__)
 
 # Stage timing (trading/metrics.py STAGES): operation names, built once.
-_RISK, _SENT, _ACKED, _FILL, _STORED = (stage(n) for n in ("risk", "order_sent", "acknowledged", "fill", "stored"))
+_RISK, _SENT, _ACKED, _FILL, _STORED, _TICK = (
+    stage(n) for n in ("risk", "order_sent", "acknowledged", "fill", "stored", "tick_to_order")
+)
 ACKED_KEPT = 1024  # acknowledged orders remembered for their fill stage
 BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
 HISTORY_DAYS = 24  # calendar days of 1-minute bars kept: 15 CME sessions for ATRD, with holidays
@@ -157,6 +159,9 @@ class Engine:
         self.metrics = metrics or LatencyMetrics(clock, store.latency)
         self.path: OrderPath = path or python_path(client, self.metrics)
         self._acked: dict[int, int] = {}  # broker order id -> perf_counter_ns of its ack (the fill stage)
+        # While a quote's actions are carried out: when that quote's hub frame came off the socket (wall ns;
+        # 0 otherwise), the start of the tick -> order stage.
+        self._tick_ns = 0
         self.user_stream = user_stream
         self.market_stream = market_stream
         names = (
@@ -586,7 +591,11 @@ class Engine:
                             if sym in strategy.symbols:
                                 self.strategy_routes.handle(strategy.name, "on_quote", sym, q)
                         if self.actions:
-                            await self._drain()
+                            self._tick_ns = 0 if q.ts_init is None else ns(q.ts_init)
+                            try:
+                                await self._drain()
+                            finally:
+                                self._tick_ns = 0
                             await self._persist()
                 self._seen_market(q.ts_event)
             elif isinstance(ev, TradesEvent):
@@ -847,7 +856,10 @@ class Engine:
         if since is not None:
             self.metrics.record(_SENT, path, sent - since)
         try:
-            order_id = await self.path.place(request)
+            try:
+                order_id = await self.path.place(request)
+            finally:
+                self._tick_to_order(path)
             acked = walltime.perf_counter_ns()
             self.metrics.record(_ACKED, path, acked - sent)
             self._acked[order_id] = acked
@@ -903,6 +915,15 @@ class Engine:
         )
         return order_id
 
+    def _tick_to_order(self, path: str) -> None:
+        """The tick -> order stage, when a quote's handling just sent this request: from the quote's hub
+        frame off the socket to the request handed to the HTTP connection (both stamped on the wall clock,
+        by the stream and by the executor, the same points on either path)."""
+        if self._tick_ns:
+            sent = execution.sent_ns()
+            if sent:
+                self.metrics.record(_TICK, path, sent - self._tick_ns)
+
     async def reject_intent(self, intent: Intent, reason: str) -> None:
         """Give up an intent the broker never took: stored rejected, its strategy told, the trader too."""
         tag = intent.request.custom_tag
@@ -927,7 +948,10 @@ class Engine:
     async def _modify_stop(self, order: Order, price: Decimal) -> None:
         if order.id is None:
             return
-        await self.path.modify(self.account_id, order.id, stop_price=price)
+        try:
+            await self.path.modify(self.account_id, order.id, stop_price=price)
+        finally:
+            self._tick_to_order(self.path.path)
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
             dict(notifications.order("modified", order, _contract_of(self, order.contract_id), stop_price=price)),

@@ -16,6 +16,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
 
@@ -37,6 +38,18 @@ from trading.projectx.errors import (
 from trading.projectx.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
+
+# Wall-clock ns since the epoch at which this task's request was handed to the HTTP transport, built and
+# its body encoded (httpx's request hook; the Rust executor's `CallResult.sent_ns` marks the same
+# point): the end of the bot's tick -> order span. Whoever times a call sets it to 0 first; the hook
+# keeps the first request's time (a retry does not move it). One context per task, so no locking.
+sent_at: ContextVar[int] = ContextVar("projectx_sent_at", default=0)
+
+
+async def _mark_sent(_request: httpx.Request) -> None:
+    if sent_at.get() == 0:
+        sent_at.set(time.time_ns())
+
 
 M = TypeVar("M", bound=s.Envelope)
 R = TypeVar("R")
@@ -137,6 +150,7 @@ class Session:
             timeout=httpx.Timeout(settings.request_timeout_s),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"Content-Type": "application/json", "Accept": "application/json"},
+            event_hooks={"request": [_mark_sent]},
         )
         self._refresher: asyncio.Task[None] | None = None
         counters = ("requests", "retries", "reauth", "refresh", "login", "429", "auth_retries")

@@ -347,7 +347,10 @@ class _RustTransport:
             events: list[StreamEvent] = []
             statuses = 0
             end = False
-            now = datetime.now(UTC)
+            # "When we saw it" (ts_init): the batch's oldest frame off the socket, stamped in Rust
+            # before any decoding (older builds: now).
+            seen: int = getattr(client, "batch_seen_ns", 0)
+            now = _EPOCH + timedelta(microseconds=seen // 1000) if seen else datetime.now(UTC)
             for rec in batch:
                 if type(rec) is QuoteEvent:  # built in Rust: kept as the contract's last quote
                     quotes[rec.quote.contract_id] = rec.quote

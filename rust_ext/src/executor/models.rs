@@ -54,6 +54,9 @@ pub struct CallResult {
     pub order_json: Option<String>,
     pub elapsed_ns: u64,
     pub attempts: u32,
+    /// Wall-clock ns since the epoch when the first attempt's request was handed to the connection
+    /// (0: never sent).
+    pub sent_ns: i64,
 }
 
 /// The envelope every REST answer carries, plus the payload fields the executor reads.

@@ -180,7 +180,7 @@ impl Executor {
 
     /// One read without retries (used by reconciliations).
     async fn read_once(&self, path: &str, body: &Value) -> Result<Envelope, String> {
-        match attempt(&self.client, &self.url(path), &self.token(), body).await {
+        match attempt(&self.client, &self.url(path), &self.token(), body, &mut 0).await {
             Attempt::Answer(env) if env.success => Ok(env),
             Attempt::Answer(env) => Err(format!("error code {}", env.error_code)),
             other => Err(format!("{other:?}")),
@@ -259,7 +259,7 @@ impl Executor {
         loop {
             let mut wait = 0.0f64;
             r.attempts += 1;
-            match attempt(&self.client, &url, &self.token(), &body).await {
+            match attempt(&self.client, &url, &self.token(), &body, &mut r.sent_ns).await {
                 Attempt::Answer(env) => {
                     if env.success {
                         r.order_id = env.order_id;
@@ -377,42 +377,43 @@ impl Executor {
         loop {
             r.attempts += 1;
             let mut wait = 0.0;
-            let failure = match attempt(&self.client, &url, &self.token(), &body).await {
-                Attempt::Answer(env) if env.success => {
-                    let hit = with_tag(env.orders, &tag);
-                    r.order_id = hit.as_ref().and_then(|o| field_i64(o, "id"));
-                    r.order_json = hit.map(|o| o.to_string());
-                    r.outcome = Outcome::Ok;
-                    break;
-                }
-                Attempt::Answer(env) => {
-                    (r.error_code, r.message) = (Some(env.error_code), env.error_message);
-                    r.outcome = Outcome::Rejected;
-                    break;
-                }
-                Attempt::Unauthorized if !reauthed => {
-                    reauthed = true;
-                    match self.refresh_token().await {
-                        Ok(()) => continue,
-                        Err(e) => (Outcome::Auth, e),
+            let failure =
+                match attempt(&self.client, &url, &self.token(), &body, &mut r.sent_ns).await {
+                    Attempt::Answer(env) if env.success => {
+                        let hit = with_tag(env.orders, &tag);
+                        r.order_id = hit.as_ref().and_then(|o| field_i64(o, "id"));
+                        r.order_json = hit.map(|o| o.to_string());
+                        r.outcome = Outcome::Ok;
+                        break;
                     }
-                }
-                Attempt::Unauthorized => (
-                    Outcome::Auth,
-                    "session refused after logging in again".to_string(),
-                ),
-                Attempt::Throttled(ra) => {
-                    wait = ra.unwrap_or(0.0);
-                    r.retry_after = ra;
-                    (Outcome::RateLimited, "rate limited".to_string())
-                }
-                Attempt::Unsent(d) | Attempt::Lost(d) => (Outcome::Transport, d),
-                Attempt::BadAnswer(d) => (Outcome::BadAnswer, d),
-                Attempt::Status(code, text) => {
-                    r.status = Some(code);
-                    (Outcome::HttpStatus, text)
-                }
-            };
+                    Attempt::Answer(env) => {
+                        (r.error_code, r.message) = (Some(env.error_code), env.error_message);
+                        r.outcome = Outcome::Rejected;
+                        break;
+                    }
+                    Attempt::Unauthorized if !reauthed => {
+                        reauthed = true;
+                        match self.refresh_token().await {
+                            Ok(()) => continue,
+                            Err(e) => (Outcome::Auth, e),
+                        }
+                    }
+                    Attempt::Unauthorized => (
+                        Outcome::Auth,
+                        "session refused after logging in again".to_string(),
+                    ),
+                    Attempt::Throttled(ra) => {
+                        wait = ra.unwrap_or(0.0);
+                        r.retry_after = ra;
+                        (Outcome::RateLimited, "rate limited".to_string())
+                    }
+                    Attempt::Unsent(d) | Attempt::Lost(d) => (Outcome::Transport, d),
+                    Attempt::BadAnswer(d) => (Outcome::BadAnswer, d),
+                    Attempt::Status(code, text) => {
+                        r.status = Some(code);
+                        (Outcome::HttpStatus, text)
+                    }
+                };
             let retryable = matches!(failure.0, Outcome::Transport | Outcome::RateLimited);
             let pause = self.schedule.wait(step, wait).filter(|_| retryable);
             let Some(pause) = pause else {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::models::Envelope;
+use crate::common::time::now_ns;
 
 /// What one attempt gave.
 #[derive(Debug)]
@@ -44,14 +45,31 @@ fn retry_after(resp: &reqwest::Response) -> Option<f64> {
         .filter(|s| s.is_finite() && *s >= 0.0)
 }
 
-pub async fn attempt(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Attempt {
-    let sent = client
+/// One attempt. `sent_ns`, when still 0, gets the wall-clock time (ns since the epoch) at which the
+/// request, built and its body encoded, is handed to the connection (hyper writes it from there on
+/// this worker): the end of the bot's tick -> order span (`CallResult::sent_ns`).
+pub async fn attempt(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+    sent_ns: &mut i64,
+) -> Attempt {
+    let request = client
         .post(url)
         .bearer_auth(token)
         .header(reqwest::header::ACCEPT, "application/json")
         .json(body)
-        .send()
-        .await;
+        .build();
+    let sent = match request {
+        Ok(request) => {
+            if *sent_ns == 0 {
+                *sent_ns = now_ns();
+            }
+            client.execute(request).await
+        }
+        Err(e) => Err(e),
+    };
     let resp = match sent {
         Ok(r) => r,
         Err(e) if e.is_connect() => return Attempt::Unsent(format!("could not connect ({e})")),
@@ -90,7 +108,16 @@ mod tests {
     async fn one(status: u16, extra: &str, body: &str) -> Attempt {
         let server = serve(vec![answer(status, extra, body)]);
         let client = build_client(Duration::from_secs(5), 1).unwrap();
-        let got = attempt(&client, &server.url, "tok", &serde_json::json!({"a": 1})).await;
+        let mut sent = 0;
+        let got = attempt(
+            &client,
+            &server.url,
+            "tok",
+            &serde_json::json!({"a": 1}),
+            &mut sent,
+        )
+        .await;
+        assert!(sent > 0);
         let (head, sent) = server.seen.lock().unwrap().remove(0);
         assert!(head
             .to_ascii_lowercase()
@@ -119,7 +146,7 @@ mod tests {
         let url = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
         let client = build_client(Duration::from_secs(5), 1).unwrap();
-        let unsent = attempt(&client, &url, "t", &serde_json::json!({})).await;
+        let unsent = attempt(&client, &url, "t", &serde_json::json!({}), &mut 0).await;
         assert!(matches!(unsent, Attempt::Unsent(_)), "{unsent:?}");
     }
 }

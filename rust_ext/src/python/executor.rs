@@ -14,7 +14,8 @@ use crate::executor::policy::{Executor, Refresh};
 use crate::executor::timing::RetrySchedule;
 
 /// Outcome of one executor call: `outcome` is one of ok, rejected, uncertain, transport,
-/// rate_limited, auth, http_status, bad_answer; `elapsed_ns` is the call's own duration.
+/// rate_limited, auth, http_status, bad_answer; `elapsed_ns` is the call's own duration; `sent_ns` the
+/// wall-clock time (ns since the epoch) its first request was handed to the connection, 0 if never.
 #[pyclass(module = "trading._native", frozen, get_all)]
 #[derive(Debug)]
 struct CallResult {
@@ -27,6 +28,7 @@ struct CallResult {
     order_json: Option<String>,
     elapsed_ns: u64,
     attempts: u32,
+    sent_ns: i64,
 }
 
 impl From<models::CallResult> for CallResult {
@@ -41,6 +43,7 @@ impl From<models::CallResult> for CallResult {
             order_json: r.order_json,
             elapsed_ns: r.elapsed_ns,
             attempts: r.attempts,
+            sent_ns: r.sent_ns,
         }
     }
 }

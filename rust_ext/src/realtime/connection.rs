@@ -16,6 +16,7 @@ use super::client::Client;
 use super::handler::Shared;
 use super::messages::Record;
 use super::parse::{Decoded, Decoder};
+use crate::common::time::now_ns;
 use crate::common::wire::{HANDSHAKE_REQUEST, HUB_ACCESS_TOKEN_PARAM, PING_FRAME};
 use crate::signalr::frames;
 use crate::signalr::framing::Framer;
@@ -131,6 +132,7 @@ pub fn handle(
     framer: &mut Framer,
     decoder: &mut Decoder,
 ) -> Option<String> {
+    let seen = now_ns(); // the frame is off the socket: before any framing or decoding
     let mut recs = Vec::new();
     let before = decoder.stats.malformed;
     let mut close: Option<String> = None;
@@ -156,6 +158,9 @@ pub fn handle(
         let malformed = decoder.stats.malformed - before;
         if malformed > 0 {
             recs.push(Record::Malformed(malformed));
+        }
+        if !recs.is_empty() && st.seen_ns == 0 {
+            st.seen_ns = seen;
         }
         st.queue.extend(recs);
     }
@@ -355,6 +360,27 @@ mod tests {
         assert!(queue
             .iter()
             .any(|r| matches!(r, Record::Account(a) if a.id == 1)));
+    }
+
+    #[tokio::test]
+    async fn a_batch_carries_when_its_oldest_frame_came_off_the_socket() {
+        let shared = Shared::default();
+        let (c, _rx) = conn();
+        let mut framer = Framer::default();
+        let mut decoder = Decoder::new();
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        let quote =
+            b"{\"type\":1,\"target\":\"GatewayQuote\",\"arguments\":[\"A\",{\"bestBid\":1}]}\x1e";
+        feed(b"{}\x1e"); // the handshake: nothing queued, no stamp
+        assert_eq!(shared.state().seen_ns, 0);
+        let before = now_ns();
+        feed(quote);
+        let first = shared.state().seen_ns;
+        assert!(first >= before, "{first} < {before}");
+        feed(quote); // a later frame of the same batch keeps the oldest stamp
+        let (batch, seen) = shared.next_batch_seen().await;
+        assert_eq!((batch.len(), seen), (2, first));
+        assert_eq!(shared.state().seen_ns, 0); // taken with the batch
     }
 
     #[test]

@@ -47,6 +47,9 @@ impl Handler {
 pub struct State {
     pub queue: Vec<Record>,
     pub handler: Handler,
+    /// Wall-clock ns since the epoch at which the oldest hub frame whose records wait in `queue`
+    /// was taken off the socket (0: none waiting): the start of the bot's tick -> order span.
+    pub seen_ns: i64,
 }
 
 /// Each contract's last quote of `batch`, at its own place; the earlier quotes of a contract are
@@ -139,16 +142,28 @@ impl Shared {
     /// Everything queued since the last call, waiting until something is there (with
     /// coalescing on, each contract's last quote of it only).
     pub async fn next_batch(&self) -> Vec<Record> {
+        self.next_batch_seen().await.0
+    }
+
+    /// `next_batch` and when its oldest hub frame was taken off the socket (`State::seen_ns`).
+    pub async fn next_batch_seen(&self) -> (Vec<Record>, i64) {
         loop {
             let notified = self.notify.notified();
-            let batch = std::mem::take(&mut self.state().queue);
+            let (batch, seen) = {
+                let mut st = self.state();
+                if st.queue.is_empty() {
+                    (Vec::new(), 0)
+                } else {
+                    (std::mem::take(&mut st.queue), std::mem::take(&mut st.seen_ns))
+                }
+            };
             if !batch.is_empty() {
                 if !self.coalesce.load(Ordering::Relaxed) {
-                    return batch;
+                    return (batch, seen);
                 }
                 let (batch, dropped) = coalesce_quotes(batch);
                 self.coalesced.fetch_add(dropped, Ordering::Relaxed);
-                return batch;
+                return (batch, seen);
             }
             notified.await;
         }

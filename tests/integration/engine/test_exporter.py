@@ -18,7 +18,7 @@ from trading.clock import LiveClock
 from trading.config import ConfigError, RiskSettings, Settings
 from trading.engine.exporter import prometheus_endpoint
 from trading.engine.runner import running_engine
-from trading.metrics import COPY_STAGES, STAGE_NAMES
+from trading.metrics import COPY_STAGES, QUOTE_STAGES, STAGE_NAMES
 from trading.sim.options import SimOptions
 from trading.store import Store
 
@@ -46,7 +46,7 @@ async def test_the_endpoint_serves_stages_counters_and_gauges_after_an_order_and
 
         counts = {s.labels["stage"]: s.value for s in got["tradebot_stage_seconds_count"]}
         # posted needs the notifier (tests/integration/engine/test_stage_timing.py): every other stage is here
-        expected = {n for n in STAGE_NAMES if n != "posted" and n not in COPY_STAGES}
+        expected = {n for n in STAGE_NAMES if n != "posted" and n not in COPY_STAGES + QUOTE_STAGES}
         assert expected <= {n for n, v in counts.items() if v > 0}
         acked = [s for s in got["tradebot_stage_seconds_bucket"] if s.labels["stage"] == "acknowledged"]
         assert acked[-1].labels["le"] == "+Inf" and acked[-1].value == counts["acknowledged"] == 4

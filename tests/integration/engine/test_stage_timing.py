@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 
 from bot.notifier import ConsoleSink, Notifier
+from tests.support.conditions import eventually
 from tests.support.engine_harness import DAY, engine_on, open_and_fill, sim_day
 from tests.support.notifier import drain
 from trading import native
 from trading.config import NotificationSettings
-from trading.metrics import COPY_STAGES, STAGE_NAMES, STAGE_PREFIX
+from trading.metrics import COPY_STAGES, QUOTE_STAGES, STAGE_NAMES, STAGE_PREFIX
 from trading.store import Store
 
 FAST = NotificationSettings(retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=0)
@@ -49,8 +50,9 @@ async def test_every_stage_has_samples_after_an_order_and_its_fill(store: Store,
             await drain(Notifier(store.outbox, quiet, FAST, day.clock, metrics=engine.metrics))
 
             seen = {(s.operation.removeprefix(STAGE_PREFIX), s.path): s for s in engine.metrics.summary()}
-            # the mirror stage needs copy mode: tests/integration/engine/test_copy.py
-            one_account = [n for n in STAGE_NAMES if n not in COPY_STAGES]
+            # the mirror stage needs copy mode (tests/integration/engine/test_copy.py); tick_to_order an order
+            # a quote triggers (bench/tick_order.py; the day's entries come from the open job)
+            one_account = [n for n in STAGE_NAMES if n not in COPY_STAGES + QUOTE_STAGES]
             for name in one_account:
                 want = "python" if name in PYTHON_ONLY else path
                 row = seen.get((name, want))
@@ -61,3 +63,28 @@ async def test_every_stage_has_samples_after_an_order_and_its_fill(store: Store,
             await engine.metrics.flush()
             stored = {(r.operation, r.path) for r in await store.latency.stats()}
             assert {(STAGE_PREFIX + n, "python" if n in PYTHON_ONLY else path) for n in one_account} <= stored
+
+
+@pytest.mark.parametrize("path", ["rust", "python"])
+async def test_a_quote_that_moves_the_stop_times_tick_to_order(store: Store, path: str) -> None:
+    """The overnight range's one quote-driven order: its filled long's stop moved to breakeven by a print
+    past it. The tick_to_order stage times that request, from its quote's hub frame to the request
+    handed to the connection, on the executor's path (the stream's stamp and the executor's, one clock)."""
+    if path == "rust" and not native.loaded():
+        pytest.skip("the Rust extension is not built")
+    with rust_active(path == "rust"):
+        async with (
+            sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+            engine_on(day, store, prefer_rust=path == "rust") as (engine, counter),
+        ):
+            long_id = await open_and_fill(day, engine, counter)
+            entry = day.sim.exchange.orders[long_id].stop_price
+            assert entry is not None
+            await day.trade("MNQ", entry + 20, DAY.rth_open + timedelta(minutes=3))
+            await eventually(
+                lambda: any(s.operation == "modify" and s.path == path for s in engine.metrics.summary()),
+                "the breakeven stop move sent",
+            )
+            rows = {(s.operation.removeprefix(STAGE_PREFIX), s.path): s for s in engine.metrics.summary()}
+            tick = rows.get(("tick_to_order", path))
+            assert tick is not None and tick.count == 1 and tick.p50 > 0, sorted(rows)

@@ -4,6 +4,7 @@
 
 mod records;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ struct Builders {
 struct HubClient {
     inner: Arc<Client>,
     builders: Arc<Mutex<Builders>>,
+    /// `batch_seen_ns` of the batch `next_batch` handed over last.
+    seen_ns: Arc<AtomicI64>,
 }
 
 impl Drop for HubClient {
@@ -112,6 +115,7 @@ impl HubClient {
         Ok(HubClient {
             inner,
             builders: Arc::default(),
+            seen_ns: Arc::default(),
         })
     }
 
@@ -206,9 +210,10 @@ impl HubClient {
 
     /// Everything queued since the last call (waits until something is there), as records.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (me, builders) = (self.inner.clone(), self.builders.clone());
+        let (me, builders, seen_ns) = (self.inner.clone(), self.builders.clone(), self.seen_ns.clone());
         into_awaitable(py, async move {
-            let batch = me.shared().next_batch().await;
+            let (batch, seen) = me.shared().next_batch_seen().await;
+            seen_ns.store(seen, Ordering::Release);
             Box::new(move |py: Python<'_>| {
                 let mut guard = builders
                     .lock_py_attached(py)
@@ -259,6 +264,13 @@ impl HubClient {
     #[getter]
     fn frames(&self) -> u64 {
         self.inner.shared().frames()
+    }
+
+    /// Wall-clock ns since the epoch at which the oldest hub frame of the batch `next_batch` returned
+    /// last was taken off the socket (0 when that batch held no hub data: status records only).
+    #[getter]
+    fn batch_seen_ns(&self) -> i64 {
+        self.seen_ns.load(Ordering::Acquire)
     }
 }
 
