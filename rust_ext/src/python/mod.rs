@@ -10,7 +10,7 @@ mod bench;
 pub mod bridge;
 mod executor;
 mod realtime;
-mod strategy;
+pub(crate) mod strategy;
 
 /// Add every class and function to the module `trading._native`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -66,6 +66,15 @@ impl Dec {
         Dec::parse(&format!("{x:?}")).unwrap_or(Dec::ZERO)
     }
 
+    /// The nearest float (the text's, as Python's `float(Decimal)`).
+    pub fn to_f64(self) -> f64 {
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.mant == 0
+    }
+
     pub fn at_scale(&self, scale: u32) -> i128 {
         self.mant * pow10(scale - self.scale)
     }

@@ -10,6 +10,8 @@ pub mod dec;
 pub mod json;
 pub mod overnight_range;
 
+use std::sync::Arc;
+
 use dec::Dec;
 
 /// Scheduled points of a trading day (`SessionEvent`), in the order they happen.
@@ -150,9 +152,9 @@ impl Account {
     }
 }
 
-/// Closed 1-minute bars, columns by time.
+/// 1-minute bar columns, by time.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Bars {
+pub struct Columns {
     pub ts: Vec<i64>,
     pub open: Vec<f64>,
     pub high: Vec<f64>,
@@ -160,26 +162,84 @@ pub struct Bars {
     pub close: Vec<f64>,
 }
 
+impl Columns {
+    pub fn push(&mut self, t: i64, o: f64, h: f64, l: f64, c: f64) {
+        self.ts.push(t);
+        self.open.push(o);
+        self.high.push(h);
+        self.low.push(l);
+        self.close.push(c);
+    }
+}
+
+/// Closed 1-minute bars: rows `lo..hi` of shared columns, so a slice (and a backtest handing the
+/// strategy its bars) copies no row.
+#[derive(Debug, Clone, Default)]
+pub struct Bars {
+    cols: Arc<Columns>,
+    lo: usize,
+    hi: usize,
+}
+
+impl PartialEq for Bars {
+    fn eq(&self, o: &Bars) -> bool {
+        self.ts() == o.ts()
+            && self.open() == o.open()
+            && self.high() == o.high()
+            && self.low() == o.low()
+            && self.close() == o.close()
+    }
+}
+
 impl Bars {
+    pub fn of(cols: Columns) -> Bars {
+        Bars::rows(Arc::new(cols), 0, usize::MAX)
+    }
+
+    /// Rows `lo..hi` of `cols` (clamped to them).
+    pub fn rows(cols: Arc<Columns>, lo: usize, hi: usize) -> Bars {
+        let hi = hi.min(cols.ts.len());
+        Bars {
+            lo: lo.min(hi),
+            hi,
+            cols,
+        }
+    }
+
+    pub fn ts(&self) -> &[i64] {
+        &self.cols.ts[self.lo..self.hi]
+    }
+
+    pub fn open(&self) -> &[f64] {
+        &self.cols.open[self.lo..self.hi]
+    }
+
+    pub fn high(&self) -> &[f64] {
+        &self.cols.high[self.lo..self.hi]
+    }
+
+    pub fn low(&self) -> &[f64] {
+        &self.cols.low[self.lo..self.hi]
+    }
+
+    pub fn close(&self) -> &[f64] {
+        &self.cols.close[self.lo..self.hi]
+    }
+
     pub fn len(&self) -> usize {
-        self.ts.len()
+        self.hi - self.lo
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
+        self.hi == self.lo
     }
 
     /// Rows with open time in [start, end).
     pub fn slice(&self, start: i64, end: i64) -> Bars {
-        let lo = self.ts.partition_point(|&t| t < start);
-        let hi = self.ts.partition_point(|&t| t < end).max(lo);
-        Bars {
-            ts: self.ts[lo..hi].to_vec(),
-            open: self.open[lo..hi].to_vec(),
-            high: self.high[lo..hi].to_vec(),
-            low: self.low[lo..hi].to_vec(),
-            close: self.close[lo..hi].to_vec(),
-        }
+        let ts = self.ts();
+        let lo = ts.partition_point(|&t| t < start);
+        let hi = ts.partition_point(|&t| t < end).max(lo);
+        Bars::rows(self.cols.clone(), self.lo + lo, self.lo + hi)
     }
 }
 

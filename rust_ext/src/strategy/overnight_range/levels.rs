@@ -58,18 +58,19 @@ fn five_minute(b: &Bars) -> Hlc {
         close: vec![],
     };
     let mut bucket = None;
+    let (ts, high, low, close) = (b.ts(), b.high(), b.low(), b.close());
     for i in 0..b.len() {
-        let k = b.ts[i].div_euclid(FIVE_MINUTES_NS);
+        let k = ts[i].div_euclid(FIVE_MINUTES_NS);
         if bucket == Some(k) {
             let j = out.high.len() - 1;
-            out.high[j] = out.high[j].max(b.high[i]);
-            out.low[j] = out.low[j].min(b.low[i]);
-            out.close[j] = b.close[i];
+            out.high[j] = out.high[j].max(high[i]);
+            out.low[j] = out.low[j].min(low[i]);
+            out.close[j] = close[i];
         } else {
             bucket = Some(k);
-            out.high.push(b.high[i]);
-            out.low.push(b.low[i]);
-            out.close.push(b.close[i]);
+            out.high.push(high[i]);
+            out.low.push(low[i]);
+            out.close.push(close[i]);
         }
     }
     out
@@ -91,10 +92,10 @@ fn session_bars(b: &Bars, sessions: &[(i64, i64)]) -> (Hlc, i64) {
             continue;
         }
         out.high
-            .push(part.high.iter().copied().fold(f64::MIN, f64::max));
+            .push(part.high().iter().copied().fold(f64::MIN, f64::max));
         out.low
-            .push(part.low.iter().copied().fold(f64::MAX, f64::min));
-        out.close.push(part.close[part.len() - 1]);
+            .push(part.low().iter().copied().fold(f64::MAX, f64::min));
+        out.close.push(part.close()[part.len() - 1]);
     }
     (out, missing)
 }
@@ -114,8 +115,8 @@ pub fn levels(c: &Config, x: &LevelInputs<'_>) -> Levels {
     let (onh, onl) = if window.is_empty() {
         (None, None)
     } else {
-        let hi = window.high.iter().copied().fold(f64::MIN, f64::max);
-        let lo = window.low.iter().copied().fold(f64::MAX, f64::min);
+        let hi = window.high().iter().copied().fold(f64::MIN, f64::max);
+        let lo = window.low().iter().copied().fold(f64::MAX, f64::min);
         (Some(Dec::from_f64(hi)), Some(Dec::from_f64(lo)))
     };
     let five = five_minute(&x.history.slice(x.atr5_from, x.until));

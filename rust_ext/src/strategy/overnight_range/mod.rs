@@ -174,7 +174,7 @@ impl OvernightRange {
     fn previous_close(&self, ctx: &mut dyn Context, symbol: &str, day: &TradingDay) -> Option<Dec> {
         let (open, close) = day.previous_rth?;
         let bars = ctx.bars(symbol, open, close);
-        bars.close.last().map(|&c| Dec::from_f64(c))
+        bars.close().last().map(|&c| Dec::from_f64(c))
     }
 
     fn filters_of(
