@@ -4,14 +4,19 @@ book with the fill conventions of fills.py, the FIFO ledger and the strategy its
 inside the loop. Everything it writes is the Python loop's (runner.py), record for record, so
 `report.py` and `--json` read it as they read a Python run.
 
+Risk: for the rule profiles `rust_ext/src/backtest/risk.rs` covers (no profit target, scaling plan,
+micros per lot, flat time or trading window: the `custom` profile of `[risk]`), the checks and the kill
+switch run in Rust from the backtest's `RiskManager` state, which gets the end state back. For the
+others, the `RiskManager` itself answers every proposal and every fill's mark from Rust. Either way a
+bar's mark is made only when it could trip the kill switch or roll risk's day (the guard of skip.py,
+same margins), so refusals, trips and their sentences are the Python ones.
+
 What stays Python, called from Rust only when needed:
-- risk: the backtest's own `RiskManager` answers every proposal (`check`) and every fill's mark; a
-  bar's mark is shown to it only when it could trip the kill switch or roll risk's day (the guard of
-  skip.py, same margins), so refusals, trips and their sentences are the Python ones;
 - the exchange calendar: the days, their session events and the expected minutes of the overnight
   window are computed here once per (range, schedule) and handed over as tables;
-- notification payloads: the core's notices become `trading.notifications` payloads after the run,
-  through the same builders as the live Rust strategy (strategies/native.py).
+- notification payloads: the core's notices become `trading.notifications` payloads (and the result's
+  per-day rows) when the result's `days` or `notifications` are first read, through the same builders
+  as the live Rust strategy (strategies/native.py).
 
 `run` hands each run's bar columns over once; nothing is copied per bar or per call.
 """
@@ -20,7 +25,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from dataclasses import replace
+from datetime import date, time
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -28,11 +34,19 @@ from typing import TYPE_CHECKING, Any
 from trading import native
 from trading.backtest.bars_csv import EPOCH, from_ns
 from trading.backtest.ledger import BacktestResult, Lot
-from trading.calendar import open_minutes, trading_day, trading_days
+from trading.calendar import (
+    NotATradingDay,
+    flatten_time,
+    is_trading_day,
+    ny,
+    open_minutes,
+    trading_day,
+    trading_days,
+)
 from trading.domain import NotificationKind, OrderRequest, OrderType, Side
 from trading.marketdata.aggregation import ny_zone
 from trading.marketdata.levels import ns
-from trading.risk import Exposure, KillMode, RiskManager, WorkingOrder
+from trading.risk import DayRecord, Exposure, KillMode, RiskManager, WorkingOrder
 from trading.strategies.native import (
     RustOvernightRange,
     card_payload,
@@ -59,6 +73,62 @@ def runs_natively(bt: Backtest) -> bool:
         return False
     symbols = {sym for sym in bt.bars if sym in bt.contracts}
     return s.ctx is bt.ctx and set(s.config.symbols) <= symbols and bt.clock == EPOCH
+
+
+@lru_cache(maxsize=16)
+def _hours(start: date, end: date, opens: time, closes: time) -> tuple[tuple[int, int] | None, ...]:
+    """`[risk]`'s trading hours [start, end) per trading day (`RiskManager.in_trading_hours`)."""
+    out: list[tuple[int, int] | None] = []
+    for d in trading_days(start, end):
+        try:
+            stop = min(ny(d, closes), flatten_time(d, closes))
+        except NotATradingDay:
+            out.append(None)
+            continue
+        out.append((ns(ny(d, opens)), ns(stop)) if is_trading_day(d) else None)
+    return tuple(out)
+
+
+def _text(x: Decimal | None) -> str | None:
+    return None if x is None else str(x)
+
+
+def _rust_risk(risk: RiskManager) -> tuple[Any, ...] | None:
+    """Risk's rules and state for `risk.rs`, or None when its profile needs the Python `RiskManager`."""
+    p, s, st = risk.profile, risk.settings, risk.state
+    if p.profit_target is not None or p.scaling or p.micros_per_lot != 1 or p.flat_time is not None:
+        return None
+    numbers = (p.starting_balance, p.daily_loss_limit, p.daily_profit_cap, p.max_loss, p.max_loss_lock,
+               st.day_realized, st.day_pnl, st.high_water, st.start_balance, st.balance)  # fmt: skip
+    if p.window_start is not None or p.window_end is not None or any("E" in str(x) for x in numbers):
+        return None  # a window, or a number Decimal writes with an exponent: not covered
+    rules = (s.max_order_size, s.max_position_per_symbol, s.max_position_total,
+             f"{s.trading_start:%H:%M}-{s.trading_end:%H:%M}", p.label, _text(p.starting_balance),
+             _text(p.daily_loss_limit), _text(p.daily_profit_cap), _text(p.max_loss), _text(p.max_loss_lock),
+             p.max_contracts)  # fmt: skip
+    day = st.trading_date
+    state = (st.kill_mode.value, st.kill_reason, st.kill_automatic, None if day is None else (day.year, day.month,
+             day.day), str(st.day_realized), str(st.day_pnl), _text(st.high_water), _text(st.start_balance),
+             _text(st.balance), st.cap_tripped)  # fmt: skip
+    return rules, state
+
+
+def _risk_back(risk: RiskManager, row: tuple[Any, ...]) -> None:
+    """The end state of the Rust risk into the backtest's `RiskManager`."""
+    mode, reason, auto, day, realized, day_pnl, hw, start, balance, tripped, days, first = row
+    st = risk.state
+
+    def d(x: str | None) -> Decimal | None:
+        return None if x is None else Decimal(x)
+
+    risk.state = replace(
+        st, kill_mode=KillMode(mode), kill_reason=reason, kill_automatic=auto,
+        trading_date=None if day is None else date(*day), day_realized=Decimal(realized), day_pnl=Decimal(day_pnl),
+        high_water=d(hw), start_balance=d(start), balance=d(balance), cap_tripped=tripped,
+        days=st.days + tuple(DayRecord(date(*k), Decimal(r), Decimal(b)) for k, r, b in days),
+        profile_since=st.profile_since or (None if first is None else date(*first)),
+        alerted=st.alerted if first is None else frozenset(),
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=16)
@@ -148,11 +218,17 @@ def run(bt: Backtest, start: date, end: date, progress: Callable[[int, int], Non
     settings = (str(ledger.starting_balance), str(ledger.fees_per_side), bt.rules.slippage_ticks,
                 bt.rules.limit_touch, str(limit))  # fmt: skip
     zone = ny_zone()
-    out = ext.backtest_run(config_json(s.config), zone.utc, zone.offset, json.dumps(s.on_save()), lanes,
-                           list(days), settings, _Host(risk))  # fmt: skip
+    hours = _hours(start, end, risk.settings.trading_start, risk.settings.trading_end)
+    table = [(*day, h) for day, h in zip(days, hours, strict=True)]
+    rust_risk = _rust_risk(risk)
+    out = ext.backtest_run(config_json(s.config), zone.utc, zone.offset, json.dumps(s.on_save()), lanes, table,
+                           settings, _Host(risk), rust_risk)  # fmt: skip
+    if out["risk"] is not None:
+        _risk_back(risk, out["risk"])
     result.orders, result.fills, result.trades = out["orders"], out["fills"], out["trades"]
     result.equity = [(from_ns(t), Decimal(e)) for t, e in out["equity"]]
-    _notify(bt, out["notes"])
+    notes = out["notes"]
+    result.deferred = lambda: _notify(bt, notes)
     realized, fees, day_start, lots = out["ledger"]
     ledger.realized, ledger.fees, ledger.day_start_balance = Decimal(realized), Decimal(fees), Decimal(day_start)
     ledger.lots = {cid: [Lot(Decimal(p), q) for p, q in rows] for cid, rows in lots}
@@ -166,8 +242,9 @@ def run(bt: Backtest, start: date, end: date, progress: Callable[[int, int], Non
 
 
 def _notify(bt: Backtest, notes: list[tuple[Any, ...]]) -> None:
-    """The core's notices, through `Backtest.notify` (the notifications and the per-day rows)."""
-    name = bt.strategy.name
+    """The core's notices, through `Backtest.notify` (the notifications and the per-day rows), when
+    the result's `days` or `notifications` are first read."""
+    clock, name = bt.clock, bt.strategy.name
     contract = bt.contracts.__getitem__
     for note in notes:
         what, t = note[0], note[1]
@@ -187,3 +264,4 @@ def _notify(bt: Backtest, notes: list[tuple[Any, ...]]) -> None:
         else:
             _, _, tag, reason = note
             bt.notify(NotificationKind.RISK, {"refused": tag, "reason": reason})
+    bt.clock = clock

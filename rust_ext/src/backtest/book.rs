@@ -99,6 +99,20 @@ impl Order {
         }
     }
 
+    /// False when `trigger` surely gives None in `bar` (the float rejection alone, no decimal work).
+    pub fn may_fill(&self, bar: &BarPx) -> bool {
+        if self.active_from > bar.start {
+            return false;
+        }
+        match self.level_f {
+            None => true,
+            Some(level) if (self.kind == OrderKind::Stop) == (self.side == Side::Buy) => {
+                bar.high >= level - 1.0
+            }
+            Some(level) => bar.low <= level + 1.0,
+        }
+    }
+
     pub fn set_stop(&mut self, price: Dec) {
         self.stop = Some(price);
         self.relevel();
@@ -226,10 +240,12 @@ impl Book {
             .collect()
     }
 
-    pub fn has_working(&self, lane: usize) -> bool {
+    /// Working order ids of `lane`, in the order they were placed.
+    pub fn working_ids(&self, lane: usize) -> &[i64] {
         self.open
             .iter()
-            .any(|(l, ids)| *l == lane && !ids.is_empty())
+            .find(|(l, _)| *l == lane)
+            .map_or(&[], |(_, ids)| ids.as_slice())
     }
 
     /// Set a terminal status: the order leaves the working set.

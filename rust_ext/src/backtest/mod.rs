@@ -2,7 +2,8 @@
 //!
 //! - `run.rs`: the whole backtest loop for a strategy with a Rust core (the overnight range), step for
 //!   step `trading/backtest/runner.py`, with the book (`book.rs`, the fill conventions of
-//!   `trading/backtest/fills.py`) and the ledger (`ledger.rs`) in Rust; risk stays the host's.
+//!   `trading/backtest/fills.py`), the ledger (`ledger.rs`) and, for the profiles it covers, risk
+//!   (`risk.rs`) in Rust; other profiles' risk stays the host's (Python's `RiskManager`).
 //! - `skip.rs`: for the Python loop, which bars of a day can change nothing, so the loop need not
 //!   replay them one by one. It answers conservatively: a bar is skipped only when, with float
 //!   arithmetic and a margin wider than any rounding, no working order can fill in it, the strategy
@@ -13,5 +14,6 @@
 
 pub mod book;
 pub mod ledger;
+pub mod risk;
 pub mod run;
 pub mod skip;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use crate::backtest::book::{trigger, BarPx, Book, Child, FillRules, Order, Status};
 use crate::backtest::ledger::{Ledger, Money};
+use crate::backtest::risk::Risk;
 use crate::backtest::skip::Guard;
 use crate::common::time::isoformat;
 use crate::strategy::dec::{Dec, Rounding};
@@ -44,6 +45,8 @@ pub struct Day {
     pub trading: TradingDay,
     pub events: Vec<(i64, SessionEvent)>,
     pub minutes: Vec<(i64, i64, i64)>,
+    /// `[risk]`'s trading hours that day [start, end) (None: not a trading day).
+    pub hours: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,6 +201,8 @@ pub struct World<'a> {
     pub lanes: Vec<Lane>,
     pub settings: Settings,
     host: &'a mut dyn Host,
+    /// Risk in Rust (`risk.rs`), or None: the host's.
+    pub risk: Option<Risk>,
     pub clock: i64,
     day: usize,
     days: &'a [Day],
@@ -284,7 +289,7 @@ impl World<'_> {
     fn must_mark(&self) -> bool {
         let g = &self.guard;
         let (y, m, d) = self.days[self.day].trading.date;
-        let balance = self.ledger.balance().to_f64();
+        let balance = self.ledger.balance().approx_f64();
         let target = g.target_at.is_some_and(|at| balance >= at - 1.0);
         let (mut unreal, mut slack) = (0.0, 0.0);
         for (k, lane) in self.lanes.iter().enumerate() {
@@ -292,15 +297,15 @@ impl World<'_> {
                 let (u, s) = self.ledger.unrealized_f(
                     k,
                     lane.bars.close[i],
-                    lane.money.tick.to_f64(),
-                    lane.money.tick_value.to_f64(),
+                    lane.money.tick.approx_f64(),
+                    lane.money.tick_value.approx_f64(),
                 );
                 unreal += u;
                 slack += s;
             }
         }
         let guard = Guard {
-            realized_today: balance - self.ledger.day_start_balance.to_f64(),
+            realized_today: balance - self.ledger.day_start_balance.approx_f64(),
             balance,
             daily_loss_limit: g.daily_loss_limit,
             floor: g.floor,
@@ -350,8 +355,19 @@ impl World<'_> {
             stop,
         };
         let exposure = self.exposure();
-        let (approved, why, guard) = self.host.check(&request, &exposure, self.clock);
-        self.guard = guard;
+        let (approved, why) = match self.risk.as_mut() {
+            Some(risk) => {
+                let day = &self.days[self.day];
+                let got = risk.check(&request, &exposure, self.clock, day.trading.date, day.hours);
+                self.guard = risk.guard();
+                got
+            }
+            None => {
+                let (ok, why, guard) = self.host.check(&request, &exposure, self.clock);
+                self.guard = guard;
+                (ok, why)
+            }
+        };
         let mut order = Order::new(lane, side, kind, size, tag, None, stop, self.clock, reason);
         order.bracket = bracket;
         if !approved {
@@ -589,6 +605,9 @@ impl Context for World<'_> {
 pub struct Run<'a, S: Strategy> {
     pub strategy: S,
     pub world: World<'a>,
+    symbols: Vec<String>,
+    /// Per lane, the strategy's `bar_triggers` since its last handler (None: not asked yet).
+    triggers: Vec<Option<Option<Vec<(bool, f64)>>>>,
 }
 
 impl<'a, S: Strategy> Run<'a, S> {
@@ -598,14 +617,18 @@ impl<'a, S: Strategy> Run<'a, S> {
         days: &'a [Day],
         settings: Settings,
         host: &'a mut dyn Host,
+        risk: Option<Risk>,
     ) -> Run<'a, S> {
         let n = lanes.len();
         Run {
             strategy,
+            symbols: lanes.iter().map(|l| l.symbol.clone()).collect(),
+            triggers: vec![None; n],
             world: World {
                 lanes,
                 settings,
                 host,
+                risk,
                 clock: 0,
                 day: 0,
                 days,
@@ -622,12 +645,14 @@ impl<'a, S: Strategy> Run<'a, S> {
         }
     }
 
-    /// Deliver the order updates the last step caused (each may cause more).
+    /// Deliver the order updates the last step caused (each may cause more). Every handler call
+    /// ends here: what the strategy's bars act on is asked again.
     fn drain(&mut self) {
         while !self.world.pending.is_empty() {
             let o = self.world.pending.remove(0);
             self.strategy.on_order_update(&mut self.world, &o);
         }
+        self.triggers.iter_mut().for_each(|t| *t = None);
     }
 
     fn cancel(&mut self, id: i64, reason: &str) {
@@ -653,9 +678,20 @@ impl<'a, S: Strategy> Run<'a, S> {
     }
 
     fn mark(&mut self, at: i64) {
-        let exposure = self.world.exposure();
-        let (trips, guard) = self.world.host.mark(&exposure, at);
-        self.world.guard = guard;
+        let w = &mut self.world;
+        let exposure = w.exposure();
+        let trips = match w.risk.as_mut() {
+            Some(risk) => {
+                let trips = risk.mark(&exposure, w.days[w.day].trading.date);
+                w.guard = risk.guard();
+                trips
+            }
+            None => {
+                let (trips, guard) = w.host.mark(&exposure, at);
+                w.guard = guard;
+                trips
+            }
+        };
         for reason in trips {
             self.halt(&reason);
         }
@@ -715,10 +751,6 @@ impl<'a, S: Strategy> Run<'a, S> {
 
     /// `OrderBook.process`: match the lane's working orders against bar `i`.
     fn process(&mut self, lane: usize, i: usize) {
-        if !self.world.book.has_working(lane) {
-            return;
-        }
-        let (tick, rules) = (self.world.lanes[lane].money.tick, self.world.settings.rules);
         let bar = {
             let c = &self.world.lanes[lane].bars;
             BarPx {
@@ -729,6 +761,12 @@ impl<'a, S: Strategy> Run<'a, S> {
             }
         };
         let book = &self.world.book;
+        // The hot path: no working order within reach of the bar, nothing to match.
+        let reach = |&id: &i64| book.get(id).is_some_and(|o| o.may_fill(&bar));
+        if !book.working_ids(lane).iter().any(reach) {
+            return;
+        }
+        let (tick, rules) = (self.world.lanes[lane].money.tick, self.world.settings.rules);
         let live: Vec<i64> = book
             .working(Some(lane))
             .into_iter()
@@ -779,6 +817,22 @@ impl<'a, S: Strategy> Run<'a, S> {
             if let Some(p) = trigger(o, &bar, tick, &rules) {
                 self.on_fill(id, p, bar.start);
             }
+        }
+    }
+
+    /// True when the strategy's `on_bar` may act on a bar of lane `k` reaching `high` / `low`: it
+    /// says at which levels its bars act (`Strategy::bar_triggers`), checked with half a tick of
+    /// margin; a bar that reaches none is a no-op for it (the Python loop's skip.py relies on the same).
+    fn acts(&mut self, k: usize, high: f64, low: f64) -> bool {
+        if self.triggers[k].is_none() {
+            self.triggers[k] = Some(self.strategy.bar_triggers(&self.symbols[k]));
+        }
+        let m = self.world.lanes[k].money.tick.approx_f64() / 2.0;
+        match &self.triggers[k] {
+            Some(Some(levels)) => levels
+                .iter()
+                .any(|&(buy, l)| if buy { high >= l - m } else { low <= l + m }),
+            _ => true,
         }
     }
 
@@ -841,9 +895,11 @@ impl<'a, S: Strategy> Run<'a, S> {
                         let c = &self.world.lanes[k].bars;
                         (c.high[i], c.low[i])
                     };
-                    let symbol = self.world.lanes[k].symbol.clone();
-                    self.strategy.on_bar(&mut self.world, &symbol, high, low);
-                    self.drain();
+                    if self.acts(k, high, low) {
+                        self.strategy
+                            .on_bar(&mut self.world, &self.symbols[k], high, low);
+                        self.drain();
+                    }
                     self.world.clock = t;
                 }
             }

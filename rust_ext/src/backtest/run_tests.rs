@@ -85,6 +85,7 @@ fn day() -> Day {
         },
         events: vec![(T0, SessionEvent::Open)],
         minutes: vec![],
+        hours: Some((T0, T0 + 10 * MINUTE)),
     }
 }
 
@@ -112,7 +113,14 @@ fn an_entry_fills_at_the_worse_of_stop_and_open_and_its_take_profit_closes_the_t
         daily_loss_limit: Dec::int(1000),
     };
     let mut host = Approve::default();
-    let mut run = Run::new(Scripted::default(), vec![lane], &days, settings, &mut host);
+    let mut run = Run::new(
+        Scripted::default(),
+        vec![lane],
+        &days,
+        settings,
+        &mut host,
+        None,
+    );
     run.run();
     let out = &run.world.out;
     let fills: Vec<(i64, String, String)> = out

@@ -12,6 +12,7 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::backtest::book::FillRules;
 use crate::backtest::ledger::Money;
+use crate::backtest::risk::{KillMode, Risk, Rules, State};
 use crate::backtest::run::{
     Day, Exposure, Extra, Host, Lane as RunLane, Note, Request, RiskGuard, Run, Settings,
 };
@@ -145,7 +146,56 @@ type LaneIn<'py> = (
     PyReadonlyArray1<'py, f64>,
     PyReadonlyArray1<'py, f64>,
 );
-type DayIn = (DayTuple, Vec<(i64, String)>, Vec<(i64, i64, i64)>);
+type DayIn = (
+    DayTuple,
+    Vec<(i64, String)>,
+    Vec<(i64, i64, i64)>,
+    Option<(i64, i64)>,
+);
+type Date = (i64, i64, i64);
+/// [risk]'s order size, per-symbol and total positions, the hours' text; the profile's label,
+/// starting balance, daily loss limit, daily profit cap, max loss, its lock, max contracts.
+type RulesIn = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+/// Kill mode, reason, automatic, trading date, day realized, day P&L, high water, start balance,
+/// balance, cap tripped.
+type StateIn = (
+    String,
+    String,
+    bool,
+    Option<Date>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+type StateOut = (
+    &'static str,
+    String,
+    bool,
+    Option<Date>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    Vec<(Date, String, String)>,
+    Option<Date>,
+);
 /// (starting balance, fees per contract per side, slippage ticks, limit touch, daily loss limit).
 type SettingsIn = (String, String, i64, bool, String);
 
@@ -251,6 +301,77 @@ impl Host for PyHost<'_> {
 
 fn dec(text: &str) -> PyResult<Dec> {
     Dec::parse(text).map_err(PyValueError::new_err)
+}
+
+fn dec_opt(text: Option<String>) -> PyResult<Option<Dec>> {
+    text.map(|t| dec(&t)).transpose()
+}
+
+fn risk_in(rules: RulesIn, state: StateIn) -> PyResult<Risk> {
+    let (size, per_symbol, total, hours_text, label, start, loss, cap, max_loss, lock, contracts) =
+        rules;
+    let (mode, reason, automatic, date, realized, day_pnl, hw, start_balance, balance, tripped) =
+        state;
+    Ok(Risk {
+        rules: Rules {
+            max_order_size: size,
+            max_position_per_symbol: per_symbol,
+            max_position_total: total,
+            hours_text,
+            label,
+            starting_balance: dec_opt(start)?,
+            daily_loss_limit: dec_opt(loss)?,
+            daily_profit_cap: dec_opt(cap)?,
+            max_loss: dec_opt(max_loss)?,
+            max_loss_lock: dec_opt(lock)?,
+            max_contracts: contracts,
+        },
+        state: State {
+            kill_mode: match mode.as_str() {
+                "off" => KillMode::Off,
+                "reduce_only" => KillMode::ReduceOnly,
+                "halted" => KillMode::Halted,
+                other => return Err(PyValueError::new_err(format!("kill mode {other:?}"))),
+            },
+            kill_reason: reason,
+            kill_automatic: automatic,
+            trading_date: date,
+            day_realized: dec(&realized)?,
+            day_pnl: dec(&day_pnl)?,
+            high_water: dec_opt(hw)?,
+            start_balance: dec_opt(start_balance)?,
+            balance: dec_opt(balance)?,
+            cap_tripped: tripped,
+            days: vec![],
+            first_roll: None,
+        },
+    })
+}
+
+fn risk_out(r: &Risk) -> StateOut {
+    let s = &r.state;
+    let text = |d: Option<Dec>| d.map(|x| x.to_string());
+    (
+        match s.kill_mode {
+            KillMode::Off => "off",
+            KillMode::ReduceOnly => "reduce_only",
+            KillMode::Halted => "halted",
+        },
+        s.kill_reason.clone(),
+        s.kill_automatic,
+        s.trading_date,
+        s.day_realized.to_string(),
+        s.day_pnl.to_string(),
+        text(s.high_water),
+        text(s.start_balance),
+        text(s.balance),
+        s.cap_tripped,
+        s.days
+            .iter()
+            .map(|(d, r, b)| (*d, r.to_string(), b.to_string()))
+            .collect(),
+        s.first_roll,
+    )
 }
 
 fn note<'py>(py: Python<'py>, n: &Note) -> PyResult<Bound<'py, PyAny>> {
@@ -415,6 +536,7 @@ fn output<'py, S: Strategy>(py: Python<'py>, run: &Run<'_, S>) -> PyResult<Bound
     out.set_item("equity", equity)?;
     out.set_item("notes", notes)?;
     out.set_item("state", run.strategy.on_save())?;
+    out.set_item("risk", w.risk.as_ref().map(risk_out))?;
     out.set_item(
         "ledger",
         (
@@ -428,7 +550,8 @@ fn output<'py, S: Strategy>(py: Python<'py>, run: &Run<'_, S>) -> PyResult<Bound
 }
 
 /// Backtest the overnight range (`config_json`, as `OvernightRangeCore` takes it) over `days` of the
-/// `lanes`' bars; risk and calendar questions go to `host`. Returns the records (see `output`).
+/// `lanes`' bars; risk in Rust when `risk` is given (its rules and state), else asked of `host`, as
+/// are calendar questions the day tables lack. Returns the records (see `output`).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn backtest_run<'py>(
@@ -441,7 +564,9 @@ fn backtest_run<'py>(
     days: Vec<DayIn>,
     settings: SettingsIn,
     host: Bound<'py, PyAny>,
+    risk: Option<(RulesIn, StateIn)>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let risk = risk.map(|(r, s)| risk_in(r, s)).transpose()?;
     let config = Config::from_json(config_json).map_err(PyValueError::new_err)?;
     let zone = Zone::new(tz_utc.as_slice()?.to_vec(), tz_offset.as_slice()?.to_vec())
         .map_err(PyValueError::new_err)?;
@@ -479,7 +604,7 @@ fn backtest_run<'py>(
         });
     }
     let mut run_days = Vec::with_capacity(days.len());
-    for (day, events, minutes) in days {
+    for (day, events, minutes, hours) in days {
         let events = events
             .iter()
             .map(|(t, e)| SessionEvent::parse(e).map(|e| (*t, e)))
@@ -489,6 +614,7 @@ fn backtest_run<'py>(
             trading: trading_day(day),
             events,
             minutes,
+            hours,
         });
     }
     let (balance, fees, slippage_ticks, limit_touch, loss_limit) = settings;
@@ -505,7 +631,7 @@ fn backtest_run<'py>(
         obj: host,
         error: None,
     };
-    let mut run = Run::new(strategy, run_lanes, &run_days, settings, &mut h);
+    let mut run = Run::new(strategy, run_lanes, &run_days, settings, &mut h, risk);
     run.run();
     let out = output(py, &run)?;
     drop(run);

@@ -71,6 +71,11 @@ impl Dec {
         self.to_string().parse().unwrap_or(f64::NAN)
     }
 
+    /// A float near the value (within a few ulps): for guards that keep a margin.
+    pub fn approx_f64(self) -> f64 {
+        self.mant as f64 / 10f64.powi(self.scale as i32)
+    }
+
     pub fn is_zero(&self) -> bool {
         self.mant == 0
     }

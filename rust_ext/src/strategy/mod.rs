@@ -313,6 +313,12 @@ pub trait Strategy {
     fn name(&self) -> &str;
     fn on_session_event(&mut self, ctx: &mut dyn Context, event: SessionEvent, day: &TradingDay);
     fn on_bar(&mut self, ctx: &mut dyn Context, symbol: &str, high: f64, low: f64);
+    /// Until its next handler call, `on_bar(symbol, ...)` acts only on a bar that reaches one of
+    /// these (buy, level): a buy's high at or above its level, a sell's low at or below it; None when
+    /// any bar may act (the default).
+    fn bar_triggers(&self, _symbol: &str) -> Option<Vec<(bool, f64)>> {
+        None
+    }
     fn on_quote(&mut self, ctx: &mut dyn Context, symbol: &str, last: Option<Dec>);
     fn on_order_update(&mut self, ctx: &mut dyn Context, order: &OrderView);
     fn on_fill(&mut self, ctx: &mut dyn Context, order: &OrderView, price: Dec, size: i64);

@@ -107,6 +107,13 @@ def test_two_months_with_tight_risk_and_costs() -> None:
     ):
         rs, _ = run_both(config, bars, start, end, risk=risk, settings=costs)
         assert any("kill switch" in o["reason"] for o in rs.orders)
+    # The contract cap (two symbols, one contract) and trading hours that open after the entries.
+    for risk, refusal in (
+        (RiskSettings(max_position_total=1), "contracts would reach 2 (max 1"),
+        (RiskSettings(trading_start=time(9, 45)), "outside trading hours (09:45-15:55"),
+    ):
+        rs, _ = run_both(config, bars, start, end, risk=risk, settings=costs)
+        assert any(o["reason"].startswith(refusal) for o in rs.orders if o["action"] == "refused")
 
 
 def test_the_loop_is_chosen_by_the_implementation() -> None:

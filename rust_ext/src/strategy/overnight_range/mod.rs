@@ -709,6 +709,11 @@ impl Strategy for OvernightRange {
         }
     }
 
+    fn bar_triggers(&self, symbol: &str) -> Option<Vec<(bool, f64)>> {
+        let levels = OvernightRange::bar_triggers(self, symbol);
+        (!levels.is_empty() || !self.watching(symbol)).then_some(levels)
+    }
+
     fn on_quote(&mut self, ctx: &mut dyn Context, symbol: &str, last: Option<Dec>) {
         if let Some(p) = last {
             if self.watch.iter().any(|s| s == symbol) {
