@@ -23,19 +23,22 @@ What stays Python, called from Rust only when needed:
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from trading import native
 from trading.backtest.bars_csv import EPOCH, from_ns
-from trading.backtest.ledger import BacktestResult, Lot
+from trading.backtest.fills import FillRules
+from trading.backtest.ledger import BacktestResult, Ledger, Lot
 from trading.calendar import (
     NotATradingDay,
+    TradingDay,
     flatten_time,
     is_trading_day,
     ny,
@@ -43,10 +46,11 @@ from trading.calendar import (
     trading_day,
     trading_days,
 )
-from trading.domain import NotificationKind, OrderRequest, OrderType, Side
-from trading.marketdata.aggregation import ny_zone
+from trading.domain import Contract, NotificationKind, OrderRequest, OrderType, Side
+from trading.marketdata.aggregation import BarArrays, ny_zone
 from trading.marketdata.levels import ns
 from trading.risk import DayRecord, Exposure, KillMode, RiskManager, WorkingOrder
+from trading.strategies.base import SessionEvent, Strategy
 from trading.strategies.native import (
     RustOvernightRange,
     card_payload,
@@ -56,8 +60,39 @@ from trading.strategies.native import (
     summary_payload,
 )
 
-if TYPE_CHECKING:
-    from trading.backtest.runner import Backtest, Schedule
+
+class Schedule(Protocol):
+    """runner.py's `Schedule`, as far as the day tables read it (hashable: the tables are cached)."""
+
+    @property
+    def pre_open(self) -> time: ...
+    @property
+    def flatten(self) -> time: ...
+    @property
+    def flatten_minutes_before_close(self) -> int: ...
+    def events(self, day: TradingDay) -> list[tuple[datetime, SessionEvent]]: ...
+    def __hash__(self) -> int: ...
+
+
+class Backtest(Protocol):
+    """What the Rust loop reads and sets of runner.py's `Backtest` (no import: runner imports this)."""
+
+    strategy: Strategy[Any]
+    bars: dict[str, BarArrays]
+    contracts: dict[str, Contract]
+    clock: datetime
+    ledger: Ledger
+    risk: RiskManager
+    rules: FillRules
+    result: BacktestResult
+
+    @property
+    def ctx(self) -> object: ...
+    @property
+    def schedule(self) -> Schedule: ...
+
+    def notify(self, kind: NotificationKind, payload: Mapping[str, Any]) -> None: ...
+
 
 Guard = tuple[tuple[int, int, int] | None, float | None, float | None, float | None, float | None, bool]
 ExposureRow = tuple[list[tuple[str, int]], list[tuple[str, str, int]], str, str, str]
@@ -221,8 +256,14 @@ def run(bt: Backtest, start: date, end: date, progress: Callable[[int, int], Non
     hours = _hours(start, end, risk.settings.trading_start, risk.settings.trading_end)
     table = [(*day, h) for day, h in zip(days, hours, strict=True)]
     rust_risk = _rust_risk(risk)
-    out = ext.backtest_run(config_json(s.config), zone.utc, zone.offset, json.dumps(s.on_save()), lanes, table,
-                           settings, _Host(risk), rust_risk)  # fmt: skip
+    collecting = gc.isenabled()
+    gc.disable()  # the records come back as a few thousand new dicts: no collection pass while they do
+    try:
+        out = ext.backtest_run(config_json(s.config), zone.utc, zone.offset, json.dumps(s.on_save()), lanes, table,
+                               settings, _Host(risk), rust_risk)  # fmt: skip
+    finally:
+        if collecting:
+            gc.enable()
     if out["risk"] is not None:
         _risk_back(risk, out["risk"])
     result.orders, result.fills, result.trades = out["orders"], out["fills"], out["trades"]

@@ -193,6 +193,10 @@ pub struct Output {
     pub notes: Vec<Note>,
 }
 
+/// A finished session of a lane: (lane, open, close), and its (high, low, close).
+type SessionKey = (usize, i64, i64);
+type Hlc = (f64, f64, f64);
+
 /// An open trade of a symbol: (side, price, time, quantity, tag).
 type EntryOf = (Side, Dec, i64, i64, String);
 
@@ -217,6 +221,8 @@ pub struct World<'a> {
     pending: Vec<OrderView>,
     date: String,
     fill_at: i64,
+    /// Finished sessions' (high, low, close) per (lane, open, close), the latest few.
+    sessions: Vec<(SessionKey, Option<Hlc>)>,
 }
 
 fn view(o: &Order) -> OrderView {
@@ -544,6 +550,36 @@ impl Context for World<'_> {
         }
     }
 
+    fn session_hlc(
+        &mut self,
+        symbol: &str,
+        history: &Bars,
+        open: i64,
+        close: i64,
+    ) -> Option<(f64, f64, f64)> {
+        // A backtest's bars never change: a finished session's figures are worked out once per run.
+        let closed = close <= self.clock - MINUTE + 1;
+        let Some(k) = self.lane_of(symbol).filter(|_| closed) else {
+            return history.slice(open, close).hlc();
+        };
+        if let Some(&(_, got)) = self
+            .sessions
+            .iter()
+            .find(|(key, _)| *key == (k, open, close))
+        {
+            return got;
+        }
+        let cols = &self.lanes[k].bars;
+        let lo = cols.ts.partition_point(|&t| t < open);
+        let hi = cols.ts.partition_point(|&t| t < close).max(lo);
+        let got = Bars::rows(cols.clone(), lo, hi).hlc();
+        self.sessions.push(((k, open, close), got));
+        if self.sessions.len() > 64 {
+            self.sessions.remove(0);
+        }
+        got
+    }
+
     fn propose(&mut self, r: PlaceRequest) -> Decision {
         let Some(lane) = self.lane_of(&r.symbol) else {
             return Decision {
@@ -601,13 +637,16 @@ impl Context for World<'_> {
     }
 }
 
+/// A strategy's `bar_triggers` answer.
+type Triggers = Option<Vec<(bool, f64)>>;
+
 /// The run: the strategy and its world.
 pub struct Run<'a, S: Strategy> {
     pub strategy: S,
     pub world: World<'a>,
     symbols: Vec<String>,
     /// Per lane, the strategy's `bar_triggers` since its last handler (None: not asked yet).
-    triggers: Vec<Option<Option<Vec<(bool, f64)>>>>,
+    triggers: Vec<Option<Triggers>>,
 }
 
 impl<'a, S: Strategy> Run<'a, S> {
@@ -641,6 +680,7 @@ impl<'a, S: Strategy> Run<'a, S> {
                 pending: vec![],
                 date: String::new(),
                 fill_at: 0,
+                sessions: vec![],
             },
         }
     }

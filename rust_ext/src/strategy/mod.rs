@@ -234,6 +234,14 @@ impl Bars {
         self.hi == self.lo
     }
 
+    /// (highest high, lowest low, last close), None when there is no row.
+    pub fn hlc(&self) -> Option<(f64, f64, f64)> {
+        let close = *self.close().last()?;
+        let high = self.high().iter().copied().fold(f64::MIN, f64::max);
+        let low = self.low().iter().copied().fold(f64::MAX, f64::min);
+        Some((high, low, close))
+    }
+
     /// Rows with open time in [start, end).
     pub fn slice(&self, start: i64, end: i64) -> Bars {
         let ts = self.ts();
@@ -302,6 +310,17 @@ pub trait Context {
     fn account(&mut self) -> Account;
     /// How many 1-minute bars the calendar expects with open time in [start, end).
     fn open_minutes(&mut self, start: i64, end: i64) -> i64;
+    /// (high, low, close) of the rows of `history` (closed bars of `symbol`) with open time in
+    /// [open, close) of a finished session; a context whose bars never change may remember it.
+    fn session_hlc(
+        &mut self,
+        _symbol: &str,
+        history: &Bars,
+        open: i64,
+        close: i64,
+    ) -> Option<(f64, f64, f64)> {
+        history.slice(open, close).hlc()
+    }
     fn propose(&mut self, request: PlaceRequest) -> Decision;
     fn cancel(&mut self, order_id: i64);
     fn modify_stop(&mut self, order_id: i64, price: Dec);

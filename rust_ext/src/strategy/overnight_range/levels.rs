@@ -76,26 +76,24 @@ fn five_minute(b: &Bars) -> Hlc {
     out
 }
 
-/// One bar per CME session from the 1-minute bars in [open, close); sessions without any bar are
+/// One bar per CME session from each session's (high, low, close); sessions without any bar are
 /// left out and counted as missing.
-fn session_bars(b: &Bars, sessions: &[(i64, i64)]) -> (Hlc, i64) {
+fn session_bars(daily: &[Option<(f64, f64, f64)>]) -> (Hlc, i64) {
     let mut out = Hlc {
         high: vec![],
         low: vec![],
         close: vec![],
     };
     let mut missing = 0;
-    for &(open, close) in sessions {
-        let part = b.slice(open, close);
-        if part.is_empty() {
-            missing += 1;
-            continue;
+    for hlc in daily {
+        match hlc {
+            None => missing += 1,
+            Some((h, l, c)) => {
+                out.high.push(*h);
+                out.low.push(*l);
+                out.close.push(*c);
+            }
         }
-        out.high
-            .push(part.high().iter().copied().fold(f64::MIN, f64::max));
-        out.low
-            .push(part.low().iter().copied().fold(f64::MAX, f64::min));
-        out.close.push(part.close()[part.len() - 1]);
     }
     (out, missing)
 }
@@ -105,7 +103,9 @@ pub struct LevelInputs<'a> {
     pub window: (i64, i64),
     pub atr5_from: i64,
     pub until: i64,
-    pub sessions: &'a [(i64, i64)],
+    /// Per CME session before the day, oldest first: (high, low, close) of its 1-minute bars, None
+    /// when it has none.
+    pub daily: &'a [Option<(f64, f64, f64)>],
     pub expected: i64,
 }
 
@@ -120,8 +120,8 @@ pub fn levels(c: &Config, x: &LevelInputs<'_>) -> Levels {
         (Some(Dec::from_f64(hi)), Some(Dec::from_f64(lo)))
     };
     let five = five_minute(&x.history.slice(x.atr5_from, x.until));
-    let (daily, mut missing) = session_bars(x.history, x.sessions);
-    missing += period + 1 - x.sessions.len() as i64;
+    let (daily, mut missing) = session_bars(x.daily);
+    missing += period + 1 - x.daily.len() as i64;
     Levels {
         onh,
         onl,

@@ -156,6 +156,10 @@ impl OvernightRange {
         let sessions = &day.sessions_before;
         let first = sessions.first().map_or(day.window_start, |s| s.0);
         let history = ctx.bars(symbol, first - DAY, until);
+        let daily: Vec<_> = sessions
+            .iter()
+            .map(|&(open, close)| ctx.session_hlc(symbol, &history, open, close))
+            .collect();
         let end = until.min(day.window_end);
         let expected = ctx.open_minutes(day.window_start, end);
         levels::levels(
@@ -165,7 +169,7 @@ impl OvernightRange {
                 window: (day.window_start, end),
                 atr5_from: self.at(day, atr5_from),
                 until,
-                sessions,
+                daily: &daily,
                 expected,
             },
         )
