@@ -3,7 +3,7 @@ measured in the same run, then every goal as goal / figure / verdict. A full run
 --quick) writes BENCHMARKS.md: the machine, the command, each figure's median and spread, its ratio
 to its baseline. Sections: bars (aggregation), bars_pg (bars into Postgres), intent (the store's share of
 tick -> order), orders (place + cancel,
-unpinned and pinned), decode (the market stream), backtest (Python vs Rust strategy), tick (a quote to
+unpinned and pinned), decode (the market stream), backtest (the Python loop vs the Rust one), tick (a quote to
 its order inside the strategy), optimize (1,000 parameter sets); accounts (CPU and memory per account, mirror
 latency) only when named: it takes minutes. See each module's docstring for what is compared."""
 

@@ -3,10 +3,10 @@ scenario_days.random_walk_year) through the overnight range, its Python implemen
 Rust one (`impl`), the median of `runs` runs each, in the same process.
 
 What "rust" is here: the whole backtest loop in Rust (trading/backtest/native.py, rust_ext/src/backtest/
-run.rs): days, fills, ledger and the Rust strategy, risk asked in Python only for proposals, fills and
-the marks that could trip it. The other rows are the Rust strategy in the Python loop (`native=False`):
-skipping in Rust the bars that change nothing (skip.py), and replaying every bar (the strategy swap
-alone). Every row must write the same --json.
+run.rs): days, fills, ledger, the Rust strategy and, for the default `[risk]` profile, risk. The other
+rows are the Rust strategy in the Python loop (`native=False`): skipping in Rust the bars that change
+nothing (skip.py), and replaying every bar (the strategy swap alone). Every row must write the same
+--json.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def run(quick: bool = False) -> Section:
         "runs (s): python " + ", ".join(f"{t:.3f}" for t in py) + "; rust loop " + ", ".join(f"{t:.3f}" for t in rs)
     )
     lines.append(
-        "(rust loop: days, fills, ledger and strategy in Rust; risk's RiskManager asked only for proposals, "
-        "fills and the marks that could trip it)"
+        "(rust loop: days, fills, ledger, strategy and risk in Rust; the Python runs are the rust loop's "
+        "baseline in this run)"
     )
     goals = [
         Goal("backtest, one year MNQ+MES, rust loop", f"≤ {GOAL_S:.2f} s", Figure(tuple(rs), "s"), r <= GOAL_S,
