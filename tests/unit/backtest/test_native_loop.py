@@ -18,8 +18,10 @@ from tests.support.parity import json_text, run_both, run_one
 from tests.support.random_days import rth_script
 from tests.support.scenario_days import Scenario, build, random_walk_year
 from trading import calendar as cal
+from trading.backtest import native as rust_loop
 from trading.backtest.runner import Backtest, run_backtest
 from trading.config import BacktestSettings, OvernightRangeSettings, RiskSettings
+from trading.risk import RiskManager
 from trading.strategies.overnight_range import OvernightRange
 
 LONG_DAY = {
@@ -114,6 +116,18 @@ def test_two_months_with_tight_risk_and_costs() -> None:
     ):
         rs, _ = run_both(config, bars, start, end, risk=risk, settings=costs)
         assert any(o["reason"].startswith(refusal) for o in rs.orders if o["action"] == "refused")
+
+
+def test_a_profile_risk_rs_does_not_cover_is_asked_of_the_risk_manager() -> None:
+    """A profit target is not in risk.rs: the Rust loop asks the backtest's RiskManager from Rust (every
+    proposal, fill and risky mark), and still writes the Python loop's --json."""
+    start, end = date(2025, 3, 1), date(2025, 4, 30)
+    bars = random_walk_year(["MNQ", "MES"], start, end, seed=11)
+    config = OvernightRangeSettings(symbols=("MNQ", "MES"), impl="rust", breakeven_enabled=True)
+    risk = RiskSettings(daily_loss_limit=Decimal(60), overrides={"profit_target": "150", "starting_balance": "50000"})
+    assert rust_loop._rust_risk(RiskManager(risk)) is None
+    rs, _ = run_both(config, bars, start, end, risk=risk)
+    assert any("kill switch" in o["reason"] for o in rs.orders)
 
 
 def test_the_loop_is_chosen_by_the_implementation() -> None:
