@@ -3,7 +3,7 @@ measured in the same run, then every goal as goal / figure / verdict. Sections: 
 bars_pg (bars into Postgres), intent (the store's share of tick -> order), tick_order (the whole tick ->
 order span, a real engine on the simulator), orders (place + cancel,
 unpinned and pinned), sdk (place + cancel against project-x-py, in its own venv), decode (the market
-stream), backtest (Python vs Rust strategy), tick (a quote to its order inside the strategy), risk (one
+stream), backtest (the Python loop vs the Rust one), tick (a quote to its order inside the strategy), risk (one
 risk check, Python vs Rust), optimize
 (1,000 parameter sets); accounts (CPU and memory per account, mirror latency) only when named: it
 takes minutes. See each module's docstring for what is compared.

@@ -366,6 +366,34 @@ def backtest_advance(
     lanes: list[BacktestLane], guard: BacktestGuard, until: int
 ) -> tuple[int | None, list[tuple[int, int | None]]]: ...
 
+BacktestRunLane = tuple[
+    str, str, str, str, _I64, _F64, _F64, _F64, _F64
+]  # symbol, contract id, tick size, tick value (Decimal text), ts, open, high, low, close
+BacktestRunDay = tuple[
+    StrategyDay, list[tuple[int, str]], list[tuple[int, int, int]], tuple[int, int] | None
+]  # the strategy's day, session events (UTC ns, name) in firing order, expected minutes (start, end, n),
+# [risk]'s trading hours (start, end) or None
+BacktestRunSettings = tuple[
+    str, str, int, bool, str
+]  # starting balance, fees per contract per side, slippage ticks, limit touch, daily loss limit
+
+def backtest_run(
+    config_json: str,
+    tz_utc: _I64,
+    tz_offset: _I64,
+    state: str,
+    lanes: list[BacktestRunLane],
+    days: list[BacktestRunDay],
+    settings: BacktestRunSettings,
+    host: Any,
+    risk: tuple[tuple[Any, ...], tuple[Any, ...]] | None,
+) -> dict[str, Any]:
+    """The whole backtest loop of the Rust overnight range (trading/backtest/native.py): "orders",
+    "fills", "trades" (rows as BacktestResult's), "equity" [(ns, balance)], "notes" (the core's
+    notices), "state" (the strategy's, JSON), "ledger" (realized, fees, day start, [(contract, lots)]),
+    "risk" (the Rust risk's end state, when `risk` (its rules and state) was given; else None: `host`
+    answered every check and mark)."""
+
 class OvernightRangeCore:
     def __init__(self, config_json: str, tz_utc: _I64, tz_offset: _I64) -> None: ...
     def on_session_event(self, host: Any, event: str, day: StrategyDay) -> None: ...

@@ -3,6 +3,7 @@ per side) and the result (orders, fills, trades, days, equity curve, summary, JS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,10 +79,29 @@ class BacktestResult:
     orders: list[dict[str, Any]] = field(default_factory=list)
     fills: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
-    days: list[dict[str, Any]] = field(default_factory=list)
-    notifications: list[dict[str, Any]] = field(default_factory=list)
+    _days: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _notifications: list[dict[str, Any]] = field(default_factory=list, repr=False)
     equity: list[tuple[datetime, Decimal]] = field(default_factory=list)
     fees: Decimal = Decimal(0)
+    # Builds `days` and `notifications` when first read: the Rust loop (native.py) leaves its notices
+    # as they came, a year's range cards costing more than its loop; the optimizer never reads them.
+    deferred: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def _settle(self) -> None:
+        if self.deferred is not None:
+            build, self.deferred = self.deferred, None
+            build()
+
+    @property
+    def days(self) -> list[dict[str, Any]]:
+        """One row per day and symbol: the open card's date, symbol, levels, filters, blocked, sides."""
+        self._settle()
+        return self._days
+
+    @property
+    def notifications(self) -> list[dict[str, Any]]:
+        self._settle()
+        return self._notifications
 
     @property
     def net_pnl(self) -> Decimal:

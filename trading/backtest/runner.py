@@ -7,8 +7,11 @@ time T happen before the bar that opens at T. Overnight bars are not replayed ba
 read through `ctx.bars` (levels, ATRs), which is all the strategies need; an overnight-trading
 strategy would need the loop widened.
 
-Bars that change nothing (no order can fill, the strategy does not act on them, the mark cannot trip
-the kill switch) are skipped in Rust when the strategy says which bars it acts on (skip.py).
+A strategy whose rules run in the Rust core (the overnight range with `impl = "rust"`) runs this whole
+loop in Rust (native.py: the same steps, fills, ledger and records; risk stays this module's
+`RiskManager`); `native=False` keeps it here. In this loop, bars that change nothing (no order can
+fill, the strategy does not act on them, the mark cannot trip the kill switch) are skipped in Rust
+when the strategy says which bars it acts on (skip.py).
 
 Money is exact: fills are Decimal on the tick grid, P&L is ticks x tick value x quantity per lot
 (FIFO), fees per contract per side from `[backtest]`.
@@ -26,6 +29,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from trading import native
+from trading.backtest import native as rust_loop
 from trading.backtest.bars_csv import EPOCH, from_ns
 from trading.backtest.fills import BookEntry, FillRules, OrderBook
 from trading.backtest.ledger import BacktestResult, Ledger
@@ -167,9 +172,12 @@ class Backtest:
         schedule: Schedule | None = None,
         rules: FillRules | None = None,
         skip: bool = True,
+        native: bool = True,
     ) -> None:
         bs = settings or BacktestSettings()
         self.skip = skip  # fast-forward over bars that change nothing, where the strategy allows (skip.py)
+        self.native = native  # the whole loop in Rust, where the strategy allows (native.py)
+        self.loop = ""  # which loop the last run used: "python" | "rust"
         self.bars = dict(bars)
         self.contracts = dict(contracts or BACKTEST_CONTRACTS)
         self.by_id = {c.id: c for c in self.contracts.values()}
@@ -399,6 +407,10 @@ class Backtest:
 
     # ---------------------------------------------------------------- the loop
     def run(self, start: date, end: date, progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+        if self.native and rust_loop.runs_natively(self):
+            self.loop = "rust"
+            return rust_loop.run(self, start, end, progress)
+        self.loop = "python"
         self.result.start, self.result.end = start, end
         days = trading_days(start, end)
         sched = self.schedule
@@ -473,6 +485,18 @@ class Backtest:
         return self.risk.state.kill_mode
 
 
+def default_impl(strategy: str) -> str | None:
+    """The implementation a backtest (and the optimizer) uses when none is asked: "rust" for a strategy
+    with a Rust implementation when the extension has the Rust loop (parity-tested: the same --json),
+    else None (the strategy's settings decide)."""
+    from trading.strategies import STRATEGIES
+
+    cls = STRATEGIES.get(strategy)
+    ext = native.module()
+    rust = "rust" in getattr(cls, "implementations", {})
+    return "rust" if rust and ext is not None and hasattr(ext, "backtest_run") else None
+
+
 def with_impl(factory: StrategyFactory, impl: str | None) -> StrategyFactory:
     """The factory, but a strategy with two implementations is built with `impl` ("rust" | "python");
     a Python-only strategy is built as it is. None keeps what the strategy's settings say."""
@@ -502,8 +526,8 @@ def run_backtest(
     **kwargs: Any,
 ) -> BacktestResult:
     """Backtest `factory`'s strategy; `impl` chooses the implementation of a strategy that has a Rust
-    one. Fills, ledger and risk are this module's either way; with the Rust overnight range the loop
-    skips in Rust the bars that change nothing (skip.py), giving the same result faster."""
+    one. With the Rust overnight range the whole loop runs in Rust (native.py; `native=False`: this
+    module's loop, skipping in Rust the bars that change nothing), giving the same result faster."""
     return Backtest(with_impl(factory, impl), bars, **kwargs).run(start, end)
 
 

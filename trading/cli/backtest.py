@@ -131,7 +131,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from trading.backtest.bars_csv import load_csv
-    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule, with_impl
+    from trading.backtest.runner import BACKTEST_CONTRACTS, Backtest, Schedule, default_impl, with_impl
     from trading.strategies import create
 
     problem = _problem_with(args)
@@ -174,7 +174,7 @@ def _backtest(args: argparse.Namespace) -> int:
     orc = settings.strategies.overnight_range
     schedule = Schedule(orc.pre_open, orc.last_entry_time, orc.summary, orc.flatten, orc.flatten_minutes_before_close)
     bt = Backtest(
-        with_impl(lambda ctx: create(args.strategy, strategies, ctx), args.impl),
+        with_impl(lambda ctx: create(args.strategy, strategies, ctx), args.impl or default_impl(args.strategy)),
         bars,
         risk=settings.risk,
         settings=costs(args, settings),
@@ -274,7 +274,8 @@ def register(sub: Subcommands) -> None:
     p.add_argument(
         "--impl",
         choices=("python", "rust"),
-        help="the strategy's implementation (default: strategies.<name>.impl); a Python-only strategy ignores it",
+        help="the strategy's implementation (default: rust, with the backtest loop in Rust, for a strategy that has "
+        "one and a build with the extension; else strategies.<name>.impl); a Python-only strategy ignores it",
     )
     p.add_argument("--json", metavar="OUT.json", help="write every order, fill, trade and per-day levels")
     p.add_argument("--chart", metavar="OUT.png", help="write the equity curve")

@@ -158,6 +158,7 @@ def _optimize(args: argparse.Namespace) -> int:
         return 1
     bars, contracts = found
 
+    from trading.backtest.runner import default_impl
     from trading.optimize.pool import Job, cores
     from trading.optimize.search import optimize
 
@@ -172,7 +173,7 @@ def _optimize(args: argparse.Namespace) -> int:
         backtest=costs(args, settings),
         start=plan.start,
         end=plan.end,
-        impl=args.impl,
+        impl=args.impl or default_impl(plan.strategy),
     )
     jobs = args.jobs or cores()
     with tqdm(total=len(plan.sets), unit="set", desc=f"{plan.strategy} {'+'.join(plan.symbols)}", file=sys.stderr,

@@ -32,7 +32,7 @@ import numpy as np
 from trading import native, notifications
 from trading.calendar import TradingDay, open_minutes, previous_trading_day, rth, sessions_before
 from trading.config import OvernightRangeSettings
-from trading.domain import Bar, Bracket, NotificationKind, Order, OrderRequest, OrderType, Quote, Side
+from trading.domain import Bar, Bracket, Contract, NotificationKind, Order, OrderRequest, OrderType, Quote, Side
 from trading.marketdata.aggregation import ny_zone
 from trading.marketdata.levels import ns
 from trading.strategies.base import JSON, SessionEvent, StrategyContext
@@ -40,6 +40,7 @@ from trading.strategies.overnight_range import OvernightRange
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OrderRow = tuple[int | None, str | None, int | None, str, str, bool, str | None, str | None]
+SummaryRow = tuple[str, str, str, int, str, str | None, str | None]  # symbol, tag, side, size, status, entry, exit
 
 
 def _dt(t_ns: int) -> datetime:
@@ -149,34 +150,53 @@ class _Host:
     def range_card(
         self, symbol: str, card: str, levels: str, filters: str, blocked: str | None, sides: str, warmup: str | None
     ) -> None:
-        payload = notifications.range_card(
-            self.s.name, self.ctx.contract(symbol), self.date, card="range" if card == "range" else "open",
-            as_of=self.ctx.now(), levels=json.loads(levels), filters=json.loads(filters), blocked=blocked,
-            sides=json.loads(sides), warmup=warmup,
-        )  # fmt: skip
+        payload = card_payload(self.s.name, self.ctx.contract(symbol), self.date, self.ctx.now(), card, levels,
+                               filters, blocked, sides, warmup)  # fmt: skip
         self.ctx.notify(NotificationKind.STRATEGY, payload)
 
     def strategy_fill(
         self, symbol: str, exit_: bool, side: str, price: str, size: int, tag: str | None, entry: str | None
     ) -> None:
         assert self.at is not None
-        payload = notifications.strategy_fill(
-            self.s.name, self.ctx.contract(symbol), exit_=exit_, side=side, price=Decimal(price), size=size, tag=tag,
-            at=self.at, entry_price=None if entry is None else Decimal(entry),
-        )  # fmt: skip
-        self.ctx.notify(NotificationKind.EXIT_FILL if exit_ else NotificationKind.ENTRY_FILL, payload)
+        kind, payload = fill_payload(self.s.name, self.ctx.contract(symbol), exit_, side, price, size, tag, self.at,
+                                     entry)  # fmt: skip
+        self.ctx.notify(kind, payload)
 
-    def summary(
-        self,
-        day: str,
-        rows: list[tuple[str, str, str, int, str, str | None, str | None]],
-        notes: list[tuple[str, str]],
-        symbols: str,
-    ) -> None:
-        trades = [notifications.trade_row(self.ctx.contract(sym), tag, side, size, status, entry, exit_)
-                  for sym, tag, side, size, status, entry, exit_ in rows]  # fmt: skip
-        summary = notifications.strategy_summary(self.s.name, day, trades, dict(notes), json.loads(symbols))
-        self.ctx.notify(NotificationKind.SUMMARY, summary)
+    def summary(self, day: str, rows: list[SummaryRow], notes: list[tuple[str, str]], symbols: str) -> None:
+        self.ctx.notify(NotificationKind.SUMMARY, summary_payload(self.s.name, self.ctx.contract, day, rows, notes,
+                                                                  symbols))  # fmt: skip
+
+
+# The core's notices as the payloads of `trading.notifications` (here and in the Rust backtest loop,
+# trading/backtest/native.py): parts cross as JSON text and `Decimal` text.
+def card_payload(
+    name: str, contract: Contract, date: str, as_of: datetime, card: str, levels: str, filters: str,
+    blocked: str | None, sides: str, warmup: str | None,
+) -> notifications.RangeCardPayload:  # fmt: skip
+    return notifications.range_card(
+        name, contract, date, card="range" if card == "range" else "open", as_of=as_of, levels=json.loads(levels),
+        filters=json.loads(filters), blocked=blocked, sides=json.loads(sides), warmup=warmup,
+    )  # fmt: skip
+
+
+def fill_payload(
+    name: str, contract: Contract, exit_: bool, side: str, price: str, size: int, tag: str | None, at: datetime,
+    entry: str | None,
+) -> tuple[NotificationKind, notifications.StrategyFillPayload]:  # fmt: skip
+    payload = notifications.strategy_fill(
+        name, contract, exit_=exit_, side=side, price=Decimal(price), size=size, tag=tag, at=at,
+        entry_price=None if entry is None else Decimal(entry),
+    )  # fmt: skip
+    return (NotificationKind.EXIT_FILL if exit_ else NotificationKind.ENTRY_FILL), payload
+
+
+def summary_payload(
+    name: str, contract: Callable[[str], Contract], day: str, rows: list[SummaryRow], notes: list[tuple[str, str]],
+    symbols: str,
+) -> notifications.StrategySummaryPayload:  # fmt: skip
+    trades = [notifications.trade_row(contract(sym), tag, side, size, status, entry, exit_)
+              for sym, tag, side, size, status, entry, exit_ in rows]  # fmt: skip
+    return notifications.strategy_summary(name, day, trades, dict(notes), json.loads(symbols))
 
 
 class RustOvernightRange(OvernightRange):

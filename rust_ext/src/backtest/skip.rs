@@ -97,7 +97,7 @@ pub struct Guard {
 
 impl Guard {
     /// True when a mark with these open P&L figures might trip the kill switch.
-    fn near(&self, unrealized: f64, slack: f64) -> bool {
+    pub fn near(&self, unrealized: f64, slack: f64) -> bool {
         if self.always {
             return true;
         }

@@ -52,6 +52,26 @@ pub fn format_ts(ns: i64) -> String {
     )
 }
 
+/// ns since the epoch -> Python's `datetime.isoformat()` of a UTC time: `2025-07-18T21:00:00+00:00`
+/// (the fraction only when there is one).
+pub fn isoformat(ns: i64) -> String {
+    let secs = ns.div_euclid(NS_PER_S);
+    let micros = ns.rem_euclid(NS_PER_S) / 1000;
+    let (y, m, d) = civil_from_days(secs.div_euclid(S_PER_DAY));
+    let sod = secs.rem_euclid(S_PER_DAY);
+    let frac = if micros == 0 {
+        String::new()
+    } else {
+        format!(".{micros:06}")
+    };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}+00:00",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
 fn num(s: &[u8]) -> Result<i64, String> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return Err("not an ISO-8601 timestamp".into());

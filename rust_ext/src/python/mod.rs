@@ -11,7 +11,7 @@ pub mod bridge;
 mod executor;
 mod realtime;
 mod risk;
-mod strategy;
+pub(crate) mod strategy;
 
 /// Add every class and function to the module `trading._native`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

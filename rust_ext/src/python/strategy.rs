@@ -14,8 +14,8 @@ use crate::strategy::dec::Dec;
 use crate::strategy::overnight_range::config::Config;
 use crate::strategy::overnight_range::OvernightRange;
 use crate::strategy::{
-    Account, Bars, Context, Decision, Notice, OrderKind, OrderView, PlaceRequest, SessionEvent,
-    Strategy, TradingDay,
+    Account, Bars, Columns, Context, Decision, Notice, OrderKind, OrderView, PlaceRequest,
+    SessionEvent, Strategy, TradingDay,
 };
 
 struct Host<'py> {
@@ -120,13 +120,13 @@ impl Context for Host<'_> {
             .call_method1("bars", (symbol, start, end))
             .and_then(|r| {
                 let (ts, o, h, l, c): PyBarColumns<'_> = r.extract()?;
-                Ok(Bars {
+                Ok(Bars::of(Columns {
                     ts: ts.to_vec()?,
                     open: o.to_vec()?,
                     high: h.to_vec()?,
                     low: l.to_vec()?,
                     close: c.to_vec()?,
-                })
+                }))
             });
         got.unwrap_or_else(|e| {
             self.error = Some(e);
@@ -243,7 +243,7 @@ impl Context for Host<'_> {
     }
 }
 
-type DayTuple = (
+pub(crate) type DayTuple = (
     i64,
     i64,
     i64,
@@ -256,7 +256,7 @@ type DayTuple = (
     Option<(i64, i64)>,
 );
 
-fn trading_day(t: DayTuple) -> TradingDay {
+pub(crate) fn trading_day(t: DayTuple) -> TradingDay {
     let (
         y,
         m,

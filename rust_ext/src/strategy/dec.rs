@@ -63,7 +63,37 @@ impl Dec {
 
     /// A bar price as `trading.domain.to_decimal(float)` takes it: its shortest repr.
     pub fn from_f64(x: f64) -> Dec {
+        // Fast path for prices (the hot one in a backtest): the fewest places, 1 to 4, whose decimal
+        // reads back as `x` are the repr's (an integral float writes ".0"); |x| < 1e11 keeps x * 10^s
+        // within a tenth of a unit of the decimal, so rounding finds it.
+        if x.is_finite() && x.abs() < 1e11 {
+            let mut p = 1.0;
+            for s in 1..=4 {
+                p *= 10.0;
+                let m = (x * p).round();
+                if m / p == x {
+                    return Dec {
+                        mant: m as i128,
+                        scale: s,
+                    };
+                }
+            }
+        }
         Dec::parse(&format!("{x:?}")).unwrap_or(Dec::ZERO)
+    }
+
+    /// The nearest float (the text's, as Python's `float(Decimal)`).
+    pub fn to_f64(self) -> f64 {
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+
+    /// A float near the value (within a few ulps): for guards that keep a margin.
+    pub fn approx_f64(self) -> f64 {
+        self.mant as f64 / 10f64.powi(self.scale as i32)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.mant == 0
     }
 
     pub fn at_scale(&self, scale: u32) -> i128 {
@@ -270,6 +300,29 @@ mod tests {
         assert_eq!(Dec::from_f64(21000.0).to_string(), "21000.0");
         assert_eq!(Dec::from_f64(21034.25).to_string(), "21034.25");
         assert_eq!(d("1e2").to_string(), "100");
+        for x in [
+            0.0,
+            0.1,
+            0.3,
+            0.1 + 0.2,
+            19949.75,
+            20000.5,
+            -3.25,
+            1e-5,
+            123456.789,
+            5e12,
+            2.0f64.sqrt(),
+        ] {
+            assert_eq!(
+                Dec::from_f64(x),
+                Dec::parse(&format!("{x:?}")).unwrap(),
+                "{x}"
+            );
+            assert_eq!(
+                Dec::from_f64(x).to_string(),
+                Dec::parse(&format!("{x:?}")).unwrap().to_string()
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod dec;
 pub mod json;
 pub mod overnight_range;
 
+use std::sync::Arc;
+
 use dec::Dec;
 
 /// Scheduled points of a trading day (`SessionEvent`), in the order they happen.
@@ -150,9 +152,9 @@ impl Account {
     }
 }
 
-/// Closed 1-minute bars, columns by time.
+/// 1-minute bar columns, by time.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Bars {
+pub struct Columns {
     pub ts: Vec<i64>,
     pub open: Vec<f64>,
     pub high: Vec<f64>,
@@ -160,26 +162,92 @@ pub struct Bars {
     pub close: Vec<f64>,
 }
 
+impl Columns {
+    pub fn push(&mut self, t: i64, o: f64, h: f64, l: f64, c: f64) {
+        self.ts.push(t);
+        self.open.push(o);
+        self.high.push(h);
+        self.low.push(l);
+        self.close.push(c);
+    }
+}
+
+/// Closed 1-minute bars: rows `lo..hi` of shared columns, so a slice (and a backtest handing the
+/// strategy its bars) copies no row.
+#[derive(Debug, Clone, Default)]
+pub struct Bars {
+    cols: Arc<Columns>,
+    lo: usize,
+    hi: usize,
+}
+
+impl PartialEq for Bars {
+    fn eq(&self, o: &Bars) -> bool {
+        self.ts() == o.ts()
+            && self.open() == o.open()
+            && self.high() == o.high()
+            && self.low() == o.low()
+            && self.close() == o.close()
+    }
+}
+
 impl Bars {
+    pub fn of(cols: Columns) -> Bars {
+        Bars::rows(Arc::new(cols), 0, usize::MAX)
+    }
+
+    /// Rows `lo..hi` of `cols` (clamped to them).
+    pub fn rows(cols: Arc<Columns>, lo: usize, hi: usize) -> Bars {
+        let hi = hi.min(cols.ts.len());
+        Bars {
+            lo: lo.min(hi),
+            hi,
+            cols,
+        }
+    }
+
+    pub fn ts(&self) -> &[i64] {
+        &self.cols.ts[self.lo..self.hi]
+    }
+
+    pub fn open(&self) -> &[f64] {
+        &self.cols.open[self.lo..self.hi]
+    }
+
+    pub fn high(&self) -> &[f64] {
+        &self.cols.high[self.lo..self.hi]
+    }
+
+    pub fn low(&self) -> &[f64] {
+        &self.cols.low[self.lo..self.hi]
+    }
+
+    pub fn close(&self) -> &[f64] {
+        &self.cols.close[self.lo..self.hi]
+    }
+
     pub fn len(&self) -> usize {
-        self.ts.len()
+        self.hi - self.lo
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
+        self.hi == self.lo
+    }
+
+    /// (highest high, lowest low, last close), None when there is no row.
+    pub fn hlc(&self) -> Option<(f64, f64, f64)> {
+        let close = *self.close().last()?;
+        let high = self.high().iter().copied().fold(f64::MIN, f64::max);
+        let low = self.low().iter().copied().fold(f64::MAX, f64::min);
+        Some((high, low, close))
     }
 
     /// Rows with open time in [start, end).
     pub fn slice(&self, start: i64, end: i64) -> Bars {
-        let lo = self.ts.partition_point(|&t| t < start);
-        let hi = self.ts.partition_point(|&t| t < end).max(lo);
-        Bars {
-            ts: self.ts[lo..hi].to_vec(),
-            open: self.open[lo..hi].to_vec(),
-            high: self.high[lo..hi].to_vec(),
-            low: self.low[lo..hi].to_vec(),
-            close: self.close[lo..hi].to_vec(),
-        }
+        let ts = self.ts();
+        let lo = ts.partition_point(|&t| t < start);
+        let hi = ts.partition_point(|&t| t < end).max(lo);
+        Bars::rows(self.cols.clone(), self.lo + lo, self.lo + hi)
     }
 }
 
@@ -242,6 +310,17 @@ pub trait Context {
     fn account(&mut self) -> Account;
     /// How many 1-minute bars the calendar expects with open time in [start, end).
     fn open_minutes(&mut self, start: i64, end: i64) -> i64;
+    /// (high, low, close) of the rows of `history` (closed bars of `symbol`) with open time in
+    /// [open, close) of a finished session; a context whose bars never change may remember it.
+    fn session_hlc(
+        &mut self,
+        _symbol: &str,
+        history: &Bars,
+        open: i64,
+        close: i64,
+    ) -> Option<(f64, f64, f64)> {
+        history.slice(open, close).hlc()
+    }
     fn propose(&mut self, request: PlaceRequest) -> Decision;
     fn cancel(&mut self, order_id: i64);
     fn modify_stop(&mut self, order_id: i64, price: Dec);
@@ -253,6 +332,12 @@ pub trait Strategy {
     fn name(&self) -> &str;
     fn on_session_event(&mut self, ctx: &mut dyn Context, event: SessionEvent, day: &TradingDay);
     fn on_bar(&mut self, ctx: &mut dyn Context, symbol: &str, high: f64, low: f64);
+    /// Until its next handler call, `on_bar(symbol, ...)` acts only on a bar that reaches one of
+    /// these (buy, level): a buy's high at or above its level, a sell's low at or below it; None when
+    /// any bar may act (the default).
+    fn bar_triggers(&self, _symbol: &str) -> Option<Vec<(bool, f64)>> {
+        None
+    }
     fn on_quote(&mut self, ctx: &mut dyn Context, symbol: &str, last: Option<Dec>);
     fn on_order_update(&mut self, ctx: &mut dyn Context, order: &OrderView);
     fn on_fill(&mut self, ctx: &mut dyn Context, order: &OrderView, price: Dec, size: i64);

@@ -1,5 +1,6 @@
-"""The backtest's fast-forward (trading/backtest/skip.py): skipping in Rust the bars that change nothing
-gives the same backtest as replaying every bar, byte for byte, and as the Python strategy's run.
+"""The Python loop's fast-forward (trading/backtest/skip.py; `native=False`, else the Rust strategy runs in
+the Rust loop): skipping in Rust the bars that change nothing gives the same backtest as replaying every
+bar, byte for byte, and as the Python strategy's run.
 
 The risk numbers are tight here so that the skip's kill-switch guard is exercised: the daily loss limit,
 the trailing floor and the daily profit cap trip on marks of bars between fills.
@@ -53,8 +54,8 @@ def test_two_months_with_tight_risk_skip_like_they_replay() -> None:
         daily_loss_filter=True, range_min=Decimal("10"), atr5_min=Decimal("1"), breakeven_enabled=True,
     )  # fmt: skip
     for risk in (tight(20, 5000, 15), tight(1000, 150, 40)):  # loss limit + cap; floor + cap
-        skipped, _ = run_one(config, bars, start, end, risk=risk)
-        replayed, _ = run_one(config, bars, start, end, risk=risk, skip=False)
+        skipped, _ = run_one(config, bars, start, end, risk=risk, native=False)
+        replayed, _ = run_one(config, bars, start, end, risk=risk, skip=False, native=False)
         assert json_text(skipped) == json_text(replayed)
         run_both(config, bars, start, end, risk=risk)
         assert any("kill switch" in o["reason"] for o in skipped.orders)
@@ -84,7 +85,7 @@ def test_random_bar_sequences_give_identical_reports(
     )  # fmt: skip
     kwargs: dict[str, Any] = {"risk": tight(loss, trailing, cap)}
     bars = build(s)
-    skipped, _ = run_one(config, bars, day, day, **kwargs)
-    replayed, _ = run_one(config, bars, day, day, skip=False, **kwargs)
+    skipped, _ = run_one(config, bars, day, day, native=False, **kwargs)
+    replayed, _ = run_one(config, bars, day, day, skip=False, native=False, **kwargs)
     assert json_text(skipped) == json_text(replayed)
     run_both(config, bars, day, day, **kwargs)

@@ -58,43 +58,42 @@ fn five_minute(b: &Bars) -> Hlc {
         close: vec![],
     };
     let mut bucket = None;
+    let (ts, high, low, close) = (b.ts(), b.high(), b.low(), b.close());
     for i in 0..b.len() {
-        let k = b.ts[i].div_euclid(FIVE_MINUTES_NS);
+        let k = ts[i].div_euclid(FIVE_MINUTES_NS);
         if bucket == Some(k) {
             let j = out.high.len() - 1;
-            out.high[j] = out.high[j].max(b.high[i]);
-            out.low[j] = out.low[j].min(b.low[i]);
-            out.close[j] = b.close[i];
+            out.high[j] = out.high[j].max(high[i]);
+            out.low[j] = out.low[j].min(low[i]);
+            out.close[j] = close[i];
         } else {
             bucket = Some(k);
-            out.high.push(b.high[i]);
-            out.low.push(b.low[i]);
-            out.close.push(b.close[i]);
+            out.high.push(high[i]);
+            out.low.push(low[i]);
+            out.close.push(close[i]);
         }
     }
     out
 }
 
-/// One bar per CME session from the 1-minute bars in [open, close); sessions without any bar are
+/// One bar per CME session from each session's (high, low, close); sessions without any bar are
 /// left out and counted as missing.
-fn session_bars(b: &Bars, sessions: &[(i64, i64)]) -> (Hlc, i64) {
+fn session_bars(daily: &[Option<(f64, f64, f64)>]) -> (Hlc, i64) {
     let mut out = Hlc {
         high: vec![],
         low: vec![],
         close: vec![],
     };
     let mut missing = 0;
-    for &(open, close) in sessions {
-        let part = b.slice(open, close);
-        if part.is_empty() {
-            missing += 1;
-            continue;
+    for hlc in daily {
+        match hlc {
+            None => missing += 1,
+            Some((h, l, c)) => {
+                out.high.push(*h);
+                out.low.push(*l);
+                out.close.push(*c);
+            }
         }
-        out.high
-            .push(part.high.iter().copied().fold(f64::MIN, f64::max));
-        out.low
-            .push(part.low.iter().copied().fold(f64::MAX, f64::min));
-        out.close.push(part.close[part.len() - 1]);
     }
     (out, missing)
 }
@@ -104,7 +103,9 @@ pub struct LevelInputs<'a> {
     pub window: (i64, i64),
     pub atr5_from: i64,
     pub until: i64,
-    pub sessions: &'a [(i64, i64)],
+    /// Per CME session before the day, oldest first: (high, low, close) of its 1-minute bars, None
+    /// when it has none.
+    pub daily: &'a [Option<(f64, f64, f64)>],
     pub expected: i64,
 }
 
@@ -114,13 +115,13 @@ pub fn levels(c: &Config, x: &LevelInputs<'_>) -> Levels {
     let (onh, onl) = if window.is_empty() {
         (None, None)
     } else {
-        let hi = window.high.iter().copied().fold(f64::MIN, f64::max);
-        let lo = window.low.iter().copied().fold(f64::MAX, f64::min);
+        let hi = window.high().iter().copied().fold(f64::MIN, f64::max);
+        let lo = window.low().iter().copied().fold(f64::MAX, f64::min);
         (Some(Dec::from_f64(hi)), Some(Dec::from_f64(lo)))
     };
     let five = five_minute(&x.history.slice(x.atr5_from, x.until));
-    let (daily, mut missing) = session_bars(x.history, x.sessions);
-    missing += period + 1 - x.sessions.len() as i64;
+    let (daily, mut missing) = session_bars(x.daily);
+    missing += period + 1 - x.daily.len() as i64;
     Levels {
         onh,
         onl,

@@ -156,6 +156,10 @@ impl OvernightRange {
         let sessions = &day.sessions_before;
         let first = sessions.first().map_or(day.window_start, |s| s.0);
         let history = ctx.bars(symbol, first - DAY, until);
+        let daily: Vec<_> = sessions
+            .iter()
+            .map(|&(open, close)| ctx.session_hlc(symbol, &history, open, close))
+            .collect();
         let end = until.min(day.window_end);
         let expected = ctx.open_minutes(day.window_start, end);
         levels::levels(
@@ -165,7 +169,7 @@ impl OvernightRange {
                 window: (day.window_start, end),
                 atr5_from: self.at(day, atr5_from),
                 until,
-                sessions,
+                daily: &daily,
                 expected,
             },
         )
@@ -174,7 +178,7 @@ impl OvernightRange {
     fn previous_close(&self, ctx: &mut dyn Context, symbol: &str, day: &TradingDay) -> Option<Dec> {
         let (open, close) = day.previous_rth?;
         let bars = ctx.bars(symbol, open, close);
-        bars.close.last().map(|&c| Dec::from_f64(c))
+        bars.close().last().map(|&c| Dec::from_f64(c))
     }
 
     fn filters_of(
@@ -707,6 +711,11 @@ impl Strategy for OvernightRange {
         if self.watch.iter().any(|s| s == symbol) {
             self.breakeven(ctx, symbol, Dec::from_f64(high), Dec::from_f64(low));
         }
+    }
+
+    fn bar_triggers(&self, symbol: &str) -> Option<Vec<(bool, f64)>> {
+        let levels = OvernightRange::bar_triggers(self, symbol);
+        (!levels.is_empty() || !self.watching(symbol)).then_some(levels)
     }
 
     fn on_quote(&mut self, ctx: &mut dyn Context, symbol: &str, last: Option<Dec>) {

@@ -3,7 +3,7 @@
 //! with brackets -40 / +320 ticks (and mirrored), as the Python scenario tests work out by hand.
 
 use super::*;
-use crate::strategy::{Account, Bars, Decision, OrderKind};
+use crate::strategy::{Account, Bars, Columns, Decision, OrderKind};
 
 const MIN: i64 = 60 * NS;
 const HOUR: i64 = 60 * MIN;
@@ -34,17 +34,13 @@ fn day(sessions: usize) -> TradingDay {
     }
 }
 
-fn push(b: &mut Bars, t: i64, o: f64, h: f64, l: f64, c: f64) {
-    b.ts.push(t);
-    b.open.push(o);
-    b.high.push(h);
-    b.low.push(l);
-    b.close.push(c);
+fn push(b: &mut Columns, t: i64, o: f64, h: f64, l: f64, c: f64) {
+    b.push(t, o, h, l, c);
 }
 
 fn bars(d: &TradingDay) -> Bars {
     let base = 20000.0;
-    let mut b = Bars::default();
+    let mut b = Columns::default();
     for &(open, _) in &d.sessions_before {
         push(&mut b, open, base, base, base, base);
         push(&mut b, open + HOUR, base, base + 20.0, base, base);
@@ -65,7 +61,7 @@ fn bars(d: &TradingDay) -> Bars {
         push(&mut b, t, base, h, l, base);
         t += MIN;
     }
-    b
+    Bars::of(b)
 }
 
 #[derive(Default)]
