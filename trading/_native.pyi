@@ -370,9 +370,8 @@ BacktestRunLane = tuple[
     str, str, str, str, _I64, _F64, _F64, _F64, _F64
 ]  # symbol, contract id, tick size, tick value (Decimal text), ts, open, high, low, close
 BacktestRunDay = tuple[
-    StrategyDay, list[tuple[int, str]], list[tuple[int, int, int]], tuple[int, int] | None
-]  # the strategy's day, session events (UTC ns, name) in firing order, expected minutes (start, end, n),
-# [risk]'s trading hours (start, end) or None
+    StrategyDay, list[tuple[int, str]], list[tuple[int, int, int]]
+]  # the strategy's day, session events (UTC ns, name) in firing order, expected minutes (start, end, n)
 BacktestRunSettings = tuple[
     str, str, int, bool, str
 ]  # starting balance, fees per contract per side, slippage ticks, limit touch, daily loss limit
@@ -386,13 +385,14 @@ def backtest_run(
     days: list[BacktestRunDay],
     settings: BacktestRunSettings,
     host: Any,
-    risk: tuple[tuple[Any, ...], tuple[Any, ...]] | None,
+    risk: tuple[RiskCore, tuple[Any, ...]] | None,
 ) -> dict[str, Any]:
     """The whole backtest loop of the Rust overnight range (trading/backtest/native.py): "orders",
     "fills", "trades" (rows as BacktestResult's), "equity" [(ns, balance)], "notes" (the core's
     notices), "state" (the strategy's, JSON), "ledger" (realized, fees, day start, [(contract, lots)]),
-    "risk" (the Rust risk's end state, when `risk` (its rules and state) was given; else None: `host`
-    answered every check and mark)."""
+    "risk" (the Rust risk's end state, when `risk` (a RiskCore with the run's calendar years, and the
+    RiskState row) was given; else None: `host` answered every check and mark). Raises ValueError when
+    the Rust risk cannot decide an order or a mark exactly."""
 
 class OvernightRangeCore:
     def __init__(self, config_json: str, tz_utc: _I64, tz_offset: _I64) -> None: ...
@@ -453,3 +453,6 @@ class RiskCore:
     ) -> None: ...
     def add_year(self, year: int, cme: list[tuple[int, int, int]], nyse: list[tuple[int, int, int]]) -> None: ...
     def check(self, request: Any, exposure: Any, now_ns: int) -> tuple[int, str, int]: ...
+    def mark(self, exposure: Any, now_ns: int, account: tuple[Any, ...]) -> tuple[list[str] | None, tuple[Any, ...]]:
+        """RiskManager.mark in Rust on a RiskState row (trading/backtest/native.py's): the trips' reasons
+        (None: Python decides) and the row after."""

@@ -4,12 +4,13 @@ book with the fill conventions of fills.py, the FIFO ledger and the strategy its
 inside the loop. Everything it writes is the Python loop's (runner.py), record for record, so
 `report.py` and `--json` read it as they read a Python run.
 
-Risk: for the rule profiles `rust_ext/src/backtest/risk.rs` covers (no profit target, scaling plan,
-micros per lot, flat time or trading window: the `custom` profile of `[risk]`), the checks and the kill
-switch run in Rust from the backtest's `RiskManager` state, which gets the end state back. For the
-others, the `RiskManager` itself answers every proposal and every fill's mark from Rust. Either way a
-bar's mark is made only when it could trip the kill switch or roll risk's day (the guard of skip.py,
-same margins), so refusals, trips and their sentences are the Python ones.
+Risk: the engine's Rust risk (`rust_ext/src/risk/`: the whole `RiskManager.check`, its `mark` and day
+roll, every rule profile) runs in the loop from the backtest's `RiskManager` state and rules (a
+`RiskCore`, with the calendar's years of the run), and the `RiskManager` gets the end state back. Only a
+profile whose micros per lot divide inexactly (neither 2s nor 5s: Python adds those rounded terms in a
+set's order) leaves risk to the `RiskManager` itself, asked from Rust for every proposal and every
+fill's mark. Either way a bar's mark is made only when it could trip the kill switch or roll risk's day
+(the guard of skip.py, same margins), so refusals, trips and their sentences are the Python ones.
 
 What stays Python, called from Rust only when needed:
 - the exchange calendar: the days, their session events and the expected minutes of the overnight
@@ -36,20 +37,12 @@ from trading import native
 from trading.backtest.bars_csv import EPOCH, from_ns
 from trading.backtest.fills import FillRules
 from trading.backtest.ledger import BacktestResult, Ledger, Lot
-from trading.calendar import (
-    NotATradingDay,
-    TradingDay,
-    flatten_time,
-    is_trading_day,
-    ny,
-    open_minutes,
-    trading_day,
-    trading_days,
-)
+from trading.calendar import TradingDay, open_minutes, trading_day, trading_days
 from trading.domain import Contract, NotificationKind, OrderRequest, OrderType, Side
 from trading.marketdata.aggregation import BarArrays, ny_zone
 from trading.marketdata.levels import ns
 from trading.risk import DayRecord, Exposure, KillMode, RiskManager, WorkingOrder
+from trading.risk.native import EPOCH_ORDINAL, RustRiskCheck
 from trading.strategies.base import SessionEvent, Strategy
 from trading.strategies.native import (
     RustOvernightRange,
@@ -110,47 +103,45 @@ def runs_natively(bt: Backtest) -> bool:
     return s.ctx is bt.ctx and set(s.config.symbols) <= symbols and bt.clock == EPOCH
 
 
-@lru_cache(maxsize=16)
-def _hours(start: date, end: date, opens: time, closes: time) -> tuple[tuple[int, int] | None, ...]:
-    """`[risk]`'s trading hours [start, end) per trading day (`RiskManager.in_trading_hours`)."""
-    out: list[tuple[int, int] | None] = []
-    for d in trading_days(start, end):
-        try:
-            stop = min(ny(d, closes), flatten_time(d, closes))
-        except NotATradingDay:
-            out.append(None)
-            continue
-        out.append((ns(ny(d, opens)), ns(stop)) if is_trading_day(d) else None)
-    return tuple(out)
-
-
 def _text(x: Decimal | None) -> str | None:
     return None if x is None else str(x)
 
 
-def _rust_risk(risk: RiskManager) -> tuple[Any, ...] | None:
-    """Risk's rules and state for `risk.rs`, or None when its profile needs the Python `RiskManager`."""
-    p, s, st = risk.profile, risk.settings, risk.state
-    if p.profit_target is not None or p.scaling or p.micros_per_lot != 1 or p.flat_time is not None:
+def _exact_micros(n: int) -> bool:
+    """True when every count of micros over `n` is an exact `Decimal` (n of 2s and 5s only)."""
+    for p in (2, 5):
+        while n > 1 and n % p == 0:
+            n //= p
+    return n == 1
+
+
+def _rust_risk(risk: RiskManager, start: date, end: date) -> tuple[Any, ...] | None:
+    """The engine's Rust risk for the loop: a `RiskCore` (rules, and the calendar's years around the
+    run) and the state; None when the `RiskManager` must answer (see the module notes)."""
+    p, st = risk.profile, risk.state
+    if not _exact_micros(p.micros_per_lot):
         return None
-    numbers = (p.starting_balance, p.daily_loss_limit, p.daily_profit_cap, p.max_loss, p.max_loss_lock,
-               st.day_realized, st.day_pnl, st.high_water, st.start_balance, st.balance)  # fmt: skip
-    if p.window_start is not None or p.window_end is not None or any("E" in str(x) for x in numbers):
-        return None  # a window, or a number Decimal writes with an exponent: not covered
-    rules = (s.max_order_size, s.max_position_per_symbol, s.max_position_total,
-             f"{s.trading_start:%H:%M}-{s.trading_end:%H:%M}", p.label, _text(p.starting_balance),
-             _text(p.daily_loss_limit), _text(p.daily_profit_cap), _text(p.max_loss), _text(p.max_loss_lock),
-             p.max_contracts)  # fmt: skip
+    try:
+        check = RustRiskCheck(risk.settings, p)
+    except (ValueError, RuntimeError):  # a number out of the core's range
+        return None
+    for year in range(start.year - 1, end.year + 1):  # each adds its year and the next
+        check.add_years(year)
     day = st.trading_date
-    state = (st.kill_mode.value, st.kill_reason, st.kill_automatic, None if day is None else (day.year, day.month,
-             day.day), str(st.day_realized), str(st.day_pnl), _text(st.high_water), _text(st.start_balance),
-             _text(st.balance), st.cap_tripped)  # fmt: skip
-    return rules, state
+    state = ((st.kill_mode.value, st.kill_reason, st.kill_automatic),
+             None if day is None else day.toordinal() - EPOCH_ORDINAL, (str(st.day_realized), str(st.day_pnl)),
+             [_text(st.high_water), _text(st.start_balance), _text(st.balance),
+              str(st.days[-1].end_balance) if st.days else None], (st.goal_met, st.cap_tripped))  # fmt: skip
+    return check.core, state
+
+
+def _date(days: int) -> date:
+    return date.fromordinal(days + EPOCH_ORDINAL)
 
 
 def _risk_back(risk: RiskManager, row: tuple[Any, ...]) -> None:
     """The end state of the Rust risk into the backtest's `RiskManager`."""
-    mode, reason, auto, day, realized, day_pnl, hw, start, balance, tripped, days, first = row
+    (mode, reason, auto), day, (realized, day_pnl), (hw, start, balance), (goal, tripped), days, first = row
     st = risk.state
 
     def d(x: str | None) -> Decimal | None:
@@ -158,10 +149,10 @@ def _risk_back(risk: RiskManager, row: tuple[Any, ...]) -> None:
 
     risk.state = replace(
         st, kill_mode=KillMode(mode), kill_reason=reason, kill_automatic=auto,
-        trading_date=None if day is None else date(*day), day_realized=Decimal(realized), day_pnl=Decimal(day_pnl),
-        high_water=d(hw), start_balance=d(start), balance=d(balance), cap_tripped=tripped,
-        days=st.days + tuple(DayRecord(date(*k), Decimal(r), Decimal(b)) for k, r, b in days),
-        profile_since=st.profile_since or (None if first is None else date(*first)),
+        trading_date=None if day is None else _date(day), day_realized=Decimal(realized), day_pnl=Decimal(day_pnl),
+        high_water=d(hw), start_balance=d(start), balance=d(balance), cap_tripped=tripped, goal_met=goal,
+        days=st.days + tuple(DayRecord(_date(k), Decimal(r), Decimal(b)) for k, r, b in days),
+        profile_since=st.profile_since or (None if first is None else _date(first)),
         alerted=st.alerted if first is None else frozenset(),
     )  # fmt: skip
 
@@ -253,13 +244,11 @@ def run(bt: Backtest, start: date, end: date, progress: Callable[[int, int], Non
     settings = (str(ledger.starting_balance), str(ledger.fees_per_side), bt.rules.slippage_ticks,
                 bt.rules.limit_touch, str(limit))  # fmt: skip
     zone = ny_zone()
-    hours = _hours(start, end, risk.settings.trading_start, risk.settings.trading_end)
-    table = [(*day, h) for day, h in zip(days, hours, strict=True)]
-    rust_risk = _rust_risk(risk)
+    rust_risk = _rust_risk(risk, start, end)
     collecting = gc.isenabled()
     gc.disable()  # the records come back as a few thousand new dicts: no collection pass while they do
     try:
-        out = ext.backtest_run(config_json(s.config), zone.utc, zone.offset, json.dumps(s.on_save()), lanes, table,
+        out = ext.backtest_run(config_json(s.config), zone.utc, zone.offset, json.dumps(s.on_save()), lanes, list(days),
                                settings, _Host(risk), rust_risk)  # fmt: skip
     finally:
         if collecting:

@@ -4,12 +4,12 @@
 //! switch and the strategy's `on_bar`; the day's leftovers cancelled at its end. The strategy is
 //! driven here directly, through [`World`], its `Context`.
 //!
-//! What stays with the host (`Host`, Python in `trading/backtest/native.py`): the risk manager's
-//! `check` and `mark` (the same `RiskManager` object, so refusals and trips are the Python ones word
-//! for word) and the exchange calendar's answers the day tables do not hold. The host is asked as
-//! little as the result allows: every proposal and every fill is checked or marked, a bar's mark only
-//! when it could trip the kill switch or roll risk's day (`skip::Guard`, the same guard the Python
-//! loop's fast-forward uses).
+//! Risk: `crate::risk`'s check and mark (`risk.rs`, the engine's rules for every profile) when the
+//! run is given one, else the host's (`Host`, Python in `trading/backtest/native.py`: the
+//! `RiskManager` itself). The host also answers the exchange calendar's questions the day tables do
+//! not hold. Every proposal is checked and every fill marked; a bar's mark is made only when it could
+//! trip the kill switch or roll risk's day (`skip::Guard`, the same guard the Python loop's
+//! fast-forward uses).
 //!
 //! Re-entrancy as in `trading/strategies/native.py`: an order update caused by the running handler
 //! is delivered when the handler returns.
@@ -45,8 +45,6 @@ pub struct Day {
     pub trading: TradingDay,
     pub events: Vec<(i64, SessionEvent)>,
     pub minutes: Vec<(i64, i64, i64)>,
-    /// `[risk]`'s trading hours that day [start, end) (None: not a trading day).
-    pub hours: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -207,6 +205,8 @@ pub struct World<'a> {
     host: &'a mut dyn Host,
     /// Risk in Rust (`risk.rs`), or None: the host's.
     pub risk: Option<Risk>,
+    /// Set when the Rust risk could not decide exactly (the run stops; the binding raises it).
+    pub undecided: Option<String>,
     pub clock: i64,
     day: usize,
     days: &'a [Day],
@@ -363,10 +363,15 @@ impl World<'_> {
         let exposure = self.exposure();
         let (approved, why) = match self.risk.as_mut() {
             Some(risk) => {
-                let day = &self.days[self.day];
-                let got = risk.check(&request, &exposure, self.clock, day.trading.date, day.hours);
+                let got = risk.check(&request, &exposure, self.clock);
                 self.guard = risk.guard();
-                got
+                got.unwrap_or_else(|| {
+                    let why = format!(
+                        "the Rust risk check cannot decide {request:?} on {exposure:?} exactly"
+                    );
+                    self.undecided = Some(why.clone());
+                    (false, why)
+                })
             }
             None => {
                 let (ok, why, guard) = self.host.check(&request, &exposure, self.clock);
@@ -668,6 +673,7 @@ impl<'a, S: Strategy> Run<'a, S> {
                 settings,
                 host,
                 risk,
+                undecided: None,
                 clock: 0,
                 day: 0,
                 days,
@@ -722,9 +728,14 @@ impl<'a, S: Strategy> Run<'a, S> {
         let exposure = w.exposure();
         let trips = match w.risk.as_mut() {
             Some(risk) => {
-                let trips = risk.mark(&exposure, w.days[w.day].trading.date);
+                let trips = risk.mark(&exposure, at);
                 w.guard = risk.guard();
-                trips
+                trips.unwrap_or_else(|| {
+                    w.undecided = Some(format!(
+                        "the Rust risk mark cannot decide {exposure:?} exactly"
+                    ));
+                    vec![]
+                })
             }
             None => {
                 let (trips, guard) = w.host.mark(&exposure, at);
@@ -884,11 +895,11 @@ impl<'a, S: Strategy> Run<'a, S> {
         self.drain();
     }
 
-    /// Replay every day; stops early when the host failed.
+    /// Replay every day; stops early when the host failed or the Rust risk could not decide.
     pub fn run(&mut self) {
         let n_lanes = self.world.lanes.len();
         for d in 0..self.world.days.len() {
-            if self.world.host.failed() {
+            if self.world.host.failed() || self.world.undecided.is_some() {
                 return;
             }
             self.world.day = d;

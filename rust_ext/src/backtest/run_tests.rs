@@ -85,7 +85,6 @@ fn day() -> Day {
         },
         events: vec![(T0, SessionEvent::Open)],
         minutes: vec![],
-        hours: Some((T0, T0 + 10 * MINUTE)),
     }
 }
 

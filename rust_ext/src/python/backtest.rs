@@ -12,13 +12,14 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::backtest::book::FillRules;
 use crate::backtest::ledger::Money;
-use crate::backtest::risk::{KillMode, Risk, Rules, State};
+use crate::backtest::risk::Risk;
 use crate::backtest::run::{
     Day, Exposure, Extra, Host, Lane as RunLane, Note, Request, RiskGuard, Run, Settings,
 };
 use crate::backtest::skip::{advance, Guard, Kind, Lane, Resting};
 use crate::bars::zone::Zone;
 use crate::common::time::isoformat;
+use crate::python::risk::{account_in, account_out, AccountIn, PyRiskCore};
 use crate::python::strategy::{trading_day, DayTuple};
 use crate::strategy::dec::Dec;
 use crate::strategy::overnight_range::config::Config;
@@ -146,56 +147,7 @@ type LaneIn<'py> = (
     PyReadonlyArray1<'py, f64>,
     PyReadonlyArray1<'py, f64>,
 );
-type DayIn = (
-    DayTuple,
-    Vec<(i64, String)>,
-    Vec<(i64, i64, i64)>,
-    Option<(i64, i64)>,
-);
-type Date = (i64, i64, i64);
-/// [risk]'s order size, per-symbol and total positions, the hours' text; the profile's label,
-/// starting balance, daily loss limit, daily profit cap, max loss, its lock, max contracts.
-type RulesIn = (
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
-/// Kill mode, reason, automatic, trading date, day realized, day P&L, high water, start balance,
-/// balance, cap tripped.
-type StateIn = (
-    String,
-    String,
-    bool,
-    Option<Date>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-);
-type StateOut = (
-    &'static str,
-    String,
-    bool,
-    Option<Date>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-    Vec<(Date, String, String)>,
-    Option<Date>,
-);
+type DayIn = (DayTuple, Vec<(i64, String)>, Vec<(i64, i64, i64)>);
 /// (starting balance, fees per contract per side, slippage ticks, limit touch, daily loss limit).
 type SettingsIn = (String, String, i64, bool, String);
 
@@ -301,77 +253,6 @@ impl Host for PyHost<'_> {
 
 fn dec(text: &str) -> PyResult<Dec> {
     Dec::parse(text).map_err(PyValueError::new_err)
-}
-
-fn dec_opt(text: Option<String>) -> PyResult<Option<Dec>> {
-    text.map(|t| dec(&t)).transpose()
-}
-
-fn risk_in(rules: RulesIn, state: StateIn) -> PyResult<Risk> {
-    let (size, per_symbol, total, hours_text, label, start, loss, cap, max_loss, lock, contracts) =
-        rules;
-    let (mode, reason, automatic, date, realized, day_pnl, hw, start_balance, balance, tripped) =
-        state;
-    Ok(Risk {
-        rules: Rules {
-            max_order_size: size,
-            max_position_per_symbol: per_symbol,
-            max_position_total: total,
-            hours_text,
-            label,
-            starting_balance: dec_opt(start)?,
-            daily_loss_limit: dec_opt(loss)?,
-            daily_profit_cap: dec_opt(cap)?,
-            max_loss: dec_opt(max_loss)?,
-            max_loss_lock: dec_opt(lock)?,
-            max_contracts: contracts,
-        },
-        state: State {
-            kill_mode: match mode.as_str() {
-                "off" => KillMode::Off,
-                "reduce_only" => KillMode::ReduceOnly,
-                "halted" => KillMode::Halted,
-                other => return Err(PyValueError::new_err(format!("kill mode {other:?}"))),
-            },
-            kill_reason: reason,
-            kill_automatic: automatic,
-            trading_date: date,
-            day_realized: dec(&realized)?,
-            day_pnl: dec(&day_pnl)?,
-            high_water: dec_opt(hw)?,
-            start_balance: dec_opt(start_balance)?,
-            balance: dec_opt(balance)?,
-            cap_tripped: tripped,
-            days: vec![],
-            first_roll: None,
-        },
-    })
-}
-
-fn risk_out(r: &Risk) -> StateOut {
-    let s = &r.state;
-    let text = |d: Option<Dec>| d.map(|x| x.to_string());
-    (
-        match s.kill_mode {
-            KillMode::Off => "off",
-            KillMode::ReduceOnly => "reduce_only",
-            KillMode::Halted => "halted",
-        },
-        s.kill_reason.clone(),
-        s.kill_automatic,
-        s.trading_date,
-        s.day_realized.to_string(),
-        s.day_pnl.to_string(),
-        text(s.high_water),
-        text(s.start_balance),
-        text(s.balance),
-        s.cap_tripped,
-        s.days
-            .iter()
-            .map(|(d, r, b)| (*d, r.to_string(), b.to_string()))
-            .collect(),
-        s.first_roll,
-    )
 }
 
 fn note<'py>(py: Python<'py>, n: &Note) -> PyResult<Bound<'py, PyAny>> {
@@ -536,7 +417,7 @@ fn output<'py, S: Strategy>(py: Python<'py>, run: &Run<'_, S>) -> PyResult<Bound
     out.set_item("equity", equity)?;
     out.set_item("notes", notes)?;
     out.set_item("state", run.strategy.on_save())?;
-    out.set_item("risk", w.risk.as_ref().map(risk_out))?;
+    out.set_item("risk", w.risk.as_ref().map(|r| account_out(&r.account)))?;
     out.set_item(
         "ledger",
         (
@@ -550,8 +431,10 @@ fn output<'py, S: Strategy>(py: Python<'py>, run: &Run<'_, S>) -> PyResult<Bound
 }
 
 /// Backtest the overnight range (`config_json`, as `OvernightRangeCore` takes it) over `days` of the
-/// `lanes`' bars; risk in Rust when `risk` is given (its rules and state), else asked of `host`, as
-/// are calendar questions the day tables lack. Returns the records (see `output`).
+/// `lanes`' bars; risk in Rust when `risk` is given (a `RiskCore`: the rules and the calendar's
+/// years, and the state as `RiskCore.account` reads it), else asked of `host`, as are calendar
+/// questions the day tables lack. Returns the records (see `output`); raises when the Rust risk
+/// could not decide exactly.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn backtest_run<'py>(
@@ -564,9 +447,18 @@ fn backtest_run<'py>(
     days: Vec<DayIn>,
     settings: SettingsIn,
     host: Bound<'py, PyAny>,
-    risk: Option<(RulesIn, StateIn)>,
+    risk: Option<(PyRef<'py, PyRiskCore>, AccountIn)>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let risk = risk.map(|(r, s)| risk_in(r, s)).transpose()?;
+    let risk = risk
+        .map(|(core, state)| {
+            let (rules, calendar) = core.parts();
+            account_in(state).map(|account| Risk {
+                rules,
+                calendar,
+                account,
+            })
+        })
+        .transpose()?;
     let config = Config::from_json(config_json).map_err(PyValueError::new_err)?;
     let zone = Zone::new(tz_utc.as_slice()?.to_vec(), tz_offset.as_slice()?.to_vec())
         .map_err(PyValueError::new_err)?;
@@ -604,7 +496,7 @@ fn backtest_run<'py>(
         });
     }
     let mut run_days = Vec::with_capacity(days.len());
-    for (day, events, minutes, hours) in days {
+    for (day, events, minutes) in days {
         let events = events
             .iter()
             .map(|(t, e)| SessionEvent::parse(e).map(|e| (*t, e)))
@@ -614,7 +506,6 @@ fn backtest_run<'py>(
             trading: trading_day(day),
             events,
             minutes,
-            hours,
         });
     }
     let (balance, fees, slippage_ticks, limit_touch, loss_limit) = settings;
@@ -633,6 +524,9 @@ fn backtest_run<'py>(
     };
     let mut run = Run::new(strategy, run_lanes, &run_days, settings, &mut h, risk);
     run.run();
+    if let Some(why) = run.world.undecided.take() {
+        return Err(PyValueError::new_err(why));
+    }
     let out = output(py, &run)?;
     drop(run);
     match h.error {

@@ -10,7 +10,7 @@ mod bench;
 pub mod bridge;
 mod executor;
 mod realtime;
-mod risk;
+pub(crate) mod risk;
 pub(crate) mod strategy;
 
 /// Add every class and function to the module `trading._native`.

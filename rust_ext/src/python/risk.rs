@@ -15,6 +15,7 @@ use crate::risk::check::{
     check, Exposure, KillMode, Order, Price, PriceRef, Rules, ScalingTier, State, Verdict, Working,
 };
 use crate::risk::decimal::Num;
+use crate::risk::mark::Account;
 
 pub const REFUSED: i64 = 0;
 pub const APPROVED: i64 = 1;
@@ -42,6 +43,11 @@ pub struct PyRiskCore {
 }
 
 impl PyRiskCore {
+    /// The rules and the calendar (with the years added so far), for the backtest loop's risk.
+    pub fn parts(&self) -> (Rules, Calendar) {
+        (self.rules.clone(), self.calendar.clone())
+    }
+
     fn dec(&self, v: &Bound<'_, PyAny>) -> Option<Num> {
         if !v.is_instance(self.decimal.bind(v.py())).ok()? {
             return None;
@@ -146,6 +152,89 @@ fn buy(side: &Bound<'_, PyAny>) -> Option<bool> {
     }
 }
 
+fn kill_mode_of(value: &str) -> PyResult<KillMode> {
+    KillMode::parse(value)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown kill mode {value:?}")))
+}
+
+/// `RiskState` for the Rust mark and check (`trading/backtest/native.py` writes it): (kill mode,
+/// reason, automatic), trading date (days since 1970-01-01), (day realized, day P&L), [high water,
+/// start balance, balance, the last finished day's end balance], (goal met, cap tripped).
+pub type AccountIn = (
+    (String, String, bool),
+    Option<i64>,
+    (String, String),
+    [Option<String>; 4],
+    (bool, bool),
+);
+/// The same, back (without the last end balance), with the days finished (date, realized, end
+/// balance) and the first trading date rolled into.
+pub type AccountOut = (
+    (&'static str, String, bool),
+    Option<i64>,
+    (String, String),
+    [Option<String>; 3],
+    (bool, bool),
+    Vec<(i64, String, String)>,
+    Option<i64>,
+);
+
+/// The check's `State` from the kill switch, the trading date, the high water, start balance and
+/// last end balance (`Decimal` text), goal met and cap tripped.
+fn state_of(
+    (kill_mode, kill_reason, trading_date): (KillMode, String, Option<i64>),
+    [high_water, start_balance, last_end_balance]: [Option<String>; 3],
+    (goal_met, cap_tripped): (bool, bool),
+) -> PyResult<State> {
+    Ok(State {
+        kill_mode,
+        kill_reason,
+        trading_date,
+        high_water: num(high_water, "high_water")?,
+        start_balance: num(start_balance, "start_balance")?,
+        last_end_balance: num(last_end_balance, "last_end_balance")?,
+        goal_met,
+        cap_tripped,
+    })
+}
+
+pub fn account_in(row: AccountIn) -> PyResult<Account> {
+    let ((mode, kill_reason, kill_automatic), trading_date, (realized, day_pnl), money, flags) =
+        row;
+    let [hw, start, balance, last_end] = money;
+    let must = |t: String, what: &str| num(Some(t), what).map(|n| n.unwrap_or(Num::ZERO));
+    Ok(Account {
+        check: state_of(
+            (kill_mode_of(&mode)?, kill_reason, trading_date),
+            [hw, start, last_end],
+            flags,
+        )?,
+        kill_automatic,
+        day_realized: must(realized, "day_realized")?,
+        day_pnl: must(day_pnl, "day_pnl")?,
+        balance: num(balance, "balance")?,
+        days: vec![],
+        first_roll: None,
+    })
+}
+
+pub fn account_out(a: &Account) -> AccountOut {
+    let s = &a.check;
+    let text = |n: Option<Num>| n.map(|x| x.to_string());
+    (
+        (s.kill_mode.value(), s.kill_reason.clone(), a.kill_automatic),
+        s.trading_date,
+        (a.day_realized.to_string(), a.day_pnl.to_string()),
+        [text(s.high_water), text(s.start_balance), text(a.balance)],
+        (s.goal_met, s.cap_tripped),
+        a.days
+            .iter()
+            .map(|(d, r, b)| (*d, r.to_string(), b.to_string()))
+            .collect(),
+        a.first_roll,
+    )
+}
+
 fn sessions(rows: Vec<(i64, i64, i64)>) -> Vec<Session> {
     rows.into_iter()
         .map(|(date, open, close)| Session { date, open, close })
@@ -245,28 +334,12 @@ impl PyRiskCore {
         goal_met: bool,
         cap_tripped: bool,
     ) -> PyResult<()> {
-        let kill_mode = match kill_mode {
-            "off" => KillMode::Off,
-            "reduce_only" => KillMode::ReduceOnly,
-            "halted" => KillMode::Halted,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown kill mode {other:?}"
-                )))
-            }
-        };
-        let parsed = (|| {
-            Ok::<_, PyErr>(State {
-                kill_mode,
-                kill_reason,
-                trading_date,
-                high_water: num(high_water, "high_water")?,
-                start_balance: num(start_balance, "start_balance")?,
-                last_end_balance: num(last_end_balance, "last_end_balance")?,
-                goal_met,
-                cap_tripped,
-            })
-        })();
+        let kill_mode = kill_mode_of(kill_mode)?;
+        let parsed = state_of(
+            (kill_mode, kill_reason, trading_date),
+            [high_water, start_balance, last_end_balance],
+            (goal_met, cap_tripped),
+        );
         self.state = parsed.ok();
         Ok(())
     }
@@ -301,6 +374,24 @@ impl PyRiskCore {
             Verdict::NeedYears(y) => (NEED_YEARS, String::new(), y),
             Verdict::Undecided => undecided,
         }
+    }
+
+    /// mark(exposure, now_ns, account) -> (trips, account): `RiskManager.mark` in Rust (`risk/mark.rs`)
+    /// on the state row `trading/backtest/native.py` writes (`AccountIn`), with the trips' reasons and
+    /// the state after (`AccountOut`); trips None where Python must decide. The calendar needs the
+    /// year of `now_ns` (`add_year`).
+    fn mark(
+        &self,
+        exposure: &Bound<'_, PyAny>,
+        now_ns: i64,
+        account: AccountIn,
+    ) -> PyResult<(Option<Vec<String>>, AccountOut)> {
+        let mut a = account_in(account)?;
+        let x = self
+            .exposure(exposure, "")
+            .ok_or_else(|| PyValueError::new_err("an exposure the Rust mark cannot read"))?;
+        let trips = a.mark(&self.rules, &x, self.calendar.trading_date(now_ns));
+        Ok((trips, account_out(&a)))
     }
 }
 

@@ -81,6 +81,27 @@ pub enum KillMode {
     Halted,
 }
 
+impl KillMode {
+    /// `KillMode(value)`.
+    pub fn parse(value: &str) -> Option<KillMode> {
+        match value {
+            "off" => Some(KillMode::Off),
+            "reduce_only" => Some(KillMode::ReduceOnly),
+            "halted" => Some(KillMode::Halted),
+            _ => None,
+        }
+    }
+
+    /// `KillMode.value`.
+    pub fn value(self) -> &'static str {
+        match self {
+            KillMode::Off => "off",
+            KillMode::ReduceOnly => "reduce_only",
+            KillMode::Halted => "halted",
+        }
+    }
+}
+
 /// What of `RiskState` the check reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
@@ -184,7 +205,7 @@ fn refuse(reason: String) -> Verdict {
 
 impl Rules {
     /// `RiskManager.starting_balance`.
-    fn starting_balance(&self, st: &State) -> Option<Num> {
+    pub fn starting_balance(&self, st: &State) -> Option<Num> {
         self.starting_balance.or(st.start_balance)
     }
 
@@ -214,7 +235,7 @@ impl Rules {
     }
 
     /// `RiskManager.floor` (outer None: out of range).
-    fn floor(&self, st: &State) -> Option<Option<Num>> {
+    pub fn floor(&self, st: &State) -> Option<Option<Num>> {
         let (Some(max_loss), Some(hw)) = (self.max_loss, st.high_water) else {
             return Some(None);
         };

@@ -118,16 +118,19 @@ def test_two_months_with_tight_risk_and_costs() -> None:
         assert any(o["reason"].startswith(refusal) for o in rs.orders if o["action"] == "refused")
 
 
-def test_a_profile_risk_rs_does_not_cover_is_asked_of_the_risk_manager() -> None:
-    """A profit target is not in risk.rs: the Rust loop asks the backtest's RiskManager from Rust (every
-    proposal, fill and risky mark), and still writes the Python loop's --json."""
+def test_every_profile_s_risk_runs_in_rust_and_inexact_micros_ask_the_risk_manager() -> None:
+    """A profit target (and its trip) is decided by the engine's Rust risk in the loop; micros per lot of 3
+    (rounded sums, added in a set's order in Python) leave risk to the backtest's RiskManager, asked from
+    Rust. Either way the Python loop's --json."""
     start, end = date(2025, 3, 1), date(2025, 4, 30)
     bars = random_walk_year(["MNQ", "MES"], start, end, seed=11)
     config = OvernightRangeSettings(symbols=("MNQ", "MES"), impl="rust", breakeven_enabled=True)
-    risk = RiskSettings(daily_loss_limit=Decimal(60), overrides={"profit_target": "150", "starting_balance": "50000"})
-    assert rust_loop._rust_risk(RiskManager(risk)) is None
-    rs, _ = run_both(config, bars, start, end, risk=risk)
-    assert any("kill switch" in o["reason"] for o in rs.orders)
+    target = {"profit_target": "150", "starting_balance": "50000"}
+    for overrides, in_rust in ((target, True), ({**target, "micros_per_lot": 3}, False)):
+        risk = RiskSettings(daily_loss_limit=Decimal(60), overrides=overrides)
+        assert (rust_loop._rust_risk(RiskManager(risk), start, end) is not None) is in_rust
+        rs, _ = run_both(config, bars, start, end, risk=risk)
+        assert any("kill switch" in o["reason"] for o in rs.orders)
 
 
 def test_the_loop_is_chosen_by_the_implementation() -> None:
