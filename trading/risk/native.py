@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from trading import native
 from trading.calendar import year_tables
@@ -50,6 +51,13 @@ def _rows(rows: list[tuple[date, datetime, datetime]]) -> list[tuple[int, int, i
     return [
         (d.toordinal() - EPOCH_ORDINAL, (o - EPOCH) // ONE_US * 1000, (c - EPOCH) // ONE_US * 1000) for d, o, c in rows
     ]
+
+
+@lru_cache(maxsize=64)
+def _year_rows(year: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """One year's CME and NYSE sessions as the core reads them (a backtest hands the same years each run)."""
+    cme, nyse = year_tables(year)
+    return _rows(cme), _rows(nyse)
 
 
 class RustRiskCheck:
@@ -110,8 +118,7 @@ class RustRiskCheck:
 
     def add_years(self, year: int) -> None:
         for y in (year, year + 1):
-            cme, nyse = year_tables(y)
-            self.core.add_year(y, _rows(cme), _rows(nyse))
+            self.core.add_year(y, *_year_rows(y))
 
     def check(
         self,
