@@ -11,7 +11,9 @@ Python: the trading-day roll (it changes the state the store keeps: the core say
 rolls and asks again), the calendar package (the core gets whole years of sessions, asked for by
 NEED_YEARS), and every order the core cannot decide exactly (UNDECIDED): a sum of micro contracts
 whose division by `micros_per_lot` is inexact, a number beyond 128 bits or 28 digits, a value of
-the wrong type, a date outside 2001-2049. `mark` (the kill-switch trips) is Python only.
+the wrong type, a date outside 2001-2049. The engine's `mark` (the kill-switch trips) is Python's; the
+Rust backtest loop marks with the Rust one (`RiskCore.mark`, rust_ext/src/risk/mark.rs, parity-tested in
+tests/unit/risk/test_mark_parity.py).
 """
 
 from __future__ import annotations
