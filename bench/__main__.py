@@ -25,7 +25,19 @@ from bench import machine
 from bench.goals import Section
 from trading import native
 
-SECTIONS = ("bars", "bars_pg", "intent", "tick_order", "orders", "sdk", "decode", "backtest", "tick", "risk", "optimize")
+SECTIONS = (
+    "bars",
+    "bars_pg",
+    "intent",
+    "tick_order",
+    "orders",
+    "sdk",
+    "decode",
+    "backtest",
+    "tick",
+    "risk",
+    "optimize",
+)
 PAGE = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 ON_REQUEST = ("accounts",)  # not in a default run: minutes of start-ups
 

@@ -82,7 +82,8 @@ class Confirm(discord.ui.View):
         if self.origin is not None:
             try:
                 await self.origin.edit_original_response(content=f"Expired: {self.what}. Nothing was done.", view=self)
-            except discord.HTTPException:
+            except (discord.HTTPException, RuntimeError):  # RuntimeError: aiohttp's "Session is closed", the
+                # bot closed or between two logins when the view expired; the confirmation stays unanswered
                 log.info("could not mark the confirmation for %s expired", self.what)
 
 

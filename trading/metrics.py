@@ -36,8 +36,11 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("risk", "the risk screen of one order (Python)"),
     ("order_sent", "risk passed -> the order handed to the executor, its intent stored (the executor's path)"),
     # The whole bot-internal span of an order a quote triggers, measured the same way on both paths.
-    ("tick_to_order", "hub frame off the socket -> the order request handed to the HTTP connection, for an "
-     "order or stop move a quote triggers (the executor's path)"),
+    (
+        "tick_to_order",
+        "hub frame off the socket -> the order request handed to the HTTP connection, for an "
+        "order or stop move a quote triggers (the executor's path)",
+    ),
     ("acknowledged", "handed to the executor -> the broker's order id back (the executor's path)"),
     ("fill", "acknowledged -> its first fill event reaches the engine (the executor's path)"),
     ("stored", "fill event -> the fill and its notification stored (the user stream's path)"),

@@ -25,7 +25,10 @@ async def test_run_paper_on_an_empty_database_places_both_entries_at_the_open(
 ) -> None:
     log = tmp_path / "run.log"
     env = {**os.environ, "TRADEBOT_DATABASE__URL": database_url, "TRADEBOT_APP__DATA_DIR": str(tmp_path)}
-    start = datetime(2026, 11, 30, 9, 23, tzinfo=NY)
+    # The simulated clock runs from the process's start, 30 simulated seconds per real one: the start-up
+    # (imports, migrations on the empty database, the warm-up) must end before the 09:25 pre-open job.
+    # From 09:15 that is 20 real seconds (from 09:23 it was 4, missed once on a loaded machine).
+    start = datetime(2026, 11, 30, 9, 15, tzinfo=NY)
     cmd = [sys.executable, "-m", "trading.cli", "run", "--paper", "--clock-start", start.isoformat(), "--speed", "30"]
     proc = spawn(cmd, env, log)
     try:
