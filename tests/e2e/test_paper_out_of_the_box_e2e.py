@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.integration.engine.test_restart import stop, wait_for
 from trading.calendar import NY, trading_day
+from trading.store.executor import Pool
 
 DAY = trading_day(datetime(2026, 11, 30).date())  # a Monday
 
@@ -21,8 +22,10 @@ def spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
 
 
 async def test_run_paper_on_an_empty_database_places_both_entries_at_the_open(
-    database_url: str, tmp_path: Path
+    database_url: str, pool: Pool, tmp_path: Path
 ) -> None:
+    # `pool` first: the run's database emptied (and any lease an earlier test left held released), so the
+    # run starts on an empty database whatever ran before it in the session.
     log = tmp_path / "run.log"
     env = {**os.environ, "TRADEBOT_DATABASE__URL": database_url, "TRADEBOT_APP__DATA_DIR": str(tmp_path)}
     # The simulated clock runs from the process's start, 30 simulated seconds per real one: the start-up
