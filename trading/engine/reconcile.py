@@ -2,7 +2,10 @@
 
 1. Orders: every order the broker has since the trading day's start (Order/search) is written to the
    store and the engine's view (its strategy told of any change); working orders in the store the
-   broker no longer reports working are read one by one (searchById) and stored as they are.
+   broker no longer reports working are read one by one (searchById) and stored as they are. One the
+   broker answers it does not know (OrderNotFound: a store written against another gateway or
+   simulator, an order purged broker-side) cannot be working there: it is settled as cancelled, said
+   in an alert, and does not stop the start (the broker's truth is that no such order can fill).
    An intent that never got a broker id is settled by the healer (healing.py): looked up by
    its customTag and attached if the broker has it, else sent again with the same tag (the broker
    refuses a second order with one tag), or, past the deadline, marked rejected and its strategy
@@ -19,7 +22,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -29,7 +32,8 @@ from trading.calendar import TradingDay
 from trading.clock import Clock
 from trading.domain import Fill, NotificationKind, Order, OrderStatus, Position
 from trading.engine.healing import Healer
-from trading.projectx.errors import ProjectXError
+from trading.projectx import schema as s
+from trading.projectx.errors import ApiError, ProjectXError
 from trading.projectx.rest import ProjectXClient
 from trading.store import Store
 
@@ -43,6 +47,7 @@ class ReconcileReport:
     fills_handed_over: list[int] = field(default_factory=list)
     intents_resolved: list[str] = field(default_factory=list)
     positions_fixed: list[str] = field(default_factory=list)
+    orders_unknown: list[int] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
 
     @property
@@ -75,6 +80,20 @@ class ReconciledEngine(Protocol):
     async def _follow(self, contract_id: str) -> None: ...
 
 
+async def _read_again(engine: ReconciledEngine, stored: Order, report: ReconcileReport) -> Order:
+    """The broker's state of an order the store holds working (searchById). An order the broker does
+    not know is settled as cancelled: it cannot be working or fill there."""
+    assert stored.id is not None  # working orders have a broker id (intents are the healer's)
+    try:
+        return await engine.client.order_by_id(engine.account_id, stored.id)
+    except ApiError as exc:
+        if exc.code != s.OrderByIdErrorCode.ORDER_NOT_FOUND:
+            raise
+    log.warning("order %s (%s) stored working, unknown to the broker: cancelled", stored.id, stored.custom_tag)
+    report.orders_unknown.append(stored.id)
+    return replace(stored, status=OrderStatus.CANCELLED, updated_at=engine.clock.now())
+
+
 async def reconcile(engine: ReconciledEngine) -> ReconcileReport:
     report = ReconcileReport()
     client, store, account = engine.client, engine.store, engine.account_id
@@ -93,8 +112,7 @@ async def reconcile(engine: ReconciledEngine) -> ReconcileReport:
             report.intents_resolved.append(intent.request.custom_tag)
     for stored in await store.orders.open_orders(account):
         if stored.id not in by_id or not by_id[stored.id].status.is_working:
-            assert stored.id is not None  # working orders have a broker id (intents are settled above)
-            fresh = by_id.get(stored.id) or await client.order_by_id(account, stored.id)
+            fresh = by_id.get(stored.id) or await _read_again(engine, stored, report)
             await engine.apply_order(fresh)
 
     # 2. fills
@@ -139,7 +157,7 @@ async def reconcile(engine: ReconciledEngine) -> ReconcileReport:
         hidden_child = o.status is OrderStatus.SUSPENDED and parent is not None and parent.status.is_working
         if o.id not in open_ids and not hidden_child:
             # changed since step 1 (often by us: an OCO cancel the missed fill caused): read it again
-            latest = await client.order_by_id(account, o.id) if o.id is not None else None
+            latest = await _read_again(engine, o, report) if o.id is not None else None
             if latest is not None:
                 await engine.apply_order(latest)
             if latest is None or latest.status.is_working:
@@ -149,6 +167,17 @@ async def reconcile(engine: ReconciledEngine) -> ReconcileReport:
     for oid in open_ids - stored_ids:
         report.mismatches.append(f"the broker has working order {oid}; the store does not")
     engine.ready = report.agrees and not engine.healer.held  # held events first, then trade
+    if report.orders_unknown:
+        ids = ", ".join(f"#{i}" for i in report.orders_unknown[:10])
+        await store.outbox.enqueue(
+            NotificationKind.ALERT,
+            dict(
+                notifications.alert(
+                    "Orders unknown to the broker",
+                    f"stored working but unknown to the broker (OrderNotFound): {ids}; settled as cancelled",
+                )
+            ),
+        )
     if not report.agrees:
         await store.outbox.enqueue(
             NotificationKind.ALERT,

@@ -90,6 +90,35 @@ async def test_new_orders_are_refused_until_reconciled(store: Store) -> None:
         assert engine.check_risk(req)
 
 
+async def test_a_stored_working_order_the_broker_does_not_know_is_settled_not_fatal(store: Store) -> None:
+    """A store written against another gateway (an earlier simulator, an order purged broker-side)
+    holds an order working that Order/searchById answers OrderNotFound: the reconcile settles it as
+    cancelled with an alert and the engine trades, instead of stopping the start."""
+    from trading.domain import Order, OrderType, Side
+
+    async with sim_day(DAY.rth_open) as day, engine_on(day, store) as (engine, _):
+        ghost = Order(
+            id=987_654_321,
+            account_id=engine.account_id,
+            contract_id=day.cid("MNQ"),
+            side=Side.BUY,
+            type=OrderType.STOP,
+            size=1,
+            status=OrderStatus.OPEN,
+            custom_tag="ghost:1",
+            stop_price=Decimal(20000),
+        )
+        await store.orders.upsert_broker_order(ghost, at=day.clock.now())
+        assert ghost.id not in day.sim.exchange.orders
+        report = await engine.reconcile()
+        assert report.orders_unknown == [ghost.id]
+        assert report.agrees and engine.ready
+        assert ghost.id not in {o.id for o in await store.orders.open_orders(engine.account_id)}
+        assert engine.orders[987_654_321].status is OrderStatus.CANCELLED
+        notes = [m.payload for m in await store.outbox.recent(50) if m.kind is NotificationKind.ALERT]
+        assert any(n.get("title") == "Orders unknown to the broker" and "#987654321" in str(n) for n in notes), notes
+
+
 async def test_a_fill_missed_while_the_user_hub_was_down_is_reconciled_after_the_reconnect(store: Store) -> None:
     async with sim_day(DAY.rth_open - timedelta(seconds=30)) as day, engine_on(day, store) as (engine, counter):
         for sym in ("MNQ", "MES"):
