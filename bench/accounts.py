@@ -48,7 +48,7 @@ from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.projectx import schema as s
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
-from trading.store import Store, create_pool, migrate
+from trading.store import Store, close_pool, create_pool, migrate
 from trading.store.admin import create_database, drop_database
 
 COUNTS = (1, 5, 20)
@@ -224,7 +224,7 @@ async def _mirror(path: str, trades: int, server: str) -> list[float]:
         await close_engine(follower)
         await close_engine(leader)
         await sim.stop()
-        await pool.close()
+        await close_pool(pool)
         await drop_database(server, db)
         native.set_enabled(True)
 

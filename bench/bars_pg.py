@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.goals import Figure, Goal, Section, at_least
 from trading.domain import Bar
-from trading.store import Store, create_pool, migrate
+from trading.store import Store, close_pool, create_pool, migrate
 from trading.store.admin import create_database, drop_database
 from trading.store.executor import Pool, connection
 
@@ -112,7 +112,7 @@ async def _run(url: str, n: int, reps: int) -> Section:
             add("plain COPY of tuples: new", await _timed(lambda: plain_copy(pool, new_cols)))
             await pool.execute("TRUNCATE bars")
     finally:
-        await pool.close()
+        await close_pool(pool)
     return _section(n, reps, rates)
 
 
@@ -154,7 +154,7 @@ async def on_scratch_database(server: str, body: Callable[[str], Awaitable[Secti
         try:
             await migrate(pool)
         finally:
-            await pool.close()
+            await close_pool(pool)
         return await body(url)
     finally:
         await drop_database(server, url)

@@ -21,7 +21,7 @@ from bench.bars_pg import on_scratch_database, server_url
 from bench.goals import Figure, Goal, Section
 from bench.stats import fmt, pct
 from trading.domain import OrderRequest, OrderType, Side
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 from trading.store.executor import Pool
 
 CHUNK = 25
@@ -86,7 +86,7 @@ async def _run(url: str, n: int, reps: int) -> Section:
             for k, v in got.items():
                 samples[k].append(sorted(v))
     finally:
-        await pool.close()
+        await close_pool(pool)
     head = f"{'store span':<22} {'p50':>10} {'p99':>10} {'p50 range':>22} {'p99 range':>22}"
     lines = [
         f"\n## the store's share of tick -> order: {n} orders × {reps} repetitions each way",

@@ -50,7 +50,7 @@ from trading.domain import OrderRequest, OrderType, Quote, Side
 from trading.engine.bars import ns
 from trading.engine.setup import build_engine, close_engine, sim_url_gateway
 from trading.metrics import STAGE_PREFIX, LatencyMetrics, stage
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 from trading.strategies import STRATEGIES
 from trading.strategies.base import Strategy
 
@@ -198,7 +198,7 @@ async def _one(path: str, url: str, base: str, cid: str, n: int, bid0: Decimal) 
         return out
     finally:
         await close_engine(engine)
-        await pool.close()
+        await close_pool(pool)
 
 
 async def _run(url: str, base: str, cid: str, n: int, reps: int) -> Section:

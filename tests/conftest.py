@@ -22,7 +22,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, settings
 
 from tests.support.hang_report import HANGS
-from trading.store import Store, create_pool, migrate
+from trading.store import Store, close_pool, create_pool, migrate
 from trading.store.admin import create_database, drop_database, truncate_data_tables
 from trading.store.embedded import start_embedded
 from trading.store.executor import Pool
@@ -34,7 +34,6 @@ settings.register_profile("tradebot", deadline=None, suppress_health_check=[Heal
 settings.load_profile("tradebot")
 
 TEST_DATABASE_ENV = "TRADEBOT_TEST_DATABASE_URL"
-POOL_CLOSE_S = 30.0
 DB_FIXTURES = frozenset({"server_url", "database_url", "pool", "store"})
 
 
@@ -125,7 +124,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
         try:
             await migrate(pool)
         finally:
-            await pool.close()
+            await close_pool(pool)
         yield url
     finally:
         await drop_database(server_url, url)
@@ -150,10 +149,7 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
         await truncate_data_tables(p)
         yield p
     finally:
-        try:
-            await asyncio.wait_for(p.close(), POOL_CLOSE_S)
-        except TimeoutError:  # a connection still out (an engine a failed test left running): not our hang
-            p.terminate()
+        await close_pool(p)  # bounded: a connection still out (an engine a failed test left running) is dropped
 
 
 async def release_leftover_leases(p: Pool) -> None:

@@ -21,7 +21,7 @@ from trading.engine.setup import build_engine, close_engine, sim_gateway
 from trading.sim.bars import MinuteBar
 from trading.sim.gateway import SimGateway
 from trading.sim.options import SimOptions
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 
 DAY = trading_day(date(2026, 2, 10))
 
@@ -147,7 +147,7 @@ async def accounts_on(
         for engine, counter in engines:
             day.sim.exchange.sinks.remove(counter)
             await close_engine(engine)
-        await pool.close()
+        await close_pool(pool)
 
 
 @asynccontextmanager

@@ -1,8 +1,14 @@
 """A test still running long after it should have ended gets the stacks of every asyncio task of the
-run's event loop written to stderr (shown in its failure report), before pytest-timeout fails it.
+run's event loop written to stderr (shown in its failure report), and its own task cancelled, before
+pytest-timeout would fail it.
 
 pytest-timeout prints the threads' stacks, which for an async test only ever show the event loop idle
-in `select`: what a hang is waiting for lives in the task stacks.
+in `select`: what a hang is waiting for lives in the task stacks. And its SIGALRM is no reliable end
+for an async test: the `Failed` it raises lands in whatever the loop runs at that instant, and when
+that is another task's step or a callback, asyncio stores or logs it and the test waits on, with no
+second alarm (a CI run hung that way for an hour). Cancelling the test's task ends it the way
+asyncio ends anything: its `async with` blocks unwind (engines stopped, simulators closed, pools
+closed within their bound) and the test fails with CancelledError, naming the hang.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ def _write_tasks(loop: asyncio.AbstractEventLoop, test: str) -> None:
         task.print_stack(limit=25, file=out)
     sys.stderr.write(out.getvalue())
     sys.stderr.flush()
+    name = test.split("::")[-1].split("[")[0]
+    for task in asyncio.all_tasks(loop):
+        if getattr(task.get_coro(), "__name__", None) == name:
+            task.cancel(f"{test} still running after {REPORT_AFTER_S:.0f} s: cancelled by tests/support/hang_report.py")
 
 
 class HangReport:

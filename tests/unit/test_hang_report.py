@@ -48,3 +48,27 @@ async def test_a_disarmed_report_says_nothing(capsys: pytest.CaptureFixture[str]
     timer.join()  # a cancelled timer ends without calling its function
     await asyncio.sleep(0)  # a report it had scheduled would run on this turn of the loop
     assert report._timer is None and "still running" not in capsys.readouterr().err
+
+
+async def test_stuck_test(never: asyncio.Event) -> None:
+    await never.wait()
+
+
+test_stuck_test.__test__ = False  # type: ignore[attr-defined]  # not collected: the stuck test of the next one
+
+
+async def test_the_stuck_tests_own_task_is_cancelled_and_no_other() -> None:
+    """The report cancels the task running the named test (its `async with` blocks then unwind) and
+    leaves every other task alone: pytest-timeout's alarm cannot be relied on to end an async test."""
+    loop = asyncio.get_running_loop()
+    never = asyncio.Event()
+    stuck = asyncio.create_task(test_stuck_test(never))
+    bystander = asyncio.create_task(_stuck_here(never))
+    await asyncio.sleep(0)
+    try:
+        hang_report._write_tasks(loop, "tests/x.py::test_stuck_test[rust-path]")
+        await asyncio.wait({stuck}, timeout=30)  # a liveness bound: the cancel lands on the next turn
+        assert stuck.cancelled()
+        assert not bystander.done()
+    finally:
+        bystander.cancel()

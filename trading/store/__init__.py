@@ -3,7 +3,7 @@
 No SQL lives outside this package.
 """
 
-from trading.store.db import Database, create_pool, open_database
+from trading.store.db import Database, close_pool, create_pool, open_database
 from trading.store.errors import (
     DatabaseUnavailable,
     DuplicateOrderTag,
@@ -24,6 +24,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UnknownOrder",
+    "close_pool",
     "create_pool",
     "migrate",
     "open_database",

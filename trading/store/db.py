@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from types import TracebackType
@@ -15,6 +16,8 @@ from trading.store.errors import DatabaseUnavailable
 from trading.store.executor import Connection, Pool
 
 log = logging.getLogger(__name__)
+
+POOL_CLOSE_S = 30.0
 
 
 def _jsonb_encode(value: object) -> bytes:
@@ -46,6 +49,19 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, comman
         ) from None
 
 
+async def close_pool(pool: Pool, within: float = POOL_CLOSE_S) -> bool:
+    """Close `pool`, waiting at most `within` seconds for its connections to come back (asyncpg's own
+    close waits for ever on a connection never released: a shutdown, or a test's teardown, would hang).
+    Past the bound the connections are dropped (`terminate`), said in a warning, and False returned."""
+    try:
+        await asyncio.wait_for(pool.close(), within)
+    except TimeoutError:
+        log.warning("the database pool did not close within %.0f s (a connection never came back): dropped", within)
+        pool.terminate()
+        return False
+    return True
+
+
 class Database:
     """An open pool, and the embedded server behind it when there is one. Use as `async with`."""
 
@@ -66,10 +82,8 @@ class Database:
         return f"Database({self.where})"
 
     async def close(self) -> None:
-        await self.pool.close()
+        await close_pool(self.pool)
         if self.embedded is not None:
-            import asyncio
-
             await asyncio.to_thread(self.embedded.stop)
             self.embedded = None
 

@@ -16,7 +16,7 @@ from tests.support.notifier import drain, logged_in
 from trading.clock import SimClock
 from trading.config import DiscordChannels, NotificationSettings
 from trading.domain import NotificationKind
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 
 FILLS, ORDERS, ALERTS = FakeChannel(501, "fills"), FakeChannel(502, "orders"), FakeChannel(503, "alerts")
 GUILD = FakeGuild(500, "desk", [FILLS, ORDERS, ALERTS])
@@ -247,7 +247,7 @@ async def test_a_closed_database_ends_the_delivery_loop_instead_of_logging_forev
     pool = await create_pool(database_url, min_size=1, max_size=1)
     notifier = Notifier(Store(pool).outbox, ConsoleSink(lambda _: None), FAST)
     notifier.start()
-    await pool.close()
+    await close_pool(pool)
     task = notifier._task
     assert task is not None
     await eventually(task.done, "the loop ended on the closed pool")

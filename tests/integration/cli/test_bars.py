@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.support.bar_files import CORRUPTIONS, corrupt, good_rows, write_rows
 from tests.support.processes import run_command
 from trading.cli import main
-from trading.store import create_pool
+from trading.store import close_pool, create_pool
 
 
 async def _bar_count(url: str) -> int:
@@ -22,7 +22,7 @@ async def _bar_count(url: str) -> int:
     try:
         return int(await pool.fetchval("SELECT count(*) FROM bars"))
     finally:
-        await pool.close()
+        await close_pool(pool)
 
 
 async def test_import_then_backtest_on_a_fresh_database(empty_database_url: str, tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ async def test_imported_history_survives_a_backfill_of_another_contract_month(
         at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
         await store.bars.insert_many([Bar(later.id, "1m", at, 26000, 26001, 25999, 26000.5, 12)])
     finally:
-        await pool.close()
+        await close_pool(pool)
     code, out, err = await run_command(
         "trading.cli", "backtest", "--symbol", "MNQ", "--from", "2025-06-11", "--to", "2025-06-11",
         TRADEBOT_DATABASE__URL=empty_database_url,

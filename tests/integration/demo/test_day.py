@@ -6,7 +6,7 @@ from pathlib import Path
 
 from trading.config import Settings
 from trading.demo.day import run_demo
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 
 TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]
 
@@ -56,6 +56,6 @@ async def test_the_demo_day_leaves_orders_fills_notifications_jobs_and_latency_i
         pending = await pool.fetchval("SELECT count(*) FROM notification_outbox WHERE status <> 'sent'")
         assert pending == 0  # every notification was delivered to the console
     finally:
-        await pool.close()
+        await close_pool(pool)
     assert any("range card" in line for line in lines)
     assert any(line.startswith("database:") for line in lines)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from trading.config import Settings
 from trading.demo.day import run_demo
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 
 
 async def test_the_demo_day_with_a_leader_and_two_followers(empty_database_url: str, tmp_path: Path) -> None:
@@ -23,4 +23,4 @@ async def test_the_demo_day_with_a_leader_and_two_followers(empty_database_url: 
         sizes = await store.db.fetch("SELECT account_id, sum(size) AS n FROM fills GROUP BY account_id ORDER BY 1")
         assert [int(r["n"]) for r in sizes] == [2, 2, 4]
     finally:
-        await pool.close()
+        await close_pool(pool)

@@ -18,7 +18,7 @@ from trading.calendar import to_ny
 from trading.config import Settings
 from trading.demo.day import run_demo
 from trading.domain import NotificationKind
-from trading.store import create_pool
+from trading.store import close_pool, create_pool
 
 TICK_PRICE = re.compile(r"^\d+\.\d{2}$")  # MNQ and MES: tick 0.25, two decimals
 
@@ -131,7 +131,7 @@ async def test_every_notification_of_a_simulated_day_renders_its_content(
     try:
         rows = await pool.fetch("SELECT kind, payload FROM notification_outbox ORDER BY id")
     finally:
-        await pool.close()
+        await close_pool(pool)
     seen: Counter[str] = Counter()
     for r in rows:
         kind, payload = NotificationKind(r["kind"]), dict(r["payload"])

@@ -31,7 +31,7 @@ from trading.config import EngineSettings, ProjectXSettings, Settings
 from trading.demo.day import UserEventCounter, barrier
 from trading.engine import Engine
 from trading.engine.jobs import Jobs, run_once
-from trading.store import Store, create_pool, migrate
+from trading.store import Store, close_pool, create_pool, migrate
 
 LONG, SHORT = "overnight_range:MNQ:long:2026-02-10", "overnight_range:MNQ:short:2026-02-10"
 ENTRY_TAGS = {f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")}
@@ -92,7 +92,7 @@ async def case_store(case: Case, shared: Store) -> AsyncIterator[tuple[Store, Pg
         await migrate(pool)
         yield Store(pool), cluster
     finally:
-        await pool.close()
+        await close_pool(pool)
         cluster.destroy()
 
 

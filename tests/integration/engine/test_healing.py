@@ -20,7 +20,7 @@ from trading.demo.day import barrier
 from trading.domain import NotificationKind, OrderRequest, OrderStatus, OrderType, Side
 from trading.engine import Engine
 from trading.engine.jobs import Jobs, run_once
-from trading.store import Store, create_pool, migrate
+from trading.store import Store, close_pool, create_pool, migrate
 
 TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]
 LONG, SHORT = "overnight_range:MNQ:long:2026-02-10", "overnight_range:MNQ:short:2026-02-10"
@@ -126,7 +126,7 @@ async def own_cluster_store() -> AsyncIterator[tuple[PgCluster, Store]]:
         await migrate(pool)
         yield cluster, Store(pool)
     finally:
-        await pool.close()
+        await close_pool(pool)
         cluster.destroy()
 
 

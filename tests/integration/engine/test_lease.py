@@ -14,7 +14,7 @@ from tests.fakes.pg_cluster import PgCluster
 from tests.support.engine_harness import DAY, engine_on, sim_day
 from trading.domain import OrderRequest, OrderType, Side
 from trading.engine.lease import AccountNotHeld, account_lease
-from trading.store import Store, create_pool, migrate
+from trading.store import Store, close_pool, create_pool, migrate
 from trading.store.executor import Pool
 from trading.store.lease import AccountLease
 
@@ -110,5 +110,5 @@ async def test_a_database_restart_stops_trading_until_the_lease_is_back_then_rec
             await until("the engine trading again", lambda: engine.ready)
             assert "t:restart" not in day.tagged()
     finally:
-        await pool.close()
+        await close_pool(pool)
         cluster.destroy()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.support.conditions import eventually
 from trading.domain import Bar
-from trading.store import Store, create_pool
+from trading.store import Store, close_pool, create_pool
 from trading.store.executor import Pool
 
 T0 = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
@@ -149,6 +149,6 @@ def test_any_batch_leaves_what_a_dict_would(
             assert await closes(store, cid) == model
             await pool.execute("DELETE FROM bars WHERE contract_id = $1", cid)
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     asyncio.run(run())

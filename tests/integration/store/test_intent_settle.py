@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from trading.domain import Order, OrderRequest, OrderStatus, OrderType, Side
-from trading.store import DuplicateOrderTag, Store
+from trading.store import DuplicateOrderTag, Store, close_pool
 from trading.store.executor import Pool
 
 T0 = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
@@ -29,7 +29,7 @@ async def test_an_intent_and_its_history_row_land_together_and_a_tag_only_once(s
         (OrderStatus.INTENT, "range high")
     ]
     assert await store.orders.strategy_of("s:1") == "overnight_range"
-    await pool.close()  # every connection came back (a release left running would keep close waiting)
+    assert await close_pool(pool)  # every connection came back (a release left running would keep close waiting)
 
 
 async def test_settling_attaches_the_broker_id_once(store: Store) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trading.store import MigrationError, create_pool, migrate, status
+from trading.store import MigrationError, close_pool, create_pool, migrate, status
 from trading.store.admin import table_exists
 from trading.store.migrate import MIGRATIONS_DIR, load_migrations, recorded
 
@@ -32,7 +32,7 @@ async def test_project_migrations_apply_once_and_are_checksummed(empty_database_
         assert [(s.name, s.state) for s in await status(pool)] == [(n, "applied") for n in names]
         assert await table_exists(pool, "notification_outbox")
     finally:
-        await pool.close()
+        await close_pool(pool)
 
 
 async def test_edited_applied_migration_is_refused_and_nothing_else_runs(
@@ -50,7 +50,7 @@ async def test_edited_applied_migration_is_refused_and_nothing_else_runs(
         states = {s.name: s.state for s in await status(pool, tmp_path)}
         assert states == {"001_first.sql": "edited", "002_second.sql": "pending"}
     finally:
-        await pool.close()
+        await close_pool(pool)
 
 
 async def test_failed_migration_is_rolled_back_and_stays_pending(empty_database_url: str, tmp_path: Path) -> None:
@@ -67,7 +67,7 @@ async def test_failed_migration_is_rolled_back_and_stays_pending(empty_database_
             ("002_bad.sql", "pending"),
         ]
     finally:
-        await pool.close()
+        await close_pool(pool)
 
 
 async def test_two_concurrent_migrators_apply_each_file_once(empty_database_url: str, tmp_path: Path) -> None:
@@ -107,4 +107,4 @@ async def test_status_reports_a_recorded_migration_whose_file_is_gone(empty_data
         assert (only.name, only.state) == ("001_gone.sql", "missing")
         assert only.applied_at is not None
     finally:
-        await pool.close()
+        await close_pool(pool)
