@@ -119,7 +119,8 @@ class TradeBot(CommandBot):
                 delay,
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._shutting_down.wait(), delay)
+                async with asyncio.timeout(delay):  # not wait_for: see trading/engine/copy.py run()
+                    await self._shutting_down.wait()
             if not self._shutting_down.is_set():
                 await self._reopen()
 

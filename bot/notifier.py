@@ -272,7 +272,8 @@ class Notifier:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+                async with asyncio.timeout(self.settings.poll_interval_s):  # not wait_for: see engine/copy.py run()
+                    await self._wake.wait()
 
     @property
     def failing_since(self) -> datetime | None:

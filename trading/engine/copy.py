@@ -37,6 +37,7 @@ from trading.projectx.errors import ProjectXError
 
 log = logging.getLogger(__name__)
 
+STOP_S = 10.0  # a stop waits this long for each copy loop to end
 CHECK_S = 1.0  # how often followers are compared with the leader
 DIVERGENCE_CHECKS = 2  # a follower ahead of the leader this many checks in a row is flattened
 STOP_TYPES = (OrderType.STOP, OrderType.TRAILING_STOP)
@@ -107,7 +108,11 @@ class Copier:
         try:
             while True:
                 try:
-                    item = await asyncio.wait_for(self.queue.get(), CHECK_S)
+                    # asyncio.timeout, never wait_for: on 3.11 a wait_for cancelled just as its queue.get()
+                    # completes returns the item and swallows the cancellation, and this loop (and the
+                    # stop awaiting it) would run for ever
+                    async with asyncio.timeout(CHECK_S):
+                        item = await self.queue.get()
                 except TimeoutError:
                     await self.check()
                     continue
@@ -303,6 +308,10 @@ async def running(copiers: list[Copier]) -> AsyncIterator[list[Copier]]:
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:  # bounded: a loop that swallowed its cancel is said and left behind, never waited on for ever
+            done, stuck = await asyncio.wait(tasks, timeout=STOP_S)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("copy loop %s failed: %r", task.get_name(), task.exception())
+            for task in stuck:
+                log.error("copy loop %s did not end within %.0f s of its cancel; left behind", task.get_name(), STOP_S)

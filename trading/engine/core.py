@@ -238,7 +238,8 @@ class Engine:
         if not self.ready:
             self.healer.wake()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), within)
+                async with asyncio.timeout(within):  # not wait_for: see trading/engine/copy.py run()
+                    await self._ready.wait()
         return self.ready
 
     # ------------------------------------------------------------------ lifecycle
@@ -368,8 +369,7 @@ class Engine:
         # broker is cut after STOP_WAIT_S.
         held = await _ended(asyncio.ensure_future(self._lock.acquire()), "the handler in progress")
         try:
-            with contextlib.suppress(Exception):
-                await self.flush_bars()
+            await _ended(asyncio.ensure_future(self.flush_bars()), "the bars' flush")  # a database away: cut
             tasks = list(self._tasks)
             for t in tasks:
                 t.cancel()

@@ -184,7 +184,8 @@ class Healer:
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.cfg.heal_interval_s)
+                async with asyncio.timeout(self.cfg.heal_interval_s):  # not wait_for: see engine/copy.py run()
+                    await self._wake.wait()
             self._wake.clear()
             await self.tick()
 

@@ -235,7 +235,8 @@ class HubServer:
         interval = self.options.hub_ping_interval_s
         while True:
             try:
-                text = await asyncio.wait_for(conn.queue.get(), timeout=interval)
+                async with asyncio.timeout(interval):  # not wait_for: see trading/engine/copy.py run()
+                    text = await conn.queue.get()
             except TimeoutError:
                 if not conn.stalled:
                     await conn.ws.send_str(_PING)

@@ -101,7 +101,8 @@ class AccountLease:
         """Return once the lock is no longer held (its connection died or stopped answering)."""
         while self.held:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._gone.wait(), self.check_s)
+                async with asyncio.timeout(self.check_s):  # not wait_for: see trading/engine/copy.py run()
+                    await self._gone.wait()
             conn = self._conn
             if conn is None or self._gone.is_set():
                 break
