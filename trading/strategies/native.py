@@ -85,6 +85,7 @@ class _Host:
         self.ctx: StrategyContext = strategy.ctx
         self.date = ""  # the trading day of the running session event (range cards carry it)
         self.at: datetime | None = None  # the fill being handled
+        self._rows: dict[int, tuple[Order, OrderRow]] = {}  # see orders()
 
     def now(self) -> int:
         return ns(self.ctx.now())
@@ -103,7 +104,20 @@ class _Host:
         return _text(self.ctx.last_price(symbol))
 
     def orders(self) -> list[OrderRow]:
-        return [order_row(o) for o in self.ctx.orders()]
+        """The context's orders as rows, each row built once per order object: an `Order` is frozen and
+        the engine replaces it on every change, so the object is the key (kept in the cache, its id
+        cannot be reused while cached). The breakeven reads every order on each quote that arms it."""
+        rows = self._rows
+        out: list[OrderRow] = []
+        orders = self.ctx.orders()
+        for o in orders:
+            hit = rows.get(id(o))
+            if hit is None or hit[0] is not o:
+                hit = rows[id(o)] = (o, order_row(o))
+            out.append(hit[1])
+        if len(rows) > 2 * len(out) + 64:  # replaced orders pile up: keep the current ones only
+            self._rows = {id(o): rows[id(o)] for o in orders}
+        return out
 
     def _order(self, order_id: int) -> Order | None:
         return next((o for o in self.ctx.orders() if o.id == order_id), None)
