@@ -154,7 +154,10 @@ impl Shared {
                 if st.queue.is_empty() {
                     (Vec::new(), 0)
                 } else {
-                    (std::mem::take(&mut st.queue), std::mem::take(&mut st.seen_ns))
+                    (
+                        std::mem::take(&mut st.queue),
+                        std::mem::take(&mut st.seen_ns),
+                    )
                 }
             };
             if !batch.is_empty() {

@@ -210,7 +210,11 @@ impl HubClient {
 
     /// Everything queued since the last call (waits until something is there), as records.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (me, builders, seen_ns) = (self.inner.clone(), self.builders.clone(), self.seen_ns.clone());
+        let (me, builders, seen_ns) = (
+            self.inner.clone(),
+            self.builders.clone(),
+            self.seen_ns.clone(),
+        );
         into_awaitable(py, async move {
             let (batch, seen) = me.shared().next_batch_seen().await;
             seen_ns.store(seen, Ordering::Release);
