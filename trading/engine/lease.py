@@ -131,7 +131,8 @@ async def release_account(engine: LeasedEngine) -> None:
     lease = _HOLDS.pop(engine, None)
     if lease is not None:
         with contextlib.suppress(Exception):  # `tradebot status` no longer lists this instance
-            await asyncio.wait_for(engine.store.control.gone(), lease.check_s * 5)
+            async with asyncio.timeout(lease.check_s * 5):  # not wait_for: see trading/engine/copy.py run()
+                await engine.store.control.gone()
         await lease.release()
 
 

@@ -230,10 +230,8 @@ def flatten_hint(settings: Settings, sim_url: str | None) -> str:
 async def say_left_open(engine: Engine, write: Callable[[str], None], hint: str) -> None:
     """After the engine stopped: what stays open at the broker (read there, not from the engine's memory)."""
     try:
-        book = await asyncio.wait_for(
-            broker_book(engine.client, engine.account_id, engine.clock.now(), engine.contracts_by_id()),
-            LEFT_OPEN_WAIT_S,
-        )
+        async with asyncio.timeout(LEFT_OPEN_WAIT_S):  # not wait_for: see trading/engine/copy.py run()
+            book = await broker_book(engine.client, engine.account_id, engine.clock.now(), engine.contracts_by_id())
     except Exception as exc:
         log.warning("reading what stays open at the broker failed", exc_info=True)
         write(f"could not read what stays open at the broker ({str(exc) or type(exc).__name__}); to be safe: {hint}")

@@ -297,7 +297,8 @@ class HubClient:
         if fut is None:
             return _LOST
         try:
-            return await asyncio.wait_for(fut, self._connect_timeout_s)
+            async with asyncio.timeout(self._connect_timeout_s):  # not wait_for: see trading/engine/copy.py run()
+                return await fut
         except TimeoutError:
             log.warning("%s hub: no completion for an invocation within %.0f s", self.hub, self._connect_timeout_s)
             return _LOST
@@ -344,13 +345,16 @@ class HubClient:
             conn.on(event, self._make_callback(event, gen))
         self._conn = conn
         try:
-            await asyncio.wait_for(asyncio.to_thread(conn.start), self._connect_timeout_s)
-            await asyncio.wait_for(opened.wait(), self._connect_timeout_s)
+            async with asyncio.timeout(self._connect_timeout_s):  # not wait_for: see engine/copy.py run()
+                await asyncio.to_thread(conn.start)
+            async with asyncio.timeout(self._connect_timeout_s):
+                await opened.wait()
         except Exception as exc:
             self._generation += 1  # ignore whatever this connection still reports
             self._conn = None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.to_thread(_quiet_stop, conn), self._connect_timeout_s)
+                async with asyncio.timeout(self._connect_timeout_s):
+                    await asyncio.to_thread(_quiet_stop, conn)
             raise StreamError(f"Could not connect the {self.hub} feed: {exc or type(exc).__name__}") from exc
         self._connected = True
         self.stats["connects"] += 1
@@ -387,7 +391,8 @@ class HubClient:
                 fut.set_result(_LOST)
         if conn is not None:
             try:
-                await asyncio.wait_for(asyncio.to_thread(_quiet_stop, conn), self._connect_timeout_s)
+                async with asyncio.timeout(self._connect_timeout_s):
+                    await asyncio.to_thread(_quiet_stop, conn)
             except TimeoutError:
                 log.warning("%s hub: the old connection did not stop in time; abandoning it", self.hub)
 

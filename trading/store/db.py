@@ -54,7 +54,8 @@ async def close_pool(pool: Pool, within: float = POOL_CLOSE_S) -> bool:
     close waits for ever on a connection never released: a shutdown, or a test's teardown, would hang).
     Past the bound the connections are dropped (`terminate`), said in a warning, and False returned."""
     try:
-        await asyncio.wait_for(pool.close(), within)
+        async with asyncio.timeout(within):  # not wait_for: see trading/engine/copy.py run()
+            await pool.close()
     except TimeoutError:
         log.warning("the database pool did not close within %.0f s (a connection never came back): dropped", within)
         pool.terminate()
