@@ -1,6 +1,6 @@
 """1-minute bars into Postgres: `BarRepository.insert_arrays` (binary COPY built from numpy columns;
-straight into `bars` when the batch overlaps nothing stored, else a temp stage and one INSERT … ON
-CONFLICT) against the path it replaced (one `Bar` object per row, `copy_records_to_table` into a temp
+straight into `bars` when the batch overlaps nothing stored, else a temp stage and one MERGE that
+skips unchanged rows) against the path it replaced (one `Bar` object per row, `copy_records_to_table` into a temp
 table, `DISTINCT ON … ORDER BY` upsert) and against a plain `copy_records_to_table` of tuples into
 `bars` (no overlap handling at all: the floor the issue measured).
 

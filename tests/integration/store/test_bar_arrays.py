@@ -152,3 +152,98 @@ def test_any_batch_leaves_what_a_dict_would(
             await close_pool(pool)
 
     asyncio.run(run())
+
+
+async def test_a_writer_storing_a_new_bar_during_the_merge_sends_the_batch_to_the_upsert(store: Store) -> None:
+    """The batch overlaps stored bars (so it is merged); another writer stores one of its new bars after
+    the MERGE's snapshot: the MERGE fails on the key when that writer commits, and the batch is merged
+    again by INSERT … ON CONFLICT in the same transaction. Its values win, nothing is lost."""
+    await store.bars.insert_arrays(CID, "1m", *columns([0], [1]))
+    async with store.db.acquire() as other:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO bars (contract_id, timeframe, start, open, high, low, close, volume)"
+            " VALUES ($1, '1m', $2, 1, 1, 1, 1, 1)",
+            CID,
+            T0 + timedelta(minutes=2),
+        )
+        task = asyncio.create_task(store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [10, 11, 12])))
+
+        async def merge_waits() -> bool:
+            n: int = await store.db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%MERGE INTO%'"
+            )
+            return n > 0
+
+        await eventually(merge_waits, "the MERGE waiting on the other writer's bar")
+        await tx.commit()
+    assert await task == 3
+    assert await closes(store) == {0: 10, 1: 11, 2: 12}
+
+
+def _bar_columns(rows: list[tuple[int, float, float]]) -> tuple[np.ndarray, ...]:
+    ts = NS0 + np.asarray([m for m, _, _ in rows], np.int64) * MIN
+    c = np.asarray([x for _, x, _ in rows], np.float64)
+    return ts, c - 1, c + 2, c - 3, c, np.asarray([v for _, _, v in rows], np.float64)
+
+
+async def _stored(pool: Pool, contract_id: str) -> dict[tuple[str, datetime], tuple[float, ...]]:
+    rows = await pool.fetch(
+        "SELECT timeframe, start, open, high, low, close, volume FROM bars WHERE contract_id = $1", contract_id
+    )
+    return {(r["timeframe"], r["start"]): tuple(r)[2:] for r in rows}
+
+
+async def _versions(pool: Pool, contract_id: str) -> dict[datetime, str]:
+    rows = await pool.fetch(
+        "SELECT start, xmin::text AS v FROM bars WHERE contract_id = $1 AND timeframe = '1m'", contract_id
+    )
+    return {r["start"]: r["v"] for r in rows}
+
+
+# (minute, close, volume): few values, so a batch often repeats a stored bar exactly (left unwritten)
+# or differs in one column only; minutes repeat within a batch and overlap the stored range in part.
+bar_rows = st.lists(
+    st.tuples(st.integers(0, 50), st.sampled_from([100.0, 100.25, 101.5]), st.sampled_from([0.0, 10.0])),
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(bar_rows, min_size=1, max_size=4), data=st.data())
+def test_batches_leave_what_a_per_row_upsert_leaves(
+    batches: list[list[tuple[int, float, float]]], data: st.DataObject, database_url: str
+) -> None:
+    """The bulk path (straight COPY, or stage + MERGE) against the plainest reference: every row of
+    every batch, in order, through `upsert` (one INSERT … ON CONFLICT DO UPDATE each). Same stored
+    values; a stored bar the batch repeats unchanged keeps its row version; bars of another timeframe
+    in the same range are untouched."""
+
+    async def run() -> None:
+        pool = await create_pool(database_url, min_size=1, max_size=2)
+        try:
+            store = Store(pool)
+            run_id = data.draw(st.integers(0, 10**9), label="contract")
+            bulk, reference = f"CON.F.US.BLK.{run_id}", f"CON.F.US.REF.{run_id}"
+            for cid in (bulk, reference):
+                await pool.execute("DELETE FROM bars WHERE contract_id = $1", cid)
+                await store.bars.insert_arrays(cid, "5m", *columns([0, 10, 20], [7, 8, 9]))
+            for batch in batches:
+                before = await _stored(pool, bulk)
+                versions = await _versions(pool, bulk)
+                written = await store.bars.insert_arrays(bulk, "1m", *_bar_columns(batch))
+                for m, c, v in batch:
+                    start = T0 + timedelta(minutes=m)
+                    await store.bars.upsert(Bar(reference, "1m", start, c - 1, c + 2, c - 3, c, v))
+                assert written == len({m for m, _, _ in batch})
+                after = await _stored(pool, bulk)
+                assert after == await _stored(pool, reference)
+                changed = {s for (tf, s), vals in before.items() if tf == "1m" and after[(tf, s)] != vals}
+                rewritten = {s for s, v in (await _versions(pool, bulk)).items() if s in versions and versions[s] != v}
+                assert rewritten == changed
+            await pool.execute("DELETE FROM bars WHERE contract_id = ANY($1)", [bulk, reference])
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
