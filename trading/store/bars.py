@@ -162,11 +162,14 @@ class BarRepository:
                 await _copy(conn, "bars_stage", contract_id, timeframe, ts, columns)
                 work_mem = await conn.fetchval("SELECT current_setting('work_mem')")
                 await conn.execute(f"SET LOCAL work_mem = '{_work_mem(len(ts))}'")
-                try:
-                    async with conn.transaction():
-                        await conn.execute(_MERGE, contract_id, timeframe, first, last)
-                except asyncpg.UniqueViolationError:
+                if conn.get_server_version().major < 15:  # no MERGE before Postgres 15: the row-by-row merge
                     await conn.execute(_MERGE_RACING)
+                else:
+                    try:
+                        async with conn.transaction():
+                            await conn.execute(_MERGE, contract_id, timeframe, first, last)
+                    except asyncpg.UniqueViolationError:
+                        await conn.execute(_MERGE_RACING)
                 await conn.execute("SELECT set_config('work_mem', $1, true)", work_mem)
                 # Emptied here, not ON COMMIT: inside a caller's transaction the next batch would see these rows.
                 await conn.execute("TRUNCATE bars_stage")
