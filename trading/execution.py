@@ -71,6 +71,23 @@ class Timed(Generic[T]):
     path: Path
 
 
+_new = object.__new__
+_set_value = Timed.__dict__["value"].__set__
+_set_nanos = Timed.__dict__["nanos"].__set__
+_set_path = Timed.__dict__["path"].__set__
+
+
+def _timed_value(value: T, nanos: int, path: Path) -> Timed[T]:
+    """`Timed(value, nanos, path)`, the same frozen object at half the cost (~0.4 us less per order): a
+    frozen dataclass's `__init__` sets each field through `object.__setattr__`; this fills the same slots
+    through their descriptors directly."""
+    t: Timed[T] = _new(Timed)
+    _set_value(t, value)
+    _set_nanos(t, nanos)
+    _set_path(t, path)
+    return t
+
+
 class Executor(Protocol):
     @property
     def path(self) -> Path: ...
@@ -184,6 +201,13 @@ class PythonExecutor:
         )
 
 
+_EXECUTOR = native.Component.EXECUTOR  # an enum member's lookup costs ~150 ns: once, not per order
+
+
+def _to_none(_r: Any) -> None:
+    return None
+
+
 def _price(p: Decimal | None) -> float | None:
     return None if p is None else float(p)
 
@@ -274,31 +298,37 @@ class RustExecutor:
         custom_tag: str | None = None,
         order_id: int | None = None,
     ) -> Timed[U]:
-        sent_at.set(0)
+        # `sent_at` is set once per call, after it: the Rust call stamps its own send (`r.sent_ns`) and
+        # sets nothing in this context, so clearing it beforehand is only needed on the ways out
+        # without an answer (an exception, a cancellation: below).
         start = time.perf_counter_ns()
-        breaker = native.breaker(native.Component.EXECUTOR)
         try:
             r = await call()
         except ProjectXError:
+            sent_at.set(0)
             raise
         except Exception as exc:  # a panic, a binding or type error: not a broker answer
+            sent_at.set(0)
             if operation not in self._warned:
                 self._warned.add(operation)
                 log.exception("Rust executor failed on %s (%s); serving it through the Python path", operation, exc)
             self.fallbacks += 1
-            breaker.record(False)
+            native.breaker(_EXECUTOR).record(False)
             return await fallback()
+        except BaseException:  # cancelled: nothing this call sent is known
+            sent_at.set(0)
+            raise
         # Timed at the same Python-side points as the Python path (before the call, after its answer),
         # not Rust's internal elapsed_ns: the two paths' samples measure the same span.
         nanos = time.perf_counter_ns() - start
         sent_at.set(getattr(r, "sent_ns", 0))  # builds before the stamp have none
         ok = r.outcome == "ok"
         # A broker answer (even a rejection) is the Rust path working: only its own failures count.
-        breaker.record(True, nanos / 1e6)
+        native.breaker(_EXECUTOR).record(True, nanos / 1e6)
         self.metrics.record(operation, "rust", nanos, ok=ok)
         if not ok:
             _raise_for(r, operation, path, custom_tag, order_id)
-        return Timed(convert_ok(r), nanos, "rust")
+        return _timed_value(convert_ok(r), nanos, "rust")
 
     async def place(self, req: domain.OrderRequest) -> Timed[int]:
         tag = req.custom_tag
@@ -364,7 +394,7 @@ class RustExecutor:
             lambda: self.fallback.modify(
                 account_id, order_id, size=size, limit_price=limit_price, stop_price=stop_price, trail_price=trail_price
             ),
-            lambda _r: None,
+            _to_none,
             order_id=order_id,
         )
 
@@ -374,7 +404,7 @@ class RustExecutor:
             s.ORDER_CANCEL,
             lambda: self._rs.cancel(account_id, order_id),
             lambda: self.fallback.cancel(account_id, order_id),
-            lambda _r: None,
+            _to_none,
             order_id=order_id,
         )
 
@@ -384,7 +414,7 @@ class RustExecutor:
             s.POSITION_CLOSE,
             lambda: self._rs.close_position(account_id, contract_id),
             lambda: self.fallback.close(account_id, contract_id),
-            lambda _r: None,
+            _to_none,
         )
 
     async def partial_close(self, account_id: int, contract_id: str, size: int) -> Timed[None]:
@@ -393,7 +423,7 @@ class RustExecutor:
             s.POSITION_PARTIAL_CLOSE,
             lambda: self._rs.partial_close(account_id, contract_id, size),
             lambda: self.fallback.partial_close(account_id, contract_id, size),
-            lambda _r: None,
+            _to_none,
         )
 
     async def find_by_tag(
