@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -253,7 +253,10 @@ def _raise_for(r: Any, operation: str, path: str, custom_tag: str | None = None,
 class RustExecutor:
     """The Rust path. Build with `await RustExecutor.create(client, metrics)`; the Python client
     stays the source of tokens (login, refresh) and the fallback for calls the Rust path cannot
-    serve."""
+    serve.
+
+    Its calls are plain methods returning `_run`'s coroutine (awaited by the caller as an `async def`'s
+    would be): one coroutine per order call instead of two."""
 
     def __init__(self, native_executor: Any, client: ProjectXClient, metrics: LatencyRecorder | None = None) -> None:
         self._rs = native_executor
@@ -330,7 +333,7 @@ class RustExecutor:
             _raise_for(r, operation, path, custom_tag, order_id)
         return _timed_value(convert_ok(r), nanos, "rust")
 
-    async def place(self, req: domain.OrderRequest) -> Timed[int]:
+    def place(self, req: domain.OrderRequest) -> Coroutine[Any, Any, Timed[int]]:
         tag = req.custom_tag
         sl = tp = None
         if req.bracket is not None:
@@ -349,7 +352,7 @@ class RustExecutor:
                 raise WireFormatError(_name(s.ORDER_PLACE), "no orderId in a successful answer")
             return int(r.order_id)
 
-        return await self._run(
+        return self._run(
             "place",
             s.ORDER_PLACE,
             lambda: self._rs.place(
@@ -370,7 +373,7 @@ class RustExecutor:
             custom_tag=tag,
         )
 
-    async def modify(
+    def modify(
         self,
         account_id: int,
         order_id: int,
@@ -379,8 +382,8 @@ class RustExecutor:
         limit_price: Decimal | None = None,
         stop_price: Decimal | None = None,
         trail_price: Decimal | None = None,
-    ) -> Timed[None]:
-        return await self._run(
+    ) -> Coroutine[Any, Any, Timed[None]]:
+        return self._run(
             "modify",
             s.ORDER_MODIFY,
             lambda: self._rs.modify(
@@ -398,8 +401,8 @@ class RustExecutor:
             order_id=order_id,
         )
 
-    async def cancel(self, account_id: int, order_id: int) -> Timed[None]:
-        return await self._run(
+    def cancel(self, account_id: int, order_id: int) -> Coroutine[Any, Any, Timed[None]]:
+        return self._run(
             "cancel",
             s.ORDER_CANCEL,
             lambda: self._rs.cancel(account_id, order_id),
@@ -408,8 +411,8 @@ class RustExecutor:
             order_id=order_id,
         )
 
-    async def close(self, account_id: int, contract_id: str) -> Timed[None]:
-        return await self._run(
+    def close(self, account_id: int, contract_id: str) -> Coroutine[Any, Any, Timed[None]]:
+        return self._run(
             "close",
             s.POSITION_CLOSE,
             lambda: self._rs.close_position(account_id, contract_id),
@@ -417,8 +420,8 @@ class RustExecutor:
             _to_none,
         )
 
-    async def partial_close(self, account_id: int, contract_id: str, size: int) -> Timed[None]:
-        return await self._run(
+    def partial_close(self, account_id: int, contract_id: str, size: int) -> Coroutine[Any, Any, Timed[None]]:
+        return self._run(
             "partial_close",
             s.POSITION_PARTIAL_CLOSE,
             lambda: self._rs.partial_close(account_id, contract_id, size),
@@ -426,9 +429,9 @@ class RustExecutor:
             _to_none,
         )
 
-    async def find_by_tag(
+    def find_by_tag(
         self, account_id: int, custom_tag: str, since: datetime | None = None
-    ) -> Timed[domain.Order | None]:
+    ) -> Coroutine[Any, Any, Timed[domain.Order | None]]:
         start = since or datetime.now(UTC) - PLACE_LOOKBACK
         since_ns = int(start.timestamp()) * 1_000_000_000 + start.microsecond * 1000
 
@@ -440,7 +443,7 @@ class RustExecutor:
             except s.WireFormatError as exc:
                 raise WireFormatError(_name(s.ORDER_SEARCH), str(exc)) from None
 
-        return await self._run(
+        return self._run(
             "find_by_tag",
             s.ORDER_SEARCH,
             lambda: self._rs.find_by_tag(account_id, custom_tag, since_ns),
