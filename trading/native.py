@@ -35,32 +35,8 @@ except ImportError as exc:  # pragma: no cover - depends on the build
 _enabled_by_settings = True
 
 
-_ENV = "TRADEBOT_RUST"
-# `route()` runs on every order (and `enabled()` on every routed call): `os.environ.get` of an unset
-# variable costs ~1 us (a KeyError raised and caught inside the mapping). `os.environ` keeps its
-# values in a plain dict (`_data`, updated by every `os.environ[...] = ...`, `del`, monkeypatch): read
-# the raw value there and parse it only when it changed. The variable is still read on every call, so
-# a change made while the process runs takes effect at once, as before.
-_env_data: dict[object, object] | None = getattr(os.environ, "_data", None)
-_env_key: object = os.environ.encodekey(_ENV) if hasattr(os.environ, "encodekey") else _ENV
-_env_memo: tuple[object, bool] = (None, True)  # (the raw value last parsed, its answer); None: unset
-
-
-def _parse_env(raw: str) -> bool:
-    return raw.strip().lower() not in {"0", "false", "no", "off"}
-
-
 def _env_enabled() -> bool:
-    global _env_memo
-    if _env_data is None:  # pragma: no cover - an os.environ without its dict (not CPython)
-        return _parse_env(os.environ.get(_ENV, "1"))
-    raw = _env_data.get(_env_key)
-    memo = _env_memo
-    if raw == memo[0]:
-        return memo[1]
-    value = os.environ.get(_ENV, "1")
-    _env_memo = (raw, answer := _parse_env(value))
-    return answer
+    return os.environ.get("TRADEBOT_RUST", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def set_enabled(enabled: bool) -> None:
