@@ -73,6 +73,7 @@ from trading.metrics import LatencyMetrics, stage
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder, profile_of
+from trading.risk.exposure import AtrMemo
 from trading.shadow import Comparator
 from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
@@ -190,6 +191,7 @@ class Engine:
         self._ready = asyncio.Event()  # reconciled with the broker; new orders refused until then
         self.day: TradingDay | None = None
         self._reserved: list[WorkingOrder] = []
+        self._atr: AtrMemo = {}  # each symbol's ATR for risk's price band, until its next bar
         self._unsaved_bars: list[Bar] = []
         self._saved: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -469,7 +471,7 @@ class Engine:
             realized_today=self.realized_today,
             unrealized=self._unrealized(),
             balance=self.balance,
-            last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars),
+            last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars, self._atr),
         )
 
     def screen(self, request: OrderRequest, *, strategy: bool) -> Decision:
