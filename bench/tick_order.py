@@ -92,9 +92,9 @@ class Trigger(Strategy[TriggerSettings]):
             self.reached.append(time_ns() - ns(quote.ts_init))
         self.n += 1
         contract = self.ctx.contract(symbol)
-        # its working orders as the engine sees them (every order of the run is in that list, hundreds
-        # here where a real strategy has a handful a day: part of the 'strategy' stage below)
-        working = [o for o in self.ctx.orders() if o.status.is_working and o.id not in self.cancelled]
+        # its working orders as the engine sees them (the engine's working-order index: not a scan of the
+        # thousands of orders the bench makes in a day, where a real strategy has a handful)
+        working = [o for o in self.ctx.working_orders() if o.id not in self.cancelled]
         tag = f"{NAME}:{self.run}:{self.n}"
         price = quote.bid - 400
         account = self.ctx.account().account_id

@@ -131,6 +131,9 @@ class BacktestContext:
     def orders(self) -> list[Order]:
         return [e.order for e in self.runner.book.entries.values() if self.runner.owner.get(e.order.id or 0) is self]
 
+    def working_orders(self) -> list[Order]:
+        return [o for o in self.orders() if o.status.is_working]
+
     def position(self, symbol: str) -> Position | None:
         cid = self.contract(symbol).id
         lots = self.runner.ledger.lots.get(cid, [])

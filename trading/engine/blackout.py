@@ -27,6 +27,7 @@ from trading import notifications
 from trading.clock import Clock
 from trading.config import ConfigError, Settings
 from trading.domain import NotificationKind, Order, OrderRequest, Position, PositionSide, Side
+from trading.engine.order_index import OrderIndex
 from trading.engine.order_path import OrderPath
 from trading.news import NewsCalendar, NewsEvent, NewsFileError, file_problems, load_news
 from trading.projectx.errors import ProjectXError
@@ -43,7 +44,7 @@ class BlackedOutEngine(Protocol):
     clock: Clock
     account_id: int
     path: OrderPath
-    orders: dict[int, Order]
+    book: OrderIndex
     positions: dict[str, Position]
     _lock: asyncio.Lock
 
@@ -151,7 +152,7 @@ class Blackout:
         cancelled: list[int] = []
         if self.cfg.cancel_entries:
             async with e._lock:
-                for o in list(e.orders.values()):
+                for o in list(e.book.working.values()):  # an entry is a working order
                     if not self._entry(o):
                         continue
                     assert o.id is not None

@@ -73,6 +73,8 @@ class StrategyHost(Protocol):
 
     def orders_of(self, name: str) -> list[Order]: ...
 
+    def working_orders_of(self, name: str) -> list[Order]: ...
+
     def account_info(self) -> AccountInfo: ...
 
     def screen(self, request: OrderRequest, *, strategy: bool) -> Decision: ...
@@ -104,6 +106,9 @@ class EngineContext:
 
     def orders(self) -> list[Order]:
         return self.engine.orders_of(self.name)
+
+    def working_orders(self) -> list[Order]:
+        return self.engine.working_orders_of(self.name)
 
     def position(self, symbol: str) -> Position | None:
         return self.engine.positions.get(self.engine.contracts[symbol].id)

@@ -28,7 +28,7 @@ import contextlib
 import json
 import logging
 import time as walltime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -59,6 +59,7 @@ from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, No
 from trading.engine.deadman import DeadMan
 from trading.engine.healing import Healer
 from trading.engine.lease import hold_account, release_account
+from trading.engine.order_index import OrderIndex
 from trading.engine.order_path import OrderPath, python_path
 from trading.engine.protection import Protection
 from trading.engine.reconcile import ReconcileReport, reconcile
@@ -72,6 +73,7 @@ from trading.metrics import LatencyMetrics, stage
 from trading.projectx.errors import OrderRejected, ProjectXError, UncertainOutcome
 from trading.projectx.rest import ProjectXClient
 from trading.risk import Exposure, RepositoryRiskStore, RiskManager, WorkingOrder, profile_of
+from trading.risk.exposure import AtrMemo
 from trading.shadow import Comparator
 from trading.store import DatabaseUnavailable, DuplicateOrderTag, Store, store_unreachable
 from trading.store.orders import Intent
@@ -177,8 +179,9 @@ class Engine:
         self.bars: dict[str, BarCache] = {}
         self.quotes: dict[str, Quote] = {}
         self.books: dict[str, DepthBook] = {}  # contract id -> market depth (GatewayDepth)
-        self.orders: dict[int, Order] = {}
-        self.owner: dict[int, str] = {}  # broker order id -> strategy name
+        # The day's orders by broker id, their owning strategies, the working ones: changed only through
+        # `book.put` / `book.own` (apply_order, send, adopt), read as `orders` / `owner` / `book.working`.
+        self.book = OrderIndex()
         self.positions: dict[str, Position] = {}
         self.actions: list[Action] = []
         self.account_name = ""  # the broker's name of the account (rule profile auto-detection)
@@ -188,6 +191,7 @@ class Engine:
         self._ready = asyncio.Event()  # reconciled with the broker; new orders refused until then
         self.day: TradingDay | None = None
         self._reserved: list[WorkingOrder] = []
+        self._atr: AtrMemo = {}  # each symbol's ATR for risk's price band, until its next bar
         self._unsaved_bars: list[Bar] = []
         self._saved: dict[str, str] = {}
         self._lock = asyncio.Lock()
@@ -219,6 +223,16 @@ class Engine:
         )
         # every shadow run's comparator (the streams' added by setup)
         self.comparators: list[Comparator] = [self.parity, self.strategy_routes.comparator]
+
+    @property
+    def orders(self) -> Mapping[int, Order]:
+        """The day's orders by broker id, their latest state."""
+        return self.book.orders
+
+    @property
+    def owner(self) -> Mapping[int, str]:
+        """Broker order id -> the strategy it belongs to."""
+        return self.book.owner
 
     @property
     def ready(self) -> bool:
@@ -418,7 +432,10 @@ class Engine:
         return {c.id: c for c in self.contracts.values()}
 
     def orders_of(self, name: str) -> list[Order]:
-        return [o for oid, o in self.orders.items() if self.owner.get(oid) == name]
+        return self.book.of(name)
+
+    def working_orders_of(self, name: str) -> list[Order]:
+        return self.book.working_of(name)
 
     def account_info(self) -> AccountInfo:
         limit = self.risk.daily_loss_limit or self.settings.risk.daily_loss_limit
@@ -444,9 +461,7 @@ class Engine:
 
     def exposure(self) -> Exposure:
         working = [
-            WorkingOrder(o.contract_id, o.side, o.size)
-            for o in self.orders.values()
-            if o.status.is_working and o.parent_id is None
+            WorkingOrder(o.contract_id, o.side, o.size) for o in self.book.working.values() if o.parent_id is None
         ]
         return Exposure(
             positions={
@@ -456,7 +471,7 @@ class Engine:
             realized_today=self.realized_today,
             unrealized=self._unrealized(),
             balance=self.balance,
-            last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars),
+            last_prices=Exposure.last_prices_of(self.contracts, self.last_price, self.bars, self._atr),
         )
 
     def screen(self, request: OrderRequest, *, strategy: bool) -> Decision:
@@ -701,12 +716,12 @@ class Engine:
         stored = await self.store.orders.upsert_broker_order(order, at=self.clock.now())
         if order.custom_tag is None and stored.custom_tag is not None:
             order = replace(order, custom_tag=stored.custom_tag)
-        self.orders[oid] = order
+        self.book.put(order)
         for w in self.watchers:
             w.order(order, before)
         name = self._owner_of(order)
         if name is not None:
-            self.owner[oid] = name
+            self.book.own(oid, name)
         changed = before is None or before.status is not order.status or before.stop_price != order.stop_price
         done = order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
         was_live = before is None or before.status is not OrderStatus.SUSPENDED
@@ -842,7 +857,7 @@ class Engine:
         """The broker has the order of an intent we never heard back about: attach it and carry on."""
         assert found.id is not None
         if strategy is not None:
-            self.owner[found.id] = strategy
+            self.book.own(found.id, strategy)
         await self.store.orders.attach_broker_id(tag, found.id, at=self.clock.now())
         await self.apply_order(found)
 
@@ -900,10 +915,10 @@ class Engine:
             return None
         self.healer.settled(tag)
         if strategy is not None:
-            self.owner[order_id] = strategy
+            self.book.own(order_id, strategy)
         await self.store.orders.settle_intent(tag, order_id, at=self.clock.now())
         if order_id not in self.orders:
-            self.orders[order_id] = _order_of(request, order_id, OrderStatus.OPEN)
+            self.book.put(_order_of(request, order_id, OrderStatus.OPEN))
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
             dict(

@@ -57,6 +57,9 @@ class DryRunContext:
     def orders(self) -> list[Order]:
         return []  # a fresh start of the day: none of its own yet
 
+    def working_orders(self) -> list[Order]:
+        return []
+
     def position(self, symbol: str) -> Position | None:
         return self.live.position(symbol)
 

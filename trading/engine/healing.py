@@ -47,6 +47,7 @@ from trading.domain import NotificationKind, Order, OrderRequest, OrderStatus, P
 from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, ModifyStop
 from trading.engine.deadman import DeadMan
+from trading.engine.order_index import OrderIndex
 from trading.engine.protection import Protection
 from trading.engine.rules import RuleGuard
 from trading.projectx.errors import ApiError, ProjectXError, RateLimited
@@ -77,7 +78,7 @@ class HealedEngine(Protocol):
     account_id: int
     started: bool
     ready: bool
-    orders: dict[int, Order]
+    book: OrderIndex
     positions: dict[str, Position]
     actions: list[Action]
     user_stream: UserStream | None
@@ -265,7 +266,7 @@ class Healer:
     def _due_actions(self, now: float) -> None:
         """Queue the cancels and stop changes whose retry is due and still needed."""
         for key, (action, due) in list(self._later.items()):
-            current = self.engine.orders.get(action.order.id or -1, action.order)
+            current = self.engine.book.orders.get(action.order.id or -1, action.order)
             done = not current.status.is_working or (
                 isinstance(action, ModifyStop) and current.stop_price == action.price
             )
@@ -344,7 +345,7 @@ class Healer:
     # ------------------------------------------------------------------ 5. watch
     async def _check(self) -> None:
         e = self.engine
-        exposed = bool(e.positions) or any(o.status.is_working for o in e.orders.values())
+        exposed = bool(e.positions) or bool(e.book.working)
         interval = self.cfg.reconcile_interval_s if exposed else self.cfg.flat_check_interval_s
         self._next_check = time.monotonic() + interval
         broker = _fingerprint(
@@ -352,7 +353,7 @@ class Healer:
             {p.contract_id: _signed(p.side, p.size) for p in await e.client.open_positions(e.account_id)},
         )
         mine = _fingerprint(
-            {oid for oid, o in e.orders.items() if o.status.is_working and _visible(o.status)},
+            {oid for oid, o in e.book.working.items() if _visible(o.status)},
             {cid: _signed(p.side, p.size) for cid, p in e.positions.items() if p.size},
         )
         if broker == mine or self.held:

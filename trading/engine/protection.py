@@ -59,6 +59,7 @@ from trading.domain import (
     Rounding,
     Side,
 )
+from trading.engine.order_index import OrderIndex
 from trading.engine.order_path import OrderPath
 from trading.projectx.errors import ProjectXError
 from trading.projectx.rest import ProjectXClient
@@ -94,7 +95,7 @@ class ProtectedEngine(Protocol):
     clock: Clock
     account_id: int
     path: OrderPath
-    orders: dict[int, Order]
+    book: OrderIndex
     positions: dict[str, Position]
     contracts: dict[str, Contract]
     symbol_of: dict[str, str]
@@ -170,7 +171,7 @@ class Protection:
             self.stats.checks += 1
             now = time.monotonic()
             for cid, position in list(e.positions.items()):
-                missing = position.size - covered(position, list(e.orders.values()))
+                missing = position.size - covered(position, list(e.book.working.values()))
                 if position.size <= 0 or missing <= 0:
                     self._uncovered_since.pop(cid, None)
                     self._failed.pop(cid, None)
@@ -291,7 +292,7 @@ class Protection:
         position is gone or turned (cancelled), and, newest first, the size by which all the stops of
         a contract exceed its position (a trader closed part of it, a strategy placed its own stop)."""
         e = self.engine
-        orders = list(e.orders.values())
+        orders = list(e.book.working.values())  # LIVE orders are working ones
         own: dict[str, list[Order]] = {}
         for o in orders:
             if (o.custom_tag or "").startswith(PREFIX) and o.type in STOPS and o.status in LIVE and o.id is not None:

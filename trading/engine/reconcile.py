@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -65,11 +66,13 @@ class ReconciledEngine(Protocol):
     day: TradingDay | None
     healer: Healer
     ready: bool
-    orders: dict[int, Order]
     positions: dict[str, Position]
     symbol_of: dict[str, str]
     realized_today: Decimal
     balance: Decimal
+
+    @property
+    def orders(self) -> Mapping[int, Order]: ...
 
     async def apply_order(self, order: Order, *, notify: bool = True) -> None: ...
 

@@ -29,7 +29,8 @@ from trading import notifications
 from trading.calendar import session_at
 from trading.clock import Clock
 from trading.config import Settings
-from trading.domain import NotificationKind, Order, Position
+from trading.domain import NotificationKind, Position
+from trading.engine.order_index import OrderIndex
 from trading.risk import Exposure, KillMode, RepositoryRiskStore, RiskManager, crossings
 from trading.store import Store
 
@@ -46,7 +47,7 @@ class RuledEngine(Protocol):
     started: bool
     ready: bool
     risk: RiskManager
-    orders: dict[int, Order]
+    book: OrderIndex
     positions: dict[str, Position]
     realized_today: Decimal
     _lock: asyncio.Lock
@@ -125,7 +126,7 @@ class RuleGuard:
         now = e.clock.now()
         if not e.risk.past_flat(now):
             return
-        open_orders = any(o.status.is_working for o in e.orders.values())
+        open_orders = bool(e.book.working)
         if not any(p.size for p in e.positions.values()) and not open_orders:
             return
         day = e.risk.state.trading_date

@@ -64,16 +64,35 @@ class Exposure:
 
     @staticmethod
     def last_prices_of(
-        contracts: Mapping[str, Contract], last_price: Callable[[str], Decimal | None], bars: Mapping[str, _Bars]
+        contracts: Mapping[str, Contract],
+        last_price: Callable[[str], Decimal | None],
+        bars: Mapping[str, _Bars],
+        memo: AtrMemo | None = None,
     ) -> dict[str, PriceRef]:
-        """`last_prices` from a symbol -> contract map, the last trade of a symbol and its 1-minute bars."""
+        """`last_prices` from a symbol -> contract map, the last trade of a symbol and its 1-minute bars.
+        `memo` (the caller's, kept between calls): each symbol's ATR while its bars are the same arrays
+        (a bar cache hands out new arrays when a bar closes), so a risk check between two bars does not
+        redo the Decimal arithmetic of the true ranges."""
         out: dict[str, PriceRef] = {}
         for sym, c in contracts.items():
             last = last_price(sym)
             if last is None:
                 continue
             cache = bars.get(sym)
-            mean = atr(cache.arrays(), ATR_BARS) if cache is not None else None
-            points = None if mean is None else Decimal(mean.numerator) / mean.denominator
+            points = _atr_points(sym, cache.arrays(), memo) if cache is not None else None
             out[c.id] = PriceRef(last, c.tick_size, points)
         return out
+
+
+AtrMemo = dict[str, tuple[BarArrays, Decimal | None]]  # symbol -> (the bars it was computed on, ATR points)
+
+
+def _atr_points(symbol: str, arrays: BarArrays, memo: AtrMemo | None) -> Decimal | None:
+    known = memo.get(symbol) if memo is not None else None
+    if known is not None and known[0] is arrays:  # the same arrays, held by the memo: the same bars
+        return known[1]
+    mean = atr(arrays, ATR_BARS)
+    points = None if mean is None else Decimal(mean.numerator) / mean.denominator
+    if memo is not None:
+        memo[symbol] = (arrays, points)
+    return points
