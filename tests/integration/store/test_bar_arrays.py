@@ -98,9 +98,10 @@ async def test_bad_columns_are_refused_and_nothing_is_stored(store: Store) -> No
     assert await closes(store) == {}
 
 
-async def test_a_writer_storing_a_bar_after_the_check_sends_the_batch_to_the_merge(store: Store) -> None:
-    """The range check sees nothing (the other writer has not committed), the COPY then waits on the
-    other writer's key and fails when it commits: the batch is merged instead, its values win."""
+async def _batch_racing_a_writer(store: Store, minute: int, statement: str, what: str) -> int:
+    """Another writer holds an uncommitted bar at `minute` while the batch of minutes 0-2 (closes 10-12)
+    is written; once the batch's statement (`LIKE statement`) waits on that writer's key, it commits.
+    Returns what the batch's write returned."""
     async with store.db.acquire() as other:
         tx = other.transaction()
         await tx.start()
@@ -108,19 +109,26 @@ async def test_a_writer_storing_a_bar_after_the_check_sends_the_batch_to_the_mer
             "INSERT INTO bars (contract_id, timeframe, start, open, high, low, close, volume)"
             " VALUES ($1, '1m', $2, 1, 1, 1, 1, 1)",
             CID,
-            T0 + timedelta(minutes=1),
+            T0 + timedelta(minutes=minute),
         )
         task = asyncio.create_task(store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [10, 11, 12])))
 
-        async def copy_waits() -> bool:
+        async def waits() -> bool:
             n: int = await store.db.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%'"
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                statement,
             )
             return n > 0
 
-        await eventually(copy_waits, "the COPY waiting on the other writer's bar")
+        await eventually(waits, what)
         await tx.commit()
-    assert await task == 3
+    return await task
+
+
+async def test_a_writer_storing_a_bar_after_the_check_sends_the_batch_to_the_merge(store: Store) -> None:
+    """The range check sees nothing (the other writer has not committed), the COPY then waits on the
+    other writer's key and fails when it commits: the batch is merged instead, its values win."""
+    assert await _batch_racing_a_writer(store, 1, "COPY%", "the COPY waiting on the other writer's bar") == 3
     assert await closes(store) == {0: 10, 1: 11, 2: 12}
 
 
@@ -159,26 +167,7 @@ async def test_a_writer_storing_a_new_bar_during_the_merge_sends_the_batch_to_th
     the MERGE's snapshot: the MERGE fails on the key when that writer commits, and the batch is merged
     again by INSERT … ON CONFLICT in the same transaction. Its values win, nothing is lost."""
     await store.bars.insert_arrays(CID, "1m", *columns([0], [1]))
-    async with store.db.acquire() as other:
-        tx = other.transaction()
-        await tx.start()
-        await other.execute(
-            "INSERT INTO bars (contract_id, timeframe, start, open, high, low, close, volume)"
-            " VALUES ($1, '1m', $2, 1, 1, 1, 1, 1)",
-            CID,
-            T0 + timedelta(minutes=2),
-        )
-        task = asyncio.create_task(store.bars.insert_arrays(CID, "1m", *columns([0, 1, 2], [10, 11, 12])))
-
-        async def merge_waits() -> bool:
-            n: int = await store.db.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%MERGE INTO%'"
-            )
-            return n > 0
-
-        await eventually(merge_waits, "the MERGE waiting on the other writer's bar")
-        await tx.commit()
-    assert await task == 3
+    assert await _batch_racing_a_writer(store, 2, "%MERGE INTO%", "the MERGE waiting on the other writer's bar") == 3
     assert await closes(store) == {0: 10, 1: 11, 2: 12}
 
 
