@@ -12,6 +12,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_ns(value: int) -> datetime:
+    """The UTC time of `value` ns since the epoch (to the microsecond, as datetime holds it)."""
+    return EPOCH + timedelta(microseconds=value // 1000)
+
 
 def _require_utc(t: datetime, what: str) -> datetime:
     if t.tzinfo is None or t.utcoffset() is None:

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Literal, Protocol
 
-from trading.clock import Clock, LiveClock
+from trading.clock import Clock, LiveClock, from_ns
 from trading.domain import LatencySample
 
 Path = Literal["rust", "python"]
@@ -60,7 +60,6 @@ BUCKETS_NS: tuple[int, ...] = (*(int(m * 10**e) for e in range(4, 10) for m in (
 _NO_EXTRA: dict[str, str] = {}  # shared, never written: a sample without extra allocates no dict
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A sample recorded, not yet flushed: (operation, path, nanos, at, ok, extra), `at` the clock's datetime
 # or, on the wall clock, ns since the epoch.
 _Pending = tuple[str, str, int, datetime | int, bool, dict[str, str]]
@@ -68,7 +67,7 @@ _Pending = tuple[str, str, int, datetime | int, bool, dict[str, str]]
 
 def _sample(p: _Pending) -> LatencySample:
     operation, path, nanos, at, ok, extra = p
-    when = at if isinstance(at, datetime) else _EPOCH + timedelta(microseconds=at // 1000)
+    when = at if isinstance(at, datetime) else from_ns(at)
     return LatencySample(operation, path, nanos, when, ok, extra)
 
 

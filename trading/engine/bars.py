@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from trading.clock import from_ns
 from trading.domain import Bar
 from trading.marketdata.aggregation import NS, BarArrays, BarRecord, BarRow
 from trading.marketdata.routed import RoutedBarAggregator
@@ -18,10 +19,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def ns(ts: datetime) -> int:
     return int((ts - EPOCH) // timedelta(microseconds=1)) * 1000
-
-
-def from_ns(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value // 1000)
 
 
 class BarCache:
