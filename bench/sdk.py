@@ -147,9 +147,20 @@ def goals(reps: dict[str, list[Rep]], sdk: str, ours: str, load: str) -> list[Go
                 at_least(ratio, GOAL) if name == ours else None,
                 baseline=f"SDK {q} {fmt(base)}, ours {fmt(mine)}"
                 + (f", simulator floor {fmt(statistics.median(getattr(x, q) for x in floor))}" if floor else ""),
-                note=f"load {load}" if name == ours else "information: not the bot's order path here",
+                note=(f"{_ceiling(reps, sdk, q)}load {load}" if name == ours
+                      else "information: not the bot's order path here"),
             ))  # fmt: skip
     return out
+
+
+def _ceiling(reps: dict[str, list[Rep]], sdk: str, q: str) -> str:
+    """How much faster than the SDK the raw-socket floor itself is (paired per repetition): no client of
+    this simulator can show more, since every round trip pays the simulator's own time."""
+    if FLOOR not in reps:
+        return ""
+    best = statistics.median(_ratios(reps, sdk, FLOOR, q))
+    return (f"ceiling: the raw-socket floor itself is {best:.2f}× faster than the SDK"
+            f"{' (below the goal: out of reach on this simulator)' if best < GOAL else ''}; ")  # fmt: skip
 
 
 def unavailable(headline: str, why: str) -> Section:

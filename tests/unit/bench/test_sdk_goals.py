@@ -27,3 +27,18 @@ def test_without_the_sdk_the_goal_rows_say_why() -> None:
     assert [g.verdict for g in section.goals] == ["n/a", "n/a"]
     assert all("n/a: SDK not installable" in g.remarks and "PyPI" in g.remarks for g in section.goals)
     assert all(g.figure.text() == "n/a" for g in section.goals)
+
+
+def test_our_rows_name_the_ceiling_the_simulator_floor_sets() -> None:
+    from bench.sdk import FLOOR
+
+    reps = {
+        RUST: [Rep(1.0e6, 2e6, 3.0e6), Rep(1.0e6, 2e6, 3.0e6)],
+        SDK: [Rep(4.0e6, 8e6, 9.0e6), Rep(4.0e6, 8e6, 9.0e6)],
+        FLOOR: [Rep(0.8e6, 1e6, 1.5e6), Rep(1.0e6, 1e6, 1.5e6)],
+    }
+    rows = {g.name: g for g in goals(reps, SDK, RUST, "1 1 1")}
+    p50 = rows[f"vs {SDK}: place+cancel, {RUST}, p50"]
+    assert "floor itself is 4.50× faster than the SDK (below the goal: out of reach" in p50.remarks
+    p99 = rows[f"vs {SDK}: place+cancel, {RUST}, p99"]
+    assert "floor itself is 6.00× faster than the SDK; load" in p99.remarks
