@@ -49,14 +49,14 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from bench.goals import Figure, Goal, Section, at_least, at_most
-from bench.stats import fmt, pct
+from bench.interleave import Rep, rep
+from bench.stats import fmt
 from trading import native
 from trading.config import ProjectXSettings
 from trading.domain import OrderRequest, OrderType, Side
@@ -182,13 +182,6 @@ def _resolve(fut: asyncio.Future[dict[str, object]], value: dict[str, object] | 
         fut.set_result(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Rep:
-    p50: float
-    p95: float
-    p99: float
-
-
 Once = Callable[[int], Awaitable[None]]
 
 
@@ -197,11 +190,6 @@ async def _samples(n: int, start: int, once: Once, out: list[float]) -> None:
         t0 = time.perf_counter_ns()
         await once(i)
         out.append(float(time.perf_counter_ns() - t0))
-
-
-def _rep(samples: list[float]) -> Rep:
-    s = sorted(samples)
-    return Rep(pct(s, 0.5), pct(s, 0.95), pct(s, 0.99))
 
 
 def _med(xs: list[float]) -> float:
@@ -429,16 +417,16 @@ async def _run(n: int, reps: int, base_url: str, account_id: int, cid: str) -> t
         for k, name in enumerate(names):  # warm-up: connections, caches, allocator
             await _samples(min(200, n), -(k + 1) * 10**7, contenders[name], [])
         results: dict[str, list[Rep]] = {name: [] for name in names}
-        for rep in range(reps):
+        for r in range(reps):
             # Interleaved in chunks of CHUNK round trips, the order rotating, so a noisy second
             # on this shared machine hits every contender alike.
             got: dict[str, list[float]] = {name: [] for name in names}
             for c, first in enumerate(range(0, n, CHUNK)):
-                k = (rep + c) % len(names)
+                k = (r + c) % len(names)
                 for name in names[k:] + names[:k]:
-                    await _samples(min(CHUNK, n - first), (rep + 1) * 10**7 + first, contenders[name], got[name])
+                    await _samples(min(CHUNK, n - first), (r + 1) * 10**7 + first, contenders[name], got[name])
             for name in names:
-                results[name].append(_rep(got[name]))
+                results[name].append(rep(got[name]))
         await raw.close()
         blocking.close()
         threaded.close()
