@@ -41,7 +41,8 @@ WHEN NOT MATCHED THEN
 # nothing. INSERT … ON CONFLICT, which it replaced, locks every conflicting row (a WAL record each)
 # before its WHERE. 1M rows, every one overlapping (load 5-7 on 2 cores): MERGE 47-50k rows/s changed,
 # 203k unchanged; ON CONFLICT 33-42k and 77-99k; UPDATE … FROM + INSERT … WHERE NOT EXISTS 48k, 160k.
-# A changed row costs a new row version and an index entry whichever statement writes it.
+# A changed row costs a new row version; with `bars` at fillfactor 50 (migration 015) that version
+# fits on the old one's page (a HOT update, no index entry): 1M changed rows 4.6 s against 27 s packed.
 
 _MERGE_RACING = """
 INSERT INTO bars (contract_id, timeframe, start, open, high, low, close, volume)

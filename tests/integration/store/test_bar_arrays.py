@@ -236,3 +236,17 @@ def test_batches_leave_what_a_per_row_upsert_leaves(
             await pool.close()
 
     asyncio.run(run())
+
+
+async def test_rewriting_stored_bars_updates_them_in_place_without_new_index_entries(store: Store) -> None:
+    """`bars` keeps half of each page free (migration 015): a batch changing every stored bar it overlaps
+    is written as HOT updates (each new row version beside the old one, no new key in the index)."""
+    minutes = list(range(300))  # a few heap pages, so a packed table would have no room on most of them
+    await store.bars.insert_arrays(CID, "1m", *columns(minutes, [100.0] * len(minutes)))
+    async with store.transaction() as tx:
+        await tx.bars.insert_arrays(CID, "1m", *columns(minutes, [200.0] * len(minutes)))
+        counts = await tx.db.fetchrow(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'bars'"
+        )
+    assert counts is not None and tuple(counts) == (300, 300)
+    assert await closes(store) == dict.fromkeys(minutes, 200.0)
