@@ -159,6 +159,8 @@ pub fn handle(
         if malformed > 0 {
             recs.push(Record::Malformed(malformed));
         }
+        // Before the records are queued: the consumer cannot see a quote the hook has not.
+        shared.tell_hook(&recs, seen);
         if !recs.is_empty() && st.seen_ns == 0 {
             st.seen_ns = seen;
         }
