@@ -36,6 +36,7 @@ Python-only strategies are unchanged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ class FastPath:
         self.armed: set[str] = set()  # contract ids armed now
         self.moves = 0  # stop moves sent without Python, results handled
         self._hooked: Any = None  # the Rust market stream's HubClient told of every quote
+        self._unwatch: list[Callable[[], None]] = []
 
     @classmethod
     def create(cls, engine: Engine) -> FastPath | None:
@@ -93,9 +95,15 @@ class FastPath:
 
     def start(self) -> None:
         self.engine.spawn(self._consume(), "fast-path-results")
+        # A breaker's trip or an admin's route change between two handler calls: nothing acts without
+        # Python until the next handler call has checked the gate again.
+        self._unwatch = [native.on_trip(lambda _trip: self.close()), native.on_route_change(lambda _c: self.close())]
 
     def stop(self) -> None:
         self.close()
+        for unwatch in self._unwatch:
+            unwatch()
+        self._unwatch = []
         if self._hooked is not None:
             self._hooked.set_quote_hook(None)
         self._hooked = None

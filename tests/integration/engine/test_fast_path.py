@@ -165,3 +165,31 @@ async def test_the_stop_moves_once_with_the_fast_path_on_or_off(store: Store, fa
                 await barrier(engine, counter, None)
                 assert modifies == [stop.id]
             assert len(await modified_notices(store)) == 1
+
+
+async def test_an_executor_route_to_python_closes_the_gate(store: Store) -> None:
+    """The Python path would send this move through httpx (the executor routed to Python): the gate closes
+    at the route change and the fast path sends nothing; the Python handler moves the stop, once."""
+    with rust_active(True):
+        async with (
+            sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+            engine_on(day, store, settings(True)) as (engine, counter),
+        ):
+            fast = engine.fast_path
+            assert fast is not None
+            long_id = await open_and_fill(day, engine, counter)
+            entry = (await store.fills.for_order(long_id))[0].price
+            stop = stop_leg(day, long_id)
+            assert fast.table.is_open
+            before = native.route(native.Component.EXECUTOR)
+            native.set_route(native.Component.EXECUTOR, "python")
+            try:
+                assert not fast.table.is_open
+                with counting_modifies(day.sim.exchange) as modifies:
+                    at = DAY.rth_open + timedelta(minutes=3)
+                    await day.trade("MNQ", entry + 16, at)
+                    await barrier(engine, counter, at)
+                    await eventually(lambda: stop.stop_price == entry, "the stop moved the Python way")
+                    assert modifies == [stop.id] and fast.table.fired == 0 and fast.moves == 0
+            finally:
+                native.set_route(native.Component.EXECUTOR, before)
