@@ -18,6 +18,7 @@ leg a real bracket child at the simulator), then a print at 21016 (past 21015): 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -44,7 +45,7 @@ from trading.store import Store, close_pool, create_pool
 NAME = "overnight_range"
 ENTRY = Decimal(21000)
 WAYS = ("python", "rust", "rust fast path")  # the strategy's implementation and the way its quote goes
-GOAL_NS = 1_000_000
+WARM_UP = 10
 
 
 def _settings(way: str) -> Settings:
@@ -80,8 +81,9 @@ async def _entry(engine: Engine, cid: str, day: str) -> int:
     raise RuntimeError("the entry's bracket legs never reached the engine")
 
 
-async def _one(way: str, url: str, base: str, cid: str, n: int) -> list[int]:
-    """One engine, `n` breakevens one after the other; the tick -> order samples (ns)."""
+async def _one(way: str, url: str, base: str, cid: str, n: int) -> tuple[list[int], int]:
+    """One engine, `n` breakevens one after the other; the tick -> order samples (ns), and how many of
+    the moves a bar's close made first (no sample)."""
     settings = _settings(way)
     pool = await create_pool(url, min_size=1, max_size=4)
     store = Store(pool)
@@ -94,9 +96,10 @@ async def _one(way: str, url: str, base: str, cid: str, n: int) -> list[int]:
         assert (engine.fast_path is not None) is (way == "rust fast path"), way
         day = (engine.day.date if engine.day is not None else engine.clock.now().date()).isoformat()
         entry_id = await _entry(engine, cid, day)
+        by_bar = 0
         async with httpx.AsyncClient(base_url=base) as sim:
-            for i in range(n + 10):  # 10 warm-up breakevens, not counted
-                if i == 10:
+            for i in range(n + WARM_UP):  # warm-up breakevens, not counted
+                if i == WARM_UP:
                     metrics.reset()
                 async with engine._lock:
                     engine.strategies[NAME].on_load(_state(day, entry_id))
@@ -106,14 +109,30 @@ async def _one(way: str, url: str, base: str, cid: str, n: int) -> list[int]:
                 price = ENTRY + 16 + Decimal("0.25") * (i % 2)
                 r = await sim.post("/sim/market/trade", json={"contractId": cid, "price": str(price), "size": 1})
                 r.raise_for_status()
-                async with asyncio.timeout(30):
-                    await metrics.ticked.wait()
-                async with engine._lock:  # the move's result handled before the next state is loaded
+                try:
+                    async with asyncio.timeout(30):  # the engine's own handler of this quote (prices alternate)
+                        while (q := engine.quotes.get(cid)) is None or q.last != price:  # noqa: ASYNC110
+                            await asyncio.sleep(0.0005)
+                except TimeoutError:
+                    raise RuntimeError(f"{way}: print {i} at {price} never reached the engine") from None
+                async with engine._lock:
+                    pass
+                # A print on a new minute closes the last bar first: the bar's handler may move the stop
+                # (not a tick -> order: no sample): counted as such, not waited for.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1):
+                        await metrics.ticked.wait()
+                if not metrics.ticked.is_set():
+                    state = engine.strategies[NAME].on_save()
+                    if not state["symbols"]["MNQ"]["sides"]["buy"]["breakeven_done"]:
+                        raise RuntimeError(f"{way}: print {i} at {price} moved nothing: {state}")
+                    by_bar += i >= WARM_UP
+                async with engine._lock:  # the handler (and the move's result) done before the next state
                     pass
                 await asyncio.sleep(0.02)  # the order event of the move back from the user hub
                 async with engine._lock:
                     pass
-        return metrics.samples(TICK, "rust")
+        return metrics.samples(TICK, "rust"), by_bar
     finally:
         await close_engine(engine)
         await close_pool(pool)
@@ -121,9 +140,12 @@ async def _one(way: str, url: str, base: str, cid: str, n: int) -> list[int]:
 
 async def _run(url: str, base: str, cid: str, n: int, reps: int) -> Section:
     got: dict[str, list[list[int]]] = {w: [] for w in WAYS}
+    by_bar: dict[str, int] = dict.fromkeys(WAYS, 0)
     for rep in range(reps):
         for way in WAYS if rep % 2 == 0 else WAYS[::-1]:
-            got[way].append(await _one(way, url, base, cid, n))
+            samples, bars = await _one(way, url, base, cid, n)
+            got[way].append(samples)
+            by_bar[way] += bars
     head = f"{'way':<44} {'p50':>10} {'p99':>10} {'p50 range':>22} {'p99 range':>22}"
     lines = [
         f"\n## tick -> order, overnight-range breakeven: {n} stop moves × {reps} repetitions per way "
@@ -150,7 +172,8 @@ async def _run(url: str, base: str, cid: str, n: int, reps: int) -> Section:
     )
     lines.append(
         "(span: the print's quote frame off the socket -> the modify request handed to the connection; "
-        f"the stage {STAGE_PREFIX}tick_to_order, the same points on every way)"
+        f"the stage {STAGE_PREFIX}tick_to_order, the same points on every way; moves a bar's close made first, "
+        f"no sample: {', '.join(f'{w} {k}' for w, k in by_bar.items())})"
     )
     p99 = tuple(pct(r, 0.99) / 1e3 for r in got["rust fast path"] if r)
     p50 = [pct(r, 0.5) / 1e3 for r in got["rust fast path"] if r]

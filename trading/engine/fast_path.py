@@ -35,8 +35,9 @@ Python-only strategies are unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from trading.metrics import stage
 from trading.projectx import schema as s
 from trading.projectx.errors import ProjectXError
 from trading.projectx.stream_rust import RustMarketStream
+from trading.store import store_unreachable
 from trading.strategies.native import RustOvernightRange, order_row
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ log = logging.getLogger(__name__)
 
 NAME = "overnight_range"
 _TICK = stage("tick_to_order")
+STORE_RETRY_S = 0.5  # a result's store writes tried again this often while the store is away
 
 
 def rust_executor(path: Any) -> execution.RustExecutor | None:
@@ -183,40 +186,55 @@ class FastPath:
 
     # ------------------------------------------------------------------ results
     async def _consume(self) -> None:
+        """Each result taken once (samples, counters, breaker); its store writes (the notice, or the
+        failure's alert and retry) kept and tried again while the store is away: nothing is lost."""
+        pending: list[Callable[[], Awaitable[None]]] = []
         while True:
-            moves = await self.table.next_moves()
+            if not pending:
+                pending = [w for m in await self.table.next_moves() if (w := self._take(m)) is not None]
             async with self.engine._lock:
-                for move in moves:
+                while pending:
                     try:
-                        await self._handle(move)
-                    except Exception:
-                        log.exception("the fast path's stop move %s could not be recorded", move.order_id)
-                await self.engine._persist()
+                        await pending[0]()
+                    except Exception as exc:
+                        if store_unreachable(exc):
+                            break
+                        log.exception("a stop move sent without Python could not be recorded")
+                    pending.pop(0)
+                try:
+                    await self.engine._persist()
+                except Exception as exc:  # saved by the next handler's persist (the state differs from saved)
+                    log.warning("fast path: the strategy state could not be saved now (%s)", exc)
+            if pending:
+                await asyncio.sleep(STORE_RETRY_S)
 
-    async def _handle(self, move: Any) -> None:
-        """What `Engine._modify_stop` does after its broker call, for a move sent without Python."""
+    def _take(self, move: Any) -> Callable[[], Awaitable[None]] | None:
+        """What `Engine._modify_stop` does after its broker call, for a move sent without Python: the
+        samples and the breaker's record now; the store writes returned, to run under the engine's lock."""
         e = self.engine
         price = Decimal(move.price)
         order = e.orders.get(move.order_id)
         if order is None:
             log.warning("fast path: stop %s moved to %s, but the engine does not know it", move.order_id, price)
-            return
+            return None
         self.moves += 1
+        action = ModifyStop(NAME, order, price)
         r = move.result
         if r is None:  # the executor panicked: not a broker answer; the healer sends it again the Python way
             native.breaker(native.Component.EXECUTOR).record(False)
-            await e._action_failed(ModifyStop(NAME, order, price), ProjectXError(move.panic or "executor failed"))
-            return
+            failure = ProjectXError(move.panic or "executor failed")
+            return lambda: e._action_failed(action, failure)
         ok = r.outcome == "ok"
         native.breaker(native.Component.EXECUTOR).record(True, r.elapsed_ns / 1e6)
         e.metrics.record("modify", "rust", r.elapsed_ns, ok=ok)
         if r.sent_ns and move.seen_ns:
             e.metrics.record(_TICK, "rust", r.sent_ns - move.seen_ns)
         e.metrics.count("fast_path", "rust", "moved" if ok else "failed")
-        if not ok:
-            try:
-                execution._raise_for(r, "modify", s.ORDER_MODIFY, None, move.order_id)
-            except ProjectXError as exc:
-                await e._action_failed(ModifyStop(NAME, order, price), exc)
-            return
-        await e._modified(order, price)
+        if ok:
+            return lambda: e._modified(order, price)
+        try:
+            execution._raise_for(r, "modify", s.ORDER_MODIFY, None, move.order_id)
+        except ProjectXError as exc:
+            failed = exc  # (an `except` name is unbound after the block)
+            return lambda: e._action_failed(action, failed)
+        return None

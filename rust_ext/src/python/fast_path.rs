@@ -34,7 +34,7 @@ use super::executor::{CallResult, OrderExecutor};
 use super::strategy::{order_view, OrderTuple, PyOvernightRange};
 use crate::executor::models;
 use crate::executor::policy::Executor;
-use crate::realtime::handler::QuoteHook;
+use crate::realtime::handler::{After, QuoteHook};
 use crate::strategy::armed::{Armed, ArmedTable};
 
 /// One stop move sent without Python, as Python takes it.
@@ -73,13 +73,13 @@ struct Hook {
 }
 
 impl QuoteHook for Hook {
-    fn on_quote(&self, contract_id: &str, last: f64, seen_ns: i64) {
+    fn on_quote(&self, contract_id: &str, last: f64, seen_ns: i64, after: &mut Vec<After>) {
         for (order_id, price) in self.table.fire(contract_id, last) {
             let (executor, results, account_id) =
                 (self.executor.clone(), self.results.clone(), self.account_id);
             let (contract_id, price) = (contract_id.to_string(), price.to_string());
             let stop: f64 = price.parse().unwrap_or(f64::NAN);
-            bridge::runtime().spawn(async move {
+            let send = async move {
                 let call = executor.modify(account_id, order_id, None, None, Some(stop), None);
                 let result = std::panic::AssertUnwindSafe(call)
                     .catch_unwind()
@@ -95,7 +95,11 @@ impl QuoteHook for Hook {
                 });
                 drop(items);
                 results.notify.notify_one();
-            });
+            };
+            // Spawned after the consumer's wake-up: the worker runs the latest first (tokio's LIFO slot).
+            after.push(Box::new(move || {
+                bridge::runtime().spawn(send);
+            }));
         }
     }
 }

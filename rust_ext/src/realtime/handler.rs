@@ -86,12 +86,17 @@ pub fn coalesce_quotes(batch: Vec<Record>) -> (Vec<Record>, u64) {
     (out, dropped)
 }
 
+/// What a hook leaves to run once the frame's records are queued and the consumer woken (a send
+/// spawned then is the next task this worker runs: the consumer's wake-up does not go first).
+pub type After = Box<dyn FnOnce() + Send>;
+
 /// Told of every quote with a last price as it is decoded, before it is queued for the consumer
 /// (`python/fast_path.rs`: a quote that reaches an armed strategy trigger acts without Python).
 /// Called on the decoding task with the queue's lock held: it must not block on the consumer.
 pub trait QuoteHook: Send + Sync {
-    /// `seen_ns`: wall-clock ns at which the quote's frame was taken off the socket.
-    fn on_quote(&self, contract_id: &str, last: f64, seen_ns: i64);
+    /// `seen_ns`: wall-clock ns at which the quote's frame was taken off the socket. Whatever it
+    /// pushes on `after` runs when the frame's handling is done.
+    fn on_quote(&self, contract_id: &str, last: f64, seen_ns: i64, after: &mut Vec<After>);
 }
 
 /// Client-wide state, kept across connections: the queue, the handler, the time of the last
@@ -150,7 +155,7 @@ impl Shared {
     }
 
     /// The quotes of `recs` to the hook, if one is set (one atomic load when none is).
-    pub fn tell_hook(&self, recs: &[Record], seen_ns: i64) {
+    pub fn tell_hook(&self, recs: &[Record], seen_ns: i64, after: &mut Vec<After>) {
         if !self.hooked.load(Ordering::Relaxed) {
             return;
         }
@@ -164,7 +169,7 @@ impl Shared {
                 },
             ) = r
             {
-                hook.on_quote(cid, *last, seen_ns);
+                hook.on_quote(cid, *last, seen_ns, after);
             }
         }
     }
