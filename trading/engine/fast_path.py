@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from trading import execution, native
+from trading.domain import Contract, Order
 from trading.engine.context import ModifyStop
-from trading.engine.lease import account_lease
-from trading.metrics import stage
+from trading.engine.lease import LeasedEngine, account_lease
+from trading.metrics import LatencyMetrics, stage
 from trading.projectx import schema as s
 from trading.projectx.errors import ProjectXError
 from trading.projectx.stream_rust import RustMarketStream
@@ -52,7 +53,6 @@ from trading.store import store_unreachable
 from trading.strategies.native import RustOvernightRange, order_row
 
 if TYPE_CHECKING:
-    from trading.engine.core import Engine
     from trading.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,27 @@ log = logging.getLogger(__name__)
 NAME = "overnight_range"
 _TICK = stage("tick_to_order")
 STORE_RETRY_S = 0.5  # a result's store writes tried again this often while the store is away
+
+
+class Engine(LeasedEngine, Protocol):
+    """The engine (core.py), as the fast path sees it."""
+
+    market_stream: Any
+    disabled: set[str]
+    contracts: dict[str, Contract]
+    strategies: dict[str, Strategy[Any]]
+    metrics: LatencyMetrics
+
+    @property
+    def orders(self) -> Mapping[int, Order]: ...
+
+    def spawn(self, coro: Any, name: str) -> None: ...
+
+    async def _persist(self, force: bool = False) -> None: ...
+
+    async def _modified(self, order: Order, price: Decimal) -> None: ...
+
+    async def _action_failed(self, action: Any, exc: ProjectXError) -> None: ...
 
 
 def rust_executor(path: Any) -> execution.RustExecutor | None:
