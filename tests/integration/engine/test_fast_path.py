@@ -25,6 +25,7 @@ from trading.domain import NotificationKind, Quote
 from trading.engine import Engine
 from trading.engine.context import ModifyStop
 from trading.engine.strategy_route import RecordingContext
+from trading.projectx import schema as s
 from trading.sim.exchange import Exchange
 from trading.store import Store
 from trading.strategies.overnight_range import OvernightRange
@@ -32,6 +33,7 @@ from trading.strategies.overnight_range import OvernightRange
 pytestmark = pytest.mark.skipif(not native.loaded(), reason="the Rust extension is not built")
 
 NAME = "overnight_range"
+FAILING = 4  # HTTP 500s: the Rust executor's four attempts (its retry schedule) all fail
 
 
 def settings(fast_path: bool) -> Settings:
@@ -67,6 +69,10 @@ async def modified_notices(store: Store) -> list[Any]:
         for m in await store.outbox.recent(500)
         if m.kind is NotificationKind.ORDER and (m.dedupe_key or "").startswith("order-modified-")
     ]
+
+
+async def one_modified(store: Store) -> bool:
+    return len(await modified_notices(store)) == 1
 
 
 def plain(state: Any) -> Any:
@@ -193,3 +199,26 @@ async def test_an_executor_route_to_python_closes_the_gate(store: Store) -> None
                     assert modifies == [stop.id] and fast.table.fired == 0 and fast.moves == 0
             finally:
                 native.set_route(native.Component.EXECUTOR, before)
+
+
+async def test_a_move_the_broker_fails_is_alerted_and_sent_again_the_python_way(store: Store) -> None:
+    """The simulator answers the fast path's modify with HTTP 500s: the result is taken as `_modify_stop`
+    takes a failure (an alert, the healer's retry), and the healer's retry moves the stop."""
+    with rust_active(True):
+        async with (
+            sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+            engine_on(day, store, settings(True)) as (engine, counter),
+        ):
+            fast = engine.fast_path
+            assert fast is not None
+            long_id = await open_and_fill(day, engine, counter)
+            entry = (await store.fills.for_order(long_id))[0].price
+            stop = stop_leg(day, long_id)
+            day.sim.faults.http_500_before(s.ORDER_MODIFY, count=FAILING)
+            await day.trade("MNQ", entry + 16, DAY.rth_open + timedelta(minutes=3))
+            await eventually(lambda: fast.moves == 1, "the fast path's failed move taken")
+            assert engine.metrics.counters[("fast_path", "rust", "failed")] == 1
+            await eventually(lambda: stop.stop_price == entry, "the healer moved the stop")
+            alerts = [m for m in await store.outbox.recent(500) if m.dedupe_key == f"action-failed-stop-{stop.id}"]
+            assert len(alerts) == 1
+            await eventually(lambda: one_modified(store), "the modified notice stored once")
