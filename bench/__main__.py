@@ -1,7 +1,8 @@
 """`make bench` / `python -m bench [SECTION ...] [--quick] [--out FILE]`: benchmark tables with ratios
 measured in the same run, then every goal as goal / figure / verdict. Sections: bars (aggregation),
 bars_pg (bars into Postgres), intent (the store's share of tick -> order), tick_order (the whole tick ->
-order span, a real engine on the simulator), orders (place + cancel,
+order span, a real engine on the simulator), breakeven (tick -> order of the overnight range's breakeven
+stop move: Python implementation, Rust on the Python path, Rust fast path), orders (place + cancel,
 unpinned and pinned), sdk (place + cancel against project-x-py, in its own venv), decode (the market
 stream), backtest (the Python loop vs the Rust one), tick (a quote to its order inside the strategy), risk (one
 risk check, Python vs Rust), optimize
@@ -30,6 +31,7 @@ SECTIONS = (
     "bars_pg",
     "intent",
     "tick_order",
+    "breakeven",
     "orders",
     "sdk",
     "decode",
@@ -59,6 +61,10 @@ def section(name: str, quick: bool) -> list[Section]:
         from bench import tick_order
 
         return [tick_order.run(quick)]
+    if name == "breakeven":
+        from bench import breakeven
+
+        return [breakeven.run(quick)]
     if name == "orders":
         from bench import orders
 

@@ -16,12 +16,10 @@ Both run the same Python engine, strategy and store write in between. Each repet
 starts a fresh engine per path, alternating the order of the paths.
 
 The overnight range (issue 15's "Live"): its entries are resting stop orders at the broker, so no
-quote ever has to trigger an entry, and a quote -> order path without Python would change nothing for
-them. Its one quote-driven order is the breakeven stop move (a modify request); its decision inside the
-strategy is the `tick` section (on_quote -> modify_stop, Python vs Rust implementation); the engine
-around it and the request are this section's span, the same for a modify as for a place (the stage
-times both). What a Python-free quote -> order would save is this span minus the stream and executor:
-the rows `decoded`, `handler`, `strategy`, `risk`, `order_sent` below.
+quote ever has to trigger an entry. Its one quote-driven order is the breakeven stop move (a modify
+request), which with the Rust implementation goes quote -> strategy -> executor without Python
+(trading/engine/fast_path.py): measured over the same span, with both implementations, in
+bench/breakeven.py.
 """
 
 from __future__ import annotations

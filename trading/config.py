@@ -210,6 +210,9 @@ class RiskSettings(Section):
 class OvernightRangeSettings(Section):
     enabled: bool = True
     impl: Literal["python", "rust"] = "python"  # the strategy's implementation (trading/strategies/native.py)
+    # With the Rust implementation, the Rust market stream and the Rust executor: a quote that reaches the
+    # breakeven moves the stop without a Python step (trading/engine/fast_path.py). False: the Python path.
+    fast_path: bool = True
     symbols: tuple[str, ...] = ("MNQ", "MES")
     quantity: int = Field(1, ge=1)
     window_start: time = time(18, 0)

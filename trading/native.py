@@ -159,6 +159,22 @@ def set_route(c: Component, mode: str, share: int | None = None) -> None:
     _explicit.add(c)
     if share is not None:
         _share = share
+    for listener in list(_route_listeners):
+        listener(c)
+
+
+_route_listeners: list[Callable[[Component], None]] = []
+
+
+def on_route_change(listener: Callable[[Component], None]) -> Callable[[], None]:
+    """Call `listener` with the component whenever a route is set; returns the function that stops it."""
+    _route_listeners.append(listener)
+
+    def stop() -> None:
+        if listener in _route_listeners:
+            _route_listeners.remove(listener)
+
+    return stop
 
 
 def set_bounds(bounds: Bounds) -> None:

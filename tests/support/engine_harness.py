@@ -3,12 +3,13 @@ and the demo day's overnight already in its bar store, and an engine wired to it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from trading import native
 from trading.calendar import trading_day
 from trading.clock import SimClock
 from trading.config import Settings, SimSettings
@@ -54,6 +55,17 @@ class SimDay:
         if when > self.clock.now():
             self.clock.set(when)
         await self.sim.market.trade(self.cid(symbol), str(price), 1, at=when)
+
+
+@contextmanager
+def rust_active(on: bool) -> Iterator[None]:
+    """The Rust components (executor and streams) on or off for the engine built inside."""
+    before = native.enabled()
+    native.set_enabled(on)
+    try:
+        yield
+    finally:
+        native.set_enabled(before)
 
 
 @asynccontextmanager

@@ -57,6 +57,7 @@ from trading.engine.bars import ONE_MINUTE_NS, BarCache, ns
 from trading.engine.blackout import Blackout
 from trading.engine.context import Action, Cancel, EngineContext, ModifyStop, Notify, Place
 from trading.engine.deadman import DeadMan
+from trading.engine.fast_path import FastPath
 from trading.engine.healing import Healer
 from trading.engine.lease import hold_account, release_account
 from trading.engine.order_index import OrderIndex
@@ -166,6 +167,8 @@ class Engine:
         self._tick_ns = 0
         self.user_stream = user_stream
         self.market_stream = market_stream
+        # The Rust overnight range's breakeven without Python (fast_path.py): built at start when it applies.
+        self.fast_path: FastPath | None = None
         names = (
             list(strategies)
             if strategies is not None
@@ -281,6 +284,10 @@ class Engine:
             await self.market_stream.start()
             for c in self.contracts.values():
                 await self._subscribe(c)
+            self.fast_path = FastPath.create(self)
+            if self.fast_path is not None:
+                self.fast_path.start()
+                self.fast_path.refresh()
         await self.reconcile()
         self.started = True
         self._spawn(self.healer.run(), "engine-healer")
@@ -339,6 +346,8 @@ class Engine:
         async with self._lock:
             for name in list(self.strategies):
                 self.strategy_routes.serving(name)
+            if self.fast_path is not None:
+                self.fast_path.refresh()
 
     # ------------------------------------------------------------------ operator control of one strategy
     def active(self) -> list[Strategy[Any]]:
@@ -354,6 +363,8 @@ class Engine:
             was_running = name in self.strategies and name not in self.disabled
             await self.store.strategy_state.set_enabled(name, True, by, at=self.clock.now())
             self.disabled.discard(name)
+            if self.fast_path is not None:
+                self.fast_path.refresh()
             if name not in self.strategies:
                 for c in await self._add_symbols(self._symbols_of(name), self.clock.now()):
                     if self.market_stream is not None:
@@ -372,6 +383,8 @@ class Engine:
             was_running = name in self.strategies and name not in self.disabled
             await self.store.strategy_state.set_enabled(name, False, by, at=self.clock.now())
             self.disabled.add(name)
+            if self.fast_path is not None:
+                self.fast_path.refresh()
             return was_running
 
     async def stop(self) -> None:
@@ -381,6 +394,8 @@ class Engine:
         # cut in the middle, the saved state would lag what was done at the broker until the next
         # start's reconcile hands the fill over again. A handler waiting on a lost lease or a dead
         # broker is cut after STOP_WAIT_S.
+        if self.fast_path is not None:  # first: no stop moves without Python from here on
+            self.fast_path.stop()
         held = await _ended(asyncio.ensure_future(self._lock.acquire()), "the handler in progress")
         try:
             await _ended(asyncio.ensure_future(self.flush_bars()), "the bars' flush")  # a database away: cut
@@ -811,17 +826,21 @@ class Engine:
                     once = notifications.content_key(action.kind, payload, day)
                     await self.store.outbox.enqueue(action.kind, payload, dedupe_key=once)
             except ProjectXError as exc:
-                log.warning("%s failed: %s", type(action).__name__, exc)
-                key = self.healer.retry_later(action, exc) if isinstance(action, Cancel | ModifyStop) else None
-                await self.store.outbox.enqueue(
-                    NotificationKind.ALERT,
-                    dict(notifications.alert(f"{type(action).__name__} failed", str(exc))),
-                    dedupe_key=None if key is None else f"action-failed-{key}",
-                )
+                await self._action_failed(action, exc)
             except Exception as exc:
                 if store_unreachable(exc):  # kept, in order: the healer carries it out when the store is back
                     self.actions.insert(0, action)
                 raise
+
+    async def _action_failed(self, action: Action, exc: ProjectXError) -> None:
+        """An action the broker did not take: a cancel or stop move tried again later, the trader told."""
+        log.warning("%s failed: %s", type(action).__name__, exc)
+        key = self.healer.retry_later(action, exc) if isinstance(action, Cancel | ModifyStop) else None
+        await self.store.outbox.enqueue(
+            NotificationKind.ALERT,
+            dict(notifications.alert(f"{type(action).__name__} failed", str(exc))),
+            dedupe_key=None if key is None else f"action-failed-{key}",
+        )
 
     async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
         """Intent first, then the broker, once per customTag whatever happened before.
@@ -970,6 +989,10 @@ class Engine:
             await self.path.modify(self.account_id, order.id, stop_price=price)
         finally:
             self._tick_to_order(self.path.path)
+        await self._modified(order, price)
+
+    async def _modified(self, order: Order, price: Decimal) -> None:
+        """A stop move the broker took (here or without Python: fast_path.py), told once."""
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
             dict(notifications.order("modified", order, _contract_of(self, order.contract_id), stop_price=price)),

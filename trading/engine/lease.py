@@ -153,6 +153,9 @@ async def _guard(engine: LeasedEngine, lease: AccountLease) -> None:
         except Exception:  # whatever went wrong, the lock can no longer be trusted
             log.exception("account %s: lease check failed", engine.account_id)
         engine.ready = False  # first: risk refuses every new order from here on (and the path sends nothing)
+        fast = getattr(engine, "fast_path", None)
+        if fast is not None:  # nor a stop move without Python (armed again after the next handler)
+            fast.close()
         log.error("account %s: lease lost; not trading until it is held again", engine.account_id)
         # While the database is away nobody can take the account: events go on being handled (the
         # healer holds what the store cannot take). Once another instance holds it, this one is a

@@ -52,6 +52,7 @@ class Host(Protocol):
     _reserved: list[Any]
     _saved: dict[str, str]
     metrics: LatencyMetrics
+    fast_path: Any  # trading.engine.fast_path.FastPath | None (armed after each handler)
 
 
 def rust_class(name: str) -> type[Strategy[Any]] | None:
@@ -171,6 +172,8 @@ class StrategyRoutes:
         else:
             getattr(strategy, event)(*args)
         self.engine.metrics.record(_STRATEGY, impl, walltime.perf_counter_ns() - began)
+        if self.engine.fast_path is not None:
+            self.engine.fast_path.after_handler(name, strategy)
         if twin is not None:
             done, rust_actions, rust_state = twin
             subject = f"{name} {event}" + (f" {args[0]}" if args and isinstance(args[0], str) else "")

@@ -18,7 +18,7 @@ use crate::executor::timing::RetrySchedule;
 /// wall-clock time (ns since the epoch) its first request was handed to the connection, 0 if never.
 #[pyclass(module = "trading._native", frozen, get_all)]
 #[derive(Debug)]
-struct CallResult {
+pub(crate) struct CallResult {
     outcome: &'static str,
     order_id: Option<i64>,
     error_code: Option<i64>,
@@ -78,8 +78,8 @@ fn refresher(cb: Py<PyAny>) -> Refresh {
 
 /// The order executor. `refresh` is an async Python callable returning a fresh token (after 401).
 #[pyclass(module = "trading._native", frozen)]
-struct OrderExecutor {
-    inner: Arc<Executor>,
+pub(crate) struct OrderExecutor {
+    pub(crate) inner: Arc<Executor>,
 }
 
 impl OrderExecutor {

@@ -9,6 +9,7 @@ mod bars;
 mod bench;
 pub mod bridge;
 mod executor;
+mod fast_path;
 mod realtime;
 pub(crate) mod risk;
 pub(crate) mod strategy;
@@ -23,6 +24,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     realtime::register(m)?;
     bench::register(m)?;
     strategy::register(m)?;
+    fast_path::register(m)?;
     risk::register(m)?;
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! crosses as `Decimal` text, times as UTC ns. A Python error in the host stops the handler's
 //! remaining calls and is raised when the handler returns.
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use numpy::{PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -31,7 +33,7 @@ type PyBarColumns<'py> = (
     PyReadonlyArray1<'py, f64>,
 );
 
-type OrderTuple = (
+pub(crate) type OrderTuple = (
     Option<i64>,
     Option<String>,
     Option<i64>,
@@ -46,7 +48,7 @@ fn dec_opt(text: Option<String>) -> Option<Dec> {
     text.and_then(|t| Dec::parse(&t).ok())
 }
 
-fn order_view(t: OrderTuple) -> OrderView {
+pub(crate) fn order_view(t: OrderTuple) -> OrderView {
     let (id, custom_tag, parent_id, kind, status, working, stop, filled) = t;
     OrderView {
         id,
@@ -282,9 +284,18 @@ pub(crate) fn trading_day(t: DayTuple) -> TradingDay {
 }
 
 /// OvernightRangeCore(config_json, tz_utc, tz_offset): the Rust overnight range; see `native.py`.
-#[pyclass(name = "OvernightRangeCore", module = "trading._native", unsendable)]
+/// The core sits behind one lock shared with the armed table (`python/fast_path.rs`): a quote the
+/// stream handles without Python and the Python handlers take turns on the same state. The Python
+/// thread may wait on it holding the GIL: the table's side never takes the GIL while holding it.
+#[pyclass(name = "OvernightRangeCore", module = "trading._native", frozen)]
 pub struct PyOvernightRange {
-    inner: OvernightRange,
+    pub(crate) inner: Arc<Mutex<OvernightRange>>,
+}
+
+impl PyOvernightRange {
+    fn core(&self) -> MutexGuard<'_, OvernightRange> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[pymethods]
@@ -299,77 +310,61 @@ impl PyOvernightRange {
         let zone = Zone::new(tz_utc.as_slice()?.to_vec(), tz_offset.as_slice()?.to_vec())
             .map_err(PyValueError::new_err)?;
         Ok(PyOvernightRange {
-            inner: OvernightRange::new(config, zone),
+            inner: Arc::new(Mutex::new(OvernightRange::new(config, zone))),
         })
     }
 
-    fn on_session_event(
-        &mut self,
-        host: Bound<'_, PyAny>,
-        event: &str,
-        day: DayTuple,
-    ) -> PyResult<()> {
+    fn on_session_event(&self, host: Bound<'_, PyAny>, event: &str, day: DayTuple) -> PyResult<()> {
         let event = SessionEvent::parse(event).map_err(PyValueError::new_err)?;
         let mut h = Host {
             obj: host,
             error: None,
         };
-        self.inner
+        self.core()
             .on_session_event(&mut h, event, &trading_day(day));
         h.finish()
     }
 
     /// True when a bar of `symbol` can act (a filled entry awaits its breakeven).
     fn watching(&self, symbol: &str) -> bool {
-        self.inner.watching(symbol)
+        self.core().watching(symbol)
     }
 
     /// (buy, level) per entry awaiting its breakeven: a bar acts only when it reaches one.
     fn bar_triggers(&self, symbol: &str) -> Vec<(bool, f64)> {
-        self.inner.bar_triggers(symbol)
+        self.core().bar_triggers(symbol)
     }
 
-    fn on_bar(
-        &mut self,
-        host: Bound<'_, PyAny>,
-        symbol: &str,
-        high: f64,
-        low: f64,
-    ) -> PyResult<()> {
+    fn on_bar(&self, host: Bound<'_, PyAny>, symbol: &str, high: f64, low: f64) -> PyResult<()> {
         let mut h = Host {
             obj: host,
             error: None,
         };
-        self.inner.on_bar(&mut h, symbol, high, low);
+        self.core().on_bar(&mut h, symbol, high, low);
         h.finish()
     }
 
     #[pyo3(signature = (host, symbol, last))]
-    fn on_quote(
-        &mut self,
-        host: Bound<'_, PyAny>,
-        symbol: &str,
-        last: Option<String>,
-    ) -> PyResult<()> {
+    fn on_quote(&self, host: Bound<'_, PyAny>, symbol: &str, last: Option<String>) -> PyResult<()> {
         let mut h = Host {
             obj: host,
             error: None,
         };
-        self.inner.on_quote(&mut h, symbol, dec_opt(last));
+        self.core().on_quote(&mut h, symbol, dec_opt(last));
         h.finish()
     }
 
-    fn on_order_update(&mut self, host: Bound<'_, PyAny>, order: OrderTuple) -> PyResult<()> {
+    fn on_order_update(&self, host: Bound<'_, PyAny>, order: OrderTuple) -> PyResult<()> {
         let mut h = Host {
             obj: host,
             error: None,
         };
-        self.inner.on_order_update(&mut h, &order_view(order));
+        self.core().on_order_update(&mut h, &order_view(order));
         h.finish()
     }
 
     fn on_fill(
-        &mut self,
+        &self,
         host: Bound<'_, PyAny>,
         order: OrderTuple,
         price: &str,
@@ -380,16 +375,16 @@ impl PyOvernightRange {
             obj: host,
             error: None,
         };
-        self.inner.on_fill(&mut h, &order_view(order), price, size);
+        self.core().on_fill(&mut h, &order_view(order), price, size);
         h.finish()
     }
 
     fn on_save(&self) -> String {
-        self.inner.on_save()
+        self.core().on_save()
     }
 
-    fn on_load(&mut self, state: &str) -> PyResult<()> {
-        self.inner.on_load(state).map_err(PyValueError::new_err)
+    fn on_load(&self, state: &str) -> PyResult<()> {
+        self.core().on_load(state).map_err(PyValueError::new_err)
     }
 }
 

@@ -138,6 +138,7 @@ pub fn handle(
     let mut close: Option<String> = None;
     let mut events = false;
     let mut frames = 0u64;
+    let mut after = Vec::new();
     {
         let mut st = shared.state();
         framer.feed(data, |frame| {
@@ -159,6 +160,8 @@ pub fn handle(
         if malformed > 0 {
             recs.push(Record::Malformed(malformed));
         }
+        // Before the records are queued: the consumer cannot see a quote the hook has not.
+        shared.tell_hook(&recs, seen, &mut after);
         if !recs.is_empty() && st.seen_ns == 0 {
             st.seen_ns = seen;
         }
@@ -171,6 +174,9 @@ pub fn handle(
         shared.touch();
     }
     shared.notify.notify_one();
+    for run in after {
+        run();
+    }
     close
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use tokio::sync::Notify;
@@ -86,6 +86,19 @@ pub fn coalesce_quotes(batch: Vec<Record>) -> (Vec<Record>, u64) {
     (out, dropped)
 }
 
+/// What a hook leaves to run once the frame's records are queued and the consumer woken (a send
+/// spawned then is the next task this worker runs: the consumer's wake-up does not go first).
+pub type After = Box<dyn FnOnce() + Send>;
+
+/// Told of every quote with a last price as it is decoded, before it is queued for the consumer
+/// (`python/fast_path.rs`: a quote that reaches an armed strategy trigger acts without Python).
+/// Called on the decoding task with the queue's lock held: it must not block on the consumer.
+pub trait QuoteHook: Send + Sync {
+    /// `seen_ns`: wall-clock ns at which the quote's frame was taken off the socket. Whatever it
+    /// pushes on `after` runs when the frame's handling is done.
+    fn on_quote(&self, contract_id: &str, last: f64, seen_ns: i64, after: &mut Vec<After>);
+}
+
 /// Client-wide state, kept across connections: the queue, the handler, the time of the last
 /// event (stale-feed watchdog) and of the last frame of any kind (keep-alive watchdog), both in ns
 /// since `epoch` (never 0 once touched).
@@ -99,6 +112,8 @@ pub struct Shared {
     /// Hand over each contract's last quote per batch only (`coalesce_quotes`).
     coalesce: AtomicBool,
     coalesced: AtomicU64,
+    hook: RwLock<Option<Arc<dyn QuoteHook>>>,
+    hooked: AtomicBool,
 }
 
 impl Default for Shared {
@@ -112,6 +127,8 @@ impl Default for Shared {
             frames: AtomicU64::new(0),
             coalesce: AtomicBool::new(false),
             coalesced: AtomicU64::new(0),
+            hook: RwLock::new(None),
+            hooked: AtomicBool::new(false),
         }
     }
 }
@@ -128,6 +145,33 @@ impl Shared {
 
     fn since_s(&self, clock: &AtomicU64) -> f64 {
         self.now_ns().saturating_sub(clock.load(Ordering::SeqCst)) as f64 / 1e9
+    }
+
+    /// Tell `hook` of every quote from now on (None: nobody).
+    pub fn set_hook(&self, hook: Option<Arc<dyn QuoteHook>>) {
+        let mut h = self.hook.write().unwrap_or_else(|e| e.into_inner());
+        self.hooked.store(hook.is_some(), Ordering::SeqCst);
+        *h = hook;
+    }
+
+    /// The quotes of `recs` to the hook, if one is set (one atomic load when none is).
+    pub fn tell_hook(&self, recs: &[Record], seen_ns: i64, after: &mut Vec<After>) {
+        if !self.hooked.load(Ordering::Relaxed) {
+            return;
+        }
+        let hook = self.hook.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(hook) = hook else { return };
+        for r in recs {
+            if let Record::Quote(
+                cid,
+                QuoteState {
+                    last: Some(last), ..
+                },
+            ) = r
+            {
+                hook.on_quote(cid, *last, seen_ns, after);
+            }
+        }
     }
 
     /// Queue records and wake the consumer.

@@ -6,6 +6,7 @@
 //! Money is exact ([`dec::Dec`], the text `Decimal` writes); times are UTC nanoseconds; New York
 //! wall-clock times are converted with the crate's zone tables (`bars::zone`).
 
+pub mod armed;
 pub mod dec;
 pub mod json;
 pub mod overnight_range;

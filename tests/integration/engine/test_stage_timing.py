@@ -4,15 +4,13 @@ samples, on the path of the component that did it, in memory and in Postgres aft
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 
 from bot.notifier import ConsoleSink, Notifier
 from tests.support.conditions import eventually
-from tests.support.engine_harness import DAY, engine_on, open_and_fill, sim_day
+from tests.support.engine_harness import DAY, engine_on, open_and_fill, rust_active, sim_day
 from tests.support.notifier import drain
 from trading import native
 from trading.config import NotificationSettings
@@ -21,17 +19,6 @@ from trading.store import Store
 
 FAST = NotificationSettings(retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=0)
 PYTHON_ONLY = {"strategy", "risk", "posted"}  # no Rust twin in the engine: always the Python path
-
-
-@contextmanager
-def rust_active(on: bool) -> Iterator[None]:
-    """The Rust components (executor and streams) on or off for the engine built inside."""
-    before = native.enabled()
-    native.set_enabled(on)
-    try:
-        yield
-    finally:
-        native.set_enabled(before)
 
 
 @pytest.mark.parametrize("path", ["rust", "python"])

@@ -229,6 +229,16 @@ impl HubClient {
         })
     }
 
+    /// Tell `fast` (a `FastPath`) of every quote with a last price as it is decoded, before it is
+    /// queued: an armed strategy trigger acts without Python (`python/fast_path.rs`). None unhooks.
+    #[pyo3(signature = (fast = None))]
+    fn set_quote_hook(&self, fast: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.inner
+            .shared()
+            .set_hook(super::fast_path::hook_of(fast)?);
+        Ok(())
+    }
+
     /// Quotes dropped by `coalesce_quotes` so far.
     #[getter]
     fn coalesced(&self) -> u64 {

@@ -833,4 +833,4 @@ impl Strategy for OvernightRange {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

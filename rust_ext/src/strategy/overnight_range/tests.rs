@@ -7,7 +7,7 @@ use crate::strategy::{Account, Bars, Columns, Decision, OrderKind};
 
 const MIN: i64 = 60 * NS;
 const HOUR: i64 = 60 * MIN;
-const CONFIG: &str = r#"{"symbols": ["MNQ"], "quantity": 1, "open_grace_minutes": 5, "offset": "0.25",
+pub(crate) const CONFIG: &str = r#"{"symbols": ["MNQ"], "quantity": 1, "open_grace_minutes": 5, "offset": "0.25",
  "atr_period": 14, "stop_atr_mult": "1.25", "target_atrd_mult": "2.0", "min_stop_ticks": 4,
  "cancel_opposite_on_fill": true, "breakeven_enabled": true, "breakeven_points": "15",
  "range_filter": false, "range_min": "50", "range_max": "500", "gap_filter": false, "gap_max": "200",
