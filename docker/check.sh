@@ -54,11 +54,12 @@ build() {
         || { tail -30 "$out/$1.log"; fail "docker build ($1)"; }
     echo "$1: $((SECONDS - start)) s; $(grep -m1 'Sending build context' "$out/$1.log")"
 }
-# steps NAME: one line per Dockerfile step, "cached" or "ran", from the classic builder's log.
+# steps NAME: one line per Dockerfile step, "cached" or "ran" ("base" for a FROM), from the classic builder's log.
 steps() {
-    awk '/^Step [0-9]+\/[0-9]+ :/ {if (s) print (c ? "cached " : "ran    ") s; s = $0; c = 0}
+    awk 'function put() {if (s) print (s ~ /^Step [0-9\/]+ : FROM / ? "base   " : c ? "cached " : "ran    ") s}
+         /^Step [0-9]+\/[0-9]+ :/ {put(); s = $0; c = 0}
          /^ ---> Using cache/ {c = 1}
-         END {if (s) print (c ? "cached " : "ran    ") s}' "$out/$1.log"
+         END {put()}' "$out/$1.log"
 }
 # step_state NAME TEXT: "cached" or "ran" for the first step whose instruction holds TEXT.
 step_state() { steps "$1" | grep -F -m1 -- "$2" | cut -d' ' -f1; }
@@ -134,7 +135,7 @@ build build-again
 [ "$(steps build-again | grep -c '^ran')" = 0 ] || { steps build-again; fail "the rebuild of unchanged sources ran steps"; }
 
 say "2. the secret is nowhere in the image"
-docker run --rm --entrypoint sh tradebot -c 'ls -la /home/tradebot /var/lib/tradebot; pip show tradebot | head -3; ls -la "$(python -c "import trading, os; print(os.path.dirname(trading.__file__))")" | head -8'
+docker run --rm --entrypoint sh tradebot -c 'ls -la /home/tradebot /var/lib/tradebot; pip show tradebot | sed -n 1,2p; ls -la "$(python -c "import trading, os; print(os.path.dirname(trading.__file__))")" | head -8'
 if docker run --rm --user root --entrypoint grep tradebot -rlF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev \
     "$secret" /; then
     fail "the dummy .env's secret is in the image"
@@ -156,17 +157,20 @@ wait_for 180 "bot healthy" health_is tradebot-check-bot healthy
 docker logs tradebot-check-bot 2>&1 | tail -6
 docker stop tradebot-check-pg > /dev/null
 wait_for 120 "bot unhealthy with postgres stopped" health_is tradebot-check-bot unhealthy
-docker inspect --format '{{(index .State.Health.Log 0).Output}}' tradebot-check-bot | grep -v '^ *$' | tail -1
+docker inspect --format '{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}' tradebot-check-bot \
+    | grep -E '^exit|^error' | tail -2
 docker rm -f tradebot-check-bot tradebot-check-pg > /dev/null
 docker network rm "$net" > /dev/null
 
 say "4. compose: Postgres and the bot healthy, trading on paper, then down -v"
 # The day's jobs run on a simulated clock from 09:20 New York (10x) so the range and the orders come
 # within a minute; the rest is compose.yaml as shipped (its paper default, its health checks).
-day=$(TZ=America/New_York date +%Y-%m-%d)
-case $(TZ=America/New_York date +%u) in 6) day=$(TZ=America/New_York date -d '-1 day' +%Y-%m-%d) ;;
-    7) day=$(TZ=America/New_York date -d '-2 day' +%Y-%m-%d) ;; esac
-start=$(TZ=America/New_York date -d "$day 09:20" +%Y-%m-%dT%H:%M:%S%:z)
+# 09:20 of the last trading day, from the image's own exchange calendar.
+start=$(docker run --rm --entrypoint python tradebot -c "
+from datetime import datetime, time
+from trading.calendar import NY, ny, is_trading_day, previous_trading_day
+d = datetime.now(NY).date()
+print(ny(d if is_trading_day(d) else previous_trading_day(d), time(9, 20)).isoformat())")
 cat > "$out/clock.yaml" <<CLOCK
 services:
   bot:
