@@ -25,7 +25,7 @@ export DOCKER_BUILDKIT=0
 say() { printf '\n== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 cleanup() {
-    docker rm -f tradebot-check-bot tradebot-check-pg > /dev/null 2>&1 || true
+    docker rm -f -v tradebot-check-bot tradebot-check-pg > /dev/null 2>&1 || true
     docker network rm "$net" > /dev/null 2>&1 || true
     [ -d "$ctx" ] && (cd "$ctx" && docker compose -p "$project" -f compose.yaml down -v > /dev/null 2>&1) || true
     docker rmi tradebot-check-context > /dev/null 2>&1 || true
@@ -144,6 +144,7 @@ fi
 echo "no .env and no trace of the secret in the image"
 
 say "3. HEALTHCHECK: healthy on paper, unhealthy with the database stopped"
+volumes_before=$(docker volume ls -q | sort)
 rm -f "$ctx/.env" "$ctx/trading/_native.abi3.so"
 docker network create "$net" > /dev/null
 docker run -d --name tradebot-check-pg --network "$net" -e POSTGRES_USER=tradebot -e POSTGRES_DB=tradebot \
@@ -159,7 +160,7 @@ docker stop tradebot-check-pg > /dev/null
 wait_for 120 "bot unhealthy with postgres stopped" health_is tradebot-check-bot unhealthy
 docker inspect --format '{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}' tradebot-check-bot \
     | grep -E '^exit|^error' | tail -2
-docker rm -f tradebot-check-bot tradebot-check-pg > /dev/null
+docker rm -f -v tradebot-check-bot tradebot-check-pg > /dev/null
 docker network rm "$net" > /dev/null
 
 say "4. compose: Postgres and the bot healthy, trading on paper, then down -v"
@@ -190,6 +191,8 @@ docker exec "$bot" tradebot status | grep -E 'paper|working orders|overnight_ran
 compose down -v
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$project"; docker volume ls -q --filter "label=com.docker.compose.project=$project")
 [ -z "$left" ] || fail "left after down -v: $left"
-echo "down -v: no container, no volume left"
+new_volumes=$(comm -13 <(echo "$volumes_before") <(docker volume ls -q | sort))
+[ -z "$new_volumes" ] || fail "volumes left by steps 3-4: $new_volumes"
+echo "down -v: no container, no volume left (none either from step 3's containers)"
 
 say "docker-check passed (logs in $out)"
