@@ -27,7 +27,9 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 cleanup() {
     docker rm -f -v tradebot-check-bot tradebot-check-pg > /dev/null 2>&1 || true
     docker network rm "$net" > /dev/null 2>&1 || true
-    [ -d "$ctx" ] && (cd "$ctx" && docker compose -p "$project" -f compose.yaml down -v > /dev/null 2>&1) || true
+    if [ -d "$ctx" ]; then
+        (cd "$ctx" && docker compose -p "$project" -f compose.yaml down -v > /dev/null 2>&1) || true
+    fi
     docker rmi tradebot-check-context > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
