@@ -9,7 +9,7 @@ PYLIB := $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var(
 CARGO_CHECK := cd rust_ext && PYO3_PYTHON=$(CURDIR)/$(BIN)/python CARGO_TARGET_DIR=target/check
 RUST_SRC := $(shell find rust_ext/src -name "*.rs") rust_ext/Cargo.toml rust_ext/Cargo.lock
 
-.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench bench-sdk clean lock
+.PHONY: demo test test-fast install native lint typecheck rust-test pytest bench bench-sdk clean lock docker-check
 
 demo: install native
 	$(BIN)/tradebot demo
@@ -71,6 +71,12 @@ lock:
 	 && "$$tmp/bin/pip" install -q "uv==$(UV_VERSION)" \
 	 && "$$tmp/bin/uv" pip compile pyproject.toml $(LOCK) --generate-hashes -o requirements.lock \
 	 && echo "maturin>=1.7,<2" | "$$tmp/bin/uv" pip compile - $(LOCK) --generate-hashes -o requirements-build.lock
+
+# The image and compose.yaml proven on a Docker engine (docker/check.sh: build and layer cache, context,
+# health check, compose; ~10 minutes). Not part of `make test`. Without Docker Hub the base images are
+# made first by docker/local-base-images.sh.
+docker-check:
+	bash docker/check.sh
 
 clean:
 	rm -rf $(VENV) rust_ext/target build dist

@@ -42,6 +42,7 @@ def _copies() -> list[str]:
         "trading/__pycache__/config.cpython-311.pyc", "tests/__pycache__/x.pyc", ".mypy_cache/3.11/x.json",
         ".ruff_cache/x", ".pytest_cache/v/cache", ".hypothesis/examples/x", "dist/tradebot.whl",
         "tradebot.egg-info/PKG-INFO", "tests/conftest.py",
+        "docker/local-base-images.sh", "docker/base/postgres-entrypoint.sh",
     ],
 )  # fmt: skip
 def test_the_build_context_leaves_out_secrets_builds_and_caches(path: str) -> None:
