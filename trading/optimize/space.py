@@ -32,7 +32,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 MAX_VALUES = 10_000  # values of one parameter
 # chosen by the command (--symbol, --impl), not searched: the implementation changes speed, never results
-NOT_SEARCHABLE = ("enabled", "symbols", "impl")
+NOT_SEARCHABLE = ("enabled", "symbols", "impl", "fast_path")  # fast_path: live only, no backtest reads it
 NUMBERS = (int, float, Decimal)
 
 
