@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -21,37 +19,25 @@ from tests.support.engine_harness import DAY
 from trading import native
 from trading.demo.day import barrier
 from trading.engine.lease import account_lease
-from trading.store import Store, close_pool, create_pool, migrate
+from trading.store import Store
 
 pytestmark = pytest.mark.skipif(not native.loaded(), reason="the Rust extension is not built")
 
 NOT_SAVED = "fast path: the strategy state could not be saved now"
 
 
-@asynccontextmanager
-async def own_server() -> AsyncIterator[tuple[PgCluster, Store]]:
-    """A store on a Postgres server of the test's own, so that it can really go away."""
-    cluster = PgCluster()
-    cluster.start()
-    pool = await create_pool(cluster.url, min_size=1, max_size=4)
-    try:
-        await migrate(pool)
-        yield cluster, Store(pool)
-    finally:
-        await close_pool(pool)
-        cluster.destroy()
-
-
 async def breakeven_saved(store: Store) -> bool:
     saved = await store.strategy_state.for_day(NAME, DAY.date)
-    return bool(saved.get("*", {}).get("symbols", {}).get("MNQ", {}).get("sides", {}).get("buy", {}).get("breakeven_done"))
+    buy = saved.get("*", {}).get("symbols", {}).get("MNQ", {}).get("sides", {}).get("buy", {})
+    return bool(buy.get("breakeven_done"))
 
 
 async def test_a_move_recorded_while_the_store_is_away_is_stored_once_when_it_is_back(
-    caplog: pytest.LogCaptureFixture,
+    own_cluster_store: tuple[PgCluster, Store], caplog: pytest.LogCaptureFixture
 ) -> None:
+    cluster, store = own_cluster_store
     caplog.set_level(logging.WARNING, logger="trading.engine.fast_path")
-    async with own_server() as (cluster, store), filled_long(store) as f:
+    async with filled_long(store) as f:
         day, engine, counter, entry, stop = f.day, f.engine, f.counter, f.entry, f.stop
         fast = engine.fast_path
         lease = account_lease(engine)
