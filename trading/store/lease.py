@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # a standby asks for the lock this often (takeover within about one poll of the holder's death)
 CHECK_S = 1.0  # the holder checks its lock connection this often
+# What a call on the lock connection may raise when the database is away or coming back: the lock is not
+# taken (or no longer held). InternalClientError: a pooled connection handed out mid-reconnect after a
+# server restart ("another operation is in progress"); uncaught, it ended the lease's guard for good.
+_AWAY = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, TimeoutError)
 
 
 def account_key(account_id: int) -> int:
@@ -62,13 +66,13 @@ class AccountLease:
         self.held_elsewhere = False
         try:
             conn = await self._connect()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except _AWAY as exc:
             log.warning("account %s lease: database unavailable (%s)", self.account_id, exc)
             return False
         try:
             got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key, timeout=self.check_s * 5))
             self.held_elsewhere = not got
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except _AWAY as exc:
             log.warning("account %s lease: lock request failed (%s)", self.account_id, exc)
             await self._drop(conn, dead=True)
             return False
@@ -108,7 +112,7 @@ class AccountLease:
                 break
             try:
                 await conn.fetchval("SELECT 1", timeout=self.check_s * 3)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except _AWAY as exc:
                 log.error("account %s lease: lock connection lost (%s)", self.account_id, exc)
                 self._gone.set()
         await self._forget()
@@ -121,7 +125,7 @@ class AccountLease:
         if not dead:
             try:
                 await conn.execute("SELECT pg_advisory_unlock($1)", self.key, timeout=self.check_s * 5)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except _AWAY:
                 dead = True
         self._gone.set()
         await self._drop(conn, dead=dead)

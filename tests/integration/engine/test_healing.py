@@ -5,12 +5,10 @@ with one broker order per customTag, every broker trade stored once, the opposit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import pytest_asyncio
 
 from tests.fakes.pg_cluster import PgCluster
 from tests.support.conditions import eventually
@@ -20,7 +18,7 @@ from trading.demo.day import barrier
 from trading.domain import NotificationKind, OrderRequest, OrderStatus, OrderType, Side
 from trading.engine import Engine
 from trading.engine.jobs import Jobs, run_once
-from trading.store import Store, close_pool, create_pool, migrate
+from trading.store import Store
 
 TAGS = [f"overnight_range:{s}:{side}:2026-02-10" for s in ("MES", "MNQ") for side in ("long", "short")]
 LONG, SHORT = "overnight_range:MNQ:long:2026-02-10", "overnight_range:MNQ:short:2026-02-10"
@@ -115,19 +113,6 @@ async def test_a_fill_the_silent_user_hub_never_delivered_is_found_and_acted_on(
         assert engine.healer.stats.feed_rebuilds >= 1
         alerts = [m.payload for m in await store.outbox.recent(200) if m.kind is NotificationKind.ALERT]
         assert any(a.get("title") == "Account feed missed events" for a in alerts)
-
-
-@pytest_asyncio.fixture
-async def own_cluster_store() -> AsyncIterator[tuple[PgCluster, Store]]:
-    cluster = PgCluster()
-    cluster.start()
-    pool = await create_pool(cluster.url, min_size=1, max_size=4)
-    try:
-        await migrate(pool)
-        yield cluster, Store(pool)
-    finally:
-        await close_pool(pool)
-        cluster.destroy()
 
 
 @PATHS
