@@ -1004,6 +1004,9 @@ class Engine:
             return
         for name, strategy in self.strategies.items():
             state = json.dumps(strategy.on_save(), sort_keys=True, default=str)
+            # Asked after the state is read: a move the state shows was counted before it could be read.
+            if self.fast_path is not None and self.fast_path.holds(name):
+                continue  # a stop move made without Python is not recorded yet: saved once it is (fast_path.py)
             if force or self._saved.get(name) != state:
                 await persist(strategy, self.store.strategy_state, self.day.date)
                 self._saved[name] = state

@@ -22,11 +22,13 @@ and the Rust executor's modify itself (`rust_ext/src/python/fast_path.rs`, the t
   path, the breaker's record, the healer's retry and the alert on a failure; then the state is saved.
 
 Crash argument: a stop move is idempotent (the same order, the same price); the breakeven is re-derived
-from the strategy's saved state after a restart (`breakeven_done` is saved after the result is handled,
-so a crash before leaves it false and the next crossing quote sends the same move again, which the
-broker takes as a no-op); reconcile reads the stop's price from the broker; the notification's key is
-the order and price, so a repeat is stored once. A crash after the send and before Python recorded it
-loses nothing.
+from the strategy's saved state after a restart. `breakeven_done` is saved only after the move is
+recorded: the core counts each move it makes as unrecorded under its own lock, and `Engine._persist`
+saves no state of this strategy while a move is unrecorded, whichever handler asks (the Python handler of
+the same quote too). So a crash before leaves it false, and the next crossing quote sends the same move
+again, which the broker takes as a no-op; reconcile reads the stop's price from the broker; the
+notification's key is the order and price, so a repeat is stored once. A crash after the send and before
+Python recorded it loses nothing (tests/integration/engine/test_fast_path_kill.py).
 
 On by default whenever impl = "rust" with the Rust stream and the Rust executor
 (`strategies.overnight_range.fast_path = false` turns it off); the Python implementation and
@@ -132,6 +134,12 @@ class FastPath:
             self._hooked.set_quote_hook(None)
         self._hooked = None
 
+    def holds(self, name: str) -> bool:
+        """True while a stop move made without Python is not yet recorded: the strategy's state, which
+        says "moved" from the moment the core moved it, is not saved until the move's notice is stored
+        (else a crash in between would lose the notice for good: the next run finds the move done)."""
+        return name == NAME and self.table.unrecorded > 0
+
     def close(self) -> None:
         """Nothing acts without Python until the next handler call finds the gate's conditions hold."""
         self.table.set_open(False)
@@ -212,16 +220,20 @@ class FastPath:
         pending: list[Callable[[], Awaitable[None]]] = []
         while True:
             if not pending:
-                pending = [w for m in await self.table.next_moves() if (w := self._take(m)) is not None]
+                taken = [self._take(m) for m in await self.table.next_moves()]
+                self.table.recorded(sum(w is None for w in taken))  # nothing of theirs to record
+                pending = [w for w in taken if w is not None]
             async with self.engine._lock:
                 while pending:
                     try:
                         await pending[0]()
                     except Exception as exc:
                         if store_unreachable(exc):
+                            log.warning("fast path: a stop move's record waits for the store (%s)", exc)
                             break
                         log.exception("a stop move sent without Python could not be recorded")
                     pending.pop(0)
+                    self.table.recorded(1)
                 try:
                     await self.engine._persist()
                 except Exception as exc:  # saved by the next handler's persist (the state differs from saved)

@@ -181,6 +181,19 @@ impl FastPath {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Stop moves made without Python whose results Python has not yet recorded (`recorded`): while
+    /// above 0 the host does not save the strategy's state (it may say "moved" before the move's
+    /// notice is stored; a crash then would lose the notice for good).
+    #[getter]
+    fn unrecorded(&self) -> u64 {
+        self.hook.table.unrecorded()
+    }
+
+    /// Python recorded `n` of the moves' results.
+    fn recorded(&self, n: u64) {
+        self.hook.table.recorded(n);
+    }
+
     /// The stop moves sent since the last call (waits until there is one), as `FastMove`s.
     fn next_moves<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let results = self.hook.results.clone();

@@ -222,3 +222,30 @@ async def test_a_move_the_broker_fails_is_alerted_and_sent_again_the_python_way(
         alerts = [m for m in await store.outbox.recent(500) if m.dedupe_key == f"action-failed-stop-{stop.id}"]
         assert len(alerts) == 1
         await eventually(lambda: one_modified(store), "the modified notice stored once")
+
+
+async def test_the_state_is_not_saved_while_a_move_made_without_python_is_unrecorded(store: Store) -> None:
+    """The core says "moved" as soon as it moves the stop; saving that before the move's notice is stored
+    would lose the notice for good at a crash in between (the next run finds the move done). Any save
+    asked meanwhile (here directly, in the engine: the Python handler of the same quote) leaves the state
+    as it was; once the move is recorded, notice and state are both stored."""
+    async with filled_long(store) as f:
+        day, engine, entry, stop = f.day, f.engine, f.entry, f.stop
+        fast = engine.fast_path
+        assert fast is not None
+
+        async def saved_done() -> Any:
+            saved = await store.strategy_state.for_day(NAME, DAY.date)
+            return saved["*"]["symbols"]["MNQ"]["sides"]["buy"]["breakeven_done"]
+
+        assert await saved_done() is False
+        async with engine._lock:  # the fast path's result waits for it: the move stays unrecorded
+            await day.trade("MNQ", entry + 16, DAY.rth_open + timedelta(minutes=3))
+            await eventually(lambda: stop.stop_price == entry, "the stop moved without Python")
+            assert fast.table.unrecorded == 1
+            assert engine.strategies[NAME].on_save()["symbols"]["MNQ"]["sides"]["buy"]["breakeven_done"] is True
+            await engine._persist()
+            assert await saved_done() is False and await modified_notices(store) == []
+        await eventually(lambda: fast.table.unrecorded == 0, "the move recorded")
+        assert await one_modified(store)
+        await eventually(saved_done, "the state saved with the breakeven done")

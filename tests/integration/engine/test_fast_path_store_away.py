@@ -23,7 +23,7 @@ from trading.store import Store
 
 pytestmark = pytest.mark.skipif(not native.loaded(), reason="the Rust extension is not built")
 
-NOT_SAVED = "fast path: the strategy state could not be saved now"
+NOT_SAVED = "fast path: a stop move's record waits for the store"
 
 
 async def breakeven_saved(store: Store) -> bool:

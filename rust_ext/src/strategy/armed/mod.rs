@@ -100,6 +100,11 @@ pub struct ArmedTable {
     open: AtomicBool,
     /// Quotes that reached an armed level and ran the core (acted or not).
     pub fired: AtomicU64,
+    /// Stop moves the core made here whose results the host has not yet recorded (`recorded`).
+    /// Raised under the core's lock, so whoever reads the core's state after a fired quote also sees
+    /// its moves counted here: the host does not save a state that says "moved" while the record of
+    /// the move could still be lost.
+    unrecorded: AtomicU64,
 }
 
 impl ArmedTable {
@@ -137,6 +142,18 @@ impl ArmedTable {
     /// core handles it (under its lock) and the stop moves it made are returned. The contract is then
     /// disarmed: the next handler call on the strategy (the fill, the order update, the quote itself
     /// in Python) arms what is left, from the core's state.
+    /// Moves made by `fire` and not yet recorded by the host.
+    pub fn unrecorded(&self) -> u64 {
+        self.unrecorded.load(Ordering::SeqCst)
+    }
+
+    /// The host recorded `n` moves' results (their notices stored, or their failures handed on).
+    pub fn recorded(&self, n: u64) {
+        let _ = self
+            .unrecorded
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| Some(u.saturating_sub(n)));
+    }
+
     pub fn fire(&self, contract_id: &str, last: f64) -> Vec<(i64, Dec)> {
         if !self.is_open() {
             return vec![];
@@ -156,6 +173,8 @@ impl ArmedTable {
         {
             let mut core = armed.core.lock().unwrap_or_else(|e| e.into_inner());
             core.on_quote(&mut ctx, &armed.symbol, Some(Dec::from_f64(last)));
+            self.unrecorded
+                .fetch_add(ctx.moves.len() as u64, Ordering::SeqCst);
         }
         let mut map = self.by_contract.write().unwrap_or_else(|e| e.into_inner());
         if map.get(contract_id).is_some_and(|a| Arc::ptr_eq(a, &armed)) {

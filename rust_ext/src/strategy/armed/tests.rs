@@ -101,9 +101,14 @@ fn a_crossing_quote_moves_the_stop_once_through_the_cores_own_state() {
     assert!(!done(&c, "buy"));
     assert_eq!(table.fired.load(Ordering::Relaxed), 0);
 
+    assert_eq!(table.unrecorded(), 0);
     let moves = table.fire("CON.MNQ", 20065.25);
     assert_eq!(moves, vec![(8, Dec::parse("20050.25").unwrap())]);
     assert!(done(&c, "buy")); // the core's state, as its Python handler will find it
+    assert_eq!(table.unrecorded(), 1); // counted before that state could be read
+    table.recorded(1);
+    table.recorded(1); // more than made: stays at 0
+    assert_eq!(table.unrecorded(), 0);
     assert!(table.triggers("CON.MNQ").is_empty()); // disarmed
     assert!(table.fire("CON.MNQ", 20070.0).is_empty());
 
@@ -178,4 +183,32 @@ fn two_racing_quotes_move_each_stop_once() {
         .collect();
     let moved: usize = runs.into_iter().map(|r| r.join().unwrap()).sum();
     assert_eq!(moved, 1);
+    assert_eq!(table.unrecorded(), 1);
+}
+
+#[test]
+fn a_move_is_counted_unrecorded_by_the_time_its_state_is_readable() {
+    // A reader that takes the core's lock and finds the breakeven done must also find the move counted.
+    for _ in 0..200 {
+        let c = core(&[side("buy", "20050.25", 7)]);
+        let table = Arc::new(ArmedTable::default());
+        table.set_open(true);
+        table.arm("CON.MNQ", armed(&c, vec![stop_leg(8, 7)]));
+        let firing = {
+            let table = table.clone();
+            std::thread::spawn(move || table.fire("CON.MNQ", 20070.0).len())
+        };
+        loop {
+            let seen_done = done(&c, "buy");
+            if seen_done {
+                assert_eq!(table.unrecorded(), 1);
+                break;
+            }
+            if firing.is_finished() {
+                break;
+            }
+        }
+        assert_eq!(firing.join().unwrap(), 1);
+        assert_eq!(table.unrecorded(), 1);
+    }
 }
