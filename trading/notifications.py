@@ -563,6 +563,14 @@ def content_key(kind: NotificationKind, payload: Mapping[str, Any], day: str) ->
     return f"{kind.value}-{day}-{hashlib.blake2b(body, digest_size=12).hexdigest()}"
 
 
+def modified_key(order_id: int | None, price: Decimal) -> str:
+    """The dedupe key of a stop move's "modified" notice: the order and its new price, the price in one
+    canonical text (21037.5 and 21037.50 are the same move). The move is told once whichever way made
+    it: the Python path, the Rust fast path (its price is the Rust core's decimal text), or a restarted
+    engine repeating it."""
+    return f"order-modified-{order_id}-{price.normalize():f}"
+
+
 def stored(payload: Mapping[str, Any], strategy: str | None = None) -> dict[str, Any]:
     """The JSON object the outbox stores (the strategy that sent it, when it has none yet)."""
     out = dict(payload)

@@ -996,7 +996,7 @@ class Engine:
         await self.store.outbox.enqueue(
             NotificationKind.ORDER,
             dict(notifications.order("modified", order, _contract_of(self, order.contract_id), stop_price=price)),
-            dedupe_key=f"order-modified-{order.id}-{price}",
+            dedupe_key=notifications.modified_key(order.id, price),
         )
 
     async def _persist(self, force: bool = False) -> None:

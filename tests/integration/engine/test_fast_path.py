@@ -26,6 +26,7 @@ from trading.domain import NotificationKind, Quote
 from trading.engine import Engine
 from trading.engine.context import ModifyStop
 from trading.engine.strategy_route import RecordingContext
+from trading.notifications import modified_key
 from trading.projectx import schema as s
 from trading.sim.exchange import Exchange
 from trading.store import Store
@@ -148,7 +149,7 @@ async def test_a_crossing_quote_moves_the_stop_once_without_python(store: Store)
             assert fast.table.triggers(cid) == []
 
         notices = await modified_notices(store)
-        assert [n.dedupe_key for n in notices] == [f"order-modified-{stop.id}-{entry}"]
+        assert [n.dedupe_key for n in notices] == [modified_key(stop.id, entry)]
         assert engine.metrics.counters[("fast_path", "rust", "moved")] == 1
         rows = {(m.operation, m.path): m for m in engine.metrics.summary()}
         assert rows[("stage.tick_to_order", "rust")].count == 1

@@ -19,6 +19,7 @@ from tests.support.engine_harness import DAY
 from trading import native
 from trading.demo.day import barrier
 from trading.engine.lease import account_lease
+from trading.notifications import modified_key
 from trading.store import Store
 
 pytestmark = pytest.mark.skipif(not native.loaded(), reason="the Rust extension is not built")
@@ -56,7 +57,7 @@ async def test_a_move_recorded_while_the_store_is_away_is_stored_once_when_it_is
             await eventually(lambda: one_modified(store), "the modified notice stored once the store is back")
             await eventually(lambda: breakeven_saved(store), "the strategy's state saved")
             notices = await modified_notices(store)
-            assert [n.dedupe_key for n in notices] == [f"order-modified-{stop.id}-{entry}"]
+            assert [n.dedupe_key for n in notices] == [modified_key(stop.id, entry)]
             await eventually(lambda: lease.held and engine.ready, "the engine holding its account again")
             await barrier(engine, counter, None)
             assert fast.moves == 1 and modifies == [stop.id]  # nothing sent again
