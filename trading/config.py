@@ -58,6 +58,15 @@ class AppSettings(Section):
     data_dir: Path = Path("~/.local/share/tradebot")
     # `tradebot run` also logs to <log_dir>/tradebot.log, rotated at 10 MB, 5 kept; "" writes no file.
     log_dir: Path | None = Path("~/.local/share/tradebot/logs")
+    # `tradebot run`'s process on one CPU (trading/affinity.py): "off", "auto" (the last CPU allowed) or a number.
+    cpu: int | Literal["auto", "off"] = "off"
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError('a CPU number is 0 or more (or "auto", "off")')
+        return value
 
     @field_validator("log_dir", mode="before")
     @classmethod

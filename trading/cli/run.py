@@ -56,6 +56,7 @@ def live_without_credentials(settings: Settings) -> str | None:
 
 def plan_run(args: argparse.Namespace) -> RunPlan | int:
     """The checked run, or the exit code after printing why it cannot start."""
+    from trading import affinity
     from trading.cli.logs import configure
     from trading.cli.verbosity import verbosity
 
@@ -73,6 +74,13 @@ def plan_run(args: argparse.Namespace) -> RunPlan | int:
     if start is not None and start.tzinfo is None:
         print("error: --clock-start needs a time zone (e.g. 2026-02-10T14:30:00+00:00)", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        cpu = affinity.apply(settings.app.cpu)  # before the run starts a thread: each one inherits it
+    except affinity.AffinityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if cpu is not None:
+        print(f"cpu: this process runs on CPU {cpu} (app.cpu = {settings.app.cpu!r})", flush=True)
     mode = "paper" if paper else "live"
     settings = settings.model_copy(update={"app": settings.app.model_copy(update={"mode": mode})})
     return RunPlan(settings, args.sim_url, start, args.speed)
