@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -26,6 +28,7 @@ from bench import burst_server
 from bench.goals import Figure, Goal, Section, at_least, at_most
 from bench.stats import Summary, fmt, summarize
 from trading import domain, native
+from trading.affinity import pin
 from trading.projectx import schema as s
 from trading.projectx.realtime import MarketHub
 from trading.projectx.stream_rust import Handler, RustMarketStream, _dec, _dt
@@ -186,10 +189,11 @@ async def _floor(url: str, n: int, every: int) -> tuple[Summary, float]:
     return summarize(FLOOR, lags), count / max(last - first, 1e-9)
 
 
-def _server(*args: str) -> tuple[subprocess.Popen[str], str, int]:
+def _server(*args: str, cpu: int | None = None) -> tuple[subprocess.Popen[str], str, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.burst_server", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-m", "bench.burst_server", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None,
+    )  # fmt: skip
     assert proc.stdout is not None
     ready = proc.stdout.readline().split()
     return proc, ready[1], int(ready[2])
@@ -230,6 +234,7 @@ def run(quick: bool = False) -> Section:
                     handoffs[kind].append(handoff)
     finally:
         _stop(proc)
+    pinned = _pinned_single(m, reps)
     head = f"{'path':<22} {'quotes/s':>12} {'range':>16} {'burst lag p99':>14} {'single p50':>11} {'single p99':>11}"
     lines = [
         f"\n## market stream into Python handlers: {n:,} quotes in messages of 100 (rate), then {m:,} quotes"
@@ -258,6 +263,8 @@ def run(quick: bool = False) -> Section:
                 f"{kind}: single quote, Rust handled -> handler (the hand-off to the loop thread)"
                 f" p50 {fmt(ho50)}, p99 {fmt(ho99)}; the rest is server stamp -> Rust handled"
             )
+    if pinned is not None:
+        lines.append(pinned.line)
     goals: list[Goal] = []
     if "rust" in kinds:
         vs_signalrcore = statistics.median(rates[COALESCED]) / statistics.median(rates["signalrcore"])
@@ -276,7 +283,51 @@ def run(quick: bool = False) -> Section:
                  Figure(tuple(x / 1e3 for x in above), "µs"), at_most(above, 50_000),
                  baseline=f"floor p99 {fmt(statistics.median(x.p99 for x in paced[FLOOR]))};"
                           f" records path before {fmt(statistics.median(above_before))} above it"),
+            *([] if pinned is None else [pinned.goal]),
             Goal("stream: quotes/s into handlers (rust, every quote delivered as a lazy quote)", "-",
                  Figure(tuple(rates["rust"]), "quotes/s"), None, baseline=vs_before("rust")),
         ]  # fmt: skip
     return Section("market stream", [decode_only(quick), "\n".join(lines)], goals)
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    line: str
+    goal: Goal
+
+
+def _pinned_single(m: int, reps: int) -> Pinned | None:
+    """The single-quote run again with this process (the Rust worker and the loop's thread) on the first
+    CPU and the server on the second: what `[app] cpu` buys (trading/affinity.py). None with one CPU or
+    without the Rust stream."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2 or not native.enabled():
+        return None
+    before = set(cpus)
+    proc, url, _ = _server("1", "1", "paced", cpu=cpus[1])
+    lags: dict[str, list[Summary]] = {"rust": [], FLOOR: []}
+    handoffs: list[Summary] = []
+    try:
+        pin({cpus[0]})
+        for _ in range(reps):
+            for kind in lags:
+                lag, _, handoff = asyncio.run(_one(kind, url, m, every=1))
+                lags[kind].append(lag)
+                if handoff is not None:
+                    handoffs.append(handoff)
+    finally:
+        pin(before)
+        _stop(proc)
+    above = [r.p99 - f.p99 for r, f in zip(lags["rust"], lags[FLOOR], strict=True)]
+    where = f"pinned: client on CPU {cpus[0]}, server on CPU {cpus[1]}"
+    med = {k: (statistics.median(x.p50 for x in v), statistics.median(x.p99 for x in v)) for k, v in lags.items()}
+    ho = (statistics.median(x.p50 for x in handoffs), statistics.median(x.p99 for x in handoffs))
+    line = (
+        f"{where} (as [app] cpu does): single quote rust p50 {fmt(med['rust'][0])}, p99 {fmt(med['rust'][1])};"
+        f" floor p50 {fmt(med[FLOOR][0])}, p99 {fmt(med[FLOOR][1])}; the hand-off p50 {fmt(ho[0])}, p99 {fmt(ho[1])}"
+    )
+    goal = Goal(f"stream, {where}: single quote arrival -> handler p99 above the aiohttp+json floor (rust)",
+                "≤ 50 µs", Figure(tuple(x / 1e3 for x in above), "µs"), at_most(above, 50_000),
+                baseline=f"floor p99 {fmt(med[FLOOR][1])}; the hand-off to the loop's thread p50 {fmt(ho[0])}",
+                )  # fmt: skip
+    return Pinned(line, goal)

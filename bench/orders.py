@@ -37,7 +37,6 @@ then the median."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import queue
@@ -58,6 +57,7 @@ from bench.goals import Figure, Goal, Section, at_least, at_most
 from bench.interleave import Rep, rep
 from bench.stats import fmt
 from trading import native
+from trading.affinity import pin
 from trading.config import ProjectXSettings
 from trading.domain import OrderRequest, OrderType, Side
 from trading.execution import PythonExecutor, RustExecutor
@@ -241,13 +241,6 @@ def _report(title: str, names: list[str], reps: dict[str, list[Rep]]) -> str:
     return "\n".join(lines)
 
 
-def _pin(cpus: set[int]) -> None:
-    """Every thread of this process (the tokio workers too, made before) onto `cpus`."""
-    for tid in os.listdir("/proc/self/task"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(int(tid), cpus)
-
-
 def run(quick: bool = False, reps: int | None = None, *, pinned: bool = False) -> Section:
     """Unpinned: both processes wherever the scheduler puts them. Pinned (Linux, ≥ 2 CPUs): this
     process on the first CPU, the simulator on the second (as `taskset -c`), restored afterwards."""
@@ -265,14 +258,14 @@ def run(quick: bool = False, reps: int | None = None, *, pinned: bool = False) -
     )
     try:
         if pinned:
-            _pin({cpus[0]})
+            pin({cpus[0]})
         assert proc.stdout is not None
         ready = proc.stdout.readline().split()
         n, r = (300, 3) if quick else (2000, 5)
         table, results = asyncio.run(_run(n, reps or r, ready[1], int(ready[2]), ready[3]))
     finally:
         if pinned:
-            _pin(before)
+            pin(before)
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(timeout=10)

@@ -45,15 +45,16 @@ def choose(setting: Cpu, allowed: Collection[int]) -> int | None:
     return setting
 
 
-def pin(cpu: int) -> int:
-    """Put every thread of this process on `cpu` (threads started later inherit it from their creator);
-    returns how many threads were pinned. A thread that ends meanwhile is skipped."""
+def pin(cpus: Collection[int]) -> int:
+    """Put every thread of this process on `cpus` (threads started later inherit it from their creator);
+    returns how many threads were pinned. A thread that ends meanwhile is skipped. (The benchmarks pin
+    and restore with it too.)"""
     if not hasattr(os, "sched_setaffinity") or not _TASKS.is_dir():
         raise AffinityError("app.cpu needs Linux (sched_setaffinity and /proc/self/task)")
     pinned = 0
     for task in _TASKS.iterdir():
         try:
-            os.sched_setaffinity(int(task.name), {cpu})
+            os.sched_setaffinity(int(task.name), set(cpus))
         except ProcessLookupError:
             continue
         pinned += 1
@@ -68,7 +69,7 @@ def apply(setting: Cpu) -> int | None:
         raise AffinityError("app.cpu needs Linux (sched_setaffinity and /proc/self/task)")
     cpu = choose(setting, os.sched_getaffinity(0))
     if cpu is not None:
-        pin(cpu)
+        pin({cpu})
     return cpu
 
 
