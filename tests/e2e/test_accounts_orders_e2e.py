@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tests.e2e.test_accounts_e2e import bot_over, confirmed, process_of
 from tests.fakes.discord_interactions import InteractionResult
 from tests.support.conditions import eventually
 from tests.support.discord_world import ADMIN, GUILD, TRADER
 from tests.support.engine_harness import DAY, SimDay, accounts_on, sim_day
+from trading import native
 from trading.config import AccountSettings, Settings
 from trading.projectx import schema as s
+from trading.projectx.failover import FailoverMarketStream
 from trading.store import Store
 
 A, B, C = "PRAC-V2-SIM-1", "PRAC-V2-SIM-2", "PRAC-V2-SIM-3"
@@ -115,6 +119,21 @@ async def test_manual_orders_and_flatten_act_on_the_named_account_only(store: St
                 held = await fake.invoke(TRADER, GUILD, channel, "position list", {"account": A})
                 assert f"[{A}]" in held.text() and "MNQ long 1 @ " in held.text(), held.text()
 
+                # An order above confirm_above_size asks first, naming the account, and lands on it only.
+                large = {"symbol": "MNQ", "side": "buy", "quantity": 3, "account": C}
+                asked = await fake.invoke(TRADER, GUILD, channel, "order market", large)
+                assert f"Confirm: buy 3 MNQ market on {C}?" in asked.text(), asked.text()
+                assert positions_at_sim(day) == {a.account_id: 1}
+                bought = await confirmed(fake, asked, TRADER)
+                assert f"[{C}] Order placed: BUY 3 MNQ" in bought.text(), bought.text()
+                both = {a.account_id: 1, c.account_id: 3}
+                await eventually(lambda: positions_at_sim(day) == both, "C long 3, A still long 1")
+                close = await fake.invoke(TRADER, GUILD, channel, "position close", {"symbol": "MNQ", "account": A})
+                assert f"Confirm: close the MNQ position on {A}?" in close.text(), close.text()
+                closed = await confirmed(fake, close, TRADER)
+                assert f"[{A}] Closed MNQ" in closed.text(), closed.text()
+                await eventually(lambda: positions_at_sim(day) == {c.account_id: 3}, "A flat, C still long 3")
+
                 # /status and the per-account /stats name their account; the process-wide ones take none;
                 # /stats reload is refused with several accounts.
                 status = await fake.invoke(TRADER, GUILD, channel, "status", {"account": C})
@@ -127,3 +146,22 @@ async def test_manual_orders_and_flatten_act_on_the_named_account_only(store: St
                 assert "runs several accounts" not in route.text(), route.text()
                 reload = await fake.invoke(ADMIN, GUILD, channel, "stats reload")
                 assert reload.ephemeral and "Nothing was reloaded" in reload.text(), reload.text()
+
+
+@pytest.mark.skipif(not native.enabled(), reason="Rust path not active")
+async def test_a_route_set_from_discord_moves_every_accounts_engine(store: Store, database_url: str) -> None:
+    """Routes are process-global (/stats route-set takes no account): every account's market stream moves."""
+    async with sim_day(DAY.rth_open) as day:
+        day.sim.add_account(B)
+        day.sim.add_account(C)
+        async with accounts_on(day, database_url, SETTINGS) as running:
+            engines = [e for e, _ in running]
+            streams = [e.market_stream for e in engines]
+            assert all(isinstance(m, FailoverMarketStream) and m.path == "rust" for m in streams), streams
+            async with bot_over(process_of(engines, SETTINGS.accounts), store) as fake:
+                route = {"component": "market_stream", "mode": "python"}
+                done = await fake.invoke(ADMIN, GUILD, GUILD.channels[0], "stats route-set", route)
+                assert "runs several accounts" not in done.text(), done.text()
+                for m in streams:
+                    assert isinstance(m, FailoverMarketStream)
+                    assert m.path == "python", [e.account_name for e in engines if e.market_stream is m]
