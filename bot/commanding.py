@@ -141,26 +141,52 @@ async def respond(interaction: discord.Interaction, reply: Reply, *, private: bo
         await interaction.response.send_message(ephemeral=private, **kwargs)
 
 
-# With several accounts, a command that acts on or reads one account must name it (an `account` option);
-# these serve every account alike: the market data of the login, the list of accounts, the help, and
-# the latency table (the process's samples: every engine writes the one table, and the mirror stage of
-# copy mode spans a leader and its followers).
-SHARED_COMMANDS = ("account list", "help", "market", "stats latency")
-SEVERAL_ACCOUNTS = (
-    "This bot runs several accounts and this command has no account option yet: nothing was done. "
-    "Per account: /pnl, /trades, /risk and /strategy with account:. Accounts: "
+# With several accounts, a command that acts on or reads one account names it (an `account` option,
+# `bot.cogs.common.account_services`); these serve every account alike, so they take no account:
+SHARED_COMMANDS = (
+    "account list",  # every account of the process
+    "help",
+    "market",  # the market data of the one gateway login
+    # The latency table is the process's samples: every engine writes the one table, and the mirror stage
+    # of copy mode spans a leader and its followers.
+    "stats latency",
+    "stats notifications",  # one outbox and one delivery for the process (each message names its account)
+    "stats version",  # one package, one commit, one Rust extension
+    "stats config",  # the settings the process read, [[accounts]] included
+    "stats logs",  # one log file
+    # Routes and breakers are process-global (trading/native.py): a change moves every account's engine.
+    "stats route",
+    "stats route-set",
+    "stats route-reset",
+    "stats parity",  # shadow-run counts are stored per component, not per account
 )
+# Refused with several accounts, and why (nothing is done).
+SINGLE_ACCOUNT_ONLY = {
+    # [risk] is one engine's limits; with several, each engine's limits come from its own [[accounts]] table
+    # (its rule profile), which a reload of [risk] into one or every engine would overwrite.
+    "stats reload": "This bot runs several accounts: /stats reload would apply [risk] to one account's engine "
+    "only, over the rule profile its [[accounts]] table gives it. Nothing was reloaded: restart the process to "
+    "apply a changed configuration.",
+}
+SEVERAL_ACCOUNTS = "This bot runs several accounts and this command has no account option: nothing was done. Accounts: "
 
 
-def per_account_ready(interaction: discord.Interaction, bot: CommandBot) -> bool:
+def per_account_ready(command: object, several: bool) -> bool:
     """One account, or a command that names its account or serves every account alike."""
-    command = interaction.command
-    if not bot.desk.several or not isinstance(command, app_commands.Command):
-        return True
-    if any(p.name == "account" for p in command.parameters):
+    if not several or not isinstance(command, app_commands.Command):
         return True
     name = command.qualified_name
+    if name in SINGLE_ACCOUNT_ONLY:
+        return False
+    if any(p.name == "account" for p in command.parameters):
+        return True
     return any(name == s or name.startswith(s + " ") for s in SHARED_COMMANDS)
+
+
+def several_refusal(command: object, desk: AccountDesk) -> str:
+    """Why `command` is refused with several accounts (the accounts to choose from, or its own reason)."""
+    name = command.qualified_name if isinstance(command, app_commands.Command) else ""
+    return SINGLE_ACCOUNT_ONLY.get(name) or SEVERAL_ACCOUNTS + ", ".join(desk.names())
 
 
 async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -> bool:
@@ -168,8 +194,8 @@ async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -
         await fail(interaction, NOT_IN_DMS)
         return False
     bot = bot_of(interaction)
-    if not per_account_ready(interaction, bot):
-        await fail(interaction, SEVERAL_ACCOUNTS + ", ".join(bot.desk.names()))
+    if not per_account_ready(interaction.command, bot.desk.several):
+        await fail(interaction, several_refusal(interaction.command, bot.desk))
         return False
     need = access_of(interaction.command)
     decision = await bot.permissions.authorize(actor_of(interaction), name_of(interaction), args, need)

@@ -108,7 +108,7 @@ class AccountCog(commands.GroupCog, group_name="account", group_description="The
             if bot.desk.several:
                 raise BadInput(
                     "Every account in [[accounts]] trades in this process: name one with account: "
-                    "(/account info, /pnl, /trades, /risk, /strategy); nothing was switched"
+                    "(every command that reads or acts on one account takes it); nothing was switched"
                 )
             a = await services.switch_account(account)
             return Card(title=f"Now trading {a.name}", description=f"Account {a.id}, balance {money(a.balance)}")

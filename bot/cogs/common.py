@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import overload
 
 import discord
 from discord import app_commands
@@ -13,6 +14,7 @@ from discord import app_commands
 from bot import cards
 from bot.commanding import Reply, actor_of, bot_of
 from bot.permissions import Access
+from bot.render import Card
 from trading.domain import Contract, Side, to_decimal
 from trading.services import MAX_BRACKET_TICKS, MAX_QUANTITY, TRADES_MAX_DAYS, BadInput, ServiceError, Services
 
@@ -27,8 +29,13 @@ Days = app_commands.Range[int, 1, TRADES_MAX_DAYS]
 SIDES = [app_commands.Choice(name="buy", value="buy"), app_commands.Choice(name="sell", value="sell")]
 
 
+ACCOUNT = "Which account (with several)"  # how every `account` option is described
+
+
 async def symbol_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    symbols = await bot_of(interaction).services.symbols(current)
+    # The contracts of the login: any account's (the picked one's when it names one).
+    services = picked_services(interaction) or bot_of(interaction).services
+    symbols = await services.symbols(current)
     return [app_commands.Choice(name=s, value=s) for s in symbols[:25]]
 
 
@@ -38,11 +45,14 @@ async def strategy_autocomplete(interaction: discord.Interaction, current: str) 
 
 
 async def order_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-    """The account's working orders whose label holds what was typed: `#9061 MNQ sell limit 1 @ 20600.00`."""
+    """The working orders of the account picked in the same command (`account:`; the one account when
+    there is one) whose label holds what was typed: `#9061 MNQ sell limit 1 @ 20600.00`."""
     bot = bot_of(interaction)
-    services = bot.services
     if interaction.guild_id is None or not bot.permissions.decide(actor_of(interaction), Access.TRADE).allowed:
         return []  # working orders are account data: only for those who may trade them
+    services = picked_services(interaction)
+    if services is None:
+        return []  # several accounts and none (or an unknown one) picked yet: no account's orders
     typed = str(current).strip().lower().lstrip("#")
     choices = []
     for o in sorted(await services.open_orders(), key=lambda o: o.id or 0):
@@ -92,6 +102,28 @@ def account_services(interaction: discord.Interaction, account: str | None) -> S
     return bot_of(interaction).desk.services(account)
 
 
+def picked_services(interaction: discord.Interaction) -> Services | None:
+    """In an autocomplete: the services of the account picked so far in the same command
+    (`interaction.namespace.account`); None when that names no account that trades here."""
+    picked = getattr(interaction.namespace, "account", None)
+    try:
+        return account_services(interaction, picked if isinstance(picked, str) else None)
+    except ServiceError:
+        return None
+
+
+def on_account(account: str | None) -> str:
+    """What a confirmation adds to name the account it acts on (` on PRAC-V2-SIM-2`); none named: ''."""
+    name = (account or "").strip()
+    return f" on {name}" if name else ""
+
+
+@overload
+def titled(reply: Card, interaction: discord.Interaction, services: Services) -> Card: ...
+@overload
+def titled(reply: list[Card], interaction: discord.Interaction, services: Services) -> list[Card]: ...
+@overload
+def titled(reply: Reply, interaction: discord.Interaction, services: Services) -> Reply: ...
 def titled(reply: Reply, interaction: discord.Interaction, services: Services) -> Reply:
     """With several accounts, each answer's title names its account."""
     if not bot_of(interaction).desk.several:

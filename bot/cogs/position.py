@@ -1,4 +1,5 @@
-"""/position list (read, private) | close | flatten (trade, confirmed)."""
+"""/position list (read, private) | close | flatten (trade, confirmed), each on one account (`account:`
+with several)."""
 
 from __future__ import annotations
 
@@ -7,45 +8,52 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.cogs.common import symbol_autocomplete
-from bot.commanding import Reply, bot_of, confirm, read, run, trade
+from bot.cogs.common import ACCOUNT, account_autocomplete, account_services, on_account, symbol_autocomplete, titled
+from bot.commanding import Reply, confirm, read, run, trade
 from bot.render import Card
 
 
 @app_commands.guild_only()
 class PositionCog(commands.GroupCog, group_name="position", group_description="Open positions"):
     @app_commands.command(name="list", description="Open positions with their open P&L", extras=read())
-    async def list_(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def list_(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
-            return cards.marked_positions(await services.marked_positions())
+            services = account_services(interaction, account)
+            return titled(cards.marked_positions(await services.marked_positions()), interaction, services)
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="close", description="Close one position at the market", extras=trade())
-    @app_commands.describe(symbol="Contract root, e.g. MNQ")
-    @app_commands.autocomplete(symbol=symbol_autocomplete)
-    async def close(self, interaction: discord.Interaction, symbol: str) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(symbol="Contract root, e.g. MNQ", account=ACCOUNT)
+    @app_commands.autocomplete(symbol=symbol_autocomplete, account=account_autocomplete)
+    async def close(self, interaction: discord.Interaction, symbol: str, account: str | None = None) -> None:
         async def check() -> None:
-            await services.contract(symbol)
+            await account_services(interaction, account).contract(symbol)
 
         async def action() -> Card:
+            services = account_services(interaction, account)
             p = await services.close_position(symbol)
-            return Card(title=f"Closed {symbol.upper()}", description=cards.position_line(p))
+            card = Card(title=f"Closed {symbol.upper()}", description=cards.position_line(p))
+            return titled(card, interaction, services)
 
-        await confirm(interaction, {"symbol": symbol}, f"close the {symbol.upper()} position", action, check=check)
+        what = f"close the {symbol.upper()} position" + on_account(account)
+        await confirm(interaction, {"symbol": symbol, "account": account}, what, action, check=check)
 
     @app_commands.command(name="flatten", description="Cancel every order and close every position", extras=trade())
-    async def flatten(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
+    @app_commands.describe(account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def flatten(self, interaction: discord.Interaction, account: str | None = None) -> None:
+        async def check() -> None:
+            account_services(interaction, account)  # an unknown or missing account is refused before asking
 
         async def action() -> Card:
-            return cards.flattened(await services.flatten())
+            services = account_services(interaction, account)
+            return titled(cards.flattened(await services.flatten()), interaction, services)
 
-        await confirm(interaction, {}, "flatten: cancel every order and close every position", action)
+        what = "flatten: cancel every order and close every position" + on_account(account)
+        await confirm(interaction, {"account": account}, what, action, check=check)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.cogs.common import account_autocomplete, account_services, titled
+from bot.cogs.common import account_autocomplete, account_services, on_account, titled
 from bot.commanding import Reply, admin, confirm, read, run
 from bot.render import Card, fields, money
 
@@ -69,9 +69,7 @@ class RiskCog(commands.GroupCog, group_name="risk", group_description="Limits an
             done = cards.flattened(flattened)
             return Card(card.title + " — halted", done.title, card.fields + done.fields, card.color)
 
-        what = "halt trading: kill switch on, cancel every order, close every position"
-        if account:
-            what += f" on {account}"
+        what = "halt trading: kill switch on, cancel every order, close every position" + on_account(account)
         await confirm(interaction, {"reason": reason, "account": account}, what, action, check=check)
 
     @app_commands.command(name="resume", description="Reset the kill switch", extras=admin())

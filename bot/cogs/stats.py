@@ -1,19 +1,25 @@
 """/stats latency | health | jobs | notifications | performance | version | route | parity (read) and
 config | reload | logs | route-set | route-reset (admin, private): freqtrade's /health, /performance,
-/version, /show_config, /reload_config, /logs; the routes of trading/native.py."""
+/version, /show_config, /reload_config, /logs; the routes of trading/native.py.
+
+With several accounts, health, jobs and performance are one account's (`account:`); the others serve the
+process (`bot.commanding.SHARED_COMMANDS` says why, each): the routes and breakers are process-global, so
+a change is followed by every account's engine and the route table counts every engine's fallbacks.
+/stats reload is refused with several accounts (`bot.commanding.SINGLE_ACCOUNT_ONLY`)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import cards, render
-from bot.cogs.common import Days
-from bot.commanding import Reply, admin, bot_of, read, run
+from bot.cogs.common import ACCOUNT, Days, account_autocomplete, account_services, titled
+from bot.commanding import CommandBot, Reply, admin, bot_of, read, run
 from bot.render import Card
 from trading import charts, native
 from trading.config import masked
@@ -46,23 +52,27 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
     @app_commands.command(
         name="health", description="Broker, database, hubs, feed age, last bar, mode, version", extras=read()
     )
-    async def health(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def health(self, interaction: discord.Interaction, account: str | None = None) -> None:
         bot = bot_of(interaction)
 
         async def work() -> Reply:
-            s = bot.services
-            return cards.health_runtime(await s.health(), bot.notifier.sent, bot.notifier.last_error, await s.runtime())
+            s = account_services(interaction, account)
+            card = cards.health_runtime(await s.health(), bot.notifier.sent, bot.notifier.last_error, await s.runtime())
+            return titled(card, interaction, s)
 
-        await run(interaction, {}, work)
+        await run(interaction, {"account": account}, work)
 
     @app_commands.command(name="jobs", description="Recent scheduled job runs", extras=read())
-    async def jobs(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def jobs(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
-            return cards.jobs(await services.jobs())
+            services = account_services(interaction, account)  # job runs are stored per account
+            return titled(cards.jobs(await services.jobs()), interaction, services)
 
-        await run(interaction, {}, work)
+        await run(interaction, {"account": account}, work)
 
     @app_commands.command(name="notifications", description="The notification outbox", extras=read())
     async def notifications(self, interaction: discord.Interaction) -> None:
@@ -75,14 +85,14 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
         await run(interaction, {}, work)
 
     @app_commands.command(name="performance", description="Per symbol: closed trades, win rate, net P&L", extras=read())
-    @app_commands.describe(days="How many days back (1-90, default 7)")
-    async def performance(self, interaction: discord.Interaction, days: Days = 7) -> None:
-        services = bot_of(interaction).services
-
+    @app_commands.describe(days="How many days back (1-90, default 7)", account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
+    async def performance(self, interaction: discord.Interaction, days: Days = 7, account: str | None = None) -> None:
         async def work() -> Reply:
-            return cards.performance(days, await services.performance(days))
+            services = account_services(interaction, account)
+            return titled(cards.performance(days, await services.performance(days)), interaction, services)
 
-        await run(interaction, {"days": days}, work, private=True)
+        await run(interaction, {"days": days, "account": account}, work, private=True)
 
     @app_commands.command(name="version", description="tradebot's version, commit and Rust extension", extras=read())
     async def version(self, interaction: discord.Interaction) -> None:
@@ -138,10 +148,12 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
         name="route", description="Which implementation (Rust or Python) serves each component", extras=read()
     )
     async def route(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
 
         async def work() -> Reply:
-            return cards.routes(await services.routes())
+            view = await bot.services.routes()
+            fallbacks = sum(s.executor_fallbacks() for s in bot.desk.every())  # every account's executor
+            return cards.routes(replace(view, executor_fallbacks=fallbacks))
 
         await run(interaction, {}, work)
 
@@ -159,11 +171,12 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
         mode: app_commands.Choice[str],
         share: app_commands.Range[int, 0, 100] | None = None,
     ) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
         args = {"component": component.value, "mode": mode.value, "share": share}
 
         async def work() -> Reply:
-            view = await services.set_route(component.value, mode.value, share, str(interaction.user))
+            view = await bot.services.set_route(component.value, mode.value, share, str(interaction.user))
+            await follow_everywhere(bot)
             return cards.routes(view)
 
         await run(interaction, args, work, private=True)
@@ -174,21 +187,33 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
     @app_commands.describe(component="The component")
     @app_commands.choices(component=COMPONENTS)
     async def route_reset(self, interaction: discord.Interaction, component: app_commands.Choice[str]) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
 
         async def work() -> Reply:
-            return cards.routes(await services.reset_route(component.value, str(interaction.user)))
+            view = await bot.services.reset_route(component.value, str(interaction.user))
+            await follow_everywhere(bot)
+            return cards.routes(view)
 
         await run(interaction, {"component": component.value}, work, private=True)
 
     @app_commands.command(name="parity", description="Shadow runs: comparisons and mismatches", extras=read())
     async def parity(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
+        bot = bot_of(interaction)
 
         async def work() -> Reply:
-            return cards.parity(await services.parity())
+            for s in bot.desk.every():  # each engine's comparisons counted into the one stored table
+                await s.parity()
+            return cards.parity(await bot.services.parity())
 
         await run(interaction, {}, work)
+
+
+async def follow_everywhere(bot: CommandBot) -> None:
+    """A route is process-global: the engines of the other accounts move to it too (the services that
+    changed it moved their own engine)."""
+    for s in bot.desk.every():
+        if s.engine is not bot.services.engine:
+            await s.follow_routes()
 
 
 async def setup(bot: commands.Bot) -> None:

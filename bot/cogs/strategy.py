@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.common import account_autocomplete, account_services, strategy_autocomplete
+from bot.cogs.common import account_autocomplete, account_services, on_account, strategy_autocomplete
 from bot.commanding import Reply, admin, confirm, read, run
 from bot.render import Card, fields
 
@@ -75,7 +75,7 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
                 description=await account_services(interaction, account).strategy_start(name, str(interaction.user)),
             )
 
-        what = f"start strategy {name}" + (f" on {account}" if account else "")
+        what = f"start strategy {name}" + on_account(account)
         await confirm(interaction, {"name": name, "account": account}, what, action, check=check)
 
     @app_commands.command(name="stop", description="Stop a strategy", extras=admin())
@@ -91,7 +91,7 @@ class StrategyCog(commands.GroupCog, group_name="strategy", group_description="A
                 description=await account_services(interaction, account).strategy_stop(name, str(interaction.user)),
             )
 
-        what = f"stop strategy {name}" + (f" on {account}" if account else "")
+        what = f"stop strategy {name}" + on_account(account)
         await confirm(interaction, {"name": name, "account": account}, what, action, check=check)
 
     @app_commands.command(name="run-now", description="Run the strategy's session step now", extras=admin())

@@ -12,8 +12,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.cogs.common import Days, account_autocomplete, account_services, titled
-from bot.commanding import Reply, bot_of, read, run
+from bot.cogs.common import ACCOUNT, Days, account_autocomplete, account_services, titled
+from bot.commanding import Reply, read, run
 from trading import charts
 from trading.services import BadInput, Services
 
@@ -26,27 +26,29 @@ class TradingCog(commands.Cog):
     @app_commands.command(
         name="status", description="Mode, engine, kill switch, positions with open P&L, orders", extras=read()
     )
+    @app_commands.describe(account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
     @app_commands.guild_only()
-    async def status(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    async def status(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
-            return cards.status(await services.status())
+            services = account_services(interaction, account)
+            return titled(cards.status(await services.status()), interaction, services)
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="orders", description="Working orders", extras=read())
+    @app_commands.describe(account=ACCOUNT)
+    @app_commands.autocomplete(account=account_autocomplete)
     @app_commands.guild_only()
-    async def orders(self, interaction: discord.Interaction) -> None:
-        services = bot_of(interaction).services
-
+    async def orders(self, interaction: discord.Interaction, account: str | None = None) -> None:
         async def work() -> Reply:
-            return cards.orders(await services.open_orders())
+            services = account_services(interaction, account)
+            return titled(cards.orders(await services.open_orders()), interaction, services)
 
-        await run(interaction, {}, work, private=True)
+        await run(interaction, {"account": account}, work, private=True)
 
     @app_commands.command(name="trades", description="Executions of the last days", extras=read())
-    @app_commands.describe(days="How many days back (1-90)", account="Which account (with several)")
+    @app_commands.describe(days="How many days back (1-90)", account=ACCOUNT)
     @app_commands.autocomplete(account=account_autocomplete)
     @app_commands.guild_only()
     async def trades(self, interaction: discord.Interaction, days: Days = 1, account: str | None = None) -> None:
@@ -60,7 +62,7 @@ class TradingCog(commands.Cog):
     @app_commands.describe(
         period="today, week or month (with a chart); daily or weekly (a table)",
         count="Rows of the daily (1-90, default 7) or weekly (1-13, default 4) table",
-        account="Which account (with several)",
+        account=ACCOUNT,
     )
     @app_commands.autocomplete(account=account_autocomplete)
     @app_commands.choices(period=PERIODS)

@@ -13,6 +13,7 @@ import pytest
 from bot.app import TradeBot
 from bot.run import serve_accounts
 from tests.fakes.discord_interactions import InteractionResult
+from tests.fakes.discord_payloads import FakeUser
 from tests.fakes.discord_server import FakeDiscord
 from tests.support.conditions import eventually
 from tests.support.discord_world import ADMIN, GUILD, READER, e2e_settings
@@ -35,10 +36,10 @@ SETTINGS = Settings(
 )
 
 
-def process_of(engines: list[Engine]) -> AccountsProcess:
+def process_of(engines: list[Engine], plans: tuple[AccountSettings, ...] = SETTINGS.accounts) -> AccountsProcess:
     """The process as `run_accounts` holds it once every account trades."""
     runs = []
-    for plan, engine in zip(SETTINGS.accounts, engines, strict=True):
+    for plan, engine in zip(plans, engines, strict=True):
         run = AccountRun(plan, engine=engine)
         run.running.set()
         runs.append(run)
@@ -65,8 +66,8 @@ async def bot_over(process: AccountsProcess, store: Store) -> AsyncIterator[Fake
                 await asyncio.gather(task, return_exceptions=True)
 
 
-async def confirmed(fake: FakeDiscord, asked: InteractionResult) -> InteractionResult:
-    done = await fake.click(ADMIN, GUILD, GUILD.channels[0], asked.message_id, asked.button("Confirm")["custom_id"])
+async def confirmed(fake: FakeDiscord, asked: InteractionResult, user: FakeUser = ADMIN) -> InteractionResult:
+    done = await fake.click(user, GUILD, GUILD.channels[0], asked.message_id, asked.button("Confirm")["custom_id"])
     await done.wait(2)
     return done
 

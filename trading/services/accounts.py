@@ -60,6 +60,13 @@ class AccountDesk:
         assert self.process is not None
         return [r.plan.name for r in self.process.runs if _trading(r)]
 
+    def every(self) -> list[Services]:
+        """The services of every account that trades now (a process-wide command applies to each)."""
+        if self._single is not None:
+            return [self._single]
+        assert self.process is not None
+        return [self._of(r) for r in self.process.runs if _trading(r)]
+
     def services(self, account: str | None = None) -> Services:
         """The services of `account`; None: the one account (refused when the process runs several)."""
         wanted = (account or "").strip()

@@ -74,10 +74,10 @@ class Routing(Operator):
             else:
                 native.forget_route(c)
             raise
-        await self._follow()
+        await self.follow_routes()
         return await self.routes()
 
-    async def _follow(self) -> None:
+    async def follow_routes(self) -> None:
         """The routes applied now: a stream moves at once, a strategy is swapped between two events."""
         await routes.follow(self.engine.market_stream, self.engine.user_stream)
         follow_strategies = getattr(self.engine, "follow_strategy_routes", None)
@@ -93,7 +93,7 @@ class Routing(Operator):
         if not native.reset(c):
             raise BadInput(f"{c.value} is not held on Python by its breaker: nothing changed")
         await self.store.routes.audit(c.value, "python", route_label(c), by[:MAX_BY], "breaker reset by an admin")
-        await self._follow()
+        await self.follow_routes()
         return await self.routes()
 
     async def parity(self) -> ParityView:
