@@ -189,6 +189,18 @@ def several_refusal(command: object, desk: AccountDesk) -> str:
     return SINGLE_ACCOUNT_ONLY.get(name) or SEVERAL_ACCOUNTS + ", ".join(desk.names())
 
 
+def named(bot: CommandBot, args: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The command's options as the audit records them: `account` as the account's own name, however it was
+    typed (its id, another case); one that names no account here stays as typed (the command refuses it)."""
+    typed = args.get("account")
+    if not isinstance(typed, str) or not typed.strip():
+        return args
+    try:
+        return {**args, "account": bot.desk.services(typed).engine.account_name}
+    except ServiceError:
+        return args
+
+
 async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -> bool:
     if interaction.guild_id is None:  # Discord hides guild-only commands in DMs; a stale client may not
         await fail(interaction, NOT_IN_DMS)
@@ -198,7 +210,7 @@ async def authorize(interaction: discord.Interaction, args: Mapping[str, Any]) -
         await fail(interaction, several_refusal(interaction.command, bot.desk))
         return False
     need = access_of(interaction.command)
-    decision = await bot.permissions.authorize(actor_of(interaction), name_of(interaction), args, need)
+    decision = await bot.permissions.authorize(actor_of(interaction), name_of(interaction), named(bot, args), need)
     if not decision.allowed:
         await fail(interaction, decision.reason)
     return decision.allowed
@@ -241,7 +253,7 @@ async def confirm(
     command = name_of(interaction)
 
     async def audited() -> Card:
-        await bot.permissions.audit_action(actor_of(interaction), f"{command} confirmed", args)
+        await bot.permissions.audit_action(actor_of(interaction), f"{command} confirmed", named(bot, args))
         try:
             return await action()
         except ServiceError as exc:

@@ -60,7 +60,8 @@ async def test_manual_orders_and_flatten_act_on_the_named_account_only(store: St
                 assert unknown.ephemeral and "No account named 'NOPE'" in unknown.text(), unknown.text()
                 assert working_at_sim(day) == {}
 
-                placed = await fake.invoke(TRADER, GUILD, channel, "order limit", {**limit, "account": B})
+                # Typed in another case: the engine of B, and the audit names B as the account calls itself.
+                placed = await fake.invoke(TRADER, GUILD, channel, "order limit", {**limit, "account": B.lower()})
                 assert f"[{B}] Order placed: BUY 1 MNQ" in placed.text(), placed.text()
                 assert list(working_at_sim(day)) == [b.account_id], working_at_sim(day)
                 (order_id,) = working_at_sim(day)[b.account_id]
