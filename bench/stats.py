@@ -49,6 +49,8 @@ def measure(fn: Callable[[], object], repeat: int, warmup: int = 2) -> list[floa
 def fmt(ns: float) -> str:
     if ns != ns:
         return "n/a"
+    if ns < 0:  # a difference that came out below zero (the noise of two medians): the same unit as its size
+        return "-" + fmt(-ns)
     if ns >= 1e9:
         return f"{ns / 1e9:.2f} s"
     if ns >= 1e6:
