@@ -11,7 +11,8 @@ both on the wall clock (the simulator's time is outside it: it ends where the re
 - end: the order request built, its body encoded, handed to the HTTP connection — the Rust executor's
   `CallResult.sent_ns`, httpx's request hook on the Python path (the HTTP/1.1 encoding and the write
   follow on the same thread: hyper's, µs; httpcore+h11's, tens of µs, not counted either).
-The Rust path is the Rust market stream and the Rust executor; the Python path signalrcore and httpx.
+The Rust path is the Rust market stream, the Rust executor and the Rust risk check (`[risk] impl =
+"rust"`); the Python path signalrcore, httpx and the Python risk check.
 Both run the same Python engine, strategy and store write in between. Each repetition builds and
 starts a fresh engine per path, alternating the order of the paths.
 
@@ -137,7 +138,10 @@ def _settings(path: str) -> Settings:
     if path == "python":
         routes = RoutingSettings(executor="python", market_stream="python", user_stream="python")
     # Any hour of the day: the bench runs whenever it is run (the default screen allows 09:30-15:55 New York).
-    risk = RiskSettings(trading_start=time(0, 0), trading_end=time(23, 59, 59))
+    # The Rust path checks risk in Rust too (`[risk] impl`, the same answers): every piece it has in Rust.
+    risk = RiskSettings(
+        trading_start=time(0, 0), trading_end=time(23, 59, 59), impl="python" if path == "python" else "rust"
+    )
     # The client's own rate limiter off (the simulator runs without limits): its waits are not the path's.
     px = ProjectXSettings(rate_limit_requests=10**9)
     return Settings(strategies=BenchStrategies(), routing=routes, risk=risk, projectx=px)
@@ -187,7 +191,8 @@ async def _one(path: str, url: str, base: str, cid: str, n: int, bid0: Decimal) 
                 await asyncio.sleep(SETTLE_S)
                 async with engine._lock:
                     pass
-        # a stage's samples on this path, else on Python's (the strategy here is Python; risk is Python)
+        # a stage's samples on this path, else on Python's (the strategy here is Python; the engine files the risk
+        # screen under 'python' whichever check answers)
         out = {
             name: metrics.samples(STAGE_PREFIX + name, path) or metrics.samples(STAGE_PREFIX + name, "python")
             for name in BREAKDOWN
