@@ -14,6 +14,7 @@ from trading.config import Settings
 from trading.store.embedded import EmbeddedServer, start_embedded
 from trading.store.errors import DatabaseUnavailable
 from trading.store.executor import Connection, Pool
+from trading.store.tls import plain_on_loopback
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, comman
     """An asyncpg pool with the codecs the repositories expect. Errors never repeat the URL."""
     try:
         return await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, command_timeout=command_timeout, init=_init_connection
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=command_timeout,
+            init=_init_connection,
+            **({"ssl": False} if plain_on_loopback(url) else {}),  # no TLS to this machine's server (tls.py)
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailable(
