@@ -30,7 +30,7 @@ from bench.bars_pg import on_scratch_database, server_url
 from bench.goals import Figure, Goal, Section
 from bench.stats import fmt, pct
 from trading.domain import OrderRequest, OrderType, Side
-from trading.store import Store, close_pool, create_pool
+from trading.store import Store, close_pool, create_pool, tls
 from trading.store.executor import Pool
 
 CHUNK = 25
@@ -86,7 +86,7 @@ async def _run(url: str, n: int, reps: int) -> Section:
              "floor: commit", "floor: round trip")  # fmt: skip
     samples: dict[str, list[list[float]]] = {k: [] for k in spans}
     broker_id = 10**9
-    held = await asyncpg.connect(url)
+    held = await asyncpg.connect(url, **tls.options(url))  # as the bot's pool connects
     await held.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id bigserial PRIMARY KEY, v int)")
     try:
         for rep in range(reps):

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from trading.store import tls
 from trading.store.executor import Executor
 
 
@@ -23,7 +24,7 @@ def database_name(url: str) -> str:
 
 async def ensure_database(server_url: str, name: str) -> None:
     """Create database `name` on the server behind `server_url` unless it exists."""
-    conn = await asyncpg.connect(server_url)
+    conn = await asyncpg.connect(server_url, **tls.options(server_url))
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
@@ -37,7 +38,7 @@ async def ensure_database(server_url: str, name: str) -> None:
 async def create_database(server_url: str, prefix: str) -> str:
     """Create an empty database named `<prefix>_<random>` on the server; its URL."""
     name = f"{prefix}_{secrets.token_hex(6)}"
-    conn = await asyncpg.connect(server_url)
+    conn = await asyncpg.connect(server_url, **tls.options(server_url))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -47,7 +48,7 @@ async def create_database(server_url: str, prefix: str) -> str:
 
 async def drop_database(server_url: str, url: str) -> None:
     """Drop the database `url` names, closing any connection still open on it."""
-    conn = await asyncpg.connect(server_url)
+    conn = await asyncpg.connect(server_url, **tls.options(server_url))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
     finally:

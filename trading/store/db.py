@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 
 from trading.config import Settings
+from trading.store import tls
 from trading.store.embedded import EmbeddedServer, start_embedded
 from trading.store.errors import DatabaseUnavailable
 from trading.store.executor import Connection, Pool
-from trading.store.tls import plain_on_loopback
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, comman
             max_size=max_size,
             command_timeout=command_timeout,
             init=_init_connection,
-            **({"ssl": False} if plain_on_loopback(url) else {}),  # no TLS to this machine's server (tls.py)
+            **tls.options(url),  # no TLS to this machine's server unless the URL asks (tls.py)
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailable(

@@ -43,3 +43,8 @@ def plain_on_loopback(url: str) -> bool:
         host = item.rsplit(":", 1)[0] if not item.startswith("[") else item.split("]")[0] + "]"
         hosts.append(host)
     return all(on_this_machine(h) for h in hosts)
+
+
+def options(url: str) -> dict[str, object]:
+    """asyncpg's connect / create_pool keyword arguments for `url`: `ssl=False` where `plain_on_loopback`."""
+    return {"ssl": False} if plain_on_loopback(url) else {}
