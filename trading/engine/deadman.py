@@ -87,6 +87,9 @@ class DeadMan:
         self._stale_since: float | None = None  # the market hub said STALE, and no data came since
         self._outage_at: datetime | None = None  # the engine clock's time the outage began (its alert's key)
         self._outage_start = 0.0  # and its monotonic time
+        # Everything seen down in this outage -> (first seen down, last seen down), monotonic: the alert says
+        # all of it, also what came back before the flatten (REST answering again is what lets it through).
+        self._seen: dict[str, tuple[float, float]] = {}
         self._done = False  # this outage's flatten went through: rest until everything is back
         self._failed = 0
         self._next_try = 0.0
@@ -129,6 +132,9 @@ class DeadMan:
             if self._outage_at is not None:
                 self._end(now)
             return
+        for what, since in self._since.items():
+            first = min(since, self._seen.get(what, (since, now))[0])
+            self._seen[what] = (first, now)
         start = min(self._since.values())
         self.stats.longest_s = max(self.stats.longest_s, now - start)
         if self._outage_at is None:
@@ -149,10 +155,12 @@ class DeadMan:
         self._done = False
         self._failed = 0
         self._next_try = 0.0
+        self._seen.clear()
 
     async def _flatten(self, now: float) -> None:
         e = self.engine
-        down = {what: now - since for what, since in self._since.items()}
+        # Each thing down in this outage and for how long (until now, or until it came back).
+        down = {what: last - first for what, (first, last) in self._seen.items()}
         said = ", ".join(f"{what} for {secs:.0f} s" for what, secs in down.items())
         self.stats.attempts += 1
         try:
