@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from bot import cards, render
 from bot.cogs.common import ACCOUNT, Days, account_autocomplete, account_services, titled
-from bot.commanding import CommandBot, Reply, admin, bot_of, read, run
+from bot.commanding import Reply, admin, bot_of, read, run
 from bot.render import Card
 from trading import charts, native
 from trading.config import masked
@@ -152,8 +152,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
 
         async def work() -> Reply:
             view = await bot.services.routes()
-            fallbacks = sum(s.executor_fallbacks() for s in bot.desk.every())  # every account's executor
-            return cards.routes(replace(view, executor_fallbacks=fallbacks))
+            return cards.routes(replace(view, executor_fallbacks=bot.desk.executor_fallbacks()))
 
         await run(interaction, {}, work)
 
@@ -176,7 +175,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
 
         async def work() -> Reply:
             view = await bot.services.set_route(component.value, mode.value, share, str(interaction.user))
-            await follow_everywhere(bot)
+            await bot.desk.follow_routes(bot.services)
             return cards.routes(view)
 
         await run(interaction, args, work, private=True)
@@ -191,7 +190,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
 
         async def work() -> Reply:
             view = await bot.services.reset_route(component.value, str(interaction.user))
-            await follow_everywhere(bot)
+            await bot.desk.follow_routes(bot.services)
             return cards.routes(view)
 
         await run(interaction, {"component": component.value}, work, private=True)
@@ -201,19 +200,10 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="How the
         bot = bot_of(interaction)
 
         async def work() -> Reply:
-            for s in bot.desk.every():  # each engine's comparisons counted into the one stored table
-                await s.parity()
+            await bot.desk.count_compared()
             return cards.parity(await bot.services.parity())
 
         await run(interaction, {}, work)
-
-
-async def follow_everywhere(bot: CommandBot) -> None:
-    """A route is process-global: the engines of the other accounts move to it too (the services that
-    changed it moved their own engine)."""
-    for s in bot.desk.every():
-        if s.engine is not bot.services.engine:
-            await s.follow_routes()
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -67,6 +67,22 @@ class AccountDesk:
         assert self.process is not None
         return [self._of(r) for r in self.process.runs if _trading(r)]
 
+    # A route and its breaker are process-global (trading/native.py): what serves one account serves all.
+    async def follow_routes(self, changed_by: Services) -> None:
+        """A route changed through `changed_by` (which moved its own engine): every other engine moves too."""
+        for s in self.every():
+            if s.engine is not changed_by.engine:
+                await s.follow_routes()
+
+    def executor_fallbacks(self) -> int:
+        """Calls every account's Rust executor handed to Python."""
+        return sum(s.executor_fallbacks() for s in self.every())
+
+    async def count_compared(self) -> None:
+        """Every engine's shadow comparisons added to the one stored count (/stats parity)."""
+        for s in self.every():
+            await s.parity()
+
     def services(self, account: str | None = None) -> Services:
         """The services of `account`; None: the one account (refused when the process runs several)."""
         wanted = (account or "").strip()
