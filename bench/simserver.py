@@ -1,6 +1,11 @@
 """The simulator in its own process for the order benchmarks (server CPU apart from client CPU),
 without rate limits. Prints `READY <base_url> <account_id> <contract_id>` and serves until stdin
-closes; `running()` starts it from a benchmark and stops it on leaving."""
+closes; `running()` starts it from a benchmark and stops it on leaving.
+
+A line on stdin drives its market: `quote <contract_id> <bid> <ask>` publishes a quote, `trade
+<contract_id> <price>` a print. A benchmark measuring the engine in its own process drives prices this
+way, not over HTTP from that process: an HTTP client there (httpx makes reference cycles per request)
+would leave its garbage to the engine's collector and its pauses in the engine's figures."""
 
 from __future__ import annotations
 
@@ -23,7 +28,20 @@ async def serve() -> None:
         await sim.market.quote(cid, "21000", "21000.25")
         await sim.market.trade(cid, "21000.25", 1)
         print(f"READY {sim.base_url} {sim.account_id} {cid}", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        loop = asyncio.get_running_loop()
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            await drive(sim, line.split())
+
+
+async def drive(sim: SimGateway, words: list[str]) -> None:
+    """One stdin command (see the module notes); anything else is said on stderr and ignored."""
+    match words:
+        case ["quote", cid, bid, ask]:
+            await sim.market.quote(cid, bid, ask)
+        case ["trade", cid, price]:
+            await sim.market.trade(cid, price, 1)
+        case _:
+            print(f"simserver: not a command: {' '.join(words)!r}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,12 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("handler", "decoded -> the engine's handler takes the batch (the stream's path)"),
     ("strategy", "the strategy's callback deciding on a quote, bar or session event (the strategy's path)"),
     ("risk", "the risk screen of one order (Python)"),
-    ("order_sent", "risk passed -> the order handed to the executor, its intent stored (the executor's path)"),
+    (
+        "order_sent",
+        "risk passed -> the order handed to the executor (a new order's intent is written beside the send; "
+        "a repeated tag's is stored first) (the executor's path)",
+    ),
+    ("intent", "risk passed -> a new order's intent committed, awaited beside the send (the executor's path)"),
     # The whole bot-internal span of an order a quote triggers, measured the same way on both paths.
     (
         "tick_to_order",

@@ -3,8 +3,8 @@
 Strategy handlers are synchronous; everything they read comes from the engine's in-memory view
 (bars, quotes, orders, positions, account), and everything they do (propose, cancel, modify a stop,
 notify) is queued as an `Action` that the engine carries out, in order, right after the handler
-returns. `propose` answers at once with risk's verdict; the placement itself follows (intent in the
-store first, then the broker).
+returns. `propose` answers at once with risk's verdict; the placement itself follows (the intent and
+the broker's request together, the intent committed before the placement ends: core.py `_place_new`).
 """
 
 from __future__ import annotations

@@ -99,8 +99,8 @@ from trading.streaming import (
 log = logging.getLogger(__name__)
 
 # Stage timing (trading/metrics.py STAGES): operation names, built once.
-_RISK, _SENT, _ACKED, _FILL, _STORED, _TICK = (
-    stage(n) for n in ("risk", "order_sent", "acknowledged", "fill", "stored", "tick_to_order")
+_RISK, _SENT, _INTENT, _ACKED, _FILL, _STORED, _TICK = (
+    stage(n) for n in ("risk", "order_sent", "intent", "acknowledged", "fill", "stored", "tick_to_order")
 )
 ACKED_KEPT = 1024  # acknowledged orders remembered for their fill stage
 BAR_FLUSH = 64  # feed bars are written in batches (a lost batch is refilled from the broker at start)
@@ -199,6 +199,8 @@ class Engine:
         self._saved: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._tags_met: set[str] = set()  # customTags this engine has sent or tried to (see `place`)
+        self._unrecorded: dict[str, int] = {}  # tag -> broker id the broker gave while the store was away
         self.events_seen = 0  # user-hub order/fill/position events handled (drivers wait on it)
         # Newest quote time handled (the simulator sends a print's trade before its quote, on one
         # connection: a quote handled means everything before it on the market hub was too).
@@ -843,37 +845,72 @@ class Engine:
         )
 
     async def place(self, request: OrderRequest, strategy: str | None) -> int | None:
-        """Intent first, then the broker, once per customTag whatever happened before.
+        """Intent and broker, once per customTag whatever happened before.
 
-        Between a tick and its order the store is written once: the intent, one statement (`record_intent`);
-        a tag seen before is found by the insert failing on it, not by reading first.
-
-        The intent is durable before the send, not written alongside it (the house rule: an order intent is
-        written before it is placed). Overlapping them would save the commit's wait: the intent is one
-        statement, and `python -m bench intent` shows it within ~10 % of a bare one-row INSERT's commit on a
-        held connection (the WAL flush: p50 ~0.5 ms, p99 1-2 ms on this machine's disk), so on such a disk
-        tick -> order ≤ 1 ms p99 cannot be met with the intent first. We keep it first: a crash between the
-        send and the intent's commit leaves a broker order with no row: the next run's strategy proposes
-        the same tag, finds no intent, sends again, and the broker answers the duplicate tag with a
-        rejection (no second order, but we would store the order as rejected while it works at the broker
-        until a reconcile corrects it). Intent first, a crash anywhere leaves a row the healer settles by
-        tag (`healing.py`), and the fault matrix holds as it is."""
+        A tag this engine has not met (the usual case: a new order) takes `_place_new`: the intent's one
+        statement and the order's request go out together and the intent's commit is awaited beside the
+        broker's answer, not before the send (why that loses nothing: `_place_new`). A tag it has met (an
+        intent a crash or an outage left, a repeat of a placed order) takes the careful way: the intent
+        written first, and a tag seen before found by the insert failing on it, not by reading first."""
         began = walltime.perf_counter_ns()
         tag = request.custom_tag
+        if tag not in self._tags_met and self.book.by_tag(tag) is None and not self.healer.knows(tag):
+            return await self._place_new(request, strategy, began)
         try:
             await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
         except DuplicateOrderTag:
             stored = await self.store.orders.by_tag(tag)
             if stored is None:  # gone again in between (an operator's clean-up): write it afresh
                 return await self.place(request, strategy)
-            if stored.id is not None:
+            if stored.id is not None and tag not in self._unrecorded:
                 return stored.id  # placed before (this run or an earlier one)
-            # an intent without a broker id: did the broker get it before we died?
-            found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
-            if found is not None and found.id is not None:
-                await self.adopt(tag, found, strategy)
-                return found.id
+        answered = self._unrecorded.pop(tag, None)
+        if answered is not None:  # the broker took it while the store was away: recorded now, not sent again
+            return await self._settled(request, strategy, answered)
+        # an intent without a broker id: did the broker get it before we died?
+        found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
+        if found is not None and found.id is not None:
+            await self.adopt(tag, found, strategy)
+            return found.id
         return await self.send(request, strategy, since=began)
+
+    async def _place_new(self, request: OrderRequest, strategy: str | None, began: int) -> int | None:
+        """A new tag: the intent's statement and the order's request in flight together.
+
+        The house rule is that an order intent is written before it is placed; here the statement is issued
+        with the request and its commit awaited beside the broker's answer, so the commit's wait (the WAL
+        flush: p99 1-2 ms on this machine's disk, `python -m bench intent`) is not between a tick and its
+        order. What the rule protects is that no order can be lost or doubled by a crash or an outage, and
+        the customTag keeps that without the commit first, because it is deterministic (a strategy proposes
+        the same tag for the same order after any restart) and the broker refuses a second order with one:
+        - killed after the send, before the commit (tests/integration/engine/test_intent_overlap_kill.py):
+          the next start's reconcile stores every broker order of the day by its tag (`apply_order`), so
+          the strategy's repeat of the tag finds it stored and sends nothing;
+        - the store unreachable while the broker took the order (tests/integration/engine/
+          test_intent_overlap.py): the order joins the engine's book at once (risk's exposure counts it),
+          the placement is kept and carried out again when the store is back, and that repeat (the tag is
+          met now) records the intent and attaches the id it knows without sending;
+        - the broker refused or never took it: settled exactly as after an intent written first (`_settled`).
+        A tag met before never comes here: it takes the careful way in `place`."""
+        tag = request.custom_tag
+        self._tags_met.add(tag)
+        intent = self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
+        recorded = asyncio.ensure_future(intent)
+        recorded.add_done_callback(_retrieved)
+        outcome = await self._call(request, since=began)
+        try:
+            await recorded
+            self.metrics.record(_INTENT, self.path.path, walltime.perf_counter_ns() - began)
+        except DuplicateOrderTag:  # stored by a writer this engine does not know of: the broker's answer decides
+            log.warning("intent %s was already stored; settling it by the broker's answer", tag)
+        except BaseException as exc:
+            if isinstance(outcome, int) and store_unreachable(exc):
+                self._unrecorded[tag] = outcome
+                self.book.put(_order_of(request, outcome, OrderStatus.OPEN))
+                if strategy is not None:
+                    self.book.own(outcome, strategy)
+            raise
+        return await self._settled(request, strategy, outcome)
 
     async def adopt(self, tag: str, found: Order, strategy: str | None) -> None:
         """The broker has the order of an intent we never heard back about: attach it and carry on."""
@@ -887,7 +924,11 @@ class Engine:
         """Send a recorded intent and settle it: the broker id attached, or rejected, or (when the
         broker did not take it: rate limit, unreachable) left for the healer to send again. `since`:
         perf_counter_ns when the placement began (the order_sent stage is timed from it)."""
-        tag = request.custom_tag
+        self._tags_met.add(request.custom_tag)
+        return await self._settled(request, strategy, await self._call(request, since=since))
+
+    async def _call(self, request: OrderRequest, *, since: int | None) -> int | ProjectXError:
+        """The broker's answer to one place request: the order's id, or what went wrong (timed, counted)."""
         path = self.path.path
         sent = walltime.perf_counter_ns()
         if since is not None:
@@ -897,44 +938,55 @@ class Engine:
                 order_id = await self.path.place(request)
             finally:
                 self._tick_to_order(path)
-            acked = walltime.perf_counter_ns()
-            self.metrics.record(_ACKED, path, acked - sent)
-            self._acked[order_id] = acked
-            if len(self._acked) > ACKED_KEPT:  # orders that never fill (cancelled, expired) age out
-                del self._acked[next(iter(self._acked))]
-            self.metrics.count("orders", path, "placed")
-        except OrderRejected as exc:
+        except ProjectXError as exc:
+            return exc
+        acked = walltime.perf_counter_ns()
+        self.metrics.record(_ACKED, path, acked - sent)
+        self._acked[order_id] = acked
+        if len(self._acked) > ACKED_KEPT:  # orders that never fill (cancelled, expired) age out
+            del self._acked[next(iter(self._acked))]
+        self.metrics.count("orders", path, "placed")
+        return order_id
+
+    async def _settled(self, request: OrderRequest, strategy: str | None, outcome: int | ProjectXError) -> int | None:
+        """Store and tell the broker's answer to a recorded intent's send."""
+        tag = request.custom_tag
+        path = self.path.path
+        if isinstance(outcome, OrderRejected):
             self.metrics.count("orders", path, "rejected")
             self.healer.settled(tag)
             await self.store.orders.update_status(
-                custom_tag=tag, status=OrderStatus.REJECTED, detail=str(exc), at=self.clock.now()
+                custom_tag=tag, status=OrderStatus.REJECTED, detail=str(outcome), at=self.clock.now()
             )
-            rejected = _order_of(request, exc.order_id, OrderStatus.REJECTED)
+            rejected = _order_of(request, outcome.order_id, OrderStatus.REJECTED)
             await self.store.outbox.enqueue(
                 NotificationKind.ORDER,
                 dict(
-                    notifications.order("rejected", rejected, _contract_of(self, request.contract_id), error=str(exc))
+                    notifications.order(
+                        "rejected", rejected, _contract_of(self, request.contract_id), error=str(outcome)
+                    )
                 ),
                 dedupe_key=f"order-rejected-{tag}",
             )
             if strategy is not None:
                 self.strategy_routes.handle(strategy, "on_order_update", rejected)
             return None
-        except UncertainOutcome as exc:
+        if isinstance(outcome, UncertainOutcome):
             self.metrics.count("orders", path, "uncertain")
-            log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, exc)
+            log.warning("placement of %s uncertain (%s): left as an intent for reconciliation", tag, outcome)
             self.ready = False
             self.healer.wake()
             return None
-        except ProjectXError as exc:  # refused before the broker took it (429, 5xx, unreachable)
+        if isinstance(outcome, ProjectXError):  # refused before the broker took it (429, 5xx, unreachable)
             self.metrics.count("orders", path, "not_sent")
-            self.healer.defer(tag, exc)
+            self.healer.defer(tag, outcome)
             await self.store.outbox.enqueue(
                 NotificationKind.ALERT,
-                dict(notifications.alert("Order not placed yet", f"{tag}: {exc}; retrying with the same tag")),
+                dict(notifications.alert("Order not placed yet", f"{tag}: {outcome}; retrying with the same tag")),
                 dedupe_key=f"intent-retry-{tag}",
             )
             return None
+        order_id = outcome
         self.healer.settled(tag)
         if strategy is not None:
             self.book.own(order_id, strategy)
@@ -1142,6 +1194,12 @@ class Submitted:
     duplicate: bool = False
     refused: str = ""
     rejected: str = ""
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A task whose outcome its owner may not wait for (cancelled first): its error is not "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:

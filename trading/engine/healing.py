@@ -176,6 +176,10 @@ class Healer:
     def wake(self) -> None:
         self._wake.set()
 
+    def knows(self, tag: str) -> bool:
+        """`tag` is an intent this healer has met unsettled (a send to retry, a crash's leftover)."""
+        return tag in self._seen or tag in self.stats.retry_at
+
     @property
     def healthy(self) -> bool:
         """Nothing held, nothing waiting to be re-sent."""

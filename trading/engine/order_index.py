@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trading.domain import Order
+from trading.domain import Order, OrderStatus
 
 
 class _InOrder:
@@ -53,6 +53,7 @@ class OrderIndex:
         self._seq: dict[int, int] = {}  # broker id -> its place in `orders`
         self._working = _InOrder(self._seq)
         self._of: dict[str, _InOrder] = {}
+        self._by_tag: dict[str, int] = {}  # customTag -> broker id, for the orders that carry one
 
     @property
     def orders(self) -> Mapping[int, Order]:
@@ -66,6 +67,10 @@ class OrderIndex:
     def working(self) -> Mapping[int, Order]:
         """The orders whose status is working (bracket children included), in `orders`' order."""
         return self._working.items
+
+    def by_tag(self, tag: str) -> int | None:
+        """The broker id of the order with customTag `tag`, if the engine has learnt of it."""
+        return self._by_tag.get(tag)
 
     def of(self, name: str) -> list[Order]:
         """Strategy `name`'s orders, in `orders`' order (the same list as scanning `orders` by `owner`)."""
@@ -85,6 +90,9 @@ class OrderIndex:
         if oid not in self._orders:
             self._seq[oid] = len(self._seq)
         self._orders[oid] = order
+        if order.custom_tag and order.status is not OrderStatus.REJECTED:
+            # a rejected duplicate of a tag comes back with an id of its own: the tag stays the live order's
+            self._by_tag.setdefault(order.custom_tag, oid)
         if order.status.is_working:
             self._working.put(oid, order)
         else:

@@ -46,6 +46,16 @@ def tail(log: Path) -> str:
     return log.read_text()[-3000:]
 
 
+async def entries_working(store: Store) -> bool:
+    """The day's four entries stored with their broker ids, and the strategy holding each as working."""
+    n = await store.db.fetchval(
+        "SELECT count(*) FROM orders WHERE custom_tag = ANY($1::text[]) AND broker_order_id IS NOT NULL", TAGS
+    )
+    state = await store.strategy_state.for_day("overnight_range", DAY.date)
+    sides = [s["status"] for sym in state.get("*", {}).get("symbols", {}).values() for s in sym["sides"].values()]
+    return int(n) == 4 and sides.count("working") == 4
+
+
 async def wait_for(what: str, check: Callable[[], Awaitable[bool]], proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + WAIT_S
     while not await check():
@@ -82,14 +92,7 @@ async def test_kill_9_then_restart_places_nothing_twice_and_loses_no_fill(
         await day.preload(store)
 
         async def entries_placed() -> bool:
-            n = await store.db.fetchval(
-                "SELECT count(*) FROM orders WHERE custom_tag = ANY($1::text[]) AND broker_order_id IS NOT NULL", TAGS
-            )
-            state = await store.strategy_state.for_day("overnight_range", DAY.date)
-            sides = [
-                s["status"] for sym in state.get("*", {}).get("symbols", {}).values() for s in sym["sides"].values()
-            ]
-            return int(n) == 4 and sides.count("working") == 4
+            return await entries_working(store)
 
         first = start_engine(day, database_url, start, 1.0, log)
         try:
