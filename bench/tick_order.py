@@ -193,8 +193,8 @@ async def _one(path: str, url: str, sim: Sim, n: int, bid0: Decimal) -> dict[str
             await asyncio.sleep(SETTLE_S)
             async with engine._lock:
                 pass
-        # a stage's samples on this path, else on Python's (the strategy here is Python; the engine files the risk
-        # screen under 'python' whichever check answers)
+        # a stage's samples on this path, else on Python's (the strategy here is Python: its stage is filed under
+        # 'python' on either path; the risk screen under the implementation whose check answered)
         out = {
             name: metrics.samples(STAGE_PREFIX + name, path) or metrics.samples(STAGE_PREFIX + name, "python")
             for name in BREAKDOWN

@@ -34,7 +34,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("decoded", "hub frame received by Python -> decoded into events (the stream's path)"),
     ("handler", "decoded -> the engine's handler takes the batch (the stream's path)"),
     ("strategy", "the strategy's callback deciding on a quote, bar or session event (the strategy's path)"),
-    ("risk", "the risk screen of one order (Python)"),
+    ("risk", "the risk screen of one order (the check that answered: [risk] impl)"),
     (
         "order_sent",
         "risk passed -> the order handed to the executor (a new order's intent is written beside the send; "

@@ -496,7 +496,9 @@ class Engine:
         began = walltime.perf_counter_ns()
         refused = self.blackout.refusal(request, strategy=strategy)
         decision = Decision(False, refused) if refused else self.check_risk(request)
-        self.metrics.record(_RISK, "python", walltime.perf_counter_ns() - began)
+        # filed under the implementation whose check answered (`[risk] impl`; Python where Rust left it)
+        path = self.risk.answered_by if not refused and self.ready else "python"
+        self.metrics.record(_RISK, path, walltime.perf_counter_ns() - began)
         return decision
 
     def check_risk(self, request: OrderRequest) -> Decision:

@@ -35,6 +35,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from trading.calendar import NotATradingDay, flatten_time, is_trading_day, ny, session_at, to_ny
 from trading.config import RiskSettings
@@ -87,6 +88,7 @@ class RiskManager:
         self.state = state
         # `[risk] impl`: the Rust check (trading/risk/native.py) or None (Python checks every order).
         self._rust = rust_check(settings, self.profile)
+        self.answered_by: Literal["rust", "python"] = "python"  # whose answer the last `check` gave
 
     @property
     def settings(self) -> RiskSettings:
@@ -272,6 +274,7 @@ class RiskManager:
         """Allowed, or refused with a sentence: the Rust check's answer when `[risk] impl = "rust"`
         and it can decide the order exactly, else `python_check`'s (the same answer)."""
         decided = self.rust_check(request, exposure, now)
+        self.answered_by = "python" if decided is None else "rust"
         return decided if decided is not None else self.python_check(request, exposure, now)
 
     def rust_check(self, request: OrderRequest, exposure: Exposure, now: datetime) -> Decision | None:

@@ -13,12 +13,12 @@ from tests.support.conditions import eventually
 from tests.support.engine_harness import DAY, engine_on, open_and_fill, rust_active, sim_day
 from tests.support.notifier import drain
 from trading import native
-from trading.config import NotificationSettings
+from trading.config import NotificationSettings, RiskSettings, Settings
 from trading.metrics import COPY_STAGES, QUOTE_STAGES, STAGE_NAMES, STAGE_PREFIX
 from trading.store import Store
 
 FAST = NotificationSettings(retry_base_s=0.01, retry_max_s=1.0, poll_interval_s=0.01, coalesce_window_s=0)
-PYTHON_ONLY = {"strategy", "risk", "posted"}  # no Rust twin in the engine: always the Python path
+PYTHON_ONLY = {"strategy", "risk", "posted"}  # Python here: the strategy, the default risk check, the notifier
 
 
 @pytest.mark.parametrize("path", ["rust", "python"])
@@ -75,3 +75,19 @@ async def test_a_quote_that_moves_the_stop_times_tick_to_order(store: Store, pat
             rows = {(s.operation.removeprefix(STAGE_PREFIX), s.path): s for s in engine.metrics.summary()}
             tick = rows.get(("tick_to_order", path))
             assert tick is not None and tick.count == 1 and tick.p50 > 0, sorted(rows)
+
+
+async def test_the_risk_stage_is_filed_under_the_check_that_answered(store: Store) -> None:
+    """`[risk] impl = "rust"`: the open job's four entries are screened by the Rust check, and their risk
+    stage samples are filed under rust (Python's row stays empty): the latency table compares like with like."""
+    if not native.loaded():
+        pytest.skip("the Rust extension is not built")
+    settings = Settings(risk=RiskSettings(impl="rust"))
+    with rust_active(True):
+        async with (
+            sim_day(DAY.rth_open - timedelta(seconds=30)) as day,
+            engine_on(day, store, settings) as (engine, counter),
+        ):
+            await open_and_fill(day, engine, counter)
+            rows = {(s.operation.removeprefix(STAGE_PREFIX), s.path): s.count for s in engine.metrics.summary()}
+            assert rows.get(("risk", "rust"), 0) >= 4 and ("risk", "python") not in rows, sorted(rows)
