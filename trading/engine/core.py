@@ -898,11 +898,16 @@ class Engine:
         self._tags_met.add(tag)
         intent = self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
         recorded = asyncio.ensure_future(intent)
-        recorded.add_done_callback(_retrieved)
+        path = self.path.path
+
+        def committed(done: asyncio.Future[Order]) -> None:  # timed when the commit lands, not when looked at
+            if not done.cancelled() and done.exception() is None:
+                self.metrics.record(_INTENT, path, walltime.perf_counter_ns() - began)
+
+        recorded.add_done_callback(committed)
         outcome = await self._call(request, since=began)
         try:
             await recorded
-            self.metrics.record(_INTENT, self.path.path, walltime.perf_counter_ns() - began)
         except DuplicateOrderTag:  # stored by a writer this engine does not know of: the broker's answer decides
             log.warning("intent %s was already stored; settling it by the broker's answer", tag)
         except BaseException as exc:
@@ -1196,12 +1201,6 @@ class Submitted:
     duplicate: bool = False
     refused: str = ""
     rejected: str = ""
-
-
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    """A task whose outcome its owner may not wait for (cancelled first): its error is not "never retrieved"."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _order_of(request: OrderRequest, order_id: int | None, status: OrderStatus) -> Order:
