@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 from time import time_ns
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,7 +47,14 @@ from bench.stats import fmt, pct
 from trading import native
 from trading.affinity import pin
 from trading.clock import LiveClock
-from trading.config import ProjectXSettings, RiskSettings, RoutingSettings, Settings, StrategiesSettings
+from trading.config import (
+    EngineSettings,
+    ProjectXSettings,
+    RiskSettings,
+    RoutingSettings,
+    Settings,
+    StrategiesSettings,
+)
 from trading.domain import OrderRequest, OrderType, Quote, Side
 from trading.engine.bars import ns
 from trading.engine.setup import build_engine, close_engine, sim_url_gateway
@@ -61,6 +68,7 @@ TICK = stage("tick_to_order")
 BREAKDOWN = ("decoded", "handler", "strategy", "risk", "order_sent", "intent")
 REACHED = "frame -> strategy callback"
 ONE_CPU = "rust, one CPU"
+FIRST = "rust, intent first"  # `[engine] intent = "first"`: the intent committed before the send, as before
 GOAL_NS = 1_000_000
 SETTLE_S = 0.02
 
@@ -135,7 +143,7 @@ class Stages(LatencyMetrics):
         return []
 
 
-def _settings(path: str) -> Settings:
+def _settings(path: str, intent: Literal["beside", "first"] = "beside") -> Settings:
     routes = RoutingSettings(executor="rust", market_stream="rust", user_stream="rust")
     if path == "python":
         routes = RoutingSettings(executor="python", market_stream="python", user_stream="python")
@@ -146,13 +154,16 @@ def _settings(path: str) -> Settings:
     )
     # The client's own rate limiter off (the simulator runs without limits): its waits are not the path's.
     px = ProjectXSettings(rate_limit_requests=10**9)
-    return Settings(strategies=BenchStrategies(), routing=routes, risk=risk, projectx=px)
+    engine = EngineSettings(intent=intent)
+    return Settings(strategies=BenchStrategies(), routing=routes, risk=risk, projectx=px, engine=engine)
 
 
-async def _one(path: str, url: str, sim: Sim, n: int, bid0: Decimal) -> dict[str, list[int]]:
+async def _one(
+    path: str, url: str, sim: Sim, n: int, bid0: Decimal, intent: Literal["beside", "first"] = "beside"
+) -> dict[str, list[int]]:
     """One engine on `path`, `n` quotes one after the other; the stage samples (ns) by stage name."""
     base, cid = sim.base_url, sim.contract_id
-    settings = _settings(path)
+    settings = _settings(path, intent)
     pool = await create_pool(url, min_size=1, max_size=4)
     store = Store(pool)
     clock = LiveClock()
@@ -215,10 +226,10 @@ def _intent_p99(reps: list[dict[str, list[int]]]) -> str:
 
 
 async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
-    got: dict[str, list[dict[str, list[int]]]] = {"rust": [], "python": [], ONE_CPU: []}
+    got: dict[str, list[dict[str, list[int]]]] = {"rust": [], "python": [], ONE_CPU: [], FIRST: []}
     paths = ["rust", "python"] if native.enabled() else ["python"]
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    ways = paths + ([ONE_CPU] if "rust" in paths and len(allowed) > 1 else [])
+    ways = paths + ([ONE_CPU] if "rust" in paths and len(allowed) > 1 else []) + ([FIRST] if "rust" in paths else [])
     bid0 = Decimal(21000)
     for rep in range(reps):
         for way in ways if rep % 2 == 0 else ways[::-1]:
@@ -228,6 +239,8 @@ async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
                     got[way].append(await _one("rust", url, sim, n, bid0))
                 finally:
                     pin(allowed)
+            elif way == FIRST:
+                got[way].append(await _one("rust", url, sim, n, bid0, "first"))
             else:
                 got[way].append(await _one(way, url, sim, n, bid0))
     head = f"{'span':<34} {'p50':>10} {'p99':>10} {'p50 range':>22} {'p99 range':>22}"
@@ -261,7 +274,8 @@ async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
         "callback, 'risk' the screen, 'order_sent' risk passed -> handed to the executor, 'intent' risk passed -> "
         "the intent committed (written beside the send, outside the span); "
         "the tick -> order span holds them all plus the hops between; "
-        f"'{ONE_CPU}': the rust path with this process on one CPU, the simulator and Postgres free to run anywhere)"
+        f"'{ONE_CPU}': the rust path with this process on one CPU, the simulator and Postgres free to run anywhere; "
+        f"'{FIRST}': the rust path with each intent committed before its send, as before)"
     )
     goals: list[Goal] = []
     for path in paths:
@@ -301,6 +315,24 @@ async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
                 Figure(tuple(one), "µs"),
                 at_most(one, GOAL_NS / 1e3),
                 baseline=f"p50 {one_p50:.0f} µs; the rust path as scheduled p99 {statistics.median(floating):.0f} µs",
+            )
+        )
+    first = [r for r in got[FIRST] if r["rust"]]
+    if first and len(first) == len(got["rust"]):
+        p99s = [pct(r["rust"], 0.99) / 1e3 for r in first]
+        slower = [
+            (pct(f["rust"], q) / max(pct(b["rust"], q), 1.0) for q in (0.5, 0.99))
+            for f, b in zip(first, got["rust"], strict=True)
+        ]
+        p50x, p99x = (statistics.median(x) for x in zip(*slower, strict=True))
+        goals.append(
+            Goal(
+                f"tick -> order ({FIRST}: committed before the send, as before), p99 (info)",
+                "-",
+                Figure(tuple(p99s), "µs"),
+                None,
+                baseline=f"p50 {statistics.median(pct(r['rust'], 0.5) / 1e3 for r in first):.0f} µs; "
+                f"{p50x:.2f}× the beside way's p50, {p99x:.2f}× its p99 (paired per repetition)",
             )
         )
     return Section("tick -> order (whole span)", ["\n".join(lines)], goals)

@@ -308,6 +308,9 @@ class EngineSettings(Section):
     intent_deadline_s: float = Field(120.0, gt=0)
     retry_max_s: float = Field(30.0, gt=0)
     ready_wait_s: float = Field(30.0, ge=0)
+    # A new order's intent: "beside" its send (committed before the placement ends) or "first" (committed
+    # before the send: one WAL flush more between a tick and its order). trading/engine/core.py `_place_new`.
+    intent: Literal["beside", "first"] = "beside"
 
 
 class ProtectionSettings(Section):

@@ -856,8 +856,10 @@ class Engine:
         written first, and a tag seen before found by the insert failing on it, not by reading first."""
         began = walltime.perf_counter_ns()
         tag = request.custom_tag
-        if tag not in self._tags_met and self.book.by_tag(tag) is None and not self.healer.knows(tag):
+        new = tag not in self._tags_met and self.book.by_tag(tag) is None and not self.healer.knows(tag)
+        if new and self.settings.engine.intent == "beside":
             return await self._place_new(request, strategy, began)
+        ask = not new  # sent or tried before: the broker may have it whatever the store says
         try:
             await self.store.orders.record_intent(request, strategy=strategy, at=self.clock.now())
         except DuplicateOrderTag:
@@ -866,14 +868,15 @@ class Engine:
                 return await self.place(request, strategy)
             if stored.id is not None and tag not in self._unrecorded:
                 return stored.id  # placed before (this run or an earlier one)
+            ask = True  # an intent without a broker id: did the broker get it before we died?
         answered = self._unrecorded.pop(tag, None)
         if answered is not None:  # the broker took it while the store was away: recorded now, not sent again
             return await self._settled(request, strategy, answered)
-        # an intent without a broker id: did the broker get it before we died?
-        found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
-        if found is not None and found.id is not None:
-            await self.adopt(tag, found, strategy)
-            return found.id
+        if ask:
+            found = await self.client.find_order_by_tag(self.account_id, tag, self.clock.now() - timedelta(days=1))
+            if found is not None and found.id is not None:
+                await self.adopt(tag, found, strategy)
+                return found.id
         return await self.send(request, strategy, since=began)
 
     async def _place_new(self, request: OrderRequest, strategy: str | None, began: int) -> int | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import time, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -83,15 +83,19 @@ class OnceStrategies(StrategiesSettings):
     overlap_once: OnceSettings = OnceSettings(enabled=True)
 
 
+@pytest.mark.parametrize("intent", ["beside", "first"])
 @pytest.mark.parametrize("prefer_rust", [True, False], ids=["rust-path", "python-path"])
 async def test_store_away_while_the_broker_takes_a_new_order(
-    own_cluster_store: tuple[PgCluster, Store], prefer_rust: bool
+    own_cluster_store: tuple[PgCluster, Store], prefer_rust: bool, intent: Literal["beside", "first"]
 ) -> None:
+    """`[engine] intent = "beside"` (the default): the broker takes the order while the store is away.
+    "first": nothing reaches the broker until the intent is committed, when the store is back. Either
+    way: sent once, stored once with the broker's id, one "placed" notice."""
     cluster, store = own_cluster_store
     settings = Settings(
         strategies=OnceStrategies(),
         risk=RiskSettings(trading_start=time(0, 0), trading_end=time(23, 59, 59)),
-        engine=EngineSettings(heal_interval_s=0.05),
+        engine=EngineSettings(heal_interval_s=0.05, intent=intent),
     )
     async with sim_day(DAY.rth_open + timedelta(minutes=5)) as day:
         engine = await build_engine(
@@ -109,8 +113,13 @@ async def test_store_away_while_the_broker_takes_a_new_order(
             assert bid is not None
             with places(day.sim.exchange) as sent:
                 await day.sim.market.quote(cid, bid, bid + Decimal("0.25"))
-                await eventually(lambda: TAG in day.tagged(), "the order at the broker while the store is away", 30)
+                if intent == "beside":
+                    await eventually(lambda: TAG in day.tagged(), "the order at the broker while the store is away")
+                else:
+                    await eventually(lambda: bool(engine.actions), "the placement kept until the store is back")
+                    assert sent == []
                 cluster.start()
+                await eventually(lambda: TAG in day.tagged(), "the order at the broker")
                 broker_id = day.tagged()[TAG][0]
 
                 async def stored_once() -> bool:
@@ -120,8 +129,15 @@ async def test_store_away_while_the_broker_takes_a_new_order(
                 await eventually(stored_once, "the order stored once, with the broker's id", 60)
                 await eventually(lambda: engine.ready and engine.healer.healthy, "reconciled, nothing to heal", 60)
             assert sent == [TAG]  # sent once: the repeat after the outage recorded the id it knew
-            notices = [m.dedupe_key for m in await store.outbox.recent(100)]
-            assert notices.count(f"order-placed-{TAG}") == 1, notices
+
+            async def placed_notices() -> list[str | None]:
+                return [m.dedupe_key for m in await store.outbox.recent(100) if m.dedupe_key == f"order-placed-{TAG}"]
+
+            async def announced() -> bool:  # the notice follows the broker id's write in the same placement
+                return bool(await placed_notices())
+
+            await eventually(announced, "the order's placed notice stored")
+            assert len(await placed_notices()) == 1
             assert day.tagged()[TAG] == [broker_id]
             assert engine.book.by_tag(TAG) == broker_id
             history = [e.status.value for e in await store.orders.history(custom_tag=TAG)]
