@@ -9,11 +9,9 @@ answer leaves: the process never sees the broker's answer."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager as ContextManager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +23,7 @@ from tests.integration.engine.test_fast_path import NAME, modified_notices, stop
 from tests.integration.engine.test_restart import TAGS, start_engine, stop, wait_for
 from tests.support.conditions import eventually
 from tests.support.engine_harness import DAY, sim_day
+from tests.support.exchange_taps import tapped
 from trading import native
 from trading.sim.exchange import Exchange
 from trading.store import Store
@@ -34,25 +33,10 @@ pytestmark = pytest.mark.skipif(not native.loaded(), reason="the Rust extension 
 CONFIG = f'[strategies.{NAME}]\nimpl = "rust"\nfast_path = true\n'
 
 
-@contextmanager
-def stop_moves(exchange: Exchange, kill: subprocess.Popen[bytes] | None = None) -> Iterator[list[Decimal | None]]:
+def stop_moves(exchange: Exchange, kill: subprocess.Popen[bytes] | None = None) -> ContextManager[list[Decimal | None]]:
     """Every modify the exchange takes, by the stop price it leaves; the first one kills `kill` (SIGKILL)
     once it is applied, before its answer is sent."""
-    seen: list[Decimal | None] = []
-    real = exchange.modify
-
-    def modify(req: Any) -> Any:
-        answer = real(req)
-        seen.append(exchange.orders[req.orderId].stop_price)
-        if kill is not None and len(seen) == 1:
-            os.kill(kill.pid, signal.SIGKILL)
-        return answer
-
-    exchange.modify = modify  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        exchange.modify = real  # type: ignore[method-assign]
+    return tapped(exchange, "modify", lambda req: exchange.orders[req.orderId].stop_price, kill)
 
 
 async def side(store: Store, key: str) -> Any:

@@ -11,40 +11,23 @@ has no row for that tag, the broker has the order.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
-from typing import Any
 
 from tests.integration.engine.test_restart import TAGS, entries_working, start_engine, stop, wait_for
 from tests.support.conditions import eventually
 from tests.support.engine_harness import DAY, sim_day
+from tests.support.exchange_taps import tapped
 from trading.sim.exchange import Exchange
 from trading.store import Store
 
 
-@contextmanager
-def places(exchange: Exchange, kill: subprocess.Popen[bytes] | None = None) -> Iterator[list[str | None]]:
+def places(exchange: Exchange, kill: subprocess.Popen[bytes] | None = None) -> ContextManager[list[str | None]]:
     """The customTag of every place request the exchange takes (a duplicate is listed too: the exchange
     refuses it without creating an order); the first one kills `kill` once the order exists."""
-    seen: list[str | None] = []
-    real = exchange.place
-
-    def place(req: Any) -> Any:
-        answer = real(req)
-        seen.append(req.customTag)
-        if kill is not None and len(seen) == 1:
-            os.kill(kill.pid, signal.SIGKILL)
-        return answer
-
-    exchange.place = place  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        exchange.place = real  # type: ignore[method-assign]
+    return tapped(exchange, "place", lambda req: req.customTag, kill)
 
 
 async def test_kill_9_between_the_send_and_the_intents_commit(store: Store, database_url: str, tmp_path: Path) -> None:
