@@ -1,8 +1,13 @@
 """Order round trip (place a resting limit + cancel it, sequential) against the simulator running
 in its own process. Contenders, all on the same server process and connection-warm:
 
-- `rust (execution.py)`: the Rust executor through `trading.execution.RustExecutor` (what the bot uses);
+- `rust (execution.py)`: the Rust executor through `trading.execution.RustExecutor` (what the bot uses,
+  `[projectx] answer_within_us` at its default: against this plain-http simulator each call is written
+  and answered on the loop's own thread, `rust_ext/src/executor/direct.rs`);
 - `rust (bare native call)`: the same native calls without the Python wrapper;
+- `rust, answer handed to the loop (info)`: the same executor with `answer_within_us = 0`: the request
+  goes out from the tokio worker and the answer comes back to the loop's thread (the way before, and an
+  https gateway's way);
 - `crossing via execution.py`: the same two calls through `RustExecutor._run` (what every executor
   call goes through: timing, breaker, metrics, the answer checked): the layer's own cost;
 - `rust crossing only (info)`: two native calls that do no I/O (`OrderExecutor.noop`): what
@@ -19,8 +24,13 @@ in its own process. Contenders, all on the same server process and connection-wa
   loop with one wake-up (`call_soon_threadsafe`): the Rust path's shape (I/O off the loop's thread,
   one hop back) without Rust.
 
-The floor of the added-time goals is, per repetition, the fastest of the three minimal clients (raw
-socket, blocking, threaded). Measured pinned, the asyncio floor alone was no floor: with every thread
+- `rust socket floor`: canned place + cancel bytes on one blocking socket from Rust (no HTTP library,
+  no JSON model, no policy; `trading._native.SocketFloor`): the server and the socket from compiled
+  code. The Python minimal clients above pay Python's JSON and socket calls on top, which a Rust client
+  does not: beside them alone, the Rust path "added" a negative time.
+
+The floor of the added-time goals is, per repetition, the fastest of the four minimal clients (raw
+socket, blocking, threaded, rust socket). Measured pinned, the asyncio floor alone was no floor: with every thread
 of the client on one CPU, shared with the machine's other load, the loop's own thread (which also runs
 the CPU-heavy httpx contenders) waits longer to be scheduled than a thread that only does I/O; the
 Rust path's I/O runs on such a thread (its tokio worker), the asyncio floor's on the loop's. So Rust
@@ -73,7 +83,10 @@ BLOCKING = "blocking socket (info)"
 CROSS = "rust crossing only (info)"
 CROSS_LAYER = "crossing via execution.py"
 THREADED = "threaded socket floor"
-FLOORS = (FLOOR, BLOCKING, THREADED)  # the added-time goals' floor: the fastest of these, per repetition
+RUST_FLOOR = "rust socket floor"
+HANDED = "rust, answer handed to the loop (info)"
+# The added-time goals' floor: the fastest of these, per repetition.
+FLOORS = (FLOOR, BLOCKING, THREADED, RUST_FLOOR)
 
 
 def _head(host: str, port: int, token: str, path: str, n: int) -> bytes:
@@ -185,6 +198,12 @@ def _resolve(fut: asyncio.Future[dict[str, object]], value: dict[str, object] | 
 Once = Callable[[int], Awaitable[None]]
 
 
+async def _answer(r: Any) -> Any:
+    """A native order call's CallResult: answered on this thread already, or awaited."""
+    mod = native.module()
+    return r if mod is not None and isinstance(r, mod.CallResult) else await r
+
+
 async def _samples(n: int, start: int, once: Once, out: list[float]) -> None:
     for i in range(start, start + n):
         t0 = time.perf_counter_ns()
@@ -275,17 +294,17 @@ def run(quick: bool = False, reps: int | None = None, *, pinned: bool = False) -
 
 
 def _hop(reps: dict[str, list[Rep]]) -> str:
-    """What the one hand-off back to the loop's thread costs here (the threaded floor over the blocking
-    socket, paired per repetition), and Rust over the threaded floor (the same shape: I/O on another
-    thread, one wake-up of the loop). Removing the hop means doing the I/O on the loop's own thread,
-    blocking the event loop for the whole broker round trip (20-50 ms against the real gateway): not
-    done, so the hop is part of the order path's price."""
+    """What the hand-off between threads costs here (the threaded floor over the blocking socket, paired
+    per repetition) and what the bot's path saves by answering on the loop's thread (the handed-off way
+    over it). The bot's path holds the event loop for at most `answer_within_us` per call to do so."""
     if THREADED not in reps or BLOCKING not in reps:
         return ""
     hop = [t.p50 - b.p50 for t, b in zip(reps[THREADED], reps[BLOCKING], strict=True)]
-    over = [r.p50 - t.p50 for r, t in zip(reps[RUST], reps[THREADED], strict=True)]
-    return (f"the hand-off to the loop's thread alone (threaded floor - blocking socket) "
-            f"{fmt(statistics.median(hop))}; rust over the threaded floor {fmt(statistics.median(over))}")  # fmt: skip
+    out = f"the hand-off to the loop's thread alone (threaded floor - blocking socket) {fmt(statistics.median(hop))}"
+    if HANDED in reps:
+        saved = [h.p50 - r.p50 for h, r in zip(reps[HANDED], reps[RUST], strict=True)]
+        out += f"; answered on the loop's thread, {fmt(statistics.median(saved))} less than handed back to it"
+    return out
 
 
 def goals(reps: dict[str, list[Rep]], where: str) -> list[Goal]:
@@ -350,8 +369,23 @@ async def _run(n: int, reps: int, base_url: str, account_id: int, cid: str) -> t
                 await rust.cancel(account_id, oid)
 
             async def bare_once(i: int) -> None:
-                r = await rs.place(account_id, cid, 1, 0, 1, f"n-{tag}-{i}", limit_price=20000.0)
-                await rs.cancel(account_id, r.order_id)
+                r = await _answer(rs.place(account_id, cid, 1, 0, 1, f"n-{tag}-{i}", limit_price=20000.0))
+                await _answer(rs.cancel(account_id, r.order_id))
+
+            # The same executor with every answer handed back to the loop's thread (`answer_within_us`
+            # 0: the path before the caller's-thread transport, and an https gateway's).
+            mod = native.module()
+            assert mod is not None
+            handed = RustExecutor(mod.OrderExecutor(base_url, token, answer_within_us=0), px)
+
+            async def handed_once(i: int) -> None:
+                oid = (await handed.place(request("k", i))).value
+                await handed.cancel(account_id, oid)
+
+            floor_rs = mod.SocketFloor(host, port, token)
+
+            async def rust_floor_once(i: int) -> None:
+                floor_rs.place_cancel(account_id, cid, f"f-{tag}-{i}")
 
             async def noop_once(i: int) -> None:
                 await rs.noop()
@@ -369,6 +403,8 @@ async def _run(n: int, reps: int, base_url: str, account_id: int, cid: str) -> t
 
             contenders[RUST] = rust_once
             contenders[BARE] = bare_once
+            contenders[HANDED] = handed_once
+            contenders[RUST_FLOOR] = rust_floor_once
             if hasattr(rs, "noop"):  # absent from builds before the probe existed
                 contenders[CROSS] = noop_once
                 contenders[CROSS_LAYER] = noop_layer_once

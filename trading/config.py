@@ -92,6 +92,10 @@ class ProjectXSettings(Section):
     account_name: str = ""
     live_data: bool = False
     request_timeout_s: float = Field(10.0, gt=0)
+    # The Rust order path against a plain-http gateway (the simulator, a gateway on this host or LAN):
+    # how long an order call may hold the event loop for its answer, which then needs no hand-off
+    # between threads (rust_ext/src/executor/direct.rs); 0 turns it off. https gateways never use it.
+    answer_within_us: int = Field(2000, ge=0, le=50_000)
     rate_limit_requests: int = Field(200, ge=1)
     rate_limit_window_s: float = Field(60.0, gt=0)
     history_rate_limit_requests: int = Field(50, ge=1)

@@ -260,6 +260,10 @@ class RustExecutor:
 
     def __init__(self, native_executor: Any, client: ProjectXClient, metrics: LatencyRecorder | None = None) -> None:
         self._rs = native_executor
+        # A state-changing call answered on the loop's thread within `[projectx] answer_within_us`
+        # returns its CallResult itself; any other call an awaitable for it.
+        mod = native.module()
+        self._answered: type = mod.CallResult if mod is not None else type(None)
         self.client = client
         self.metrics: LatencyRecorder = metrics or _NullRecorder()
         self.fallback = PythonExecutor(client, self.metrics)
@@ -280,11 +284,19 @@ class RustExecutor:
             refresh=client.login,
             delays_s=list(client.retry_delays),
             timeout_s=float(settings.request_timeout_s),
+            answer_within_us=settings.answer_within_us,
         )
         return cls(rs, client, metrics)
 
     def _on_token(self, token: str) -> None:
         self._rs.set_token(token)
+
+    @property
+    def answer_counts(self) -> dict[str, int]:
+        """Order calls tried on the loop's thread (`[projectx] answer_within_us`): answered within the
+        budget, finished later off the loop's thread, not served (no connection in time)."""
+        here, later, not_served = getattr(self._rs, "answer_counts", (0, 0, 0))
+        return {"here": here, "later": later, "not_served": not_served}
 
     @property
     def path(self) -> Path:
@@ -294,7 +306,7 @@ class RustExecutor:
         self,
         operation: str,
         path: str,
-        call: Callable[[], Awaitable[Any]],
+        call: Callable[[], Any],
         fallback: Callable[[], Awaitable[Timed[U]]],
         convert_ok: Callable[[Any], U],
         *,
@@ -306,7 +318,9 @@ class RustExecutor:
         # without an answer (an exception, a cancellation: below).
         start = time.perf_counter_ns()
         try:
-            r = await call()
+            r = call()
+            if type(r) is not self._answered:
+                r = await r
         except ProjectXError:
             sent_at.set(0)
             raise

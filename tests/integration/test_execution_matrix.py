@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.sim_thread import sim_on_a_thread
 from trading import native
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import Bracket, OrderRequest, OrderStatus, OrderType, Side
@@ -20,7 +21,13 @@ from trading.projectx.rest import ProjectXClient
 from trading.sim.gateway import SimGateway
 
 TIMEOUT_S = 0.3
-PATHS = ["rust", "python"]
+# "rust": every answer handed back to the loop's thread (answer_within_us 0, an https gateway's way);
+# "rust-here": the simulator on its own thread, each call answered on the loop's thread within the
+# budget (executor/direct.rs); "rust-late": the simulator on the test's loop, which the waiting call
+# holds, so answers come after the budget and are finished off the loop's thread.
+PATHS = ["rust", "rust-here", "rust-late", "python"]
+# Far above the threaded simulator's answer time even on a loaded machine: "rust-here" never misses.
+BUDGET_US = {"rust-here": 50_000, "rust-late": 2_000}
 
 
 class Samples:
@@ -33,37 +40,51 @@ class Samples:
         self.rows.append((operation, path, nanos, ok))
 
 
+async def _market(gateway: SimGateway) -> None:
+    cid = gateway.contract("MNQ")
+    await gateway.market.quote(cid, "21000", "21000.25")
+    await gateway.market.trade(cid, "21000.25", 1)
+
+
+@pytest.fixture(params=PATHS)
+def path(request: pytest.FixtureRequest) -> str:
+    if request.param.startswith("rust") and not native.enabled():
+        pytest.skip(f"Rust path not active: {native.describe()}")
+    return str(request.param)
+
+
 @pytest.fixture
-async def sim() -> AsyncIterator[SimGateway]:
-    async with SimGateway(SimSettings(port=0, auto_oco_brackets=True)) as gateway:
-        cid = gateway.contract("MNQ")
-        await gateway.market.quote(cid, "21000", "21000.25")
-        await gateway.market.trade(cid, "21000.25", 1)
+async def sim(path: str) -> AsyncIterator[SimGateway]:
+    settings = SimSettings(port=0, auto_oco_brackets=True)
+    if path == "rust-here":
+        async with sim_on_a_thread(settings, _market) as gateway:
+            yield gateway
+        return
+    async with SimGateway(settings) as gateway:
+        await _market(gateway)
         yield gateway
 
 
 @pytest.fixture
-async def px(sim: SimGateway) -> AsyncIterator[ProjectXClient]:
+async def px(sim: SimGateway, path: str) -> AsyncIterator[ProjectXClient]:
     settings = ProjectXSettings(
         base_url=sim.base_url,
         username=sim.username,
         api_key=sim.api_key,
         retry_delays_s=(0.02, 0.05, 0.1),
         request_timeout_s=TIMEOUT_S,
+        answer_within_us=BUDGET_US.get(path, 0),
     )
     async with ProjectXClient(settings) as client:
         await client.login()
         yield client
 
 
-@pytest.fixture(params=PATHS)
-async def ex(request: pytest.FixtureRequest, px: ProjectXClient) -> Executor:
+@pytest.fixture
+async def ex(path: str, px: ProjectXClient) -> Executor:
     samples = Samples()
-    if request.param == "rust":
-        if not native.enabled():
-            pytest.skip(f"Rust path not active: {native.describe()}")
-        rust = await RustExecutor.create(px, samples)
-        return rust
+    if path.startswith("rust"):
+        return await RustExecutor.create(px, samples)
     return PythonExecutor(px, samples)
 
 
@@ -218,3 +239,15 @@ async def test_every_call_records_a_latency_sample(ex: Executor, sim: SimGateway
         ("cancel", ex.path, False),
     ]
     assert all(n > 0 for _, _, n, _ in samples.rows)
+
+
+async def test_each_rust_way_answers_as_its_name_says(path: str, ex: Executor, sim: SimGateway) -> None:
+    if not isinstance(ex, RustExecutor):
+        pytest.skip("the Rust ways only")
+    oid = (await ex.place(req(sim))).value
+    await ex.cancel(sim.account_id, oid)
+    # (answered on the loop's thread within the budget, finished later, not served)
+    expected = {"rust": (0, 0, 0), "rust-here": (2, 0, 0), "rust-late": (0, 2, 0)}[path]
+    assert ex._rs.answer_counts == expected
+    assert ex._rs.answer_within_us == BUDGET_US.get(path, 0)
+    assert len(sim.exchange.orders) == 1

@@ -4,10 +4,11 @@ writes it (no lock, nothing computed between scrapes).
 
 Served: `tradebot_stage_seconds{stage,path}` (the stage histograms, trading/metrics.py STAGES),
 `tradebot_call_seconds{operation,path}` (each broker call of the order path), `tradebot_orders_total
-{path,outcome}`, `tradebot_fills_total{path}`, `tradebot_outbox_depth` (notifications not yet
-delivered), `tradebot_feed_age_seconds` (now minus the newest market event's time), `tradebot_hub_connected
-{hub}`, `tradebot_rule_remaining_dollars{rule}` and `tradebot_rule_used_ratio{rule}` (each risk rule's
-headroom, as `/risk status` shows it).
+{path,outcome}`, `tradebot_order_answers_total{way}` (the Rust path's order calls tried on the loop's
+thread, `[projectx] answer_within_us`: answered there, finished later, not served), `tradebot_fills_total
+{path}`, `tradebot_outbox_depth` (notifications not yet delivered), `tradebot_feed_age_seconds` (now minus
+the newest market event's time), `tradebot_hub_connected{hub}`, `tradebot_rule_remaining_dollars{rule}` and
+`tradebot_rule_used_ratio{rule}` (each risk rule's headroom, as `/risk status` shows it).
 """
 
 from __future__ import annotations
@@ -80,6 +81,16 @@ class EngineCollector(Collector):
                 fills.add_metric([path], n)
         yield orders
         yield fills
+        counts: dict[str, int] | None = getattr(self.engine.path, "answer_counts", None)
+        if counts is not None:
+            answers = CounterMetricFamily(
+                "tradebot_order_answers",
+                "Order calls tried on the loop's thread ([projectx] answer_within_us), by how they were answered",
+                labels=["way"],
+            )
+            for way, n in counts.items():
+                answers.add_metric([way], n)
+            yield answers
 
     def _gauges(self) -> Iterator[Metric]:
         e = self.engine

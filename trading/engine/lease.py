@@ -76,6 +76,11 @@ class LeasedPath:
     def fallbacks(self) -> int:
         return int(getattr(self.inner, "fallbacks", 0))
 
+    @property
+    def answer_counts(self) -> dict[str, int] | None:
+        counts: dict[str, int] | None = getattr(self.inner, "answer_counts", None)
+        return counts
+
     async def place(self, request: OrderRequest) -> int:
         self._refuse_unless_held()
         return await self.inner.place(request)

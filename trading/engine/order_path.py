@@ -57,6 +57,12 @@ class ExecutorPath:
         """Rust calls served by Python after a binding error or a panic (0 on the Python path)."""
         return int(getattr(self.executor, "fallbacks", 0))
 
+    @property
+    def answer_counts(self) -> dict[str, int] | None:
+        """The Rust path's order calls by how they were answered; None without a Rust path."""
+        counts: dict[str, int] | None = getattr(self.executor, "answer_counts", None)
+        return counts
+
     async def place(self, request: OrderRequest) -> int:
         return (await self.executor.place(request)).value
 
@@ -96,6 +102,11 @@ class RoutedExecutor:
     def fallbacks(self) -> int:
         """Calls the Rust path handed to Python (a binding error or a panic)."""
         return self.rust.fallbacks
+
+    @property
+    def answer_counts(self) -> dict[str, int]:
+        """The Rust path's order calls by how they were answered (RustExecutor.answer_counts)."""
+        return self.rust.answer_counts
 
     def _by(self, key: str) -> Executor:
         return self.rust if native.executor_uses_rust(key) else self.python

@@ -1,9 +1,12 @@
 //! The order path: models (request bodies, answers, results), the HTTP transport (reqwest over
-//! rustls, one pooled client), the policy (retry, token refresh), reconciliation after a lost
+//! rustls, one pooled client; `direct.rs` answers plain-HTTP calls on the caller's thread), each
+//! mutation's parts (`mutation.rs`), the policy (retry, token refresh), reconciliation after a lost
 //! answer (by tag, by order, by position) and timing (retry schedule, each call's stopwatch). The
 //! awaitable Python class is `python/executor.rs`.
 
+pub mod direct;
 pub mod models;
+pub mod mutation;
 pub mod policy;
 pub mod reconcile;
 pub mod timing;

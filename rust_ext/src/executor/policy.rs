@@ -20,18 +20,29 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::models::*;
+pub use super::mutation::{First, Mutation};
 use super::reconcile::*;
 use super::timing::{RetrySchedule, Stopwatch};
 use super::transport::{attempt, build_client, Attempt};
-use crate::common::time::{format_ts, now_ns};
+use crate::common::time::format_ts;
 use crate::common::wire::*;
-
-/// How far back a place's reconciliation looks for its tag.
-const PLACE_LOOKBACK_NS: i64 = 60_000_000_000;
 
 /// Asks for a fresh access token (after a 401).
 pub type Refresh =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> + Send + Sync>;
+
+/// An answer taken as final: success, or the broker's rejection.
+fn settled(mut r: CallResult, env: Envelope) -> CallResult {
+    if env.success {
+        r.order_id = env.order_id;
+        r.outcome = Outcome::Ok;
+    } else {
+        (r.error_code, r.message, r.order_id) =
+            (Some(env.error_code), env.error_message, env.order_id);
+        r.outcome = Outcome::Rejected;
+    }
+    r
+}
 
 /// The order path against one gateway: a pooled HTTP client, the session token, the retry
 /// schedule and a cache of contract ids by symbol.
@@ -102,12 +113,7 @@ impl Executor {
     }
 
     pub async fn place(&self, order: PlaceOrder) -> CallResult {
-        let rec = Reconcile::Place {
-            account_id: order.account_id,
-            tag: order.custom_tag.clone(),
-            since_ns: now_ns() - PLACE_LOOKBACK_NS,
-        };
-        self.mutate(PATH_ORDER_PLACE, order.body(), rec).await
+        self.mutate(Mutation::place(order), None).await
     }
 
     pub async fn modify(
@@ -119,48 +125,25 @@ impl Executor {
         stop_price: Option<f64>,
         trail_price: Option<f64>,
     ) -> CallResult {
-        let m = body(&ModifyBody {
+        let m = Mutation::modify(
             account_id,
             order_id,
             size,
             limit_price,
             stop_price,
             trail_price,
-        });
-        let rec = Reconcile::Modify {
-            account_id,
-            order_id,
-            size,
-            limit: limit_price,
-            stop: stop_price,
-            trail: trail_price.is_some(),
-        };
-        self.mutate(PATH_ORDER_MODIFY, m, rec).await
+        );
+        self.mutate(m, None).await
     }
 
     pub async fn cancel(&self, account_id: i64, order_id: i64) -> CallResult {
-        let m = body(&OrderRefBody {
-            account_id,
-            order_id,
-        });
-        let rec = Reconcile::Cancel {
-            account_id,
-            order_id,
-        };
-        self.mutate(PATH_ORDER_CANCEL, m, rec).await
+        self.mutate(Mutation::cancel(account_id, order_id), None)
+            .await
     }
 
     pub async fn close_position(&self, account_id: i64, contract_id: String) -> CallResult {
-        let m = body(&ClosePositionBody {
-            account_id,
-            contract_id: contract_id.clone(),
-            size: None,
-        });
-        let rec = Reconcile::Close {
-            account_id,
-            contract_id,
-        };
-        self.mutate(PATH_POSITION_CLOSE, m, rec).await
+        self.mutate(Mutation::close(account_id, contract_id), None)
+            .await
     }
 
     pub async fn partial_close(
@@ -169,13 +152,8 @@ impl Executor {
         contract_id: String,
         size: i64,
     ) -> CallResult {
-        let m = body(&ClosePositionBody {
-            account_id,
-            contract_id,
-            size: Some(size),
-        });
-        self.mutate(PATH_POSITION_PARTIAL_CLOSE, m, Reconcile::Nothing)
-            .await
+        let m = Mutation::partial_close(account_id, contract_id, size);
+        self.mutate(m, None).await
     }
 
     /// One read without retries (used by reconciliations).
@@ -245,9 +223,34 @@ impl Executor {
         found.unwrap_or_else(Found::Unknown)
     }
 
-    async fn mutate(&self, path: &str, body: Value, rec: Reconcile) -> CallResult {
-        let watch = Stopwatch::start();
+    /// The call's own token (what a caller's-thread attempt sends).
+    pub fn current_token(&self) -> String {
+        self.token()
+    }
+
+    /// A first attempt's broker answer, settled without I/O (a first attempt cannot have been
+    /// sent before, so nothing is reconciled).
+    pub fn first_answered(env: Envelope, sent_ns: i64, watch: Stopwatch) -> CallResult {
+        let r = CallResult {
+            attempts: 1,
+            sent_ns,
+            ..CallResult::default()
+        };
+        let mut r = settled(r, env);
+        r.elapsed_ns = watch.elapsed_ns();
+        r
+    }
+
+    /// A mutation under the policy. `first`: its first attempt, made already (on the caller's
+    /// thread, `direct.rs`); the policy goes on from its outcome as if it had made it.
+    pub async fn mutate(&self, m: Mutation, first: Option<First>) -> CallResult {
+        let Mutation { path, body, rec } = m;
+        let watch = first.as_ref().map_or_else(Stopwatch::start, |f| f.watch);
         let mut r = CallResult::default();
+        let mut first = first.map(|f| {
+            r.sent_ns = f.sent_ns;
+            f.attempt
+        });
         let done = |mut r: CallResult, outcome: Outcome| {
             r.outcome = outcome;
             r.elapsed_ns = watch.elapsed_ns();
@@ -259,28 +262,30 @@ impl Executor {
         loop {
             let mut wait = 0.0f64;
             r.attempts += 1;
-            match attempt(&self.client, &url, &self.token(), &body, &mut r.sent_ns).await {
+            let this = match first.take() {
+                Some(a) => a,
+                None => attempt(&self.client, &url, &self.token(), &body, &mut r.sent_ns).await,
+            };
+            match this {
+                Attempt::Answer(env) if env.success || !maybe_sent => {
+                    let mut r = settled(r, env);
+                    r.elapsed_ns = watch.elapsed_ns();
+                    return r;
+                }
                 Attempt::Answer(env) => {
-                    if env.success {
-                        r.order_id = env.order_id;
-                        return done(r, Outcome::Ok);
-                    }
-                    if maybe_sent {
-                        match self.reconcile(&rec).await {
-                            Found::Done(id) => {
-                                r.order_id = id;
-                                return done(r, Outcome::Ok);
-                            }
-                            Found::Rejected(code, msg, id) => {
-                                (r.error_code, r.message, r.order_id) = (Some(code), Some(msg), id);
-                                return done(r, Outcome::Rejected);
-                            }
-                            _ => {}
+                    // Rejected after an earlier attempt may have gone through: the broker's
+                    // state decides.
+                    match self.reconcile(&rec).await {
+                        Found::Done(id) => {
+                            r.order_id = id;
+                            return done(r, Outcome::Ok);
                         }
+                        Found::Rejected(code, msg, id) => {
+                            (r.error_code, r.message, r.order_id) = (Some(code), Some(msg), id);
+                            return done(r, Outcome::Rejected);
+                        }
+                        _ => return done(settled(r, env), Outcome::Rejected),
                     }
-                    (r.error_code, r.message, r.order_id) =
-                        (Some(env.error_code), env.error_message, env.order_id);
-                    return done(r, Outcome::Rejected);
                 }
                 Attempt::Unauthorized => {
                     if reauthed {

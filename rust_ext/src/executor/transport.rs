@@ -1,5 +1,6 @@
 //! One HTTP attempt against the gateway and its classification (reqwest over rustls, one pooled
-//! client: keep-alive, TCP_NODELAY); the retry/reconcile policy is in `policy.rs`.
+//! client: keep-alive, TCP_NODELAY); the retry/reconcile policy is in `policy.rs`. The answer's
+//! classification (`early`, `answered`) is shared with the caller's-thread transport (`direct.rs`).
 
 use std::time::Duration;
 
@@ -33,16 +34,45 @@ pub fn build_client(timeout: Duration, max_idle: usize) -> Result<reqwest::Clien
         .build()
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<f64> {
-    let v = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
+/// A Retry-After header's value in seconds (the delay form; a date or junk is no value).
+pub fn parse_retry_after(v: &str) -> Option<f64> {
     v.trim()
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<f64> {
+    parse_retry_after(
+        resp.headers()
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?,
+    )
+}
+
+/// What a status alone says, before any body is read (401, 429, 5xx); None: read the body.
+pub fn early(status: u16, retry_after: impl FnOnce() -> Option<f64>) -> Option<Attempt> {
+    match status {
+        401 => Some(Attempt::Unauthorized),
+        429 => Some(Attempt::Throttled(retry_after())),
+        s if s >= 500 => Some(Attempt::Lost(format!("server error (HTTP {s})"))),
+        _ => None,
+    }
+}
+
+/// A whole answer (status and body) that `early` let through.
+pub fn answered(status: u16, bytes: &[u8]) -> Attempt {
+    if status != 200 {
+        return Attempt::Status(
+            status,
+            String::from_utf8_lossy(bytes).chars().take(500).collect(),
+        );
+    }
+    match serde_json::from_slice::<Envelope>(bytes) {
+        Ok(env) => Attempt::Answer(env),
+        Err(e) => Attempt::BadAnswer(format!("unreadable answer: {e}")),
+    }
 }
 
 /// One attempt. `sent_ns`, when still 0, gets the wall-clock time (ns since the epoch) at which the
@@ -77,26 +107,13 @@ pub async fn attempt(
         Err(e) => return Attempt::Lost(format!("connection dropped ({e})")),
     };
     let status = resp.status().as_u16();
-    match status {
-        401 => return Attempt::Unauthorized,
-        429 => return Attempt::Throttled(retry_after(&resp)),
-        s if s >= 500 => return Attempt::Lost(format!("server error (HTTP {s})")),
-        _ => {}
+    if let Some(a) = early(status, || retry_after(&resp)) {
+        return a;
     }
-    let bytes = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) if e.is_timeout() => return Attempt::Lost("no answer in time".into()),
-        Err(e) => return Attempt::Lost(format!("connection dropped ({e})")),
-    };
-    if status != 200 {
-        return Attempt::Status(
-            status,
-            String::from_utf8_lossy(&bytes).chars().take(500).collect(),
-        );
-    }
-    match serde_json::from_slice::<Envelope>(&bytes) {
-        Ok(env) => Attempt::Answer(env),
-        Err(e) => Attempt::BadAnswer(format!("unreadable answer: {e}")),
+    match resp.bytes().await {
+        Ok(bytes) => answered(status, &bytes),
+        Err(e) if e.is_timeout() => Attempt::Lost("no answer in time".into()),
+        Err(e) => Attempt::Lost(format!("connection dropped ({e})")),
     }
 }
 

@@ -8,10 +8,12 @@ use std::time::Duration;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::bridge::{into_awaitable, ready};
+use super::bridge::{into_awaitable, ready, runtime};
+use crate::executor::direct::{Direct, Step};
 use crate::executor::models::{self, PlaceOrder};
-use crate::executor::policy::{Executor, Refresh};
-use crate::executor::timing::RetrySchedule;
+use crate::executor::policy::{Executor, First, Mutation, Refresh};
+use crate::executor::timing::{RetrySchedule, Stopwatch};
+use crate::executor::transport::Attempt;
 
 /// Outcome of one executor call: `outcome` is one of ok, rejected, uncertain, transport,
 /// rate_limited, auth, http_status, bad_answer; `elapsed_ns` is the call's own duration; `sent_ns` the
@@ -80,6 +82,8 @@ fn refresher(cb: Py<PyAny>) -> Refresh {
 #[pyclass(module = "trading._native", frozen)]
 pub(crate) struct OrderExecutor {
     pub(crate) inner: Arc<Executor>,
+    /// With `answer_within_us` and a plain-HTTP gateway: mutations try the caller's thread first.
+    direct: Option<Arc<Direct>>,
 }
 
 impl OrderExecutor {
@@ -95,12 +99,59 @@ impl OrderExecutor {
             async move { ready(CallResult::from(call(inner).await)) },
         )
     }
+
+    /// A state-changing call: with `direct`, its first attempt on this thread (the GIL released),
+    /// answered here within the budget (the `CallResult` itself is returned) or finished off this
+    /// thread (an awaitable, as on the default path); otherwise the default path.
+    fn mutation<'py>(&self, py: Python<'py>, m: Mutation) -> PyResult<Bound<'py, PyAny>> {
+        let Some(direct) = self.direct.as_ref().filter(|d| d.wanted()) else {
+            return self.call(py, move |ex| async move { ex.mutate(m, None).await });
+        };
+        let watch = Stopwatch::start();
+        let token = self.inner.current_token();
+        let body = serde_json::to_vec(&m.body).unwrap_or_default();
+        let mut sent_ns = 0i64;
+        let step = py.detach(|| direct.attempt(m.path, &token, &body, &mut sent_ns));
+        direct.count(&step);
+        match step {
+            Step::NotServed => self.call(py, move |ex| async move { ex.mutate(m, None).await }),
+            Step::Done(Attempt::Answer(env)) => {
+                let r = Executor::first_answered(env, sent_ns, watch);
+                Ok(Bound::new(py, CallResult::from(r))?.into_any())
+            }
+            Step::Done(attempt) => {
+                let f = First {
+                    attempt,
+                    sent_ns,
+                    watch,
+                };
+                self.call(py, move |ex| async move { ex.mutate(m, Some(f)).await })
+            }
+            Step::Later(rest) => self.call(py, move |ex| async move {
+                let attempt = runtime()
+                    .spawn_blocking(rest)
+                    .await
+                    .unwrap_or_else(|e| Attempt::Lost(format!("the answer's reader failed ({e})")));
+                let f = First {
+                    attempt,
+                    sent_ns,
+                    watch,
+                };
+                ex.mutate(m, Some(f)).await
+            }),
+        }
+    }
 }
 
 #[pymethods]
 impl OrderExecutor {
     #[new]
-    #[pyo3(signature = (base_url, token, refresh = None, delays_s = vec![0.75, 1.5, 3.0], timeout_s = 10.0, max_idle = 32))]
+    /// `answer_within_us` > 0 with a plain `http://` gateway: a state-changing call may hold the
+    /// caller's thread (the event loop) that long for its answer and then returns the `CallResult`
+    /// itself instead of an awaitable (`executor/direct.rs`); 0 (the default), or an `https://`
+    /// gateway: every call returns an awaitable.
+    #[pyo3(signature = (base_url, token, refresh = None, delays_s = vec![0.75, 1.5, 3.0], timeout_s = 10.0, max_idle = 32, answer_within_us = 0))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         base_url: &str,
         token: String,
@@ -108,6 +159,7 @@ impl OrderExecutor {
         delays_s: Vec<f64>,
         timeout_s: f64,
         max_idle: usize,
+        answer_within_us: u64,
     ) -> PyResult<Self> {
         if !(timeout_s.is_finite() && timeout_s > 0.0)
             || delays_s.iter().any(|d| !d.is_finite() || *d < 0.0)
@@ -127,9 +179,34 @@ impl OrderExecutor {
             max_idle,
         )
         .map_err(PyValueError::new_err)?;
+        let direct = Direct::for_base(
+            base_url,
+            Duration::from_micros(answer_within_us),
+            Duration::from_secs_f64(timeout_s),
+        );
         Ok(OrderExecutor {
             inner: Arc::new(inner),
+            direct: direct.map(Arc::new),
         })
+    }
+
+    /// Caller's-thread attempts so far: (answered within the budget, finished off the thread, not
+    /// served); zeros when the budget is off.
+    #[getter]
+    fn answer_counts(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.direct.as_ref().map_or((0, 0, 0), |d| {
+            let [a, b, c] = &d.counts;
+            (a.load(Relaxed), b.load(Relaxed), c.load(Relaxed))
+        })
+    }
+
+    /// The caller's-thread budget in µs; 0 when every call is awaitable.
+    #[getter]
+    fn answer_within_us(&self) -> u64 {
+        self.direct
+            .as_ref()
+            .map_or(0, |d| d.budget().as_micros() as u64)
     }
 
     fn set_token(&self, token: String) {
@@ -176,7 +253,7 @@ impl OrderExecutor {
             stop_loss_ticks,
             take_profit_ticks,
         };
-        self.call(py, move |ex| async move { ex.place(order).await })
+        self.mutation(py, Mutation::place(order))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -191,17 +268,15 @@ impl OrderExecutor {
         stop_price: Option<f64>,
         trail_price: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, move |ex| async move {
-            ex.modify(
-                account_id,
-                order_id,
-                size,
-                limit_price,
-                stop_price,
-                trail_price,
-            )
-            .await
-        })
+        let m = Mutation::modify(
+            account_id,
+            order_id,
+            size,
+            limit_price,
+            stop_price,
+            trail_price,
+        );
+        self.mutation(py, m)
     }
 
     fn cancel<'py>(
@@ -210,9 +285,7 @@ impl OrderExecutor {
         account_id: i64,
         order_id: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, move |ex| async move {
-            ex.cancel(account_id, order_id).await
-        })
+        self.mutation(py, Mutation::cancel(account_id, order_id))
     }
 
     fn close_position<'py>(
@@ -221,9 +294,7 @@ impl OrderExecutor {
         account_id: i64,
         contract_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, move |ex| async move {
-            ex.close_position(account_id, contract_id).await
-        })
+        self.mutation(py, Mutation::close(account_id, contract_id))
     }
 
     fn partial_close<'py>(
@@ -233,9 +304,7 @@ impl OrderExecutor {
         contract_id: String,
         size: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, move |ex| async move {
-            ex.partial_close(account_id, contract_id, size).await
-        })
+        self.mutation(py, Mutation::partial_close(account_id, contract_id, size))
     }
 
     /// The order carrying `custom_tag` created since `since_ns` (order_json is None when absent).

@@ -56,6 +56,9 @@ async def test_the_endpoint_serves_stages_counters_and_gauges_after_an_order_and
 
         orders = {(s.labels["path"], s.labels["outcome"]): s.value for s in got["tradebot_orders_total"]}
         assert orders == {(path, "placed"): 4}
+        if path == "rust":  # the simulator shares this loop: each call tried there is finished later
+            answers = {s.labels["way"]: s.value for s in got["tradebot_order_answers_total"]}
+            assert set(answers) == {"here", "later", "not_served"} and answers["later"] >= 1
         [fills] = got["tradebot_fills_total"]
         assert fills.labels == {"path": path} and fills.value >= 1
         [depth] = got["tradebot_outbox_depth"]

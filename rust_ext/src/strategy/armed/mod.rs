@@ -151,7 +151,9 @@ impl ArmedTable {
     pub fn recorded(&self, n: u64) {
         let _ = self
             .unrecorded
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| Some(u.saturating_sub(n)));
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
+                Some(u.saturating_sub(n))
+            });
     }
 
     pub fn fire(&self, contract_id: &str, last: f64) -> Vec<(i64, Dec)> {
