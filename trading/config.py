@@ -92,7 +92,7 @@ class ProjectXSettings(Section):
     account_name: str = ""
     live_data: bool = False
     request_timeout_s: float = Field(10.0, gt=0)
-    # The Rust order path against a plain-http gateway (the simulator, a gateway on this host or LAN):
+    # The Rust order path against a plain-http gateway by IP address or localhost (the simulator, a LAN one):
     # how long an order call may hold the event loop for its answer, which then needs no hand-off
     # between threads (rust_ext/src/executor/direct.rs); 0 turns it off. https gateways never use it.
     answer_within_us: int = Field(2000, ge=0, le=50_000)

@@ -121,3 +121,17 @@ def test_the_position_guard_is_on_by_default_and_its_settings_are_checked(tmp_pa
     keys = {p.split(": ")[1]: p for p in problems}
     assert sorted(keys) == ["protection.action", "protection.grace_s", "protection.stop_ticks"]
     assert "'stop' or 'flatten'" in keys["protection.action"]
+
+
+def test_the_order_calls_budget_on_the_loops_thread_is_bounded(tmp_path: Path) -> None:
+    assert load_settings().projectx.answer_within_us == 2000
+    assert load_settings(_toml(tmp_path, "[projectx]\nanswer_within_us = 0\n")).projectx.answer_within_us == 0
+    # A budget of seconds would hold the event loop that long per order call: refused.
+    user = _toml(tmp_path, "[projectx]\nanswer_within_us = 2000000\n", "too_long.toml")
+    assert _problems(user) == [
+        f"{user}: projectx.answer_within_us: Input should be less than or equal to 50000 (got 2000000)"
+    ]
+    user = _toml(tmp_path, "[projectx]\nanswer_within_us = -1\n", "negative.toml")
+    assert _problems(user) == [
+        f"{user}: projectx.answer_within_us: Input should be greater than or equal to 0 (got -1)"
+    ]

@@ -14,9 +14,10 @@
 //! (a gateway farther away than it), calls go the default way at once, and every `PROBE_EVERY`th
 //! call tries again.
 //!
-//! Plain `http://` gateways only (the simulator, a gateway on the same host or LAN): an `https://`
-//! gateway is 20-50 ms away, where no budget worth holding an event loop for is met; it keeps the
-//! default transport (`Direct::for_base` gives None).
+//! Plain `http://` gateways named by an IP address or localhost only (the simulator, a gateway on
+//! the same host or LAN): an `https://` gateway is 20-50 ms away, where no budget worth holding an
+//! event loop for is met, and a host name would need a lookup that can hold the loop for seconds;
+//! those keep the default transport (`Direct::for_base` gives None).
 //!
 //! One keep-alive connection is kept. Before a kept connection is used it is polled without
 //! waiting: readable means the server closed it (or sent something unasked): it is dropped and a new
@@ -55,8 +56,10 @@ pub enum Step {
 
 /// A plain-HTTP gateway reached on a blocking socket.
 pub struct Direct {
-    /// `host:port`, for connecting and the Host header.
+    /// `host:port`, for the Host header.
     authority: String,
+    /// Where it is (resolved once: an IP address or localhost).
+    addrs: Vec<SocketAddr>,
     /// The base URL's path ("" or "/prefix"), put before each call's path.
     prefix: String,
     budget: Duration,
@@ -108,7 +111,19 @@ impl Direct {
         } else {
             format!("{authority}:80")
         };
+        // An address, or localhost: resolved here once, never by a name lookup on the caller's
+        // thread (a slow resolver would hold the event loop).
+        let host = authority.rsplit_once(':').map_or("", |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.parse::<std::net::IpAddr>().is_err() && !host.eq_ignore_ascii_case("localhost") {
+            return None;
+        }
+        let addrs: Vec<SocketAddr> = authority.to_socket_addrs().ok()?.collect();
+        if addrs.is_empty() {
+            return None;
+        }
         Some(Direct {
+            addrs,
             authority,
             prefix: prefix.to_string(),
             budget,
@@ -238,8 +253,8 @@ impl Direct {
     }
 
     fn connect(&self, within: Duration) -> Option<TcpStream> {
-        let addrs: Vec<SocketAddr> = self.authority.to_socket_addrs().ok()?.collect();
-        let stream = addrs
+        let stream = self
+            .addrs
             .iter()
             .find_map(|a| TcpStream::connect_timeout(a, within).ok())?;
         stream.set_nodelay(true).ok()?;

@@ -266,10 +266,15 @@ fn nothing_listening_is_not_served_and_nothing_is_sent() {
 }
 
 #[test]
-fn only_plain_http_gateways_are_served_and_a_path_prefix_is_kept() {
+fn only_plain_http_gateways_by_address_are_served_and_a_path_prefix_is_kept() {
     let b = Duration::from_millis(1);
     let t = Duration::from_secs(1);
     assert!(Direct::for_base("https://gateway.example.com", b, t).is_none());
+    assert!(Direct::for_base("https://127.0.0.1:443", b, t).is_none());
+    // A host name would be looked up on the caller's thread: not served.
+    assert!(Direct::for_base("http://gateway.example.com:8080", b, t).is_none());
+    assert!(Direct::for_base("http://localhost:8080", b, t).is_some());
+    assert!(Direct::for_base("http://[::1]:8080", b, t).is_some());
     assert!(Direct::for_base("http://127.0.0.1:80", Duration::ZERO, t).is_none());
     let d = Direct::for_base("http://10.0.0.1/gw/", b, t).unwrap();
     assert_eq!(
