@@ -19,7 +19,10 @@ TRAILER = struct.pack(">h", -1)
 # timestamptz on the wire: microseconds since 2000-01-01 UTC.
 PG_EPOCH_US = 946_684_800_000_000
 PRICES = ("open", "high", "low", "close", "volume")
-CHUNK = 100_000
+# Rows per piece (~2 MB): the server works on one piece while the next is built. Measured (bench bars_pg
+# --quick, 3 repetitions each, same hour): new bars at 0.89x the prebuilt-payload floor with 100k-row
+# and 400k-row pieces, 0.96x with 20k, within noise of it with 5k.
+CHUNK = 20_000
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
