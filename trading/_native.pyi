@@ -305,11 +305,12 @@ class HubClient:
         dropped before they cross, counted in `coalesced`)."""
         ...
     def build_quotes(
-        self, event_type: type, quote_type: type, price: Callable[[float], object], clock: Callable[[], object]
+        self, event_type: type, quote_type: type, price: Callable[[float], object], clock: Callable[[int], object]
     ) -> None:
         """From now on a quote crosses as `event_type` (`trading.streaming.QuoteEvent`) holding a
         `quote_type` (`trading.projectx.lazy_quote.LazyQuote`) built in place, not as a `QuoteRecord`:
-        `price(x)` makes a price object from a float (cached by value), `clock()` a batch's `ts_init`."""
+        `price(x)` makes a price object from a float (cached by value), `clock(seen_ns)` a batch's
+        `ts_init` from the wall-clock ns its oldest frame came off the socket (0: unknown)."""
         ...
     def start(self) -> Awaitable[None]: ...
     def stop(self) -> None: ...

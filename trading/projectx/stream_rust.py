@@ -108,8 +108,10 @@ def _dec(x: float | None) -> Decimal | None:
     return d
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _seen_at(seen_ns: int) -> datetime:
+    """A batch's ts_init: when its oldest frame came off the socket (stamped in Rust before decoding),
+    now for a build that did not say."""
+    return _EPOCH + timedelta(microseconds=seen_ns // 1000) if seen_ns else datetime.now(UTC)
 
 
 def _dt_opt(ns: int | None) -> datetime | None:
@@ -349,8 +351,7 @@ class _RustTransport:
             end = False
             # "When we saw it" (ts_init): the batch's oldest frame off the socket, stamped in Rust
             # before any decoding (older builds: now).
-            seen: int = getattr(client, "batch_seen_ns", 0)
-            now = _EPOCH + timedelta(microseconds=seen // 1000) if seen else datetime.now(UTC)
+            now = _seen_at(getattr(client, "batch_seen_ns", 0))
             for rec in batch:
                 if type(rec) is QuoteEvent:  # built in Rust: kept as the contract's last quote
                     quotes[rec.quote.contract_id] = rec.quote
@@ -435,7 +436,7 @@ class RustMarketStream(_RustTransport, MarketHub):
         self.stats["coalesced"] = client.coalesced
 
     def _prepare(self, client: Any) -> None:
-        client.build_quotes(QuoteEvent, LazyQuote, _dec, _now)
+        client.build_quotes(QuoteEvent, LazyQuote, _dec, _seen_at)
 
     def _last_quotes(self) -> dict[str, domain.Quote]:
         return self._quotes

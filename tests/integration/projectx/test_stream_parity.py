@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.waits import eventually
 from trading import native
 from trading.config import ProjectXSettings, SimSettings
 from trading.domain import OrderRequest, OrderType, Side
@@ -320,3 +321,33 @@ async def test_status_events_are_identical_on_both_paths(sim: SimGateway, px: Pr
         StreamState.TOKEN_REFRESHED,
         StreamState.STOPPED,
     ]
+
+
+async def test_a_rust_built_quote_is_stamped_when_its_frame_came_off_the_socket(
+    sim: SimGateway, px: ProjectXClient
+) -> None:
+    """ts_init of the quotes Rust builds is its batch's `batch_seen_ns` (the oldest frame off the socket,
+    before decoding), as for every other record: not the moment Python got the batch, which would leave
+    the decoding and the hand-off to the loop's thread out of every span that starts at ts_init."""
+    cid = sim.contract("MNQ")
+    seen: list[tuple[datetime, int]] = []  # (a quote's ts_init, its batch's batch_seen_ns)
+    hub: RustMarketStream
+
+    async def record(batch: Sequence[StreamEvent]) -> None:
+        ns = hub._client.batch_seen_ns  # the batch being delivered: the next is taken after this returns
+        seen.extend((e.quote.ts_init, ns) for e in batch if isinstance(e, QuoteEvent) and e.quote.ts_init)
+
+    hub = RustMarketStream(sim.market_hub_url, record, px.tokens.current, stale_after_s=None)
+    await hub.start()
+    try:
+        await hub.subscribe_quotes(cid)
+        for i in range(20):
+            await sim.market.quote(cid, Decimal("21000") + i, Decimal("21000.25") + i)
+        async def twenty() -> bool:
+            return len(seen) >= 20
+
+        await eventually(twenty)
+    finally:
+        await hub.stop()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert all(ns > 0 and ts == epoch + timedelta(microseconds=ns // 1000) for ts, ns in seen), seen[:3]

@@ -121,7 +121,8 @@ impl HubClient {
 
     /// From now on a quote crosses as `event_type` holding a `quote_type` built in place (see
     /// `trading.projectx.lazy_quote.LazyQuote`), not as a `QuoteRecord`: `price(x)` makes a price
-    /// object from a float (cached by value), `clock()` the batch's `ts_init`.
+    /// object from a float (cached by value), `clock(seen_ns)` the batch's `ts_init` from the wall-clock
+    /// ns its oldest frame came off the socket (0: unknown).
     fn build_quotes(
         &self,
         py: Python<'_>,
@@ -223,7 +224,14 @@ impl HubClient {
                     .lock_py_attached(py)
                     .unwrap_or_else(|e| e.into_inner());
                 let b = &mut *guard;
-                let items = batch_to_py(py, batch, &mut b.names, &mut b.prices, b.quotes.as_ref())?;
+                let items = batch_to_py(
+                    py,
+                    batch,
+                    seen,
+                    &mut b.names,
+                    &mut b.prices,
+                    b.quotes.as_ref(),
+                )?;
                 PyList::new(py, items)?.into_py_any(py)
             }) as bridge::Outcome
         })

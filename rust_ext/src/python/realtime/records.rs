@@ -280,9 +280,10 @@ impl QuoteObjects {
         })
     }
 
-    /// The time a batch was taken (`ts_init` of its quotes).
-    pub(super) fn now(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.clock.call0(py)
+    /// A batch's `ts_init` (of its quotes): `clock(seen_ns)`, the batch's oldest frame off the
+    /// socket in wall-clock ns (0 when unknown: the clock says now).
+    pub(super) fn now(&self, py: Python<'_>, seen_ns: i64) -> PyResult<Py<PyAny>> {
+        self.clock.call1(py, (seen_ns,))
     }
 
     fn build(
@@ -441,6 +442,7 @@ fn account(a: AccountRec) -> AccountRecord {
 pub(super) fn batch_to_py(
     py: Python<'_>,
     batch: Vec<Record>,
+    seen_ns: i64,
     names: &mut Names,
     prices: &mut Prices,
     objects: Option<&QuoteObjects>,
@@ -448,7 +450,7 @@ pub(super) fn batch_to_py(
     let Some(objects) = objects else {
         return batch.into_iter().map(|r| to_py(py, r, names)).collect();
     };
-    let now = objects.now(py)?;
+    let now = objects.now(py, seen_ns)?;
     batch
         .into_iter()
         .map(|r| match r {
