@@ -471,7 +471,8 @@ class Engine:
         return out
 
     def _unrealized(self) -> Decimal:
-        return sum((pnl for _, pnl in self.marks().values()), Decimal(0))
+        marks = self.marks()  # none without an open position: every quote's order asks this twice
+        return sum((pnl for _, pnl in marks.values()), Decimal(0)) if marks else Decimal(0)
 
     def _day_pnl(self) -> Decimal:
         return self.realized_today + self._unrealized()
