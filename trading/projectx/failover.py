@@ -103,9 +103,8 @@ class FailoverHub:
                 self._follow_if_changed()
             self._busy[id(stream)] = self._busy.get(id(stream), 0) + 1
             try:
-                # In the stream's own task: stopping a stream that hands over never cuts the engine's
-                # handling of a batch (a stream never ends its delivering task mid-batch: hub.py `_end`).
-                await self._handler(batch)
+                # Shielded: stopping a stream that hands over never cuts the engine's handling of a batch.
+                await asyncio.shield(self._handler(batch))
             finally:
                 self._busy[id(stream)] -= 1
 

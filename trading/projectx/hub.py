@@ -156,8 +156,6 @@ class HubClient:
         self._pending: list[StreamEvent] = []
         self._wake = asyncio.Event()
         self._handling = asyncio.Lock()  # held while the handler runs: batches never overlap
-        self._delivering: asyncio.Task[Any] | None = None  # the task handing a batch to the handler now
-        self._end_after: set[asyncio.Task[Any]] = set()  # asked to end mid-batch: they end after it (`_end`)
         self._consumer: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -528,35 +526,14 @@ class HubClient:
 
     async def _deliver(self, batch: list[StreamEvent], since_ns: int) -> None:
         """Hand one batch to the handler (the caller holds `_handling`); `since_ns`: when its
-        oldest event was in Python's hands (perf_counter_ns), for the handler stage's timing.
-
-        The handler runs in the delivering task itself (no task of its own: a new task's first step
-        would wait a turn of the loop, tens of µs between a quote and its order), and is never cut by
-        the stream's own stop: a delivering task asked to end in the middle of a batch (`_end`) ends
-        right after the handler is done with it."""
+        oldest event was in Python's hands (perf_counter_ns), for the handler stage's timing."""
         self.stats["batches"] += 1
         if self.metrics is not None:
             self.metrics.record(_HANDLER, self.path, time.perf_counter_ns() - since_ns)
-        task = self._delivering = asyncio.current_task()
         try:
             await self._handler(batch)
         except Exception:
             log.exception("%s hub: the event handler failed on a batch of %d", self.hub, len(batch))
-        finally:
-            self._delivering = None
-        if task in self._end_after:
-            self._end_after.discard(task)
-            raise asyncio.CancelledError  # the end it was asked for, now that the batch is handled
-
-    async def _end(self, task: asyncio.Task[None]) -> None:
-        """End a task that delivers batches (the consumer, the Rust reader) without cutting a batch's
-        handling: one in the middle of a batch ends after it, in the background (`_deliver`); any other is
-        cancelled and awaited."""
-        if task is self._delivering:
-            self._end_after.add(task)
-            return
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
     async def _drain_then_cancel(self, consumer: asyncio.Task[None]) -> None:
         # Let the consumer deliver what is pending (the STOPPED status included), then end it.
@@ -565,7 +542,8 @@ class HubClient:
                 break
             await asyncio.sleep(0)
         await asyncio.sleep(0)
-        await self._end(consumer)
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
 
 
 def _quiet_stop(conn: Any) -> None:

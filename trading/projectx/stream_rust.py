@@ -203,7 +203,6 @@ class _RustTransport:
     _consume: Any
     _deliver: Any
     _drain_then_cancel: Any
-    _end: Any
 
     def _init_rust(self) -> None:
         self._client: Any = None
@@ -281,7 +280,8 @@ class _RustTransport:
         if reader is not None and reader is not asyncio.current_task():
             _done, pending = await asyncio.wait({reader}, timeout=self._connect_timeout_s)
             for task in pending:
-                await self._end(task)  # in the middle of a batch: it ends after it, never cut
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         self._emit_status(StreamState.STOPPED, f"{self.hub.capitalize()} feed stopped")
         self._wake.set()
         if self._consumer is not None:
