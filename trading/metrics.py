@@ -127,6 +127,7 @@ class Histogram:
         self.sum = 0
         self.buckets = [0] * (len(BUCKETS_NS) + 1)  # per bucket (not cumulative); the last is +Inf
         self.stored_at = -(1 << 62)  # perf_counter_ns of the last sample kept for the store (stages)
+        self.stage = False  # a stage's histogram (its samples go to the store at most once per span)
 
     def add(self, nanos: int, ok: bool = True) -> None:
         self.count += 1
@@ -181,16 +182,17 @@ class LatencyMetrics:
     def record(
         self, operation: str, path: str, nanos: int, *, ok: bool = True, extra: dict[str, str] | None = None
     ) -> None:
-        if path not in ("rust", "python"):
-            raise ValueError(f"latency path must be 'rust' or 'python', got {path!r}")
         key = (operation, path)
         hist = self._histograms.get(key)
-        if hist is None:
+        if hist is None:  # a key's first sample: checked once (this is called several times per order)
+            if path not in ("rust", "python"):
+                raise ValueError(f"latency path must be 'rust' or 'python', got {path!r}")
             hist = self._histograms[key] = Histogram(self._max_samples, self._rng)
+            hist.stage = operation.startswith(STAGE_PREFIX)
         hist.add(nanos, ok)
         if self._sink is None:
             return
-        if operation.startswith(STAGE_PREFIX):
+        if hist.stage:
             now = time.perf_counter_ns()
             if now - hist.stored_at < self._stage_store_every_ns:
                 return

@@ -17,8 +17,11 @@ ONE_MINUTE_NS = 60 * NS
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+ONE_US = timedelta(microseconds=1)
+
+
 def ns(ts: datetime) -> int:
-    return int((ts - EPOCH) // timedelta(microseconds=1)) * 1000
+    return int((ts - EPOCH) // ONE_US) * 1000
 
 
 class BarCache:

@@ -471,7 +471,8 @@ class Engine:
         return out
 
     def _unrealized(self) -> Decimal:
-        return sum((pnl for _, pnl in self.marks().values()), Decimal(0))
+        marks = self.marks()  # none without an open position: every quote's order asks this twice
+        return sum((pnl for _, pnl in marks.values()), Decimal(0)) if marks else Decimal(0)
 
     def _day_pnl(self) -> Decimal:
         return self.realized_today + self._unrealized()
@@ -908,7 +909,7 @@ class Engine:
                 self.metrics.record(_INTENT, path, walltime.perf_counter_ns() - began)
 
         recorded.add_done_callback(committed)
-        outcome = await self._call(request, since=began)
+        outcome = await self._call(request, since=began, path=path)
         try:
             await recorded
         except DuplicateOrderTag:  # stored by a writer this engine does not know of: the broker's answer decides
@@ -937,9 +938,12 @@ class Engine:
         self._tags_met.add(request.custom_tag)
         return await self._settled(request, strategy, await self._call(request, since=since))
 
-    async def _call(self, request: OrderRequest, *, since: int | None) -> int | ProjectXError:
-        """The broker's answer to one place request: the order's id, or what went wrong (timed, counted)."""
-        path = self.path.path
+    async def _call(self, request: OrderRequest, *, since: int | None, path: str | None = None) -> int | ProjectXError:
+        """The broker's answer to one place request: the order's id, or what went wrong (timed, counted).
+        `path`: the order path's implementation as the caller read it just before (each read asks the
+        executor's route: read here when not given)."""
+        if path is None:
+            path = self.path.path
         sent = walltime.perf_counter_ns()
         if since is not None:
             self.metrics.record(_SENT, path, sent - since)

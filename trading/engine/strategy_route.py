@@ -61,11 +61,6 @@ def rust_class(name: str) -> type[Strategy[Any]] | None:
     return impls.get(RUST)
 
 
-def impl_of(strategy: Strategy[Any]) -> str:
-    cls = rust_class(strategy.name)
-    return RUST if cls is not None and isinstance(strategy, cls) else PYTHON
-
-
 def plain(action: Action) -> Any:
     """An action as JSON-ready data (what the comparator compares and stores)."""
     if isinstance(action, Place):
@@ -115,6 +110,10 @@ class StrategyRoutes:
         """python, rust or shadow for strategy `name` now (python for a Python-only strategy)."""
         if rust_class(name) is None:
             return PYTHON
+        return self._mode(name)
+
+    def _mode(self, name: str) -> str:
+        """`mode` of a strategy that has a Rust implementation."""
         config = getattr(self.engine.settings.strategies, name, None)
         return native.strategy_route(str(getattr(config, "impl", PYTHON)))
 
@@ -141,19 +140,26 @@ class StrategyRoutes:
 
     def serving(self, name: str) -> Strategy[Any]:
         """The instance that handles the next event: swapped first when the route changed."""
+        return self._serving(name, rust_class(name))[0]
+
+    def _serving(self, name: str, cls: type[Strategy[Any]] | None) -> tuple[Strategy[Any], str, str]:
+        """`serving`, with the strategy's Rust class given (None: Python-only), its mode now and the
+        implementation of the instance (what `handle` asks for each event, each read once)."""
         strategy = self.engine.strategies[name]
-        want = RUST if self.mode(name) == RUST else PYTHON
-        if impl_of(strategy) != want:
+        if cls is None:  # a Python-only strategy: Python serves whatever the routes say
+            return strategy, PYTHON, PYTHON
+        mode = self._mode(name)
+        want = RUST if mode == RUST else PYTHON
+        if (RUST if isinstance(strategy, cls) else PYTHON) != want:
             strategy = self._swap(name, want, strategy.on_save())
-        return strategy
+        return strategy, mode, RUST if isinstance(strategy, cls) else PYTHON
 
     # ------------------------------------------------------------------ one event
     def handle(self, name: str, event: str, *args: Any) -> None:
         """Event `event` (a Strategy handler's name) with `args` to strategy `name`."""
-        strategy = self.serving(name)
-        twin = self._shadow(name, strategy, event, args) if self.mode(name) == "shadow" else None
+        strategy, mode, impl = self._serving(name, rust_class(name))
+        twin = self._shadow(name, strategy, event, args) if mode == "shadow" else None
         queued, reserved = len(self.engine.actions), len(self.engine._reserved)
-        impl = impl_of(strategy)
         began = walltime.perf_counter_ns()
         if impl == RUST:
             breaker = native.breaker(native.Component.STRATEGY)
