@@ -211,7 +211,6 @@ impl Direct {
         }
     }
 
-    /// The attempt from a read's result; the connection kept when it can serve again.
     /// Count how an attempt went (`counts`).
     pub fn count(&self, step: &Step) {
         let k = match step {
@@ -222,6 +221,7 @@ impl Direct {
         self.counts[k].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The attempt from a read's result; the connection kept when it can serve again.
     fn finish(&self, reading: Reading, result: Result<(Head, Vec<u8>), String>) -> Attempt {
         match result {
             Ok((head, bytes)) => {
@@ -331,12 +331,16 @@ fn readable(stream: &TcpStream, within: Duration) -> bool {
     n > 0 && fd.revents != 0
 }
 
-/// The whole answer in `buf`, if it is there (an error for an answer that cannot be read).
-fn complete(buf: &[u8]) -> Option<Result<(Head, Vec<u8>), String>> {
-    let (head, at) = match parse_head(buf) {
-        Ok(Some(h)) => h,
-        Ok(None) => return None,
-        Err(e) => return Some(Err(e)),
+/// The whole answer in `buf`, if it is there (an error for an answer that cannot be read). Interim
+/// answers (1xx: nothing asked for one, but a server may send 103 Early Hints) are passed over.
+fn complete(mut buf: &[u8]) -> Option<Result<(Head, Vec<u8>), String>> {
+    let (head, at) = loop {
+        match parse_head(buf) {
+            Ok(Some((h, at))) if (100..200).contains(&h.status) => buf = &buf[at..],
+            Ok(Some(h)) => break h,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        }
     };
     let rest = &buf[at..];
     match head.body {

@@ -224,6 +224,21 @@ fn a_chunked_answer_split_across_writes_is_read_whole() {
 }
 
 #[test]
+fn an_interim_answer_before_the_answer_is_passed_over() {
+    let hints = format!(
+        "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n{}",
+        json(200, "", OK)
+    );
+    let s = serve(vec![turn(&hints)]);
+    let d = direct(&s.url, 2_000);
+    let a = done(d.attempt("/p", "t", b"{}", &mut 0));
+    assert!(
+        matches!(a, Attempt::Answer(ref e) if e.order_id == Some(7)),
+        "{a:?}"
+    );
+}
+
+#[test]
 fn statuses_are_classified_as_on_the_default_transport() {
     let s = serve(vec![
         turn(&json(401, "", "")),
