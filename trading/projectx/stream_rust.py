@@ -42,6 +42,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from trading import domain, native
+from trading.clock import from_ns
 from trading.metrics import LatencyMetrics, stage
 from trading.projectx import convert
 from trading.projectx import schema as s
@@ -111,7 +112,7 @@ def _dec(x: float | None) -> Decimal | None:
 def _seen_at(seen_ns: int) -> datetime:
     """A batch's ts_init: when its oldest frame came off the socket (stamped in Rust before decoding),
     now for a build that did not say."""
-    return _EPOCH + timedelta(microseconds=seen_ns // 1000) if seen_ns else datetime.now(UTC)
+    return from_ns(seen_ns) if seen_ns else datetime.now(UTC)
 
 
 def _dt_opt(ns: int | None) -> datetime | None:
