@@ -30,6 +30,7 @@ import httpx
 
 from bench.bars_pg import on_scratch_database, server_url
 from bench.goals import Figure, Goal, Section
+from bench.market_clock import MarketHoursClock
 from bench.simserver import running
 from bench.stats import fmt, pct
 from bench.tick_order import TICK, Stages
@@ -88,7 +89,7 @@ async def _one(way: str, url: str, base: str, cid: str, n: int) -> tuple[list[in
     pool = await create_pool(url, min_size=1, max_size=4)
     store = Store(pool)
     metrics = Stages(LiveClock())
-    engine = await build_engine(settings, store, LiveClock(), sim_url_gateway(settings, base), strategies=[NAME],
+    engine = await build_engine(settings, store, MarketHoursClock(), sim_url_gateway(settings, base), strategies=[NAME],
                                 prefer_rust=True, metrics=metrics)  # fmt: skip
     try:
         await engine.start()

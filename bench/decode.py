@@ -38,6 +38,15 @@ CID = "CON.F.US.MNQ.Z26"
 FLOOR = "aiohttp+json floor"
 COALESCED = "rust, coalesced"
 RECORDS = "rust, records (before)"
+# The Rust stream with a tokio reader handing each batch to the loop's thread (`read_on_loop = False`):
+# the way of https hubs, and of every hub before plain ws:// hubs were read on the loop's own thread.
+TOKIO = "rust, tokio reader (info)"
+
+
+# Why the single-quote figure may be below zero: both paths read on the loop's thread, and the Rust path
+# frames and decodes faster than aiohttp + json.loads, so its p99 can sit under the floor's; the figure
+# is the difference of two p99s measured in the same run, not a cost that nests inside the other.
+SIGNED = "below zero: the Rust path's p99 under the floor's (a difference of two p99s, it can go either way)"
 
 
 class RecordsStream(RustMarketStream):
@@ -100,6 +109,9 @@ async def _one(kind: str, url: str, n: int, every: int = 10) -> tuple[Summary, f
         hub = rust
     elif kind == "rust":
         hub = RustMarketStream(url, counter, lambda: "bench", stale_after_s=None)
+    elif kind == TOKIO:
+        hub = RustMarketStream(url, counter, lambda: "bench", stale_after_s=None)
+        hub.read_on_loop = False
     elif kind == RECORDS:
         hub = RecordsStream(url, counter, lambda: "bench", stale_after_s=None)
     else:
@@ -206,7 +218,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 def run(quick: bool = False) -> Section:
-    kinds = (["rust", COALESCED, RECORDS] if native.enabled() else []) + ["signalrcore", FLOOR]
+    kinds = (["rust", TOKIO, COALESCED, RECORDS] if native.enabled() else []) + ["signalrcore", FLOOR]
     reps = 3
     # Burst: quotes per second delivered to the handler.
     proc, url, n = _server(str(20 if quick else 100), "100")
@@ -235,7 +247,7 @@ def run(quick: bool = False) -> Section:
     finally:
         _stop(proc)
     pinned = _pinned_single(m, reps)
-    head = f"{'path':<22} {'quotes/s':>12} {'range':>16} {'burst lag p99':>14} {'single p50':>11} {'single p99':>11}"
+    head = f"{'path':<26} {'quotes/s':>12} {'range':>16} {'burst lag p99':>14} {'single p50':>11} {'single p99':>11}"
     lines = [
         f"\n## market stream into Python handlers: {n:,} quotes in messages of 100 (rate), then {m:,} quotes"
         f" one per message {burst_server.PACE_S * 1e3:.0f} ms apart (single quote: server stamp -> handler);"
@@ -248,7 +260,7 @@ def run(quick: bool = False) -> Section:
         p50 = statistics.median(x.p50 for x in paced[kind]) if kind in paced else float("nan")
         p99 = statistics.median(x.p99 for x in paced[kind]) if kind in paced else float("nan")
         lines.append(
-            f"{kind:<22} {got.median:>12,.0f} {got.spread:>16} {fmt(statistics.median(burst_lag[kind])):>14}"
+            f"{kind:<26} {got.median:>12,.0f} {got.spread:>16} {fmt(statistics.median(burst_lag[kind])):>14}"
             f" {fmt(p50):>11} {fmt(p99):>11}"
         )
     lines.append(
@@ -259,8 +271,9 @@ def run(quick: bool = False) -> Section:
         if got_handoffs:  # the single-quote lag split where the Rust client handled the frame
             ho50 = statistics.median(x.p50 for x in got_handoffs)
             ho99 = statistics.median(x.p99 for x in got_handoffs)
+            how = "the hand-off between threads" if kind == TOKIO else "read on the loop's thread: a future set"
             lines.append(
-                f"{kind}: single quote, Rust handled -> handler (the hand-off to the loop thread)"
+                f"{kind}: single quote, Rust handled -> handler ({how})"
                 f" p50 {fmt(ho50)}, p99 {fmt(ho99)}; the rest is server stamp -> Rust handled"
             )
     if pinned is not None:
@@ -270,6 +283,7 @@ def run(quick: bool = False) -> Section:
         vs_signalrcore = statistics.median(rates[COALESCED]) / statistics.median(rates["signalrcore"])
         above = [r.p99 - f.p99 for r, f in zip(paced["rust"], paced[FLOOR], strict=True)]
         above_before = [r.p99 - f.p99 for r, f in zip(paced[RECORDS], paced[FLOOR], strict=True)]
+        above_tokio = [r.p99 - f.p99 for r, f in zip(paced[TOKIO], paced[FLOOR], strict=True)]
 
         def vs_before(a: str) -> str:
             rs = [x / y for x, y in zip(rates[a], rates[RECORDS], strict=True)]
@@ -280,9 +294,11 @@ def run(quick: bool = False) -> Section:
                  "≥ 500k quotes/s", Figure(tuple(rates[COALESCED]), "quotes/s"), at_least(rates[COALESCED], 500_000),
                  baseline=f"{vs_signalrcore:.2f}× signalrcore; {vs_before(COALESCED)}"),
             Goal("stream: single quote arrival -> handler p99 above the aiohttp+json floor (rust)", "≤ 50 µs",
-                 Figure(tuple(x / 1e3 for x in above), "µs"), at_most(above, 50_000),
+                 Figure(tuple(x / 1e3 for x in above), "µs", signed=True), at_most(above, 50_000),
                  baseline=f"floor p99 {fmt(statistics.median(x.p99 for x in paced[FLOOR]))};"
-                          f" records path before {fmt(statistics.median(above_before))} above it"),
+                          f" the tokio reader {fmt(statistics.median(above_tokio))} above it;"
+                          f" records path before {fmt(statistics.median(above_before))} above it",
+                 note=SIGNED if statistics.median(above) < 0 else ""),
             *([] if pinned is None else [pinned.goal]),
             Goal("stream: quotes/s into handlers (rust, every quote delivered as a lazy quote)", "-",
                  Figure(tuple(rates["rust"]), "quotes/s"), None, baseline=vs_before("rust")),
@@ -324,10 +340,12 @@ def _pinned_single(m: int, reps: int) -> Pinned | None:
     ho = (statistics.median(x.p50 for x in handoffs), statistics.median(x.p99 for x in handoffs))
     line = (
         f"{where} (as [app] cpu does): single quote rust p50 {fmt(med['rust'][0])}, p99 {fmt(med['rust'][1])};"
-        f" floor p50 {fmt(med[FLOOR][0])}, p99 {fmt(med[FLOOR][1])}; the hand-off p50 {fmt(ho[0])}, p99 {fmt(ho[1])}"
+        f" floor p50 {fmt(med[FLOOR][0])}, p99 {fmt(med[FLOOR][1])}; Rust handled -> handler p50 {fmt(ho[0])},"
+        f" p99 {fmt(ho[1])}"
     )
     goal = Goal(f"stream, {where}: single quote arrival -> handler p99 above the aiohttp+json floor (rust)",
-                "≤ 50 µs", Figure(tuple(x / 1e3 for x in above), "µs"), at_most(above, 50_000),
-                baseline=f"floor p99 {fmt(med[FLOOR][1])}; the hand-off to the loop's thread p50 {fmt(ho[0])}",
+                "≤ 50 µs", Figure(tuple(x / 1e3 for x in above), "µs", signed=True), at_most(above, 50_000),
+                baseline=f"floor p99 {fmt(med[FLOOR][1])}; Rust handled -> handler p50 {fmt(ho[0])}",
+                note=SIGNED if statistics.median(above) < 0 else "",
                 )  # fmt: skip
     return Pinned(line, goal)

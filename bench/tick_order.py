@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bench.bars_pg import on_scratch_database, server_url
 from bench.goals import Figure, Goal, Section, at_most
+from bench.market_clock import MarketHoursClock
 from bench.stats import fmt, pct
 from trading import native
 from trading.affinity import pin
@@ -59,6 +60,7 @@ from trading.domain import OrderRequest, OrderType, Quote, Side
 from trading.engine.bars import ns
 from trading.engine.setup import build_engine, close_engine, sim_url_gateway
 from trading.metrics import STAGE_PREFIX, LatencyMetrics, stage
+from trading.projectx.stream_rust import RustMarketStream, RustUserStream
 from trading.store import Store, close_pool, create_pool
 from trading.strategies import STRATEGIES
 from trading.strategies.base import Strategy
@@ -69,6 +71,10 @@ BREAKDOWN = ("decoded", "handler", "strategy", "risk", "order_sent", "intent")
 REACHED = "frame -> strategy callback"
 ONE_CPU = "rust, one CPU"
 FIRST = "rust, intent first"  # `[engine] intent = "first"`: the intent committed before the send, as before
+# The hubs read by a tokio reader that hands each batch to the loop's thread (`read_on_loop = False`): the way of
+# https hubs, and of every hub before plain ws:// hubs were read on the loop's own thread.
+TOKIO = "rust, tokio reader"
+HUBS: tuple[type[RustMarketStream] | type[RustUserStream], ...] = (RustMarketStream, RustUserStream)
 GOAL_NS = 1_000_000
 SETTLE_S = 0.02
 
@@ -147,7 +153,8 @@ def _settings(path: str, intent: Literal["beside", "first"] = "beside") -> Setti
     routes = RoutingSettings(executor="rust", market_stream="rust", user_stream="rust")
     if path == "python":
         routes = RoutingSettings(executor="python", market_stream="python", user_stream="python")
-    # Any hour of the day: the bench runs whenever it is run (the default screen allows 09:30-15:55 New York).
+    # Any hour of the day (the default screen allows 09:30-15:55 New York; the engine's clock is moved into open
+    # hours when the bench runs outside them: bench/market_clock.py).
     # The Rust path checks risk in Rust too (`[risk] impl`, the same answers): every piece it has in Rust.
     risk = RiskSettings(
         trading_start=time(0, 0), trading_end=time(23, 59, 59), impl="python" if path == "python" else "rust"
@@ -166,12 +173,11 @@ async def _one(
     settings = _settings(path, intent)
     pool = await create_pool(url, min_size=1, max_size=4)
     store = Store(pool)
-    clock = LiveClock()
-    metrics = Stages(clock)
+    metrics = Stages(LiveClock())
     engine = await build_engine(
         settings,
         store,
-        clock,
+        MarketHoursClock(),  # the risk screen's hours, whenever the bench runs
         sim_url_gateway(settings, base),
         strategies=[NAME],
         prefer_rust=path == "rust",
@@ -226,10 +232,14 @@ def _intent_p99(reps: list[dict[str, list[int]]]) -> str:
 
 
 async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
-    got: dict[str, list[dict[str, list[int]]]] = {"rust": [], "python": [], ONE_CPU: [], FIRST: []}
+    got: dict[str, list[dict[str, list[int]]]] = {"rust": [], "python": [], ONE_CPU: [], FIRST: [], TOKIO: []}
     paths = ["rust", "python"] if native.enabled() else ["python"]
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    ways = paths + ([ONE_CPU] if "rust" in paths and len(allowed) > 1 else []) + ([FIRST] if "rust" in paths else [])
+    ways = (
+        paths
+        + ([ONE_CPU] if "rust" in paths and len(allowed) > 1 else [])
+        + ([FIRST, TOKIO] if "rust" in paths else [])
+    )
     bid0 = Decimal(21000)
     for rep in range(reps):
         for way in ways if rep % 2 == 0 else ways[::-1]:
@@ -241,6 +251,14 @@ async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
                     pin(allowed)
             elif way == FIRST:
                 got[way].append(await _one("rust", url, sim, n, bid0, "first"))
+            elif way == TOKIO:
+                for hub in HUBS:  # every Rust hub the engine builds, this run only
+                    hub.read_on_loop = False
+                try:
+                    got[way].append(await _one("rust", url, sim, n, bid0))
+                finally:
+                    for hub in HUBS:
+                        hub.read_on_loop = True
             else:
                 got[way].append(await _one(way, url, sim, n, bid0))
     head = f"{'span':<34} {'p50':>10} {'p99':>10} {'p50 range':>22} {'p99 range':>22}"
@@ -275,7 +293,9 @@ async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
         "the intent committed (written beside the send, outside the span); "
         "the tick -> order span holds them all plus the hops between; "
         f"'{ONE_CPU}': the rust path with this process on one CPU, the simulator and Postgres free to run anywhere; "
-        f"'{FIRST}': the rust path with each intent committed before its send, as before)"
+        f"'{FIRST}': the rust path with each intent committed before its send, as before; "
+        f"'{TOKIO}': the rust path with the hubs read by a tokio reader that hands each batch to the loop's thread, "
+        "as https hubs are and every hub was before)"
     )
     goals: list[Goal] = []
     for path in paths:
@@ -317,25 +337,36 @@ async def _run(url: str, sim: Sim, n: int, reps: int) -> Section:
                 baseline=f"p50 {one_p50:.0f} µs; the rust path as scheduled p99 {statistics.median(floating):.0f} µs",
             )
         )
-    first = [r for r in got[FIRST] if r["rust"]]
-    if first and len(first) == len(got["rust"]):
-        p99s = [pct(r["rust"], 0.99) / 1e3 for r in first]
-        slower = [
-            (pct(f["rust"], q) / max(pct(b["rust"], q), 1.0) for q in (0.5, 0.99))
-            for f, b in zip(first, got["rust"], strict=True)
-        ]
-        p50x, p99x = (statistics.median(x) for x in zip(*slower, strict=True))
-        goals.append(
-            Goal(
-                f"tick -> order ({FIRST}: committed before the send, as before), p99 (info)",
-                "-",
-                Figure(tuple(p99s), "µs"),
-                None,
-                baseline=f"p50 {statistics.median(pct(r['rust'], 0.5) / 1e3 for r in first):.0f} µs; "
-                f"{p50x:.2f}× the beside way's p50, {p99x:.2f}× its p99 (paired per repetition)",
-            )
-        )
+    for way, what, against in (
+        (FIRST, "committed before the send, as before", "the beside way"),
+        (TOKIO, "the batch handed between threads, as before", "the loop-thread read"),
+    ):
+        info = _vs_rust(got[way], got["rust"], f"tick -> order ({way}: {what}), p99 (info)", against)
+        if info is not None:
+            goals.append(info)
     return Section("tick -> order (whole span)", ["\n".join(lines)], goals)
+
+
+def _vs_rust(
+    other: list[dict[str, list[int]]], rust: list[dict[str, list[int]]], name: str, against: str
+) -> Goal | None:
+    """An information row: another way of the rust path, its p99 and how many times the rust path's own it is
+    (p50 and p99, paired per repetition); None unless every repetition of both has samples."""
+    runs = [r for r in other if r["rust"]]
+    if not runs or len(runs) != len(rust):
+        return None
+    slower = [
+        (pct(o["rust"], q) / max(pct(b["rust"], q), 1.0) for q in (0.5, 0.99)) for o, b in zip(runs, rust, strict=True)
+    ]
+    p50x, p99x = (statistics.median(x) for x in zip(*slower, strict=True))
+    return Goal(
+        name,
+        "-",
+        Figure(tuple(pct(r["rust"], 0.99) / 1e3 for r in runs), "µs"),
+        None,
+        baseline=f"p50 {statistics.median(pct(r['rust'], 0.5) / 1e3 for r in runs):.0f} µs; "
+        f"{p50x:.2f}× {against}'s p50, {p99x:.2f}× its p99 (paired per repetition)",
+    )
 
 
 @dataclass(frozen=True)

@@ -319,6 +319,14 @@ class HubClient:
     def subscribe(self, method: str, key: str, args_json: str) -> Awaitable[str | None]: ...
     def unsubscribe(self, method: str, unmethod: str, key: str, args_json: str) -> Awaitable[str | None]: ...
     def market_hours(self, open: bool) -> None: ...
+    def read_on_loop(self) -> bool:
+        """Before `start()`, on the running loop: a plain ws:// hub's socket is read on this loop's own
+        thread (`loop.add_reader`), not by a tokio reader; False when the loop cannot watch descriptors.
+        https hubs always keep the tokio reader."""
+        ...
+    def close_loop(self) -> None:
+        """After `stop()` and the last batch: the loop stops watching this client's descriptors."""
+        ...
     def next_batch(self) -> Awaitable[list[HubRecord]]:
         """Records since the last call, in order (waits until there is one; quotes as `QuoteEvent`s
         after `build_quotes`); `EndRecord` last after
@@ -336,6 +344,15 @@ class HubClient:
     def frame_silent_s(self) -> float: ...
     @property
     def frames(self) -> int: ...
+    @property
+    def loop_connections(self) -> int:
+        """Connections read on the event loop's thread so far (0 without `read_on_loop`, or on https)."""
+        ...
+    @property
+    def loop_fds(self) -> list[int]:
+        """The descriptors the event loop watches for this client (`read_on_loop`): the wake-up
+        socketpair's, then the hub socket's while one is read; empty after `close_loop()`."""
+        ...
     @property
     def coalesced(self) -> int:
         """Quotes dropped by `coalesce_quotes` so far."""

@@ -179,6 +179,11 @@ class _RustTransport:
     market-hours predicate (asked by the Rust watchdog, answered here on the loop)."""
 
     path = "rust"  # stage timing: this transport's samples
+    # A plain ws:// hub (the simulator, a hub on the same host or LAN) is read on the event loop's own
+    # thread: the loop watches the socket and Rust frames and decodes there, so a batch reaches the
+    # handler with one wake-up (the socket's) instead of a tokio worker's then the loop's
+    # (rust_ext/src/python/realtime/on_loop.rs). https hubs (TopstepX) keep the tokio reader.
+    read_on_loop = True
     hub: Hub
     url: str
     stats: dict[str, int]
@@ -257,6 +262,8 @@ class _RustTransport:
             **self._client_options(),
         )
         self._prepare(client)
+        if self.read_on_loop:
+            client.read_on_loop()
         for (method, key), args in self._subscriptions.items():  # made before start: remembered only
             await client.subscribe(method, key, json.dumps(args))
         self._consumer = asyncio.create_task(self._consume(), name=f"{self.hub}-hub-consumer")
@@ -285,6 +292,8 @@ class _RustTransport:
             for task in pending:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        if self._client is not None:
+            self._client.close_loop()  # the loop stops watching its descriptors (after the last batch)
         self._emit_status(StreamState.STOPPED, f"{self.hub.capitalize()} feed stopped")
         self._wake.set()
         if self._consumer is not None:

@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::connection::{self, hub_url, Conn, LOST};
 use super::handler::Shared;
+use super::loop_conn::{LoopConn, Opened};
 use super::messages::{HubState, Record, LOG_INFO, LOG_WARNING};
 
 /// Reconnect delay after `attempt` failed attempts (the last delay repeats).
@@ -92,6 +93,10 @@ pub struct Client {
     verdict: Mutex<Option<oneshot::Sender<bool>>>,
     connects: AtomicU64,
     stale: AtomicU64,
+    /// Plain ws:// hubs are read on the event loop's thread (`read_on_loop`).
+    on_loop: AtomicBool,
+    /// The last connection made for the loop's thread, until it takes it.
+    loop_conn: Mutex<Option<LoopConn>>,
 }
 
 impl Client {
@@ -170,6 +175,8 @@ impl Client {
             verdict: Mutex::new(None),
             connects: AtomicU64::new(0),
             stale: AtomicU64::new(0),
+            on_loop: AtomicBool::new(false),
+            loop_conn: Mutex::new(None),
         }
     }
 
@@ -291,39 +298,30 @@ impl Client {
         tasks.rebuilder = Some(self.runtime.spawn(job));
     }
 
-    /// Build one connection with the current token and re-invoke every subscription.
+    /// Build one connection with the current token and re-invoke every subscription. With
+    /// `read_on_loop` and a plain ws:// hub, the socket is left for the event loop's thread to
+    /// read (`take_loop_conn`); otherwise a reader task reads it.
     async fn connect_once(self: &Arc<Self>) -> Result<(), String> {
         let token = self.token()?;
         let url = hub_url(&self.cfg.url, &token);
-        let (ws, first) = connection::open(&url, self.cfg.timeout).await?;
-        let (sink, rx) = ws.split();
-        let (tx, out_rx) = mpsc::unbounded_channel::<Message>();
-        let gen = self.gen.fetch_add(1, Ordering::SeqCst) + 1;
-        let conn = Arc::new(Conn::new(gen, tx));
-        {
-            let mut slot = self.conn.lock().map_err(|_| "poisoned".to_string())?;
-            if self.is_stopping() {
-                drop(slot);
-                conn.close();
-                let _ = tokio::time::timeout(self.cfg.timeout, {
-                    let mut sink = sink;
-                    async move { sink.close().await }
-                })
-                .await;
-                return Err("stopped".into());
+        let conn = if self.on_loop.load(Ordering::SeqCst) && url.starts_with("ws://") {
+            let opened = Opened::open(&url, self.cfg.timeout).await?;
+            let (sink, socket) = opened.write_half().await?;
+            let conn = self.install(sink).await?;
+            conn.set_socket(socket);
+            if let Ok(mut slot) = self.loop_conn.lock() {
+                *slot = Some(LoopConn::new(conn.clone(), opened));
             }
-            *slot = Some(conn.clone());
-        }
-        tokio::spawn(connection::writer(
-            sink,
-            out_rx,
-            self.cfg.keep_alive,
-            self.cfg.keep_alive.max(self.cfg.timeout),
-            self.clone(),
-            conn.clone(),
-        ));
-        let task = tokio::spawn(connection::reader(rx, self.clone(), conn.clone(), first));
-        conn.set_reader(task);
+            self.shared.wake_loop();
+            conn
+        } else {
+            let (ws, first) = connection::open(&url, self.cfg.timeout).await?;
+            let (sink, rx) = ws.split();
+            let conn = self.install(sink).await?;
+            let task = tokio::spawn(connection::reader(rx, self.clone(), conn.clone(), first));
+            conn.set_reader(task);
+            conn
+        };
         self.connects.fetch_add(1, Ordering::SeqCst);
         self.shared.touch();
         self.shared.touch_frame(0);
@@ -353,6 +351,45 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// The new connection's `Conn` made current, and its writer task started on `sink`.
+    async fn install<S>(self: &Arc<Self>, mut sink: S) -> Result<Arc<Conn>, String>
+    where
+        S: futures_util::Sink<Message> + Unpin + Send + 'static,
+    {
+        let (tx, out_rx) = mpsc::unbounded_channel::<Message>();
+        let gen = self.gen.fetch_add(1, Ordering::SeqCst) + 1;
+        let conn = Arc::new(Conn::new(gen, tx));
+        {
+            let mut slot = self.conn.lock().map_err(|_| "poisoned".to_string())?;
+            if self.is_stopping() {
+                drop(slot);
+                conn.close();
+                let _ = tokio::time::timeout(self.cfg.timeout, sink.close()).await;
+                return Err("stopped".into());
+            }
+            *slot = Some(conn.clone());
+        }
+        tokio::spawn(connection::writer(
+            sink,
+            out_rx,
+            self.cfg.keep_alive,
+            self.cfg.keep_alive.max(self.cfg.timeout),
+            self.clone(),
+            conn.clone(),
+        ));
+        Ok(conn)
+    }
+
+    /// From the next connection on, a plain ws:// hub's socket is read on the event loop's thread.
+    pub fn read_on_loop(&self) {
+        self.on_loop.store(true, Ordering::SeqCst);
+    }
+
+    /// The connection made for the loop's thread to read, once (None when none is waiting).
+    pub fn take_loop_conn(&self) -> Option<LoopConn> {
+        self.loop_conn.lock().ok().and_then(|mut c| c.take())
     }
 
     /// Drop the current connection (its late reports are ignored: a new generation).
@@ -438,7 +475,8 @@ impl Client {
         tasks.supervisors.retain(|t| !t.is_finished());
         let me = self.clone();
         let gen = conn.gen;
-        tasks.supervisors.push(tokio::spawn(async move {
+        // On the runtime's handle: a connection the loop's thread reads is lost outside the runtime.
+        tasks.supervisors.push(self.runtime.spawn(async move {
             let _guard = me.lock.lock().await;
             if gen != me.gen.load(Ordering::SeqCst) || me.is_stopping() {
                 return; // someone already rebuilt it

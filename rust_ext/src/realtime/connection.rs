@@ -39,6 +39,9 @@ pub struct Conn {
     tx: mpsc::UnboundedSender<Message>,
     /// The reader task: aborted when we drop the connection (a stalled socket never wakes it).
     reader: Mutex<Option<JoinHandle<()>>>,
+    /// The socket, when the event loop's thread reads it (`loop_conn`): shut down when we drop the
+    /// connection, so that reader sees the end at once, even of a stalled socket.
+    socket: Mutex<Option<std::net::TcpStream>>,
 }
 
 impl Conn {
@@ -51,6 +54,7 @@ impl Conn {
             next_id: AtomicU64::new(1),
             tx,
             reader: Mutex::new(None),
+            socket: Mutex::new(None),
         }
     }
 
@@ -76,11 +80,26 @@ impl Conn {
         }
     }
 
-    /// Close, and end the reader task (it may be waiting on a stalled socket).
+    pub fn set_socket(&self, socket: std::net::TcpStream) {
+        if let Ok(mut s) = self.socket.lock() {
+            *s = Some(socket);
+        }
+    }
+
+    /// Answer a websocket ping (through the writer task).
+    pub fn pong(&self, payload: tokio_tungstenite::tungstenite::Bytes) {
+        let _ = self.tx.send(Message::Pong(payload));
+    }
+
+    /// Close, and end the reader (it may be waiting on a stalled socket): the reader task is
+    /// aborted; a socket the loop's thread reads is shut down, which that reader sees as its end.
     pub fn shut(&self) {
         self.close();
         if let Some(task) = self.reader.lock().ok().and_then(|mut r| r.take()) {
             task.abort();
+        }
+        if let Some(socket) = self.socket.lock().ok().and_then(|mut s| s.take()) {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
         }
     }
 
@@ -125,12 +144,15 @@ impl Conn {
 }
 
 /// Frame, decode and queue one websocket message; returns a close reason when the hub closed.
+/// The consumer is woken, and with `wake_loop` also an event loop that takes its batches on its
+/// own thread (not needed when that thread is the one reading).
 pub fn handle(
     data: &[u8],
     shared: &Shared,
     conn: &Conn,
     framer: &mut Framer,
     decoder: &mut Decoder,
+    wake_loop: bool,
 ) -> Option<String> {
     let seen = now_ns(); // the frame is off the socket: before any framing or decoding
     let mut recs = Vec::new();
@@ -139,6 +161,7 @@ pub fn handle(
     let mut events = false;
     let mut frames = 0u64;
     let mut after = Vec::new();
+    let queued;
     {
         let mut st = shared.state();
         framer.feed(data, |frame| {
@@ -165,6 +188,7 @@ pub fn handle(
         if !recs.is_empty() && st.seen_ns == 0 {
             st.seen_ns = seen;
         }
+        queued = !recs.is_empty();
         st.queue.extend(recs);
     }
     if frames > 0 {
@@ -174,6 +198,9 @@ pub fn handle(
         shared.touch();
     }
     shared.notify.notify_one();
+    if wake_loop && queued {
+        shared.wake_loop();
+    }
     for run in after {
         run();
     }
@@ -191,7 +218,7 @@ where
     let mut close = if first.is_empty() {
         None
     } else {
-        handle(&first, shared, &conn, &mut framer, &mut decoder)
+        handle(&first, shared, &conn, &mut framer, &mut decoder, true)
     };
     let reason = loop {
         if let Some(reason) = close {
@@ -201,11 +228,13 @@ where
             None => break "connection closed".to_string(),
             Some(Err(e)) => break format!("connection error: {e}"),
             Some(Ok(Message::Text(t))) => {
-                handle(t.as_bytes(), shared, &conn, &mut framer, &mut decoder)
+                handle(t.as_bytes(), shared, &conn, &mut framer, &mut decoder, true)
             }
-            Some(Ok(Message::Binary(b))) => handle(&b, shared, &conn, &mut framer, &mut decoder),
+            Some(Ok(Message::Binary(b))) => {
+                handle(&b, shared, &conn, &mut framer, &mut decoder, true)
+            }
             Some(Ok(Message::Ping(p))) => {
-                let _ = conn.tx.send(Message::Pong(p));
+                conn.pong(p);
                 None
             }
             Some(Ok(Message::Close(_))) => break "closed by the hub".to_string(),
@@ -217,14 +246,16 @@ where
 
 /// The writer task: frames from the connection's channel, and a ping every `keep_alive`. A peer
 /// that stops reading must not hold it forever: every send has a time limit (`limit`).
-pub async fn writer(
-    mut sink: Sink,
+pub async fn writer<S>(
+    mut sink: S,
     mut out_rx: mpsc::UnboundedReceiver<Message>,
     keep_alive: Duration,
     limit: Duration,
     client: Arc<Client>,
     conn: Arc<Conn>,
-) {
+) where
+    S: futures_util::Sink<Message> + Unpin,
+{
     let mut ping = tokio::time::interval(keep_alive);
     ping.tick().await;
     loop {
@@ -328,7 +359,7 @@ mod tests {
         c.acks.lock().unwrap().insert("7".into(), ack_tx);
         let mut framer = Framer::default();
         let mut decoder = Decoder::new();
-        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder, true);
         assert_eq!(feed(b"{}\x1e"), None); // handshake
         assert_eq!(
             feed(b"{\"type\":3,\"invocationId\":\"7\",\"error\":\"no\"}\x1e"),
@@ -374,7 +405,7 @@ mod tests {
         let (c, _rx) = conn();
         let mut framer = Framer::default();
         let mut decoder = Decoder::new();
-        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder, true);
         let quote =
             b"{\"type\":1,\"target\":\"GatewayQuote\",\"arguments\":[\"A\",{\"bestBid\":1}]}\x1e";
         feed(b"{}\x1e"); // the handshake: nothing queued, no stamp
@@ -396,7 +427,7 @@ mod tests {
         let mut framer = Framer::default();
         let mut decoder = Decoder::new();
         let clocks = Shared::clocks;
-        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder);
+        let mut feed = |data: &[u8]| handle(data, &shared, &c, &mut framer, &mut decoder, true);
         assert_eq!(feed(b"{}\x1e"), None); // handshake
         assert_eq!(feed(b"{\"type\":6}\x1e"), None); // a keep-alive ping
         let (n, frame, event) = clocks(&shared);

@@ -11,6 +11,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 use super::messages::{Event, QuoteState, Record};
+use crate::common::wake::Inbox;
 
 /// Turns decoded events into records, holding the merged quote of every contract.
 #[derive(Debug, Default)]
@@ -114,6 +115,7 @@ pub struct Shared {
     coalesced: AtomicU64,
     hook: RwLock<Option<Arc<dyn QuoteHook>>>,
     hooked: AtomicBool,
+    kick: RwLock<Option<Arc<Inbox<()>>>>,
 }
 
 impl Default for Shared {
@@ -129,6 +131,7 @@ impl Default for Shared {
             coalesced: AtomicU64::new(0),
             hook: RwLock::new(None),
             hooked: AtomicBool::new(false),
+            kick: RwLock::new(None),
         }
     }
 }
@@ -181,6 +184,7 @@ impl Shared {
         }
         self.state().queue.extend(recs);
         self.notify.notify_one();
+        self.wake_loop();
     }
 
     /// Everything queued since the last call, waiting until something is there (with
@@ -193,26 +197,44 @@ impl Shared {
     pub async fn next_batch_seen(&self) -> (Vec<Record>, i64) {
         loop {
             let notified = self.notify.notified();
-            let (batch, seen) = {
-                let mut st = self.state();
-                if st.queue.is_empty() {
-                    (Vec::new(), 0)
-                } else {
-                    (
-                        std::mem::take(&mut st.queue),
-                        std::mem::take(&mut st.seen_ns),
-                    )
-                }
-            };
-            if !batch.is_empty() {
-                if !self.coalesce.load(Ordering::Relaxed) {
-                    return (batch, seen);
-                }
-                let (batch, dropped) = coalesce_quotes(batch);
-                self.coalesced.fetch_add(dropped, Ordering::Relaxed);
-                return (batch, seen);
+            if let Some(taken) = self.take_batch() {
+                return taken;
             }
             notified.await;
+        }
+    }
+
+    /// Everything queued now (with coalescing on, each contract's last quote of it only) and when
+    /// its oldest hub frame was taken off the socket; None when nothing is queued.
+    pub fn take_batch(&self) -> Option<(Vec<Record>, i64)> {
+        let (batch, seen) = {
+            let mut st = self.state();
+            if st.queue.is_empty() {
+                return None;
+            }
+            (
+                std::mem::take(&mut st.queue),
+                std::mem::take(&mut st.seen_ns),
+            )
+        };
+        if !self.coalesce.load(Ordering::Relaxed) {
+            return Some((batch, seen));
+        }
+        let (batch, dropped) = coalesce_quotes(batch);
+        self.coalesced.fetch_add(dropped, Ordering::Relaxed);
+        Some((batch, seen))
+    }
+
+    /// From now on every record queued from another thread (`push`) also wakes `kick`'s reader:
+    /// the event loop that reads the hub's socket itself (`python/realtime/on_loop.rs`).
+    pub fn set_kick(&self, kick: Arc<Inbox<()>>) {
+        *self.kick.write().unwrap_or_else(|e| e.into_inner()) = Some(kick);
+    }
+
+    /// Wake the loop reading on its own thread, if one does.
+    pub fn wake_loop(&self) {
+        if let Some(kick) = self.kick.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            kick.post(());
         }
     }
 

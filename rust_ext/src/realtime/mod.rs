@@ -3,6 +3,7 @@
 //! * `parse`: Gateway events out of SignalR invocations, with the Python models' rules;
 //! * `handler`: per-contract state (quotes merged) and the consumer's queue and clocks;
 //! * `connection`: one websocket: handshake, reader, writer, invocations;
+//! * `loop_conn`: a plain ws:// hub whose socket the event loop's own thread reads;
 //! * `client`: the supervised client (reconnect with backoff, re-subscription, watchdogs).
 //!
 //! The Python binding (`python/realtime.rs`) takes the queue in one crossing per batch and hands
@@ -11,5 +12,6 @@
 pub mod client;
 pub mod connection;
 pub mod handler;
+pub mod loop_conn;
 pub mod messages;
 pub mod parse;

@@ -3,11 +3,13 @@ on the Rust stream (`RustMarketStream` / `RustUserStream` in place of `MarketHub
 and merge, re-subscription after a dropped connection, the stale alert and forced reconnect after a
 silent stall (and none outside market hours), rebuilds with a refreshed token (also refused until the
 client logs in again), GatewayLogout, malformed payloads, the user hub's drop and renewal, a bad
-token at start. Supervision and watchdog run in Rust (`HubClient`)."""
+token at start. Supervision and watchdog run in Rust (`HubClient`). Each runs both ways the Rust stream
+reads a hub: on the event loop's own thread (plain ws:// hubs, such as the simulator's) and by a tokio
+reader (the way of https hubs, forced here with `read_on_loop = False`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,17 +25,23 @@ from trading.sim.gateway import SimGateway
 pytestmark = pytest.mark.skipif(not native.enabled(), reason="Rust path not active")
 
 
-@pytest.fixture
-def rust_hubs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Swap the hub classes of both test modules for the Rust ones; lists every hub built."""
-    made: list[object] = []
+@pytest.fixture(params=[True, False], ids=["read_on_loop", "tokio_reader"])
+def rust_hubs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Swap the hub classes of both test modules for the Rust ones; lists every hub built. After the
+    test: every hub that connected was read the way the parameter says."""
+    made: list[Any] = []
+    on_loop: bool = request.param
 
     class Market(RustMarketStream):
+        read_on_loop = on_loop
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             made.append(self)
 
     class User(RustUserStream):
+        read_on_loop = on_loop
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             made.append(self)
@@ -41,7 +49,11 @@ def rust_hubs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     for module in (hubs, canonical):
         monkeypatch.setattr(module, "MarketHub", Market)
         monkeypatch.setattr(module, "UserHub", User)
-    return made
+    yield made
+    for hub in made:
+        client = hub._client
+        if client is not None and client.connects:
+            assert (client.loop_connections > 0) == on_loop, (client.connects, client.loop_connections)
 
 
 @pytest.fixture

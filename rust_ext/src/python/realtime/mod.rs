@@ -2,10 +2,11 @@
 //! one crossing per batch (`next_batch`); each record crosses as a typed, frozen object
 //! (`records.rs`) built on the event loop's thread (`bridge`).
 
+mod on_loop;
 mod records;
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyConnectionError, PyValueError};
@@ -16,6 +17,8 @@ use pyo3::IntoPyObjectExt;
 
 use super::bridge::{self, failed, into_awaitable, ready};
 use crate::realtime::client::{Client, Config, TokenFn};
+use crate::realtime::messages::Record;
+use on_loop::OnLoop;
 use records::{batch_to_py, Names, Prices, QuoteObjects};
 
 /// What the records of a batch are built with, on the loop's thread.
@@ -26,6 +29,28 @@ struct Builders {
     quotes: Option<QuoteObjects>,
 }
 
+/// A batch as the Python list `next_batch` resolves to, built on the loop's thread.
+fn build_batch(
+    py: Python<'_>,
+    builders: &Mutex<Builders>,
+    batch: Vec<Record>,
+    seen: i64,
+) -> PyResult<Py<PyAny>> {
+    let mut guard = builders
+        .lock_py_attached(py)
+        .unwrap_or_else(|e| e.into_inner());
+    let b = &mut *guard;
+    let items = batch_to_py(
+        py,
+        batch,
+        seen,
+        &mut b.names,
+        &mut b.prices,
+        b.quotes.as_ref(),
+    )?;
+    PyList::new(py, items)?.into_py_any(py)
+}
+
 /// A supervised hub client. `HubClient(url, hub, token, ...)`, then `await start()`.
 #[pyclass(module = "trading._native", frozen)]
 struct HubClient {
@@ -33,6 +58,8 @@ struct HubClient {
     builders: Arc<Mutex<Builders>>,
     /// `batch_seen_ns` of the batch `next_batch` handed over last.
     seen_ns: Arc<AtomicI64>,
+    /// Set by `read_on_loop`: the hub is read on the event loop's thread.
+    on_loop: OnceLock<Arc<OnLoop>>,
 }
 
 impl Drop for HubClient {
@@ -116,6 +143,7 @@ impl HubClient {
             inner,
             builders: Arc::default(),
             seen_ns: Arc::default(),
+            on_loop: OnceLock::new(),
         })
     }
 
@@ -211,6 +239,9 @@ impl HubClient {
 
     /// Everything queued since the last call (waits until something is there), as records.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(on_loop) = self.on_loop.get() {
+            return on_loop.next_batch(py);
+        }
         let (me, builders, seen_ns) = (
             self.inner.clone(),
             self.builders.clone(),
@@ -219,22 +250,33 @@ impl HubClient {
         into_awaitable(py, async move {
             let (batch, seen) = me.shared().next_batch_seen().await;
             seen_ns.store(seen, Ordering::Release);
-            Box::new(move |py: Python<'_>| {
-                let mut guard = builders
-                    .lock_py_attached(py)
-                    .unwrap_or_else(|e| e.into_inner());
-                let b = &mut *guard;
-                let items = batch_to_py(
-                    py,
-                    batch,
-                    seen,
-                    &mut b.names,
-                    &mut b.prices,
-                    b.quotes.as_ref(),
-                )?;
-                PyList::new(py, items)?.into_py_any(py)
-            }) as bridge::Outcome
+            Box::new(move |py: Python<'_>| build_batch(py, &builders, batch, seen))
+                as bridge::Outcome
         })
+    }
+
+    /// Before `start()`, on the running loop: read a plain ws:// hub's socket on this loop's own
+    /// thread (`loop.add_reader`) instead of a tokio reader that hands each batch over between
+    /// threads. False when the loop cannot watch descriptors (the tokio reader serves then);
+    /// https hubs are always read by the tokio reader. `close_loop()` after `stop()` undoes it.
+    fn read_on_loop(&self, py: Python<'_>) -> PyResult<bool> {
+        if self.on_loop.get().is_some() {
+            return Ok(true);
+        }
+        let started = OnLoop::start(
+            py,
+            self.inner.clone(),
+            self.builders.clone(),
+            self.seen_ns.clone(),
+        )?;
+        Ok(started.is_some_and(|on_loop| self.on_loop.set(on_loop).is_ok()))
+    }
+
+    /// After `stop()` and the last batch: the loop stops watching this client's descriptors.
+    fn close_loop(&self, py: Python<'_>) {
+        if let Some(on_loop) = self.on_loop.get() {
+            on_loop.close(py);
+        }
     }
 
     /// Tell `fast` (a `FastPath`) of every quote with a last price as it is decoded, before it is
@@ -245,6 +287,22 @@ impl HubClient {
             .shared()
             .set_hook(super::fast_path::hook_of(fast)?);
         Ok(())
+    }
+
+    /// Connections read on the event loop's thread so far (0 without `read_on_loop`, or on https).
+    #[getter]
+    fn loop_connections(&self) -> u64 {
+        self.on_loop.get().map_or(0, |on_loop| on_loop.taken())
+    }
+
+    /// The descriptors the event loop watches for this client (`read_on_loop`): the wake-up
+    /// socketpair's, then the hub socket's while one is read; empty after `close_loop()`.
+    #[getter]
+    fn loop_fds(&self, py: Python<'_>) -> Vec<i32> {
+        match self.on_loop.get() {
+            Some(on_loop) if !on_loop.closed() => on_loop.fds(py),
+            _ => Vec::new(),
+        }
     }
 
     /// Quotes dropped by `coalesce_quotes` so far.
