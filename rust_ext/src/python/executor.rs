@@ -109,9 +109,8 @@ impl OrderExecutor {
         };
         let watch = Stopwatch::start();
         let token = self.inner.current_token();
-        let body = serde_json::to_vec(&m.body).unwrap_or_default();
         let mut sent_ns = 0i64;
-        let step = py.detach(|| direct.attempt(m.path, &token, &body, &mut sent_ns));
+        let step = py.detach(|| direct.attempt(m.path, &token, &m.body, &mut sent_ns));
         direct.count(&step);
         match step {
             Step::NotServed => self.call(py, move |ex| async move { ex.mutate(m, None).await }),
