@@ -224,9 +224,12 @@ impl Executor {
         found.unwrap_or_else(Found::Unknown)
     }
 
-    /// The call's own token (what a caller's-thread attempt sends).
-    pub fn current_token(&self) -> String {
-        self.token()
+    /// `f` with the current token, borrowed (what a caller's-thread attempt writes), not copied.
+    pub fn with_token<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self.token.read() {
+            Ok(t) => f(&t),
+            Err(_) => f(""),
+        }
     }
 
     /// A first attempt's broker answer, settled without I/O (a first attempt cannot have been
