@@ -198,12 +198,6 @@ def _resolve(fut: asyncio.Future[dict[str, object]], value: dict[str, object] | 
 Once = Callable[[int], Awaitable[None]]
 
 
-async def _answer(r: Any) -> Any:
-    """A native order call's CallResult: answered on this thread already, or awaited."""
-    mod = native.module()
-    return r if mod is not None and isinstance(r, mod.CallResult) else await r
-
-
 async def _samples(n: int, start: int, once: Once, out: list[float]) -> None:
     for i in range(start, start + n):
         t0 = time.perf_counter_ns()
@@ -360,22 +354,25 @@ async def _run(n: int, reps: int, base_url: str, account_id: int, cid: str) -> t
     async with ProjectXClient(settings) as px, httpx.AsyncClient(base_url=base_url) as plain:
         token = await px.login()
         plain.headers["Authorization"] = f"Bearer {token}"
-        if native.enabled():
+        if (mod := native.module()) is not None:
             rust = await RustExecutor.create(px)
             rs = rust._rs
+            answered = mod.CallResult  # a call answered on this thread returns it; any other an awaitable
 
             async def rust_once(i: int) -> None:
                 oid = (await rust.place(request("r", i))).value
                 await rust.cancel(account_id, oid)
 
-            async def bare_once(i: int) -> None:
-                r = await _answer(rs.place(account_id, cid, 1, 0, 1, f"n-{tag}-{i}", limit_price=20000.0))
-                await _answer(rs.cancel(account_id, r.order_id))
+            async def bare_once(i: int) -> None:  # positional, as RustExecutor.place calls it
+                r = rs.place(account_id, cid, 1, 0, 1, f"n-{tag}-{i}", 20000.0, None, None, None, None)
+                if type(r) is not answered:
+                    r = await r
+                c = rs.cancel(account_id, r.order_id)
+                if type(c) is not answered:
+                    await c
 
             # The same executor with every answer handed back to the loop's thread (`answer_within_us`
             # 0: the path before the caller's-thread transport, and an https gateway's).
-            mod = native.module()
-            assert mod is not None
             handed = RustExecutor(mod.OrderExecutor(base_url, token, answer_within_us=0), px)
 
             async def handed_once(i: int) -> None:

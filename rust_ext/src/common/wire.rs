@@ -1,6 +1,6 @@
 //! ProjectX wire names used by the Rust side (mirror of `trading/projectx/schema.py`; the one
 //! place a wire string lives in Rust, request bodies aside: their field names are spelled by
-//! serde in `executor/models.rs`).
+//! serde in `executor/bodies.rs`).
 
 pub const RECORD_SEPARATOR: u8 = 0x1e;
 pub const HANDSHAKE_REQUEST: &str = "{\"protocol\":\"json\",\"version\":1}\u{1e}";

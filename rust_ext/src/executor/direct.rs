@@ -56,15 +56,16 @@ pub enum Step {
 
 /// A plain-HTTP gateway reached on a blocking socket.
 pub struct Direct {
-    /// `host:port`, for the Host header.
-    authority: String,
     /// Where it is (resolved once: an IP address or localhost).
     addrs: Vec<SocketAddr>,
     /// The base URL's path ("" or "/prefix"), put before each call's path.
     prefix: String,
+    /// The request line's end and the head up to the token, with the Host header (`host:port`);
+    /// see `request`.
+    host_line: String,
     budget: Duration,
     timeout: Duration,
-    idle: Mutex<Option<TcpStream>>,
+    idle: Mutex<Option<Conn>>,
     slow_in_a_row: AtomicU32,
     calls: AtomicU32,
     /// Calls answered within the budget, finished later, not served (for the operator's view).
@@ -85,12 +86,23 @@ enum Body {
     UntilClose,
 }
 
-/// A request sent on `stream`, its answer being read into `buf`.
-struct Reading {
+/// A connection and its read buffer, zeroed once when the connection is made and reused by every
+/// answer read on it (no buffer to allocate or clear per call).
+struct Conn {
     stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// The read buffer's first size (the gateway's answers are a few hundred bytes); it grows for a
+/// larger answer.
+const READ_BUF: usize = 8192;
+
+/// A request sent on `conn`, its answer being read into `conn.buf` (its first `filled` bytes).
+struct Reading {
+    conn: Conn,
+    filled: usize,
     /// The socket's receive timeout as set now.
     timeout: Duration,
-    buf: Vec<u8>,
     /// The request's own deadline (the executor's timeout).
     deadline: Instant,
 }
@@ -124,7 +136,7 @@ impl Direct {
         }
         Some(Direct {
             addrs,
-            authority,
+            host_line: format!(" HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer "),
             prefix: prefix.to_string(),
             budget,
             timeout,
@@ -154,42 +166,65 @@ impl Direct {
         body: &[u8],
         sent_ns: &mut i64,
     ) -> Step {
+        self.send(&self.request(path, token, body), sent_ns)
+    }
+
+    /// The request's bytes: POST `body` (JSON) to `path` with `token`.
+    pub fn request(&self, path: &str, token: &str, body: &[u8]) -> Vec<u8> {
+        const TAIL: &[u8] =
+            b"\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: ";
+        let mut digits = [0u8; 20];
+        let length = decimal(body.len(), &mut digits);
+        let parts: [&[u8]; 9] = [
+            b"POST ",
+            self.prefix.as_bytes(),
+            path.as_bytes(),
+            self.host_line.as_bytes(),
+            token.as_bytes(),
+            TAIL,
+            length,
+            b"\r\n\r\n",
+            body,
+        ];
+        let mut request = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            request.extend_from_slice(p);
+        }
+        request
+    }
+
+    /// One attempt with the request's bytes (`request`).
+    pub fn send(self: &Arc<Self>, request: &[u8], sent_ns: &mut i64) -> Step {
         let start = Instant::now();
-        let head = format!(
-            "POST {}{} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.prefix, path, self.authority, token, body.len()
-        );
-        let mut request = head.into_bytes();
-        request.extend_from_slice(body);
         let kept = self.take_idle();
-        let (mut stream, reused) = match kept {
-            Some(s) => (s, true),
+        let (mut conn, reused) = match kept {
+            Some(c) => (c, true),
             None => match self.connect(self.budget) {
-                Some(s) => (s, false),
+                Some(c) => (c, false),
                 None => return Step::NotServed,
             },
         };
         if *sent_ns == 0 {
             *sent_ns = now_ns();
         }
-        if let Err(e) = stream.write_all(&request) {
+        if let Err(e) = conn.stream.write_all(request) {
             // A kept connection the server dropped between the check and the write: it read
             // nothing of this request. Once more on a new one.
             if !reused {
                 return Step::Done(Attempt::Lost(format!("connection dropped ({e})")));
             }
             match self.connect(self.budget) {
-                Some(s) => stream = s,
+                Some(c) => conn = c,
                 None => return Step::NotServed,
             }
-            if let Err(e) = stream.write_all(&request) {
+            if let Err(e) = conn.stream.write_all(request) {
                 return Step::Done(Attempt::Lost(format!("connection dropped ({e})")));
             }
         }
         let mut reading = Reading {
-            stream,
+            conn,
+            filled: 0,
             timeout: self.budget,
-            buf: Vec::with_capacity(1024),
             deadline: start + self.timeout,
         };
         match reading.answer(start + self.budget) {
@@ -227,9 +262,13 @@ impl Direct {
             Ok((head, bytes)) => {
                 if !head.close && !matches!(head.body, Body::UntilClose) {
                     let ready = reading.timeout == self.budget
-                        || reading.stream.set_read_timeout(Some(self.budget)).is_ok();
+                        || reading
+                            .conn
+                            .stream
+                            .set_read_timeout(Some(self.budget))
+                            .is_ok();
                     if ready {
-                        self.keep(reading.stream);
+                        self.keep(reading.conn);
                     }
                 }
                 let retry_after = head.retry_after;
@@ -239,27 +278,30 @@ impl Direct {
         }
     }
 
-    fn take_idle(&self) -> Option<TcpStream> {
-        let stream = self.idle.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+    fn take_idle(&self) -> Option<Conn> {
+        let conn = self.idle.lock().unwrap_or_else(|e| e.into_inner()).take()?;
         // Readable while idle: closed by the server (or junk): not usable.
-        (!readable(&stream, Duration::ZERO)).then_some(stream)
+        (!readable(&conn.stream, Duration::ZERO)).then_some(conn)
     }
 
-    fn keep(&self, stream: TcpStream) {
+    fn keep(&self, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.is_none() {
-            *idle = Some(stream);
+            *idle = Some(conn);
         }
     }
 
-    fn connect(&self, within: Duration) -> Option<TcpStream> {
+    fn connect(&self, within: Duration) -> Option<Conn> {
         let stream = self
             .addrs
             .iter()
             .find_map(|a| TcpStream::connect_timeout(a, within).ok())?;
         stream.set_nodelay(true).ok()?;
         stream.set_read_timeout(Some(self.budget)).ok()?;
-        Some(stream)
+        Some(Conn {
+            stream,
+            buf: vec![0; READ_BUF],
+        })
     }
 }
 
@@ -267,10 +309,11 @@ impl Reading {
     /// Read until the answer is whole (Some(Ok)), the connection fails (Some(Err): sent, the
     /// answer lost) or `until` passes (None: still readable later).
     fn answer(&mut self, until: Instant) -> Option<Result<(Head, Vec<u8>), String>> {
-        let mut chunk = [0u8; 8192];
         loop {
-            if let Some(done) = complete(&self.buf) {
-                return Some(done);
+            if self.filled > 0 {
+                if let Some(done) = complete(&self.conn.buf[..self.filled]) {
+                    return Some(done);
+                }
             }
             let now = Instant::now();
             let until = until.min(self.deadline);
@@ -287,6 +330,7 @@ impl Reading {
             let wait = until - now;
             if self.timeout.abs_diff(wait) > SLACK {
                 if let Err(e) = self
+                    .conn
                     .stream
                     .set_read_timeout(Some(wait.max(Duration::from_micros(1))))
                 {
@@ -294,16 +338,21 @@ impl Reading {
                 }
                 self.timeout = wait;
             }
-            match self.stream.read(&mut chunk) {
+            let buf = &mut self.conn.buf;
+            if self.filled == buf.len() {
+                buf.resize(buf.len().max(READ_BUF) * 2, 0);
+            }
+            match self.conn.stream.read(&mut buf[self.filled..]) {
                 Ok(0) => {
-                    return Some(match parse_head(&self.buf) {
+                    let got = &buf[..self.filled];
+                    return Some(match parse_head(got) {
                         Ok(Some((head, at))) if matches!(head.body, Body::UntilClose) => {
-                            Ok((head, self.buf[at..].to_vec()))
+                            Ok((head, got[at..].to_vec()))
                         }
                         _ => Err("connection closed before the answer".into()),
-                    })
+                    });
                 }
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.filled += n,
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -373,9 +422,10 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, String> {
         close: resp.version == Some(0),
         retry_after: None,
     };
+    // A header's value is read as text only for the headers this transport looks at.
     for h in resp.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
         if h.name.eq_ignore_ascii_case("content-length") {
+            let value = text(h.value);
             let n = value
                 .parse::<usize>()
                 .map_err(|_| format!("unreadable answer: Content-Length {value:?}"))?;
@@ -383,13 +433,13 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, String> {
                 head.body = Body::Length(n);
             }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            if value.to_ascii_lowercase().ends_with("chunked") {
+            if text(h.value).to_ascii_lowercase().ends_with("chunked") {
                 head.body = Body::Chunked;
             }
         } else if h.name.eq_ignore_ascii_case("connection") {
-            head.close = value.eq_ignore_ascii_case("close");
+            head.close = text(h.value).eq_ignore_ascii_case("close");
         } else if h.name.eq_ignore_ascii_case("retry-after") {
-            head.retry_after = parse_retry_after(value);
+            head.retry_after = parse_retry_after(text(h.value));
         }
     }
     // No body by definition.
@@ -397,6 +447,23 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, String> {
         head.body = Body::Length(0);
     }
     Ok(Some((head, at)))
+}
+
+fn text(v: &[u8]) -> &str {
+    std::str::from_utf8(v).unwrap_or("").trim()
+}
+
+/// `n` in decimal ASCII, written into the end of `out`.
+fn decimal(mut n: usize, out: &mut [u8; 20]) -> &[u8] {
+    let mut at = out.len();
+    loop {
+        at -= 1;
+        out[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &out[at..];
+        }
+    }
 }
 
 /// A chunked body decoded, once its last chunk (and trailers) are in; None while incomplete.

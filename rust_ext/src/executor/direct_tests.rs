@@ -171,7 +171,7 @@ fn a_connection_the_server_closed_while_idle_is_replaced_before_the_request() {
         .lock()
         .unwrap()
         .as_ref()
-        .is_some_and(|c| readable(c, Duration::ZERO))
+        .is_some_and(|c| readable(&c.stream, Duration::ZERO))
     {
         assert!(
             std::time::Instant::now() < deadline,
@@ -292,10 +292,8 @@ fn only_plain_http_gateways_by_address_are_served_and_a_path_prefix_is_kept() {
     assert!(Direct::for_base("http://[::1]:8080", b, t).is_some());
     assert!(Direct::for_base("http://127.0.0.1:80", Duration::ZERO, t).is_none());
     let d = Direct::for_base("http://10.0.0.1/gw/", b, t).unwrap();
-    assert_eq!(
-        (d.authority.as_str(), d.prefix.as_str()),
-        ("10.0.0.1:80", "/gw")
-    );
+    let request = d.request("/p", "t", b"");
+    assert!(request.starts_with(b"POST /gw/p HTTP/1.1\r\nHost: 10.0.0.1:80\r\n"));
 }
 
 #[test]
@@ -322,4 +320,45 @@ fn chunk_decoding_handles_trailers_partial_input_and_junk() {
     assert_eq!(dechunk(b"3\r\nabc\r\n0\r\n").unwrap(), None);
     assert!(dechunk(b"zz\r\n").is_err());
     assert!(dechunk(b"3\r\nabcXY0\r\n\r\n").is_err());
+}
+
+#[test]
+fn the_request_is_written_as_before_and_lengths_in_decimal() {
+    let d = Direct::for_base(
+        "http://127.0.0.1:9/gw/",
+        Duration::from_millis(2),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    let body = br#"{"accountId":1,"orderId":2}"#;
+    let before = format!(
+        "POST {}{} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "/gw", "/api/Order/cancel", "127.0.0.1:9", "tok", body.len()
+    );
+    let mut expected = before.into_bytes();
+    expected.extend_from_slice(body);
+    assert_eq!(d.request("/api/Order/cancel", "tok", body), expected);
+    for n in [0usize, 1, 9, 10, 99, 100, 4096, 65535, usize::MAX] {
+        assert_eq!(decimal(n, &mut [0; 20]), n.to_string().as_bytes());
+    }
+}
+
+#[test]
+fn an_answer_larger_than_the_read_buffer_is_read_whole() {
+    let big = format!(
+        r#"{{"success":true,"errorCode":0,"errorMessage":"{}"}}"#,
+        "x".repeat(3 * READ_BUF)
+    );
+    let s = serve(vec![turn(&json(200, "", &big)), turn(&json(200, "", OK))]);
+    let d = direct(&s.url, 2_000);
+    let a = done(d.attempt("/p", "t", b"{}", &mut 0));
+    assert!(
+        matches!(a, Attempt::Answer(e) if e.error_message.as_ref().map(String::len) == Some(3 * READ_BUF))
+    );
+    // The connection (and its grown buffer) serves the next call.
+    assert!(matches!(
+        done(d.attempt("/p", "t", b"{}", &mut 0)),
+        Attempt::Answer(_)
+    ));
+    assert_eq!(s.accepted.load(Ordering::SeqCst), 1);
 }

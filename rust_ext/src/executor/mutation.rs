@@ -2,8 +2,7 @@
 //! from its sending so the first attempt can be made on the caller's thread (`direct.rs`) and the
 //! policy (`policy.rs`) go on from it.
 
-use serde_json::Value;
-
+use super::bodies::*;
 use super::models::*;
 use super::reconcile::Reconcile;
 use super::timing::Stopwatch;
@@ -17,7 +16,8 @@ const PLACE_LOOKBACK_NS: i64 = 60_000_000_000;
 /// One state-changing call.
 pub struct Mutation {
     pub path: &'static str,
-    pub body: Value,
+    /// The JSON body's bytes.
+    pub body: Vec<u8>,
     pub rec: Reconcile,
 }
 
@@ -51,7 +51,7 @@ impl Mutation {
         stop_price: Option<f64>,
         trail_price: Option<f64>,
     ) -> Self {
-        let m = body(&ModifyBody {
+        let m = json(&ModifyBody {
             account_id,
             order_id,
             size,
@@ -77,7 +77,7 @@ impl Mutation {
     pub fn cancel(account_id: i64, order_id: i64) -> Self {
         Mutation {
             path: PATH_ORDER_CANCEL,
-            body: body(&OrderRefBody {
+            body: json(&OrderRefBody {
                 account_id,
                 order_id,
             }),
@@ -91,9 +91,9 @@ impl Mutation {
     pub fn close(account_id: i64, contract_id: String) -> Self {
         Mutation {
             path: PATH_POSITION_CLOSE,
-            body: body(&ClosePositionBody {
+            body: json(&ClosePositionBody {
                 account_id,
-                contract_id: contract_id.clone(),
+                contract_id: &contract_id,
                 size: None,
             }),
             rec: Reconcile::Close {
@@ -106,9 +106,9 @@ impl Mutation {
     pub fn partial_close(account_id: i64, contract_id: String, size: i64) -> Self {
         Mutation {
             path: PATH_POSITION_PARTIAL_CLOSE,
-            body: body(&ClosePositionBody {
+            body: json(&ClosePositionBody {
                 account_id,
-                contract_id,
+                contract_id: &contract_id,
                 size: Some(size),
             }),
             rec: Reconcile::Nothing,

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::bodies::*;
 use super::models::*;
 pub use super::mutation::{First, Mutation};
 use super::reconcile::*;
@@ -157,7 +158,7 @@ impl Executor {
     }
 
     /// One read without retries (used by reconciliations).
-    async fn read_once(&self, path: &str, body: &Value) -> Result<Envelope, String> {
+    async fn read_once(&self, path: &str, body: &[u8]) -> Result<Envelope, String> {
         match attempt(&self.client, &self.url(path), &self.token(), body, &mut 0).await {
             Attempt::Answer(env) if env.success => Ok(env),
             Attempt::Answer(env) => Err(format!("error code {}", env.error_code)),
@@ -167,7 +168,7 @@ impl Executor {
 
     /// The order `order_id` as the broker has it now.
     async fn read_order(&self, account_id: i64, order_id: i64) -> Result<Value, String> {
-        let body = body(&OrderRefBody {
+        let body = json(&OrderRefBody {
             account_id,
             order_id,
         });
@@ -184,9 +185,9 @@ impl Executor {
                 tag,
                 since_ns,
             } => {
-                let body = body(&SearchOrdersBody {
+                let body = json(&SearchOrdersBody {
                     account_id: *account_id,
-                    start_timestamp: format_ts(*since_ns),
+                    start_timestamp: &format_ts(*since_ns),
                 });
                 self.read_once(PATH_ORDER_SEARCH, &body)
                     .await
@@ -211,7 +212,7 @@ impl Executor {
                 account_id,
                 contract_id,
             } => {
-                let body = body(&AccountBody {
+                let body = json(&AccountBody {
                     account_id: *account_id,
                 });
                 self.read_once(PATH_POSITION_SEARCH_OPEN, &body)
@@ -223,9 +224,12 @@ impl Executor {
         found.unwrap_or_else(Found::Unknown)
     }
 
-    /// The call's own token (what a caller's-thread attempt sends).
-    pub fn current_token(&self) -> String {
-        self.token()
+    /// `f` with the current token, borrowed (what a caller's-thread attempt writes), not copied.
+    pub fn with_token<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self.token.read() {
+            Ok(t) => f(&t),
+            Err(_) => f(""),
+        }
     }
 
     /// A first attempt's broker answer, settled without I/O (a first attempt cannot have been
@@ -372,9 +376,9 @@ impl Executor {
     /// The order carrying `tag` created since `since_ns` (`order_json` is None when absent).
     pub async fn find_by_tag(&self, account_id: i64, tag: String, since_ns: i64) -> CallResult {
         let watch = Stopwatch::start();
-        let body = body(&SearchOrdersBody {
+        let body = json(&SearchOrdersBody {
             account_id,
-            start_timestamp: format_ts(since_ns),
+            start_timestamp: &format_ts(since_ns),
         });
         let url = self.url(PATH_ORDER_SEARCH);
         let mut r = CallResult::default();

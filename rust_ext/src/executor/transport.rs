@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::models::Envelope;
 use crate::common::time::now_ns;
 
@@ -82,14 +80,15 @@ pub async fn attempt(
     client: &reqwest::Client,
     url: &str,
     token: &str,
-    body: &Value,
+    body: &[u8],
     sent_ns: &mut i64,
 ) -> Attempt {
     let request = client
         .post(url)
         .bearer_auth(token)
         .header(reqwest::header::ACCEPT, "application/json")
-        .json(body)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_vec())
         .build();
     let sent = match request {
         Ok(request) => {
@@ -126,14 +125,7 @@ mod tests {
         let server = serve(vec![answer(status, extra, body)]);
         let client = build_client(Duration::from_secs(5), 1).unwrap();
         let mut sent = 0;
-        let got = attempt(
-            &client,
-            &server.url,
-            "tok",
-            &serde_json::json!({"a": 1}),
-            &mut sent,
-        )
-        .await;
+        let got = attempt(&client, &server.url, "tok", br#"{"a":1}"#, &mut sent).await;
         assert!(sent > 0);
         let (head, sent) = server.seen.lock().unwrap().remove(0);
         assert!(head
@@ -163,7 +155,7 @@ mod tests {
         let url = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
         let client = build_client(Duration::from_secs(5), 1).unwrap();
-        let unsent = attempt(&client, &url, "t", &serde_json::json!({}), &mut 0).await;
+        let unsent = attempt(&client, &url, "t", b"{}", &mut 0).await;
         assert!(matches!(unsent, Attempt::Unsent(_)), "{unsent:?}");
     }
 }

@@ -108,10 +108,11 @@ impl OrderExecutor {
             return self.call(py, move |ex| async move { ex.mutate(m, None).await });
         };
         let watch = Stopwatch::start();
-        let token = self.inner.current_token();
-        let body = serde_json::to_vec(&m.body).unwrap_or_default();
+        let request = self
+            .inner
+            .with_token(|token| direct.request(m.path, token, &m.body));
         let mut sent_ns = 0i64;
-        let step = py.detach(|| direct.attempt(m.path, &token, &body, &mut sent_ns));
+        let step = py.detach(|| direct.send(&request, &mut sent_ns));
         direct.count(&step);
         match step {
             Step::NotServed => self.call(py, move |ex| async move { ex.mutate(m, None).await }),
