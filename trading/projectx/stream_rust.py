@@ -262,7 +262,7 @@ class _RustTransport:
             **self._client_options(),
         )
         self._prepare(client)
-        if self.read_on_loop:
+        if self.read_on_loop and self.url.startswith(("http://", "ws://")):  # https/wss: the tokio reader
             client.read_on_loop()
         for (method, key), args in self._subscriptions.items():  # made before start: remembered only
             await client.subscribe(method, key, json.dumps(args))
