@@ -8,12 +8,12 @@ use std::time::Duration;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::bridge::{into_awaitable, ready, runtime};
-use crate::executor::direct::{Direct, Step};
+use super::bridge::{into_awaitable, ready};
+use crate::executor::direct::Direct;
+use crate::executor::here::{first_here, Tried};
 use crate::executor::models::{self, PlaceOrder};
-use crate::executor::policy::{Executor, First, Mutation, Refresh};
-use crate::executor::timing::{RetrySchedule, Stopwatch};
-use crate::executor::transport::Attempt;
+use crate::executor::policy::{Executor, Mutation, Refresh};
+use crate::executor::timing::RetrySchedule;
 
 /// Outcome of one executor call: `outcome` is one of ok, rejected, uncertain, transport,
 /// rate_limited, auth, http_status, bad_answer; `elapsed_ns` is the call's own duration; `sent_ns` the
@@ -83,7 +83,7 @@ fn refresher(cb: Py<PyAny>) -> Refresh {
 pub(crate) struct OrderExecutor {
     pub(crate) inner: Arc<Executor>,
     /// With `answer_within_us` and a plain-HTTP gateway: mutations try the caller's thread first.
-    direct: Option<Arc<Direct>>,
+    pub(crate) direct: Option<Arc<Direct>>,
 }
 
 impl OrderExecutor {
@@ -107,39 +107,10 @@ impl OrderExecutor {
         let Some(direct) = self.direct.as_ref().filter(|d| d.wanted()) else {
             return self.call(py, move |ex| async move { ex.mutate(m, None).await });
         };
-        let watch = Stopwatch::start();
-        let request = self
-            .inner
-            .with_token(|token| direct.request(m.path, token, &m.body));
-        let mut sent_ns = 0i64;
-        let step = py.detach(|| direct.send(&request, &mut sent_ns));
-        direct.count(&step);
-        match step {
-            Step::NotServed => self.call(py, move |ex| async move { ex.mutate(m, None).await }),
-            Step::Done(Attempt::Answer(env)) => {
-                let r = Executor::first_answered(env, sent_ns, watch);
-                Ok(Bound::new(py, CallResult::from(r))?.into_any())
-            }
-            Step::Done(attempt) => {
-                let f = First {
-                    attempt,
-                    sent_ns,
-                    watch,
-                };
-                self.call(py, move |ex| async move { ex.mutate(m, Some(f)).await })
-            }
-            Step::Later(rest) => self.call(py, move |ex| async move {
-                let attempt = runtime()
-                    .spawn_blocking(rest)
-                    .await
-                    .unwrap_or_else(|e| Attempt::Lost(format!("the answer's reader failed ({e})")));
-                let f = First {
-                    attempt,
-                    sent_ns,
-                    watch,
-                };
-                ex.mutate(m, Some(f)).await
-            }),
+        let ex = &self.inner;
+        match py.detach(|| first_here(ex, direct, m)) {
+            Tried::Answered(r) => Ok(Bound::new(py, CallResult::from(r))?.into_any()),
+            Tried::Rest(rest) => self.call(py, move |_| rest),
         }
     }
 }

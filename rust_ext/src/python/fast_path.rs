@@ -23,6 +23,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -32,8 +33,10 @@ use tokio::sync::Notify;
 use super::bridge::{self, into_awaitable};
 use super::executor::{CallResult, OrderExecutor};
 use super::strategy::{order_view, OrderTuple, PyOvernightRange};
+use crate::executor::direct::Direct;
+use crate::executor::here::{first_here, Tried};
 use crate::executor::models;
-use crate::executor::policy::Executor;
+use crate::executor::policy::{Executor, Mutation};
 use crate::realtime::handler::{After, QuoteHook};
 use crate::strategy::armed::{Armed, ArmedTable};
 
@@ -65,39 +68,79 @@ struct Results {
     notify: Notify,
 }
 
+/// What sends a stop move for the account.
+#[derive(Clone)]
+struct Sender {
+    executor: Arc<Executor>,
+    /// The executor's direct transport (a plain-HTTP gateway with `answer_within_us`).
+    direct: Option<Arc<Direct>>,
+    account_id: i64,
+}
+
 struct Hook {
     table: Arc<ArmedTable>,
-    executor: Arc<Executor>,
-    account_id: i64,
+    sender: Sender,
     results: Arc<Results>,
+}
+
+impl Sender {
+    /// The stop move's call: with the direct transport, its first attempt made now on this thread
+    /// (the event loop's, which read the quote: blocking no runtime worker), the GIL released
+    /// around it; otherwise the whole call on the runtime.
+    fn call(&self, order_id: i64, stop: f64) -> BoxFuture<'static, models::CallResult> {
+        let (executor, account_id) = (self.executor.clone(), self.account_id);
+        let here = self
+            .direct
+            .as_ref()
+            .filter(|d| d.wanted() && tokio::runtime::Handle::try_current().is_err());
+        let Some(direct) = here else {
+            return async move {
+                executor
+                    .modify(account_id, order_id, None, None, Some(stop), None)
+                    .await
+            }
+            .boxed();
+        };
+        let m = Mutation::modify(account_id, order_id, None, None, Some(stop), None);
+        match Python::attach(|py| py.detach(|| first_here(&executor, direct, m))) {
+            Tried::Answered(r) => futures_util::future::ready(r).boxed(),
+            Tried::Rest(rest) => rest,
+        }
+    }
 }
 
 impl QuoteHook for Hook {
     fn on_quote(&self, contract_id: &str, last: f64, seen_ns: i64, after: &mut Vec<After>) {
         for (order_id, price) in self.table.fire(contract_id, last) {
-            let (executor, results, account_id) =
-                (self.executor.clone(), self.results.clone(), self.account_id);
             let (contract_id, price) = (contract_id.to_string(), price.to_string());
             let stop: f64 = price.parse().unwrap_or(f64::NAN);
-            let send = async move {
-                let call = executor.modify(account_id, order_id, None, None, Some(stop), None);
-                let result = std::panic::AssertUnwindSafe(call)
-                    .catch_unwind()
-                    .await
-                    .map_err(|_| "the executor panicked".to_string());
-                let mut items = results.items.lock().unwrap_or_else(|e| e.into_inner());
-                items.push(Sent {
-                    contract_id,
-                    order_id,
-                    price,
-                    seen_ns,
-                    result,
-                });
-                drop(items);
-                results.notify.notify_one();
-            };
-            // Spawned after the consumer's wake-up: the worker runs the latest first (tokio's LIFO slot).
+            let (me, results) = (self.sender.clone(), self.results.clone());
+            // Once the frame's records are queued and the consumer woken: on a tokio reader the
+            // send is spawned then (the worker runs the latest first, tokio's LIFO slot); on the
+            // loop's thread its first attempt is made right then.
             after.push(Box::new(move || {
+                let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    me.call(order_id, stop)
+                }));
+                let send = async move {
+                    let result = match call {
+                        Ok(call) => std::panic::AssertUnwindSafe(call)
+                            .catch_unwind()
+                            .await
+                            .map_err(|_| "the executor panicked".to_string()),
+                        Err(_) => Err("the executor panicked".to_string()),
+                    };
+                    let mut items = results.items.lock().unwrap_or_else(|e| e.into_inner());
+                    items.push(Sent {
+                        contract_id,
+                        order_id,
+                        price,
+                        seen_ns,
+                        result,
+                    });
+                    drop(items);
+                    results.notify.notify_one();
+                };
                 bridge::runtime().spawn(send);
             }));
         }
@@ -117,8 +160,11 @@ impl FastPath {
         FastPath {
             hook: Arc::new(Hook {
                 table: Arc::default(),
-                executor: executor.inner.clone(),
-                account_id,
+                sender: Sender {
+                    executor: executor.inner.clone(),
+                    direct: executor.direct.clone(),
+                    account_id,
+                },
                 results: Arc::default(),
             }),
         }
