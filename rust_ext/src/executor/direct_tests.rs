@@ -362,3 +362,74 @@ fn an_answer_larger_than_the_read_buffer_is_read_whole() {
     ));
     assert_eq!(s.accepted.load(Ordering::SeqCst), 1);
 }
+
+/// An executor on `url` (reqwest's pool on `rt`), for `here::first_here`.
+fn executor(rt: &tokio::runtime::Runtime, url: &str) -> Arc<crate::executor::policy::Executor> {
+    let _in = rt.enter();
+    let schedule = crate::executor::timing::RetrySchedule::from_secs(&[0.001]);
+    Arc::new(
+        crate::executor::policy::Executor::new(
+            url,
+            "t".into(),
+            None,
+            schedule,
+            Duration::from_secs(5),
+            4,
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn first_here_answered_within_the_budget_is_the_result_itself() {
+    use crate::executor::here::{first_here, Tried};
+    use crate::executor::mutation::Mutation;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = serve(vec![turn(&json(200, "", OK))]);
+    let ex = executor(&rt, &s.url);
+    let Tried::Answered(r) = first_here(&ex, &direct(&s.url, 2_000), Mutation::cancel(1, 2)) else {
+        panic!("expected the answer on this thread");
+    };
+    assert_eq!(
+        (r.outcome, r.attempts),
+        (crate::executor::models::Outcome::Ok, 1)
+    );
+    assert!(r.sent_ns > 0);
+    assert_eq!(
+        *s.bodies.lock().unwrap(),
+        vec![r#"{"accountId":1,"orderId":2}"#]
+    );
+}
+
+#[test]
+fn first_here_late_or_unserved_is_finished_by_the_rest_and_sent_once() {
+    use crate::executor::here::{first_here, Tried};
+    use crate::executor::mutation::Mutation;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut slow = turn(&json(200, "", OK));
+    slow.delay = Duration::from_millis(50);
+    let s = serve(vec![slow]);
+    let ex = executor(&rt, &s.url);
+    let Tried::Rest(rest) = first_here(&ex, &direct(&s.url, 1), Mutation::cancel(1, 2)) else {
+        panic!("expected the answer later");
+    };
+    let r = rt.block_on(rest);
+    assert_eq!(
+        (r.outcome, r.attempts),
+        (crate::executor::models::Outcome::Ok, 1)
+    );
+    assert!(r.sent_ns > 0);
+    assert_eq!(s.bodies.lock().unwrap().len(), 1, "sent once");
+    // Nothing listening: nothing sent here, the whole call on the runtime (which fails to connect).
+    let gone = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", gone.local_addr().unwrap());
+    drop(gone);
+    let ex = executor(&rt, &url);
+    let Tried::Rest(rest) = first_here(&ex, &direct(&url, 2_000), Mutation::cancel(1, 2)) else {
+        panic!("nothing listening cannot be answered here");
+    };
+    assert_ne!(
+        rt.block_on(rest).outcome,
+        crate::executor::models::Outcome::Ok
+    );
+}
