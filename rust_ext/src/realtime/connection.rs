@@ -27,7 +27,6 @@ pub const LOST: &str = "lost";
 
 pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-pub type Sink = futures_util::stream::SplitSink<Ws, Message>;
 
 /// One websocket connection: its writer channel and the invocations waiting for a completion.
 pub struct Conn {
@@ -207,6 +206,28 @@ pub fn handle(
     close
 }
 
+/// One websocket message from the hub (either reader's): data framed, decoded and queued
+/// (`handle`), a ping answered through the writer; the reason when the connection ends.
+pub fn message(
+    msg: Message,
+    shared: &Shared,
+    conn: &Conn,
+    framer: &mut Framer,
+    decoder: &mut Decoder,
+    wake_loop: bool,
+) -> Option<String> {
+    match msg {
+        Message::Text(t) => handle(t.as_bytes(), shared, conn, framer, decoder, wake_loop),
+        Message::Binary(b) => handle(&b, shared, conn, framer, decoder, wake_loop),
+        Message::Ping(p) => {
+            conn.pong(p);
+            None
+        }
+        Message::Close(_) => Some("closed by the hub".to_string()),
+        _ => None,
+    }
+}
+
 /// The reader task: `first` is what came after the handshake answer.
 pub async fn reader<S>(mut rx: S, client: Arc<Client>, conn: Arc<Conn>, first: Vec<u8>)
 where
@@ -227,18 +248,7 @@ where
         close = match rx.next().await {
             None => break "connection closed".to_string(),
             Some(Err(e)) => break format!("connection error: {e}"),
-            Some(Ok(Message::Text(t))) => {
-                handle(t.as_bytes(), shared, &conn, &mut framer, &mut decoder, true)
-            }
-            Some(Ok(Message::Binary(b))) => {
-                handle(&b, shared, &conn, &mut framer, &mut decoder, true)
-            }
-            Some(Ok(Message::Ping(p))) => {
-                conn.pong(p);
-                None
-            }
-            Some(Ok(Message::Close(_))) => break "closed by the hub".to_string(),
-            Some(Ok(_)) => None,
+            Some(Ok(msg)) => message(msg, shared, &conn, &mut framer, &mut decoder, true),
         };
     };
     client.lost(&conn, reason);

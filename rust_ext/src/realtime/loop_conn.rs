@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket};
 use tokio_tungstenite::tungstenite::{self, Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::connection::{handle, Conn};
+use super::connection::{handle, message, Conn};
 use super::handler::Shared;
 use super::parse::Decoder;
 use crate::common::wire::HANDSHAKE_REQUEST;
@@ -224,11 +224,6 @@ impl LoopConn {
         self.ws.get_ref().sock.as_raw_fd()
     }
 
-    fn feed(&mut self, data: &[u8], shared: &Shared) -> Option<String> {
-        let (framer, decoder) = (&mut self.framer, &mut self.decoder);
-        handle(data, shared, &self.conn, framer, decoder, false)
-    }
-
     /// Read and handle what the socket has now (non-blocking), queueing records on `shared`.
     pub fn read_ready(&mut self, shared: &Shared) -> Step {
         if self.conn.is_closed() {
@@ -236,20 +231,17 @@ impl LoopConn {
         }
         if !self.first.is_empty() {
             let first = std::mem::take(&mut self.first);
-            if let Some(reason) = self.feed(&first, shared) {
+            let (framer, decoder) = (&mut self.framer, &mut self.decoder);
+            if let Some(reason) = handle(&first, shared, &self.conn, framer, decoder, false) {
                 return Step::Ended(reason);
             }
         }
         for _ in 0..MESSAGES_PER_TURN {
             let closed = match self.ws.read() {
-                Ok(Message::Text(t)) => self.feed(t.as_bytes(), shared),
-                Ok(Message::Binary(b)) => self.feed(&b, shared),
-                Ok(Message::Ping(p)) => {
-                    self.conn.pong(p);
-                    None
+                Ok(msg) => {
+                    let (framer, decoder) = (&mut self.framer, &mut self.decoder);
+                    message(msg, shared, &self.conn, framer, decoder, false)
                 }
-                Ok(Message::Close(_)) => Some("closed by the hub".to_string()),
-                Ok(_) => None,
                 Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Step::Drained
                 }
