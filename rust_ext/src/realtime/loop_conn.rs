@@ -9,7 +9,8 @@
 //!   non-blocking. tungstenite keeps whatever came after the handshake in its read buffer, so
 //!   nothing that came early is lost: the loop reads through the same `WebSocket`.
 //! * Writing stays with the connection's writer task (pings, invocations, pongs, close), on a
-//!   duplicate of the socket wrapped by tokio-tungstenite and never read. The loop side never
+//!   duplicate of the socket wrapped by tokio-tungstenite, registered with tokio for writing only
+//!   (`write_only`: arriving frames must not wake tokio's reactor) and never read. The loop side never
 //!   writes: the pong or close reply tungstenite makes while reading goes nowhere (`ReadSide`);
 //!   the reader answers a ping through the writer instead, and a close ends the connection.
 
@@ -28,6 +29,7 @@ use tokio_tungstenite::WebSocketStream;
 use super::connection::{handle, message, Conn};
 use super::handler::Shared;
 use super::parse::Decoder;
+use super::write_only::WriteOnly;
 use crate::common::wire::HANDSHAKE_REQUEST;
 use crate::signalr::framing::Framer;
 use crate::signalr::handshake::Handshake;
@@ -158,8 +160,9 @@ pub struct Opened {
 }
 
 /// The tokio-tungstenite stream the writer task writes through (on a duplicate of the socket,
-/// never read), and a second duplicate for `Conn::set_socket` (shut down to end the reader).
-pub type WriteHalf = WebSocketStream<tokio::net::TcpStream>;
+/// registered for writing only: `write_only`), and a second duplicate for `Conn::set_socket`
+/// (shut down to end the reader).
+pub type WriteHalf = WebSocketStream<WriteOnly>;
 
 impl Opened {
     /// `open_blocking` on tokio's blocking pool.
@@ -179,8 +182,7 @@ impl Opened {
             (Ok(w), Ok(s)) => (w, s),
             (Err(e), _) | (_, Err(e)) => return Err(format!("hub connect failed: {e}")),
         };
-        let w =
-            tokio::net::TcpStream::from_std(w).map_err(|e| format!("hub connect failed: {e}"))?;
+        let w = WriteOnly::new(w).map_err(|e| format!("hub connect failed: {e}"))?;
         Ok((
             WebSocketStream::from_raw_socket(w, Role::Client, None).await,
             shut,

@@ -205,3 +205,97 @@ fn a_refused_or_silent_handshake_and_other_schemes_fail_clearly() {
         assert!(e.starts_with("hub connect failed"), "{e}");
     });
 }
+
+/// Voluntary context switches so far of this process's threads named `name` (Linux's /proc): how
+/// often they went to sleep, and so were woken.
+#[cfg(target_os = "linux")]
+fn switches(name: &str) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(n) = line.strip_prefix("voluntary_ctxt_switches:") {
+                total += n.trim().parse::<u64>().unwrap();
+            }
+        }
+    }
+    total
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn arriving_frames_wake_the_loop_only_not_tokio_and_the_writer_still_writes() {
+    use futures_util::SinkExt;
+
+    enum Cmd {
+        Quote,
+        Listen,
+    }
+    const N: u64 = 200;
+    const NAME: &str = "wo-probe";
+    let (cmd, cmds) = std::sync::mpsc::channel::<Cmd>();
+    let (heard_tx, heard) = std::sync::mpsc::channel::<String>();
+    let url = hub(Box::new(move |ws| {
+        ws.send(Message::Text("{}\x1e".into())).unwrap();
+        for c in cmds {
+            match c {
+                Cmd::Quote => ws.send(Message::Text(QUOTE.into())).unwrap(),
+                Cmd::Listen => {
+                    let m = ws.read().unwrap();
+                    heard_tx.send(m.into_text().unwrap().to_string()).unwrap();
+                }
+            }
+        }
+    }));
+    // One worker, parked in the reactor while idle, as the bot's runtime's workers are.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(NAME)
+        .enable_all()
+        .build()
+        .unwrap();
+    let opened = rt
+        .block_on(Opened::open(&url, Duration::from_secs(5)))
+        .unwrap();
+    let (mut sink, _socket) = rt.block_on(opened.write_half()).unwrap();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let mut c = LoopConn::new(Arc::new(Conn::new(1, tx)), opened);
+    let shared = Shared::default();
+    assert_eq!(c.read_ready(&shared), Step::Drained);
+    // N quotes one at a time, each read by this thread (the loop's) before the next is sent; the
+    // tokio threads' wake-ups meanwhile.
+    let quotes_one_by_one = |c: &mut LoopConn| {
+        let before = switches(NAME);
+        for _ in 0..N {
+            cmd.send(Cmd::Quote).unwrap();
+            read_until(c, &shared, |s| quotes(s) == 1);
+            shared.take_batch();
+        }
+        switches(NAME) - before
+    };
+    let quiet = quotes_one_by_one(&mut c);
+    // The control: the same socket also registered for reading, as `tokio::net::TcpStream` would
+    // (the writer's end before `write_only`): the probe sees the reactor woken per message.
+    let dup = c.ws.get_ref().sock.try_clone().unwrap();
+    let reads = {
+        let _in = rt.enter();
+        tokio::net::TcpStream::from_std(dup).unwrap()
+    };
+    let noisy = quotes_one_by_one(&mut c);
+    drop(reads);
+    assert!(noisy >= N / 2, "the control woke tokio {noisy} times for {N} quotes");
+    assert!(
+        quiet <= N / 10,
+        "tokio was woken {quiet} times for {N} quotes it never reads (control: {noisy})"
+    );
+    // The writer's end writes.
+    rt.block_on(sink.send(Message::Text("{\"type\":6}\x1e".into())))
+        .unwrap();
+    cmd.send(Cmd::Listen).unwrap();
+    let got = heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(got, "{\"type\":6}\x1e");
+}

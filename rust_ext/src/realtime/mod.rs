@@ -4,6 +4,7 @@
 //! * `handler`: per-contract state (quotes merged) and the consumer's queue and clocks;
 //! * `connection`: one websocket: handshake, reader, writer, invocations;
 //! * `loop_conn`: a plain ws:// hub whose socket the event loop's own thread reads;
+//! * `write_only`: that socket's writer end, registered with tokio for writing only;
 //! * `client`: the supervised client (reconnect with backoff, re-subscription, watchdogs).
 //!
 //! The Python binding (`python/realtime.rs`) takes the queue in one crossing per batch and hands
@@ -15,3 +16,4 @@ pub mod handler;
 pub mod loop_conn;
 pub mod messages;
 pub mod parse;
+pub mod write_only;
