@@ -103,7 +103,10 @@ async def test_bad_arguments_are_refused_and_change_nothing(
 
 
 async def test_backfill_from_an_in_process_simulator(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    assert await tradebot("bars", "backfill", "--symbol", "MES", "--days", "1", "--sim") == 0
+    # The command runs on the wall clock: 5 days back from any moment hold a session, a holiday weekend
+    # included. With 1 day it found nothing on a Saturday (Friday 17:00 to Sunday 18:00 ET the market is
+    # closed: "the gateway has no 1-minute bars ... nothing stored", 2026-12-05 17:34 ET).
+    assert await tradebot("bars", "backfill", "--symbol", "MES", "--days", "5", "--sim") == 0
     out = capsys.readouterr().out
     (contract,) = await store.contracts.all()
     assert contract.id.startswith("CON.F.US.MES.")
