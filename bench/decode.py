@@ -43,9 +43,6 @@ RECORDS = "rust, records (before)"
 TOKIO = "rust, tokio reader (info)"
 
 
-# Why the single-quote figure may be below zero: both paths read on the loop's thread, and the Rust path
-# frames and decodes faster than aiohttp + json.loads, so its p99 can sit under the floor's; the figure
-# is the difference of two p99s measured in the same run, not a cost that nests inside the other.
 # The single-quote figures compare p99s, and a p99 of one 1,000-quote run is its 10th-largest lag: on this
 # 2-CPU VM the pinned figure (a difference of two such p99s, one run each after the other) spread from -110
 # to 103 µs over three repetitions (page of 2026-12-05 21:43 UTC), wider than the goal it is judged by. Each
@@ -53,6 +50,9 @@ TOKIO = "rust, tokio reader (info)"
 # 3,000 lags, and a noisy stretch of the machine falls on every contender alike rather than on one.
 SINGLE_ROUNDS = 3
 
+# Why the single-quote figure may be below zero: both paths read on the loop's thread, and the Rust path
+# frames and decodes faster than aiohttp + json.loads, so its p99 can sit under the floor's; the figure
+# is the difference of two p99s measured in the same run, not a cost that nests inside the other.
 SIGNED = "below zero: the Rust path's p99 under the floor's (a difference of two p99s, it can go either way)"
 
 
