@@ -287,7 +287,10 @@ fn arriving_frames_wake_the_loop_only_not_tokio_and_the_writer_still_writes() {
     };
     let noisy = quotes_one_by_one(&mut c);
     drop(reads);
-    assert!(noisy >= N / 2, "the control woke tokio {noisy} times for {N} quotes");
+    assert!(
+        noisy >= N / 2,
+        "the control woke tokio {noisy} times for {N} quotes"
+    );
     assert!(
         quiet <= N / 10,
         "tokio was woken {quiet} times for {N} quotes it never reads (control: {noisy})"
